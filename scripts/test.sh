@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs the whole test suite on a fresh machine: installs what the tests need, then `dotnet test`.
+# Last line printed: `N passed, N failed, N skipped`, summed from the TRX results.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+# Debian packages the tests use (real parts, not mocks). Installed only when missing.
+need=()
+command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
+command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq >/dev/null 2>&1 || true
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null 2>&1 \
+    || echo "warning: apt-get install ${need[*]} failed"
+fi
+
+results="$root/artifacts/test-results"
+rm -rf "$results"
+mkdir -p "$results"
+
+dotnet test "$root/Sirocco.slnx" --logger "trx" --results-directory "$results" "$@"
+rc=$?
+
+python3 - "$results" "$rc" <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+results, rc = sys.argv[1], int(sys.argv[2])
+passed = failed = skipped = 0
+files = glob.glob(f"{results}/**/*.trx", recursive=True)
+for f in files:
+    c = ET.parse(f).getroot().find(".//{*}ResultSummary/{*}Counters")
+    if c is None:
+        continue
+    passed += int(c.get("passed", 0))
+    failed += int(c.get("failed", 0)) + int(c.get("error", 0)) + int(c.get("timeout", 0)) + int(c.get("aborted", 0))
+    skipped += int(c.get("notExecuted", 0))
+if rc != 0 and failed == 0:
+    # The build or a test host failed before reporting a failing test: count it as one.
+    failed = 1
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
+PY
+exit $rc

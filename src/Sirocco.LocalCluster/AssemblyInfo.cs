@@ -1,0 +1,1 @@
+// Sirocco.LocalCluster: see README.md in this folder for what this component owns.
