@@ -1,0 +1,61 @@
+namespace Sirocco.Configuration;
+
+/// <summary>
+/// The built-in defaults, Airflow's where the option is Airflow's. <c>{SIROCCO_HOME}</c> is replaced by the home
+/// directory. <c>[core] kube_config</c> deliberately has no default: templates that read it fail until it is set.
+/// </summary>
+internal static class ConfigDefaults
+{
+    public static readonly IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> Values =
+        new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal)
+        {
+            ["core"] = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["dags_folder"] = "{SIROCCO_HOME}/dags",
+                ["parallelism"] = "32",
+                ["max_active_tasks_per_dag"] = "16",
+                ["max_active_runs_per_dag"] = "16",
+                ["dags_are_paused_at_creation"] = "True",
+                ["default_timezone"] = "utc",
+                ["load_examples"] = "True",
+                ["default_task_retries"] = "0",
+                ["default_pool_task_slot_count"] = "128",
+                ["dagbag_import_timeout"] = "30",
+                ["killed_task_cleanup_time"] = "60",
+            },
+            ["database"] = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["sql_conn"] = "sqlite:///{SIROCCO_HOME}/sirocco.db",
+            },
+            ["scheduler"] = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["catchup_by_default"] = "True",
+                ["dag_dir_list_interval"] = "300",
+                ["scheduler_heartbeat_sec"] = "5",
+                ["max_tis_per_query"] = "512",
+            },
+            ["webserver"] = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["web_server_host"] = "127.0.0.1",
+                ["web_server_port"] = "8080",
+                ["base_url"] = "http://127.0.0.1:8080",
+                ["expose_config"] = "False",
+            },
+            ["kubernetes"] = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["namespace"] = "default",
+                ["in_cluster"] = "False",
+            },
+            ["logging"] = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["base_log_folder"] = "{SIROCCO_HOME}/logs",
+                ["logging_level"] = "INFO",
+                ["min_length_masked_secret"] = "5",
+            },
+            ["local_cluster"] = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["port"] = "0",
+                ["image_entrypoints"] = string.Empty,
+            },
+        };
+}

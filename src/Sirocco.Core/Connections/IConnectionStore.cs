@@ -1,0 +1,17 @@
+namespace Sirocco.Connections;
+
+/// <summary>Where Connections are kept (the metadata store implements it).</summary>
+public interface IConnectionStore
+{
+    /// <summary>The stored connection, or null.</summary>
+    Connection? GetConnection(string connId);
+
+    /// <summary>Every stored connection, ordered by id.</summary>
+    IReadOnlyList<Connection> ListConnections();
+
+    /// <summary>Creates or replaces a connection.</summary>
+    void SetConnection(Connection connection);
+
+    /// <summary>Deletes a connection; false when it did not exist.</summary>
+    bool DeleteConnection(string connId);
+}
