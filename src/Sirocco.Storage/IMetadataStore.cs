@@ -1,0 +1,175 @@
+using Sirocco.Connections;
+using Sirocco.Variables;
+
+namespace Sirocco.Storage;
+
+/// <summary>A DAG as the store knows it: what the UI and scheduler need without loading its file.</summary>
+public sealed record DagModel
+{
+    /// <summary>The DAG id.</summary>
+    public required string DagId { get; init; }
+
+    /// <summary>The file it was loaded from.</summary>
+    public string? FileLoc { get; init; }
+
+    /// <summary>Whether the scheduler creates runs for it.</summary>
+    public bool IsPaused { get; init; }
+
+    /// <summary>False once its file is gone; the history is kept.</summary>
+    public bool IsActive { get; init; } = true;
+
+    /// <summary>When its file was last parsed.</summary>
+    public DateTimeOffset? LastParsedTime { get; init; }
+
+    /// <summary>Description.</summary>
+    public string? Description { get; init; }
+
+    /// <summary>The schedule as text.</summary>
+    public string? Schedule { get; init; }
+
+    /// <summary>Owners, comma separated.</summary>
+    public string? Owners { get; init; }
+
+    /// <summary>Tags.</summary>
+    public IReadOnlyList<string> Tags { get; init; } = [];
+}
+
+/// <summary>A DAG file that failed to load.</summary>
+/// <param name="FileName">The file.</param>
+/// <param name="Message">What went wrong, with line and column where known.</param>
+/// <param name="Timestamp">When it was seen.</param>
+public sealed record ImportErrorRecord(string FileName, string Message, DateTimeOffset Timestamp);
+
+/// <summary>A user of the web UI and API.</summary>
+/// <param name="Username">Login name.</param>
+/// <param name="PasswordHash">The password hash (never the password).</param>
+/// <param name="Role">Role: Admin, Op, User or Viewer.</param>
+/// <param name="Email">E-mail address.</param>
+/// <param name="Active">Whether the user may log in.</param>
+public sealed record User(string Username, string PasswordHash, string Role, string? Email = null, bool Active = true);
+
+/// <summary>A pool of task slots.</summary>
+/// <param name="Name">Pool name.</param>
+/// <param name="Slots">Number of slots.</param>
+/// <param name="Description">Description.</param>
+public sealed record Pool(string Name, int Slots, string? Description = null);
+
+/// <summary>Filters for listing DAG runs.</summary>
+public sealed record DagRunQuery
+{
+    /// <summary>Only runs of this DAG.</summary>
+    public string? DagId { get; init; }
+
+    /// <summary>Only runs in one of these states.</summary>
+    public IReadOnlyCollection<DagRunState>? States { get; init; }
+
+    /// <summary>Most rows returned.</summary>
+    public int Limit { get; init; } = 100;
+
+    /// <summary>Rows skipped.</summary>
+    public int Offset { get; init; }
+
+    /// <summary>Newest logical date first (default) or oldest first.</summary>
+    public bool Descending { get; init; } = true;
+}
+
+/// <summary>
+/// The metadata store: Variables, Connections, DAGs, runs, task instances and their tries, XCom, import errors,
+/// users and pools. One contract, several databases (SQLite now). Variable and Connection reads are synchronous because
+/// templates read them while rendering; everything else is asynchronous.
+/// </summary>
+public interface IMetadataStore : IVariableStore, IConnectionStore, IAsyncDisposable
+{
+    /// <summary>Applies the migrations not applied yet; returns the versions applied now.</summary>
+    Task<IReadOnlyList<int>> MigrateAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>The highest migration applied (0 for an empty database).</summary>
+    Task<int> GetSchemaVersionAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Creates or updates a DAG row, keeping its paused flag unless <paramref name="dag"/> is new.</summary>
+    Task UpsertDagAsync(DagModel dag, CancellationToken cancellationToken = default);
+
+    /// <summary>The DAG row, or null.</summary>
+    Task<DagModel?> GetDagAsync(string dagId, CancellationToken cancellationToken = default);
+
+    /// <summary>Every DAG row, ordered by id.</summary>
+    Task<IReadOnlyList<DagModel>> ListDagsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Pauses or unpauses a DAG; false when it is unknown.</summary>
+    Task<bool> SetDagPausedAsync(string dagId, bool paused, CancellationToken cancellationToken = default);
+
+    /// <summary>Marks the DAGs of files that are gone as inactive, keeping their history.</summary>
+    Task DeactivateDagsAsync(IEnumerable<string> dagIds, CancellationToken cancellationToken = default);
+
+    /// <summary>Creates a DAG run; a second run with the same id or logical date is an error naming both.</summary>
+    Task CreateDagRunAsync(DagRun run, CancellationToken cancellationToken = default);
+
+    /// <summary>The run, or null.</summary>
+    Task<DagRun?> GetDagRunAsync(string dagId, string runId, CancellationToken cancellationToken = default);
+
+    /// <summary>Runs matching the query.</summary>
+    Task<IReadOnlyList<DagRun>> ListDagRunsAsync(DagRunQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>Replaces a run's state and dates.</summary>
+    Task UpdateDagRunAsync(DagRun run, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes a run with its task instances, tries and XComs; false when it did not exist.</summary>
+    Task<bool> DeleteDagRunAsync(string dagId, string runId, CancellationToken cancellationToken = default);
+
+    /// <summary>Creates or replaces a task instance.</summary>
+    Task UpsertTaskInstanceAsync(TaskInstance taskInstance, CancellationToken cancellationToken = default);
+
+    /// <summary>The task instance, or null.</summary>
+    Task<TaskInstance?> GetTaskInstanceAsync(string dagId, string taskId, string runId, int mapIndex = -1, CancellationToken cancellationToken = default);
+
+    /// <summary>The task instances of a run.</summary>
+    Task<IReadOnlyList<TaskInstance>> ListTaskInstancesAsync(string dagId, string runId, CancellationToken cancellationToken = default);
+
+    /// <summary>Task instances in the given states, across DAGs (what the scheduler works on).</summary>
+    Task<IReadOnlyList<TaskInstance>> ListTaskInstancesByStateAsync(IReadOnlyCollection<TaskInstanceState> states, CancellationToken cancellationToken = default);
+
+    /// <summary>Creates or replaces the record of one try.</summary>
+    Task UpsertTryAsync(TaskInstanceTry attempt, CancellationToken cancellationToken = default);
+
+    /// <summary>Every recorded try of a task instance, by try number.</summary>
+    Task<IReadOnlyList<TaskInstanceTry>> ListTriesAsync(string dagId, string taskId, string runId, int mapIndex = -1, CancellationToken cancellationToken = default);
+
+    /// <summary>Creates or replaces an XCom.</summary>
+    Task SetXComAsync(XComEntry entry, CancellationToken cancellationToken = default);
+
+    /// <summary>The XCom, or null.</summary>
+    Task<XComEntry?> GetXComAsync(string dagId, string taskId, string runId, string key, int mapIndex = -1, CancellationToken cancellationToken = default);
+
+    /// <summary>The XComs of a run (optionally of one task).</summary>
+    Task<IReadOnlyList<XComEntry>> ListXComsAsync(string dagId, string runId, string? taskId = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes the XComs of a task instance (before a new try).</summary>
+    Task ClearXComsAsync(string dagId, string taskId, string runId, int mapIndex = -1, CancellationToken cancellationToken = default);
+
+    /// <summary>Records (or replaces) the import error of a file.</summary>
+    Task SetImportErrorAsync(ImportErrorRecord error, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes the import error of a file that loads again.</summary>
+    Task ClearImportErrorAsync(string fileName, CancellationToken cancellationToken = default);
+
+    /// <summary>Every import error, by file name.</summary>
+    Task<IReadOnlyList<ImportErrorRecord>> ListImportErrorsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Creates or replaces a user.</summary>
+    Task UpsertUserAsync(User user, CancellationToken cancellationToken = default);
+
+    /// <summary>The user, or null.</summary>
+    Task<User?> GetUserAsync(string username, CancellationToken cancellationToken = default);
+
+    /// <summary>Every user, by name.</summary>
+    Task<IReadOnlyList<User>> ListUsersAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes a user; false when unknown.</summary>
+    Task<bool> DeleteUserAsync(string username, CancellationToken cancellationToken = default);
+
+    /// <summary>Creates or replaces a pool.</summary>
+    Task SetPoolAsync(Pool pool, CancellationToken cancellationToken = default);
+
+    /// <summary>Every pool, by name.</summary>
+    Task<IReadOnlyList<Pool>> ListPoolsAsync(CancellationToken cancellationToken = default);
+}
