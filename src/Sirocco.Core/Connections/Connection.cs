@@ -203,8 +203,8 @@ public sealed record Connection
         throw new SiroccoException($"connection '{connId}': extra must be a JSON object, got: {extra}");
     }
 
-    /// <summary>The Airflow URI of this connection (what <c>connections get</c> and <c>export</c> print).</summary>
-    public string ToUri()
+    /// <summary>The Airflow URI of this connection; with <paramref name="maskSecrets"/> the password and sensitive extras read <c>***</c>.</summary>
+    public string ToUri(bool maskSecrets = false)
     {
         var sb = new StringBuilder();
         sb.Append(ConnType.Replace('_', '-')).Append("://");
@@ -213,7 +213,7 @@ public sealed record Connection
             sb.Append(Quote(Login ?? string.Empty));
             if (Password is not null)
             {
-                sb.Append(':').Append(Quote(Password));
+                sb.Append(':').Append(maskSecrets ? Masking.SecretMasker.Mask : Quote(Password));
             }
 
             sb.Append('@');
@@ -231,6 +231,14 @@ public sealed record Connection
         }
 
         var extras = ExtraDejson();
+        if (maskSecrets)
+        {
+            foreach (var key in extras.Select(kv => kv.Key).Where(IsSensitiveExtra).ToList())
+            {
+                extras[key] = Masking.SecretMasker.Mask;
+            }
+        }
+
         if (extras.Count > 0)
         {
             sb.Append('?');

@@ -1,0 +1,81 @@
+using Sirocco.Configuration;
+using Sirocco.Connections;
+using Sirocco.Masking;
+using Sirocco.Storage;
+using Sirocco.Variables;
+
+namespace Sirocco.Cli;
+
+/// <summary>What commands share: the environment, the configuration, the store (opened and migrated on first use).</summary>
+internal sealed class CliContext : IAsyncDisposable
+{
+    private IMetadataStore? _store;
+    private SecretMasker? _masker;
+
+    public CliContext(IReadOnlyDictionary<string, string> environment, TextWriter output, TextWriter error, bool outputRedirected)
+    {
+        Environment = environment;
+        Out = output;
+        Error = error;
+        OutputRedirected = outputRedirected;
+        Home = ResolveHome(environment);
+        Config = SiroccoConfig.Load(Home, environment);
+    }
+
+    public IReadOnlyDictionary<string, string> Environment { get; }
+
+    public TextWriter Out { get; }
+
+    public TextWriter Error { get; }
+
+    public bool OutputRedirected { get; }
+
+    public string Home { get; }
+
+    public SiroccoConfig Config { get; }
+
+    public SecretMasker Masker => _masker ??= new SecretMasker(
+        Config.TryGet("logging", "min_length_masked_secret", out var n) && int.TryParse(n, out var min) ? min : 5);
+
+    public VariableAccessor Variables => new(Store, Environment, Masker);
+
+    public ConnectionAccessor Connections => new(Store, Environment, Masker);
+
+    /// <summary>The metadata store; migrated synchronously the first time a command needs it.</summary>
+    public IMetadataStore Store
+    {
+        get
+        {
+            if (_store is null)
+            {
+                var store = MetadataStore.Open(Config.Get("database", "sql_conn"));
+                store.MigrateAsync().GetAwaiter().GetResult();
+                _store = store;
+            }
+
+            return _store;
+        }
+    }
+
+    /// <summary><c>$SIROCCO_HOME</c>, else <c>~/.sirocco</c>.</summary>
+    public static string ResolveHome(IReadOnlyDictionary<string, string> environment)
+    {
+        if (environment.TryGetValue("SIROCCO_HOME", out var home) && !string.IsNullOrWhiteSpace(home))
+        {
+            return Path.GetFullPath(home);
+        }
+
+        var user = environment.TryGetValue("HOME", out var h) && !string.IsNullOrEmpty(h)
+            ? h
+            : System.Environment.GetFolderPath(System.Environment.SpecialFolder.UserProfile);
+        return Path.Combine(user, ".sirocco");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_store is not null)
+        {
+            await _store.DisposeAsync();
+        }
+    }
+}
