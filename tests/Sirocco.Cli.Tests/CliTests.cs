@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+
+namespace Sirocco.Cli.Tests;
+
+/// <summary>The CLI end to end: the real <c>sirocco</c> program in child processes sharing one home directory.</summary>
+public sealed class CliTests : IDisposable
+{
+    private readonly string _home = Directory.CreateTempSubdirectory("sirocco-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_home, recursive: true);
+
+    private sealed record Result(int ExitCode, string Out, string Err);
+
+    private async Task<Result> Sirocco(string[] args, Dictionary<string, string>? env = null)
+    {
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "sirocco.dll"));
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.Environment["SIROCCO_HOME"] = _home;
+        foreach (var name in psi.Environment.Keys.Where(k => k.StartsWith("SIROCCO__", StringComparison.Ordinal) || k.StartsWith("AIRFLOW_", StringComparison.Ordinal) || k.StartsWith("SIROCCO_VAR_", StringComparison.Ordinal) || k.StartsWith("SIROCCO_CONN_", StringComparison.Ordinal)).ToList())
+        {
+            psi.Environment.Remove(name);
+        }
+
+        foreach (var (k, v) in env ?? [])
+        {
+            psi.Environment[k] = v;
+        }
+
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await p.WaitForExitAsync(cts.Token);
+        return new Result(p.ExitCode, await stdout, await stderr);
+    }
+
+    private static void Failed(Result r, string message)
+    {
+        Assert.NotEqual(0, r.ExitCode);
+        var line = Assert.Single(r.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("error: ", line, StringComparison.Ordinal);
+        Assert.Contains(message, line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_variable_set_in_one_process_is_read_in_a_later_one()
+    {
+        var set = await Sirocco(["variables", "set", "--", "my_value", "example_value"]);
+        Assert.Equal(0, set.ExitCode);
+        var get = await Sirocco(["variables", "get", "my_value"]);
+        Assert.Equal(0, get.ExitCode);
+        Assert.Equal("example_value\n", get.Out);
+        Assert.True(File.Exists(Path.Combine(_home, "sirocco.db")));
+    }
+
+    [Fact]
+    public async Task Variables_env_override_default_json_list_delete_import_export()
+    {
+        Assert.Equal(0, (await Sirocco(["variables", "set", "my_value", "stored"])).ExitCode);
+        Assert.Equal("from-env\n", (await Sirocco(["variables", "get", "my_value"], new() { ["AIRFLOW_VAR_MY_VALUE"] = "from-env" })).Out);
+        Assert.Equal("fallback\n", (await Sirocco(["variables", "get", "absent", "--default", "fallback"])).Out);
+        Failed(await Sirocco(["variables", "get", "absent"]), "Variable absent does not exist");
+        Failed(await Sirocco(["variables", "set", "cfg", "{not json", "--json"]), "Variable cfg is not valid JSON");
+
+        var file = Path.Combine(_home, "vars.json");
+        await File.WriteAllTextAsync(file, """{"plain": "text", "nested": {"a": [1, 2]}, "number": 3, "db_password": "hunter2-secret"}""");
+        var import = await Sirocco(["variables", "import", file]);
+        Assert.Equal("4 of 4 variables successfully updated.\n", import.Out);
+        Assert.Equal("""{"a":[1,2]}""", (await Sirocco(["variables", "get", "nested"])).Out.Trim());
+
+        var list = await Sirocco(["variables", "list", "-o", "json"]);
+        var rows = JsonNode.Parse(list.Out)!.AsArray();
+        Assert.Equal(5, rows.Count);
+        Assert.Equal("***", rows.Single(r => r!["key"]!.ToString() == "db_password")!["val"]!.ToString());
+        Assert.DoesNotContain("hunter2-secret", list.Out, StringComparison.Ordinal);
+
+        var exported = Path.Combine(_home, "out.json");
+        Assert.Equal(0, (await Sirocco(["variables", "export", exported])).ExitCode);
+        var back = JsonNode.Parse(await File.ReadAllTextAsync(exported))!.AsObject();
+        Assert.Equal(2, back["nested"]!["a"]![1]!.GetValue<int>());
+        Assert.Equal("text", back["plain"]!.GetValue<string>());
+
+        Assert.Equal(0, (await Sirocco(["variables", "delete", "plain"])).ExitCode);
+        Failed(await Sirocco(["variables", "delete", "plain"]), "Variable plain does not exist");
+        Failed(await Sirocco(["variables", "import", Path.Combine(_home, "missing.json")]), "cannot read");
+        await File.WriteAllTextAsync(file, "{\"a\": ");
+        Failed(await Sirocco(["variables", "import", file]), "vars.json: invalid JSON");
+    }
+
+    [Fact]
+    public async Task Config_get_set_list_and_precedence()
+    {
+        Failed(await Sirocco(["config", "get-value", "core", "kube_config"]), "section/key [core/kube_config] not found in config");
+        Assert.Equal(0, (await Sirocco(["config", "set", "core", "kube_config", "/home/airflow/composer_kube_config"])).ExitCode);
+        Assert.Equal("/home/airflow/composer_kube_config\n", (await Sirocco(["config", "get-value", "core", "kube_config"])).Out);
+        Assert.Equal("/env\n", (await Sirocco(["config", "get-value", "core", "kube_config"], new() { ["SIROCCO__CORE__KUBE_CONFIG"] = "/env" })).Out);
+        Failed(await Sirocco(["config", "set", "nosuch", "key", "value"]), "unknown config section [nosuch]");
+        Failed(await Sirocco(["config", "get-value", "nosuch", "key"]), "section/key [nosuch/key] not found in config");
+
+        var list = await Sirocco(["config", "list", "-o", "json"], new() { ["SIROCCO__DATABASE__SQL_CONN"] = $"sqlite:///{_home}/other.db" });
+        var rows = JsonNode.Parse(list.Out)!.AsArray();
+        Assert.Equal("***", rows.Single(r => r!["key"]!.ToString() == "sql_conn")!["value"]!.ToString());
+        Assert.Equal("environment", rows.Single(r => r!["key"]!.ToString() == "sql_conn")!["source"]!.ToString());
+        Assert.Equal("file", rows.Single(r => r!["key"]!.ToString() == "kube_config")!["source"]!.ToString());
+    }
+
+    [Fact]
+    public async Task Connections_add_get_list_delete_import_export_with_masking()
+    {
+        var add = await Sirocco(["connections", "add", "gke_cluster", "--conn-type", "kubernetes", "--conn-extra", """{"namespace": "composer-user-workloads", "kube_config": "token: abcdef123456"}"""]);
+        Assert.Equal(0, add.ExitCode);
+        Assert.DoesNotContain("abcdef123456", add.Out, StringComparison.Ordinal);
+
+        var get = await Sirocco(["connections", "get", "gke_cluster", "-o", "json"]);
+        var row = JsonNode.Parse(get.Out)!.AsArray().Single()!;
+        Assert.Equal("kubernetes", row["conn_type"]!.ToString());
+        var extra = JsonNode.Parse(row["extra"]!.ToString())!;
+        Assert.Equal("composer-user-workloads", extra["namespace"]!.ToString());
+        Assert.Equal("***", extra["kube_config"]!.ToString());
+
+        var uri = await Sirocco(["connections", "add", "db", "--conn-uri", "postgres://user:s3cr3tpass@db:5432/warehouse"]);
+        Assert.Equal(0, uri.ExitCode);
+        Assert.DoesNotContain("s3cr3tpass", uri.Out, StringComparison.Ordinal);
+        var list = await Sirocco(["connections", "list"]);
+        Assert.Contains("kubernetes_default", list.Out, StringComparison.Ordinal);
+        Assert.Contains("warehouse", list.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cr3tpass", list.Out, StringComparison.Ordinal);
+
+        Failed(await Sirocco(["connections", "add", "db", "--conn-uri", "postgres://x"]), "A connection with `conn_id`=db already exists.");
+        Failed(await Sirocco(["connections", "add", "bad", "--conn-type", "kubernetes", "--conn-extra", "{not json"]), "connection 'bad': invalid JSON in extra");
+        Failed(await Sirocco(["connections", "add", "bad", "--conn-uri", "just-text"]), "invalid connection URI 'just-text'");
+        Failed(await Sirocco(["connections", "get", "nope"]), "The conn_id `nope` isn't defined");
+        Assert.Equal("env-host", JsonNode.Parse((await Sirocco(["connections", "get", "from_env", "-o", "json"], new() { ["SIROCCO_CONN_FROM_ENV"] = "http://env-host:80" })).Out)!.AsArray()[0]!["host"]!.ToString());
+
+        var file = Path.Combine(_home, "conns.json");
+        Assert.Equal(0, (await Sirocco(["connections", "export", file])).ExitCode);
+        Assert.Contains("s3cr3tpass", await File.ReadAllTextAsync(file), StringComparison.Ordinal); // a backup keeps real values
+        Assert.Equal(0, (await Sirocco(["connections", "delete", "db"])).ExitCode);
+        var import = await Sirocco(["connections", "import", file]);
+        Assert.Equal(1, import.ExitCode); // kubernetes_default and gke_cluster exist already
+        Assert.Contains("Imported connection db", import.Out, StringComparison.Ordinal);
+        var again = Path.Combine(_home, "again.json");
+        Assert.Equal(0, (await Sirocco(["connections", "export", again])).ExitCode);
+        Assert.Equal("s3cr3tpass", JsonNode.Parse(await File.ReadAllTextAsync(again))!["db"]!["password"]!.ToString());
+    }
+
+    [Fact]
+    public async Task Db_migrate_reports_versions_and_is_idempotent()
+    {
+        var first = await Sirocco(["db", "migrate"]);
+        Assert.Equal("Applied migrations 1; schema version 1.\n", first.Out);
+        Assert.Equal("Database is up to date (schema version 1).\n", (await Sirocco(["db", "migrate"])).Out);
+    }
+
+    [Fact]
+    public async Task Help_version_and_parse_errors()
+    {
+        var help = await Sirocco(["variables", "--help"]);
+        Assert.Equal(0, help.ExitCode);
+        Assert.Contains("import", help.Out, StringComparison.Ordinal);
+        Assert.Matches(@"^\d+\.\d+\.\d+\n$", (await Sirocco(["version"])).Out);
+        var unknown = await Sirocco(["variables", "frobnicate"]);
+        Assert.NotEqual(0, unknown.ExitCode);
+        Assert.Contains("frobnicate", unknown.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Errors_are_one_line_and_verbose_adds_the_stack_trace()
+    {
+        Failed(await Sirocco(["dags", "pause", "nope"]), "Dag id nope not found");
+        var verbose = await Sirocco(["dags", "pause", "nope", "--verbose"]);
+        Assert.Contains("   at ", verbose.Err, StringComparison.Ordinal);
+    }
+}
