@@ -1,0 +1,239 @@
+using System.Text;
+using Sirocco.Templating.Expressions;
+
+namespace Sirocco.Templating.Jinja;
+
+/// <summary>Where rendered output goes: text with a size bound, or (native mode) the raw values.</summary>
+internal sealed class RenderOutput
+{
+    private readonly long _maxLength;
+    private readonly List<object?>? _native;
+    private long _nativeLength;
+
+    public RenderOutput(long maxLength, bool native)
+    {
+        _maxLength = maxLength;
+        if (native)
+        {
+            _native = [];
+        }
+    }
+
+    public StringBuilder Text { get; } = new();
+
+    public List<object?>? Native => _native;
+
+    public void AppendText(string text)
+    {
+        if (_native is not null)
+        {
+            _native.Add(text);
+            Grow(text.Length);
+            return;
+        }
+
+        Text.Append(text);
+        Grow(0);
+    }
+
+    public void AppendValue(object? value)
+    {
+        PyOps.Check(value);
+        if (_native is not null)
+        {
+            _native.Add(value);
+            Grow(value is string s ? s.Length : 16);
+            return;
+        }
+
+        Text.Append(PyOps.Str(value));
+        Grow(0);
+    }
+
+    private void Grow(int nativeChars)
+    {
+        _nativeLength += nativeChars;
+        if (Text.Length > _maxLength || _nativeLength > _maxLength)
+        {
+            throw new PyException($"template output exceeded {_maxLength} characters");
+        }
+    }
+}
+
+/// <summary>A statement of a compiled template.</summary>
+internal abstract class Node
+{
+    protected Node(int offset) => Offset = offset;
+
+    public int Offset { get; }
+
+    public abstract void Render(RenderOutput output, Scope scope);
+
+    public static void RenderAll(Node[] nodes, RenderOutput output, Scope scope)
+    {
+        foreach (var n in nodes)
+        {
+            n.Render(output, scope);
+        }
+    }
+}
+
+internal sealed class TextNode(int offset, string text) : Node(offset)
+{
+    public string Text { get; } = text;
+
+    public override void Render(RenderOutput output, Scope scope) => output.AppendText(Text);
+}
+
+internal sealed class OutputNode(int offset, Expr expr) : Node(offset)
+{
+    public Expr Expr { get; } = expr;
+
+    public override void Render(RenderOutput output, Scope scope) => output.AppendValue(Expr.Eval(scope));
+}
+
+internal sealed class IfNode(int offset, (Expr Test, Node[] Body)[] branches, Node[]? otherwise) : Node(offset)
+{
+    public override void Render(RenderOutput output, Scope scope)
+    {
+        foreach (var (test, body) in branches)
+        {
+            if (PyOps.Truthy(test.Eval(scope)))
+            {
+                RenderAll(body, output, scope);
+                return;
+            }
+        }
+
+        if (otherwise is not null)
+        {
+            RenderAll(otherwise, output, scope);
+        }
+    }
+}
+
+/// <summary>Assignment targets: one name, or several for tuple unpacking.</summary>
+internal sealed class Target(string[] names, bool unpack)
+{
+    public string[] Names => names;
+
+    public void Assign(Scope scope, object? value)
+    {
+        if (!unpack)
+        {
+            scope.Set(names[0], value);
+            return;
+        }
+
+        var items = PyOps.ToList(value);
+        if (items.Count != names.Length)
+        {
+            throw new PyException(items.Count < names.Length
+                ? $"not enough values to unpack (expected {names.Length}, got {items.Count})"
+                : $"too many values to unpack (expected {names.Length})");
+        }
+
+        for (var i = 0; i < names.Length; i++)
+        {
+            scope.Set(names[i], items[i]);
+        }
+    }
+}
+
+internal sealed class SetNode(int offset, Target target, Expr value) : Node(offset)
+{
+    public override void Render(RenderOutput output, Scope scope) => target.Assign(scope, value.Eval(scope));
+}
+
+internal sealed class SetBlockNode(int offset, string name, Node[] body, RenderOptions options) : Node(offset)
+{
+    public override void Render(RenderOutput output, Scope scope)
+    {
+        var inner = new RenderOutput(options.MaxOutputLength, native: false);
+        RenderAll(body, inner, scope);
+        scope.Set(name, inner.Text.ToString());
+    }
+}
+
+/// <summary>The limits one render runs under.</summary>
+internal sealed record RenderOptions(long MaxOutputLength, long MaxLoopIterations);
+
+internal sealed class ForNode(int offset, Target target, Expr iterable, Expr? filter, Node[] body, Node[]? otherwise) : Node(offset)
+{
+    public override void Render(RenderOutput output, Scope scope)
+    {
+        var source = iterable.Eval(scope);
+        var inner = scope.Child();
+        List<object?> items;
+        if (filter is null)
+        {
+            items = PyOps.ToList(source);
+        }
+        else
+        {
+            items = [];
+            foreach (var x in PyOps.Iterate(source))
+            {
+                scope.Budget.Tick();
+                target.Assign(inner, x);
+                if (PyOps.Truthy(filter.Eval(inner)))
+                {
+                    items.Add(x);
+                }
+            }
+        }
+
+        if (items.Count == 0)
+        {
+            if (otherwise is not null)
+            {
+                RenderAll(otherwise, output, scope);
+            }
+
+            return;
+        }
+
+        var loop = new LoopObject(items);
+        for (var i = 0; i < items.Count; i++)
+        {
+            scope.Budget.Tick();
+            loop.Index = i;
+            inner.Set("loop", loop);
+            target.Assign(inner, items[i]);
+            RenderAll(body, output, inner);
+        }
+    }
+}
+
+/// <summary>Jinja2's <c>loop</c> variable.</summary>
+internal sealed class LoopObject(List<object?> items) : IPyObject
+{
+    public int Index { get; set; }
+
+    public string TypeName => "LoopContext";
+
+    public bool TryGetAttr(string name, out object? value)
+    {
+        var n = items.Count;
+        value = name switch
+        {
+            "index" => (long)Index + 1,
+            "index0" => (long)Index,
+            "revindex" => (long)(n - Index),
+            "revindex0" => (long)(n - Index - 1),
+            "first" => Index == 0,
+            "last" => Index == n - 1,
+            "length" => (long)n,
+            "depth" => 1L,
+            "depth0" => 0L,
+            "previtem" => Index > 0 ? items[Index - 1] : new Undefined("there is no previous item"),
+            "nextitem" => Index < n - 1 ? items[Index + 1] : new Undefined("there is no next item"),
+            "cycle" => new PyFunction("cycle", a => a.Count == 0 ? throw new PyException("no items for cycling given") : a.Positional[Index % a.Count]),
+            "changed" => null,
+            _ => Undefined.Attribute(this, name),
+        };
+        return true;
+    }
+
+    public override string ToString() => $"<LoopContext {Index + 1}/{items.Count}>";
+}
