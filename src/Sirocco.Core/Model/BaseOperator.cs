@@ -173,6 +173,13 @@ public abstract partial class BaseOperator
     /// <param name="cancellationToken">Cancelled when the try is killed (timeout, user action).</param>
     public abstract Task<object?> ExecuteAsync(TaskExecutionContext context, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// A copy for one try, into which the scheduler renders the template fields, so the DAG's own task stays
+    /// unrendered. The default copies fields shallowly; an operator whose template fields hold mutable objects that
+    /// rendering changes in place overrides this to copy them deeply.
+    /// </summary>
+    public virtual BaseOperator CloneForTry() => (BaseOperator)MemberwiseClone();
+
     /// <inheritdoc/>
     public override string ToString() => $"<Task({OperatorName}): {TaskId}>";
 

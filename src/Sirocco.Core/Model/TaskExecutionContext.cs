@@ -1,34 +1,80 @@
+using System.Text.Json;
+using Sirocco.Configuration;
+using Sirocco.Connections;
+using Sirocco.Masking;
 using Sirocco.Scheduling;
+using Sirocco.Variables;
 
 namespace Sirocco;
 
-/// <summary>What a task try sees while it runs: its run, dates, try number, rendered fields and a log.</summary>
+/// <summary>What a running try may record about itself (the scheduler backs it with the metadata store).</summary>
+public interface ITaskTryRecorder
+{
+    /// <summary>Pushes an XCom of the running task instance (for example <c>pod_name</c>).</summary>
+    Task PushXComAsync(string key, JsonElement value, CancellationToken cancellationToken);
+
+    /// <summary>Pulls an XCom of a task in the same run; null when absent.</summary>
+    Task<JsonElement?> PullXComAsync(string taskId, string key, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Records where the try's work runs (for a pod: <c>namespace/name</c>) the moment it exists, so that a try resumed
+    /// after a restart finds it again instead of starting a second one.
+    /// </summary>
+    Task RecordExternalIdAsync(string externalId, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// What a task try sees while it runs: its run, task instance and try number, a log, configuration, connections and
+/// the recorder of its XComs and external id. Template fields have been rendered into the operator before
+/// <see cref="BaseOperator.ExecuteAsync"/> is called.
+/// </summary>
 public sealed class TaskExecutionContext
 {
-    /// <summary>Creates the context of one try.</summary>
-    public TaskExecutionContext(DagRun dagRun, TaskInstance taskInstance, Action<string> log, CancellationToken shutdown)
-    {
-        DagRun = dagRun;
-        TaskInstance = taskInstance;
-        Log = log;
-        Shutdown = shutdown;
-    }
-
     /// <summary>The DAG run the try belongs to.</summary>
-    public DagRun DagRun { get; }
+    public required DagRun DagRun { get; init; }
 
-    /// <summary>The task instance, with its try number.</summary>
-    public TaskInstance TaskInstance { get; }
+    /// <summary>The task instance, with the try number of this try.</summary>
+    public required TaskInstance TaskInstance { get; init; }
+
+    /// <summary>
+    /// Writes one line to the try's log. The writer masks registered secrets and adds timestamps; operators write
+    /// plain text.
+    /// </summary>
+    public required Action<string> Log { get; init; }
+
+    /// <summary>Records XComs and the try's external id.</summary>
+    public required ITaskTryRecorder Recorder { get; init; }
+
+    /// <summary>The configuration.</summary>
+    public required SiroccoConfig Config { get; init; }
+
+    /// <summary>Connections (with environment overrides).</summary>
+    public required ConnectionAccessor Connections { get; init; }
+
+    /// <summary>Variables (with environment overrides).</summary>
+    public required VariableAccessor Variables { get; init; }
+
+    /// <summary>The masker of this process: register any secret the try comes to know.</summary>
+    public required SecretMasker Masker { get; init; }
+
+    /// <summary>The clock.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>
+    /// Where an earlier attempt of this same try ran (recorded with <see cref="ITaskTryRecorder.RecordExternalIdAsync"/>
+    /// before a restart), or null for a fresh try. An operator re-attaches to it when it still exists.
+    /// </summary>
+    public string? ResumedExternalId { get; init; }
+
+    /// <summary>The folder of the DAG file, against which template files (<c>.sh</c>, <c>.yaml</c>...) resolve.</summary>
+    public string? DagFolder { get; init; }
+
+    /// <summary>
+    /// Cancelled when the process shuts down (not when the try is killed): an operator whose work can outlive the
+    /// process, such as a pod, leaves it running to be re-attached later.
+    /// </summary>
+    public CancellationToken Shutdown { get; init; }
 
     /// <summary>The run's data interval.</summary>
     public DataInterval DataInterval => DagRun.DataInterval;
-
-    /// <summary>Writes one line to the try's log (secrets are masked by the writer).</summary>
-    public Action<string> Log { get; }
-
-    /// <summary>
-    /// Cancelled when the process shuts down (not when the try is killed): an operator that can outlive the process,
-    /// such as a pod, keeps it running and is re-attached later.
-    /// </summary>
-    public CancellationToken Shutdown { get; }
 }
