@@ -1,0 +1,1 @@
+// Sirocco.Kubernetes: see README.md in this folder.
