@@ -1,0 +1,1 @@
+// Sirocco.DagFiles: see README.md in this folder.

@@ -1,0 +1,1 @@
+// Sirocco.Scheduler: see README.md in this folder.
