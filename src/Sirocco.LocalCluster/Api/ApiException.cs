@@ -1,0 +1,114 @@
+using System.Text.Json.Nodes;
+
+namespace Sirocco.LocalCluster.Api;
+
+/// <summary>A cause in an Invalid status: which field and why.</summary>
+internal sealed record FieldCause(string Type, string Field, string Message);
+
+/// <summary>A request failure that becomes a Kubernetes <c>Status</c> response.</summary>
+internal sealed class ApiException : Exception
+{
+    public ApiException(int code, string reason, string message, string? name = null, string? kind = null, IReadOnlyList<FieldCause>? causes = null)
+        : base(message)
+    {
+        Code = code;
+        Reason = reason;
+        Name = name;
+        Kind = kind;
+        Causes = causes ?? [];
+    }
+
+    public ApiException()
+        : this(500, "InternalError", "internal error")
+    {
+    }
+
+    public ApiException(string message)
+        : this(500, "InternalError", message)
+    {
+    }
+
+    public ApiException(string message, Exception inner)
+        : base(message, inner)
+    {
+        Code = 500;
+        Reason = "InternalError";
+        Causes = [];
+    }
+
+    public int Code { get; }
+
+    public string Reason { get; }
+
+    public string? Name { get; }
+
+    public string? Kind { get; }
+
+    public IReadOnlyList<FieldCause> Causes { get; }
+
+    public static ApiException NotFound(string resource, string name) =>
+        new(404, "NotFound", $"{resource} \"{name}\" not found", name, resource);
+
+    public static ApiException AlreadyExists(string resource, string name) =>
+        new(409, "AlreadyExists", $"{resource} \"{name}\" already exists", name, resource);
+
+    public static ApiException Conflict(string resource, string name) =>
+        new(409, "Conflict", $"Operation cannot be fulfilled on {resource} \"{name}\": the object has been modified; please apply your changes to the latest version and try again", name, resource);
+
+    public static ApiException BadRequest(string message) => new(400, "BadRequest", message);
+
+    public static ApiException Gone(string message) => new(410, "Expired", message);
+
+    public static ApiException MethodNotAllowed(string message) => new(405, "MethodNotAllowed", message);
+
+    public static ApiException Invalid(string kind, string name, IReadOnlyList<FieldCause> causes)
+    {
+        var details = string.Join(", ", causes.Select(c => $"{c.Field}: {c.Message}"));
+        var message = causes.Count == 1
+            ? $"{kind} \"{name}\" is invalid: {details}"
+            : $"{kind} \"{name}\" is invalid: [{details}]";
+        return new ApiException(422, "Invalid", message, name, kind, causes);
+    }
+
+    /// <summary>The Status object for this failure.</summary>
+    public JsonObject ToStatus()
+    {
+        var status = new JsonObject
+        {
+            ["kind"] = "Status",
+            ["apiVersion"] = "v1",
+            ["metadata"] = new JsonObject(),
+            ["status"] = "Failure",
+            ["message"] = Message,
+            ["reason"] = Reason,
+        };
+        if (Name is not null || Kind is not null || Causes.Count > 0)
+        {
+            var details = new JsonObject();
+            if (Name is not null)
+            {
+                details["name"] = Name;
+            }
+
+            if (Kind is not null)
+            {
+                details["kind"] = Kind;
+            }
+
+            if (Causes.Count > 0)
+            {
+                details["causes"] = new JsonArray([.. Causes.Select(c => (JsonNode)new JsonObject
+                {
+                    ["reason"] = c.Type,
+                    ["message"] = c.Message,
+                    ["field"] = c.Field,
+                })]);
+            }
+
+            status["details"] = details;
+        }
+
+        status["code"] = Code;
+        return status;
+    }
+}

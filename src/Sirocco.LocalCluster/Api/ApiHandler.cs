@@ -1,0 +1,990 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
+using Sirocco.LocalCluster.Kubelet;
+using Sirocco.LocalCluster.Store;
+
+namespace Sirocco.LocalCluster.Api;
+
+/// <summary>
+/// The HTTP face of the cluster: authentication, routing of the core/v1 paths, the verbs on each
+/// resource, watches, and the pod subresources (status, log, exec).
+/// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+internal sealed class ApiHandler
+{
+    private static readonly JsonSerializerOptions Compact = new() { WriteIndented = false };
+
+    private readonly ClusterContext _cluster;
+    private readonly ObjectStore _store;
+    private readonly ILogger _logger;
+    private readonly byte[] _tokenBytes;
+
+    public ApiHandler(ClusterContext cluster, ILogger logger)
+    {
+        _cluster = cluster;
+        _store = cluster.Store;
+        _logger = logger;
+        _tokenBytes = Encoding.UTF8.GetBytes("Bearer " + cluster.Token);
+    }
+
+    /// <summary>Set by the kubelet once it runs; serves logs and exec.</summary>
+    public PodRuntime? Runtime { get; set; }
+
+    public async Task HandleAsync(HttpContext ctx)
+    {
+        try
+        {
+            var path = ctx.Request.Path.Value ?? "/";
+            if (path is "/healthz" or "/livez" or "/readyz")
+            {
+                ctx.Response.ContentType = "text/plain";
+                await ctx.Response.WriteAsync("ok", ctx.RequestAborted).ConfigureAwait(false);
+                return;
+            }
+
+            if (!Authorized(ctx.Request.Headers.Authorization))
+            {
+                throw new ApiException(401, "Unauthorized", "Unauthorized");
+            }
+
+            await RouteAsync(ctx, path).ConfigureAwait(false);
+        }
+        catch (ApiException e)
+        {
+            await WriteErrorAsync(ctx, e).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away.
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _logger.LogError(e, "request {Method} {Path} failed", ctx.Request.Method, ctx.Request.Path);
+            await WriteErrorAsync(ctx, new ApiException(500, "InternalError", "Internal error occurred: " + e.Message)).ConfigureAwait(false);
+        }
+    }
+
+    private bool Authorized(StringValues header)
+    {
+        if (header.Count != 1 || header[0] is not { } value)
+        {
+            return false;
+        }
+
+        return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(value), _tokenBytes);
+    }
+
+    private async Task RouteAsync(HttpContext ctx, string path)
+    {
+        var parts = path.Trim('/').Split('/', StringSplitOptions.RemoveEmptyEntries);
+        var method = ctx.Request.Method;
+        switch (parts)
+        {
+            case []:
+                await WriteJsonAsync(ctx, 200, new JsonObject { ["paths"] = new JsonArray("/api", "/api/v1", "/apis", "/healthz", "/livez", "/readyz", "/version") }).ConfigureAwait(false);
+                return;
+            case ["version"]:
+                await WriteJsonAsync(ctx, 200, Discovery.Version()).ConfigureAwait(false);
+                return;
+            case ["api"]:
+                await WriteJsonAsync(ctx, 200, Discovery.ApiVersions(_cluster.ServerAddress)).ConfigureAwait(false);
+                return;
+            case ["api", "v1"]:
+                await WriteJsonAsync(ctx, 200, Discovery.ResourceList()).ConfigureAwait(false);
+                return;
+            case ["apis"]:
+                await WriteJsonAsync(ctx, 200, Discovery.GroupList()).ConfigureAwait(false);
+                return;
+            case ["openapi", "v3"]:
+                await WriteJsonAsync(ctx, 200, Discovery.OpenApiIndex()).ConfigureAwait(false);
+                return;
+            case ["openapi", "v3", "api", "v1"]:
+                await WriteJsonAsync(ctx, 200, Discovery.OpenApiCoreV1()).ConfigureAwait(false);
+                return;
+            case ["api", "v1", .. var rest]:
+                await ResourceAsync(ctx, method, rest).ConfigureAwait(false);
+                return;
+            default:
+                throw new ApiException(404, "NotFound", "the server could not find the requested resource");
+        }
+    }
+
+    private async Task ResourceAsync(HttpContext ctx, string method, string[] rest)
+    {
+        string? ns = null;
+        string resourceName;
+        string? name = null;
+        string? sub = null;
+        if (rest is ["namespaces", var n, var r, ..] && r is not ("status" or "finalize"))
+        {
+            ns = n;
+            resourceName = r;
+            name = rest.Length > 3 ? rest[3] : null;
+            sub = rest.Length > 4 ? rest[4] : null;
+            if (rest.Length > 5)
+            {
+                throw new ApiException(404, "NotFound", "the server could not find the requested resource");
+            }
+        }
+        else
+        {
+            resourceName = rest[0];
+            name = rest.Length > 1 ? rest[1] : null;
+            sub = rest.Length > 2 ? rest[2] : null;
+            if (rest.Length > 3)
+            {
+                throw new ApiException(404, "NotFound", "the server could not find the requested resource");
+            }
+        }
+
+        var resource = ResourceInfo.Find(resourceName) ?? throw new ApiException(404, "NotFound", "the server could not find the requested resource");
+        if (resource.Namespaced && ns is null && name is not null)
+        {
+            throw new ApiException(404, "NotFound", "the server could not find the requested resource");
+        }
+
+        if (!resource.Namespaced && ns is not null)
+        {
+            throw new ApiException(404, "NotFound", "the server could not find the requested resource");
+        }
+
+        if (sub is not null && !resource.Subresources.Contains(sub))
+        {
+            throw new ApiException(404, "NotFound", "the server could not find the requested resource");
+        }
+
+        var key = ns ?? "";
+        switch (name, sub, method)
+        {
+            case (null, _, "GET"):
+                if (IsTrue(ctx.Request.Query["watch"]))
+                {
+                    await WatchAsync(ctx, resource, ns).ConfigureAwait(false);
+                }
+                else
+                {
+                    await ListAsync(ctx, resource, ns).ConfigureAwait(false);
+                }
+
+                return;
+            case (null, _, "POST") when ns is not null || !resource.Namespaced:
+                await CreateAsync(ctx, resource, key).ConfigureAwait(false);
+                return;
+            case (null, _, "DELETE") when ns is not null || !resource.Namespaced:
+                await DeleteCollectionAsync(ctx, resource, ns).ConfigureAwait(false);
+                return;
+            case (not null, null or "status", "GET"):
+                await GetAsync(ctx, resource, key, name).ConfigureAwait(false);
+                return;
+            case (not null, null or "status", "PUT"):
+                await UpdateAsync(ctx, resource, key, name, sub == "status").ConfigureAwait(false);
+                return;
+            case (not null, null or "status", "PATCH"):
+                await PatchAsync(ctx, resource, key, name, sub == "status").ConfigureAwait(false);
+                return;
+            case (not null, null, "DELETE"):
+                await DeleteAsync(ctx, resource, key, name).ConfigureAwait(false);
+                return;
+            case (not null, "log", "GET"):
+                await Runtime!.StreamLogsAsync(ctx, Existing(resource, key, name), ctx.RequestAborted).ConfigureAwait(false);
+                return;
+            case (not null, "exec", "GET" or "POST"):
+                await Runtime!.ExecAsync(ctx, Existing(resource, key, name), ctx.RequestAborted).ConfigureAwait(false);
+                return;
+            default:
+                throw ApiException.MethodNotAllowed($"the server does not allow this method on the requested resource");
+        }
+    }
+
+    private StoredObject Existing(ResourceInfo resource, string ns, string name) =>
+        _store.Get(resource.Name, ns, name) ?? throw ApiException.NotFound(resource.Name, name);
+
+    private async Task GetAsync(HttpContext ctx, ResourceInfo resource, string ns, string name)
+    {
+        var stored = Existing(resource, ns, name);
+        if (Tables.Wanted(ctx.Request.Headers.Accept))
+        {
+            await WriteJsonAsync(ctx, 200, Tables.Build(resource, [stored.ToJson()], stored.ResourceVersion.ToString(CultureInfo.InvariantCulture), ctx.Request.Query["includeObject"], _cluster.Now)).ConfigureAwait(false);
+            return;
+        }
+
+        await WriteBytesAsync(ctx, 200, stored.Json).ConfigureAwait(false);
+    }
+
+    private async Task ListAsync(HttpContext ctx, ResourceInfo resource, string? ns)
+    {
+        var labels = Selector.ParseLabels(ctx.Request.Query["labelSelector"]);
+        var fields = Selector.ParseFields(ctx.Request.Query["fieldSelector"], resource.Name);
+        var (all, rv) = _store.List(resource.Name, ns);
+        var items = all.Where(o => labels.Matches(o.Labels) && fields.Matches(o.Fields));
+
+        // Paging: the continue token is the last key returned.
+        var continueFrom = (string?)ctx.Request.Query["continue"];
+        if (!string.IsNullOrEmpty(continueFrom))
+        {
+            string after;
+            try
+            {
+                after = Encoding.UTF8.GetString(Convert.FromBase64String(continueFrom));
+            }
+            catch (FormatException)
+            {
+                throw ApiException.BadRequest("continue key is not valid: illegal base64 data");
+            }
+
+            items = items.Where(o => string.CompareOrdinal(o.Key, after) > 0);
+        }
+
+        var selected = items.ToList();
+        string? nextToken = null;
+        var remaining = 0;
+        if (int.TryParse(ctx.Request.Query["limit"], out var limit) && limit > 0 && selected.Count > limit)
+        {
+            remaining = selected.Count - limit;
+            selected = selected.Take(limit).ToList();
+            nextToken = Convert.ToBase64String(Encoding.UTF8.GetBytes(selected[^1].Key));
+        }
+
+        var rvText = rv.ToString(CultureInfo.InvariantCulture);
+        if (Tables.Wanted(ctx.Request.Headers.Accept))
+        {
+            var table = Tables.Build(resource, selected.Select(s => s.ToJson()), rvText, ctx.Request.Query["includeObject"], _cluster.Now);
+            if (nextToken is not null)
+            {
+                ((JsonObject)table["metadata"]!)["continue"] = nextToken;
+            }
+
+            await WriteJsonAsync(ctx, 200, table).ConfigureAwait(false);
+            return;
+        }
+
+        ctx.Response.StatusCode = 200;
+        ctx.Response.ContentType = "application/json";
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString("kind", resource.Kind + "List");
+            w.WriteString("apiVersion", "v1");
+            w.WriteStartObject("metadata");
+            w.WriteString("resourceVersion", rvText);
+            if (nextToken is not null)
+            {
+                w.WriteString("continue", nextToken);
+                w.WriteNumber("remainingItemCount", remaining);
+            }
+
+            w.WriteEndObject();
+            w.WriteStartArray("items");
+            foreach (var item in selected)
+            {
+                w.WriteRawValue(item.Json, skipInputValidation: true);
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        ctx.Response.ContentLength = buffer.Length;
+        await ctx.Response.Body.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), ctx.RequestAborted).ConfigureAwait(false);
+    }
+
+    private async Task WatchAsync(HttpContext ctx, ResourceInfo resource, string? ns)
+    {
+        var query = ctx.Request.Query;
+        var labels = Selector.ParseLabels(query["labelSelector"]);
+        var fields = Selector.ParseFields(query["fieldSelector"], resource.Name);
+        var rvText = (string?)query["resourceVersion"];
+        long? from = null;
+        if (!string.IsNullOrEmpty(rvText) && rvText != "0")
+        {
+            if (!long.TryParse(rvText, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
+            {
+                throw new ApiException(400, "BadRequest", $"resourceVersion: Invalid value: \"{rvText}\": must be a positive integer");
+            }
+
+            from = parsed;
+        }
+
+        var sendInitial = IsTrue(query["sendInitialEvents"]);
+        if (sendInitial)
+        {
+            from = null;
+        }
+
+        var bookmarks = IsTrue(query["allowWatchBookmarks"]);
+        var table = Tables.Wanted(ctx.Request.Headers.Accept);
+        string? includeObject = query["includeObject"];
+        var timeout = int.TryParse(query["timeoutSeconds"], out var t) && t > 0 ? TimeSpan.FromSeconds(t) : TimeSpan.FromMinutes(30);
+
+        ctx.Response.StatusCode = 200;
+        ctx.Response.ContentType = "application/json";
+        ctx.Response.Headers.CacheControl = "no-cache, private";
+        var body = ctx.Response.Body;
+
+        StoreWatcher watcher;
+        try
+        {
+            watcher = _store.Watch(resource.Name, from);
+        }
+        catch (ApiException gone) when (gone.Code == 410)
+        {
+            await WriteEventAsync(body, "ERROR", JsonSerializer.SerializeToUtf8Bytes(gone.ToStatus()), ctx.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+
+        using var watch = watcher;
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, _cluster.Stopping.Token);
+        cts.CancelAfter(timeout);
+        var token = cts.Token;
+        await ctx.Response.StartAsync(token).ConfigureAwait(false);
+        await body.FlushAsync(token).ConfigureAwait(false);
+
+        var matching = new HashSet<string>(StringComparer.Ordinal);
+        var notMatching = new HashSet<string>(StringComparer.Ordinal);
+        var filtered = !labels.IsEmpty || !fields.IsEmpty;
+        var initialPending = sendInitial;
+        var lastSent = watcher.StartVersion;
+        try
+        {
+            while (!token.IsCancellationRequested)
+            {
+                if (initialPending && !watcher.Events.TryPeek(out var _))
+                {
+                    initialPending = false;
+                    await WriteBookmarkAsync(body, resource, watcher.StartVersion, initialEnd: true, token).ConfigureAwait(false);
+                }
+
+                while (watcher.Events.TryRead(out var e))
+                {
+                    var o = e.Object;
+                    lastSent = Math.Max(lastSent, o.ResourceVersion);
+                    if (ns is not null && o.Namespace != ns)
+                    {
+                        continue;
+                    }
+
+                    var now = labels.Matches(o.Labels) && fields.Matches(o.Fields);
+                    string? type;
+                    if (!filtered)
+                    {
+                        type = e.Type switch { StoreEventType.Added => "ADDED", StoreEventType.Modified => "MODIFIED", _ => "DELETED" };
+                    }
+                    else
+                    {
+                        type = Transition(e.Type, now, o.Key, matching, notMatching);
+                    }
+
+                    if (type is null)
+                    {
+                        continue;
+                    }
+
+                    var json = table
+                        ? JsonSerializer.SerializeToUtf8Bytes(Tables.Build(resource, [o.ToJson()], o.ResourceVersion.ToString(CultureInfo.InvariantCulture), includeObject, _cluster.Now))
+                        : o.Json;
+                    await WriteEventAsync(body, type, json, token).ConfigureAwait(false);
+                }
+
+                if (initialPending)
+                {
+                    continue;
+                }
+
+                var wait = watcher.Events.WaitToReadAsync(token).AsTask();
+                if (bookmarks)
+                {
+                    var tick = Task.Delay(_cluster.Options.BookmarkInterval, _cluster.Options.TimeProvider, token);
+                    var done = await Task.WhenAny(wait, tick).ConfigureAwait(false);
+                    if (done == tick && !watcher.Events.TryPeek(out _))
+                    {
+                        var version = Math.Max(lastSent, _store.ResourceVersion);
+                        if (!watcher.Events.TryPeek(out _))
+                        {
+                            await WriteBookmarkAsync(body, resource, version, initialEnd: false, token).ConfigureAwait(false);
+                        }
+                    }
+
+                    if (done == wait && !await wait.ConfigureAwait(false))
+                    {
+                        return;
+                    }
+                }
+                else if (!await wait.ConfigureAwait(false))
+                {
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Timeout or the client left: the watch ends.
+        }
+    }
+
+    private static string? Transition(StoreEventType type, bool now, string key, HashSet<string> matching, HashSet<string> notMatching)
+    {
+        switch (type)
+        {
+            case StoreEventType.Added:
+                if (now)
+                {
+                    matching.Add(key);
+                    notMatching.Remove(key);
+                    return "ADDED";
+                }
+
+                notMatching.Add(key);
+                return null;
+            case StoreEventType.Modified:
+                if (now)
+                {
+                    var wasOut = notMatching.Remove(key);
+                    matching.Add(key);
+                    return wasOut ? "ADDED" : "MODIFIED";
+                }
+
+                notMatching.Add(key);
+                return matching.Remove(key) ? "DELETED" : null;
+            default:
+                notMatching.Remove(key);
+                return matching.Remove(key) || now ? "DELETED" : null;
+        }
+    }
+
+    private static async Task WriteBookmarkAsync(Stream body, ResourceInfo resource, long version, bool initialEnd, CancellationToken token)
+    {
+        var metadata = new JsonObject { ["resourceVersion"] = version.ToString(CultureInfo.InvariantCulture) };
+        if (initialEnd)
+        {
+            metadata["annotations"] = new JsonObject { ["k8s.io/initial-events-end"] = "true" };
+        }
+
+        var obj = new JsonObject { ["kind"] = resource.Kind, ["apiVersion"] = "v1", ["metadata"] = metadata };
+        await WriteEventAsync(body, "BOOKMARK", JsonSerializer.SerializeToUtf8Bytes(obj), token).ConfigureAwait(false);
+    }
+
+    private static async Task WriteEventAsync(Stream body, string type, byte[] obj, CancellationToken token)
+    {
+        var prefix = Encoding.UTF8.GetBytes($"{{\"type\":\"{type}\",\"object\":");
+        var buffer = new byte[prefix.Length + obj.Length + 2];
+        prefix.CopyTo(buffer, 0);
+        obj.CopyTo(buffer, prefix.Length);
+        buffer[^2] = (byte)'}';
+        buffer[^1] = (byte)'\n';
+        await body.WriteAsync(buffer, token).ConfigureAwait(false);
+        await body.FlushAsync(token).ConfigureAwait(false);
+    }
+
+    private async Task CreateAsync(HttpContext ctx, ResourceInfo resource, string ns)
+    {
+        var obj = await DecodeBodyAsync(ctx, resource).ConfigureAwait(false);
+        var meta = Meta.Of(obj);
+        if (resource.Namespaced)
+        {
+            var bodyNs = Meta.Str(meta["namespace"]);
+            if (!string.IsNullOrEmpty(bodyNs) && bodyNs != ns)
+            {
+                throw ApiException.BadRequest("the namespace of the provided object does not match the namespace sent on the request");
+            }
+
+            meta["namespace"] = ns;
+        }
+        else
+        {
+            meta.Remove("namespace");
+        }
+
+        if (string.IsNullOrEmpty(Meta.Str(meta["name"])) && Meta.Str(meta["generateName"]) is { Length: > 0 } prefix)
+        {
+            meta["name"] = prefix + RandomSuffix();
+        }
+
+        foreach (var server in new[] { "uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink" })
+        {
+            meta.Remove(server);
+        }
+
+        meta["uid"] = Guid.NewGuid().ToString();
+        meta["creationTimestamp"] = Time.Seconds(_cluster.Now);
+        Defaults.Apply(resource.Name, obj);
+        if (resource.Name == "pods")
+        {
+            obj["status"] = new JsonObject { ["phase"] = "Pending", ["qosClass"] = Defaults.QosClass((JsonObject)obj["spec"]!) };
+        }
+
+        Validation.Check(resource, obj);
+        var name = Meta.Str(meta["name"])!;
+        if (resource.Namespaced)
+        {
+            var nsObj = _store.Get("namespaces", "", ns) ?? throw ApiException.NotFound("namespaces", ns);
+            if (nsObj.Fields.GetValueOrDefault("status.phase") == "Terminating")
+            {
+                throw new ApiException(403, "Forbidden", $"{resource.Name} \"{name}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated", name, resource.Name);
+            }
+        }
+
+        if (IsDryRun(ctx))
+        {
+            await WriteJsonAsync(ctx, 201, obj).ConfigureAwait(false);
+            return;
+        }
+
+        var stored = _store.Create(resource.Name, obj);
+        if (resource.Name == "namespaces")
+        {
+            _cluster.Namespaces.Populate(name);
+        }
+
+        await WriteBytesAsync(ctx, 201, stored.Json).ConfigureAwait(false);
+    }
+
+    private async Task UpdateAsync(HttpContext ctx, ResourceInfo resource, string ns, string name, bool status)
+    {
+        var obj = await DecodeBodyAsync(ctx, resource).ConfigureAwait(false);
+        var bodyName = Meta.Get(obj, "name");
+        if (!string.IsNullOrEmpty(bodyName) && bodyName != name)
+        {
+            throw ApiException.BadRequest($"the name of the object ({bodyName}) does not match the name on the URL ({name})");
+        }
+
+        if (IsDryRun(ctx))
+        {
+            var current = Existing(resource, ns, name).ToJson();
+            await WriteJsonAsync(ctx, 200, Merge(resource, current, obj, status)).ConfigureAwait(false);
+            return;
+        }
+
+        var stored = _store.Update(resource.Name, ns, name, current => Merge(resource, current, obj, status));
+        await WriteBytesAsync(ctx, 200, stored.Json).ConfigureAwait(false);
+    }
+
+    private async Task PatchAsync(HttpContext ctx, ResourceInfo resource, string ns, string name, bool status)
+    {
+        var body = await ReadBodyAsync(ctx).ConfigureAwait(false);
+        var contentType = ctx.Request.ContentType ?? "";
+        var strict = FieldValidation(ctx);
+        var warnings = new List<string>();
+        JsonObject Change(JsonObject current)
+        {
+            var patched = Patches.Apply(contentType, current.DeepClone().AsObject(), body);
+            var (decoded, unknown) = resource.Decode(patched);
+            HandleUnknown(strict, unknown, warnings);
+            return Merge(resource, current, decoded, status);
+        }
+
+        byte[] result;
+        if (IsDryRun(ctx))
+        {
+            result = JsonSerializer.SerializeToUtf8Bytes(Change(Existing(resource, ns, name).ToJson()));
+        }
+        else
+        {
+            result = _store.Update(resource.Name, ns, name, Change).Json;
+        }
+
+        AddWarnings(ctx, warnings);
+        await WriteBytesAsync(ctx, 200, result).ConfigureAwait(false);
+    }
+
+    /// <summary>The next version of an object from the current one and the client's intended one.</summary>
+    private JsonObject Merge(ResourceInfo resource, JsonObject current, JsonObject intended, bool statusOnly)
+    {
+        var name = Meta.Get(current, "name")!;
+        var wanted = Meta.Get(intended, "resourceVersion");
+        if (!string.IsNullOrEmpty(wanted) && wanted != Meta.Get(current, "resourceVersion"))
+        {
+            throw ApiException.Conflict(resource.Name, name);
+        }
+
+        if (Meta.Get(intended, "uid") is { Length: > 0 } uid && uid != Meta.Get(current, "uid"))
+        {
+            throw ApiException.Conflict(resource.Name, name);
+        }
+
+        JsonObject next;
+        if (statusOnly)
+        {
+            next = current;
+            next["status"] = intended["status"]?.DeepClone();
+        }
+        else
+        {
+            next = intended;
+            var meta = Meta.Of(next);
+            var old = Meta.Of(current);
+            foreach (var keep in new[] { "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "namespace", "name" })
+            {
+                meta.Remove(keep);
+                if (old[keep] is { } v)
+                {
+                    meta[keep] = v.DeepClone();
+                }
+            }
+
+            if (resource.Name is "pods" or "namespaces" or "nodes")
+            {
+                next["status"] = current["status"]?.DeepClone();
+            }
+
+            if (resource.Name == "pods")
+            {
+                CheckPodUpdate(current, next);
+            }
+
+            if (resource.Name == "namespaces")
+            {
+                Meta.Child(meta, "labels")["kubernetes.io/metadata.name"] = name;
+            }
+
+            if (resource.Name == "secrets" && Meta.Str(current["type"]) is { } type && (Meta.Str(next["type"]) ?? type) != type)
+            {
+                throw ApiException.Invalid("Secret", name, [new FieldCause("FieldValueInvalid", "type", $"Invalid value: \"{Meta.Str(next["type"])}\": field is immutable")]);
+            }
+
+            next["type"] ??= resource.Name == "secrets" ? current["type"]?.DeepClone() : null;
+            if (next["type"] is null)
+            {
+                next.Remove("type");
+            }
+        }
+
+        Validation.Check(resource, next);
+        return next;
+    }
+
+    private static void CheckPodUpdate(JsonObject current, JsonObject next)
+    {
+        // Only images, activeDeadlineSeconds, added tolerations and the grace period may change on a pod.
+        static JsonObject Comparable(JsonObject? spec)
+        {
+            var copy = spec?.DeepClone().AsObject() ?? [];
+            copy.Remove("activeDeadlineSeconds");
+            copy.Remove("tolerations");
+            copy.Remove("terminationGracePeriodSeconds");
+            foreach (var list in new[] { "containers", "initContainers" })
+            {
+                if (copy[list] is JsonArray a)
+                {
+                    foreach (var c in a.OfType<JsonObject>())
+                    {
+                        c.Remove("image");
+                    }
+                }
+            }
+
+            return copy;
+        }
+
+        if (!JsonNode.DeepEquals(Comparable(current["spec"] as JsonObject), Comparable(next["spec"] as JsonObject)))
+        {
+            throw ApiException.Invalid("Pod", Meta.Get(current, "name")!, [new FieldCause("FieldValueForbidden", "spec", "Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)")]);
+        }
+    }
+
+    private async Task DeleteAsync(HttpContext ctx, ResourceInfo resource, string ns, string name)
+    {
+        var options = await ReadDeleteOptionsAsync(ctx).ConfigureAwait(false);
+        if (IsDryRun(ctx) || options.DryRun)
+        {
+            await WriteBytesAsync(ctx, 200, Existing(resource, ns, name).Json).ConfigureAwait(false);
+            return;
+        }
+
+        var result = DeleteOne(resource, ns, name, options);
+        await WriteJsonAsync(ctx, 200, result).ConfigureAwait(false);
+    }
+
+    private async Task DeleteCollectionAsync(HttpContext ctx, ResourceInfo resource, string? ns)
+    {
+        var options = await ReadDeleteOptionsAsync(ctx).ConfigureAwait(false);
+        var labels = Selector.ParseLabels(ctx.Request.Query["labelSelector"]);
+        var fields = Selector.ParseFields(ctx.Request.Query["fieldSelector"], resource.Name);
+        var (all, rv) = _store.List(resource.Name, ns);
+        var items = new JsonArray();
+        foreach (var o in all.Where(o => labels.Matches(o.Labels) && fields.Matches(o.Fields)))
+        {
+            try
+            {
+                var deleted = IsDryRun(ctx) || options.DryRun ? o.ToJson() : DeleteOne(resource, o.Namespace, o.Name, options with { Uid = null, ResourceVersion = null });
+                if (deleted["kind"]?.ToString() != "Status")
+                {
+                    items.Add(deleted);
+                }
+            }
+            catch (ApiException e) when (e.Code == 404)
+            {
+                // Deleted meanwhile.
+            }
+        }
+
+        await WriteJsonAsync(ctx, 200, new JsonObject
+        {
+            ["kind"] = resource.Kind + "List",
+            ["apiVersion"] = "v1",
+            ["metadata"] = new JsonObject { ["resourceVersion"] = rv.ToString(CultureInfo.InvariantCulture) },
+            ["items"] = items,
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>Deletes one object the way the real API server does for its kind; returns the response body.</summary>
+    internal JsonObject DeleteOne(ResourceInfo resource, string ns, string name, DeleteOptions options)
+    {
+        void Precondition(StoredObject current)
+        {
+            var obj = current.ToJson();
+            if (options.Uid is not null && options.Uid != Meta.Get(obj, "uid"))
+            {
+                throw new ApiException(409, "Conflict", $"Operation cannot be fulfilled on {resource.Name} \"{name}\": Precondition failed: UID in precondition: {options.Uid}, UID in object meta: {Meta.Get(obj, "uid")}", name, resource.Name);
+            }
+
+            if (options.ResourceVersion is not null && options.ResourceVersion != Meta.Get(obj, "resourceVersion"))
+            {
+                throw new ApiException(409, "Conflict", $"Operation cannot be fulfilled on {resource.Name} \"{name}\": Precondition failed: ResourceVersion in precondition: {options.ResourceVersion}, ResourceVersion in object meta: {Meta.Get(obj, "resourceVersion")}", name, resource.Name);
+            }
+        }
+
+        switch (resource.Name)
+        {
+            case "pods":
+            {
+                var current = Existing(resource, ns, name);
+                Precondition(current);
+                var pod = current.ToJson();
+                var phase = current.Fields.GetValueOrDefault("status.phase");
+                var grace = options.GracePeriodSeconds ?? (long?)pod["spec"]?["terminationGracePeriodSeconds"] ?? 30;
+                if (string.IsNullOrEmpty(current.Fields.GetValueOrDefault("spec.nodeName")) || phase is "Succeeded" or "Failed" || grace <= 0)
+                {
+                    return _store.Delete(resource.Name, ns, name, Precondition).ToJson();
+                }
+
+                var now = _cluster.Now;
+                return _store.Update(resource.Name, ns, name, p =>
+                {
+                    var meta = Meta.Of(p);
+                    var existingGrace = (long?)meta["deletionGracePeriodSeconds"];
+                    if (existingGrace is not null && existingGrace <= grace)
+                    {
+                        return p;
+                    }
+
+                    meta["deletionTimestamp"] = Time.Seconds(now.AddSeconds(grace));
+                    meta["deletionGracePeriodSeconds"] = grace;
+                    return p;
+                }).ToJson();
+            }
+
+            case "namespaces":
+            {
+                if (name is "default" or "kube-system" or "kube-public")
+                {
+                    throw new ApiException(403, "Forbidden", $"namespaces \"{name}\" is forbidden: this namespace may not be deleted", name, "namespaces");
+                }
+
+                var current = Existing(resource, "", name);
+                Precondition(current);
+                var now = _cluster.Now;
+                var updated = _store.Update(resource.Name, "", name, n =>
+                {
+                    Meta.Of(n)["deletionTimestamp"] ??= Time.Seconds(now);
+                    Meta.Child(n, "status")["phase"] = "Terminating";
+                    return n;
+                });
+                _cluster.Namespaces.Terminate(name);
+                return updated.ToJson();
+            }
+
+            default:
+            {
+                var deleted = _store.Delete(resource.Name, ns, name, Precondition);
+                return new JsonObject
+                {
+                    ["kind"] = "Status",
+                    ["apiVersion"] = "v1",
+                    ["metadata"] = new JsonObject(),
+                    ["status"] = "Success",
+                    ["details"] = new JsonObject
+                    {
+                        ["name"] = name,
+                        ["kind"] = resource.Name,
+                        ["uid"] = deleted.ToJson()["metadata"]?["uid"]?.DeepClone(),
+                    },
+                };
+            }
+        }
+    }
+
+    private static async Task<DeleteOptions> ReadDeleteOptionsAsync(HttpContext ctx)
+    {
+        var options = new DeleteOptions();
+        var body = await ReadBodyAsync(ctx).ConfigureAwait(false);
+        if (!string.IsNullOrWhiteSpace(body))
+        {
+            JsonObject o;
+            try
+            {
+                o = JsonNode.Parse(body) as JsonObject ?? throw ApiException.BadRequest("DeleteOptions must be a JSON object");
+            }
+            catch (JsonException e)
+            {
+                throw ApiException.BadRequest("couldn't decode DeleteOptions: " + e.Message);
+            }
+
+            options = options with
+            {
+                GracePeriodSeconds = o["gracePeriodSeconds"] is JsonValue g && g.TryGetValue<long>(out var gv) ? gv : null,
+                Uid = Meta.Str(o["preconditions"]?["uid"]),
+                ResourceVersion = Meta.Str(o["preconditions"]?["resourceVersion"]),
+                DryRun = o["dryRun"] is JsonArray d && d.Count > 0,
+                PropagationPolicy = Meta.Str(o["propagationPolicy"]),
+            };
+        }
+
+        if (long.TryParse(ctx.Request.Query["gracePeriodSeconds"], out var q))
+        {
+            options = options with { GracePeriodSeconds = q };
+        }
+
+        var policy = (string?)ctx.Request.Query["propagationPolicy"] ?? options.PropagationPolicy;
+        if (policy is not null and not ("Orphan" or "Background" or "Foreground"))
+        {
+            throw ApiException.Invalid("DeleteOptions", "", [new FieldCause("FieldValueNotSupported", "propagationPolicy", $"Unsupported value: \"{policy}\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\"")]);
+        }
+
+        return options;
+    }
+
+    private async Task<JsonObject> DecodeBodyAsync(HttpContext ctx, ResourceInfo resource)
+    {
+        var contentType = (ctx.Request.ContentType ?? "application/json").Split(';')[0].Trim();
+        if (contentType is not ("application/json" or "" or "*/*"))
+        {
+            throw new ApiException(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json");
+        }
+
+        var text = await ReadBodyAsync(ctx).ConfigureAwait(false);
+        JsonObject input;
+        try
+        {
+            input = JsonNode.Parse(text) as JsonObject ?? throw ApiException.BadRequest($"the object provided is unrecognized (must be of type {resource.Kind})");
+        }
+        catch (JsonException e)
+        {
+            throw ApiException.BadRequest($"the object provided is unrecognized (must be of type {resource.Kind}): couldn't get version/kind; json parse error: {e.Message}");
+        }
+
+        if (Meta.Str(input["kind"]) is { Length: > 0 } kind && kind != resource.Kind)
+        {
+            throw ApiException.BadRequest($"the kind of the object ({kind}) does not match the kind of the request ({resource.Kind})");
+        }
+
+        if (Meta.Str(input["apiVersion"]) is { Length: > 0 } version && version != "v1")
+        {
+            throw ApiException.BadRequest($"the API version in the data ({version}) does not match the expected API version (v1)");
+        }
+
+        var (obj, unknown) = resource.Decode(input);
+        var warnings = new List<string>();
+        HandleUnknown(FieldValidation(ctx), unknown, warnings);
+        AddWarnings(ctx, warnings);
+        obj["kind"] = resource.Kind;
+        obj["apiVersion"] = "v1";
+        if (resource.Name == "secrets" && obj["stringData"] is JsonObject stringData)
+        {
+            var data = Meta.Child(obj, "data");
+            foreach (var (k, v) in stringData)
+            {
+                data[k] = Convert.ToBase64String(Encoding.UTF8.GetBytes(Meta.Str(v) ?? ""));
+            }
+
+            obj.Remove("stringData");
+        }
+
+        return obj;
+    }
+
+    private static string FieldValidation(HttpContext ctx)
+    {
+        var value = (string?)ctx.Request.Query["fieldValidation"] ?? "Warn";
+        return value is "Strict" or "Warn" or "Ignore"
+            ? value
+            : throw ApiException.BadRequest($"fieldValidation parameter unsupported: {value}");
+    }
+
+    private static void HandleUnknown(string mode, List<string> unknown, List<string> warnings)
+    {
+        if (unknown.Count == 0 || mode == "Ignore")
+        {
+            return;
+        }
+
+        if (mode == "Strict")
+        {
+            throw ApiException.BadRequest("strict decoding error: " + string.Join(", ", unknown.Select(u => $"unknown field \"{u}\"")));
+        }
+
+        warnings.AddRange(unknown.Select(u => $"unknown field \"{u}\""));
+    }
+
+    private static void AddWarnings(HttpContext ctx, List<string> warnings)
+    {
+        foreach (var w in warnings)
+        {
+            ctx.Response.Headers.Append("Warning", $"299 - \"{w.Replace("\"", "\\\"", StringComparison.Ordinal)}\"");
+        }
+    }
+
+    private static async Task<string> ReadBodyAsync(HttpContext ctx)
+    {
+        using var reader = new StreamReader(ctx.Request.Body, Encoding.UTF8);
+        return await reader.ReadToEndAsync(ctx.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static bool IsDryRun(HttpContext ctx) => ctx.Request.Query["dryRun"].Contains("All");
+
+    private static bool IsTrue(StringValues v) => v.Count > 0 && (v[0] is "true" or "1" or "True");
+
+    private static string RandomSuffix()
+    {
+        const string Alphabet = "bcdfghjklmnpqrstvwxz2456789";
+        return string.Create(5, 0, (span, _) =>
+        {
+            for (var i = 0; i < span.Length; i++)
+            {
+                span[i] = Alphabet[RandomNumberGenerator.GetInt32(Alphabet.Length)];
+            }
+        });
+    }
+
+    private static async Task WriteErrorAsync(HttpContext ctx, ApiException e)
+    {
+        if (ctx.Response.HasStarted)
+        {
+            return;
+        }
+
+        await WriteJsonAsync(ctx, e.Code, e.ToStatus()).ConfigureAwait(false);
+    }
+
+    internal static async Task WriteJsonAsync(HttpContext ctx, int code, JsonNode body)
+    {
+        await WriteBytesAsync(ctx, code, JsonSerializer.SerializeToUtf8Bytes(body, Compact)).ConfigureAwait(false);
+    }
+
+    private static async Task WriteBytesAsync(HttpContext ctx, int code, byte[] body)
+    {
+        ctx.Response.StatusCode = code;
+        ctx.Response.ContentType = "application/json";
+        ctx.Response.ContentLength = body.Length;
+        await ctx.Response.Body.WriteAsync(body, ctx.RequestAborted).ConfigureAwait(false);
+    }
+}
+
+/// <summary>The options of a delete request, from its query and its DeleteOptions body.</summary>
+internal sealed record DeleteOptions(long? GracePeriodSeconds = null, string? Uid = null, string? ResourceVersion = null, bool DryRun = false, string? PropagationPolicy = null);

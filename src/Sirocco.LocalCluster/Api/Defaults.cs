@@ -1,0 +1,184 @@
+using System.Text.Json.Nodes;
+using Sirocco.LocalCluster.Store;
+
+namespace Sirocco.LocalCluster.Api;
+
+/// <summary>The defaults the real API server fills in on create, for the resources served here.</summary>
+internal static class Defaults
+{
+    public static void Apply(string resource, JsonObject obj)
+    {
+        switch (resource)
+        {
+            case "pods":
+                Pod(obj);
+                break;
+            case "secrets":
+                obj["type"] ??= "Opaque";
+                break;
+            case "namespaces":
+                var name = Meta.Get(obj, "name") ?? "";
+                Meta.Child(Meta.Of(obj), "labels")["kubernetes.io/metadata.name"] = name;
+                Meta.Child(obj, "spec")["finalizers"] ??= new JsonArray("kubernetes");
+                Meta.Child(obj, "status")["phase"] ??= "Active";
+                break;
+        }
+    }
+
+    private static void Pod(JsonObject pod)
+    {
+        var spec = Meta.Child(pod, "spec");
+        spec["restartPolicy"] ??= "Always";
+        spec["terminationGracePeriodSeconds"] ??= 30;
+        spec["dnsPolicy"] ??= "ClusterFirst";
+        spec["securityContext"] ??= new JsonObject();
+        spec["schedulerName"] ??= "default-scheduler";
+        spec["serviceAccountName"] ??= Meta.Str(spec["serviceAccount"]) ?? "default";
+        spec["serviceAccount"] ??= Meta.Str(spec["serviceAccountName"]);
+        spec["enableServiceLinks"] ??= true;
+        spec["priority"] ??= 0;
+        spec["preemptionPolicy"] ??= "PreemptLowerPriority";
+        if (spec["tolerations"] is not JsonArray tolerations)
+        {
+            tolerations = [];
+            spec["tolerations"] = tolerations;
+        }
+
+        foreach (var taint in new[] { "node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable" })
+        {
+            if (!tolerations.Any(t => Meta.Str(t?["key"]) == taint))
+            {
+                tolerations.Add(new JsonObject
+                {
+                    ["key"] = taint,
+                    ["operator"] = "Exists",
+                    ["effect"] = "NoExecute",
+                    ["tolerationSeconds"] = 300,
+                });
+            }
+        }
+
+        foreach (var list in new[] { "initContainers", "containers" })
+        {
+            if (spec[list] is not JsonArray containers)
+            {
+                continue;
+            }
+
+            foreach (var c in containers.OfType<JsonObject>())
+            {
+                Container(c);
+            }
+        }
+
+        if (spec["volumes"] is JsonArray volumes)
+        {
+            foreach (var v in volumes.OfType<JsonObject>())
+            {
+                if (v["secret"] is JsonObject s)
+                {
+                    s["defaultMode"] ??= 420;
+                }
+
+                if (v["configMap"] is JsonObject cm)
+                {
+                    cm["defaultMode"] ??= 420;
+                }
+
+                if (v["downwardAPI"] is JsonObject d)
+                {
+                    d["defaultMode"] ??= 420;
+                }
+
+                if (v["projected"] is JsonObject p)
+                {
+                    p["defaultMode"] ??= 420;
+                }
+
+                if (v["hostPath"] is JsonObject h)
+                {
+                    h["type"] ??= "";
+                }
+            }
+        }
+    }
+
+    private static void Container(JsonObject c)
+    {
+        c["terminationMessagePath"] ??= "/dev/termination-log";
+        c["terminationMessagePolicy"] ??= "File";
+        c["resources"] ??= new JsonObject();
+        var image = Meta.Str(c["image"]) ?? "";
+        c["imagePullPolicy"] ??= ImagePullPolicy(image);
+        if (c["ports"] is JsonArray ports)
+        {
+            foreach (var p in ports.OfType<JsonObject>())
+            {
+                p["protocol"] ??= "TCP";
+            }
+        }
+
+        if (c["env"] is JsonArray env)
+        {
+            foreach (var e in env.OfType<JsonObject>())
+            {
+                if (e["valueFrom"]?["fieldRef"] is JsonObject f)
+                {
+                    f["apiVersion"] ??= "v1";
+                }
+            }
+        }
+
+        // Like the real server: a limit without a request makes the request equal to the limit.
+        if (c["resources"] is JsonObject r && r["limits"] is JsonObject limits)
+        {
+            var requests = Meta.Child(r, "requests");
+            foreach (var (k, v) in limits)
+            {
+                requests[k] ??= v?.DeepClone();
+            }
+        }
+    }
+
+    /// <summary><c>Always</c> for <c>:latest</c> or no tag, <c>IfNotPresent</c> otherwise (a digest counts as a tag).</summary>
+    public static string ImagePullPolicy(string image)
+    {
+        if (image.Contains('@', StringComparison.Ordinal))
+        {
+            return "IfNotPresent";
+        }
+
+        var lastSlash = image.LastIndexOf('/');
+        var colon = image.IndexOf(':', lastSlash + 1);
+        return colon < 0 || image[(colon + 1)..] == "latest" ? "Always" : "IfNotPresent";
+    }
+
+    /// <summary>The pod's QoS class from its containers' requests and limits.</summary>
+    public static string QosClass(JsonObject spec)
+    {
+        var containers = (spec["containers"] as JsonArray ?? []).Concat(spec["initContainers"] as JsonArray ?? []).OfType<JsonObject>().ToList();
+        var any = false;
+        var guaranteed = true;
+        foreach (var c in containers)
+        {
+            var requests = c["resources"]?["requests"] as JsonObject;
+            var limits = c["resources"]?["limits"] as JsonObject;
+            if (requests?.Count > 0 || limits?.Count > 0)
+            {
+                any = true;
+            }
+
+            foreach (var res in new[] { "cpu", "memory" })
+            {
+                var l = Meta.Text(limits?[res]);
+                var q = Meta.Text(requests?[res]);
+                if (l.Length == 0 || q.Length == 0 || Quantity.Parse(l) != Quantity.Parse(q))
+                {
+                    guaranteed = false;
+                }
+            }
+        }
+
+        return !any ? "BestEffort" : guaranteed ? "Guaranteed" : "Burstable";
+    }
+}

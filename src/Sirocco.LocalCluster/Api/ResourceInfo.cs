@@ -1,0 +1,115 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using k8s;
+using k8s.Models;
+
+namespace Sirocco.LocalCluster.Api;
+
+/// <summary>One resource the server serves: its names, scope, verbs and the typed model used to decode it.</summary>
+internal sealed record ResourceInfo(
+    string Name,
+    string Kind,
+    bool Namespaced,
+    string[] ShortNames,
+    string[] Verbs,
+    Type Model,
+    string[] Subresources)
+{
+    private static readonly string[] AllVerbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+
+    public static readonly IReadOnlyList<ResourceInfo> All =
+    [
+        new("namespaces", "Namespace", false, ["ns"], ["create", "delete", "get", "list", "patch", "update", "watch"], typeof(V1Namespace), ["status"]),
+        new("nodes", "Node", false, ["no"], AllVerbs, typeof(V1Node), ["status"]),
+        new("pods", "Pod", true, ["po"], AllVerbs, typeof(V1Pod), ["status", "log", "exec"]),
+        new("secrets", "Secret", true, [], AllVerbs, typeof(V1Secret), []),
+        new("configmaps", "ConfigMap", true, ["cm"], AllVerbs, typeof(V1ConfigMap), []),
+        new("serviceaccounts", "ServiceAccount", true, ["sa"], AllVerbs, typeof(V1ServiceAccount), []),
+        new("events", "Event", true, ["ev"], AllVerbs, typeof(Corev1Event), []),
+    ];
+
+    private string Roundtrip(string json) => Model.Name switch
+    {
+        nameof(V1Namespace) => KubernetesJson.Serialize(KubernetesJson.Deserialize<V1Namespace>(json)),
+        nameof(V1Node) => KubernetesJson.Serialize(KubernetesJson.Deserialize<V1Node>(json)),
+        nameof(V1Pod) => KubernetesJson.Serialize(KubernetesJson.Deserialize<V1Pod>(json)),
+        nameof(V1Secret) => KubernetesJson.Serialize(KubernetesJson.Deserialize<V1Secret>(json)),
+        nameof(V1ConfigMap) => KubernetesJson.Serialize(KubernetesJson.Deserialize<V1ConfigMap>(json)),
+        nameof(V1ServiceAccount) => KubernetesJson.Serialize(KubernetesJson.Deserialize<V1ServiceAccount>(json)),
+        _ => KubernetesJson.Serialize(KubernetesJson.Deserialize<Corev1Event>(json)),
+    };
+
+    public static ResourceInfo? Find(string name) => All.FirstOrDefault(r => r.Name == name);
+
+    public string SingularName => Kind.ToLowerInvariant();
+
+    /// <summary>
+    /// Decodes a body through the typed model (so values get their Kubernetes types and unknown fields drop)
+    /// and returns the normalized JSON plus the paths of fields the model did not know.
+    /// </summary>
+    public (JsonObject Object, List<string> UnknownFields) Decode(JsonObject input)
+    {
+        string typed;
+        try
+        {
+            typed = Roundtrip(input.ToJsonString());
+        }
+        catch (Exception e) when (e is JsonException or FormatException or ArgumentException or InvalidOperationException or OverflowException)
+        {
+            throw ApiException.BadRequest($"{Kind} in version \"v1\" cannot be handled as a {Kind}: {Describe(e)}");
+        }
+
+        var normalized = JsonNode.Parse(typed)!.AsObject();
+        var unknown = new List<string>();
+        FindUnknown(input, normalized, "", unknown);
+        return (normalized, unknown);
+    }
+
+    private static string Describe(Exception e)
+    {
+        var message = e.InnerException?.Message ?? e.Message;
+        return message.Contains("quantit", StringComparison.OrdinalIgnoreCase) || e.StackTrace?.Contains("ResourceQuantity", StringComparison.Ordinal) == true
+            ? "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
+            : message;
+    }
+
+    private static void FindUnknown(JsonNode? input, JsonNode? known, string path, List<string> unknown)
+    {
+        switch (input)
+        {
+            case JsonObject o:
+                if (known is not JsonObject k)
+                {
+                    return;
+                }
+
+                // Maps (labels, data, resources) are free-form: every key the model kept is known.
+                foreach (var (key, value) in o)
+                {
+                    var child = path.Length == 0 ? key : path + "." + key;
+                    if (value is null)
+                    {
+                        continue;
+                    }
+
+                    if (!k.TryGetPropertyValue(key, out var kv))
+                    {
+                        unknown.Add(child);
+                    }
+                    else
+                    {
+                        FindUnknown(value, kv, child, unknown);
+                    }
+                }
+
+                break;
+            case JsonArray a when known is JsonArray ka:
+                for (var i = 0; i < a.Count && i < ka.Count; i++)
+                {
+                    FindUnknown(a[i], ka[i], $"{path}[{i}]", unknown);
+                }
+
+                break;
+        }
+    }
+}

@@ -1,0 +1,37 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+
+namespace Sirocco.LocalCluster.Kubelet;
+
+/// <summary>Signals and process-tree lookups the kubelet needs on Linux.</summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+internal static partial class Native
+{
+    public const int SigTerm = 15;
+    public const int SigKill = 9;
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static partial int KillNative(int pid, int signal);
+
+    public static bool Signal(int pid, int signal) => pid > 1 && KillNative(pid, signal) == 0;
+
+    /// <summary>The first child of a process (bubblewrap's sandboxed pid 1), or null while it has none.</summary>
+    public static int? FirstChild(int pid)
+    {
+        try
+        {
+            var text = File.ReadAllText($"/proc/{pid}/task/{pid}/children").Trim();
+            var first = text.Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
+            return first is not null ? int.Parse(first, CultureInfo.InvariantCulture) : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,318 @@
+using System.Text.Json.Nodes;
+using Sirocco.LocalCluster.Api;
+using Sirocco.LocalCluster.Store;
+
+namespace Sirocco.LocalCluster.Kubelet;
+
+/// <summary>
+/// The node side of the cluster: registers the node, schedules pending pods onto it, keeps one
+/// <see cref="PodWorker"/> per pod, and serves pod logs and exec.
+/// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+internal sealed partial class PodRuntime : IAsyncDisposable
+{
+    private readonly ClusterContext _cluster;
+    private readonly ObjectStore _store;
+    private readonly Dictionary<string, PodWorker> _workers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (decimal Cpu, decimal Memory)> _bound = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _unschedulable = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+    private readonly List<Task> _loops = [];
+    private decimal _cpu;
+    private decimal _memory;
+
+    public PodRuntime(ClusterContext cluster)
+    {
+        _cluster = cluster;
+        _store = cluster.Store;
+        Events = new EventRecorder(cluster);
+    }
+
+    public EventRecorder Events { get; }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var name = _cluster.Options.NodeName;
+        var existing = _store.Get("nodes", "", name)?.ToJson();
+        var node = NodeInfo.Build(name, _cluster.Now, Meta.Get(existing ?? [], "uid"), Meta.Get(existing ?? [], "creationTimestamp"));
+        if (existing is null)
+        {
+            _store.Create("nodes", node);
+        }
+        else
+        {
+            _store.Update("nodes", "", name, current =>
+            {
+                current["status"] = node["status"]!.DeepClone();
+                Meta.Child(Meta.Of(current), "labels");
+                foreach (var (k, v) in (JsonObject)node["metadata"]!["labels"]!)
+                {
+                    ((JsonObject)current["metadata"]!["labels"]!)[k] = v!.DeepClone();
+                }
+
+                return current;
+            });
+        }
+
+        _cpu = Environment.ProcessorCount;
+        _memory = NodeInfo.MemoryBytes();
+        var stopping = _cluster.Stopping.Token;
+        var pods = _store.Watch("pods", null);
+        var secrets = _store.Watch("secrets", _store.ResourceVersion);
+        var configMaps = _store.Watch("configmaps", _store.ResourceVersion);
+        _loops.Add(Task.Run(() => PodLoopAsync(pods, stopping), CancellationToken.None));
+        _loops.Add(Task.Run(() => ConfigLoopAsync(secrets, stopping), CancellationToken.None));
+        _loops.Add(Task.Run(() => ConfigLoopAsync(configMaps, stopping), CancellationToken.None));
+        return Task.CompletedTask;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        List<PodWorker> workers;
+        lock (_gate)
+        {
+            workers = [.. _workers.Values];
+        }
+
+        await Task.WhenAll(workers.Select(w => w.KillAsync())).ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(_loops).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped.
+        }
+    }
+
+    private async Task PodLoopAsync(StoreWatcher watcher, CancellationToken token)
+    {
+        using var _ = watcher;
+        try
+        {
+            while (await watcher.Events.WaitToReadAsync(token).ConfigureAwait(false))
+            {
+                while (watcher.Events.TryRead(out var e))
+                {
+                    try
+                    {
+                        Handle(e);
+                    }
+                    catch (Exception ex) when (ex is ApiException or IOException or InvalidOperationException or UnauthorizedAccessException or System.ComponentModel.Win32Exception)
+                    {
+                        Console.Error.WriteLine($"local cluster: pod {e.Object.Key}: {ex.Message}");
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The cluster stops.
+        }
+    }
+
+    private async Task ConfigLoopAsync(StoreWatcher watcher, CancellationToken token)
+    {
+        using var _ = watcher;
+        try
+        {
+            while (await watcher.Events.WaitToReadAsync(token).ConfigureAwait(false))
+            {
+                var namespaces = new HashSet<string>(StringComparer.Ordinal);
+                while (watcher.Events.TryRead(out var e))
+                {
+                    if (e.Type != StoreEventType.Deleted)
+                    {
+                        namespaces.Add(e.Object.Namespace);
+                    }
+                }
+
+                List<PodWorker> waiting;
+                lock (_gate)
+                {
+                    waiting = _workers.Values.Where(w => namespaces.Contains(w.Namespace) && !w.Finished).ToList();
+                }
+
+                foreach (var w in waiting)
+                {
+                    w.Wake();
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The cluster stops.
+        }
+    }
+
+    private void Handle(StoreEvent e)
+    {
+        var o = e.Object;
+        var uid = o.ToJson()["metadata"]?["uid"]?.GetValue<string>() ?? "";
+        if (e.Type == StoreEventType.Deleted)
+        {
+            PodWorker? worker;
+            lock (_gate)
+            {
+                _workers.Remove(uid, out worker);
+                _unschedulable.Remove(o.Key);
+            }
+
+            Release(uid);
+            if (worker is not null)
+            {
+                _ = CleanupAsync(worker);
+            }
+
+            Events.Forget(uid);
+            return;
+        }
+
+        var nodeName = o.Fields.GetValueOrDefault("spec.nodeName");
+        var phase = o.Fields.GetValueOrDefault("status.phase");
+        var pod = o.ToJson();
+        var deleting = Meta.Get(pod, "deletionTimestamp") is not null;
+        if (string.IsNullOrEmpty(nodeName))
+        {
+            if (!deleting && Meta.Str(pod["spec"]?["schedulerName"]) == "default-scheduler")
+            {
+                Schedule(o, pod, e.Type == StoreEventType.Added);
+            }
+
+            return;
+        }
+
+        if (nodeName != _cluster.Options.NodeName)
+        {
+            return;
+        }
+
+        PodWorker? existing;
+        lock (_gate)
+        {
+            _workers.TryGetValue(uid, out existing);
+        }
+
+        if (phase is "Succeeded" or "Failed")
+        {
+            Release(uid);
+        }
+
+        if (existing is null)
+        {
+            if (deleting || phase is "Succeeded" or "Failed")
+            {
+                if (deleting)
+                {
+                    TryDelete(o.Namespace, o.Name, uid);
+                }
+
+                return;
+            }
+
+            Reserve(uid, pod);
+            var worker = new PodWorker(this, _cluster, o);
+            lock (_gate)
+            {
+                _workers[uid] = worker;
+            }
+
+            worker.Start();
+            return;
+        }
+
+        if (deleting)
+        {
+            var grace = (long?)pod["metadata"]?["deletionGracePeriodSeconds"] ?? 30;
+            _ = DeleteGracefullyAsync(existing, grace, o.Namespace, o.Name);
+        }
+    }
+
+    private async Task DeleteGracefullyAsync(PodWorker worker, long grace, string ns, string name)
+    {
+        await worker.DeleteAsync(grace).ConfigureAwait(false);
+        TryDelete(ns, name, worker.Uid);
+    }
+
+    private void TryDelete(string ns, string name, string uid)
+    {
+        try
+        {
+            _store.Delete("pods", ns, name, current =>
+            {
+                if (current.ToJson()["metadata"]?["uid"]?.GetValue<string>() != uid)
+                {
+                    throw ApiException.NotFound("pods", name);
+                }
+            });
+        }
+        catch (ApiException e) when (e.Code == 404)
+        {
+            // Already gone.
+        }
+    }
+
+    private static async Task CleanupAsync(PodWorker worker)
+    {
+        await worker.KillAsync().ConfigureAwait(false);
+        foreach (var c in worker.Containers)
+        {
+            foreach (var log in c.Logs)
+            {
+                log.Dispose();
+            }
+        }
+
+        try
+        {
+            Directory.Delete(worker.Directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort: a file still open.
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // Best effort.
+        }
+    }
+
+    /// <summary>Called by a worker when its pod reached a final state.</summary>
+    internal void PodFinished(PodWorker worker)
+    {
+        Release(worker.Uid);
+    }
+
+    private void Reserve(string uid, JsonObject pod)
+    {
+        var (cpu, memory) = Requests(pod);
+        lock (_gate)
+        {
+            _bound[uid] = (cpu, memory);
+        }
+    }
+
+    private void Release(string uid)
+    {
+        List<string> retry;
+        lock (_gate)
+        {
+            if (!_bound.Remove(uid) || _unschedulable.Count == 0)
+            {
+                return;
+            }
+
+            retry = [.. _unschedulable];
+        }
+
+        foreach (var key in retry)
+        {
+            var slash = key.IndexOf('/', StringComparison.Ordinal);
+            var stored = _store.Get("pods", key[..slash], key[(slash + 1)..]);
+            if (stored is not null)
+            {
+                Schedule(stored, stored.ToJson(), first: false);
+            }
+        }
+    }
+}

@@ -1,0 +1,689 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using k8s;
+using k8s.Models;
+using Sirocco.LocalCluster.Api;
+using Sirocco.LocalCluster.Store;
+
+namespace Sirocco.LocalCluster.Kubelet;
+
+/// <summary>
+/// Runs one pod on the node: prepares its volumes, runs init containers in order and then all main
+/// containers together under bubblewrap, restarts per policy, and reports status and events. One async
+/// task per pod; every wait is on an event (process exit, a changed secret, a timer, deletion).
+/// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+internal sealed class PodWorker
+{
+    private readonly PodRuntime _runtime;
+    private readonly ClusterContext _cluster;
+    private readonly V1Pod _pod;
+    private readonly JsonObject _podJson;
+    private readonly List<ContainerRun> _init = [];
+    private readonly List<ContainerRun> _main = [];
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, (string Status, string Time)> _transitions = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (string Source, bool ReadOnly)> _volumes = new(StringComparer.Ordinal);
+    private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private DateTimeOffset _startTime;
+    private bool _sandboxReady;
+    private bool _deleting;
+    private bool _deadlineExceeded;
+    private bool _initFailed;
+
+    public PodWorker(PodRuntime runtime, ClusterContext cluster, StoredObject stored)
+    {
+        _runtime = runtime;
+        _cluster = cluster;
+        _podJson = stored.ToJson();
+        _pod = KubernetesJson.Deserialize<V1Pod>(Encoding.UTF8.GetString(stored.Json));
+        Uid = _pod.Metadata.Uid;
+        Namespace = _pod.Metadata.NamespaceProperty;
+        Name = _pod.Metadata.Name;
+        Directory = Path.Combine(cluster.StateDirectory, "pods", Uid);
+        var hasInit = _pod.Spec.InitContainers is { Count: > 0 };
+        foreach (var c in _pod.Spec.InitContainers ?? [])
+        {
+            _init.Add(new ContainerRun(c, init: true, "PodInitializing"));
+        }
+
+        foreach (var c in _pod.Spec.Containers)
+        {
+            _main.Add(new ContainerRun(c, init: false, hasInit ? "PodInitializing" : "ContainerCreating"));
+        }
+
+        if (hasInit)
+        {
+            _init[0].Reason = "ContainerCreating";
+        }
+    }
+
+    public string Uid { get; }
+
+    public string Namespace { get; }
+
+    public string Name { get; }
+
+    public string Directory { get; }
+
+    public Task Completion { get; private set; } = Task.CompletedTask;
+
+    /// <summary>True once every container is done and the pod's phase is final.</summary>
+    public bool Finished { get; private set; }
+
+    public IEnumerable<ContainerRun> Containers => _init.Concat(_main);
+
+    public void Start() => Completion = Task.Run(RunAsync);
+
+    /// <summary>Wakes a pod waiting on a missing secret or config map.</summary>
+    public void Wake()
+    {
+        TaskCompletionSource previous;
+        lock (_gate)
+        {
+            previous = _wake;
+            _wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        previous.TrySetResult();
+    }
+
+    /// <summary>Graceful deletion: SIGTERM, then SIGKILL after the grace period; then the object is removed.</summary>
+    public async Task DeleteAsync(long graceSeconds)
+    {
+        lock (_gate)
+        {
+            if (_deleting)
+            {
+                return;
+            }
+
+            _deleting = true;
+        }
+
+        await KillAllAsync(TimeSpan.FromSeconds(graceSeconds), recordKilling: true).ConfigureAwait(false);
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await Completion.ConfigureAwait(false);
+        PublishStatus();
+    }
+
+    /// <summary>The object is already gone: kill everything now.</summary>
+    public async Task KillAsync()
+    {
+        _deleting = true;
+        await KillAllAsync(TimeSpan.Zero, recordKilling: false).ConfigureAwait(false);
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await Completion.ConfigureAwait(false);
+    }
+
+    private async Task RunAsync()
+    {
+        var token = _stop.Token;
+        try
+        {
+            _startTime = _cluster.Now;
+            System.IO.Directory.CreateDirectory(Directory);
+            PublishStatus();
+            if (_pod.Spec.ActiveDeadlineSeconds is { } deadline)
+            {
+                _ = WatchDeadlineAsync(TimeSpan.FromSeconds(deadline), token);
+            }
+
+            while (!PrepareVolumes())
+            {
+                await WaitForChangeAsync(token).ConfigureAwait(false);
+            }
+
+            _sandboxReady = true;
+            PublishStatus();
+            foreach (var c in _init)
+            {
+                await RunWithRestartsAsync(c, token).ConfigureAwait(false);
+                if (!c.Succeeded)
+                {
+                    _initFailed = true;
+                    return;
+                }
+
+                PublishStatus();
+            }
+
+            await Task.WhenAll(_main.Select(c => RunWithRestartsAsync(c, token))).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Deleted or past its deadline.
+        }
+        finally
+        {
+            Finished = true;
+            PublishStatus();
+            _runtime.PodFinished(this);
+        }
+    }
+
+    private async Task RunWithRestartsAsync(ContainerRun c, CancellationToken token)
+    {
+        var policy = _pod.Spec.RestartPolicy ?? "Always";
+        while (!token.IsCancellationRequested)
+        {
+            var exit = await RunOnceAsync(c, token).ConfigureAwait(false);
+            if (exit is null || _deleting || _deadlineExceeded || token.IsCancellationRequested)
+            {
+                return;
+            }
+
+            var restart = c.Init ? policy != "Never" && exit != 0 : policy == "Always" || (policy == "OnFailure" && exit != 0);
+            if (!restart)
+            {
+                return;
+            }
+
+            var backoff = TimeSpan.FromSeconds(Math.Min(300, 10 * Math.Pow(2, Math.Min(c.RestartCount, 5))));
+            lock (_gate)
+            {
+                c.LastTerminated = c.TerminatedJson();
+                c.State = "waiting";
+                c.Reason = "CrashLoopBackOff";
+                c.Message = $"back-off {(int)backoff.TotalSeconds}s restarting failed container={c.Name} pod={Name}_{Namespace}({Uid})";
+            }
+
+            PublishStatus();
+            Record("Warning", "BackOff", $"Back-off restarting failed container {c.Name} in pod {Name}_{Namespace}({Uid})", c);
+            await Task.Delay(backoff, _cluster.Options.TimeProvider, token).ConfigureAwait(false);
+            c.RestartCount++;
+        }
+    }
+
+    /// <summary>Runs the container once; returns its exit code, or null when it never started before the pod stopped.</summary>
+    private async Task<int?> RunOnceAsync(ContainerRun c, CancellationToken token)
+    {
+        List<KeyValuePair<string, string>> env;
+        while (true)
+        {
+            token.ThrowIfCancellationRequested();
+            try
+            {
+                env = ContainerConfig.Environment(_cluster.Store, _pod, c.Spec, _cluster);
+                break;
+            }
+            catch (ConfigMissingException e)
+            {
+                var first = c.Reason != "CreateContainerConfigError" || c.Message != e.Message;
+                lock (_gate)
+                {
+                    c.State = "waiting";
+                    c.Reason = "CreateContainerConfigError";
+                    c.Message = e.Message;
+                }
+
+                if (first)
+                {
+                    PublishStatus();
+                }
+
+                Record("Warning", "Failed", "Error: " + e.Message, c);
+                await WaitForChangeAsync(token).ConfigureAwait(false);
+            }
+        }
+
+        var values = env.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        var command = c.Spec.Command is { Count: > 0 } cmd ? cmd.ToList() : Entrypoint(c.Spec.Image);
+        if (command is null)
+        {
+            var message = $"the local cluster runs containers as local processes and cannot read the entrypoint of image \"{c.Spec.Image}\": set the container's command, or map the image under [local_cluster] image_entrypoints";
+            lock (_gate)
+            {
+                c.State = "waiting";
+                c.Reason = "CreateContainerError";
+                c.Message = message;
+            }
+
+            PublishStatus();
+            Record("Warning", "Failed", "Error: " + message, c);
+            await Task.Delay(Timeout.Infinite, token).ConfigureAwait(false);
+            return null;
+        }
+
+        var argv = command.Concat(c.Spec.Args ?? []).Select(a => ContainerConfig.Expand(a, values)).ToList();
+        Record("Normal", "Pulled", $"Container image \"{c.Spec.Image}\" already present on machine (the local cluster runs host commands and never pulls images)", c);
+        c.Environment = env;
+        c.ContainerId = "bwrap://" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+        var now = _cluster.Now;
+        if (!Sandbox.Resolvable(argv[0], values.GetValueOrDefault("PATH") ?? ContainerConfig.DefaultPath, c.Spec))
+        {
+            var message = $"failed to create containerd task: failed to create shim task: OCI runtime create failed: exec: \"{argv[0]}\": executable file not found in $PATH: unknown";
+            lock (_gate)
+            {
+                c.State = "terminated";
+                c.Reason = "StartError";
+                c.Message = message;
+                c.ExitCode = 128;
+                c.StartedAt = DateTimeOffset.UnixEpoch;
+                c.FinishedAt = now;
+            }
+
+            PublishStatus();
+            Record("Warning", "Failed", "Error: " + message, c);
+            return 128;
+        }
+
+        var runDir = Path.Combine(Directory, "containers", c.Name);
+        System.IO.Directory.CreateDirectory(Path.Combine(runDir, "tmp"));
+        var terminationLog = Path.Combine(runDir, $"termination-{c.RestartCount}");
+        await File.WriteAllBytesAsync(terminationLog, [], token).ConfigureAwait(false);
+        var log = new ContainerLog(Path.Combine(Directory, "logs", c.Name, $"{c.RestartCount}.log"), _cluster.Options.TimeProvider);
+        var start = new ProcessStartInfo(_cluster.Options.BubblewrapPath)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in Sandbox.Arguments(_pod, c.Spec, _volumes, Path.Combine(runDir, "tmp"), terminationLog))
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        start.ArgumentList.Add("/bin/sh");
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add("exec \"$0\" \"$@\" 2>&1");
+        foreach (var a in argv)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        start.Environment.Clear();
+        foreach (var (k, v) in env)
+        {
+            start.Environment[k] = v;
+        }
+
+        Process process;
+        lock (_gate)
+        {
+            if (_deleting || token.IsCancellationRequested)
+            {
+                log.Dispose();
+                return null;
+            }
+
+            process = Process.Start(start)!;
+            c.Process = process;
+            c.Logs.Add(log);
+            c.State = "running";
+            c.Reason = null;
+            c.Message = null;
+            c.StartedAt = _cluster.Now;
+            c.FinishedAt = null;
+        }
+
+        process.StandardInput.Close();
+        var pump = log.PumpAsync(process.StandardOutput.BaseStream);
+        var errors = process.StandardError.ReadToEndAsync(CancellationToken.None);
+        Record("Normal", "Created", $"Created container: {c.Name}", c);
+        Record("Normal", "Started", $"Started container {c.Name}", c);
+        PublishStatus();
+
+        await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+        await pump.ConfigureAwait(false);
+        var sandboxErrors = await errors.ConfigureAwait(false);
+        if (sandboxErrors.Length > 0)
+        {
+            log.Append(Encoding.UTF8.GetBytes(sandboxErrors.TrimEnd('\n')), partial: false);
+        }
+
+        var exit = process.ExitCode;
+        var terminationMessage = ReadTerminationMessage(terminationLog, c, exit, log);
+        lock (_gate)
+        {
+            c.Process = null;
+            c.State = "terminated";
+            c.ExitCode = exit;
+            c.Reason = exit == 0 ? "Completed" : "Error";
+            c.Message = terminationMessage;
+            c.FinishedAt = _cluster.Now;
+        }
+
+        process.Dispose();
+        PublishStatus();
+        return exit;
+    }
+
+    private List<string>? Entrypoint(string image)
+    {
+        var map = _cluster.Options.ImageEntrypoints;
+        if (map.TryGetValue(image, out var e))
+        {
+            return [.. e];
+        }
+
+        var colon = image.LastIndexOf(':');
+        if (colon > image.LastIndexOf('/') && map.TryGetValue(image[..colon], out e))
+        {
+            return [.. e];
+        }
+
+        return null;
+    }
+
+    private static string? ReadTerminationMessage(string path, ContainerRun c, int exit, ContainerLog log)
+    {
+        string text;
+        try
+        {
+            var bytes = File.ReadAllBytes(path);
+            text = Encoding.UTF8.GetString(bytes, 0, Math.Min(bytes.Length, 4096));
+        }
+        catch (IOException)
+        {
+            text = "";
+        }
+
+        if (text.Length == 0 && exit != 0 && c.Spec.TerminationMessagePolicy == "FallbackToLogsOnError")
+        {
+            long offset = 0;
+            var lines = log.ReadFrom(ref offset).TakeLast(80).Select(l => Encoding.UTF8.GetString(l.Content));
+            text = string.Join("\n", lines);
+            if (text.Length > 2048)
+            {
+                text = text[^2048..];
+            }
+        }
+
+        return text.Length == 0 ? null : text;
+    }
+
+    private bool PrepareVolumes()
+    {
+        try
+        {
+            foreach (var v in _pod.Spec.Volumes ?? [])
+            {
+                _volumes[v.Name] = Sandbox.PrepareVolume(_cluster.Store, _pod, v, Path.Combine(Directory, "volumes", v.Name), _cluster);
+            }
+
+            return true;
+        }
+        catch (ConfigMissingException e)
+        {
+            var volume = e.Data["volume"] as string ?? "";
+            Record("Warning", "FailedMount", $"MountVolume.SetUp failed for volume \"{volume}\" : {e.Message}", null);
+            return false;
+        }
+    }
+
+    private async Task WaitForChangeAsync(CancellationToken token)
+    {
+        Task wake;
+        lock (_gate)
+        {
+            wake = _wake.Task;
+        }
+
+        // The kubelet also retries on its own, as the real one does, in case an event was missed.
+        var retry = Task.Delay(TimeSpan.FromSeconds(20), _cluster.Options.TimeProvider, token);
+        await Task.WhenAny(wake, retry).ConfigureAwait(false);
+        token.ThrowIfCancellationRequested();
+    }
+
+    private async Task WatchDeadlineAsync(TimeSpan deadline, CancellationToken token)
+    {
+        try
+        {
+            await Task.Delay(deadline, _cluster.Options.TimeProvider, token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        if (Finished)
+        {
+            return;
+        }
+
+        _deadlineExceeded = true;
+        Record("Normal", "DeadlineExceeded", "Pod was active on the node longer than the specified deadline", null);
+        await KillAllAsync(TimeSpan.FromSeconds(_pod.Spec.TerminationGracePeriodSeconds ?? 30), recordKilling: true).ConfigureAwait(false);
+        await _stop.CancelAsync().ConfigureAwait(false);
+    }
+
+    private async Task KillAllAsync(TimeSpan grace, bool recordKilling)
+    {
+        var running = new List<(ContainerRun Run, Process Process)>();
+        lock (_gate)
+        {
+            foreach (var c in Containers)
+            {
+                if (c.Process is { } p)
+                {
+                    running.Add((c, p));
+                }
+            }
+        }
+
+        foreach (var (c, p) in running)
+        {
+            if (recordKilling)
+            {
+                Record("Normal", "Killing", $"Stopping container {c.Name}", c);
+            }
+
+            Signal(p, grace > TimeSpan.Zero ? Native.SigTerm : Native.SigKill);
+        }
+
+        if (running.Count == 0)
+        {
+            return;
+        }
+
+        var exited = Task.WhenAll(running.Select(r => r.Process.WaitForExitAsync(CancellationToken.None)));
+        if (grace > TimeSpan.Zero)
+        {
+            await Task.WhenAny(exited, Task.Delay(grace, _cluster.Options.TimeProvider)).ConfigureAwait(false);
+            foreach (var (_, p) in running)
+            {
+                if (!HasExited(p))
+                {
+                    Signal(p, Native.SigKill);
+                }
+            }
+        }
+
+        await exited.ConfigureAwait(false);
+    }
+
+    private static bool HasExited(Process p)
+    {
+        try
+        {
+            return p.HasExited;
+        }
+        catch (InvalidOperationException)
+        {
+            return true;
+        }
+    }
+
+    private static void Signal(Process p, int signal)
+    {
+        if (HasExited(p))
+        {
+            return;
+        }
+
+        // The container's command is pid 1 of its sandbox, bubblewrap's only child.
+        if (Native.FirstChild(p.Id) is { } inner && Native.Signal(inner, signal))
+        {
+            return;
+        }
+
+        if (signal == Native.SigKill)
+        {
+            try
+            {
+                p.Kill();
+            }
+            catch (InvalidOperationException)
+            {
+                // Already gone.
+            }
+        }
+    }
+
+    /// <summary>The pid of a running container's command, for exec.</summary>
+    public int? ContainerPid(string container)
+    {
+        lock (_gate)
+        {
+            var c = Containers.FirstOrDefault(x => x.Name == container);
+            return c?.Process is { } p && !HasExited(p) ? Native.FirstChild(p.Id) : null;
+        }
+    }
+
+    private void Record(string type, string reason, string message, ContainerRun? c)
+    {
+        string? fieldPath = null;
+        if (c is not null)
+        {
+            var list = c.Init ? "initContainers" : "containers";
+            fieldPath = $"spec.{list}{{{c.Name}}}";
+        }
+
+        _runtime.Events.Record(_podJson, type, reason, message, fieldPath);
+    }
+
+    /// <summary>Writes the pod's status, computed from the containers, to the API object.</summary>
+    public void PublishStatus()
+    {
+        JsonObject status;
+        lock (_gate)
+        {
+            status = BuildStatus();
+        }
+
+        _cluster.Store.TryUpdate("pods", Namespace, Name, p =>
+        {
+            if (Meta.Get(p, "uid") != Uid)
+            {
+                return null;
+            }
+
+            var old = p["status"] as JsonObject;
+            var scheduled = (old?["conditions"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault(x => Meta.Str(x["type"]) == "PodScheduled");
+            if (scheduled is not null)
+            {
+                ((JsonArray)status["conditions"]!).Add(scheduled.DeepClone());
+            }
+
+            status["qosClass"] = old?["qosClass"]?.DeepClone();
+            p["status"] = status.DeepClone();
+            return p;
+        });
+    }
+
+    private JsonObject BuildStatus()
+    {
+        var now = Time.Seconds(_cluster.Now);
+        var initDone = _init.TrueForAll(c => c.Succeeded);
+        string phase;
+        string? reason = null;
+        string? message = null;
+        var allMainTerminated = _main.TrueForAll(c => c.State == "terminated");
+        var policy = _pod.Spec.RestartPolicy ?? "Always";
+        if (_deadlineExceeded)
+        {
+            phase = "Failed";
+            reason = "DeadlineExceeded";
+            message = "Pod was active on the node longer than the specified deadline";
+        }
+        else if (_initFailed && (policy == "Never" || Finished))
+        {
+            phase = "Failed";
+        }
+        else if (!initDone)
+        {
+            phase = "Pending";
+        }
+        else if (allMainTerminated && (Finished || policy != "Always"))
+        {
+            phase = _main.TrueForAll(c => c.ExitCode == 0) ? "Succeeded" : "Failed";
+        }
+        else if (_main.Exists(c => c.State != "waiting" || c.RestartCount > 0 || c.LastTerminated is not null))
+        {
+            phase = Finished && _deleting ? (_main.TrueForAll(c => c.State == "terminated" && c.ExitCode == 0) ? "Succeeded" : "Failed") : "Running";
+        }
+        else
+        {
+            phase = Finished && _deleting ? "Failed" : "Pending";
+        }
+
+        var terminal = phase is "Succeeded" or "Failed";
+        var conditions = new JsonArray();
+        JsonObject Condition(string type, bool value, string? why = null, string? text = null)
+        {
+            var s = value ? "True" : "False";
+            if (!_transitions.TryGetValue(type, out var t) || t.Status != s)
+            {
+                t = (s, now);
+                _transitions[type] = t;
+            }
+
+            var o = new JsonObject { ["type"] = type, ["status"] = s, ["lastProbeTime"] = null, ["lastTransitionTime"] = t.Time };
+            if (why is not null)
+            {
+                o["reason"] = why;
+            }
+
+            if (text is not null)
+            {
+                o["message"] = text;
+            }
+
+            return o;
+        }
+
+        conditions.Add(Condition("PodReadyToStartContainers", _sandboxReady && !terminal));
+        var incompleteInit = _init.Where(c => !c.Succeeded).Select(c => c.Name).ToList();
+        conditions.Add(incompleteInit.Count == 0
+            ? Condition("Initialized", true)
+            : Condition("Initialized", false, "ContainersNotInitialized", $"containers with incomplete status: [{string.Join(" ", incompleteInit)}]"));
+        var unready = _main.Where(c => c.State != "running").Select(c => c.Name).ToList();
+        foreach (var type in new[] { "Ready", "ContainersReady" })
+        {
+            conditions.Add(terminal
+                ? Condition(type, false, "PodCompleted")
+                : unready.Count == 0
+                    ? Condition(type, true)
+                    : Condition(type, false, "ContainersNotReady", $"containers with unready status: [{string.Join(" ", unready)}]"));
+        }
+
+        var status = new JsonObject
+        {
+            ["phase"] = phase,
+            ["conditions"] = conditions,
+        };
+        if (reason is not null)
+        {
+            status["reason"] = reason;
+            status["message"] = message;
+        }
+
+        status["hostIP"] = "127.0.0.1";
+        status["hostIPs"] = new JsonArray(new JsonObject { ["ip"] = "127.0.0.1" });
+        status["podIP"] = "127.0.0.1";
+        status["podIPs"] = new JsonArray(new JsonObject { ["ip"] = "127.0.0.1" });
+        status["startTime"] = Time.Seconds(_startTime);
+        if (_init.Count > 0)
+        {
+            status["initContainerStatuses"] = new JsonArray([.. _init.Select(c => (JsonNode)c.StatusJson())]);
+        }
+
+        status["containerStatuses"] = new JsonArray([.. _main.Select(c => (JsonNode)c.StatusJson())]);
+        return status;
+    }
+}

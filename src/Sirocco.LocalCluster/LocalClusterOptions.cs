@@ -1,0 +1,40 @@
+namespace Sirocco.LocalCluster;
+
+/// <summary>Settings for one embedded local cluster.</summary>
+public sealed class LocalClusterOptions
+{
+    /// <summary>
+    /// The home directory (usually <c>$SIROCCO_HOME</c>). The cluster keeps its state under
+    /// <c>local-cluster/</c> there and writes the kubeconfig to <c>kube_config</c>.
+    /// </summary>
+    public required string HomeDirectory { get; init; }
+
+    /// <summary>The TCP port on 127.0.0.1; 0 picks a free port.</summary>
+    public int Port { get; init; }
+
+    /// <summary>The name of the single node; also the kubeconfig's cluster and context name suffix.</summary>
+    public string NodeName { get; init; } = "sirocco-local";
+
+    /// <summary>
+    /// The path of the kubeconfig file to write; <c>null</c> means <c>kube_config</c> in
+    /// <see cref="HomeDirectory"/>.
+    /// </summary>
+    public string? KubeconfigPath { get; init; }
+
+    /// <summary>
+    /// Commands to use for images whose container has no <c>command</c> (the image's entrypoint, which a
+    /// local process cannot read from a registry). Keys are image names as written in the pod, with or
+    /// without a tag.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> ImageEntrypoints { get; init; } =
+        new Dictionary<string, IReadOnlyList<string>>();
+
+    /// <summary>The bubblewrap executable that sandboxes every container.</summary>
+    public string BubblewrapPath { get; init; } = "/usr/bin/bwrap";
+
+    /// <summary>How often a watch that asked for bookmarks receives one.</summary>
+    public TimeSpan BookmarkInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The clock used for timestamps; the system clock by default.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+}
