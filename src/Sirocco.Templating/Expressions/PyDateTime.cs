@@ -51,7 +51,14 @@ internal sealed class PyDateTime
             throw new PyException("can't subtract offset-naive and offset-aware datetimes");
         }
 
-        return new PyTimeDelta((ToOffset() - other.ToOffset()).Ticks);
+        var delta = new PyTimeDelta((ToOffset() - other.ToOffset()).Ticks);
+        if (IsPendulum && other.IsPendulum)
+        {
+            // pendulum 2 gives a Period, whose str() names both ends.
+            delta.PeriodText = $"<Period [{other.IsoFormat()} -> {IsoFormat()}]>";
+        }
+
+        return delta;
     }
 
     public int CompareTo(PyDateTime other, string op)
@@ -368,6 +375,9 @@ internal sealed class PyTimeDelta
 
     public long Ticks { get; }
 
+    /// <summary>For the difference of two pendulum dates: what <c>str()</c> shows instead.</summary>
+    public string? PeriodText { get; set; }
+
     /// <summary>Python's normalised days (may be negative).</summary>
     public long Days => (long)Math.Floor((double)Ticks / TimeSpan.TicksPerDay);
 
@@ -380,6 +390,11 @@ internal sealed class PyTimeDelta
 
     public override string ToString()
     {
+        if (PeriodText is not null)
+        {
+            return PeriodText;
+        }
+
         var hh = Seconds / 3600;
         var mm = Seconds / 60 % 60;
         var ss = Seconds % 60;

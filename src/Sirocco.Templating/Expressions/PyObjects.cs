@@ -230,7 +230,9 @@ internal sealed class Undefined
     public static Undefined Name(string name, int offset) => new($"'{name}' is undefined") { Offset = offset };
 
     public static Undefined Attribute(object? owner, object? name) =>
-        new($"{PyOps.ObjectTypeRepr(owner)} has no attribute {(name is string s ? "'" + s + "'" : PyOps.Repr(name))}");
+        name is string s
+            ? new($"'{PyOps.ObjectTypeRepr(owner)}' has no attribute '{s}'")
+            : new($"{PyOps.ObjectTypeRepr(owner)} has no element {PyOps.Repr(name)}");
 
     public UndefinedException Fail() => new(Message) { Offset = Offset >= 0 ? Offset : null };
 }

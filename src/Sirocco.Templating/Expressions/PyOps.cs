@@ -35,7 +35,7 @@ internal static class PyOps
     public static string ObjectTypeRepr(object? v) => v switch
     {
         null => "None",
-        _ => $"'{TypeName(v)} object'",
+        _ => $"{TypeName(v)} object",
     };
 
     public static bool Truthy(object? v) => v switch
@@ -439,8 +439,8 @@ internal static class PyOps
 
         if (name.StartsWith('_'))
         {
-            // The sandbox: no dunder or private attribute is ever reachable.
-            return Undefined.Attribute(obj, name);
+            // The sandbox: no dunder or private attribute is ever reachable (Jinja2's SecurityError).
+            throw new PyException($"access to attribute '{name}' of '{TypeName(obj)}' object is unsafe.");
         }
 
         if (Builtins.TryGetMethod(obj, name, out var method))
@@ -662,7 +662,7 @@ internal static class PyOps
             case System.Text.Json.JsonValueKind.String:
                 return e.GetString();
             case System.Text.Json.JsonValueKind.Number:
-                return e.TryGetInt64(out var l) ? l : e.GetDouble();
+                return e.TryGetInt64(out var l) ? (object)l : e.GetDouble();
             case System.Text.Json.JsonValueKind.True:
                 return true;
             case System.Text.Json.JsonValueKind.False:

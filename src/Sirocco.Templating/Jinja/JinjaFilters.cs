@@ -35,7 +35,7 @@ internal static class JinjaFilters
         f["truncate"] = Truncate;
         f["abs"] = (v, _, _) => v switch
         {
-            long l => l == long.MinValue ? throw new PyException("integer overflow") : Math.Abs(l),
+            long l => l == long.MinValue ? throw new PyException("integer overflow") : (object)Math.Abs(l),
             double d => Math.Abs(d),
             bool b => b ? 1L : 0L,
             _ => throw new PyException($"bad operand type for abs(): '{PyOps.TypeName(v)}'"),

@@ -125,6 +125,12 @@ internal sealed class Target(string[] names, bool unpack)
             return;
         }
 
+        PyOps.Check(value);
+        if (value is not (string or List<object?> or PyTuple or PyDict))
+        {
+            throw new PyException($"cannot unpack non-iterable {PyOps.TypeName(value)} object");
+        }
+
         var items = PyOps.ToList(value);
         if (items.Count != names.Length)
         {
