@@ -47,7 +47,7 @@ internal static class Builtins
         "join" => Fn(name, a => Join(s, a.Required(0, "iterable", name))),
         "find" => Fn(name, a => (long)s.IndexOf(Str(a.Required(0, "sub", name), name, "1"), StringComparison.Ordinal)),
         "count" => Fn(name, a => Count(s, Str(a.Required(0, "sub", name), name, "1"))),
-        "zfill" => Fn(name, a => ZFill(s, (int)Math.Min(PyArith.MaxValueLength, PyOps.ToLong(a.Required(0, "width", name))))),
+        "zfill" => Fn(name, a => ZFill(s, PyOps.ToLong(a.Required(0, "width", name)) is var w && w > PyArith.MaxValueLength ? throw new PyException("string too long for a template") : (int)w)),
         "isdigit" => Fn(name, _ => s.Length > 0 && s.All(char.IsDigit)),
         "isalpha" => Fn(name, _ => s.Length > 0 && s.All(char.IsLetter)),
         "isalnum" => Fn(name, _ => s.Length > 0 && s.All(char.IsLetterOrDigit)),

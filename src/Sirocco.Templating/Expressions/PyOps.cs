@@ -419,6 +419,19 @@ internal static class PyOps
 
     public static List<object?> ToList(object? v) => [.. Iterate(v)];
 
+    /// <summary>A stable sort whose comparison errors surface as the Python error, not as .NET's wrapper.</summary>
+    public static void Sort<T>(List<T> list, Comparison<T> comparison)
+    {
+        try
+        {
+            list.Sort(comparison);
+        }
+        catch (InvalidOperationException e) when (e.InnerException is PyException inner)
+        {
+            throw new PyException(inner.Message, inner);
+        }
+    }
+
     public static long Length(object? v) => v switch
     {
         string s => s.Length,

@@ -321,7 +321,7 @@ internal static class JinjaFilters
                 if (sortKeys)
                 {
                     var list = dict.ToList();
-                    list.Sort((x, y) => PyOps.Compare(PyEqualityComparer.Unkey(x.Key), PyEqualityComparer.Unkey(y.Key), "<"));
+                    PyOps.Sort(list, (x, y) => PyOps.Compare(PyEqualityComparer.Unkey(x.Key), PyEqualityComparer.Unkey(y.Key), "<"));
                     pairs = list;
                 }
 
@@ -413,7 +413,7 @@ internal static class JinjaFilters
         var reverse = PyOps.Truthy(a.Get(0, "reverse", false));
         var cmp = KeyComparison(PyOps.Truthy(a.Get(1, "case_sensitive", false)), a.Get(2, "attribute"));
         var sorted = list.Select((x, i) => (x, i)).ToList();
-        sorted.Sort((p, q) =>
+        PyOps.Sort(sorted, (p, q) =>
         {
             var c = cmp(p.x, q.x);
             return c != 0 ? (reverse ? -c : c) : p.i.CompareTo(q.i);
@@ -567,7 +567,7 @@ internal static class JinjaFilters
         };
         var pairs = d.Select(kv => (object?)new PyTuple([PyEqualityComparer.Unkey(kv.Key), kv.Value])).ToList();
         var cmp = KeyComparison(caseSensitive, (long)pos);
-        pairs.Sort((x, y) => reverse ? cmp(y, x) : cmp(x, y));
+        PyOps.Sort(pairs, (x, y) => reverse ? cmp(y, x) : cmp(x, y));
         return pairs;
     }
 

@@ -13,7 +13,9 @@ internal sealed partial class TemplateCompiler
     private readonly ExprEnvironment _env;
     private readonly RenderOptions _options;
     private readonly List<Segment> _segments = [];
+    private const int MaxNesting = 100;
     private int _pos;
+    private int _nesting;
 
     private TemplateCompiler(string source, ExprEnvironment env, RenderOptions options)
     {
@@ -168,6 +170,23 @@ internal sealed partial class TemplateCompiler
 
     /// <summary>Nodes until one of <paramref name="endTags"/> (returned in <paramref name="endTag"/>) or the end.</summary>
     private Node[] ParseBody(string[] endTags, out string? endTag, out Parser? endParser)
+    {
+        if (++_nesting > MaxNesting)
+        {
+            throw new SyntaxErrorException($"blocks nested too deeply (more than {MaxNesting} levels)", _pos < _segments.Count ? _segments[_pos].Offset : _source.Length);
+        }
+
+        try
+        {
+            return ParseBodyCore(endTags, out endTag, out endParser);
+        }
+        finally
+        {
+            _nesting--;
+        }
+    }
+
+    private Node[] ParseBodyCore(string[] endTags, out string? endTag, out Parser? endParser)
     {
         var nodes = new List<Node>();
         while (_pos < _segments.Count)
