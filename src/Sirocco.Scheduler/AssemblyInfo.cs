@@ -1,1 +1,0 @@
-// Sirocco.Scheduler: see README.md in this folder.

@@ -1,0 +1,869 @@
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Sirocco.Scheduling;
+using Sirocco.Storage;
+
+namespace Sirocco.Scheduler;
+
+/// <summary>
+/// The scheduler: creates DAG runs per schedule, decides which task instances may run (trigger rules, limits, pools,
+/// priorities, retries), starts tries and records their outcomes. One loop owns all state changes; tries run as async
+/// tasks and post their outcome back, which wakes the loop at once. The store is re-read periodically only to see
+/// changes made by other processes (CLI, web server).
+/// </summary>
+public sealed class SiroccoScheduler
+{
+    private static readonly TaskInstanceState[] ActiveTiStates = [TaskInstanceState.Queued, TaskInstanceState.Running];
+
+    private readonly IMetadataStore _store;
+    private readonly IDagSource _source;
+    private readonly SchedulerServices _services;
+    private readonly SchedulerOptions _options;
+    private readonly TimeProvider _time;
+    private readonly TryRunner _runner;
+    private readonly Channel<TryOutcome> _outcomes = Channel.CreateUnbounded<TryOutcome>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly Dictionary<(string DagId, string RunId), ActiveRun> _runs = [];
+    private readonly Dictionary<string, RunningTry> _running = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DataInterval?> _lastAutomated = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, IReadOnlyDictionary<string, int>> _weights = new(StringComparer.Ordinal);
+    private Dictionary<string, Dag> _dags = new(StringComparer.Ordinal);
+    private Dictionary<string, DagModel> _dagModels = new(StringComparer.Ordinal);
+    private Dictionary<string, Pool> _pools = new(StringComparer.Ordinal);
+    private HashSet<(string, string)>? _onlyRuns;
+    private bool _dagsChanged = true;
+    private bool _recovered;
+
+    /// <summary>Creates a scheduler.</summary>
+    /// <param name="store">The metadata store.</param>
+    /// <param name="source">Where DAGs come from.</param>
+    /// <param name="services">Configuration, Variables, Connections and the masker for tries.</param>
+    /// <param name="options">Limits and defaults.</param>
+    /// <param name="renderer">Renders template fields before each try (none: fields run as written).</param>
+    /// <param name="time">The clock (fake in tests).</param>
+    public SiroccoScheduler(IMetadataStore store, IDagSource source, SchedulerServices services, SchedulerOptions options, ITaskRenderer? renderer = null, TimeProvider? time = null)
+    {
+        _store = store;
+        _source = source;
+        _services = services;
+        _options = options;
+        _time = time ?? TimeProvider.System;
+        _runner = new TryRunner(store, services, renderer, options, _time);
+    }
+
+    /// <summary>Raised on the loop after each try ends (for tests and progress output).</summary>
+    public event Action<TaskInstance>? TaskInstanceFinished;
+
+    /// <summary>Tries started since the scheduler was created.</summary>
+    public int TriesStarted { get; private set; }
+
+    /// <summary>
+    /// Runs until <paramref name="shutdown"/> is cancelled. On shutdown no new try starts and running tries are told
+    /// to leave their work running (pods are re-attached after the restart).
+    /// </summary>
+    public async Task RunAsync(CancellationToken shutdown)
+    {
+        _recovered = true;
+        await RecoverAsync(shutdown).ConfigureAwait(false);
+        var changeWatch = _source.WaitForChangeAsync(shutdown);
+        var nextSweep = _time.GetUtcNow();
+        try
+        {
+            while (!shutdown.IsCancellationRequested)
+            {
+                if (changeWatch.IsCompleted)
+                {
+                    _dagsChanged = true;
+                    changeWatch = _source.WaitForChangeAsync(shutdown);
+                }
+
+                var now = _time.GetUtcNow();
+                var sweep = now >= nextSweep;
+                if (sweep)
+                {
+                    nextSweep = now + _options.SweepInterval;
+                }
+
+                var wakeAt = await TickAsync(sweep, shutdown).ConfigureAwait(false);
+                if (wakeAt is null || wakeAt > nextSweep)
+                {
+                    wakeAt = nextSweep;
+                }
+
+                await WaitAsync(wakeAt.Value, changeWatch, shutdown).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
+        {
+        }
+
+        await DrainAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs the given runs to the end in this process, whatever their DAGs' paused flags, then returns their final
+    /// state (for <c>dags test</c> and <c>dags backfill</c>).
+    /// </summary>
+    public async Task<IReadOnlyList<DagRun>> RunToCompletionAsync(IReadOnlyCollection<DagRun> runs, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        _onlyRuns = runs.Select(r => (r.DagId, r.RunId)).ToHashSet();
+        await CollectDagsAsync(cancellationToken).ConfigureAwait(false);
+        await LoadPoolsAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var r in runs)
+        {
+            var stored = await _store.GetDagRunAsync(r.DagId, r.RunId, cancellationToken).ConfigureAwait(false) ?? r;
+            await ActivateRunAsync(stored, cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            while (_runs.Count > 0 || _running.Count > 0)
+            {
+                var wakeAt = await TickAsync(sweep: false, cancellationToken).ConfigureAwait(false);
+                if (_runs.Count == 0 && _running.Count == 0)
+                {
+                    break;
+                }
+
+                await WaitAsync(wakeAt ?? _time.GetUtcNow() + _options.SweepInterval, Task.Delay(Timeout.Infinite, cancellationToken), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            await DrainAsync().ConfigureAwait(false);
+        }
+
+        var result = new List<DagRun>();
+        foreach (var r in runs)
+        {
+            result.Add((await _store.GetDagRunAsync(r.DagId, r.RunId, cancellationToken).ConfigureAwait(false))!);
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// For tests on fake time: one pass of the loop, then waits for every started try to finish and passes again,
+    /// until nothing runs; returns when the loop next wants to wake.
+    /// </summary>
+    internal async Task<DateTimeOffset?> StepAsync(CancellationToken cancellationToken = default)
+    {
+        if (!_recovered)
+        {
+            _recovered = true;
+            await RecoverAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        while (true)
+        {
+            var wakeAt = await TickAsync(sweep: true, cancellationToken).ConfigureAwait(false);
+            if (_running.Count == 0 && !_outcomes.Reader.TryPeek(out _))
+            {
+                return wakeAt;
+            }
+
+            await _outcomes.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>For tests: the tries running now.</summary>
+    internal int RunningCount => _running.Count;
+
+    /// <summary>Creates a manual run (state queued) and wakes the loop.</summary>
+    public async Task<DagRun> TriggerAsync(string dagId, JsonObject? conf = null, DateTimeOffset? logicalDate = null, CancellationToken cancellationToken = default)
+    {
+        var run = await CreateManualRunAsync(_store, _dags.GetValueOrDefault(dagId)?.Schedule, dagId, conf, logicalDate ?? _time.GetUtcNow(), _time, cancellationToken).ConfigureAwait(false);
+        Wake();
+        return run;
+    }
+
+    /// <summary>Wakes the loop (after a change it should see at once).</summary>
+    public void Wake() => _wake.Writer.TryWrite(true);
+
+    /// <summary>
+    /// Creates a manual DAG run in the store, queued: logical date = the trigger time (or the one given), data interval
+    /// inferred from the schedule as Airflow does. Usable without a running scheduler (the CLI).
+    /// </summary>
+    public static async Task<DagRun> CreateManualRunAsync(IMetadataStore store, Schedule? schedule, string dagId, JsonObject? conf, DateTimeOffset logicalDate, TimeProvider time, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(time);
+        if (await store.GetDagAsync(dagId, cancellationToken).ConfigureAwait(false) is null)
+        {
+            throw new SiroccoException($"Dag id {dagId} not found");
+        }
+
+        logicalDate = logicalDate.ToUniversalTime();
+        var run = new DagRun
+        {
+            DagId = dagId,
+            RunId = DagRun.GenerateRunId(DagRunType.Manual, logicalDate),
+            RunType = DagRunType.Manual,
+            LogicalDate = logicalDate,
+            DataInterval = (schedule ?? Schedule.None).InferManualDataInterval(logicalDate),
+            State = DagRunState.Queued,
+            Conf = conf ?? [],
+            QueuedAt = time.GetUtcNow(),
+        };
+        await store.CreateDagRunAsync(run, cancellationToken).ConfigureAwait(false);
+        return run;
+    }
+
+    // ---------------------------------------------------------------- the loop
+
+    private async Task<DateTimeOffset?> TickAsync(bool sweep, CancellationToken ct)
+    {
+        DateTimeOffset? wakeAt = null;
+        void WakeAt(DateTimeOffset t) => wakeAt = wakeAt is { } w && w <= t ? w : t;
+
+        while (_outcomes.Reader.TryRead(out var outcome))
+        {
+            await ApplyOutcomeAsync(outcome, ct).ConfigureAwait(false);
+        }
+
+        if (_onlyRuns is null)
+        {
+            if (_dagsChanged)
+            {
+                _dagsChanged = false;
+                await CollectDagsAsync(ct).ConfigureAwait(false);
+                sweep = true;
+            }
+
+            if (sweep)
+            {
+                await SweepStoreAsync(ct).ConfigureAwait(false);
+            }
+
+            foreach (var t in await CreateScheduledRunsAsync(ct).ConfigureAwait(false))
+            {
+                WakeAt(t);
+            }
+
+            await StartQueuedRunsAsync(ct).ConfigureAwait(false);
+        }
+
+        foreach (var run in _runs.Values.ToList())
+        {
+            if (await UpdateRunAsync(run, ct).ConfigureAwait(false) is { } t)
+            {
+                WakeAt(t);
+            }
+        }
+
+        await LaunchAsync(ct).ConfigureAwait(false);
+        return wakeAt;
+    }
+
+    private async Task WaitAsync(DateTimeOffset wakeAt, Task changeWatch, CancellationToken ct)
+    {
+        if (_outcomes.Reader.TryPeek(out _))
+        {
+            return;
+        }
+
+        var delay = wakeAt - _time.GetUtcNow();
+        if (delay <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var timer = Task.Delay(delay, _time, cts.Token);
+        var outcome = _outcomes.Reader.WaitToReadAsync(cts.Token).AsTask();
+        var wake = _wake.Reader.WaitToReadAsync(cts.Token).AsTask();
+        await Task.WhenAny(timer, outcome, wake, changeWatch).ConfigureAwait(false);
+        _wake.Reader.TryRead(out _);
+        await cts.CancelAsync().ConfigureAwait(false);
+        ct.ThrowIfCancellationRequested();
+    }
+
+    // ---------------------------------------------------------------- DAGs and the store
+
+    private async Task CollectDagsAsync(CancellationToken ct)
+    {
+        var collection = await _source.CollectAsync(ct).ConfigureAwait(false);
+        var now = _time.GetUtcNow();
+        var models = (await _store.ListDagsAsync(ct).ConfigureAwait(false)).ToDictionary(d => d.DagId, StringComparer.Ordinal);
+        foreach (var dag in collection.Dags.Values)
+        {
+            var existing = models.GetValueOrDefault(dag.DagId);
+            var model = new DagModel
+            {
+                DagId = dag.DagId,
+                FileLoc = dag.FileLoc,
+                IsPaused = existing?.IsPaused ?? dag.IsPausedUponCreation ?? _options.DagsArePausedAtCreation,
+                IsActive = true,
+                LastParsedTime = now,
+                Description = dag.Description,
+                Schedule = dag.Schedule.Description,
+                Owners = string.Join(", ", dag.Tasks.Select(t => t.Owner).Distinct(StringComparer.Ordinal)),
+                Tags = [.. dag.Tags],
+            };
+            await _store.UpsertDagAsync(model, ct).ConfigureAwait(false);
+            models[dag.DagId] = model with { IsPaused = model.IsPaused };
+        }
+
+        var gone = models.Values.Where(m => m.IsActive && !collection.Dags.ContainsKey(m.DagId)).Select(m => m.DagId).ToList();
+        await _store.DeactivateDagsAsync(gone, ct).ConfigureAwait(false);
+
+        var errorFiles = collection.ImportErrors.Select(e => e.FileName).ToHashSet(StringComparer.Ordinal);
+        foreach (var old in await _store.ListImportErrorsAsync(ct).ConfigureAwait(false))
+        {
+            if (!errorFiles.Contains(old.FileName))
+            {
+                await _store.ClearImportErrorAsync(old.FileName, ct).ConfigureAwait(false);
+            }
+        }
+
+        foreach (var e in collection.ImportErrors)
+        {
+            await _store.SetImportErrorAsync(new ImportErrorRecord(e.FileName, e.Message, now), ct).ConfigureAwait(false);
+        }
+
+        _dags = new Dictionary<string, Dag>(collection.Dags, StringComparer.Ordinal);
+        _weights.Clear();
+        _dagModels = (await _store.ListDagsAsync(ct).ConfigureAwait(false)).ToDictionary(d => d.DagId, StringComparer.Ordinal);
+    }
+
+    private async Task LoadPoolsAsync(CancellationToken ct) =>
+        _pools = (await _store.ListPoolsAsync(ct).ConfigureAwait(false)).ToDictionary(p => p.Name, StringComparer.Ordinal);
+
+    /// <summary>Sees what other processes changed: paused flags, pools, triggered and cleared runs.</summary>
+    private async Task SweepStoreAsync(CancellationToken ct)
+    {
+        _dagModels = (await _store.ListDagsAsync(ct).ConfigureAwait(false)).ToDictionary(d => d.DagId, StringComparer.Ordinal);
+        await LoadPoolsAsync(ct).ConfigureAwait(false);
+        var active = await _store.ListDagRunsAsync(new DagRunQuery { States = [DagRunState.Queued, DagRunState.Running], Limit = 100_000, Descending = false }, ct).ConfigureAwait(false);
+        foreach (var run in active)
+        {
+            if (!_runs.ContainsKey((run.DagId, run.RunId)) && _dags.ContainsKey(run.DagId))
+            {
+                await ActivateRunAsync(run, ct).ConfigureAwait(false);
+            }
+        }
+
+        // Task instances cleared by a user (state none again) in a run this loop holds.
+        foreach (var run in _runs.Values)
+        {
+            foreach (var stored in await _store.ListTaskInstancesAsync(run.Run.DagId, run.Run.RunId, ct).ConfigureAwait(false))
+            {
+                if (run.Tis.TryGetValue(stored.TaskId, out var mine) && mine.State.IsFinished() && stored.State == TaskInstanceState.None)
+                {
+                    run.Tis[stored.TaskId] = stored;
+                    run.Dirty = true;
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- runs
+
+    private async Task<List<DateTimeOffset>> CreateScheduledRunsAsync(CancellationToken ct)
+    {
+        var wakeTimes = new List<DateTimeOffset>();
+        var now = _time.GetUtcNow();
+        foreach (var dag in _dags.Values)
+        {
+            if (!_dagModels.TryGetValue(dag.DagId, out var model) || model.IsPaused)
+            {
+                continue;
+            }
+
+            if (!_lastAutomated.TryGetValue(dag.DagId, out var last))
+            {
+                last = await LastAutomatedIntervalAsync(dag.DagId, ct).ConfigureAwait(false);
+            }
+
+            var catchup = dag.Catchup ?? _options.CatchupByDefault;
+            var maxRuns = dag.MaxActiveRuns ?? _options.MaxActiveRunsPerDag;
+            while (dag.Schedule.Next(last, dag.StartDate, dag.EndDate, catchup, now) is { } next)
+            {
+                if (next.RunAfter > now)
+                {
+                    wakeTimes.Add(next.RunAfter);
+                    break;
+                }
+
+                if (ActiveRunCount(dag.DagId) >= maxRuns)
+                {
+                    break; // a run slot frees when a run ends, which wakes the loop
+                }
+
+                var run = new DagRun
+                {
+                    DagId = dag.DagId,
+                    RunId = DagRun.GenerateRunId(DagRunType.Scheduled, next.LogicalDate),
+                    RunType = DagRunType.Scheduled,
+                    LogicalDate = next.LogicalDate,
+                    DataInterval = next.Interval,
+                    State = DagRunState.Queued,
+                    QueuedAt = now,
+                };
+                try
+                {
+                    await _store.CreateDagRunAsync(run, ct).ConfigureAwait(false);
+                }
+                catch (SiroccoException)
+                {
+                    // Already created (by an earlier life of this scheduler, or a backfill): move past it.
+                }
+
+                last = next.Interval;
+                _lastAutomated[dag.DagId] = last;
+                var stored = await _store.GetDagRunAsync(run.DagId, run.RunId, ct).ConfigureAwait(false);
+                if (stored is { State: DagRunState.Queued or DagRunState.Running } && !_runs.ContainsKey((run.DagId, run.RunId)))
+                {
+                    await ActivateRunAsync(stored, ct).ConfigureAwait(false);
+                }
+            }
+
+            _lastAutomated[dag.DagId] = last;
+        }
+
+        return wakeTimes;
+    }
+
+    private async Task<DataInterval?> LastAutomatedIntervalAsync(string dagId, CancellationToken ct)
+    {
+        DataInterval? last = null;
+        var offset = 0;
+        while (true)
+        {
+            var page = await _store.ListDagRunsAsync(new DagRunQuery { DagId = dagId, Limit = 500, Offset = offset }, ct).ConfigureAwait(false);
+            var found = page.FirstOrDefault(r => r.RunType == DagRunType.Scheduled);
+            if (found is not null)
+            {
+                return found.DataInterval;
+            }
+
+            if (page.Count < 500)
+            {
+                return last;
+            }
+
+            offset += page.Count;
+        }
+    }
+
+    // Tasks of a paused DAG do not start (running ones finish), as in Airflow; dags test and backfill ignore it.
+    private bool IsPaused(string dagId) => _onlyRuns is null && (_dagModels.GetValueOrDefault(dagId)?.IsPaused ?? false);
+
+    private int ActiveRunCount(string dagId) => _runs.Values.Count(r => r.Run.DagId == dagId && r.Run.State is DagRunState.Running or DagRunState.Queued);
+
+    private async Task StartQueuedRunsAsync(CancellationToken ct)
+    {
+        foreach (var group in _runs.Values.Where(r => r.Run.State == DagRunState.Queued).GroupBy(r => r.Run.DagId).ToList())
+        {
+            var dag = _dags[group.Key];
+            var paused = _dagModels.GetValueOrDefault(group.Key)?.IsPaused ?? true;
+            var max = dag.MaxActiveRuns ?? _options.MaxActiveRunsPerDag;
+            var running = _runs.Values.Count(r => r.Run.DagId == group.Key && r.Run.State == DagRunState.Running);
+            foreach (var run in group.OrderBy(r => r.Run.LogicalDate))
+            {
+                // As in Airflow: runs of a paused DAG stay queued, manual ones included.
+                if (paused || running >= max)
+                {
+                    break;
+                }
+
+                run.Run = run.Run with { State = DagRunState.Running, StartDate = _time.GetUtcNow() };
+                await _store.UpdateDagRunAsync(run.Run, ct).ConfigureAwait(false);
+                run.Dirty = true;
+                running++;
+            }
+        }
+    }
+
+    private async Task ActivateRunAsync(DagRun run, CancellationToken ct)
+    {
+        if (!_dags.TryGetValue(run.DagId, out var dag))
+        {
+            return;
+        }
+
+        if (_onlyRuns is not null && run.State == DagRunState.Queued)
+        {
+            run = run with { State = DagRunState.Running, StartDate = _time.GetUtcNow() };
+            await _store.UpdateDagRunAsync(run, ct).ConfigureAwait(false);
+        }
+
+        var tis = (await _store.ListTaskInstancesAsync(run.DagId, run.RunId, ct).ConfigureAwait(false)).ToDictionary(t => t.TaskId, StringComparer.Ordinal);
+        var weights = Weights(dag);
+        foreach (var task in dag.Tasks)
+        {
+            if (!tis.ContainsKey(task.TaskId))
+            {
+                var ti = new TaskInstance
+                {
+                    DagId = dag.DagId,
+                    TaskId = task.TaskId,
+                    RunId = run.RunId,
+                    State = TaskInstanceState.None,
+                    MaxTries = task.Retries + 1,
+                    Operator = task.OperatorName,
+                    Pool = task.Pool,
+                    PoolSlots = task.PoolSlots,
+                    PriorityWeight = weights[task.TaskId],
+                };
+                await _store.UpsertTaskInstanceAsync(ti, ct).ConfigureAwait(false);
+                tis[task.TaskId] = ti;
+            }
+        }
+
+        foreach (var ti in tis.Values.Where(t => !dag.HasTask(t.TaskId) && !t.State.IsFinished()).ToList())
+        {
+            tis[ti.TaskId] = ti with { State = TaskInstanceState.Removed };
+            await _store.UpsertTaskInstanceAsync(tis[ti.TaskId], ct).ConfigureAwait(false);
+        }
+
+        _runs[(run.DagId, run.RunId)] = new ActiveRun(run, dag, tis);
+    }
+
+    private IReadOnlyDictionary<string, int> Weights(Dag dag)
+    {
+        if (!_weights.TryGetValue(dag.DagId, out var w))
+        {
+            w = PriorityWeights.Compute(dag);
+            _weights[dag.DagId] = w;
+        }
+
+        return w;
+    }
+
+    /// <summary>Moves a running run's task instances along; finishes the run when all are done.</summary>
+    private async Task<DateTimeOffset?> UpdateRunAsync(ActiveRun run, CancellationToken ct)
+    {
+        if (run.Run.State != DagRunState.Running)
+        {
+            return null;
+        }
+
+        var now = _time.GetUtcNow();
+        DateTimeOffset? wakeAt = null;
+
+        if (run.Dag.DagrunTimeout is { } limit && run.Run.StartDate is { } started)
+        {
+            if (now - started >= limit)
+            {
+                await TimeOutRunAsync(run, ct).ConfigureAwait(false);
+                return null;
+            }
+
+            wakeAt = started + limit;
+        }
+
+        // Retries whose delay has passed become schedulable; the others wake the loop when due.
+        foreach (var ti in run.Tis.Values.Where(t => t.State == TaskInstanceState.UpForRetry).ToList())
+        {
+            if (ti.NextRetryAt is { } at && at > now)
+            {
+                wakeAt = wakeAt is { } w && w <= at ? w : at;
+                continue;
+            }
+
+            await SetAsync(run, ti with { State = TaskInstanceState.Scheduled }, ct).ConfigureAwait(false);
+        }
+
+        if (run.Dirty)
+        {
+            run.Dirty = false;
+            var changed = true;
+            while (changed)
+            {
+                changed = false;
+                foreach (var task in run.Dag.TopologicalOrder())
+                {
+                    var ti = run.Tis[task.TaskId];
+                    if (ti.State != TaskInstanceState.None)
+                    {
+                        continue;
+                    }
+
+                    var readiness = TriggerRules.Evaluate(task.TriggerRule, UpstreamCounts.Of(task.UpstreamTaskIds.Select(u => run.Tis[u].State)));
+                    if (readiness == Readiness.Run && task.DependsOnPast && !await PastSucceededAsync(run, task, ct).ConfigureAwait(false))
+                    {
+                        readiness = Readiness.Wait;
+                    }
+
+                    var state = readiness switch
+                    {
+                        Readiness.Run => TaskInstanceState.Scheduled,
+                        Readiness.Skip => TaskInstanceState.Skipped,
+                        Readiness.UpstreamFailed => TaskInstanceState.UpstreamFailed,
+                        _ => TaskInstanceState.None,
+                    };
+                    if (state != TaskInstanceState.None)
+                    {
+                        var end = state is TaskInstanceState.Skipped or TaskInstanceState.UpstreamFailed ? now : (DateTimeOffset?)null;
+                        await SetAsync(run, ti with { State = state, EndDate = end ?? ti.EndDate }, ct).ConfigureAwait(false);
+                        changed |= state != TaskInstanceState.Scheduled;
+                    }
+                }
+            }
+
+            if (run.Tis.Values.All(t => t.State.IsFinished()))
+            {
+                await FinishRunAsync(run, ct).ConfigureAwait(false);
+                return null;
+            }
+        }
+
+        return wakeAt;
+    }
+
+    private async Task<bool> PastSucceededAsync(ActiveRun run, BaseOperator task, CancellationToken ct)
+    {
+        // The task's instance in the previous run (by logical date) must have succeeded or been skipped.
+        var earlier = await _store.ListDagRunsAsync(new DagRunQuery { DagId = run.Run.DagId, Limit = 1000 }, ct).ConfigureAwait(false);
+        var previous = earlier.Where(r => r.LogicalDate < run.Run.LogicalDate).MaxBy(r => r.LogicalDate);
+        if (previous is null)
+        {
+            return true;
+        }
+
+        var ti = await _store.GetTaskInstanceAsync(previous.DagId, task.TaskId, previous.RunId, -1, ct).ConfigureAwait(false);
+        return ti is null || ti.State is TaskInstanceState.Success or TaskInstanceState.Skipped;
+    }
+
+    private async Task FinishRunAsync(ActiveRun run, CancellationToken ct)
+    {
+        // A run fails when a leaf task failed or is upstream_failed, as in Airflow.
+        var leaves = run.Dag.Tasks.Where(t => t.DownstreamTaskIds.Count == 0).Select(t => run.Tis[t.TaskId].State);
+        var failed = leaves.Any(s => s is TaskInstanceState.Failed or TaskInstanceState.UpstreamFailed);
+        run.Run = run.Run with { State = failed ? DagRunState.Failed : DagRunState.Success, EndDate = _time.GetUtcNow() };
+        await _store.UpdateDagRunAsync(run.Run, ct).ConfigureAwait(false);
+        _runs.Remove((run.Run.DagId, run.Run.RunId));
+    }
+
+    private async Task TimeOutRunAsync(ActiveRun run, CancellationToken ct)
+    {
+        foreach (var ti in run.Tis.Values.Where(t => !t.State.IsFinished()).ToList())
+        {
+            if (_running.TryGetValue(ti.Key, out var r))
+            {
+                await r.Kill.CancelAsync().ConfigureAwait(false);
+            }
+
+            await SetAsync(run, ti with { State = TaskInstanceState.Skipped, EndDate = _time.GetUtcNow() }, ct).ConfigureAwait(false);
+        }
+
+        run.Run = run.Run with { State = DagRunState.Failed, EndDate = _time.GetUtcNow() };
+        await _store.UpdateDagRunAsync(run.Run, ct).ConfigureAwait(false);
+        _runs.Remove((run.Run.DagId, run.Run.RunId));
+    }
+
+    // ---------------------------------------------------------------- tries
+
+    private async Task LaunchAsync(CancellationToken ct)
+    {
+        var candidates = _runs.Values
+            .Where(r => r.Run.State == DagRunState.Running && !IsPaused(r.Run.DagId))
+            .SelectMany(r => r.Tis.Values.Where(t => t.State == TaskInstanceState.Scheduled).Select(t => (Run: r, Ti: t)))
+            .OrderByDescending(c => c.Ti.PriorityWeight)
+            .ThenBy(c => c.Run.Run.LogicalDate)
+            .ThenBy(c => c.Ti.TaskId, StringComparer.Ordinal)
+            .ToList();
+        if (candidates.Count == 0)
+        {
+            return;
+        }
+
+        var perDag = _running.Values.GroupBy(r => r.Ti.DagId).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        var perPool = _running.Values.GroupBy(r => r.Ti.Pool).ToDictionary(g => g.Key, g => g.Sum(x => x.Ti.PoolSlots), StringComparer.Ordinal);
+        foreach (var (run, ti) in candidates)
+        {
+            if (_running.Count >= _options.Parallelism)
+            {
+                break;
+            }
+
+            var dagLimit = run.Dag.MaxActiveTasks ?? _options.MaxActiveTasksPerDag;
+            if (perDag.GetValueOrDefault(ti.DagId) >= dagLimit)
+            {
+                continue;
+            }
+
+            var poolSlots = _pools.TryGetValue(ti.Pool, out var pool) ? pool.Slots : (ti.Pool == "default_pool" ? 128 : 0);
+            if (perPool.GetValueOrDefault(ti.Pool) + ti.PoolSlots > poolSlots)
+            {
+                continue;
+            }
+
+            perDag[ti.DagId] = perDag.GetValueOrDefault(ti.DagId) + 1;
+            perPool[ti.Pool] = perPool.GetValueOrDefault(ti.Pool) + ti.PoolSlots;
+            var now = _time.GetUtcNow();
+            var started = ti with
+            {
+                State = TaskInstanceState.Running,
+                TryNumber = ti.TryNumber + 1,
+                QueuedAt = now,
+                StartDate = now,
+                EndDate = null,
+                NextRetryAt = null,
+                Hostname = _options.Hostname,
+                ExternalId = null,
+            };
+            await _store.ClearXComsAsync(ti.DagId, ti.TaskId, ti.RunId, ti.MapIndex, ct).ConfigureAwait(false);
+            await SetAsync(run, started, ct).ConfigureAwait(false);
+            await _store.UpsertTryAsync(TryRecord(started), ct).ConfigureAwait(false);
+            Start(run, started, resumedExternalId: null);
+        }
+    }
+
+    private void Start(ActiveRun run, TaskInstance ti, string? resumedExternalId)
+    {
+        var kill = new CancellationTokenSource();
+        var shutdown = new CancellationTokenSource();
+        TriesStarted++;
+        var task = RunTryAsync(run, ti, resumedExternalId, kill.Token, shutdown.Token);
+        _running[ti.Key] = new RunningTry(ti, kill, shutdown, task);
+    }
+
+    private async Task RunTryAsync(ActiveRun run, TaskInstance ti, string? resumedExternalId, CancellationToken kill, CancellationToken shutdown)
+    {
+        await Task.Yield();
+        var outcome = await _runner.RunAsync(run.Dag, run.Run, ti, resumedExternalId, kill, shutdown).ConfigureAwait(false);
+        await _outcomes.Writer.WriteAsync(outcome, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    private async Task ApplyOutcomeAsync(TryOutcome outcome, CancellationToken ct)
+    {
+        var ti = outcome.TaskInstance;
+        if (_running.Remove(ti.Key, out var running))
+        {
+            running.Kill.Dispose();
+            running.Shutdown.Dispose();
+        }
+
+        if (outcome.Result == TryResult.Interrupted || !_runs.TryGetValue((ti.DagId, ti.RunId), out var run))
+        {
+            return; // left running in the store; the next start resumes it
+        }
+
+        var current = run.Tis[ti.TaskId];
+        if (current.State != TaskInstanceState.Running || current.TryNumber != ti.TryNumber)
+        {
+            return; // the run timed out or a user changed the state meanwhile
+        }
+
+        var task = run.Dag.GetTask(ti.TaskId);
+        var state = outcome.Result switch
+        {
+            TryResult.Success => TaskInstanceState.Success,
+            TryResult.Skipped => TaskInstanceState.Skipped,
+            _ when ti.TryNumber < ti.MaxTries => TaskInstanceState.UpForRetry,
+            _ => TaskInstanceState.Failed,
+        };
+        var finished = current with
+        {
+            State = state,
+            EndDate = outcome.EndDate,
+            ExternalId = outcome.ExternalId ?? current.ExternalId,
+            NextRetryAt = state == TaskInstanceState.UpForRetry ? outcome.EndDate + RetryDelays.Next(task, ti.DagId, run.Run.LogicalDate, ti.TryNumber + 1) : null,
+        };
+        await SetAsync(run, finished, ct).ConfigureAwait(false);
+        await _store.UpsertTryAsync(TryRecord(finished), ct).ConfigureAwait(false);
+        run.Dirty = true;
+        TaskInstanceFinished?.Invoke(finished);
+    }
+
+    /// <summary>
+    /// After a restart: tries that were running resume when their work was recorded (a pod), else count as failed
+    /// attempts and follow the retry rules; queued ones go back to scheduled. Nothing that finished runs again.
+    /// </summary>
+    private async Task RecoverAsync(CancellationToken ct)
+    {
+        await CollectDagsAsync(ct).ConfigureAwait(false);
+        await SweepStoreAsync(ct).ConfigureAwait(false);
+        foreach (var ti in await _store.ListTaskInstancesByStateAsync(ActiveTiStates, ct).ConfigureAwait(false))
+        {
+            if (!_runs.TryGetValue((ti.DagId, ti.RunId), out var run) || !run.Dag.HasTask(ti.TaskId))
+            {
+                continue;
+            }
+
+            if (ti.State == TaskInstanceState.Queued || ti.TryNumber == 0)
+            {
+                await SetAsync(run, ti with { State = TaskInstanceState.Scheduled }, ct).ConfigureAwait(false);
+            }
+            else if (ti.ExternalId is { } external)
+            {
+                Start(run, ti, external);
+            }
+            else
+            {
+                var path = TaskLogPaths.For(_options.LogFolder, ti.DagId, ti.TaskId, run.Run.LogicalDate, ti.TryNumber, ti.MapIndex);
+                using (var log = new TaskLogWriter(path, _services.Masker, _time))
+                {
+                    log.Error($"Try {ti.TryNumber} was interrupted: the scheduler stopped while it ran and it has no external work to resume.");
+                }
+
+                await ApplyOutcomeAsync(new TryOutcome(ti, TryResult.Failed, "interrupted by a scheduler restart", _time.GetUtcNow(), null), ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task DrainAsync()
+    {
+        // Shutdown: running tries leave their external work running and return quickly.
+        foreach (var r in _running.Values.ToList())
+        {
+            await r.Shutdown.CancelAsync().ConfigureAwait(false);
+        }
+
+        foreach (var r in _running.Values.ToList())
+        {
+            try
+            {
+                await r.Task.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // A try that ignores cancellation is abandoned; the restart treats it as interrupted.
+            }
+        }
+
+        while (_outcomes.Reader.TryRead(out var outcome))
+        {
+            if (outcome.Result != TryResult.Interrupted)
+            {
+                await ApplyOutcomeAsync(outcome, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task SetAsync(ActiveRun run, TaskInstance ti, CancellationToken ct)
+    {
+        run.Tis[ti.TaskId] = ti;
+        await _store.UpsertTaskInstanceAsync(ti, ct).ConfigureAwait(false);
+    }
+
+    private static TaskInstanceTry TryRecord(TaskInstance ti) => new()
+    {
+        DagId = ti.DagId,
+        TaskId = ti.TaskId,
+        RunId = ti.RunId,
+        MapIndex = ti.MapIndex,
+        TryNumber = ti.TryNumber,
+        State = ti.State,
+        StartDate = ti.StartDate,
+        EndDate = ti.EndDate,
+        Hostname = ti.Hostname,
+        ExternalId = ti.ExternalId,
+    };
+
+    private sealed class ActiveRun(DagRun run, Dag dag, Dictionary<string, TaskInstance> tis)
+    {
+        public DagRun Run { get; set; } = run;
+
+        public Dag Dag { get; } = dag;
+
+        public Dictionary<string, TaskInstance> Tis { get; } = tis;
+
+        public bool Dirty { get; set; } = true;
+    }
+
+    private sealed record RunningTry(TaskInstance Ti, CancellationTokenSource Kill, CancellationTokenSource Shutdown, Task Task);
+}

@@ -1,0 +1,75 @@
+using System.Globalization;
+using System.Text;
+using Sirocco.Masking;
+
+namespace Sirocco.Scheduler;
+
+/// <summary>Where task logs live: <c>LOGS/&lt;dag_id&gt;/&lt;task_id&gt;/&lt;logical date&gt;/&lt;try&gt;.log</c>.</summary>
+public static class TaskLogPaths
+{
+    /// <summary>The log file of one try.</summary>
+    public static string For(string logFolder, string dagId, string taskId, DateTimeOffset logicalDate, int tryNumber, int mapIndex = -1) =>
+        Path.Combine(
+            logFolder,
+            dagId,
+            taskId,
+            AirflowTime.IsoFormat(logicalDate.ToUniversalTime()) + (mapIndex >= 0 ? $"_map{mapIndex}" : string.Empty),
+            tryNumber.ToString(CultureInfo.InvariantCulture) + ".log");
+}
+
+/// <summary>
+/// Writes one try's log: each line timestamped with its level, secrets masked, flushed as written so that readers see
+/// it while the try runs.
+/// </summary>
+internal sealed class TaskLogWriter : IDisposable
+{
+    private readonly StreamWriter _writer;
+    private readonly SecretMasker _masker;
+    private readonly TimeProvider _time;
+    private readonly Lock _lock = new();
+
+    public TaskLogWriter(string path, SecretMasker masker, TimeProvider time)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+        _writer = new StreamWriter(stream, new UTF8Encoding(false)) { AutoFlush = true };
+        _masker = masker;
+        _time = time;
+        LogPath = path;
+    }
+
+    public string LogPath { get; }
+
+    public void Info(string message) => Write("INFO", message);
+
+    public void Warning(string message) => Write("WARNING", message);
+
+    public void Error(string message) => Write("ERROR", message);
+
+    public void Write(string level, string message)
+    {
+        var ts = _time.GetUtcNow().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'+0000'", CultureInfo.InvariantCulture);
+        var text = _masker.Redact(message);
+        lock (_lock)
+        {
+            foreach (var line in text.Split('\n'))
+            {
+                _writer.Write('[');
+                _writer.Write(ts);
+                _writer.Write("] {");
+                _writer.Write(level);
+                _writer.Write("} ");
+                _writer.Write(line.TrimEnd('\r'));
+                _writer.Write('\n');
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            _writer.Dispose();
+        }
+    }
+}

@@ -1,0 +1,178 @@
+using System.Text.Json;
+using Sirocco.Storage;
+
+namespace Sirocco.Scheduler;
+
+/// <summary>How a try ended.</summary>
+internal enum TryResult
+{
+    Success,
+    Failed,
+    Skipped,
+
+    /// <summary>The process is shutting down; the try's work may go on and is resumed after the restart.</summary>
+    Interrupted,
+}
+
+/// <summary>A finished try, posted back to the scheduler loop.</summary>
+internal sealed record TryOutcome(TaskInstance TaskInstance, TryResult Result, string? Message, DateTimeOffset EndDate, string? ExternalId);
+
+/// <summary>Runs one try of a task: renders, executes, writes the log, records XComs. Never throws.</summary>
+internal sealed class TryRunner
+{
+    private readonly IMetadataStore _store;
+    private readonly SchedulerServices _services;
+    private readonly ITaskRenderer? _renderer;
+    private readonly SchedulerOptions _options;
+    private readonly TimeProvider _time;
+
+    public TryRunner(IMetadataStore store, SchedulerServices services, ITaskRenderer? renderer, SchedulerOptions options, TimeProvider time)
+    {
+        _store = store;
+        _services = services;
+        _renderer = renderer;
+        _options = options;
+        _time = time;
+    }
+
+    public async Task<TryOutcome> RunAsync(Dag dag, DagRun run, TaskInstance ti, string? resumedExternalId, CancellationToken kill, CancellationToken shutdown)
+    {
+        var task = dag.GetTask(ti.TaskId);
+        var path = TaskLogPaths.For(_options.LogFolder, ti.DagId, ti.TaskId, run.LogicalDate, ti.TryNumber, ti.MapIndex);
+        using var log = new TaskLogWriter(path, _services.Masker, _time);
+        var recorder = new Recorder(_store, ti, _time);
+        try
+        {
+            log.Info(resumedExternalId is null
+                ? $"Starting attempt {ti.TryNumber} of {ti.MaxTries}: {task.OperatorName} {ti.DagId}.{ti.TaskId} run_id={ti.RunId} on {_options.Hostname}"
+                : $"Resuming attempt {ti.TryNumber} of {ti.MaxTries} after a restart: {task.OperatorName} {ti.DagId}.{ti.TaskId} run_id={ti.RunId}; its work runs at {resumedExternalId}");
+
+            var copy = task.CloneForTry();
+            if (_renderer is not null)
+            {
+                var fields = _renderer.Render(copy, new RenderRequest(dag, run, ti, _services));
+                foreach (var (field, value) in fields)
+                {
+                    log.Info($"Rendered {field}: {value}");
+                }
+            }
+
+            using var timeout = task.ExecutionTimeout is { } limit ? new CancellationTokenSource(limit, _time) : null;
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(kill, timeout?.Token ?? CancellationToken.None);
+            var context = new TaskExecutionContext
+            {
+                DagRun = run,
+                TaskInstance = ti,
+                Log = log.Info,
+                Recorder = recorder,
+                Config = _services.Config,
+                Connections = _services.Connections,
+                Variables = _services.Variables,
+                Masker = _services.Masker,
+                Time = _time,
+                ResumedExternalId = resumedExternalId,
+                DagFolder = dag.FileLoc is { } f ? Path.GetDirectoryName(f) : null,
+                Shutdown = shutdown,
+            };
+
+            object? result;
+            try
+            {
+                result = await copy.ExecuteAsync(context, linked.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (shutdown.IsCancellationRequested && !kill.IsCancellationRequested)
+            {
+                log.Warning("The scheduler is shutting down; the try will be resumed when it restarts.");
+                return new TryOutcome(ti, TryResult.Interrupted, null, _time.GetUtcNow(), recorder.ExternalId);
+            }
+            catch (OperationCanceledException) when (timeout?.IsCancellationRequested == true)
+            {
+                var message = $"Timeout: the try ran longer than execution_timeout ({task.ExecutionTimeout}) and was stopped";
+                log.Error(message);
+                return Done(ti, TryResult.Failed, message, log, recorder);
+            }
+            catch (OperationCanceledException) when (kill.IsCancellationRequested)
+            {
+                const string message = "The try was killed";
+                log.Error(message);
+                return Done(ti, TryResult.Failed, message, log, recorder);
+            }
+
+            if (result is not null && task.DoXcomPush)
+            {
+                var value = result as JsonElement? ?? JsonSerializer.SerializeToElement(result, result.GetType());
+                await recorder.PushXComAsync(XComEntry.ReturnValueKey, value, CancellationToken.None).ConfigureAwait(false);
+                log.Info($"Pushed XCom {XComEntry.ReturnValueKey}: {Truncate(value.GetRawText())}");
+            }
+
+            return Done(ti, TryResult.Success, null, log, recorder);
+        }
+        catch (TaskSkippedException e)
+        {
+            log.Info(e.Message);
+            return Done(ti, TryResult.Skipped, e.Message, log, recorder);
+        }
+        catch (SiroccoException e)
+        {
+            log.Error(e.Message);
+            return Done(ti, TryResult.Failed, e.Message, log, recorder);
+        }
+        catch (Exception e)
+        {
+            log.Error($"Task failed with {e.GetType().Name}: {e.Message}\n{e.StackTrace}");
+            return Done(ti, TryResult.Failed, $"{e.GetType().Name}: {e.Message}", log, recorder);
+        }
+    }
+
+    private TryOutcome Done(TaskInstance ti, TryResult result, string? message, TaskLogWriter log, Recorder recorder)
+    {
+        var end = _time.GetUtcNow();
+        log.Info(result switch
+        {
+            TryResult.Success => $"Marking task as SUCCESS. dag_id={ti.DagId}, task_id={ti.TaskId}, run_id={ti.RunId}",
+            TryResult.Skipped => $"Marking task as SKIPPED. dag_id={ti.DagId}, task_id={ti.TaskId}, run_id={ti.RunId}",
+            _ => $"Try {ti.TryNumber} of {ti.MaxTries} FAILED. dag_id={ti.DagId}, task_id={ti.TaskId}, run_id={ti.RunId}",
+        });
+        return new TryOutcome(ti, result, message, end, recorder.ExternalId);
+    }
+
+    private static string Truncate(string s) => s.Length <= 500 ? s : s[..500] + "…";
+
+    private sealed class Recorder : ITaskTryRecorder
+    {
+        private readonly IMetadataStore _store;
+        private readonly TaskInstance _ti;
+        private readonly TimeProvider _time;
+
+        public Recorder(IMetadataStore store, TaskInstance ti, TimeProvider time)
+        {
+            _store = store;
+            _ti = ti;
+            _time = time;
+            ExternalId = ti.ExternalId;
+        }
+
+        public string? ExternalId { get; private set; }
+
+        public Task PushXComAsync(string key, JsonElement value, CancellationToken cancellationToken) =>
+            _store.SetXComAsync(
+                new XComEntry { DagId = _ti.DagId, TaskId = _ti.TaskId, RunId = _ti.RunId, MapIndex = _ti.MapIndex, Key = key, Value = value, Timestamp = _time.GetUtcNow() },
+                cancellationToken);
+
+        public async Task<JsonElement?> PullXComAsync(string taskId, string key, CancellationToken cancellationToken) =>
+            (await _store.GetXComAsync(_ti.DagId, taskId, _ti.RunId, key, -1, cancellationToken).ConfigureAwait(false))?.Value;
+
+        public async Task RecordExternalIdAsync(string externalId, CancellationToken cancellationToken)
+        {
+            ExternalId = externalId;
+
+            // Written straight to the task instance and its try, so that a restart finds the work even if this
+            // process dies the next instant.
+            var current = await _store.GetTaskInstanceAsync(_ti.DagId, _ti.TaskId, _ti.RunId, _ti.MapIndex, cancellationToken).ConfigureAwait(false) ?? _ti;
+            await _store.UpsertTaskInstanceAsync(current with { ExternalId = externalId }, cancellationToken).ConfigureAwait(false);
+            await _store.UpsertTryAsync(
+                new TaskInstanceTry { DagId = _ti.DagId, TaskId = _ti.TaskId, RunId = _ti.RunId, MapIndex = _ti.MapIndex, TryNumber = _ti.TryNumber, State = TaskInstanceState.Running, StartDate = _ti.StartDate, Hostname = _ti.Hostname, ExternalId = externalId },
+                cancellationToken).ConfigureAwait(false);
+        }
+    }
+}
