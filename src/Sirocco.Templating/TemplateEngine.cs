@@ -175,7 +175,16 @@ public sealed class Template
         {
             throw Fail(new PyException(e.Message, e), field);
         }
+        catch (Exception e) when (e is InvalidCastException or ArgumentException or IndexOutOfRangeException or FormatException
+            or OverflowException or KeyNotFoundException or InvalidOperationException or NullReferenceException)
+        {
+            // A defect of ours must not take the scheduler down: it fails this render, clearly labelled.
+            throw Fail(new PyException(InternalErrorPrefix + e.Message, e), field);
+        }
     }
+
+    /// <summary>How the reason of a render that hit a defect of the engine begins.</summary>
+    internal const string InternalErrorPrefix = "internal template error: ";
 
     private TemplateException Fail(PyException e, string? field)
     {

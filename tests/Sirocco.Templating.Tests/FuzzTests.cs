@@ -144,6 +144,7 @@ public class FuzzTests
             catch (TemplateException e)
             {
                 Assert.False(string.IsNullOrWhiteSpace(e.Reason));
+                Assert.False(e.Reason.StartsWith(Template.InternalErrorPrefix, StringComparison.Ordinal), $"template {i}: {e}\n---\n{template}");
                 Assert.True(e.Line >= 1 && e.Column >= 1);
                 failed++;
             }
