@@ -12,7 +12,8 @@ var dag = new Dag("example_noop")
 {
     Description = "No-op tasks wired like a small ETL",
     Schedule = TimeSpan.FromDays(1),
-    StartDate = DateTimeOffset.UtcNow.Date.AddDays(-1),
+    // Yesterday at midnight UTC (DateTimeOffset.UtcNow.Date is a DateTime that would convert with the local offset).
+    StartDate = new DateTimeOffset(DateTime.UtcNow.Date.AddDays(-1), TimeSpan.Zero),
     Catchup = false,
     Tags = ["example"],
     DefaultArgs = new() { ["owner"] = "sirocco", ["retry_delay"] = TimeSpan.FromMinutes(1) },

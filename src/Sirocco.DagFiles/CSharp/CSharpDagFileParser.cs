@@ -1,0 +1,343 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+using System.Text;
+using System.Text.Json;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Emit;
+using Microsoft.CodeAnalysis.Text;
+
+namespace Sirocco.DagFiles.CSharp;
+
+/// <summary>
+/// Compiles a C# DAG file as a Roslyn script, caches the assembly by content hash (memory, then disk), and runs the
+/// script's factory on a dedicated thread under the parse timeout.
+/// </summary>
+internal sealed class CSharpDagFileParser : IDagFileParser, IDisposable
+{
+    private readonly DagBagOptions _options;
+    private readonly Lazy<ScriptEnvironment> _environment;
+    private readonly Dictionary<string, Lazy<CompiledDagScript>> _cache = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _useCounts = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _keyByFile = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+
+    public CSharpDagFileParser(DagBagOptions options)
+    {
+        _options = options;
+        _environment = new Lazy<ScriptEnvironment>(() => ScriptEnvironment.Get(options.MetadataReferencePaths, options.Imports));
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyCollection<string> FileExtensions { get; } = [".cs"];
+
+    /// <summary>The environment (references, imports, version) files are compiled in.</summary>
+    public ScriptEnvironment Environment => _environment.Value;
+
+    /// <inheritdoc/>
+    public async Task<DagFileParseResult> ParseAsync(DagFileParseRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var env = _environment.Value;
+        var key = env.CacheKey(request.Text);
+        var script = GetOrCompile(key, request);
+        var origin = script.Claim();
+        var compileDuration = origin == DagFileOrigin.Compiled ? script.CompileDuration : TimeSpan.Zero;
+
+        if (script.Factory is null)
+        {
+            return new DagFileParseResult([], [CompileError(request.FilePath, script.Errors)])
+            {
+                Origin = origin,
+                CompileDuration = compileDuration,
+            };
+        }
+
+        var run = Task.Factory.StartNew(
+                () => RunAsync(script.Factory),
+                CancellationToken.None,
+                TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach,
+                TaskScheduler.Default)
+            .Unwrap();
+        DagImportError? error = null;
+        IReadOnlyList<Dag> dags = [];
+        try
+        {
+            var (value, wrongResult) = await run.WaitAsync(request.Timeout, _options.TimeProvider, cancellationToken)
+                .ConfigureAwait(false);
+            dags = value;
+            if (wrongResult is not null)
+            {
+                error = new DagImportError(request.FilePath, $"{request.FilePath}: {wrongResult}");
+            }
+        }
+        catch (TimeoutException) when (!run.IsCompleted)
+        {
+            // The thread cannot be aborted: it is left to finish (or hang) on its own, and the file's result is kept
+            // until its content changes, so the file is not run again meanwhile.
+            _ = run.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            var seconds = request.Timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
+            error = new DagImportError(request.FilePath, $"DAG file {request.FilePath} timed out after {seconds} s");
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            error = RuntimeError(request.FilePath, e, script.Assembly);
+        }
+
+        return new DagFileParseResult(dags, error is null ? [] : [error]) { Origin = origin, CompileDuration = compileDuration };
+    }
+
+    /// <summary>Forgets a file that disappeared; its compiled form is unloaded when no other file uses it.</summary>
+    public void Release(string filePath)
+    {
+        lock (_gate)
+        {
+            if (_keyByFile.Remove(filePath, out var key))
+            {
+                Unuse(key);
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            foreach (var entry in _cache.Values)
+            {
+                if (entry.IsValueCreated)
+                {
+                    entry.Value.Context?.Unload();
+                }
+            }
+
+            _cache.Clear();
+            _useCounts.Clear();
+            _keyByFile.Clear();
+        }
+    }
+
+    private static async Task<(IReadOnlyList<Dag> Dags, string? WrongResult)> RunAsync(Func<object?[], Task<object?>> factory)
+    {
+        // Slot 0 is the (absent) globals object, slot 1 this submission.
+        var value = await factory(new object?[2]).ConfigureAwait(false);
+        switch (value)
+        {
+            case null:
+                return ([], null);
+            case Dag dag:
+                return ([dag], null);
+            case IEnumerable<Dag> many:
+                var list = many.ToList();
+                return list.Contains(null!)
+                    ? ([.. list.Where(d => d is not null)], "the returned collection contains null")
+                    : (list, null);
+            default:
+                return ([], $"returned {value.GetType().FullName}; a DAG file must return a Dag or an IEnumerable<Dag>");
+        }
+    }
+
+    private static DagImportError CompileError(string filePath, IReadOnlyList<CompileDiagnostic> errors)
+    {
+        var text = new StringBuilder();
+        foreach (var e in errors)
+        {
+            if (text.Length > 0)
+            {
+                text.Append('\n');
+            }
+
+            text.Append(CultureInfo.InvariantCulture, $"{filePath}({e.Line},{e.Column}): error {e.Id}: {e.Message}");
+        }
+
+        var first = errors.Count > 0 ? errors[0] : null;
+        return new DagImportError(filePath, text.ToString()) { Line = first?.Line, Column = first?.Column };
+    }
+
+    private static DagImportError RuntimeError(string filePath, Exception exception, Assembly? scriptAssembly)
+    {
+        while (exception is AggregateException { InnerExceptions.Count: 1 } or TargetInvocationException && exception.InnerException is not null)
+        {
+            exception = exception.InnerException;
+        }
+
+        int? line = null;
+        var trace = new StackTrace(exception, fNeedFileInfo: true);
+        foreach (var frame in trace.GetFrames())
+        {
+            if (scriptAssembly is not null && frame.GetMethod()?.Module.Assembly == scriptAssembly && frame.GetFileLineNumber() > 0)
+            {
+                line = frame.GetFileLineNumber();
+                break;
+            }
+        }
+
+        var where = line is { } l ? $"{filePath}({l.ToString(CultureInfo.InvariantCulture)})" : filePath;
+        return new DagImportError(filePath, $"{where}: {exception.GetType().FullName}: {exception.Message}") { Line = line };
+    }
+
+    private CompiledDagScript GetOrCompile(string key, DagFileParseRequest request)
+    {
+        Lazy<CompiledDagScript> entry;
+        lock (_gate)
+        {
+            if (!_cache.TryGetValue(key, out entry!))
+            {
+                entry = new Lazy<CompiledDagScript>(() => LoadOrCompile(key, request), LazyThreadSafetyMode.ExecutionAndPublication);
+                _cache[key] = entry;
+            }
+
+            if (!_keyByFile.TryGetValue(request.FilePath, out var previous) || !string.Equals(previous, key, StringComparison.Ordinal))
+            {
+                _keyByFile[request.FilePath] = key;
+                _useCounts[key] = _useCounts.GetValueOrDefault(key) + 1;
+                if (previous is not null)
+                {
+                    Unuse(previous);
+                }
+            }
+        }
+
+        return entry.Value;
+    }
+
+    private void Unuse(string key)
+    {
+        var count = _useCounts.GetValueOrDefault(key) - 1;
+        if (count > 0)
+        {
+            _useCounts[key] = count;
+            return;
+        }
+
+        _useCounts.Remove(key);
+        if (_cache.Remove(key, out var entry) && entry.IsValueCreated)
+        {
+            // Cooperative: the assembly stays alive while a DAG or a running thread still refers to it.
+            entry.Value.Context?.Unload();
+        }
+    }
+
+    private CompiledDagScript LoadOrCompile(string key, DagFileParseRequest request)
+    {
+        var env = _environment.Value;
+        var cacheFolder = _options.CacheFolder;
+        if (cacheFolder is not null && TryLoadFromDisk(env, cacheFolder, key) is { } cached)
+        {
+            return cached;
+        }
+
+        var started = _options.TimeProvider.GetTimestamp();
+        var tree = CSharpSyntaxTree.ParseText(
+            SourceText.From(request.Text, Encoding.UTF8, SourceHashAlgorithm.Sha256),
+            env.ParseOptions,
+            request.FilePath);
+        var compilation = CSharpCompilation.CreateScriptCompilation(
+            "sirocco_dag_" + key[..32],
+            tree,
+            env.References,
+            env.CompilationOptions,
+            previousScriptCompilation: null,
+            returnType: typeof(object),
+            globalsType: null);
+        using var pe = new MemoryStream();
+        using var pdb = new MemoryStream();
+        var emitted = compilation.Emit(pe, pdb, options: new EmitOptions(debugInformationFormat: DebugInformationFormat.PortablePdb));
+        var duration = _options.TimeProvider.GetElapsedTime(started);
+        if (!emitted.Success)
+        {
+            var errors = emitted.Diagnostics
+                .Where(d => d.Severity == DiagnosticSeverity.Error)
+                .OrderBy(d => d.Location.SourceSpan.Start)
+                .Take(Math.Max(1, _options.MaxCompileErrorsPerFile))
+                .Select(ToCompileDiagnostic)
+                .ToList();
+            if (cacheFolder is not null)
+            {
+                WriteAtomically(cacheFolder, key + ".errors.json", JsonSerializer.SerializeToUtf8Bytes(errors));
+            }
+
+            return CompiledDagScript.Failed(errors, DagFileOrigin.Compiled, duration);
+        }
+
+        if (cacheFolder is not null)
+        {
+            // The .dll last: its presence means the entry is complete.
+            WriteAtomically(cacheFolder, key + ".pdb", pdb.ToArray());
+            WriteAtomically(cacheFolder, key + ".dll", pe.ToArray());
+        }
+
+        pe.Position = 0;
+        pdb.Position = 0;
+        return Load(env, key, pe, pdb, DagFileOrigin.Compiled, duration);
+    }
+
+    private static CompiledDagScript? TryLoadFromDisk(ScriptEnvironment env, string cacheFolder, string key)
+    {
+        try
+        {
+            var dll = Path.Combine(cacheFolder, key + ".dll");
+            if (File.Exists(dll))
+            {
+                using var pe = new MemoryStream(File.ReadAllBytes(dll));
+                var pdbPath = Path.Combine(cacheFolder, key + ".pdb");
+                using var pdb = File.Exists(pdbPath) ? new MemoryStream(File.ReadAllBytes(pdbPath)) : null;
+                return Load(env, key, pe, pdb, DagFileOrigin.DiskCache, TimeSpan.Zero);
+            }
+
+            var errorsPath = Path.Combine(cacheFolder, key + ".errors.json");
+            if (File.Exists(errorsPath))
+            {
+                var errors = JsonSerializer.Deserialize<List<CompileDiagnostic>>(File.ReadAllBytes(errorsPath));
+                if (errors is { Count: > 0 })
+                {
+                    return CompiledDagScript.Failed(errors, DagFileOrigin.DiskCache, TimeSpan.Zero);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or BadImageFormatException or JsonException)
+        {
+            // A damaged or unreadable entry is compiled again (and rewritten).
+        }
+
+        return null;
+    }
+
+    private static CompiledDagScript Load(
+        ScriptEnvironment env, string key, Stream pe, Stream? pdb, DagFileOrigin origin, TimeSpan compileDuration)
+    {
+        var context = new DagScriptLoadContext("sirocco-dag-" + key[..16], env.HostAssemblyPaths);
+        var assembly = context.LoadScript(pe, pdb);
+        var type = assembly.GetType(ScriptEnvironment.ScriptClassName, throwOnError: true)!;
+        var method = type.GetMethod("<Factory>", BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)
+            ?? throw new InvalidOperationException("The compiled DAG file has no script factory");
+        var factory = method.CreateDelegate<Func<object?[], Task<object?>>>();
+        return CompiledDagScript.Loaded(factory, assembly, context, origin, compileDuration);
+    }
+
+    private static CompileDiagnostic ToCompileDiagnostic(Diagnostic diagnostic)
+    {
+        var span = diagnostic.Location.GetLineSpan();
+        var line = span.IsValid ? span.StartLinePosition.Line + 1 : 0;
+        var column = span.IsValid ? span.StartLinePosition.Character + 1 : 0;
+        return new CompileDiagnostic(line, column, diagnostic.Id, diagnostic.GetMessage(CultureInfo.InvariantCulture));
+    }
+
+    private static void WriteAtomically(string folder, string fileName, byte[] content)
+    {
+        try
+        {
+            Directory.CreateDirectory(folder);
+            var target = Path.Combine(folder, fileName);
+            var temp = target + "." + Guid.NewGuid().ToString("N") + ".tmp";
+            File.WriteAllBytes(temp, content);
+            File.Move(temp, target, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The disk cache is an optimisation: a file that cannot be written is compiled again next time.
+        }
+    }
+}

@@ -1,0 +1,54 @@
+namespace Sirocco.DagFiles;
+
+/// <summary>How a <see cref="DagBag"/> finds, compiles and watches DAG files. The host (CLI, scheduler) fills it in.</summary>
+public sealed class DagBagOptions
+{
+    /// <summary>The folder scanned (recursively) for DAG files: <c>[core] dags_folder</c>.</summary>
+    public required string DagsFolder { get; init; }
+
+    /// <summary>
+    /// Where compiled DAG files are cached (<c>&lt;hash&gt;.dll</c>, <c>&lt;hash&gt;.pdb</c>), so that an unchanged file is
+    /// not compiled again by a later process. Null keeps the cache in memory only.
+    /// </summary>
+    public string? CacheFolder { get; init; }
+
+    /// <summary>
+    /// How long a DAG file may run while building its DAGs before it becomes an import error
+    /// (<c>[core] dagbag_import_timeout</c>, 30 s by default). Compilation is not counted.
+    /// </summary>
+    public TimeSpan ParseTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The assemblies a C# DAG file is compiled against, besides the framework. Null (the default) takes every
+    /// <c>Sirocco.*</c> and <c>KubernetesClient</c> assembly of the application (loaded, or in its base directory) and
+    /// the non-framework assemblies they reference.
+    /// </summary>
+    public IReadOnlyList<string>? MetadataReferencePaths { get; init; }
+
+    /// <summary>
+    /// The namespaces imported into every C# DAG file. Null (the default) takes System, System.Collections.Generic,
+    /// System.Linq, Sirocco, Sirocco.Scheduling, and Sirocco.Kubernetes and k8s.Models when the references provide them.
+    /// </summary>
+    public IReadOnlyList<string>? Imports { get; init; }
+
+    /// <summary>
+    /// Parsers for other kinds of DAG file (for example the Airflow <c>.py</c> reader). A parser here that handles
+    /// <c>.cs</c> replaces the built-in C# parser.
+    /// </summary>
+    public IReadOnlyList<IDagFileParser> AdditionalParsers { get; init; } = [];
+
+    /// <summary>Whether <see cref="DagBag.WaitForChangeAsync"/> is backed by a file-system watcher (true by default).</summary>
+    public bool Watch { get; init; } = true;
+
+    /// <summary>How long the watcher waits for the folder to be quiet before it reports a change (200 ms by default).</summary>
+    public TimeSpan WatchDebounce { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>How many files are parsed at once (the processor count by default).</summary>
+    public int MaxParallelism { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>How many compile errors of one file are put into its import error (5 by default).</summary>
+    public int MaxCompileErrorsPerFile { get; init; } = 5;
+
+    /// <summary>The clock used for durations and the watcher's debounce.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+}
