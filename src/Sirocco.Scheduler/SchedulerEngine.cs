@@ -14,6 +14,8 @@ namespace Sirocco.Scheduler;
 public sealed class SiroccoScheduler
 {
     private static readonly TaskInstanceState[] ActiveTiStates = [TaskInstanceState.Queued, TaskInstanceState.Running];
+    private static readonly TimeSpan MaxWait = TimeSpan.FromDays(1);
+    private static readonly Task Never = new TaskCompletionSource().Task;
 
     private readonly IMetadataStore _store;
     private readonly IDagSource _source;
@@ -33,6 +35,7 @@ public sealed class SiroccoScheduler
     private HashSet<(string, string)>? _onlyRuns;
     private bool _dagsChanged = true;
     private bool _recovered;
+    private long _changes;
 
     /// <summary>Creates a scheduler.</summary>
     /// <param name="store">The metadata store.</param>
@@ -126,7 +129,7 @@ public sealed class SiroccoScheduler
                     break;
                 }
 
-                await WaitAsync(wakeAt ?? _time.GetUtcNow() + _options.SweepInterval, Task.Delay(Timeout.Infinite, cancellationToken), cancellationToken).ConfigureAwait(false);
+                await WaitAsync(wakeAt ?? _time.GetUtcNow() + _options.SweepInterval, Never, cancellationToken).ConfigureAwait(false);
             }
         }
         finally
@@ -157,13 +160,20 @@ public sealed class SiroccoScheduler
 
         while (true)
         {
+            var before = _changes;
             var wakeAt = await TickAsync(sweep: true, cancellationToken).ConfigureAwait(false);
             if (_running.Count == 0 && !_outcomes.Reader.TryPeek(out _))
             {
-                return wakeAt;
+                if (_changes == before)
+                {
+                    return wakeAt;
+                }
+
+                continue;
             }
 
-            await _outcomes.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false);
+            // An outcome, or a deadline (retry, dagrun_timeout) reached on the fake clock.
+            await WaitAsync(wakeAt ?? _time.GetUtcNow() + MaxWait, Never, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -235,18 +245,23 @@ public sealed class SiroccoScheduler
             {
                 await SweepStoreAsync(ct).ConfigureAwait(false);
             }
+        }
 
+        // Finish what finished first, so that freed run slots are used in this same pass.
+        foreach (var t in await UpdateRunsAsync(ct).ConfigureAwait(false))
+        {
+            WakeAt(t);
+        }
+
+        if (_onlyRuns is null)
+        {
             foreach (var t in await CreateScheduledRunsAsync(ct).ConfigureAwait(false))
             {
                 WakeAt(t);
             }
 
             await StartQueuedRunsAsync(ct).ConfigureAwait(false);
-        }
-
-        foreach (var run in _runs.Values.ToList())
-        {
-            if (await UpdateRunAsync(run, ct).ConfigureAwait(false) is { } t)
+            foreach (var t in await UpdateRunsAsync(ct).ConfigureAwait(false))
             {
                 WakeAt(t);
             }
@@ -254,6 +269,20 @@ public sealed class SiroccoScheduler
 
         await LaunchAsync(ct).ConfigureAwait(false);
         return wakeAt;
+    }
+
+    private async Task<List<DateTimeOffset>> UpdateRunsAsync(CancellationToken ct)
+    {
+        var wakeTimes = new List<DateTimeOffset>();
+        foreach (var run in _runs.Values.ToList())
+        {
+            if (await UpdateRunAsync(run, ct).ConfigureAwait(false) is { } t)
+            {
+                wakeTimes.Add(t);
+            }
+        }
+
+        return wakeTimes;
     }
 
     private async Task WaitAsync(DateTimeOffset wakeAt, Task changeWatch, CancellationToken ct)
@@ -267,6 +296,11 @@ public sealed class SiroccoScheduler
         if (delay <= TimeSpan.Zero)
         {
             return;
+        }
+
+        if (delay > MaxWait)
+        {
+            delay = MaxWait; // timers have a limit; waking early only costs one pass
         }
 
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -519,6 +553,7 @@ public sealed class SiroccoScheduler
         }
 
         _runs[(run.DagId, run.RunId)] = new ActiveRun(run, dag, tis);
+        _changes++;
     }
 
     private IReadOnlyDictionary<string, int> Weights(Dag dag)
@@ -635,6 +670,7 @@ public sealed class SiroccoScheduler
         run.Run = run.Run with { State = failed ? DagRunState.Failed : DagRunState.Success, EndDate = _time.GetUtcNow() };
         await _store.UpdateDagRunAsync(run.Run, ct).ConfigureAwait(false);
         _runs.Remove((run.Run.DagId, run.Run.RunId));
+        _changes++;
     }
 
     private async Task TimeOutRunAsync(ActiveRun run, CancellationToken ct)
@@ -836,6 +872,7 @@ public sealed class SiroccoScheduler
 
     private async Task SetAsync(ActiveRun run, TaskInstance ti, CancellationToken ct)
     {
+        _changes++;
         run.Tis[ti.TaskId] = ti;
         await _store.UpsertTaskInstanceAsync(ti, ct).ConfigureAwait(false);
     }
