@@ -14,6 +14,7 @@ public class FuzzTests
         "value", "my_value", "conf", "get", "upper", "join", "default", "length", "0", "1", "-1", "999999999999", "1e308",
         "'a'", "\"b\"", "==", "<", ">=", "!=", "__class__", "ti", "xcom_pull", "macros", "ds_add", "params", "round",
         "truncate", "format", "tojson", "sort", "map", "selectattr", "dictsort", "replace", "split", "[::-1]", "[1:]", "=",
+        "macro", "endmacro", "range(", "dict(", "m(", "f(",
     ];
 
     private static readonly string[] Expressions =
@@ -64,6 +65,9 @@ public class FuzzTests
                     break;
                 case 4:
                     sb.Append("{% for v in ").Append(Expr(r)).Append(" %}{{ loop.index }}").Append(RandomTemplate(r, depth + 1)).Append("{% endfor %}");
+                    break;
+                case 5 when r.Next(2) == 0:
+                    sb.Append("{% macro m(a, b=").Append(Expr(r)).Append(") %}").Append(RandomTemplate(r, depth + 1)).Append("{{ a }}{% endmacro %}{{ m(").Append(Expr(r)).Append(") }}");
                     break;
                 default:
                     sb.Append("{# c #}\n");

@@ -12,7 +12,7 @@ public class SandboxTests
     [InlineData("{{ items.__len__() }}")]
     [InlineData("{{ ''.__class__.__mro__ }}")]
     [InlineData("{{ self }}")]
-    [InlineData("{{ range(10) }}")]
+    [InlineData("{{ range(1000000) | length }}")]
     [InlineData("{{ lipsum() }}")]
     [InlineData("{{ cycler }}")]
     [InlineData("{% include 'x' %}")]
@@ -50,6 +50,23 @@ public class SandboxTests
         var sw = Stopwatch.StartNew();
         Assert.Throws<TemplateException>(() => new TemplateEngine().Render(template, Context));
         Assert.True(sw.ElapsedMilliseconds < 2000, $"{template} took {sw.ElapsedMilliseconds} ms");
+    }
+
+    [Fact]
+    public void Endless_macro_recursion_is_a_clean_error()
+    {
+        var e = Assert.Throws<TemplateException>(() => new TemplateEngine().Render("{% macro f(x) %}{{ f(x) }}{% endmacro %}{{ f(1) }}", Context));
+        Assert.Contains("nested more than", e.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Macro_fan_out_is_bounded_by_the_step_budget()
+    {
+        var engine = new TemplateEngine(new TemplateEngineOptions { MaxLoopIterations = 5000 });
+        var template = "{% macro f(k) %}{% if k > 0 %}{{ f(k - 1) }}{{ f(k - 1) }}{% endif %}{% endmacro %}{{ f(30) }}";
+        var sw = Stopwatch.StartNew();
+        Assert.Contains("loop iterations", Assert.Throws<TemplateException>(() => engine.Render(template, Context)).Reason, StringComparison.Ordinal);
+        Assert.True(sw.ElapsedMilliseconds < 2000);
     }
 
     [Fact]

@@ -15,6 +15,24 @@ internal sealed class Budget
 
     public long MaxSteps { get; }
 
+    /// <summary>How deep calls of template-defined functions (macros) may nest.</summary>
+    public const int MaxCallDepth = 40;
+
+    private int _callDepth;
+
+    public void EnterCall()
+    {
+        if (++_callDepth > MaxCallDepth)
+        {
+            _callDepth--;
+            throw new PyException($"macro calls nested more than {MaxCallDepth} deep");
+        }
+
+        Tick();
+    }
+
+    public void ExitCall() => _callDepth--;
+
     public void Tick()
     {
         if (++_steps > MaxSteps)
@@ -62,7 +80,7 @@ internal sealed class Scope
             }
         }
 
-        return _globals.TryGetValue(name, out value);
+        return _globals.TryGetValue(name, out value) || Environment.Globals.TryGetValue(name, out value);
     }
 
     public void Set(string name, object? value) => (_locals ??= new Dictionary<string, object?>(StringComparer.Ordinal))[name] = value;
@@ -74,6 +92,9 @@ internal sealed class ExprEnvironment
     public Dictionary<string, FilterFunction> Filters { get; } = new(StringComparer.Ordinal);
 
     public Dictionary<string, TestFunction> Tests { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Names every expression sees unless the context defines them (Jinja2's <c>range</c>, <c>dict</c>).</summary>
+    public Dictionary<string, object?> Globals { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Python syntax: no filters or tests, <c>is</c> is identity, only True/False/None are constants.</summary>
     public bool PythonSyntax { get; init; }

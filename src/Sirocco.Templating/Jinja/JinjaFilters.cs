@@ -62,6 +62,17 @@ internal static class JinjaFilters
         f["ts_nodash"] = (v, _, _) => Date(v, "ts_nodash").Strftime("%Y%m%dT%H%M%S");
         f["ts_nodash_with_tz"] = (v, _, _) => Date(v, "ts_nodash_with_tz").IsoFormat().Replace("-", string.Empty, StringComparison.Ordinal).Replace(":", string.Empty, StringComparison.Ordinal);
 
+        env.Globals["range"] = new PyFunction("range", Range);
+        env.Globals["dict"] = new PyFunction("dict", a =>
+        {
+            if (a.Count > 0)
+            {
+                throw new PyException("dict() takes keyword arguments only in templates");
+            }
+
+            return ToDict(a.Keywords ?? []);
+        });
+
         var t = env.Tests;
         t["defined"] = (v, _) => v is not Undefined;
         t["undefined"] = (v, _) => v is Undefined;
@@ -654,6 +665,49 @@ internal static class JinjaFilters
         }
 
         return result;
+    }
+
+    /// <summary>The most items <c>range</c> may produce, as in Jinja2's sandbox.</summary>
+    public const int MaxRange = 100_000;
+
+    /// <summary>Python's <c>range(stop)</c> / <c>range(start, stop[, step])</c>, as a list.</summary>
+    private static object? Range(CallArgs a)
+    {
+        if (a.Count is < 1 or > 3 || a.Keywords is { Count: > 0 })
+        {
+            throw new PyException($"range expected at most 3 arguments, got {a.Count}");
+        }
+
+        long start = 0, stop, step = 1;
+        if (a.Count == 1)
+        {
+            stop = PyOps.ToLong(a.Positional[0]);
+        }
+        else
+        {
+            start = PyOps.ToLong(a.Positional[0]);
+            stop = PyOps.ToLong(a.Positional[1]);
+            step = a.Count == 3 ? PyOps.ToLong(a.Positional[2]) : 1;
+        }
+
+        if (step == 0)
+        {
+            throw new PyException("range() arg 3 must not be zero");
+        }
+
+        var count = step > 0 ? (stop > start ? ((double)stop - start + step - 1) / step : 0) : (start > stop ? ((double)start - stop - step - 1) / -step : 0);
+        if (Math.Floor(count) > MaxRange)
+        {
+            throw new PyException($"Range too big. The sandbox blocks ranges larger than MAX_RANGE ({MaxRange}).");
+        }
+
+        var list = new List<object?>((int)count);
+        for (var i = start; step > 0 ? i < stop : i > stop; i += step)
+        {
+            list.Add(i);
+        }
+
+        return list;
     }
 
     /// <summary>Python's <c>str.center</c>.</summary>

@@ -225,6 +225,7 @@ internal sealed partial class TemplateCompiler
                         "if" => ParseIf(parser, seg.Offset),
                         "for" => ParseFor(parser, seg.Offset),
                         "set" => ParseSet(parser, seg.Offset),
+                        "macro" => ParseMacro(parser, seg.Offset),
                         _ => throw new SyntaxErrorException(UnknownTag(name, endTags), seg.Offset),
                     });
                     break;
@@ -366,4 +367,39 @@ internal sealed partial class TemplateCompiler
     }
 
     private static string FirstName(Target target) => target.Names[0];
+
+    private MacroNode ParseMacro(Parser parser, int offset)
+    {
+        var name = parser.ExpectName();
+        parser.Expect("(");
+        var parameters = new List<(string, Expr?)>();
+        while (!parser.Current.Is(")"))
+        {
+            if (parameters.Count > 0)
+            {
+                parser.Expect(",");
+            }
+
+            var param = parser.ExpectName();
+            Expr? dflt = null;
+            if (parser.Current.Is("="))
+            {
+                parser.Next();
+                dflt = parser.ParseExpression();
+            }
+            else if (parameters.Count > 0 && parameters[^1].Item2 is not null)
+            {
+                throw parser.Error("non-default argument follows default argument");
+            }
+
+            parameters.Add((param, dflt));
+        }
+
+        parser.Expect(")");
+        parser.ExpectEnd("statement block");
+        var body = ParseBody(["endmacro"], out _, out var endParser);
+        endParser!.SkipName(name);
+        endParser.ExpectEnd("statement block");
+        return new MacroNode(offset, name, [.. parameters], body, _options);
+    }
 }

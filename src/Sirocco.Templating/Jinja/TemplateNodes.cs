@@ -243,3 +243,52 @@ internal sealed class LoopObject(List<object?> items) : IPyObject
 
     public override string ToString() => $"<LoopContext {Index + 1}/{items.Count}>";
 }
+
+/// <summary><c>{% macro name(a, b=default) %}</c>: defines a function that renders its body to text.</summary>
+internal sealed class MacroNode(int offset, string name, (string Name, Expr? Default)[] parameters, Node[] body, RenderOptions options) : Node(offset)
+{
+    public override void Render(RenderOutput output, Scope scope)
+    {
+        var defining = scope;
+        scope.Set(name, new PyFunction(name, args => Call(defining, args)));
+    }
+
+    private string Call(Scope defining, CallArgs args)
+    {
+        if (args.Count > parameters.Length)
+        {
+            throw new PyException($"macro '{name}' takes not more than {parameters.Length} argument(s)");
+        }
+
+        var inner = defining.Child();
+        for (var i = 0; i < parameters.Length; i++)
+        {
+            var (param, dflt) = parameters[i];
+            if (args.Has(i, param))
+            {
+                inner.Set(param, args.Get(i, param));
+            }
+            else
+            {
+                inner.Set(param, dflt is null ? new Undefined($"parameter '{param}' was not provided") : dflt.Eval(inner));
+            }
+        }
+
+        if (args.Keywords?.Find(kv => !Array.Exists(parameters, p => p.Name == kv.Key)) is { Key: not null } bad)
+        {
+            throw new PyException($"macro '{name}' takes no keyword argument '{bad.Key}'");
+        }
+
+        defining.Budget.EnterCall();
+        try
+        {
+            var text = new RenderOutput(options.MaxOutputLength, native: false);
+            RenderAll(body, text, inner);
+            return text.Text.ToString();
+        }
+        finally
+        {
+            defining.Budget.ExitCall();
+        }
+    }
+}
