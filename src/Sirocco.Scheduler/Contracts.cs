@@ -54,17 +54,24 @@ public sealed class StaticDagSource : IDagSource
 /// <param name="DagRun">The run.</param>
 /// <param name="TaskInstance">The task instance with its try number.</param>
 /// <param name="Services">Configuration, Variables, Connections, the masker.</param>
-public sealed record RenderRequest(Dag Dag, DagRun DagRun, TaskInstance TaskInstance, SchedulerServices Services);
+/// <param name="Store">The metadata store (XComs for <c>ti.xcom_pull</c>, previous runs).</param>
+/// <param name="Time">The clock.</param>
+/// <param name="TestMode">True for <c>tasks test</c> / <c>dags test</c> runs.</param>
+public sealed record RenderRequest(Dag Dag, DagRun DagRun, TaskInstance TaskInstance, SchedulerServices Services, Storage.IMetadataStore Store, TimeProvider Time, bool TestMode = false);
 
-/// <summary>Renders the template fields of a try's copy of its task, in place.</summary>
+/// <summary>A task with its template fields rendered, and each field's rendered value as text.</summary>
+/// <param name="Task">The rendered copy (the DAG's own task is never changed).</param>
+/// <param name="Fields">Each template field with its rendered value as text, for the log and <c>tasks render</c>.</param>
+public sealed record RenderedTask(BaseOperator Task, IReadOnlyList<KeyValuePair<string, string>> Fields);
+
+/// <summary>Renders the template fields of a try's copy of its task.</summary>
 public interface ITaskRenderer
 {
     /// <summary>
-    /// Renders <paramref name="task"/>'s template fields and returns each field with its rendered value as text (for
-    /// the try's log and <c>tasks render</c>). Throws a <see cref="SiroccoException"/> naming the field, template and
-    /// missing name when a template fails.
+    /// Renders <paramref name="task"/>'s template fields. Throws a <see cref="SiroccoException"/> naming the field,
+    /// template and missing name when a template fails.
     /// </summary>
-    IReadOnlyList<KeyValuePair<string, string>> Render(BaseOperator task, RenderRequest request);
+    RenderedTask Render(BaseOperator task, RenderRequest request);
 }
 
 /// <summary>The shared services a try uses: configuration, Variables, Connections and the masker.</summary>

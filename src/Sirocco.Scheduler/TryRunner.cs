@@ -50,8 +50,9 @@ internal sealed class TryRunner
             var copy = task.CloneForTry();
             if (_renderer is not null)
             {
-                var fields = _renderer.Render(copy, new RenderRequest(dag, run, ti, _services));
-                foreach (var (field, value) in fields)
+                var rendered = _renderer.Render(copy, new RenderRequest(dag, run, ti, _services, _store, _time));
+                copy = rendered.Task;
+                foreach (var (field, value) in rendered.Fields)
                 {
                     log.Info($"Rendered {field}: {value}");
                 }

@@ -45,6 +45,12 @@ public abstract partial class BaseOperator
     /// <summary>The names of the properties rendered as templates before the task runs.</summary>
     public virtual IReadOnlyList<string> TemplateFields => [];
 
+    /// <summary>
+    /// File extensions (e.g. <c>.yaml</c>) of template fields that name a template file, loaded relative to the DAG
+    /// file and rendered (Airflow's <c>template_ext</c>).
+    /// </summary>
+    public virtual IReadOnlyList<string> TemplateExtensions => [];
+
     /// <summary>Owner shown in the UI (default <c>airflow</c>, as in Airflow).</summary>
     public string Owner { get => _owner ?? Defaults?.GetString("owner") ?? "airflow"; set => _owner = value; }
 

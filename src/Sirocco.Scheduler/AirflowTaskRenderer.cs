@@ -1,0 +1,135 @@
+using System.Collections;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Sirocco.Storage;
+using Sirocco.Templating;
+
+namespace Sirocco.Scheduler;
+
+/// <summary>
+/// Renders a task's template fields with the Jinja-compatible engine and Airflow's template context (<c>ds</c>,
+/// <c>var</c>, <c>conn</c>, <c>conf</c>, <c>ti</c>, <c>params</c>, <c>macros</c>...).
+/// </summary>
+public sealed class AirflowTaskRenderer : ITaskRenderer
+{
+    private static readonly JsonSerializerOptions Compact = new() { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
+    private readonly TemplateEngine _engine;
+
+    /// <summary>Creates a renderer over an engine (templates are compiled once and cached by text).</summary>
+    public AirflowTaskRenderer(TemplateEngine? engine = null) => _engine = engine ?? TemplateEngine.Default;
+
+    /// <inheritdoc/>
+    public RenderedTask Render(BaseOperator task, RenderRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        ArgumentNullException.ThrowIfNull(request);
+        if (task.TemplateFields.Count == 0)
+        {
+            return new RenderedTask(task, []);
+        }
+
+        var context = AirflowContext.Build(BuildInput(task, request), new AirflowServices
+        {
+            Config = request.Services.Config,
+            Variables = request.Services.Variables,
+            Connections = request.Services.Connections,
+            XComs = new StoreXComReader(request.Store),
+            Time = request.Time,
+        });
+        var renderer = new TemplateFieldRenderer(_engine, new TemplateFieldOptions
+        {
+            SearchPath = request.Dag.FileLoc is { } f ? Path.GetDirectoryName(f) : null,
+            TemplateExtensions = [.. task.TemplateExtensions],
+            NativeObjects = request.Dag.RenderTemplateAsNativeObj,
+        });
+        var rendered = renderer.RenderFields(task, task.TemplateFields, context);
+        var fields = new List<KeyValuePair<string, string>>();
+        foreach (var name in task.TemplateFields)
+        {
+            var value = rendered.GetType().GetProperty(name)?.GetValue(rendered);
+            fields.Add(new(name, Describe(value)));
+        }
+
+        return new RenderedTask(rendered, fields);
+    }
+
+    /// <summary>The Airflow context inputs of a try.</summary>
+    internal static AirflowContextInput BuildInput(BaseOperator task, RenderRequest request)
+    {
+        var run = request.DagRun;
+        var conf = ToPlain(run.Conf) as IReadOnlyDictionary<string, object?>;
+        var parameters = new Dictionary<string, object?>(request.Dag.Params, StringComparer.Ordinal);
+        if (conf is not null)
+        {
+            foreach (var (k, v) in conf)
+            {
+                parameters[k] = v; // [core] dag_run_conf_overrides_params, on by default in Airflow 2
+            }
+        }
+
+        var next = request.Dag.Schedule.Next(run.DataInterval, request.Dag.StartDate, null, catchup: true, now: DateTimeOffset.MaxValue);
+        return new AirflowContextInput
+        {
+            DagId = run.DagId,
+            TaskId = task.TaskId,
+            RunId = run.RunId,
+            RunType = run.RunType.ToName(),
+            LogicalDate = run.LogicalDate,
+            DataIntervalStart = run.DataInterval.Start,
+            DataIntervalEnd = run.DataInterval.End,
+            NextLogicalDate = next?.LogicalDate,
+            DagRunStartDate = run.StartDate,
+            TryNumber = Math.Max(1, request.TaskInstance.TryNumber),
+            MapIndex = request.TaskInstance.MapIndex,
+            ExternalTrigger = run.ExternalTrigger,
+            TestMode = request.TestMode,
+            Params = parameters,
+            DagRunConf = conf ?? new Dictionary<string, object?>(),
+            OperatorName = task.OperatorName,
+            Owner = task.Owner,
+        };
+    }
+
+    private static object? ToPlain(JsonNode? node) => node switch
+    {
+        null => null,
+        JsonObject o => o.ToDictionary(kv => kv.Key, kv => ToPlain(kv.Value), StringComparer.Ordinal) as IReadOnlyDictionary<string, object?>,
+        JsonArray a => a.Select(ToPlain).ToList(),
+        JsonValue v => v.GetValueKind() switch
+        {
+            JsonValueKind.String => v.GetValue<string>(),
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            JsonValueKind.Number when v.TryGetValue<long>(out var l) => l,
+            JsonValueKind.Number => v.GetValue<double>(),
+            _ => null,
+        },
+        _ => null,
+    };
+
+    private static string Describe(object? value) => value switch
+    {
+        null => "None",
+        string s => s,
+        IEnumerable e when value is not IDictionary && e.Cast<object?>().All(x => x is string or null) => "[" + string.Join(", ", e.Cast<object?>().Select(x => x is null ? "None" : $"'{x}'")) + "]",
+        _ => SafeJson(value),
+    };
+
+    private static string SafeJson(object value)
+    {
+        try
+        {
+            return JsonSerializer.Serialize(value, value.GetType(), Compact);
+        }
+        catch (Exception e) when (e is NotSupportedException or JsonException or InvalidOperationException)
+        {
+            return value.ToString() ?? string.Empty;
+        }
+    }
+
+    private sealed class StoreXComReader(IMetadataStore store) : IXComReader
+    {
+        public object? Pull(string dagId, string runId, string taskId, string key) =>
+            store.GetXComAsync(dagId, taskId, runId, key).GetAwaiter().GetResult()?.Value;
+    }
+}
