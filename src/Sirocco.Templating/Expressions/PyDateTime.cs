@@ -154,6 +154,8 @@ internal sealed class PyDateTime
                 'S' => sb.Append(w.Second.ToString("00", Inv)),
                 'f' => sb.Append(Microsecond.ToString("000000", Inv)),
                 'j' => sb.Append(w.DayOfYear.ToString("000", Inv)),
+                'U' => sb.Append(((w.DayOfYear - 1 + 7 - (int)w.DayOfWeek) / 7).ToString("00", Inv)),
+                'W' => sb.Append(((w.DayOfYear - 1 + 7 - (((int)w.DayOfWeek + 6) % 7)) / 7).ToString("00", Inv)),
                 'a' => sb.Append(w.ToString("ddd", Inv)),
                 'A' => sb.Append(w.ToString("dddd", Inv)),
                 'b' or 'h' => sb.Append(w.ToString("MMM", Inv)),

@@ -201,15 +201,15 @@ internal static class PyFormat
             object? value;
             if (head.Length == 0)
             {
-                value = args.Count > auto ? args.Positional[auto++] : throw new PyException($"Replacement index {auto} out of range for positional args tuple");
+                value = args.Count > auto ? args.Positional[auto++] : throw new PyException("tuple index out of range");
             }
             else if (int.TryParse(head, NumberStyles.None, Inv, out var index))
             {
-                value = index < args.Count ? args.Positional[index] : throw new PyException($"Replacement index {index} out of range for positional args tuple");
+                value = index < args.Count ? args.Positional[index] : throw new PyException("tuple index out of range");
             }
             else
             {
-                value = args.Has(-1, head) ? args.Get(-1, head) : throw new PyException($"KeyError: {PyOps.Repr(head)}");
+                value = args.Has(-1, head) ? args.Get(-1, head) : throw new PyException(PyOps.Repr(head));
             }
 
             var rest = nameEnd >= 0 ? field[nameEnd..] : string.Empty;

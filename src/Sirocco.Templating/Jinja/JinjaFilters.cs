@@ -490,13 +490,19 @@ internal static class JinjaFilters
 
     private static object? Round(object? v, CallArgs a, Scope scope)
     {
-        var precision = (int)Math.Clamp(PyOps.ToLong(a.Get(0, "precision", 0L)), -15, 15);
+        var precision = (int)Math.Clamp(PyOps.ToLong(a.Get(0, "precision", 0L)), -300, 300);
         var method = S(a.Get(1, "method", "common"));
+        PyOps.Check(v);
+        if (method == "common")
+        {
+            // Python's round(): an int stays an int, a float is rounded half-even on its exact binary value.
+            return v is long or bool ? (object)PyRound.Int(PyOps.ToLong(v), precision) : PyRound.Float(PyOps.ToDouble(v), precision);
+        }
+
         var d = PyOps.ToDouble(v);
         var factor = Math.Pow(10, precision);
         return method switch
         {
-            "common" => precision >= 0 ? Math.Round(d, precision, MidpointRounding.ToEven) : Math.Round(d / factor, MidpointRounding.ToEven) * factor,
             "ceil" => Math.Ceiling(d * factor) / factor,
             "floor" => Math.Floor(d * factor) / factor,
             _ => throw new PyException("method must be common, ceil or floor"),
