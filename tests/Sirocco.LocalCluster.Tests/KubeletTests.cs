@@ -1,0 +1,351 @@
+using System.Diagnostics;
+using System.Text;
+using k8s;
+using k8s.Models;
+
+namespace Sirocco.LocalCluster.Tests;
+
+[Collection("cluster")]
+public sealed class KubeletTests(ClusterFixture fx)
+{
+    private readonly Kubernetes _client = fx.Client;
+
+    [Fact]
+    public async Task Perl_pi_pod_succeeds_with_2000_digits_in_its_log()
+    {
+        var ns = await fx.NamespaceAsync("pi");
+        // The issue's `perl -Mbignum=bpi -wle 'print bpi(2000)'` dies inside Math::BigInt::Calc with the host's
+        // perl 5.36 even outside any sandbox; Math::BigFloat's bpi computes the same 2000 digits.
+        var pod = ClusterFixture.Pod("pi", "perl", "-MMath::BigFloat", "-wle", "print Math::BigFloat->bpi(2000)");
+        pod.Spec.Containers[0].Image = "perl:5.34.0";
+        await _client.CoreV1.CreateNamespacedPodAsync(pod, ns);
+        var done = await fx.WaitForPodAsync(ns, "pi", ClusterFixture.Done, 60);
+        Assert.Equal("Succeeded", done.Status.Phase);
+        var state = done.Status.ContainerStatuses.Single().State.Terminated;
+        Assert.Equal(0, state.ExitCode);
+        Assert.Equal("Completed", state.Reason);
+        var log = (await fx.LogAsync(ns, "pi")).Trim();
+        Assert.StartsWith("3.14159265358979323846264338327950288419716939937510", log, StringComparison.Ordinal);
+        Assert.Equal(2001, log.Length);
+        Assert.Contains(done.Status.Conditions, c => c.Type == "Ready" && c.Status == "False" && c.Reason == "PodCompleted");
+        Assert.Contains(done.Status.Conditions, c => c.Type == "PodScheduled" && c.Status == "True");
+        Assert.Equal("127.0.0.1", done.Status.PodIP);
+        Assert.NotNull(done.Status.StartTime);
+    }
+
+    [Fact]
+    public async Task Pod_exiting_3_is_failed_with_exit_code_3_and_reason_error()
+    {
+        var ns = await fx.NamespaceAsync("exit3");
+        var pod = ClusterFixture.Pod("three", "sh", "-c", "echo failing; echo boom > /dev/termination-log; exit 3");
+        await _client.CoreV1.CreateNamespacedPodAsync(pod, ns);
+        var done = await fx.WaitForPodAsync(ns, "three", ClusterFixture.Done);
+        Assert.Equal("Failed", done.Status.Phase);
+        var terminated = done.Status.ContainerStatuses.Single().State.Terminated;
+        Assert.Equal(3, terminated.ExitCode);
+        Assert.Equal("Error", terminated.Reason);
+        Assert.Equal("boom\n", terminated.Message);
+        Assert.Equal("failing\n", await fx.LogAsync(ns, "three"));
+    }
+
+    [Fact]
+    public async Task Secret_env_var_and_secret_volume_are_seen_at_the_right_name_and_path()
+    {
+        var ns = await fx.NamespaceAsync("secret");
+        await _client.CoreV1.CreateNamespacedSecretAsync(new V1Secret
+        {
+            Metadata = new() { Name = "airflow-secrets" },
+            StringData = new Dictionary<string, string> { ["sql_alchemy_conn"] = "test_value" },
+        }, ns);
+        await _client.CoreV1.CreateNamespacedSecretAsync(new V1Secret
+        {
+            Metadata = new() { Name = "service-account" },
+            Data = new Dictionary<string, byte[]> { ["service-account.json"] = Encoding.UTF8.GetBytes("{\"key\":1}") },
+        }, ns);
+        var pod = ClusterFixture.Pod("reader", "sh", "-c", "echo \"env=$SQL_CONN\"; cat /var/secrets/google/service-account.json; echo; stat -c %a /var/secrets/google/service-account.json; touch /var/secrets/google/x 2>/dev/null || echo read-only");
+        pod.Spec.Containers[0].Env = [new V1EnvVar { Name = "SQL_CONN", ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = "airflow-secrets", Key = "sql_alchemy_conn" } } }];
+        pod.Spec.Containers[0].VolumeMounts = [new V1VolumeMount { Name = "secret-volume", MountPath = "/var/secrets/google", ReadOnlyProperty = true }];
+        pod.Spec.Volumes = [new V1Volume { Name = "secret-volume", Secret = new V1SecretVolumeSource { SecretName = "service-account", DefaultMode = 256 } }];
+        await _client.CoreV1.CreateNamespacedPodAsync(pod, ns);
+        var done = await fx.WaitForPodAsync(ns, "reader", ClusterFixture.Done);
+        Assert.Equal("Succeeded", done.Status.Phase);
+        Assert.Equal("env=test_value\n{\"key\":1}\n400\nread-only\n", await fx.LogAsync(ns, "reader"));
+    }
+
+    [Fact]
+    public async Task Pod_waiting_on_a_missing_secret_starts_within_2s_of_its_creation()
+    {
+        var ns = await fx.NamespaceAsync("wait");
+        var pod = ClusterFixture.Pod("waiter", "sh", "-c", "echo got=$V");
+        pod.Spec.Containers[0].Env = [new V1EnvVar { Name = "V", ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = "airflow-secrets", Key = "k" } } }];
+        await _client.CoreV1.CreateNamespacedPodAsync(pod, ns);
+        var waiting = await fx.WaitForPodAsync(ns, "waiter", p => p.Status?.ContainerStatuses?.SingleOrDefault()?.State?.Waiting?.Reason == "CreateContainerConfigError");
+        Assert.Equal("secret \"airflow-secrets\" not found", waiting.Status.ContainerStatuses.Single().State.Waiting.Message);
+        Assert.Equal("Pending", waiting.Status.Phase);
+        var events = await _client.CoreV1.ListNamespacedEventAsync(ns, fieldSelector: "involvedObject.name=waiter,reason=Failed");
+        Assert.Contains(events.Items, e => e.Message == "Error: secret \"airflow-secrets\" not found" && e.Type == "Warning");
+
+        var clock = Stopwatch.StartNew();
+        await _client.CoreV1.CreateNamespacedSecretAsync(new V1Secret { Metadata = new() { Name = "airflow-secrets" }, StringData = new Dictionary<string, string> { ["k"] = "v1" } }, ns);
+        await fx.WaitForPodAsync(ns, "waiter", p => p.Status?.ContainerStatuses?.SingleOrDefault()?.State?.Running is not null || ClusterFixture.Done(p), 2);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"took {clock.Elapsed}");
+        await fx.WaitForPodAsync(ns, "waiter", ClusterFixture.Done);
+        Assert.Equal("got=v1\n", await fx.LogAsync(ns, "waiter"));
+    }
+
+    [Fact]
+    public async Task Env_expansion_field_refs_config_maps_and_env_from()
+    {
+        var ns = await fx.NamespaceAsync("env");
+        await _client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new() { Name = "cfg" }, Data = new Dictionary<string, string> { ["COLOR"] = "blue", ["size"] = "L" } }, ns);
+        var pod = ClusterFixture.Pod("env", "sh", "-c", "echo \"$GREETING|$POD|$NS|$APP|$NODE|$SIZE|$CFG_COLOR|$MISSING_OK|$CPU\"; echo \"$0\"", "$(GREETING)");
+        pod.Metadata.Labels = new Dictionary<string, string> { ["app"] = "demo" };
+        var main = pod.Spec.Containers[0];
+        main.Resources = new V1ResourceRequirements { Limits = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("250m") } };
+        main.EnvFrom = [new V1EnvFromSource { Prefix = "CFG_", ConfigMapRef = new V1ConfigMapEnvSource { Name = "cfg" } }];
+        main.Env =
+        [
+            new() { Name = "WHO", Value = "world" },
+            new() { Name = "GREETING", Value = "hello $(WHO) $$(WHO) $(NOPE)" },
+            new() { Name = "POD", ValueFrom = new() { FieldRef = new() { FieldPath = "metadata.name" } } },
+            new() { Name = "NS", ValueFrom = new() { FieldRef = new() { FieldPath = "metadata.namespace" } } },
+            new() { Name = "APP", ValueFrom = new() { FieldRef = new() { FieldPath = "metadata.labels['app']" } } },
+            new() { Name = "NODE", ValueFrom = new() { FieldRef = new() { FieldPath = "spec.nodeName" } } },
+            new() { Name = "SIZE", ValueFrom = new() { ConfigMapKeyRef = new() { Name = "cfg", Key = "size" } } },
+            new() { Name = "MISSING_OK", ValueFrom = new() { SecretKeyRef = new() { Name = "absent", Key = "k", Optional = true } } },
+            new() { Name = "CPU", ValueFrom = new() { ResourceFieldRef = new() { Resource = "limits.cpu", Divisor = new("1m") } } },
+        ];
+        await _client.CoreV1.CreateNamespacedPodAsync(pod, ns);
+        var done = await fx.WaitForPodAsync(ns, "env", ClusterFixture.Done);
+        Assert.Equal("Succeeded", done.Status.Phase);
+        Assert.Equal($"hello world $(WHO) $(NOPE)|env|{ns}|demo|{fx.Cluster.NodeName}|L|blue||250\nhello world $(WHO) $(NOPE)\n", await fx.LogAsync(ns, "env"));
+    }
+
+    [Fact]
+    public async Task Init_containers_run_first_and_share_an_empty_dir_with_main_containers()
+    {
+        var ns = await fx.NamespaceAsync("init");
+        var pod = new V1Pod
+        {
+            Metadata = new() { Name = "init" },
+            Spec = new()
+            {
+                RestartPolicy = "Never",
+                Volumes = [new() { Name = "work", EmptyDir = new() }, new() { Name = "info", DownwardAPI = new() { Items = [new() { Path = "name", FieldRef = new() { FieldPath = "metadata.name" } }] } }],
+                InitContainers =
+                [
+                    new() { Name = "first", Image = "busybox", Command = ["sh", "-c", "echo one > /work/order"], VolumeMounts = [new() { Name = "work", MountPath = "/work" }] },
+                    new() { Name = "second", Image = "busybox", Command = ["sh", "-c", "echo two >> /work/order"], VolumeMounts = [new() { Name = "work", MountPath = "/work" }] },
+                ],
+                Containers =
+                [
+                    new() { Name = "main", Image = "busybox", Command = ["sh", "-c", "cat /data/order; cat /meta/name; echo; echo x > /data/sub/file"], VolumeMounts = [new() { Name = "work", MountPath = "/data" }, new() { Name = "info", MountPath = "/meta" }, new() { Name = "work", MountPath = "/data/sub", SubPath = "nested" }] },
+                ],
+            },
+        };
+        await _client.CoreV1.CreateNamespacedPodAsync(pod, ns);
+        var done = await fx.WaitForPodAsync(ns, "init", ClusterFixture.Done);
+        Assert.Equal("Succeeded", done.Status.Phase);
+        Assert.All(done.Status.InitContainerStatuses, s => Assert.Equal("Completed", s.State.Terminated.Reason));
+        Assert.Equal("one\ntwo\ninit\n", await fx.LogAsync(ns, "init", "main"));
+    }
+
+    [Fact]
+    public async Task Sidecar_serves_the_main_container_and_exec_reads_the_xcom_file()
+    {
+        var ns = await fx.NamespaceAsync("xcom");
+        var pod = new V1Pod
+        {
+            Metadata = new() { Name = "xcom" },
+            Spec = new()
+            {
+                RestartPolicy = "Never",
+                Volumes = [new() { Name = "xcom", EmptyDir = new() }],
+                Containers =
+                [
+                    new() { Name = "base", Image = "busybox", Command = ["sh", "-c", "echo '{\"answer\": 42}' > /airflow/xcom/return.json"], VolumeMounts = [new() { Name = "xcom", MountPath = "/airflow/xcom" }] },
+                    new() { Name = "airflow-xcom-sidecar", Image = "alpine", Command = ["sh", "-c", "trap \"exit 0\" INT; while true; do sleep 1; done;"], VolumeMounts = [new() { Name = "xcom", MountPath = "/airflow/xcom" }] },
+                ],
+            },
+        };
+        await _client.CoreV1.CreateNamespacedPodAsync(pod, ns);
+        await fx.WaitForPodAsync(ns, "xcom", p => p.Status?.ContainerStatuses?.SingleOrDefault(c => c.Name == "base")?.State?.Terminated is not null);
+        var output = new StringBuilder();
+        var exit = await _client.NamespacedPodExecAsync("xcom", ns, "airflow-xcom-sidecar", ["cat", "/airflow/xcom/return.json"], false, async (stdin, stdout, stderr) =>
+        {
+            using var reader = new StreamReader(stdout);
+            output.Append(await reader.ReadToEndAsync());
+        }, CancellationToken.None);
+        Assert.Equal(0, exit);
+        Assert.Equal("{\"answer\": 42}\n", output.ToString());
+
+        var failing = await _client.NamespacedPodExecAsync("xcom", ns, "airflow-xcom-sidecar", ["sh", "-c", "exit 7"], false, (_, _, _) => Task.CompletedTask, CancellationToken.None);
+        Assert.Equal(7, failing);
+
+        // The operator stops the sidecar with SIGINT to its pid 1, which the trap turns into exit 0.
+        await _client.NamespacedPodExecAsync("xcom", ns, "airflow-xcom-sidecar", ["kill", "-s", "SIGINT", "1"], false, (_, _, _) => Task.CompletedTask, CancellationToken.None);
+        var done = await fx.WaitForPodAsync(ns, "xcom", ClusterFixture.Done);
+        Assert.Equal("Succeeded", done.Status.Phase);
+    }
+
+    [Fact]
+    public async Task Unmatchable_node_selector_and_huge_requests_stay_pending_with_failed_scheduling()
+    {
+        var ns = await fx.NamespaceAsync("sched");
+        var selector = ClusterFixture.Pod("selector", "true");
+        selector.Spec.NodeSelector = new Dictionary<string, string> { ["disktype"] = "ssd" };
+        var huge = ClusterFixture.Pod("huge", "true");
+        huge.Spec.Containers[0].Resources = new() { Requests = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("512") } };
+        var affinity = ClusterFixture.Pod("affinity", "true");
+        affinity.Spec.Affinity = new() { NodeAffinity = new() { RequiredDuringSchedulingIgnoredDuringExecution = new() { NodeSelectorTerms = [new() { MatchExpressions = [new() { Key = "kubernetes.io/os", OperatorProperty = "In", Values = ["windows"] }] }] } } };
+        var fits = ClusterFixture.Pod("fits", "true");
+        fits.Spec.Affinity = new() { NodeAffinity = new() { RequiredDuringSchedulingIgnoredDuringExecution = new() { NodeSelectorTerms = [new() { MatchExpressions = [new() { Key = "kubernetes.io/os", OperatorProperty = "In", Values = ["linux"] }] }] } } };
+        foreach (var p in new[] { selector, huge, affinity, fits })
+        {
+            await _client.CoreV1.CreateNamespacedPodAsync(p, ns);
+        }
+
+        foreach (var name in new[] { "selector", "huge", "affinity" })
+        {
+            var pending = await fx.WaitForPodAsync(ns, name, p => p.Status?.Conditions?.Any(c => c.Type == "PodScheduled" && c.Reason == "Unschedulable") == true);
+            Assert.Equal("Pending", pending.Status.Phase);
+            Assert.Null(pending.Spec.NodeName);
+        }
+
+        var events = await _client.CoreV1.ListNamespacedEventAsync(ns, fieldSelector: "reason=FailedScheduling");
+        Assert.Contains(events.Items, e => e.InvolvedObject.Name == "selector" && e.Message.Contains("didn't match Pod's node affinity/selector", StringComparison.Ordinal));
+        Assert.Contains(events.Items, e => e.InvolvedObject.Name == "huge" && e.Message.Contains("Insufficient cpu", StringComparison.Ordinal));
+        var ok = await fx.WaitForPodAsync(ns, "fits", ClusterFixture.Done);
+        Assert.Equal("Succeeded", ok.Status.Phase);
+    }
+
+    [Fact]
+    public async Task Delete_sends_sigterm_then_the_pod_disappears_with_a_killing_event()
+    {
+        var ns = await fx.NamespaceAsync("delete");
+        var pod = ClusterFixture.Pod("graceful", "sh", "-c", "trap 'echo got-term; exit 0' TERM; echo ready; while true; do sleep 0.1; done");
+        await _client.CoreV1.CreateNamespacedPodAsync(pod, ns);
+        var running = await fx.WaitForPodAsync(ns, "graceful", p => p.Status?.Phase == "Running");
+        var stubborn = ClusterFixture.Pod("stubborn", "sleep", "600");
+        stubborn.Spec.TerminationGracePeriodSeconds = 1;
+        await _client.CoreV1.CreateNamespacedPodAsync(stubborn, ns);
+        await fx.WaitForPodAsync(ns, "stubborn", p => p.Status?.Phase == "Running");
+
+        var before = await _client.CoreV1.ListNamespacedPodAsync(ns);
+        using var http = fx.Http();
+        using var follow = await http.GetAsync($"/api/v1/namespaces/{ns}/pods/graceful/log?follow=true", HttpCompletionOption.ResponseHeadersRead);
+        using (var reader = new StreamReader(await follow.Content.ReadAsStreamAsync()))
+        {
+            Assert.Equal("ready", await reader.ReadLineAsync());
+            var deleted = await _client.CoreV1.DeleteNamespacedPodAsync("graceful", ns);
+            Assert.NotNull(deleted.Metadata.DeletionTimestamp);
+            Assert.Equal("got-term\n", await reader.ReadToEndAsync());
+        }
+
+        var clock = Stopwatch.StartNew();
+        await _client.CoreV1.DeleteNamespacedPodAsync("stubborn", ns);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var gone = new HashSet<string>();
+        await foreach (var (type, p) in _client.CoreV1.WatchListNamespacedPodAsync(ns, resourceVersion: before.Metadata.ResourceVersion, cancellationToken: cts.Token))
+        {
+            if (type == WatchEventType.Deleted)
+            {
+                gone.Add(p.Metadata.Name);
+            }
+
+            if (gone.Count == 2)
+            {
+                break;
+            }
+        }
+
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(0.9), "sleep ignores SIGTERM as pid 1 and is killed after the grace period");
+        var events = await _client.CoreV1.ListNamespacedEventAsync(ns, fieldSelector: "reason=Killing");
+        Assert.Contains(events.Items, e => e.InvolvedObject.Name == "graceful" && e.Message == "Stopping container main");
+        Assert.NotNull(running);
+    }
+
+    [Fact]
+    public async Task Logs_honour_tail_lines_timestamps_and_limit_bytes()
+    {
+        var ns = await fx.NamespaceAsync("logs");
+        await _client.CoreV1.CreateNamespacedPodAsync(ClusterFixture.Pod("lines", "sh", "-c", "for i in 1 2 3 4 5; do echo line$i; done; echo err >&2; printf partial"), ns);
+        await fx.WaitForPodAsync(ns, "lines", ClusterFixture.Done);
+        async Task<string> Read(int? tail = null, bool timestamps = false, int? limit = null)
+        {
+            using var s = await _client.CoreV1.ReadNamespacedPodLogAsync("lines", ns, tailLines: tail, timestamps: timestamps, limitBytes: limit);
+            using var r = new StreamReader(s);
+            return await r.ReadToEndAsync();
+        }
+
+        Assert.Equal("line1\nline2\nline3\nline4\nline5\nerr\npartial", await Read());
+        Assert.Equal("err\npartial", await Read(tail: 2));
+        Assert.Equal("line1\nli", await Read(limit: 8));
+        var stamped = (await Read(tail: 1, timestamps: true)).Split(' ', 2);
+        Assert.True(DateTimeOffset.TryParse(stamped[0], System.Globalization.CultureInfo.InvariantCulture, out _), stamped[0]);
+        Assert.EndsWith("Z", stamped[0], StringComparison.Ordinal);
+        Assert.Equal("partial", stamped[1]);
+    }
+
+    [Fact]
+    public async Task Container_without_command_fails_to_create_unless_the_image_is_mapped()
+    {
+        var ns = await fx.NamespaceAsync("nocmd");
+        var pod = ClusterFixture.Pod("nocmd");
+        pod.Spec.Containers[0].Command = null;
+        await _client.CoreV1.CreateNamespacedPodAsync(pod, ns);
+        var waiting = await fx.WaitForPodAsync(ns, "nocmd", p => p.Status?.ContainerStatuses?.SingleOrDefault()?.State?.Waiting?.Reason == "CreateContainerError");
+        Assert.Contains("command", waiting.Status.ContainerStatuses.Single().State.Waiting.Message, StringComparison.Ordinal);
+
+        var mapped = ClusterFixture.Pod("mapped");
+        mapped.Spec.Containers[0].Command = null;
+        mapped.Spec.Containers[0].Image = "sirocco/echo:1.0";
+        mapped.Spec.Containers[0].Args = ["and-args"];
+        await _client.CoreV1.CreateNamespacedPodAsync(mapped, ns);
+        await fx.WaitForPodAsync(ns, "mapped", ClusterFixture.Done);
+        Assert.Equal("from-entrypoint and-args\n", await fx.LogAsync(ns, "mapped"));
+    }
+
+    [Fact]
+    public async Task Active_deadline_fails_the_pod_with_deadline_exceeded()
+    {
+        var ns = await fx.NamespaceAsync("deadline");
+        var pod = ClusterFixture.Pod("late", "sleep", "600");
+        pod.Spec.ActiveDeadlineSeconds = 1;
+        pod.Spec.TerminationGracePeriodSeconds = 0;
+        await _client.CoreV1.CreateNamespacedPodAsync(pod, ns);
+        var done = await fx.WaitForPodAsync(ns, "late", ClusterFixture.Done);
+        Assert.Equal("Failed", done.Status.Phase);
+        Assert.Equal("DeadlineExceeded", done.Status.Reason);
+    }
+
+    [Fact]
+    public async Task Missing_executable_is_a_start_error()
+    {
+        var ns = await fx.NamespaceAsync("missing");
+        await _client.CoreV1.CreateNamespacedPodAsync(ClusterFixture.Pod("nope", "no-such-binary-here"), ns);
+        var done = await fx.WaitForPodAsync(ns, "nope", ClusterFixture.Done);
+        var terminated = done.Status.ContainerStatuses.Single().State.Terminated;
+        Assert.Equal("StartError", terminated.Reason);
+        Assert.Equal(128, terminated.ExitCode);
+    }
+
+    [Fact]
+    public async Task Host_path_that_does_not_exist_is_never_created()
+    {
+        var ns = await fx.NamespaceAsync("hostpath");
+        var missing = Path.Combine(fx.Home, "not-here-" + Guid.NewGuid().ToString("n"));
+        var pod = ClusterFixture.Pod("hp", "true");
+        pod.Spec.Volumes = [new() { Name = "h", HostPath = new() { Path = missing } }];
+        pod.Spec.Containers[0].VolumeMounts = [new() { Name = "h", MountPath = "/h" }];
+        await _client.CoreV1.CreateNamespacedPodAsync(pod, ns);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await foreach (var (_, e) in _client.CoreV1.WatchListNamespacedEventAsync(ns, fieldSelector: "reason=FailedMount", cancellationToken: cts.Token))
+        {
+            Assert.Contains(missing, e.Message, StringComparison.Ordinal);
+            break;
+        }
+
+        Assert.False(Path.Exists(missing));
+    }
+}
