@@ -14,7 +14,8 @@ public class FuzzTests
         "value", "my_value", "conf", "get", "upper", "join", "default", "length", "0", "1", "-1", "999999999999", "1e308",
         "'a'", "\"b\"", "==", "<", ">=", "!=", "__class__", "ti", "xcom_pull", "macros", "ds_add", "params", "round",
         "truncate", "format", "tojson", "sort", "map", "selectattr", "dictsort", "replace", "split", "[::-1]", "[1:]", "=",
-        "macro", "endmacro", "range(", "dict(", "m(", "f(",
+        "macro", "endmacro", "range(", "dict(", "m(", "f(", "namespace(", "ns", "ns.x", "filter", "endfilter", "groupby",
+        "in_timezone('Europe/Paris')", ".date()", "urlencode", "escape",
     ];
 
     private static readonly string[] Expressions =
@@ -65,6 +66,10 @@ public class FuzzTests
                     break;
                 case 4:
                     sb.Append("{% for v in ").Append(Expr(r)).Append(" %}{{ loop.index }}").Append(RandomTemplate(r, depth + 1)).Append("{% endfor %}");
+                    break;
+                case 5 when r.Next(3) == 0:
+                    sb.Append("{% set ns = namespace(x=").Append(Expr(r)).Append(") %}{% filter upper %}").Append(RandomTemplate(r, depth + 1))
+                        .Append("{% set ns.x = ").Append(Expr(r)).Append(" %}{% endfilter %}{{ ns.x }}");
                     break;
                 case 5 when r.Next(2) == 0:
                     sb.Append("{% macro m(a, b=").Append(Expr(r)).Append(") %}").Append(RandomTemplate(r, depth + 1)).Append("{{ a }}{% endmacro %}{{ m(").Append(Expr(r)).Append(") }}");

@@ -341,8 +341,27 @@ internal static class Builtins
         "add" when dt.IsPendulum => Fn(name, a => dt.Add(PyTimeDelta.FromArgs(a).Ticks)),
         "subtract" when dt.IsPendulum => Fn(name, a => dt.Add(-PyTimeDelta.FromArgs(a).Ticks)),
         "replace" => Fn(name, a => Replace(dt, a)),
+        "in_timezone" or "in_tz" when dt.IsPendulum => Fn(name, a => InTimezone(dt, PyOps.Str(a.Required(0, "tz", name)))),
+        "date" => Fn(name, _ => new PyDateTime(dt.Wall.Date, null, dt.IsPendulum) { IsDate = true }),
         _ => null,
     };
+
+    /// <summary>pendulum's <c>in_timezone</c>: the same instant in an IANA zone (or UTC).</summary>
+    private static PyDateTime InTimezone(PyDateTime dt, string zone)
+    {
+        TimeZoneInfo tz;
+        try
+        {
+            tz = zone.Equals("UTC", StringComparison.OrdinalIgnoreCase) ? TimeZoneInfo.Utc : TimeZoneInfo.FindSystemTimeZoneById(zone);
+        }
+        catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException)
+        {
+            throw new PyException($"Invalid timezone '{zone}'", e);
+        }
+
+        var converted = TimeZoneInfo.ConvertTime(dt.ToOffset(), tz);
+        return new PyDateTime(converted.DateTime, converted.Offset, pendulum: true) { ZoneName = tz.Id };
+    }
 
     private static PyDateTime Replace(PyDateTime dt, CallArgs a)
     {

@@ -26,6 +26,12 @@ internal sealed class PyDateTime
 
     public bool IsPendulum { get; }
 
+    /// <summary>A date without time (Python's <c>date</c>): prints as <c>YYYY-MM-DD</c>.</summary>
+    public bool IsDate { get; init; }
+
+    /// <summary>The zone name <c>%Z</c> shows, when known (UTC for the context's dates).</summary>
+    public string? ZoneName { get; init; }
+
     public static PyDateTime FromOffset(DateTimeOffset value, bool pendulum) => new(value.DateTime, value.Offset, pendulum);
 
     public int Microsecond => (int)(Wall.Ticks % TimeSpan.TicksPerSecond / 10);
@@ -36,7 +42,12 @@ internal sealed class PyDateTime
     {
         try
         {
-            return new PyDateTime(Wall.AddTicks(ticks), Offset, IsPendulum);
+            if (IsDate)
+            {
+                return new PyDateTime(Wall.AddDays(Math.Floor((double)ticks / TimeSpan.TicksPerDay)), null, IsPendulum) { IsDate = true };
+            }
+
+            return new PyDateTime(Wall.AddTicks(ticks), Offset, IsPendulum) { ZoneName = ZoneName };
         }
         catch (ArgumentOutOfRangeException e)
         {
@@ -63,6 +74,16 @@ internal sealed class PyDateTime
 
     public int CompareTo(PyDateTime other, string op)
     {
+        if (IsDate != other.IsDate)
+        {
+            if (op is "==" or "!=")
+            {
+                return 1;
+            }
+
+            throw new PyException($"can't compare {(IsDate ? "datetime.date" : "datetime.datetime")} to {(other.IsDate ? "datetime.date" : "datetime.datetime")}");
+        }
+
         if (Offset.HasValue != other.Offset.HasValue)
         {
             if (op is "==" or "!=")
@@ -78,6 +99,11 @@ internal sealed class PyDateTime
 
     public string IsoFormat(string sep = "T")
     {
+        if (IsDate)
+        {
+            return Wall.ToString("yyyy-MM-dd", Inv);
+        }
+
         var sb = new StringBuilder();
         sb.Append(Wall.ToString("yyyy-MM-dd", Inv)).Append(sep).Append(Wall.ToString("HH:mm:ss", Inv));
         if (Microsecond != 0)
@@ -104,6 +130,11 @@ internal sealed class PyDateTime
 
     public string Repr()
     {
+        if (IsDate)
+        {
+            return string.Create(Inv, $"{(IsPendulum ? "Date" : "datetime.date")}({Wall.Year}, {Wall.Month}, {Wall.Day})");
+        }
+
         if (IsPendulum)
         {
             var tz = Offset == TimeSpan.Zero ? "Timezone('UTC')" : $"Timezone('{OffsetText(Offset ?? TimeSpan.Zero, ":")}')";
@@ -163,7 +194,7 @@ internal sealed class PyDateTime
                 'w' => sb.Append(((int)w.DayOfWeek).ToString(Inv)),
                 'u' => sb.Append((w.DayOfWeek == DayOfWeek.Sunday ? 7 : (int)w.DayOfWeek).ToString(Inv)),
                 'z' => sb.Append(Offset is { } o ? OffsetText(o, string.Empty) : string.Empty),
-                'Z' => sb.Append(Offset is { } z ? (z == TimeSpan.Zero ? "UTC" : "UTC" + OffsetText(z, ":")) : string.Empty),
+                'Z' => sb.Append(ZoneName ?? (Offset is { } z ? (z == TimeSpan.Zero ? "UTC" : "UTC" + OffsetText(z, ":")) : string.Empty)),
                 'F' => sb.Append(w.ToString("yyyy-MM-dd", Inv)),
                 'T' => sb.Append(w.ToString("HH:mm:ss", Inv)),
                 'D' => sb.Append(w.ToString("MM/dd/yy", Inv)),
@@ -416,6 +447,7 @@ internal sealed class PyTimeDelta
 
     public string Repr()
     {
+
         var parts = new List<string>();
         if (Days != 0)
         {

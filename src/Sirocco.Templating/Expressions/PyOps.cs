@@ -24,7 +24,7 @@ internal static class PyOps
         List<object?> => "list",
         PyTuple => "tuple",
         PyDict => "dict",
-        PyDateTime d => d.IsPendulum ? "DateTime" : "datetime",
+        PyDateTime d => d.IsDate ? (d.IsPendulum ? "Date" : "date") : d.IsPendulum ? "DateTime" : "datetime",
         PyTimeDelta => "timedelta",
         Undefined => "StrictUndefined",
         IPyObject o => o.TypeName,
@@ -414,6 +414,7 @@ internal static class PyOps
         PyDict d => d.Keys.Select(PyEqualityComparer.Unkey),
         string s => s.Select(c => (object?)c.ToString()),
         Undefined u => throw u.Fail(),
+        IReadOnlyList<object?> items => items,
         _ => throw new PyException($"'{TypeName(v)}' object is not iterable"),
     };
 
@@ -439,6 +440,7 @@ internal static class PyOps
         PyTuple t => t.Count,
         PyDict d => d.Count,
         Undefined u => throw u.Fail(),
+        IReadOnlyList<object?> items => items.Count,
         _ => throw new PyException($"object of type '{TypeName(v)}' has no len()"),
     };
 

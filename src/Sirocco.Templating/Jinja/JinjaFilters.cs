@@ -56,6 +56,10 @@ internal static class JinjaFilters
         f["wordcount"] = (v, _, _) => (long)S(v).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length;
         f["attr"] = (v, a, _) => PyOps.GetAttr(v, S(a.Required(0, "name", "attr")));
         f["batch"] = Batch;
+        f["escape"] = f["e"] = (v, _, _) => S(v).Replace("&", "&amp;", StringComparison.Ordinal).Replace("<", "&lt;", StringComparison.Ordinal)
+            .Replace(">", "&gt;", StringComparison.Ordinal).Replace("\"", "&#34;", StringComparison.Ordinal).Replace("'", "&#39;", StringComparison.Ordinal);
+        f["urlencode"] = UrlEncode;
+        f["groupby"] = GroupBy;
         f["ds"] = (v, _, _) => Date(v, "ds").Strftime("%Y-%m-%d");
         f["ds_nodash"] = (v, _, _) => Date(v, "ds_nodash").Strftime("%Y%m%d");
         f["ts"] = (v, _, _) => Date(v, "ts").IsoFormat();
@@ -63,6 +67,7 @@ internal static class JinjaFilters
         f["ts_nodash_with_tz"] = (v, _, _) => Date(v, "ts_nodash_with_tz").IsoFormat().Replace("-", string.Empty, StringComparison.Ordinal).Replace(":", string.Empty, StringComparison.Ordinal);
 
         env.Globals["range"] = new PyFunction("range", Range);
+        env.Globals["namespace"] = new PyFunction("namespace", a => new NamespaceObject(a));
         env.Globals["dict"] = new PyFunction("dict", a =>
         {
             if (a.Count > 0)
@@ -673,6 +678,89 @@ internal static class JinjaFilters
         return result;
     }
 
+    /// <summary>Jinja2's <c>urlencode</c>: a string is quoted keeping <c>/</c>; a dict or pairs become a query string.</summary>
+    private static object? UrlEncode(object? v, CallArgs a, Scope scope)
+    {
+        // Strings keep '/' and quote spaces as %20; query pairs quote spaces as '+' (urllib's quote vs quote_plus).
+        static string Quote(string s, bool keepSlash)
+        {
+            var sb = new StringBuilder();
+            foreach (var b in Encoding.UTF8.GetBytes(s))
+            {
+                var c = (char)b;
+                if (char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-' or '~' || (keepSlash && c == '/'))
+                {
+                    sb.Append(c);
+                }
+                else if (!keepSlash && c == ' ')
+                {
+                    sb.Append('+');
+                }
+                else
+                {
+                    sb.Append('%').Append(b.ToString("X2", CultureInfo.InvariantCulture));
+                }
+            }
+
+            return sb.ToString();
+        }
+
+        PyOps.Check(v);
+        if (v is PyDict d)
+        {
+            return string.Join("&", d.Select(kv => Quote(S(PyEqualityComparer.Unkey(kv.Key)), false) + "=" + Quote(S(kv.Value), false)));
+        }
+
+        if (v is string s)
+        {
+            return Quote(s, true);
+        }
+
+        return string.Join("&", PyOps.Iterate(v).Select(pair =>
+        {
+            var p = PyOps.ToList(pair);
+            return p.Count == 2 ? Quote(S(p[0]), false) + "=" + Quote(S(p[1]), false) : throw new PyException("urlencode needs pairs");
+        }));
+    }
+
+    /// <summary>Jinja2's <c>groupby(attribute)</c>: sorted groups, each a (grouper, list) tuple.</summary>
+    private static object? GroupBy(object? v, CallArgs a, Scope scope)
+    {
+        var attribute = a.Required(0, "attribute", "groupby");
+        var hasDefault = a.Has(1, "default");
+        var dflt = a.Get(1, "default");
+        var caseSensitive = PyOps.Truthy(a.Get(2, "case_sensitive", false));
+        object? Key(object? item)
+        {
+            var k = Attribute(item, attribute);
+            if (k is Undefined && hasDefault)
+            {
+                k = dflt;
+            }
+
+            return !caseSensitive && k is string s ? s.ToLowerInvariant() : k;
+        }
+
+        var items = PyOps.ToList(v).Select(x => (Key: Key(x), Item: x)).ToList();
+        PyOps.Sort(items, (x, y) => PyOps.Compare(x.Key, y.Key, "<"));
+        var groups = new List<object?>();
+        for (var i = 0; i < items.Count;)
+        {
+            var j = i;
+            var members = new List<object?>();
+            while (j < items.Count && PyOps.Eq(items[j].Key, items[i].Key))
+            {
+                members.Add(items[j++].Item);
+            }
+
+            var grouper = caseSensitive ? items[i].Key : Attribute(members[0], attribute) is var raw && raw is not Undefined ? raw : dflt;
+            groups.Add(new GroupTuple(grouper, members));
+            i = j;
+        }
+
+        return groups;
+    }
+
     /// <summary>The most items <c>range</c> may produce, as in Jinja2's sandbox.</summary>
     public const int MaxRange = 100_000;
 
@@ -739,4 +827,56 @@ internal static class JinjaFilters
 
         return d;
     }
+}
+
+/// <summary>A group from <c>groupby</c>: a 2-tuple that also answers <c>.grouper</c> and <c>.list</c>.</summary>
+internal sealed class GroupTuple : IPyObject, IPyIndexable, IReadOnlyList<object?>
+{
+    public GroupTuple(object? grouper, List<object?> list)
+    {
+        Grouper = grouper;
+        List = list;
+    }
+
+    public object? Grouper { get; }
+
+    public List<object?> List { get; }
+
+    public string TypeName => "_GroupTuple";
+
+    public bool TryGetAttr(string name, out object? value)
+    {
+        value = name switch
+        {
+            "grouper" => Grouper,
+            "list" => List,
+            _ => null,
+        };
+        return name is "grouper" or "list";
+    }
+
+    public bool TryGetItem(object? key, out object? value)
+    {
+        value = key switch
+        {
+            0L or -2L => Grouper,
+            1L or -1L => List,
+            _ => null,
+        };
+        return key is 0L or 1L or -1L or -2L;
+    }
+
+    public int Count => 2;
+
+    public object? this[int index] => index == 0 ? Grouper : List;
+
+    public IEnumerator<object?> GetEnumerator()
+    {
+        yield return Grouper;
+        yield return List;
+    }
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+    public override string ToString() => PyOps.Repr(new PyTuple([Grouper, List]));
 }

@@ -226,6 +226,7 @@ internal sealed partial class TemplateCompiler
                         "for" => ParseFor(parser, seg.Offset),
                         "set" => ParseSet(parser, seg.Offset),
                         "macro" => ParseMacro(parser, seg.Offset),
+                        "filter" => ParseFilterBlock(parser, seg.Offset, seg.Tokens!),
                         _ => throw new SyntaxErrorException(UnknownTag(name, endTags), seg.Offset),
                     });
                     break;
@@ -351,6 +352,18 @@ internal sealed partial class TemplateCompiler
 
     private Node ParseSet(Parser parser, int offset)
     {
+        if (parser.Current.Kind == TokenKind.Name && parser.Peek().Is(".") && parser.Peek(2).Kind == TokenKind.Name && parser.Peek(3).Is("="))
+        {
+            // {% set ns.attr = value %}: only namespace objects accept it.
+            var owner = parser.ExpectName();
+            parser.Next();
+            var attr = parser.ExpectName();
+            parser.Expect("=");
+            var assigned = parser.ParseTuple();
+            parser.ExpectEnd("statement block");
+            return new SetAttributeNode(offset, owner, attr, assigned);
+        }
+
         var target = ParseTarget(parser);
         if (parser.Current.Is("="))
         {
@@ -367,6 +380,21 @@ internal sealed partial class TemplateCompiler
     }
 
     private static string FirstName(Target target) => target.Names[0];
+
+    /// <summary><c>{% filter upper | replace('A', 'B') %}body{% endfilter %}</c>: the body's text goes through the filters.</summary>
+    private FilterBlockNode ParseFilterBlock(Parser parser, int offset, List<Token> tokens)
+    {
+        // Re-read the tag as "<body> | filters" so the expression parser resolves the filters and their arguments.
+        var at = parser.Current.Offset;
+        var rewritten = new List<Token> { new(TokenKind.Name, FilterBlockNode.BodyName, null, at), new(TokenKind.Op, "|", null, at) };
+        rewritten.AddRange(tokens.SkipWhile(t => t.Offset < at));
+        var filterParser = new Parser(rewritten, _env);
+        var expr = filterParser.ParseExpression();
+        filterParser.ExpectEnd("statement block");
+        var body = ParseBody(["endfilter"], out _, out var endParser);
+        endParser!.ExpectEnd("statement block");
+        return new FilterBlockNode(offset, expr, body, _options);
+    }
 
     private MacroNode ParseMacro(Parser parser, int offset)
     {

@@ -126,7 +126,7 @@ internal sealed class Target(string[] names, bool unpack)
         }
 
         PyOps.Check(value);
-        if (value is not (string or List<object?> or PyTuple or PyDict))
+        if (value is not (string or PyDict or IReadOnlyList<object?>))
         {
             throw new PyException($"cannot unpack non-iterable {PyOps.TypeName(value)} object");
         }
@@ -290,5 +290,79 @@ internal sealed class MacroNode(int offset, string name, (string Name, Expr? Def
         {
             defining.Budget.ExitCall();
         }
+    }
+}
+
+/// <summary><c>{% set ns.attr = value %}</c> on a <c>namespace()</c> object.</summary>
+internal sealed class SetAttributeNode(int offset, string owner, string attribute, Expr value) : Node(offset)
+{
+    public override void Render(RenderOutput output, Scope scope)
+    {
+        var target = scope.TryLookup(owner, out var v) ? v : Undefined.Name(owner, Offset);
+        PyOps.Check(target);
+        if (target is not NamespaceObject ns)
+        {
+            throw new PyException("cannot assign attribute on non-namespace object") { Offset = Offset };
+        }
+
+        ns.Set(attribute, value.Eval(scope));
+    }
+}
+
+/// <summary>Jinja2's <c>namespace(...)</c>: the one object whose attributes a template may set.</summary>
+internal sealed class NamespaceObject : IPyObject
+{
+    private readonly Dictionary<string, object?> _values = new(StringComparer.Ordinal);
+
+    public NamespaceObject(CallArgs args)
+    {
+        if (args.Count > 1 || (args.Count == 1 && args.Positional[0] is not PyDict))
+        {
+            throw new PyException("namespace() takes keyword arguments or one dict");
+        }
+
+        if (args.Count == 1)
+        {
+            foreach (var kv in (PyDict)args.Positional[0]!)
+            {
+                _values[PyOps.Str(PyEqualityComparer.Unkey(kv.Key))] = kv.Value;
+            }
+        }
+
+        foreach (var kv in args.Keywords ?? [])
+        {
+            _values[kv.Key] = kv.Value;
+        }
+    }
+
+    public string TypeName => "Namespace";
+
+    public bool TryGetAttr(string name, out object? value) => _values.TryGetValue(name, out value);
+
+    public void Set(string name, object? value)
+    {
+        if (_values.Count > 10_000 && !_values.ContainsKey(name))
+        {
+            throw new PyException("namespace holds too many attributes");
+        }
+
+        _values[name] = value;
+    }
+
+    public override string ToString() => "<Namespace " + PyOps.Repr(_values.Aggregate(new PyDict(), (d, kv) => { d[kv.Key] = kv.Value; return d; })) + ">";
+}
+
+/// <summary><c>{% filter ... %}</c>: renders the body, then applies the filters to its text.</summary>
+internal sealed class FilterBlockNode(int offset, Expr filters, Node[] body, RenderOptions options) : Node(offset)
+{
+    public const string BodyName = "\u0001filter-body";
+
+    public override void Render(RenderOutput output, Scope scope)
+    {
+        var text = new RenderOutput(options.MaxOutputLength, native: false);
+        RenderAll(body, text, scope);
+        var inner = scope.Child();
+        inner.Set(BodyName, text.Text.ToString());
+        output.AppendValue(filters.Eval(inner));
     }
 }
