@@ -50,7 +50,7 @@ public sealed class PythonExpression
         }
         catch (SyntaxErrorException e)
         {
-            var (line, column) = Position(text, e.Offset);
+            var (line, column) = Template.Position(text, e.Offset);
             throw new TemplateException(e.Message, text, line, column, null, isSyntaxError: true, e);
         }
     }
@@ -77,7 +77,7 @@ public sealed class PythonExpression
         }
         catch (PyException e)
         {
-            var (line, column) = Position(Text, e.Offset ?? 0);
+            var (line, column) = Template.Position(Text, e.Offset ?? 0);
             throw new TemplateException(e.Message, Text, line, column, null, isSyntaxError: false, e);
         }
     }
@@ -94,13 +94,5 @@ public sealed class PythonExpression
 
         value = ValueConversion.ToDotNet(raw);
         return true;
-    }
-
-    private static (int Line, int Column) Position(string text, int offset)
-    {
-        offset = Math.Clamp(offset, 0, text.Length);
-        var before = text.AsSpan(0, offset);
-        var line = before.Count('\n') + 1;
-        return (line, offset - (before.LastIndexOf('\n') + 1) + 1);
     }
 }

@@ -193,20 +193,11 @@ public sealed class Template
         return new TemplateException(e.Message, Text, line, column, field, isSyntaxError: false, cause);
     }
 
-    private static (int Line, int Column) Position(string text, int offset)
+    /// <summary>1-based line and column of <paramref name="offset"/> in <paramref name="text"/>.</summary>
+    internal static (int Line, int Column) Position(string text, int offset)
     {
         offset = Math.Clamp(offset, 0, text.Length);
-        var line = 1;
-        var lineStart = 0;
-        for (var i = 0; i < offset; i++)
-        {
-            if (text[i] == '\n')
-            {
-                line++;
-                lineStart = i + 1;
-            }
-        }
-
-        return (line, offset - lineStart + 1);
+        var before = text.AsSpan(0, offset);
+        return (before.Count('\n') + 1, offset - (before.LastIndexOf('\n') + 1) + 1);
     }
 }

@@ -40,7 +40,9 @@ internal static class Guard
         }
     }
 
-    public static object? Missing(string what) => throw new PyException($"{what} is not available in this context");
+    /// <summary>The service, or a clear error when the host did not hand it to the context.</summary>
+    public static T Require<T>(T? service, string what)
+        where T : class => service ?? throw new PyException($"{what} is not available in this context");
 }
 
 /// <summary><c>var</c>: <c>var.value.KEY</c> and <c>var.json.KEY</c>.</summary>
@@ -71,8 +73,8 @@ internal sealed class VariableView(VariableAccessor? variables, bool json) : IPy
             ? new PyFunction("get", a =>
             {
                 var key = PyOps.Str(a.Required(0, "item", "get"));
-                var accessor = variables ?? Guard.Missing("var") as VariableAccessor;
-                if (!Guard.Run(() => accessor!.TryGet(key, out _)))
+                var accessor = Guard.Require(variables, "var");
+                if (!Guard.Run(() => accessor.TryGet(key, out _)))
                 {
                     return a.Has(1, "default_var") ? a.Get(1, "default_var") : throw new PyException(new VariableNotFoundException(key).Message, new VariableNotFoundException(key));
                 }
@@ -85,8 +87,8 @@ internal sealed class VariableView(VariableAccessor? variables, bool json) : IPy
 
     private object? Read(string key)
     {
-        var accessor = variables ?? Guard.Missing("var") as VariableAccessor;
-        return json ? PyOps.FromJson(Guard.Run(() => accessor!.GetJson(key))) : Guard.Run(() => accessor!.Get(key));
+        var accessor = Guard.Require(variables, "var");
+        return json ? PyOps.FromJson(Guard.Run(() => accessor.GetJson(key))) : Guard.Run(() => accessor.Get(key));
     }
 }
 
@@ -101,10 +103,10 @@ internal sealed class ConnObject(ConnectionAccessor? connections) : IPyObject
             ? new PyFunction("get", a =>
             {
                 var id = PyOps.Str(a.Required(0, "key", "get"));
-                var accessor = connections ?? Guard.Missing("conn") as ConnectionAccessor;
-                return Guard.Run(() => accessor!.TryGet(id, out var c) ? Wrap(c) : a.Get(1, "default_conn"));
+                var accessor = Guard.Require(connections, "conn");
+                return Guard.Run(() => accessor.TryGet(id, out var c) ? Wrap(c) : a.Get(1, "default_conn"));
             })
-            : Wrap(Guard.Run(() => (connections ?? Guard.Missing("conn") as ConnectionAccessor)!.Get(name)));
+            : Wrap(Guard.Run(() => (Guard.Require(connections, "conn"))!.Get(name)));
         return true;
     }
 
@@ -142,7 +144,7 @@ internal sealed class ConfObject(SiroccoConfig? config) : IPyObject
         return value is not null;
     }
 
-    private SiroccoConfig Config() => config ?? (SiroccoConfig)Guard.Missing("conf")!;
+    private SiroccoConfig Config() => Guard.Require(config, "conf");
 
     private static string Key(CallArgs a) => $"[{PyOps.Str(a.Get(0, "section"))}/{PyOps.Str(a.Get(1, "key"))}]";
 
@@ -194,8 +196,8 @@ internal sealed class TaskInstanceObject(AirflowContextInput input, IXComReader?
         var dagId = a.Get(1, "dag_id") is string d ? d : input.DagId;
         var key = a.Get(2, "key", "return_value") is string k ? k : "return_value";
         PyOps.Check(taskIds);
-        var reader = xcoms ?? Guard.Missing("ti.xcom_pull") as IXComReader;
-        object? One(object? id) => PyOps.FromDotNet(Guard.Run(() => reader!.Pull(dagId, input.RunId, PyOps.Str(id), key)));
+        var reader = Guard.Require(xcoms, "ti.xcom_pull");
+        object? One(object? id) => PyOps.FromDotNet(Guard.Run(() => reader.Pull(dagId, input.RunId, PyOps.Str(id), key)));
         return taskIds switch
         {
             null => One(input.TaskId),
