@@ -1,14 +1,705 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+
 namespace Sirocco.Kubernetes.Internal;
 
-/// <summary>The lifecycle of one try's pod.</summary>
-internal static class PodRun
+/// <summary>
+/// The lifecycle of one try's pod (docs/adr/0002-pod-lifecycle.md): find or create, record, wait for the start on the
+/// shared watch, stream logs, wait for completion on the shared watch, read the XCom, decide, clean up.
+/// </summary>
+internal sealed class PodRun
 {
-    public static Task<object?> ExecuteAsync(KubernetesPodOperator op, TaskExecutionContext context, KubernetesRuntime runtime, CancellationToken cancellationToken) =>
-        throw new NotSupportedException("the pod lifecycle is not written yet");
-}
+    private static readonly string[] PullFailures = ["ErrImagePull", "ImagePullBackOff", "InvalidImageName"];
 
-/// <summary>Clients and watches shared by every try of the process.</summary>
-internal sealed class KubernetesRuntime
-{
-    public static KubernetesRuntime Shared { get; } = new();
+    private readonly KubernetesPodOperator _op;
+    private readonly TaskExecutionContext _ctx;
+    private readonly KubernetesRuntime _runtime;
+    private readonly Lock _logLock = new();
+    private readonly HashSet<string> _seenEvents = new(StringComparer.Ordinal);
+    private readonly List<Corev1Event> _events = [];
+    private ClusterHandle _cluster = null!;
+    private PodInformer _informer = null!;
+    private PodSubscription? _sub;
+    private string _ns = "default";
+    private string? _name;
+    private volatile bool _liveEvents = true;
+
+    private PodRun(KubernetesPodOperator op, TaskExecutionContext ctx, KubernetesRuntime runtime)
+    {
+        _op = op;
+        _ctx = ctx;
+        _runtime = runtime;
+    }
+
+    private TimeProvider Time => _runtime.Time;
+
+    public static async Task<object?> ExecuteAsync(KubernetesPodOperator op, TaskExecutionContext context, KubernetesRuntime runtime, CancellationToken cancellationToken)
+    {
+        var run = new PodRun(op, context, runtime);
+        return await run.RunAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private void Log(string line)
+    {
+        var masked = _ctx.Masker.Redact(line);
+        lock (_logLock)
+        {
+            _ctx.Log(masked);
+        }
+    }
+
+    private async Task<object?> RunAsync(CancellationToken kill)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(kill, _ctx.Shutdown);
+        var token = linked.Token;
+        var resolved = ClientResolver.Resolve(_op, _ctx.Connections, _ctx.Config, _runtime.Options.Environment);
+        _cluster = _runtime.GetCluster(resolved);
+        var request = PodBuilder.Build(_op, new PodBuildContext
+        {
+            DagId = _ctx.TaskInstance.DagId,
+            TaskId = _ctx.TaskInstance.TaskId,
+            RunId = _ctx.TaskInstance.RunId,
+            TryNumber = _ctx.TaskInstance.TryNumber,
+            MapIndex = _ctx.TaskInstance.MapIndex,
+            DefaultNamespace = resolved.DefaultNamespace,
+            XComSidecarImage = resolved.SidecarImage ?? PodBuilder.DefaultSidecarImage,
+            DagFolder = _ctx.DagFolder,
+        });
+        _ns = request.Metadata.NamespaceProperty;
+        _informer = _cluster.Pods(_ns);
+        IDisposable? events = null;
+        try
+        {
+            var existing = _op.ReattachOnRestart ? await FindExistingAsync(request, token).ConfigureAwait(false) : null;
+            if (existing is not null)
+            {
+                _name = existing.Metadata.Name;
+                Log($"Reattaching to pod {_ns}/{_name} of this try, started before a restart");
+                events = _cluster.Events(_ns).Subscribe(_name, OnEvent);
+            }
+            else
+            {
+                _name = request.Metadata.Name;
+                Subscribe(_name);
+                events = _cluster.Events(_ns).Subscribe(_name, OnEvent);
+                await CreateAsync(request, token).ConfigureAwait(false);
+            }
+
+            return await FollowAsync(token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (kill.IsCancellationRequested)
+        {
+            if (_name is not null)
+            {
+                Log($"Task killed: deleting pod {_ns}/{_name}");
+                await DeleteAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+
+            throw;
+        }
+        catch (OperationCanceledException) when (_ctx.Shutdown.IsCancellationRequested)
+        {
+            if (_name is not null)
+            {
+                Log($"Shutting down: pod {_ns}/{_name} keeps running and will be reattached");
+            }
+
+            throw;
+        }
+        finally
+        {
+            events?.Dispose();
+            _sub?.Dispose();
+        }
+    }
+
+    private void Subscribe(string name)
+    {
+        _sub?.Dispose();
+        _sub = _informer.Subscribe(name);
+    }
+
+    private async Task<V1Pod?> FindExistingAsync(V1Pod request, CancellationToken token)
+    {
+        if (_ctx.ResumedExternalId is { } external && external.Split('/', 2) is [var ns, var name])
+        {
+            if (ns != _ns)
+            {
+                _ns = ns;
+                _informer = _cluster.Pods(ns);
+            }
+
+            Subscribe(name);
+            var pod = await ReadPodAsync(name, token).ConfigureAwait(false);
+            if (pod is not null && !IsAlreadyChecked(pod))
+            {
+                _sub!.Update(pod);
+                return pod;
+            }
+
+            Log($"Pod {external} of the earlier attempt is gone or finished; starting a new pod");
+            return null;
+        }
+
+        // Fallback for a crash between the create and its recording: the shared watch's cache, searched by the try's labels.
+        await _informer.WaitSyncedAsync(token).ConfigureAwait(false);
+        var labels = new Dictionary<string, string>(request.Metadata.Labels.Where(kv => IsIdentityLabel(kv.Key)), StringComparer.Ordinal);
+        var found = _informer.Find(labels).Where(p => !IsAlreadyChecked(p) && p.Metadata.DeletionTimestamp is null).ToList();
+        if (found.Count > 1)
+        {
+            throw new SiroccoException(
+                $"More than one pod running with labels {string.Join(",", labels.Select(kv => kv.Key + "=" + kv.Value))}: {string.Join(", ", found.Select(p => p.Metadata.Name))}");
+        }
+
+        if (found.Count == 1)
+        {
+            Subscribe(found[0].Metadata.Name);
+            await RecordAsync(found[0].Metadata.Name, token).ConfigureAwait(false);
+            return found[0];
+        }
+
+        return null;
+    }
+
+    private static bool IsIdentityLabel(string key) =>
+        key is "dag_id" or "task_id" or "run_id" or "try_number" or "map_index" or "kubernetes_pod_operator";
+
+    private static bool IsAlreadyChecked(V1Pod pod) =>
+        pod.Metadata.Labels is { } l && l.TryGetValue(PodBuilder.AlreadyCheckedLabel, out var v) && v == "True";
+
+    private async Task CreateAsync(V1Pod request, CancellationToken token)
+    {
+        Log($"Creating pod {_ns}/{_name}");
+        V1Pod created;
+        try
+        {
+            created = await _runtime.Retry.ExecuteAsync(
+                $"create pod {_ns}/{_name}",
+                async t =>
+                {
+                    try
+                    {
+                        return await _cluster.Client.CoreV1.CreateNamespacedPodAsync(request, _ns, cancellationToken: t).ConfigureAwait(false);
+                    }
+                    catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.Conflict)
+                    {
+                        // An earlier attempt of this very request may have succeeded before its answer was lost.
+                        var existing = await _cluster.Client.CoreV1.ReadNamespacedPodAsync(_name, _ns, cancellationToken: t).ConfigureAwait(false);
+                        if (SameTry(existing.Metadata.Labels, request.Metadata.Labels))
+                        {
+                            return existing;
+                        }
+
+                        throw new SiroccoException($"pod {_ns}/{_name} already exists and belongs to another try", e);
+                    }
+                },
+                token).ConfigureAwait(false);
+        }
+        catch (HttpOperationException e)
+        {
+            throw new SiroccoException($"could not create pod {_ns}/{_name}: {ApiMessage(e)}", e);
+        }
+
+        _sub!.Update(created);
+        await RecordAsync(_name!, token).ConfigureAwait(false);
+    }
+
+    private static bool SameTry(IDictionary<string, string>? a, IDictionary<string, string> b) =>
+        a is not null && b.Where(kv => IsIdentityLabel(kv.Key)).All(kv => a.TryGetValue(kv.Key, out var v) && v == kv.Value);
+
+    private async Task RecordAsync(string name, CancellationToken token)
+    {
+        await _ctx.Recorder.RecordExternalIdAsync($"{_ns}/{name}", token).ConfigureAwait(false);
+        await _ctx.Recorder.PushXComAsync("pod_name", JsonSerializer.SerializeToElement(name), token).ConfigureAwait(false);
+        await _ctx.Recorder.PushXComAsync("pod_namespace", JsonSerializer.SerializeToElement(_ns), token).ConfigureAwait(false);
+    }
+
+    private async Task<object?> FollowAsync(CancellationToken token)
+    {
+        V1Pod started;
+        try
+        {
+            started = await WaitStartAsync(token).ConfigureAwait(false);
+        }
+        catch (PodStartException)
+        {
+            LogFailureDetails(_sub!.Latest);
+            await CleanupAsync(succeeded: false, token).ConfigureAwait(false);
+            throw;
+        }
+
+        _liveEvents = false;
+        Log($"Pod {_ns}/{_name} is {started.Status?.Phase}");
+        var logs = _op.GetLogs
+            ? new PodLogs(_cluster.Client, _ns, _name!, _sub!, _runtime, LogContainers(started), Log)
+            : null;
+        var logTask = logs?.StreamAsync(token) ?? Task.CompletedTask;
+        V1Pod final;
+        try
+        {
+            final = await WaitCompletionAsync(token).ConfigureAwait(false);
+        }
+        catch (SiroccoException)
+        {
+            await CleanupAsync(succeeded: false, token).ConfigureAwait(false);
+            throw;
+        }
+
+        await logTask.ConfigureAwait(false);
+        var baseState = ContainerState(final, _op.BaseContainerName)?.Terminated;
+        var exitCode = baseState?.ExitCode ?? (final.Status?.Phase == "Succeeded" ? 0 : -1);
+        var succeeded = exitCode == 0;
+
+        object? xcom = null;
+        Exception? xcomError = null;
+        if (_op.DoXcomPush)
+        {
+            try
+            {
+                xcom = await ReadXComAsync(token).ConfigureAwait(false);
+                if (!succeeded && xcom is JsonElement value)
+                {
+                    await _ctx.Recorder.PushXComAsync(XComEntry.ReturnValueKey, value, token).ConfigureAwait(false);
+                }
+            }
+            catch (SiroccoException e)
+            {
+                xcomError = e;
+            }
+        }
+
+        Exception? outcome = null;
+        if (!succeeded && _op.SkipOnExitCode.Contains(exitCode))
+        {
+            outcome = new TaskSkippedException($"Pod {_name} returned exit code {exitCode}. Skipping.");
+        }
+        else if (!succeeded)
+        {
+            outcome = new SiroccoException(_ctx.Masker.Redact(FailureMessage(final, baseState, exitCode, logs)));
+            LogFailureDetails(final);
+        }
+        else if (xcomError is not null)
+        {
+            outcome = xcomError;
+        }
+
+        await CleanupAsync(succeeded || outcome is TaskSkippedException, token).ConfigureAwait(false);
+        if (outcome is not null)
+        {
+            throw outcome;
+        }
+
+        return xcom;
+    }
+
+    private List<(string Name, bool Init)> LogContainers(V1Pod pod)
+    {
+        static bool All(IList<string> names) => names.Contains("*");
+        var result = new List<(string, bool)>();
+        foreach (var c in pod.Spec.InitContainers ?? [])
+        {
+            if (All(_op.InitContainerLogs) || _op.InitContainerLogs.Contains(c.Name))
+            {
+                result.Add((c.Name, true));
+            }
+        }
+
+        foreach (var c in pod.Spec.Containers)
+        {
+            var wanted = _op.ContainerLogs.Count == 0
+                ? c.Name == _op.BaseContainerName
+                : (All(_op.ContainerLogs) && c.Name != PodBuilder.SidecarName) || _op.ContainerLogs.Contains(c.Name);
+            if (wanted)
+            {
+                result.Add((c.Name, false));
+            }
+        }
+
+        return result;
+    }
+
+    private async Task<V1Pod> WaitStartAsync(CancellationToken token)
+    {
+        var sub = _sub!;
+        var start = Time.GetUtcNow();
+        var startup = TimeSpan.FromSeconds(_op.StartupTimeoutSeconds);
+        var schedule = TimeSpan.FromSeconds(_op.ScheduleTimeoutSeconds ?? _op.StartupTimeoutSeconds);
+        var check = TimeSpan.FromSeconds(Math.Max(1, _op.StartupCheckIntervalSeconds));
+        while (true)
+        {
+            token.ThrowIfCancellationRequested();
+            var next = sub.Changed.Next;
+            var pod = sub.Latest;
+            if (sub.Deleted)
+            {
+                throw new PodStartException($"Pod {_ns}/{_name} was deleted before it started");
+            }
+
+            var elapsed = Time.GetUtcNow() - start;
+            if (pod is not null)
+            {
+                if (HasStarted(pod))
+                {
+                    return pod;
+                }
+
+                if (WaitingReasons(pod).FirstOrDefault(w => PullFailures.Contains(w.Reason)) is { Reason: not null } pull)
+                {
+                    throw new PodStartException($"Pod docker image cannot be pulled, unable to start: {pull.Reason}\n{pull.Message}");
+                }
+
+                var scheduled = pod.Status?.Conditions?.Any(c => c.Type == "PodScheduled" && c.Status == "True") == true;
+                if (!scheduled && elapsed > schedule)
+                {
+                    throw new PodStartException(
+                        $"Pod took too long to be scheduled on the cluster, giving up. More than {_op.ScheduleTimeoutSeconds ?? _op.StartupTimeoutSeconds}s. Check the pod events in kubernetes. {Seen(pod)}");
+                }
+
+                if (elapsed > startup)
+                {
+                    throw new PodStartException(
+                        $"Pod took too long to start. More than {_op.StartupTimeoutSeconds}s. Check the pod events in kubernetes. {Seen(pod)}");
+                }
+            }
+            else if (elapsed > startup)
+            {
+                throw new PodStartException($"Pod took too long to start. More than {_op.StartupTimeoutSeconds}s. Pod {_ns}/{_name} was never seen.");
+            }
+
+            var deadline = (pod?.Status?.Conditions?.Any(c => c.Type == "PodScheduled" && c.Status == "True") == true ? startup : TimeSpan.FromTicks(Math.Min(startup.Ticks, schedule.Ticks))) - elapsed;
+            var wait = deadline < check ? deadline + TimeSpan.FromMilliseconds(10) : check;
+            if (!await WaitAsync(next, wait, token).ConfigureAwait(false))
+            {
+                await SafetyNetAsync(check, token).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<V1Pod> WaitCompletionAsync(CancellationToken token)
+    {
+        var sub = _sub!;
+        var check = TimeSpan.FromSeconds(Math.Max(1, _op.StartupCheckIntervalSeconds));
+        while (true)
+        {
+            token.ThrowIfCancellationRequested();
+            var next = sub.Changed.Next;
+            var pod = sub.Latest;
+            if (sub.Deleted)
+            {
+                throw new SiroccoException($"Pod {_ns}/{_name} was deleted while it ran");
+            }
+
+            if (pod is not null && IsDone(pod, _op.BaseContainerName))
+            {
+                return pod;
+            }
+
+            if (!await WaitAsync(next, check, token).ConfigureAwait(false))
+            {
+                await SafetyNetAsync(check, token).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Waits for a change or the timeout; false on timeout.</summary>
+    private async Task<bool> WaitAsync(Task next, TimeSpan timeout, CancellationToken token)
+    {
+        if (timeout <= TimeSpan.Zero)
+        {
+            return next.IsCompleted;
+        }
+
+        try
+        {
+            await next.WaitAsync(timeout, Time, token).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Reads the pod directly only when the shared watch has been silent (it gets bookmarks when healthy).</summary>
+    private async Task SafetyNetAsync(TimeSpan interval, CancellationToken token)
+    {
+        if (_informer.IsHealthy(interval * 2))
+        {
+            return;
+        }
+
+        try
+        {
+            var pod = await ReadPodAsync(_name!, token, retry: false).ConfigureAwait(false);
+            if (pod is null)
+            {
+                _sub!.Update(null, deleted: true);
+            }
+            else
+            {
+                _sub!.Update(pod);
+            }
+        }
+        catch (Exception e) when (ApiRetry.IsTransient(e) && !token.IsCancellationRequested)
+        {
+            // The cluster is unreachable: keep waiting; the watch resumes when it is back.
+        }
+    }
+
+    private async Task<V1Pod?> ReadPodAsync(string name, CancellationToken token, bool retry = true)
+    {
+        async Task<V1Pod?> ReadAsync(CancellationToken t)
+        {
+            try
+            {
+                return await _cluster.Client.CoreV1.ReadNamespacedPodAsync(name, _ns, cancellationToken: t).ConfigureAwait(false);
+            }
+            catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.NotFound)
+            {
+                return null;
+            }
+        }
+
+        return retry
+            ? await _runtime.Retry.ExecuteAsync($"read pod {_ns}/{name}", ReadAsync, token).ConfigureAwait(false)
+            : await ReadAsync(token).ConfigureAwait(false);
+    }
+
+    private static bool HasStarted(V1Pod pod) =>
+        pod.Status?.Phase is "Running" or "Succeeded" or "Failed"
+        || pod.Status?.ContainerStatuses?.Any(c => c.State?.Running is not null || c.State?.Terminated is not null) == true;
+
+    internal static bool IsDone(V1Pod pod, string baseContainer) =>
+        pod.Status?.Phase is "Succeeded" or "Failed" || ContainerState(pod, baseContainer)?.Terminated is not null;
+
+    internal static V1ContainerState? ContainerState(V1Pod pod, string container) =>
+        pod.Status?.ContainerStatuses?.FirstOrDefault(c => c.Name == container)?.State;
+
+    private static IEnumerable<(string? Reason, string? Message)> WaitingReasons(V1Pod pod) =>
+        (pod.Status?.InitContainerStatuses ?? []).Concat(pod.Status?.ContainerStatuses ?? [])
+            .Where(c => c.State?.Waiting is not null)
+            .Select(c => ((string?)c.State.Waiting.Reason, (string?)c.State.Waiting.Message));
+
+    private string Seen(V1Pod pod)
+    {
+        var waiting = WaitingReasons(pod).FirstOrDefault(w => w.Reason is not null and not "ContainerCreating" and not "PodInitializing");
+        if (waiting.Reason is not null)
+        {
+            return waiting.Message is { Length: > 0 } m ? $"{waiting.Reason}: {m}" : waiting.Reason;
+        }
+
+        lock (_events)
+        {
+            if (_events.LastOrDefault(e => e.Type == "Warning") is { } warning)
+            {
+                return $"{warning.Reason}: {warning.Message}";
+            }
+        }
+
+        var unscheduled = pod.Status?.Conditions?.FirstOrDefault(c => c.Type == "PodScheduled" && c.Status != "True");
+        return unscheduled is not null
+            ? $"Unschedulable: {unscheduled.Message}"
+            : $"Pod phase {pod.Status?.Phase ?? "unknown"}";
+    }
+
+    private void OnEvent(Corev1Event e)
+    {
+        var key = $"{e.Metadata?.Uid}/{e.Count}";
+        lock (_events)
+        {
+            if (!_seenEvents.Add(key))
+            {
+                return;
+            }
+
+            _events.Add(e);
+        }
+
+        if (_liveEvents)
+        {
+            Log($"Pod event: {e.Type} {e.Reason}: {e.Message}");
+        }
+    }
+
+    private string FailureMessage(V1Pod pod, V1ContainerStateTerminated? state, int exitCode, PodLogs? logs)
+    {
+        var sb = new StringBuilder();
+        sb.Append(CultureInfo.InvariantCulture, $"Pod {_name} returned a failure: container '{_op.BaseContainerName}' ");
+        sb.Append(state is null
+            ? $"did not finish (pod phase {pod.Status?.Phase}: {pod.Status?.Reason} {pod.Status?.Message})".TrimEnd()
+            : $"exited with code {exitCode}{(state.Reason is { } r ? " (" + r + ")" : string.Empty)}");
+        if (state?.Message is { Length: > 0 } message)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $". Termination message: {message.Trim()}");
+        }
+
+        if (logs?.LastLines(_op.BaseContainerName) is { Count: > 0 } lines)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"\nLast {lines.Count} log lines:\n").AppendJoin('\n', lines);
+        }
+
+        return sb.ToString();
+    }
+
+    private void LogFailureDetails(V1Pod? pod)
+    {
+        if (_op.LogEventsOnFailure)
+        {
+            lock (_events)
+            {
+                foreach (var e in _events)
+                {
+                    Log($"Pod event: {e.Type} {e.Reason}: {e.Message}");
+                }
+            }
+        }
+
+        if (_op.LogPodSpecOnFailure && pod is not null)
+        {
+            Log("Pod spec: " + KubernetesJson.Serialize(pod.Spec));
+        }
+    }
+
+    private async Task<object?> ReadXComAsync(CancellationToken token)
+    {
+        const string Empty = "__airflow_xcom_result_empty__";
+        var script = $"if [ -s {PodBuilder.XComPath}/return.json ]; then cat {PodBuilder.XComPath}/return.json; else echo {Empty}; fi";
+        var output = await ExecAsync(["sh", "-c", script], token).ConfigureAwait(false);
+        try
+        {
+            await ExecAsync(["sh", "-c", "kill -s INT 1"], token).ConfigureAwait(false);
+        }
+        catch (SiroccoException e)
+        {
+            Log($"Could not stop the XCom sidecar: {e.Message}");
+        }
+
+        if (output.Trim() == Empty)
+        {
+            return null;
+        }
+
+        try
+        {
+            using var doc = JsonDocument.Parse(output);
+            return doc.RootElement.Clone();
+        }
+        catch (JsonException e)
+        {
+            var head = output.Length > 100 ? output[..100] + "…" : output;
+            throw new SiroccoException($"Pod {_name}: {PodBuilder.XComPath}/return.json is not valid JSON ({e.Message}); it begins with: {head}", e);
+        }
+    }
+
+    private async Task<string> ExecAsync(string[] command, CancellationToken token)
+    {
+        try
+        {
+            return await _runtime.Retry.ExecuteAsync(
+                $"exec in pod {_ns}/{_name}",
+                async t =>
+                {
+                    string stdout = string.Empty, stderr = string.Empty;
+                    var code = await _cluster.Client.NamespacedPodExecAsync(
+                        _name,
+                        _ns,
+                        PodBuilder.SidecarName,
+                        command,
+                        false,
+                        async (_, output, error) =>
+                        {
+                            using var outReader = new StreamReader(output);
+                            using var errReader = new StreamReader(error);
+                            var o = outReader.ReadToEndAsync(t);
+                            var e = errReader.ReadToEndAsync(t);
+                            stdout = await o.ConfigureAwait(false);
+                            stderr = await e.ConfigureAwait(false);
+                        },
+                        t).ConfigureAwait(false);
+                    return code == 0
+                        ? stdout
+                        : throw new SiroccoException($"command in the XCom sidecar of pod {_name} exited with {code}: {stderr.Trim()}");
+                },
+                token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is HttpOperationException or KubernetesException)
+        {
+            throw new SiroccoException($"could not read the XCom of pod {_ns}/{_name}: {e.Message}", e);
+        }
+    }
+
+    private async Task CleanupAsync(bool succeeded, CancellationToken token)
+    {
+        var active = _sub?.Latest is { } pod && !IsDone(pod, _op.BaseContainerName);
+        var delete = _op.OnFinishAction switch
+        {
+            OnFinishAction.KeepPod => false,
+            OnFinishAction.DeleteSucceededPod => succeeded,
+            OnFinishAction.DeleteActivePod => active,
+            _ => true,
+        };
+        if (delete)
+        {
+            Log($"Deleting pod {_ns}/{_name}");
+            await DeleteAsync(token).ConfigureAwait(false);
+            return;
+        }
+
+        Log($"Keeping pod {_ns}/{_name} (on_finish_action {_op.OnFinishAction.ToName()}); marked {PodBuilder.AlreadyCheckedLabel}");
+        var patch = new V1Patch(
+            "{\"metadata\":{\"labels\":{\"" + PodBuilder.AlreadyCheckedLabel + "\":\"True\"}}}",
+            V1Patch.PatchType.MergePatch);
+        try
+        {
+            await _runtime.Retry.ExecuteAsync(
+                $"label pod {_ns}/{_name}",
+                t => _cluster.Client.CoreV1.PatchNamespacedPodAsync(patch, _name, _ns, cancellationToken: t),
+                token).ConfigureAwait(false);
+        }
+        catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.NotFound)
+        {
+            // Already gone.
+        }
+    }
+
+    private async Task DeleteAsync(CancellationToken token)
+    {
+        using var budget = CancellationTokenSource.CreateLinkedTokenSource(token);
+        budget.CancelAfter(_runtime.Options.RetryBudget);
+        try
+        {
+            await _runtime.Retry.ExecuteAsync(
+                $"delete pod {_ns}/{_name}",
+                t => _cluster.Client.CoreV1.DeleteNamespacedPodAsync(_name, _ns, gracePeriodSeconds: _op.TerminationGracePeriod, cancellationToken: t),
+                budget.Token).ConfigureAwait(false);
+        }
+        catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.NotFound)
+        {
+            // Already gone.
+        }
+    }
+
+    private static string ApiMessage(HttpOperationException e)
+    {
+        try
+        {
+            if (e.Response?.Content is { Length: > 0 } content && KubernetesJson.Deserialize<V1Status>(content) is { Message: { } m })
+            {
+                return $"{(int)e.Response.StatusCode} {m}";
+            }
+        }
+        catch (JsonException)
+        {
+            // Not a Status body.
+        }
+
+        return e.Message;
+    }
+
+    private sealed class PodStartException(string message) : SiroccoException(message);
 }

@@ -1,0 +1,169 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using k8s;
+using k8s.Exceptions;
+using Sirocco.Connections;
+
+namespace Sirocco.Kubernetes.Internal;
+
+/// <summary>A client configuration and what else the connection decided.</summary>
+internal sealed record ResolvedConfig(
+    KubernetesClientConfiguration Configuration,
+    string CacheKey,
+    string Source,
+    string DefaultNamespace,
+    string? SidecarImage);
+
+/// <summary>
+/// Finds the cluster of a try, in this order: the operator's <c>in_cluster</c>; its <c>config_file</c>; the connection's
+/// extras (<c>in_cluster</c>, <c>kube_config_path</c>, <c>kube_config</c>); the in-cluster service account when running
+/// in a pod; <c>$KUBECONFIG</c> or <c>~/.kube/config</c>. Errors name the file or connection at fault.
+/// </summary>
+internal static class ClientResolver
+{
+    public const string DefaultConnId = "kubernetes_default";
+    private const string InClusterNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+
+    public static ResolvedConfig Resolve(
+        KubernetesPodOperator op,
+        ConnectionAccessor? connections,
+        Sirocco.Configuration.SiroccoConfig? config,
+        IReadOnlyDictionary<string, string> environment)
+    {
+        JsonObject extras = [];
+        string? connId = null;
+        if (op.KubernetesConnId is { Length: > 0 } id && connections is not null)
+        {
+            if (connections.TryGet(id, out var conn))
+            {
+                extras = conn.ExtraDejson();
+                connId = id;
+            }
+            else if (id != DefaultConnId)
+            {
+                throw new ConnectionNotFoundException(id);
+            }
+        }
+
+        string? Extra(string name) =>
+            (extras[name] ?? extras["extra__kubernetes__" + name]) is JsonValue v && v.ToString() is { Length: > 0 } s ? s : null;
+        bool? ExtraBool(string name) => Extra(name)?.ToLowerInvariant() switch
+        {
+            null => null,
+            "true" or "1" or "yes" => true,
+            "false" or "0" or "no" => false,
+            var other => throw new SiroccoException($"connection '{connId}': extra '{name}' must be true or false, got '{other}'"),
+        };
+
+        var context = op.ClusterContext ?? Extra("cluster_context");
+        var skipTls = ExtraBool("disable_verify_ssl") ?? false;
+        var inCluster = op.InCluster ?? ExtraBool("in_cluster");
+        var sidecar = Extra("xcom_sidecar_container_image") ?? config?.Get("kubernetes", "xcom_sidecar_container_image", null);
+        var connNamespace = Extra("namespace");
+
+        ResolvedConfig Done(KubernetesClientConfiguration c, string key, string source, bool inClusterNs = false)
+        {
+            c.SkipTlsVerify = c.SkipTlsVerify || skipTls;
+            var ns = connNamespace
+                ?? (inClusterNs && File.Exists(InClusterNamespaceFile) ? File.ReadAllText(InClusterNamespaceFile).Trim() : null)
+                ?? "default";
+            return new ResolvedConfig(c, $"{key}|ctx={context}|skip={skipTls}", source, ns, sidecar);
+        }
+
+        if (op.InCluster == true && op.ConfigFile is { Length: > 0 })
+        {
+            throw new SiroccoException($"task {op.TaskId}: in_cluster and config_file '{op.ConfigFile}' are mutually exclusive");
+        }
+
+        if (op.InCluster == true)
+        {
+            return Done(InCluster("in_cluster"), "in-cluster", "in-cluster", inClusterNs: true);
+        }
+
+        if (op.ConfigFile is { Length: > 0 } file)
+        {
+            return Done(FromFile(file, context, "config_file"), FileKey(file), $"config_file {file}");
+        }
+
+        if (inCluster == true)
+        {
+            return Done(InCluster($"connection '{connId}' in_cluster"), "in-cluster", "in-cluster", inClusterNs: true);
+        }
+
+        if (Extra("kube_config_path") is { } path)
+        {
+            return Done(FromFile(path, context, $"connection '{connId}' kube_config_path"), FileKey(path), $"connection {connId} kube_config_path {path}");
+        }
+
+        if ((extras["kube_config"] ?? extras["extra__kubernetes__kube_config"]) is { } inline)
+        {
+            var text = inline is JsonValue v ? v.ToString() : inline.ToJsonString();
+            return Done(FromText(text, context, connId!), "inline:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text))), $"connection {connId} kube_config");
+        }
+
+        if (environment.TryGetValue("KUBERNETES_SERVICE_HOST", out var host) && host.Length > 0)
+        {
+            return Done(InCluster("in-cluster"), "in-cluster", "in-cluster", inClusterNs: true);
+        }
+
+        var fallback = environment.TryGetValue("KUBECONFIG", out var kubeconfig) && kubeconfig.Length > 0
+            ? kubeconfig.Split(':')[0]
+            : Path.Combine(environment.TryGetValue("HOME", out var home) && home.Length > 0 ? home : "/root", ".kube", "config");
+        if (!File.Exists(fallback))
+        {
+            throw new SiroccoException(
+                $"no Kubernetes configuration for task {op.TaskId}: set config_file, or kube_config_path in connection '{op.KubernetesConnId ?? DefaultConnId}', or create {fallback}");
+        }
+
+        return Done(FromFile(fallback, context, "default kubeconfig"), FileKey(fallback), $"kubeconfig {fallback}");
+    }
+
+    private static string FileKey(string path)
+    {
+        var info = new FileInfo(path);
+        return $"file:{info.FullName}:{(info.Exists ? info.LastWriteTimeUtc.Ticks : 0)}:{(info.Exists ? info.Length : 0)}";
+    }
+
+    private static KubernetesClientConfiguration FromFile(string path, string? context, string what)
+    {
+        if (!File.Exists(path))
+        {
+            throw new SiroccoException($"{what} '{path}' does not exist");
+        }
+
+        try
+        {
+            return KubernetesClientConfiguration.BuildConfigFromConfigFile(path, currentContext: context);
+        }
+        catch (Exception e) when (e is KubeConfigException or YamlDotNet.Core.YamlException or ArgumentException or FormatException or InvalidOperationException or NullReferenceException)
+        {
+            throw new SiroccoException($"{what} '{path}' is not a valid kubeconfig: {e.Message}", e);
+        }
+    }
+
+    private static KubernetesClientConfiguration FromText(string text, string? context, string connId)
+    {
+        try
+        {
+            using var stream = new MemoryStream(Encoding.UTF8.GetBytes(text));
+            return KubernetesClientConfiguration.BuildConfigFromConfigFile(stream, currentContext: context);
+        }
+        catch (Exception e) when (e is KubeConfigException or YamlDotNet.Core.YamlException or ArgumentException or FormatException or InvalidOperationException or NullReferenceException)
+        {
+            throw new SiroccoException($"connection '{connId}': kube_config is not a valid kubeconfig: {e.Message}", e);
+        }
+    }
+
+    private static KubernetesClientConfiguration InCluster(string what)
+    {
+        try
+        {
+            return KubernetesClientConfiguration.InClusterConfig();
+        }
+        catch (KubeConfigException e)
+        {
+            throw new SiroccoException($"{what}: not running inside a Kubernetes pod ({e.Message})", e);
+        }
+    }
+}

@@ -1,0 +1,122 @@
+using System.Collections.Concurrent;
+using k8s;
+
+namespace Sirocco.Kubernetes.Internal;
+
+/// <summary>Settings of the shared runtime; tests and the benchmark shorten them.</summary>
+internal sealed record KubernetesRuntimeOptions
+{
+    /// <summary>How long a unary API call (create, get, delete, exec) keeps retrying transient failures.</summary>
+    public TimeSpan RetryBudget { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>First delay between retries; doubles up to <see cref="MaxRetryDelay"/>.</summary>
+    public TimeSpan FirstRetryDelay { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Longest delay between retries.</summary>
+    public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long the log stream of a terminated container may take to end before it is cut and read once more.</summary>
+    public TimeSpan LogDrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Server-side timeout of one watch request (the watch then resumes from its resourceVersion).</summary>
+    public int WatchTimeoutSeconds { get; init; } = 290;
+
+    /// <summary>The process environment (HOME, KUBECONFIG, KUBERNETES_SERVICE_HOST), read once at the composition root.</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = ReadEnvironment();
+
+    /// <summary>Extra HTTP handlers put in front of every client (request counting in tests and the benchmark).</summary>
+    public Func<DelegatingHandler[]> Handlers { get; init; } = () => [];
+
+    private static Dictionary<string, string> ReadEnvironment()
+    {
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry e in System.Environment.GetEnvironmentVariables())
+        {
+            env[(string)e.Key] = e.Value?.ToString() ?? string.Empty;
+        }
+
+        return env;
+    }
+}
+
+/// <summary>
+/// Clients and watches shared by every try of the process: one client per effective configuration, and per client and
+/// namespace one pod watch and one event watch that serve every running try.
+/// </summary>
+internal sealed class KubernetesRuntime : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, Lazy<ClusterHandle>> _clusters = new(StringComparer.Ordinal);
+
+    public KubernetesRuntime(KubernetesRuntimeOptions? options = null, TimeProvider? time = null)
+    {
+        Options = options ?? new KubernetesRuntimeOptions();
+        Time = time ?? TimeProvider.System;
+        Retry = new ApiRetry(Options, Time);
+    }
+
+    public static KubernetesRuntime Shared { get; } = new();
+
+    public KubernetesRuntimeOptions Options { get; }
+
+    public TimeProvider Time { get; }
+
+    public ApiRetry Retry { get; }
+
+    /// <summary>How many clients exist (one per effective configuration).</summary>
+    public int ClientCount => _clusters.Count;
+
+    public ClusterHandle GetCluster(ResolvedConfig config)
+    {
+        var lazy = _clusters.GetOrAdd(
+            config.CacheKey,
+            _ => new Lazy<ClusterHandle>(() => new ClusterHandle(new k8s.Kubernetes(config.Configuration, Options.Handlers()), this)));
+        return lazy.Value;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var c in _clusters.Values.Where(l => l.IsValueCreated))
+        {
+            await c.Value.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _clusters.Clear();
+    }
+}
+
+/// <summary>One cluster's client and its shared watches.</summary>
+internal sealed class ClusterHandle : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, Lazy<PodInformer>> _pods = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<EventInformer>> _events = new(StringComparer.Ordinal);
+    private readonly KubernetesRuntime _runtime;
+
+    public ClusterHandle(IKubernetes client, KubernetesRuntime runtime)
+    {
+        Client = client;
+        _runtime = runtime;
+    }
+
+    public IKubernetes Client { get; }
+
+    public PodInformer Pods(string ns) =>
+        _pods.GetOrAdd(ns, n => new Lazy<PodInformer>(() => new PodInformer(Client, n, _runtime))).Value;
+
+    public EventInformer Events(string ns) =>
+        _events.GetOrAdd(ns, n => new Lazy<EventInformer>(() => new EventInformer(Client, n, _runtime))).Value;
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var p in _pods.Values.Where(l => l.IsValueCreated))
+        {
+            await p.Value.DisposeAsync().ConfigureAwait(false);
+        }
+
+        foreach (var e in _events.Values.Where(l => l.IsValueCreated))
+        {
+            await e.Value.DisposeAsync().ConfigureAwait(false);
+        }
+
+        Client.Dispose();
+    }
+}

@@ -1,0 +1,119 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Sirocco.Configuration;
+using Sirocco.Connections;
+using Sirocco.Masking;
+using Sirocco.Scheduling;
+using Sirocco.Variables;
+
+namespace Sirocco.Kubernetes.Tests.Harness;
+
+/// <summary>Runs single task tries the way the scheduler will: a context, a recorder, a log, a rendered copy.</summary>
+public sealed class TryHarness : IConnectionStore, IVariableStore
+{
+    private readonly ConcurrentDictionary<string, Connection> _connections = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Variable> _variables = new(StringComparer.Ordinal);
+
+    public TryHarness(string dagId = "kpo_tests", string runId = "manual__2024-01-01T00:00:00+00:00")
+    {
+        DagId = dagId;
+        RunId = runId;
+        Home = Path.Combine(Path.GetTempPath(), "sirocco-kpo-home-" + Guid.NewGuid().ToString("n")[..8]);
+        Config = SiroccoConfig.Load(Home, new Dictionary<string, string>());
+        Connections = new ConnectionAccessor(this, new Dictionary<string, string>(), Masker);
+        Variables = new VariableAccessor(this, new Dictionary<string, string>(), Masker);
+    }
+
+    public string DagId { get; }
+
+    public string RunId { get; }
+
+    public string Home { get; }
+
+    public SiroccoConfig Config { get; }
+
+    public SecretMasker Masker { get; } = new();
+
+    public ConnectionAccessor Connections { get; }
+
+    public VariableAccessor Variables { get; }
+
+    public ConcurrentQueue<string> Log { get; } = new();
+
+    /// <summary>XComs pushed by tries, keyed by (task, key).</summary>
+    public ConcurrentDictionary<(string Task, string Key), JsonElement> XComs { get; } = new();
+
+    public ConcurrentDictionary<string, string> ExternalIds { get; } = new(StringComparer.Ordinal);
+
+    public string LogText => string.Join('\n', Log);
+
+    public TaskExecutionContext Context(string taskId, int tryNumber = 1, string? resumedExternalId = null, CancellationToken shutdown = default) => new()
+    {
+        DagRun = new DagRun
+        {
+            DagId = DagId,
+            RunId = RunId,
+            RunType = DagRunType.Manual,
+            LogicalDate = new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero),
+            DataInterval = DataInterval.Exact(new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero)),
+        },
+        TaskInstance = new TaskInstance { DagId = DagId, TaskId = taskId, RunId = RunId, TryNumber = tryNumber },
+        Log = Log.Enqueue,
+        Recorder = new Recorder(this, taskId),
+        Config = Config,
+        Connections = Connections,
+        Variables = Variables,
+        Masker = Masker,
+        ResumedExternalId = resumedExternalId,
+        Shutdown = shutdown,
+    };
+
+    /// <summary>Runs one try of <paramref name="op"/> on a per-try copy; pushes the result as the scheduler does.</summary>
+    public async Task<object?> RunAsync(KubernetesPodOperator op, int tryNumber = 1, string? resumedExternalId = null, CancellationToken kill = default, CancellationToken shutdown = default)
+    {
+        var copy = (KubernetesPodOperator)op.CloneForTry();
+        var result = await copy.ExecuteAsync(Context(op.TaskId, tryNumber, resumedExternalId, shutdown), kill);
+        if (result is not null && op.DoXcomPush)
+        {
+            XComs[(op.TaskId, XComEntry.ReturnValueKey)] = JsonSerializer.SerializeToElement(result);
+        }
+
+        return result;
+    }
+
+    public void AddConnection(Connection connection) => _connections[connection.ConnId] = connection;
+
+    Connection? IConnectionStore.GetConnection(string connId) => _connections.GetValueOrDefault(connId);
+
+    IReadOnlyList<Connection> IConnectionStore.ListConnections() => [.. _connections.Values];
+
+    void IConnectionStore.SetConnection(Connection connection) => _connections[connection.ConnId] = connection;
+
+    bool IConnectionStore.DeleteConnection(string connId) => _connections.TryRemove(connId, out _);
+
+    Variable? IVariableStore.GetVariable(string key) => _variables.GetValueOrDefault(key);
+
+    IReadOnlyList<Variable> IVariableStore.ListVariables() => [.. _variables.Values];
+
+    void IVariableStore.SetVariable(Variable variable) => _variables[variable.Key] = variable;
+
+    bool IVariableStore.DeleteVariable(string key) => _variables.TryRemove(key, out _);
+
+    private sealed class Recorder(TryHarness harness, string taskId) : ITaskTryRecorder
+    {
+        public Task PushXComAsync(string key, JsonElement value, CancellationToken cancellationToken)
+        {
+            harness.XComs[(taskId, key)] = value;
+            return Task.CompletedTask;
+        }
+
+        public Task<JsonElement?> PullXComAsync(string taskId2, string key, CancellationToken cancellationToken) =>
+            Task.FromResult<JsonElement?>(harness.XComs.TryGetValue((taskId2, key), out var v) ? v : null);
+
+        public Task RecordExternalIdAsync(string externalId, CancellationToken cancellationToken)
+        {
+            harness.ExternalIds[taskId] = externalId;
+            return Task.CompletedTask;
+        }
+    }
+}
