@@ -64,6 +64,11 @@ internal static class CliApp
         root.Subcommands.Add(VariablesCommands.Create(ctx));
         root.Subcommands.Add(ConnectionsCommands.Create(ctx));
         root.Subcommands.Add(DagsCommands.Create(ctx));
+        root.Subcommands.Add(TasksCommands.Create(ctx));
+        foreach (var c in ServeCommands.Create(ctx))
+        {
+            root.Subcommands.Add(c);
+        }
         return root;
     }
 

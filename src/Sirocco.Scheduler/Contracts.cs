@@ -105,6 +105,9 @@ public sealed record SchedulerOptions
     /// <summary>How often the store is re-read for changes made by other processes (a safety net, not the hot path).</summary>
     public TimeSpan SweepInterval { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>Also receives every task log line as written (<c>dags test</c> prints them to the terminal).</summary>
+    public Action<string>? LogEcho { get; init; }
+
     /// <summary>The name of this host, recorded with each try.</summary>
     public string Hostname { get; init; } = Environment.MachineName;
 

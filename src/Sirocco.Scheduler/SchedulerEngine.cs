@@ -35,6 +35,7 @@ public sealed class SiroccoScheduler
     private HashSet<(string, string)>? _onlyRuns;
     private bool _dagsChanged = true;
     private bool _recovered;
+    private string? _onlyTask;
     private long _changes;
 
     /// <summary>Creates a scheduler.</summary>
@@ -107,10 +108,15 @@ public sealed class SiroccoScheduler
     /// Runs the given runs to the end in this process, whatever their DAGs' paused flags, then returns their final
     /// state (for <c>dags test</c> and <c>dags backfill</c>).
     /// </summary>
-    public async Task<IReadOnlyList<DagRun>> RunToCompletionAsync(IReadOnlyCollection<DagRun> runs, CancellationToken cancellationToken)
+    /// <param name="runs">The runs, already in the store.</param>
+    /// <param name="cancellationToken">Stops the runs (tries are told to shut down).</param>
+    /// <param name="onlyTask">When set, only this task runs, ignoring its dependencies; the others are marked removed
+    /// (<c>tasks test</c>).</param>
+    public async Task<IReadOnlyList<DagRun>> RunToCompletionAsync(IReadOnlyCollection<DagRun> runs, CancellationToken cancellationToken, string? onlyTask = null)
     {
         ArgumentNullException.ThrowIfNull(runs);
         _onlyRuns = runs.Select(r => (r.DagId, r.RunId)).ToHashSet();
+        _onlyTask = onlyTask;
         await CollectDagsAsync(cancellationToken).ConfigureAwait(false);
         await LoadPoolsAsync(cancellationToken).ConfigureAwait(false);
         foreach (var r in runs)
@@ -318,47 +324,59 @@ public sealed class SiroccoScheduler
     private async Task CollectDagsAsync(CancellationToken ct)
     {
         var collection = await _source.CollectAsync(ct).ConfigureAwait(false);
-        var now = _time.GetUtcNow();
-        var models = (await _store.ListDagsAsync(ct).ConfigureAwait(false)).ToDictionary(d => d.DagId, StringComparer.Ordinal);
+        await SyncDagsAsync(_store, collection, _options, _time.GetUtcNow(), ct).ConfigureAwait(false);
+        _dags = new Dictionary<string, Dag>(collection.Dags, StringComparer.Ordinal);
+        _weights.Clear();
+        _dagModels = (await _store.ListDagsAsync(ct).ConfigureAwait(false)).ToDictionary(d => d.DagId, StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// Records a collection of DAGs in the store: a row per DAG (new DAGs paused per
+    /// <see cref="SchedulerOptions.DagsArePausedAtCreation"/> or the DAG's own setting; existing ones keep their flag),
+    /// DAGs no longer present marked inactive, and import errors replaced by the current ones.
+    /// </summary>
+    public static async Task SyncDagsAsync(IMetadataStore store, DagCollection collection, SchedulerOptions options, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(collection);
+        ArgumentNullException.ThrowIfNull(options);
+        var ct = cancellationToken;
+        var models = (await store.ListDagsAsync(ct).ConfigureAwait(false)).ToDictionary(d => d.DagId, StringComparer.Ordinal);
         foreach (var dag in collection.Dags.Values)
         {
             var existing = models.GetValueOrDefault(dag.DagId);
-            var model = new DagModel
-            {
-                DagId = dag.DagId,
-                FileLoc = dag.FileLoc,
-                IsPaused = existing?.IsPaused ?? dag.IsPausedUponCreation ?? _options.DagsArePausedAtCreation,
-                IsActive = true,
-                LastParsedTime = now,
-                Description = dag.Description,
-                Schedule = dag.Schedule.Description,
-                Owners = string.Join(", ", dag.Tasks.Select(t => t.Owner).Distinct(StringComparer.Ordinal)),
-                Tags = [.. dag.Tags],
-            };
-            await _store.UpsertDagAsync(model, ct).ConfigureAwait(false);
-            models[dag.DagId] = model with { IsPaused = model.IsPaused };
+            await store.UpsertDagAsync(
+                new DagModel
+                {
+                    DagId = dag.DagId,
+                    FileLoc = dag.FileLoc,
+                    IsPaused = existing?.IsPaused ?? dag.IsPausedUponCreation ?? options.DagsArePausedAtCreation,
+                    IsActive = true,
+                    LastParsedTime = now,
+                    Description = dag.Description,
+                    Schedule = dag.Schedule.Description,
+                    Owners = string.Join(", ", dag.Tasks.Select(t => t.Owner).Distinct(StringComparer.Ordinal)),
+                    Tags = [.. dag.Tags],
+                },
+                ct).ConfigureAwait(false);
         }
 
         var gone = models.Values.Where(m => m.IsActive && !collection.Dags.ContainsKey(m.DagId)).Select(m => m.DagId).ToList();
-        await _store.DeactivateDagsAsync(gone, ct).ConfigureAwait(false);
+        await store.DeactivateDagsAsync(gone, ct).ConfigureAwait(false);
 
         var errorFiles = collection.ImportErrors.Select(e => e.FileName).ToHashSet(StringComparer.Ordinal);
-        foreach (var old in await _store.ListImportErrorsAsync(ct).ConfigureAwait(false))
+        foreach (var old in await store.ListImportErrorsAsync(ct).ConfigureAwait(false))
         {
             if (!errorFiles.Contains(old.FileName))
             {
-                await _store.ClearImportErrorAsync(old.FileName, ct).ConfigureAwait(false);
+                await store.ClearImportErrorAsync(old.FileName, ct).ConfigureAwait(false);
             }
         }
 
         foreach (var e in collection.ImportErrors)
         {
-            await _store.SetImportErrorAsync(new ImportErrorRecord(e.FileName, e.Message, now), ct).ConfigureAwait(false);
+            await store.SetImportErrorAsync(new ImportErrorRecord(e.FileName, e.Message, now), ct).ConfigureAwait(false);
         }
-
-        _dags = new Dictionary<string, Dag>(collection.Dags, StringComparer.Ordinal);
-        _weights.Clear();
-        _dagModels = (await _store.ListDagsAsync(ct).ConfigureAwait(false)).ToDictionary(d => d.DagId, StringComparer.Ordinal);
     }
 
     private async Task LoadPoolsAsync(CancellationToken ct) =>
@@ -534,7 +552,7 @@ public sealed class SiroccoScheduler
                     DagId = dag.DagId,
                     TaskId = task.TaskId,
                     RunId = run.RunId,
-                    State = TaskInstanceState.None,
+                    State = _onlyTask is null || _onlyTask == task.TaskId ? TaskInstanceState.None : TaskInstanceState.Removed,
                     MaxTries = task.Retries + 1,
                     Operator = task.OperatorName,
                     Pool = task.Pool,
@@ -616,7 +634,9 @@ public sealed class SiroccoScheduler
                         continue;
                     }
 
-                    var readiness = TriggerRules.Evaluate(task.TriggerRule, UpstreamCounts.Of(task.UpstreamTaskIds.Select(u => run.Tis[u].State)));
+                    var readiness = _onlyTask == task.TaskId
+                        ? Readiness.Run
+                        : TriggerRules.Evaluate(task.TriggerRule, UpstreamCounts.Of(task.UpstreamTaskIds.Select(u => run.Tis[u].State)));
                     if (readiness == Readiness.Run && task.DependsOnPast && !await PastSucceededAsync(run, task, ct).ConfigureAwait(false))
                     {
                         readiness = Readiness.Wait;

@@ -28,8 +28,11 @@ internal sealed class TaskLogWriter : IDisposable
     private readonly TimeProvider _time;
     private readonly Lock _lock = new();
 
-    public TaskLogWriter(string path, SecretMasker masker, TimeProvider time)
+    private readonly Action<string>? _echo;
+
+    public TaskLogWriter(string path, SecretMasker masker, TimeProvider time, Action<string>? echo = null)
     {
+        _echo = echo;
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
         _writer = new StreamWriter(stream, new UTF8Encoding(false)) { AutoFlush = true };
@@ -61,6 +64,7 @@ internal sealed class TaskLogWriter : IDisposable
                 _writer.Write("} ");
                 _writer.Write(line.TrimEnd('\r'));
                 _writer.Write('\n');
+                _echo?.Invoke($"[{ts}] {{{level}}} {line.TrimEnd('\r')}");
             }
         }
     }

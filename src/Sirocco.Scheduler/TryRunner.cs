@@ -39,7 +39,7 @@ internal sealed class TryRunner
     {
         var task = dag.GetTask(ti.TaskId);
         var path = TaskLogPaths.For(_options.LogFolder, ti.DagId, ti.TaskId, run.LogicalDate, ti.TryNumber, ti.MapIndex);
-        using var log = new TaskLogWriter(path, _services.Masker, _time);
+        using var log = new TaskLogWriter(path, _services.Masker, _time, _options.LogEcho is { } echo ? line => echo($"{ti.TaskId}: {line}") : null);
         var recorder = new Recorder(_store, ti, _time);
         try
         {

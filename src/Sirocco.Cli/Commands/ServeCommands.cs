@@ -1,0 +1,230 @@
+using System.CommandLine;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using Sirocco.Connections;
+using Sirocco.LocalCluster;
+using Sirocco.Storage;
+
+namespace Sirocco.Cli.Commands;
+
+/// <summary><c>sirocco scheduler</c>, <c>sirocco cluster start</c> and <c>sirocco standalone</c>.</summary>
+internal static class ServeCommands
+{
+    public static IEnumerable<Command> Create(CliContext ctx)
+    {
+        var scheduler = new Command("scheduler", "Run the scheduler until Ctrl-C (running pods are left to be re-attached)");
+        scheduler.SetAction(async (_, ct) =>
+        {
+            using var shutdown = Hosting.ShutdownOnSignal();
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, shutdown.Token);
+            using var bag = Hosting.CreateDagBag(ctx, watch: true);
+            ctx.Out.WriteLine($"Scheduler started: dags folder {bag.DagsFolder}, database {ctx.Masker.Redact(ctx.Config.Get("database", "sql_conn"))}");
+            await Hosting.CreateScheduler(ctx, new DagBagSource(bag)).RunAsync(linked.Token);
+            ctx.Out.WriteLine("Scheduler stopped.");
+            return 0;
+        });
+        yield return scheduler;
+
+        var cluster = new Command("cluster", "The embedded local Kubernetes cluster");
+        var port = new Option<int?>("--port") { Description = "Port on 127.0.0.1 (default [local_cluster] port; 0 = any free port)" };
+        var start = new Command("start", "Run the local cluster in the foreground until Ctrl-C; writes $SIROCCO_HOME/kube_config") { port };
+        start.SetAction(async (pr, ct) =>
+        {
+            using var shutdown = Hosting.ShutdownOnSignal();
+            await using var local = await StartClusterAsync(ctx, pr.GetValue(port), ct);
+            ctx.Out.WriteLine($"Local cluster listening on {local.ServerUrl}; kubeconfig: {local.KubeconfigPath}");
+            ctx.Out.WriteLine($"Try: kubectl --kubeconfig {local.KubeconfigPath} get nodes");
+            await Task.Delay(Timeout.Infinite, shutdown.Token).ContinueWith(_ => { }, CancellationToken.None);
+            return 0;
+        });
+        cluster.Subcommands.Add(start);
+        yield return cluster;
+
+        var standalone = new Command("standalone", "Everything in one process: database, local cluster, scheduler; set up on first start");
+        standalone.SetAction(async (_, ct) =>
+        {
+            using var shutdown = Hosting.ShutdownOnSignal();
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, shutdown.Token);
+            await RunStandaloneAsync(ctx, linked.Token);
+            return 0;
+        });
+        yield return standalone;
+    }
+
+    internal static Task<LocalCluster.LocalCluster> StartClusterAsync(CliContext ctx, int? port, CancellationToken ct)
+    {
+        var entrypoints = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        if (ctx.Config.Get("local_cluster", "image_entrypoints", null) is { Length: > 0 } text)
+        {
+            // image=cmd arg arg; image2=cmd ...
+            foreach (var entry in text.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var eq = entry.IndexOf('=', StringComparison.Ordinal);
+                if (eq <= 0)
+                {
+                    throw new SiroccoException($"[local_cluster] image_entrypoints: expected IMAGE=COMMAND ARGS, got '{entry}'");
+                }
+
+                entrypoints[entry[..eq].Trim()] = entry[(eq + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            }
+        }
+
+        return LocalCluster.LocalCluster.StartAsync(
+            new LocalClusterOptions
+            {
+                HomeDirectory = ctx.Home,
+                Port = port ?? ctx.Config.GetInt("local_cluster", "port"),
+                KubeconfigPath = Path.Combine(ctx.Home, "kube_config"),
+                ImageEntrypoints = entrypoints,
+            },
+            ct);
+    }
+
+    private static async Task RunStandaloneAsync(CliContext ctx, CancellationToken ct)
+    {
+        Directory.CreateDirectory(ctx.Home);
+        var firstStart = !File.Exists(ctx.Config.FilePath);
+        if (firstStart)
+        {
+            await File.WriteAllTextAsync(
+                ctx.Config.FilePath,
+                "# Sirocco configuration. Every option has a built-in default; `sirocco config list` shows them all.\n"
+                + "# Environment variables SIROCCO__SECTION__KEY override this file.\n[core]\ndags_are_paused_at_creation = False\n",
+                ct);
+        }
+
+        var config = Configuration.SiroccoConfig.Load(ctx.Home, ctx.Environment);
+        await ctx.Store.MigrateAsync(ct);
+        var password = await EnsureAdminAsync(ctx.Store, ctx.Home, ct);
+        var dags = config.Get("core", "dags_folder");
+        var copied = CopyExamples(config, dags);
+
+        LocalCluster.LocalCluster? cluster = null;
+        try
+        {
+            cluster = await StartClusterAsync(ctx, null, ct);
+            PointDefaultConnection(ctx.Store, cluster.KubeconfigPath);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            await ctx.Error.WriteLineAsync($"warning: the local cluster did not start ({e.Message}); pod tasks need another cluster (kubernetes_default connection)");
+        }
+
+        await using (cluster)
+        {
+            ctx.Out.WriteLine("Sirocco standalone is running.");
+            ctx.Out.WriteLine($"  home:       {ctx.Home}");
+            ctx.Out.WriteLine($"  dags:       {dags}{(copied > 0 ? $" ({copied} example DAG file(s) added)" : string.Empty)}");
+            ctx.Out.WriteLine($"  database:   {ctx.Masker.Redact(config.Get("database", "sql_conn"))}");
+            ctx.Out.WriteLine($"  task logs:  {config.Get("logging", "base_log_folder")}");
+            if (cluster is not null)
+            {
+                ctx.Out.WriteLine($"  cluster:    {cluster.ServerUrl} (kubectl --kubeconfig {cluster.KubeconfigPath} get pods -A)");
+            }
+
+            if (password is not null)
+            {
+                ctx.Out.WriteLine($"  login:      admin / {password} (shown once; also in {Path.Combine(ctx.Home, "standalone_admin_password.txt")})");
+            }
+
+            ctx.Out.WriteLine("Press Ctrl-C to stop.");
+            using var bag = Hosting.CreateDagBag(ctx, watch: true);
+            await Hosting.CreateScheduler(ctx, new DagBagSource(bag)).RunAsync(ct);
+        }
+
+        ctx.Out.WriteLine("Sirocco standalone stopped.");
+    }
+
+    /// <summary>Creates the <c>admin</c> user on first start; returns its generated password then, else null.</summary>
+    internal static async Task<string?> EnsureAdminAsync(IMetadataStore store, string home, CancellationToken ct)
+    {
+        if (await store.GetUserAsync("admin", ct) is not null)
+        {
+            return null;
+        }
+
+        var password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(12)).Replace('+', 'x').Replace('/', 'y').TrimEnd('=');
+        await store.UpsertUserAsync(new User("admin", PasswordHash.Create(password), "Admin"), ct);
+        var file = Path.Combine(home, "standalone_admin_password.txt");
+        await File.WriteAllTextAsync(file, password + "\n", ct);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        return password;
+    }
+
+    private static int CopyExamples(Configuration.SiroccoConfig config, string dags)
+    {
+        var marker = Path.Combine(config.Home, ".examples_installed");
+        Directory.CreateDirectory(dags);
+        if (!config.GetBool("core", "load_examples") || File.Exists(marker))
+        {
+            return 0;
+        }
+
+        var source = Path.Combine(AppContext.BaseDirectory, "example_dags");
+        var n = 0;
+        if (Directory.Exists(source))
+        {
+            foreach (var file in Directory.GetFiles(source, "*.cs"))
+            {
+                var target = Path.Combine(dags, Path.GetFileName(file));
+                if (!File.Exists(target))
+                {
+                    File.Copy(file, target);
+                    n++;
+                }
+            }
+        }
+
+        File.WriteAllText(marker, "examples copied once; delete this file to copy them again\n");
+        return n;
+    }
+
+    /// <summary>Points <c>kubernetes_default</c> at the local cluster unless the user configured it.</summary>
+    internal static void PointDefaultConnection(IMetadataStore store, string kubeconfig)
+    {
+        var current = store.GetConnection("kubernetes_default");
+        var extra = current?.ExtraDejson() ?? [];
+        var ours = extra.Count == 0 || (extra.Count == 1 && extra["kube_config_path"]?.ToString() == kubeconfig) || extra["sirocco_local_cluster"] is not null;
+        if (!ours)
+        {
+            return;
+        }
+
+        store.SetConnection(new Connection
+        {
+            ConnId = "kubernetes_default",
+            ConnType = "kubernetes",
+            Description = "The embedded local cluster (set by sirocco standalone)",
+            Extra = new JsonObject { ["kube_config_path"] = kubeconfig, ["sirocco_local_cluster"] = true }.ToJsonString(),
+        });
+    }
+}
+
+/// <summary>Password hashes: PBKDF2-SHA256, 210,000 iterations, 16-byte salt, as <c>pbkdf2-sha256$iter$salt$hash</c>.</summary>
+internal static class PasswordHash
+{
+    private const int Iterations = 210_000;
+
+    public static string Create(string password)
+    {
+        var salt = RandomNumberGenerator.GetBytes(16);
+        var hash = Rfc2898DeriveBytes.Pbkdf2(password, salt, Iterations, HashAlgorithmName.SHA256, 32);
+        return $"pbkdf2-sha256${Iterations}${Convert.ToBase64String(salt)}${Convert.ToBase64String(hash)}";
+    }
+
+    public static bool Verify(string password, string stored)
+    {
+        var parts = stored.Split('$');
+        if (parts.Length != 4 || parts[0] != "pbkdf2-sha256" || !int.TryParse(parts[1], out var iterations))
+        {
+            return false;
+        }
+
+        var expected = Convert.FromBase64String(parts[3]);
+        var actual = Rfc2898DeriveBytes.Pbkdf2(password, Convert.FromBase64String(parts[2]), iterations, HashAlgorithmName.SHA256, expected.Length);
+        return CryptographicOperations.FixedTimeEquals(expected, actual);
+    }
+}

@@ -1,0 +1,304 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Sirocco.Scheduler;
+using Sirocco.Storage;
+
+namespace Sirocco.Cli.Commands;
+
+/// <summary><c>sirocco tasks</c>: task instances, their logs and rendered fields.</summary>
+internal static class TasksCommands
+{
+    public static Command Create(CliContext ctx)
+    {
+        var tasks = new Command("tasks", "Manage tasks and task instances");
+        tasks.Subcommands.Add(List(ctx));
+        tasks.Subcommands.Add(Test(ctx));
+        tasks.Subcommands.Add(Render(ctx));
+        tasks.Subcommands.Add(State(ctx));
+        tasks.Subcommands.Add(Clear(ctx));
+        tasks.Subcommands.Add(Logs(ctx));
+        return tasks;
+    }
+
+    private static Command List(CliContext ctx)
+    {
+        var dagId = new Argument<string>("dag_id") { Description = "DAG id" };
+        var tree = new Option<bool>("--tree", "-t") { Description = "Show upstream before downstream with indentation" };
+        var cmd = new Command("list", "List a DAG's tasks") { dagId, tree };
+        cmd.SetAction(async (pr, ct) =>
+        {
+            var dag = await Hosting.GetDagAsync(ctx, pr.GetValue(dagId)!, ct);
+            foreach (var t in pr.GetValue(tree) ? dag.TopologicalOrder() : [.. dag.Tasks.OrderBy(t => t.TaskId, StringComparer.Ordinal)])
+            {
+                ctx.Out.WriteLine(t.TaskId);
+            }
+
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static (Argument<string> Dag, Argument<string> Task) DagTaskArguments() =>
+        (new Argument<string>("dag_id") { Description = "DAG id" }, new Argument<string>("task_id") { Description = "Task id" });
+
+    private static Command Test(CliContext ctx)
+    {
+        var (dagId, taskId) = DagTaskArguments();
+        var date = new Argument<string?>("logical_date") { Description = "Logical date (ISO 8601); now by default", Arity = ArgumentArity.ZeroOrOne };
+        var cmd = new Command("test", "Run one task in this process, ignoring dependencies, log to the terminal; the run is not kept") { dagId, taskId, date };
+        cmd.SetAction(async (pr, ct) =>
+        {
+            var dag = await Hosting.GetDagAsync(ctx, pr.GetValue(dagId)!, ct);
+            var task = dag.GetTask(pr.GetValue(taskId)!);
+            var logical = (pr.GetValue(date) is { } d ? AirflowTime.Parse(d) : DateTimeOffset.UtcNow).ToUniversalTime();
+
+            // As Airflow does: a temporary run, deleted afterwards, in which only this task runs, ignoring dependencies.
+            var run = new DagRun
+            {
+                DagId = dag.DagId,
+                RunId = "__sirocco_temporary_run_" + AirflowTime.IsoFormat(DateTimeOffset.UtcNow) + "__",
+                RunType = DagRunType.Manual,
+                LogicalDate = logical,
+                DataInterval = dag.Schedule.InferManualDataInterval(logical),
+                QueuedAt = DateTimeOffset.UtcNow,
+            };
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    await ctx.Store.CreateDagRunAsync(run, ct);
+                    break;
+                }
+                catch (SiroccoException) when (attempt < 100)
+                {
+                    // A run with this logical date exists: shift by 100 ns, invisible in ds, ts and run ids.
+                    run = run with { LogicalDate = run.LogicalDate.AddTicks(1) };
+                }
+            }
+
+            try
+            {
+                var scheduler = Hosting.CreateScheduler(ctx, new StaticDagSource(dag), ctx.Out.WriteLine);
+                await scheduler.RunToCompletionAsync([run], ct, onlyTask: task.TaskId);
+                var ti = await ctx.Store.GetTaskInstanceAsync(run.DagId, task.TaskId, run.RunId, -1, ct);
+                var state = ti?.State ?? TaskInstanceState.None;
+                ctx.Out.WriteLine($"{task.TaskId}: {state.ToName()}");
+                return state is TaskInstanceState.Success or TaskInstanceState.Skipped ? 0 : 1;
+            }
+            finally
+            {
+                await ctx.Store.DeleteDagRunAsync(run.DagId, run.RunId, CancellationToken.None);
+            }
+        });
+        return cmd;
+    }
+
+    private static Command Render(CliContext ctx)
+    {
+        var (dagId, taskId) = DagTaskArguments();
+        var date = new Argument<string?>("logical_date") { Description = "Logical date (ISO 8601); now by default", Arity = ArgumentArity.ZeroOrOne };
+        var cmd = new Command("render", "Print each template field of a task as rendered for a logical date") { dagId, taskId, date };
+        cmd.SetAction(async (pr, ct) =>
+        {
+            var dag = await Hosting.GetDagAsync(ctx, pr.GetValue(dagId)!, ct);
+            var task = dag.GetTask(pr.GetValue(taskId)!);
+            var logical = (pr.GetValue(date) is { } d ? AirflowTime.Parse(d) : DateTimeOffset.UtcNow).ToUniversalTime();
+            var interval = dag.Schedule.Next(null, logical, null, catchup: true, now: DateTimeOffset.MaxValue) is { } n && n.LogicalDate == logical
+                ? n.Interval
+                : dag.Schedule.InferManualDataInterval(logical);
+            var run = new DagRun { DagId = dag.DagId, RunId = DagRun.GenerateRunId(DagRunType.Manual, logical), RunType = DagRunType.Manual, LogicalDate = logical, DataInterval = interval };
+            var ti = new TaskInstance { DagId = dag.DagId, TaskId = task.TaskId, RunId = run.RunId, TryNumber = 1 };
+            var rendered = new AirflowTaskRenderer().Render(task.CloneForTry(), new RenderRequest(dag, run, ti, Hosting.Services(ctx), ctx.Store, TimeProvider.System, TestMode: true));
+            foreach (var (field, value) in rendered.Fields)
+            {
+                ctx.Out.WriteLine("# ----------------------------------------------------------");
+                ctx.Out.WriteLine($"# property: {field}");
+                ctx.Out.WriteLine("# ----------------------------------------------------------");
+                ctx.Out.WriteLine(ctx.Masker.Redact(value));
+                ctx.Out.WriteLine();
+            }
+
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static async Task<DagRun> FindRunAsync(CliContext ctx, string dagId, string runIdOrDate, CancellationToken ct)
+    {
+        if (await ctx.Store.GetDagRunAsync(dagId, runIdOrDate, ct) is { } run)
+        {
+            return run;
+        }
+
+        if (DateTimeOffset.TryParse(runIdOrDate, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var date))
+        {
+            var byDate = (await ctx.Store.ListDagRunsAsync(new DagRunQuery { DagId = dagId, Limit = 100_000 }, ct)).FirstOrDefault(r => r.LogicalDate == date);
+            if (byDate is not null)
+            {
+                return byDate;
+            }
+        }
+
+        throw new SiroccoException($"DagRun for {dagId} with run_id or logical_date of '{runIdOrDate}' not found");
+    }
+
+    private static Command State(CliContext ctx)
+    {
+        var (dagId, taskId) = DagTaskArguments();
+        var run = new Argument<string>("run_id") { Description = "Run id or logical date" };
+        var cmd = new Command("state", "Print a task instance's state") { dagId, taskId, run };
+        cmd.SetAction(async (pr, ct) =>
+        {
+            var r = await FindRunAsync(ctx, pr.GetValue(dagId)!, pr.GetValue(run)!, ct);
+            var ti = await ctx.Store.GetTaskInstanceAsync(r.DagId, pr.GetValue(taskId)!, r.RunId, -1, ct)
+                ?? throw new SiroccoException($"Task {pr.GetValue(taskId)} has no instance in run {r.RunId} of {r.DagId}");
+            ctx.Out.WriteLine(ti.State.ToName());
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command Clear(CliContext ctx)
+    {
+        var dagId = new Argument<string>("dag_id") { Description = "DAG id" };
+        var regex = new Option<string?>("--task-regex", "-t") { Description = "Only tasks whose id matches this regular expression" };
+        var start = new Option<string?>("--start-date", "-s") { Description = "Only runs with a logical date at or after this" };
+        var end = new Option<string?>("--end-date", "-e") { Description = "Only runs with a logical date at or before this" };
+        var onlyFailed = new Option<bool>("--only-failed", "-f") { Description = "Only failed and upstream_failed task instances" };
+        var yes = new Option<bool>("--yes", "-y") { Description = "Do not ask for confirmation (always assumed: the command is not interactive)" };
+        var cmd = new Command("clear", "Clear task instances so the scheduler runs them again") { dagId, regex, start, end, onlyFailed, yes };
+        cmd.SetAction(async (pr, ct) =>
+        {
+            var id = pr.GetValue(dagId)!;
+            var dag = await Hosting.GetDagAsync(ctx, id, ct);
+            Regex? filter;
+            try
+            {
+                filter = pr.GetValue(regex) is { } r ? new Regex(r, RegexOptions.None, TimeSpan.FromSeconds(1)) : null;
+            }
+            catch (ArgumentException e)
+            {
+                throw new SiroccoException($"--task-regex '{pr.GetValue(regex)}' is not a valid regular expression: {e.Message}", e);
+            }
+
+            var from = pr.GetValue(start) is { } s ? AirflowTime.Parse(s) : DateTimeOffset.MinValue;
+            var to = pr.GetValue(end) is { } e2 ? AirflowTime.Parse(e2) : DateTimeOffset.MaxValue;
+            var cleared = 0;
+            foreach (var run in await ctx.Store.ListDagRunsAsync(new DagRunQuery { DagId = id, Limit = 100_000 }, ct))
+            {
+                if (run.LogicalDate < from || run.LogicalDate > to)
+                {
+                    continue;
+                }
+
+                var any = false;
+                foreach (var ti in await ctx.Store.ListTaskInstancesAsync(id, run.RunId, ct))
+                {
+                    if ((filter is not null && !filter.IsMatch(ti.TaskId)) || ti.State is TaskInstanceState.Running or TaskInstanceState.Queued)
+                    {
+                        continue;
+                    }
+
+                    if (pr.GetValue(onlyFailed) && ti.State is not (TaskInstanceState.Failed or TaskInstanceState.UpstreamFailed))
+                    {
+                        continue;
+                    }
+
+                    var retries = dag.HasTask(ti.TaskId) ? dag.GetTask(ti.TaskId).Retries : 0;
+                    await ctx.Store.UpsertTaskInstanceAsync(ti with { State = TaskInstanceState.None, MaxTries = ti.TryNumber + retries + 1, NextRetryAt = null }, ct);
+                    ctx.Out.WriteLine($"<TaskInstance: {id}.{ti.TaskId} {run.RunId} [{ti.State.ToName()}]> cleared");
+                    cleared++;
+                    any = true;
+                }
+
+                if (any && run.State is DagRunState.Success or DagRunState.Failed)
+                {
+                    await ctx.Store.UpdateDagRunAsync(run with { State = DagRunState.Queued, EndDate = null }, ct);
+                }
+            }
+
+            ctx.Out.WriteLine($"{cleared} task instance(s) cleared");
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command Logs(CliContext ctx)
+    {
+        var (dagId, taskId) = DagTaskArguments();
+        var run = new Argument<string>("run_id") { Description = "Run id or logical date" };
+        var tryNumber = new Option<int?>("--try") { Description = "Try number (the latest by default)" };
+        var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing new lines until the try ends" };
+        var cmd = new Command("logs", "Print a task try's log") { dagId, taskId, run, tryNumber, follow };
+        cmd.SetAction(async (pr, ct) =>
+        {
+            var r = await FindRunAsync(ctx, pr.GetValue(dagId)!, pr.GetValue(run)!, ct);
+            var task = pr.GetValue(taskId)!;
+            var ti = await ctx.Store.GetTaskInstanceAsync(r.DagId, task, r.RunId, -1, ct)
+                ?? throw new SiroccoException($"Task {task} has no instance in run {r.RunId} of {r.DagId}");
+            var number = pr.GetValue(tryNumber) ?? ti.TryNumber;
+            if (number < 1 || number > Math.Max(1, ti.TryNumber))
+            {
+                throw new SiroccoException($"Task {task} in run {r.RunId} has tries 1 to {ti.TryNumber}; there is no try {number}");
+            }
+
+            var path = TaskLogPaths.For(Hosting.Options(ctx).LogFolder, r.DagId, task, r.LogicalDate, number);
+            if (!File.Exists(path) && !pr.GetValue(follow))
+            {
+                throw new SiroccoException($"No log for try {number} of {r.DagId}.{task} in {r.RunId} (expected {path})");
+            }
+
+            long position = 0;
+            while (true)
+            {
+                if (File.Exists(path))
+                {
+                    await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                    stream.Seek(position, SeekOrigin.Begin);
+                    using var reader = new StreamReader(stream);
+                    var text = await reader.ReadToEndAsync(ct);
+                    position = stream.Position;
+                    ctx.Out.Write(text);
+                }
+
+                if (!pr.GetValue(follow))
+                {
+                    return 0;
+                }
+
+                var now = await ctx.Store.GetTaskInstanceAsync(r.DagId, task, r.RunId, -1, ct);
+                if (now is null || (now.TryNumber > number) || (now.TryNumber == number && now.State is not (TaskInstanceState.Running or TaskInstanceState.Queued)))
+                {
+                    // One last read catches lines written just before the try ended.
+                    if (File.Exists(path))
+                    {
+                        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                        stream.Seek(position, SeekOrigin.Begin);
+                        using var reader = new StreamReader(stream);
+                        ctx.Out.Write(await reader.ReadToEndAsync(ct));
+                    }
+
+                    return 0;
+                }
+
+                await WaitForWriteAsync(path, ct);
+            }
+        });
+        return cmd;
+    }
+
+    private static async Task WaitForWriteAsync(string path, CancellationToken ct)
+    {
+        var dir = Path.GetDirectoryName(path)!;
+        Directory.CreateDirectory(dir);
+        using var watcher = new FileSystemWatcher(dir, Path.GetFileName(path)) { NotifyFilter = NotifyFilters.Size | NotifyFilters.LastWrite | NotifyFilters.FileName };
+        var changed = new TaskCompletionSource();
+        watcher.Changed += (_, _) => changed.TrySetResult();
+        watcher.Created += (_, _) => changed.TrySetResult();
+        watcher.EnableRaisingEvents = true;
+
+        // The state of the try is re-read at least every second: the end of a try writes no line after the state.
+        await Task.WhenAny(changed.Task, Task.Delay(TimeSpan.FromSeconds(1), ct));
+    }
+}
