@@ -86,6 +86,8 @@ public class AirflowContextTests
         Assert.Equal("a.csv", engine.Render("{{ ti.xcom_pull(task_ids='push').files[0] }}", world.Context));
         Assert.Equal("None", engine.Render("{{ ti.xcom_pull(task_ids='push', key='nothing') }}", world.Context));
         Assert.Equal("42", engine.Render("{{ ti.xcom_pull(task_ids='push', dag_id='other', key='count') }}", world.Context));
+        Assert.Equal("42 fallback", engine.Render("{{ ti.xcom_pull(key='count') }} {{ ti.xcom_pull(task_ids='nobody', default='fallback') }}", world.Context));
+        Assert.Contains(world.XComs.Calls, c => c == (world.Input.DagId, world.Input.RunId, null, "count"));
         Assert.Contains(world.XComs.Calls, c => c == (world.Input.DagId, world.Input.RunId, "push", "return_value"));
         Assert.Contains(world.XComs.Calls, c => c == ("other", world.Input.RunId, "push", "count"));
     }

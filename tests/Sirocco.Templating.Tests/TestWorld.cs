@@ -145,11 +145,13 @@ internal sealed class MemoryXComs : IXComReader
 {
     public Dictionary<(string Task, string Key), object?> Values { get; } = [];
 
-    public List<(string DagId, string RunId, string TaskId, string Key)> Calls { get; } = [];
+    public List<(string DagId, string RunId, string? TaskId, string Key)> Calls { get; } = [];
 
-    public object? Pull(string dagId, string runId, string taskId, string key)
+    public object? Pull(string dagId, string runId, string? taskId, string key)
     {
         Calls.Add((dagId, runId, taskId, key));
-        return Values.GetValueOrDefault((taskId, key));
+        return taskId is null
+            ? Values.Where(kv => kv.Key.Key == key).Select(kv => kv.Value).FirstOrDefault()
+            : Values.GetValueOrDefault((taskId, key));
     }
 }

@@ -95,9 +95,10 @@ public interface IXComReader
     /// </summary>
     /// <param name="dagId">The DAG id (the current DAG unless the template names another).</param>
     /// <param name="runId">The DAG run id.</param>
-    /// <param name="taskId">The task that pushed the value.</param>
+    /// <param name="taskId">The task that pushed the value; null (no <c>task_ids</c> given) means any task of the run,
+    /// the most recent value first, as Airflow does.</param>
     /// <param name="key">The XCom key; <c>return_value</c> by default.</param>
-    object? Pull(string dagId, string runId, string taskId, string key);
+    object? Pull(string dagId, string runId, string? taskId, string key);
 }
 
 /// <summary>The services the Airflow context reads through; any left null makes its part of the context fail clearly.</summary>

@@ -197,12 +197,19 @@ internal sealed class TaskInstanceObject(AirflowContextInput input, IXComReader?
         var key = a.Get(2, "key", "return_value") is string k ? k : "return_value";
         PyOps.Check(taskIds);
         var reader = Guard.Require(xcoms, "ti.xcom_pull");
-        object? One(object? id) => PyOps.FromDotNet(Guard.Run(() => reader.Pull(dagId, input.RunId, PyOps.Str(id), key)));
+        var hasDefault = a.Has(-1, "default");
+        var dflt = a.Get(-1, "default");
+        object? One(string? id)
+        {
+            var value = PyOps.FromDotNet(Guard.Run(() => reader.Pull(dagId, input.RunId, id, key)));
+            return value is null && hasDefault ? dflt : value;
+        }
+
         return taskIds switch
         {
-            null => One(input.TaskId),
+            null => One(null),
             string s => One(s),
-            _ => PyOps.Iterate(taskIds).Select(One).ToList(),
+            _ => PyOps.Iterate(taskIds).Select(id => One(PyOps.Str(id))).ToList(),
         };
     }
 

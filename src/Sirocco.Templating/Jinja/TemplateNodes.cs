@@ -214,6 +214,8 @@ internal sealed class ForNode(int offset, Target target, Expr iterable, Expr? fi
 /// <summary>Jinja2's <c>loop</c> variable.</summary>
 internal sealed class LoopObject(List<object?> items) : IPyObject
 {
+    private PyTuple? _lastChanged;
+
     public int Index { get; set; }
 
     public string TypeName => "LoopContext";
@@ -235,7 +237,13 @@ internal sealed class LoopObject(List<object?> items) : IPyObject
             "previtem" => Index > 0 ? items[Index - 1] : new Undefined("there is no previous item"),
             "nextitem" => Index < n - 1 ? items[Index + 1] : new Undefined("there is no next item"),
             "cycle" => new PyFunction("cycle", a => a.Count == 0 ? throw new PyException("no items for cycling given") : a.Positional[Index % a.Count]),
-            "changed" => null,
+            "changed" => new PyFunction("changed", a =>
+            {
+                var now = new PyTuple(a.Positional);
+                var changed = _lastChanged is null || !PyOps.Eq(_lastChanged, now);
+                _lastChanged = now;
+                return changed;
+            }),
             _ => Undefined.Attribute(this, name),
         };
         return true;
