@@ -49,7 +49,8 @@ public sealed class DagBag : IDisposable
 
         if (options.Watch)
         {
-            _watcher = new DagFolderWatcher(_dagsFolder, options.WatchDebounce, options.TimeProvider);
+            _watcher = new DagFolderWatcher(
+                _dagsFolder, options.WatchDebounce, options.TimeProvider, path => _parsers.ContainsKey(Path.GetExtension(path)));
         }
     }
 
@@ -77,7 +78,9 @@ public sealed class DagBag : IDisposable
 
     /// <summary>
     /// Completes when something in the dags folder changed (debounced by <see cref="DagBagOptions.WatchDebounce"/>) after
-    /// the last collection started; at once if such a change is already pending. Call <see cref="CollectAsync"/> next.
+    /// the last collection started or the last wait completed; at once if such a change is already pending. A completed
+    /// wait consumes the change, so the pattern "wait, start the next wait, collect" does not spin. Call
+    /// <see cref="CollectAsync"/> next. Meant for one consumer (the scheduler loop).
     /// </summary>
     /// <param name="cancellationToken">Stops waiting.</param>
     /// <returns>A task that completes on a change.</returns>

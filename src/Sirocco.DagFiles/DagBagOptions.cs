@@ -7,8 +7,9 @@ public sealed class DagBagOptions
     public required string DagsFolder { get; init; }
 
     /// <summary>
-    /// Where compiled DAG files are cached (<c>&lt;hash&gt;.dll</c>, <c>&lt;hash&gt;.pdb</c>), so that an unchanged file is
-    /// not compiled again by a later process. Null keeps the cache in memory only.
+    /// Where compiled DAG files are cached (<c>&lt;hash&gt;.dll</c> with an embedded PDB, <c>&lt;hash&gt;.errors.json</c>
+    /// for a file that does not compile), so that an unchanged file is not compiled again by a later process. Null
+    /// keeps the cache in memory only.
     /// </summary>
     public string? CacheFolder { get; init; }
 

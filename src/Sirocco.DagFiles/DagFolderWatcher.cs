@@ -7,11 +7,13 @@ namespace Sirocco.DagFiles;
 /// </summary>
 internal sealed class DagFolderWatcher : IDisposable
 {
-    private static readonly TimeSpan MissingFolderRecheck = TimeSpan.FromSeconds(2);
+    /// <summary>Without a running watcher (no folder yet, or no inotify instance left), a change is assumed this often.</summary>
+    private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
 
     private readonly string _folder;
     private readonly TimeSpan _debounce;
     private readonly TimeProvider _timeProvider;
+    private readonly Func<string, bool> _isRelevant;
     private readonly ITimer _timer;
     private readonly Lock _gate = new();
     private FileSystemWatcher? _watcher;
@@ -20,9 +22,14 @@ internal sealed class DagFolderWatcher : IDisposable
     private long _seenVersion;
     private bool _disposed;
 
-    public DagFolderWatcher(string folder, TimeSpan debounce, TimeProvider timeProvider)
+    /// <param name="folder">The dags folder.</param>
+    /// <param name="debounce">How long the folder must be quiet before a change is reported.</param>
+    /// <param name="timeProvider">The clock.</param>
+    /// <param name="isRelevant">Whether a changed file path may matter (a DAG file's extension); others are ignored.</param>
+    public DagFolderWatcher(string folder, TimeSpan debounce, TimeProvider timeProvider, Func<string, bool> isRelevant)
     {
         _folder = folder;
+        _isRelevant = isRelevant;
         _debounce = debounce;
         _timeProvider = timeProvider;
         _timer = timeProvider.CreateTimer(_ => Signal(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
@@ -60,9 +67,19 @@ internal sealed class DagFolderWatcher : IDisposable
             watcher.Created += OnEvent;
             watcher.Changed += OnEvent;
             watcher.Deleted += OnEvent;
-            watcher.Renamed += OnEvent;
+            watcher.Renamed += OnRenamed;
             watcher.Error += OnError;
-            watcher.EnableRaisingEvents = true;
+            try
+            {
+                watcher.EnableRaisingEvents = true;
+            }
+            catch (IOException)
+            {
+                // Typically the inotify instance limit: fall back to polling (see WaitAsync).
+                watcher.Dispose();
+                return;
+            }
+
             _watcher = watcher;
         }
     }
@@ -76,7 +93,10 @@ internal sealed class DagFolderWatcher : IDisposable
         }
     }
 
-    /// <summary>Completes once a change was reported after the last collection started.</summary>
+    /// <summary>
+    /// Completes once a change was reported after the last collection started or the last wait completed (a
+    /// completed wait consumes the change, so waiting again right away does not complete at once).
+    /// </summary>
     public async Task WaitAsync(CancellationToken cancellationToken)
     {
         Task changed;
@@ -86,6 +106,7 @@ internal sealed class DagFolderWatcher : IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (_version > _seenVersion)
             {
+                _seenVersion = _version;
                 return;
             }
 
@@ -96,22 +117,17 @@ internal sealed class DagFolderWatcher : IDisposable
         if (watching)
         {
             await changed.WaitAsync(cancellationToken).ConfigureAwait(false);
+            MarkCollected();
             return;
         }
 
-        // The folder does not exist yet: look again shortly, and report a change when it appears.
-        while (!Directory.Exists(_folder))
-        {
-            var delay = Task.Delay(MissingFolderRecheck, _timeProvider, cancellationToken);
-            await Task.WhenAny(changed, delay).ConfigureAwait(false);
-            cancellationToken.ThrowIfCancellationRequested();
-            if (changed.IsCompleted)
-            {
-                return;
-            }
-        }
-
+        // No watcher (the folder does not exist yet, or the watcher could not start): report a possible change after
+        // a short while; collecting an unchanged folder costs only a listing and a stat per file.
+        var delay = Task.Delay(PollInterval, _timeProvider, cancellationToken);
+        await Task.WhenAny(changed, delay).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
         EnsureStarted();
+        MarkCollected();
     }
 
     /// <inheritdoc/>
@@ -135,7 +151,26 @@ internal sealed class DagFolderWatcher : IDisposable
         _changed.TrySetCanceled();
     }
 
-    private void OnEvent(object sender, FileSystemEventArgs e) => Restart();
+    private void OnEvent(object sender, FileSystemEventArgs e)
+    {
+        // A directory (created, deleted, renamed) has no DAG-file extension but may hold DAG files.
+        if (_isRelevant(e.FullPath) || !Path.HasExtension(e.FullPath) || Directory.Exists(e.FullPath))
+        {
+            Restart();
+        }
+    }
+
+    private void OnRenamed(object sender, RenamedEventArgs e)
+    {
+        if (_isRelevant(e.OldFullPath))
+        {
+            Restart();
+        }
+        else
+        {
+            OnEvent(sender, e);
+        }
+    }
 
     private void OnError(object sender, ErrorEventArgs e)
     {

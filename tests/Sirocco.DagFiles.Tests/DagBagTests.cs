@@ -64,6 +64,8 @@ public sealed class DagBagTests
             return Make();
             """);
         folder.Write("helpers.cs", "static int Twice(int x) => 2 * x;");
+        folder.Write(".hidden/skipped.cs", "this is not C#");
+        folder.Write("notes.txt", "not a DAG file");
         using var bag = folder.CreateBag();
 
         var result = await bag.CollectAsync();
@@ -343,6 +345,23 @@ public sealed class DagBagTests
     }
 
     [Fact]
+    public async Task A_dags_folder_created_after_the_bag_is_picked_up()
+    {
+        using var folder = new DagFolder();
+        var late = Path.Combine(folder.Root, "late");
+        using var bag = new DagBag(new DagBagOptions { DagsFolder = late, Watch = true });
+        Assert.Empty((await bag.CollectAsync()).Files);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var wait = bag.WaitForChangeAsync(timeout.Token);
+
+        Directory.CreateDirectory(late);
+        File.WriteAllText(Path.Combine(late, "late.cs"), DagWithId("late"));
+        await wait;
+
+        Assert.Equal(["late"], (await bag.CollectAsync()).Dags.Keys);
+    }
+
+    [Fact]
     public async Task Another_parser_plugs_in_for_its_extension()
     {
         using var folder = new DagFolder();
@@ -369,6 +388,42 @@ public sealed class DagBagTests
         Assert.Empty(result.Dags);
         Assert.Empty(result.Files);
         Assert.Empty(result.ImportErrors);
+    }
+
+    [Fact]
+    public async Task Host_assemblies_such_as_KubernetesClient_are_referenced_and_k8s_Models_is_imported()
+    {
+        using var folder = new DagFolder();
+        folder.Write("pod.cs", """
+            var pod = new V1Pod { Metadata = new V1ObjectMeta { Name = "pod-ex-minimum", NamespaceProperty = "default" } };
+            return new Dag("k8s_models") { Description = pod.Metadata.Name + "/" + pod.Metadata.NamespaceProperty };
+            """);
+        using var bag = folder.CreateBag(diskCache: false);
+
+        var result = await bag.CollectAsync();
+
+        Assert.Empty(result.ImportErrors);
+        Assert.Equal("pod-ex-minimum/default", result.Dags["k8s_models"].Description);
+    }
+
+    [Fact]
+    public async Task Explicit_references_and_imports_replace_the_defaults()
+    {
+        using var folder = new DagFolder();
+        folder.Write("explicit.cs", "return new Sirocco.Dag(\"explicit\") { Description = string.Join(\",\", new[] { \"a\" }) };");
+        folder.Write("needs_default_import.cs", "return new Dag(\"no\");");
+        using var bag = new DagBag(new DagBagOptions
+        {
+            DagsFolder = folder.Dags,
+            Watch = false,
+            MetadataReferencePaths = [typeof(Dag).Assembly.Location],
+            Imports = ["System"],
+        });
+
+        var result = await bag.CollectAsync();
+
+        Assert.Equal(["explicit"], result.Dags.Keys);
+        Assert.Contains("error CS0246", Assert.Single(result.ImportErrors).Message, StringComparison.Ordinal);
     }
 
     private static string BigDag(int tasks)

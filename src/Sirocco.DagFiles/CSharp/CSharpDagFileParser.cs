@@ -234,17 +234,9 @@ internal sealed class CSharpDagFileParser : IDagFileParser, IDisposable
             SourceText.From(request.Text, Encoding.UTF8, SourceHashAlgorithm.Sha256),
             env.ParseOptions,
             request.FilePath);
-        var compilation = CSharpCompilation.CreateScriptCompilation(
-            "sirocco_dag_" + key[..32],
-            tree,
-            env.References,
-            env.CompilationOptions,
-            previousScriptCompilation: null,
-            returnType: typeof(object),
-            globalsType: null);
+        var compilation = env.CreateCompilation(tree);
         using var pe = new MemoryStream();
-        using var pdb = new MemoryStream();
-        var emitted = compilation.Emit(pe, pdb, options: new EmitOptions(debugInformationFormat: DebugInformationFormat.PortablePdb));
+        var emitted = compilation.Emit(pe, options: new EmitOptions(debugInformationFormat: DebugInformationFormat.Embedded));
         var duration = _options.TimeProvider.GetElapsedTime(started);
         if (!emitted.Success)
         {
@@ -264,14 +256,11 @@ internal sealed class CSharpDagFileParser : IDagFileParser, IDisposable
 
         if (cacheFolder is not null)
         {
-            // The .dll last: its presence means the entry is complete.
-            WriteAtomically(cacheFolder, key + ".pdb", pdb.ToArray());
             WriteAtomically(cacheFolder, key + ".dll", pe.ToArray());
         }
 
         pe.Position = 0;
-        pdb.Position = 0;
-        return Load(env, key, pe, pdb, DagFileOrigin.Compiled, duration);
+        return Load(env, key, pe, DagFileOrigin.Compiled, duration);
     }
 
     private static CompiledDagScript? TryLoadFromDisk(ScriptEnvironment env, string cacheFolder, string key)
@@ -282,9 +271,7 @@ internal sealed class CSharpDagFileParser : IDagFileParser, IDisposable
             if (File.Exists(dll))
             {
                 using var pe = new MemoryStream(File.ReadAllBytes(dll));
-                var pdbPath = Path.Combine(cacheFolder, key + ".pdb");
-                using var pdb = File.Exists(pdbPath) ? new MemoryStream(File.ReadAllBytes(pdbPath)) : null;
-                return Load(env, key, pe, pdb, DagFileOrigin.DiskCache, TimeSpan.Zero);
+                return Load(env, key, pe, DagFileOrigin.DiskCache, TimeSpan.Zero);
             }
 
             var errorsPath = Path.Combine(cacheFolder, key + ".errors.json");
@@ -306,10 +293,10 @@ internal sealed class CSharpDagFileParser : IDagFileParser, IDisposable
     }
 
     private static CompiledDagScript Load(
-        ScriptEnvironment env, string key, Stream pe, Stream? pdb, DagFileOrigin origin, TimeSpan compileDuration)
+        ScriptEnvironment env, string key, Stream pe, DagFileOrigin origin, TimeSpan compileDuration)
     {
         var context = new DagScriptLoadContext("sirocco-dag-" + key[..16], env.HostAssemblyPaths);
-        var assembly = context.LoadScript(pe, pdb);
+        var assembly = context.LoadScript(pe);
         var type = assembly.GetType(ScriptEnvironment.ScriptClassName, throwOnError: true)!;
         var method = type.GetMethod("<Factory>", BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)
             ?? throw new InvalidOperationException("The compiled DAG file has no script factory");
@@ -341,3 +328,4 @@ internal sealed class CSharpDagFileParser : IDagFileParser, IDisposable
         }
     }
 }
+

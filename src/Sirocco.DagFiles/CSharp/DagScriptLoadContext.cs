@@ -17,9 +17,9 @@ internal sealed class DagScriptLoadContext : AssemblyLoadContext
         _hostAssemblyPaths = hostAssemblyPaths;
 
     /// <summary>Loads the file's assembly and binds its references now, so they resolve even after unloading starts.</summary>
-    public Assembly LoadScript(Stream peStream, Stream? pdbStream)
+    public Assembly LoadScript(Stream peStream)
     {
-        var assembly = LoadFromStream(peStream, pdbStream);
+        var assembly = LoadFromStream(peStream);
         foreach (var reference in assembly.GetReferencedAssemblies())
         {
             try

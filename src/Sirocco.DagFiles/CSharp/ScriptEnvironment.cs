@@ -20,6 +20,9 @@ internal sealed class ScriptEnvironment
     /// <summary>The script class the compiler generates (its static <c>&lt;Factory&gt;</c> runs the file).</summary>
     public const string ScriptClassName = "SiroccoDagScript";
 
+    /// <summary>The assembly name of every compiled DAG file.</summary>
+    public const string AssemblyName = "SiroccoDagFile";
+
     // Bump when the way files are compiled or loaded changes, so old cache entries are not reused.
     private const string FormatVersion = "sirocco-dagfiles-1";
 
@@ -30,13 +33,16 @@ internal sealed class ScriptEnvironment
 
     private static readonly string[] OptionalImports = ["Sirocco.Kubernetes", "k8s.Models"];
 
+    private readonly Lazy<ImmutableArray<MetadataReference>> _references;
+    private readonly Lazy<CSharpCompilation> _template;
+
     private ScriptEnvironment(
-        ImmutableArray<MetadataReference> references,
+        Lazy<ImmutableArray<MetadataReference>> references,
         IReadOnlyDictionary<string, string> hostAssemblyPaths,
         IReadOnlyList<string> imports,
         string version)
     {
-        References = references;
+        _references = references;
         HostAssemblyPaths = hostAssemblyPaths;
         Imports = imports;
         Version = version;
@@ -50,10 +56,22 @@ internal sealed class ScriptEnvironment
                 deterministic: true,
                 nullableContextOptions: NullableContextOptions.Disable)
             .WithMetadataImportOptions(MetadataImportOptions.Public);
+
+        // Every file's compilation is derived from this empty one, so the references are bound once (Roslyn reuses the
+        // reference manager when only syntax trees change, hence one assembly name for all: each file's assembly
+        // lives in its own load context anyway).
+        _template = new Lazy<CSharpCompilation>(() => CSharpCompilation.CreateScriptCompilation(
+            AssemblyName,
+            syntaxTree: null,
+            References,
+            CompilationOptions,
+            previousScriptCompilation: null,
+            returnType: typeof(object),
+            globalsType: null));
     }
 
-    /// <summary>Framework assemblies plus the host's assemblies.</summary>
-    public ImmutableArray<MetadataReference> References { get; }
+    /// <summary>Framework assemblies plus the host's assemblies (read on first use: a disk-cache hit needs none).</summary>
+    public ImmutableArray<MetadataReference> References => _references.Value;
 
     /// <summary>Non-framework assemblies by simple name: a script resolves them from the host (default) context.</summary>
     public IReadOnlyDictionary<string, string> HostAssemblyPaths { get; }
@@ -76,6 +94,9 @@ internal sealed class ScriptEnvironment
         var id = string.Join('\n', referencePaths ?? ["<default>"]) + "\n--\n" + string.Join('\n', imports ?? ["<default>"]);
         return Shared.GetOrAdd(id, _ => new Lazy<ScriptEnvironment>(() => Create(referencePaths, imports))).Value;
     }
+
+    /// <summary>A script compilation of one file, sharing the bound references of all others.</summary>
+    public CSharpCompilation CreateCompilation(SyntaxTree tree) => _template.Value.AddSyntaxTrees(tree);
 
     /// <summary>The cache key of a file's text: SHA-256 of the version string and the text, lower-case hex.</summary>
     public string CacheKey(string text)
@@ -127,18 +148,15 @@ internal sealed class ScriptEnvironment
             : [.. BaseImports, .. OptionalImports.Where(namespaces.Contains)];
         version.Append("imports ").AppendJoin(',', effectiveImports);
 
-        var references = ImmutableArray.CreateBuilder<MetadataReference>(framework.Count + host.Count);
-        foreach (var path in framework.Values)
+        var references = new Lazy<ImmutableArray<MetadataReference>>(() =>
         {
-            references.Add(MetadataReference.CreateFromFile(path));
-        }
+            var builder = ImmutableArray.CreateBuilder<MetadataReference>(framework.Count + host.Count);
+            builder.AddRange(framework.Values.Select(path => MetadataReference.CreateFromFile(path)));
+            builder.AddRange(host.Values.Select(path => MetadataReference.CreateFromFile(path)));
+            return builder.MoveToImmutable();
+        });
 
-        foreach (var path in host.Values)
-        {
-            references.Add(MetadataReference.CreateFromFile(path));
-        }
-
-        return new ScriptEnvironment(references.ToImmutable(), host, effectiveImports, version.ToString());
+        return new ScriptEnvironment(references, host, effectiveImports, version.ToString());
     }
 
     private static SortedDictionary<string, string> ExplicitHostAssemblies(IReadOnlyList<string> referencePaths)
