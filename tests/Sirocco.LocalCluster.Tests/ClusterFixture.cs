@@ -75,7 +75,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     }
 
     /// <summary>Runs kubectl against the cluster; returns exit code, stdout and stderr.</summary>
-    public async Task<(int Code, string Out, string Err)> KubectlAsync(string stdin, params string[] args)
+    public async Task<(int Code, string Out, string Err)> KubectlWithInputAsync(string stdin, params string[] args)
     {
         var start = new ProcessStartInfo("/usr/bin/kubectl")
         {
@@ -102,7 +102,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         return (p.ExitCode, await stdout, await stderr);
     }
 
-    public Task<(int Code, string Out, string Err)> KubectlAsync(params string[] args) => KubectlAsync("", args);
+    public Task<(int Code, string Out, string Err)> KubectlAsync(params string[] args) => KubectlWithInputAsync("", args);
 
     /// <summary>Waits, on a watch, until the pod satisfies the condition; returns it.</summary>
     public async Task<V1Pod> WaitForPodAsync(string ns, string name, Func<V1Pod, bool> condition, int seconds = 30)

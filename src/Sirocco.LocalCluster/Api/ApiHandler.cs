@@ -823,13 +823,14 @@ internal sealed class ApiHandler
     private static async Task<DeleteOptions> ReadDeleteOptionsAsync(HttpContext ctx)
     {
         var options = new DeleteOptions();
-        var body = await ReadBodyAsync(ctx).ConfigureAwait(false);
-        if (!string.IsNullOrWhiteSpace(body))
+        var bytes = await ReadBytesAsync(ctx).ConfigureAwait(false);
+        var isProtobuf = (ctx.Request.ContentType ?? "").StartsWith(Protobuf.MediaType, StringComparison.Ordinal);
+        if (bytes.Length > 0 && (isProtobuf || !string.IsNullOrWhiteSpace(Encoding.UTF8.GetString(bytes))))
         {
             JsonObject o;
             try
             {
-                o = JsonNode.Parse(body) as JsonObject ?? throw ApiException.BadRequest("DeleteOptions must be a JSON object");
+                o = isProtobuf ? Protobuf.Decode(bytes) : JsonNode.Parse(bytes) as JsonObject ?? throw ApiException.BadRequest("DeleteOptions must be a JSON object");
             }
             catch (JsonException e)
             {
@@ -863,20 +864,26 @@ internal sealed class ApiHandler
     private async Task<JsonObject> DecodeBodyAsync(HttpContext ctx, ResourceInfo resource)
     {
         var contentType = (ctx.Request.ContentType ?? "application/json").Split(';')[0].Trim();
-        if (contentType is not ("application/json" or "" or "*/*"))
-        {
-            throw new ApiException(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json");
-        }
-
-        var text = await ReadBodyAsync(ctx).ConfigureAwait(false);
         JsonObject input;
-        try
+        if (contentType == Protobuf.MediaType)
         {
-            input = JsonNode.Parse(text) as JsonObject ?? throw ApiException.BadRequest($"the object provided is unrecognized (must be of type {resource.Kind})");
+            input = Protobuf.Decode(await ReadBytesAsync(ctx).ConfigureAwait(false));
         }
-        catch (JsonException e)
+        else if (contentType is not ("application/json" or "" or "*/*"))
         {
-            throw ApiException.BadRequest($"the object provided is unrecognized (must be of type {resource.Kind}): couldn't get version/kind; json parse error: {e.Message}");
+            throw new ApiException(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json, application/vnd.kubernetes.protobuf");
+        }
+        else
+        {
+            var text = await ReadBodyAsync(ctx).ConfigureAwait(false);
+            try
+            {
+                input = JsonNode.Parse(text) as JsonObject ?? throw ApiException.BadRequest($"the object provided is unrecognized (must be of type {resource.Kind})");
+            }
+            catch (JsonException e)
+            {
+                throw ApiException.BadRequest($"the object provided is unrecognized (must be of type {resource.Kind}): couldn't get version/kind; json parse error: {e.Message}");
+            }
         }
 
         if (Meta.Str(input["kind"]) is { Length: > 0 } kind && kind != resource.Kind)
@@ -938,6 +945,13 @@ internal sealed class ApiHandler
         {
             ctx.Response.Headers.Append("Warning", $"299 - \"{w.Replace("\"", "\\\"", StringComparison.Ordinal)}\"");
         }
+    }
+
+    private static async Task<byte[]> ReadBytesAsync(HttpContext ctx)
+    {
+        using var buffer = new MemoryStream();
+        await ctx.Request.Body.CopyToAsync(buffer, ctx.RequestAborted).ConfigureAwait(false);
+        return buffer.ToArray();
     }
 
     private static async Task<string> ReadBodyAsync(HttpContext ctx)

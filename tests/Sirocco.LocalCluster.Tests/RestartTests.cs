@@ -1,0 +1,62 @@
+using System.Net;
+using k8s;
+using k8s.Models;
+
+namespace Sirocco.LocalCluster.Tests;
+
+/// <summary>State survives a restart of the cluster in the same home directory.</summary>
+public sealed class RestartTests : IAsyncLifetime
+{
+    private readonly string _home = Path.Combine(Path.GetTempPath(), "sirocco-lc-restart-" + Guid.NewGuid().ToString("n")[..8]);
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync()
+    {
+        Directory.Delete(_home, recursive: true);
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task Secrets_survive_a_restart_and_old_watches_get_410_gone()
+    {
+        string token;
+        string rv;
+        await using (var first = await LocalCluster.StartAsync(new LocalClusterOptions { HomeDirectory = _home }))
+        {
+            token = first.Token;
+            using var client = new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(first.KubeconfigPath));
+            var created = await client.CoreV1.CreateNamespacedSecretAsync(new V1Secret
+            {
+                Metadata = new() { Name = "kept" },
+                StringData = new Dictionary<string, string> { ["k"] = "v" },
+            }, "default");
+            rv = created.Metadata.ResourceVersion;
+            await client.CoreV1.CreateNamespacedSecretAsync(new V1Secret { Metadata = new() { Name = "later" } }, "default");
+        }
+
+        await using var second = await LocalCluster.StartAsync(new LocalClusterOptions { HomeDirectory = _home });
+        Assert.Equal(token, second.Token);
+        using var again = new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(second.KubeconfigPath));
+        var kept = await again.CoreV1.ReadNamespacedSecretAsync("kept", "default");
+        Assert.Equal("v", System.Text.Encoding.UTF8.GetString(kept.Data["k"]));
+        Assert.True(long.Parse(kept.Metadata.ResourceVersion, System.Globalization.CultureInfo.InvariantCulture) >= long.Parse(rv, System.Globalization.CultureInfo.InvariantCulture));
+
+        var fresh = await again.CoreV1.CreateNamespacedSecretAsync(new V1Secret { Metadata = new() { Name = "new" } }, "default");
+        Assert.True(long.Parse(fresh.Metadata.ResourceVersion, System.Globalization.CultureInfo.InvariantCulture) > long.Parse(kept.Metadata.ResourceVersion, System.Globalization.CultureInfo.InvariantCulture));
+
+        using var http = new HttpClient(new SocketsHttpHandler
+        {
+            SslOptions = new() { RemoteCertificateValidationCallback = (_, _, _, _) => true },
+        }) { BaseAddress = second.ServerUrl };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", second.Token);
+        using var response = await http.GetAsync($"/api/v1/namespaces/default/secrets?watch=true&resourceVersion={rv}", HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        var line = await reader.ReadLineAsync();
+        Assert.NotNull(line);
+        Assert.Contains("\"type\":\"ERROR\"", line, StringComparison.Ordinal);
+        Assert.Contains("\"code\":410", line, StringComparison.Ordinal);
+        Assert.Contains("\"reason\":\"Expired\"", line, StringComparison.Ordinal);
+    }
+}
