@@ -47,6 +47,35 @@ public sealed class ClusterFixture : IAsyncLifetime
         return ns.Metadata.Name;
     }
 
+    /// <summary>Waits on a watch until <paramref name="ns"/> has no pods left.</summary>
+    public async Task WaitNoPodsAsync(string ns, TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        var list = await Client.CoreV1.ListNamespacedPodAsync(ns, cancellationToken: cts.Token);
+        var names = list.Items.Select(p => p.Metadata.Name).ToHashSet(StringComparer.Ordinal);
+        if (names.Count == 0)
+        {
+            return;
+        }
+
+        await foreach (var (type, pod) in Client.CoreV1.WatchListNamespacedPodAsync(ns, resourceVersion: list.Metadata.ResourceVersion, cancellationToken: cts.Token))
+        {
+            if (type == WatchEventType.Deleted)
+            {
+                names.Remove(pod.Metadata.Name);
+            }
+            else if (type == WatchEventType.Added)
+            {
+                names.Add(pod.Metadata.Name);
+            }
+
+            if (names.Count == 0)
+            {
+                return;
+            }
+        }
+    }
+
     /// <summary>The operator's pods in <paramref name="ns"/> (whatever their state).</summary>
     public async Task<IList<V1Pod>> PodsAsync(string ns, string? labelSelector = "kubernetes_pod_operator=True") =>
         (await Client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: labelSelector)).Items;

@@ -9,10 +9,11 @@ using Sirocco.Variables;
 namespace Sirocco.Kubernetes.Tests.Harness;
 
 /// <summary>Runs single task tries the way the scheduler will: a context, a recorder, a log, a rendered copy.</summary>
-public sealed class TryHarness : IConnectionStore, IVariableStore
+internal sealed class TryHarness : IConnectionStore, IVariableStore
 {
     private readonly ConcurrentDictionary<string, Connection> _connections = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Variable> _variables = new(StringComparer.Ordinal);
+    private TaskCompletionSource _logged = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public TryHarness(string dagId = "kpo_tests", string runId = "manual__2024-01-01T00:00:00+00:00")
     {
@@ -58,7 +59,11 @@ public sealed class TryHarness : IConnectionStore, IVariableStore
             DataInterval = DataInterval.Exact(new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero)),
         },
         TaskInstance = new TaskInstance { DagId = DagId, TaskId = taskId, RunId = RunId, TryNumber = tryNumber },
-        Log = Log.Enqueue,
+        Log = line =>
+        {
+            Log.Enqueue(line);
+            Interlocked.Exchange(ref _logged, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        },
         Recorder = new Recorder(this, taskId),
         Config = Config,
         Connections = Connections,
@@ -69,16 +74,41 @@ public sealed class TryHarness : IConnectionStore, IVariableStore
     };
 
     /// <summary>Runs one try of <paramref name="op"/> on a per-try copy; pushes the result as the scheduler does.</summary>
-    public async Task<object?> RunAsync(KubernetesPodOperator op, int tryNumber = 1, string? resumedExternalId = null, CancellationToken kill = default, CancellationToken shutdown = default)
+    public async Task<object?> RunAsync(
+        KubernetesPodOperator op,
+        int tryNumber = 1,
+        string? resumedExternalId = null,
+        CancellationToken kill = default,
+        CancellationToken shutdown = default,
+        Internal.KubernetesRuntime? runtime = null)
     {
         var copy = (KubernetesPodOperator)op.CloneForTry();
-        var result = await copy.ExecuteAsync(Context(op.TaskId, tryNumber, resumedExternalId, shutdown), kill);
+        var context = Context(op.TaskId, tryNumber, resumedExternalId, shutdown);
+        var result = runtime is null
+            ? await copy.ExecuteAsync(context, kill)
+            : await Internal.PodRun.ExecuteAsync(copy, context, runtime, kill);
         if (result is not null && op.DoXcomPush)
         {
             XComs[(op.TaskId, XComEntry.ReturnValueKey)] = JsonSerializer.SerializeToElement(result);
         }
 
         return result;
+    }
+
+    /// <summary>Waits (woken by each log line, never polling) until a line matches.</summary>
+    public async Task WaitForLogAsync(Func<string, bool> match, TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        while (true)
+        {
+            var next = Volatile.Read(ref _logged).Task;
+            if (Log.Any(match))
+            {
+                return;
+            }
+
+            await next.WaitAsync(cts.Token);
+        }
     }
 
     public void AddConnection(Connection connection) => _connections[connection.ConnId] = connection;

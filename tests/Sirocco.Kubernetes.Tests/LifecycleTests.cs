@@ -1,0 +1,235 @@
+using System.Text.Json;
+using Sirocco.Kubernetes.Tests.Harness;
+
+namespace Sirocco.Kubernetes.Tests;
+
+/// <summary>Exit codes, start timeouts, XCom, kill and shutdown, against the local cluster.</summary>
+[Collection("cluster")]
+public sealed class LifecycleTests(ClusterFixture fx)
+{
+    private KubernetesPodOperator Pod(string taskId, string ns, string script) => new(taskId)
+    {
+        Namespace = ns,
+        Image = "busybox",
+        Cmds = ["sh", "-c", script],
+        ConfigFile = fx.Kubeconfig,
+    };
+
+    [Fact]
+    public async Task Non_zero_exit_fails_naming_pod_code_termination_message_and_last_lines()
+    {
+        var ns = await fx.NamespaceAsync("exit");
+        var harness = new TryHarness();
+        var op = Pod("fails", ns, "for i in $(seq 1 30); do echo out-$i; done; echo boom > /dev/termination-log; exit 3");
+
+        var e = await Assert.ThrowsAsync<SiroccoException>(() => harness.RunAsync(op));
+
+        var name = harness.XComs[("fails", "pod_name")].GetString();
+        Assert.StartsWith($"Pod {name} returned a failure: container 'base' exited with code 3 (Error). Termination message: boom", e.Message, StringComparison.Ordinal);
+        Assert.Contains("Last 20 log lines:\nout-11\n", e.Message, StringComparison.Ordinal);
+        Assert.EndsWith("out-30", e.Message, StringComparison.Ordinal);
+        Assert.Contains(harness.Log, l => l.StartsWith("Pod spec: ", StringComparison.Ordinal));
+        Assert.DoesNotContain(await fx.PodsAsync(ns), p => p.Metadata.DeletionTimestamp is null);
+    }
+
+    [Fact]
+    public async Task Exit_code_listed_in_skip_on_exit_code_skips()
+    {
+        var ns = await fx.NamespaceAsync("skip");
+        var harness = new TryHarness();
+        var op = Pod("skips", ns, "exit 42");
+        op.SkipOnExitCode = [42];
+
+        var e = await Assert.ThrowsAsync<TaskSkippedException>(() => harness.RunAsync(op));
+
+        Assert.Equal($"Pod {harness.XComs[("skips", "pod_name")].GetString()} returned exit code 42. Skipping.", e.Message);
+    }
+
+    [Fact]
+    public async Task Unschedulable_pod_fails_after_the_schedule_timeout_with_the_reason()
+    {
+        var ns = await fx.NamespaceAsync("sched");
+        var harness = new TryHarness();
+        var op = Pod("huge", ns, "true");
+        op.ScheduleTimeoutSeconds = 2;
+        op.Resources = new Dictionary<string, string> { ["request_memory"] = "1000Pi" };
+
+        var e = await Assert.ThrowsAnyAsync<SiroccoException>(() => harness.RunAsync(op));
+
+        Assert.StartsWith("Pod took too long to be scheduled on the cluster, giving up. More than 2s. Check the pod events in kubernetes. ", e.Message, StringComparison.Ordinal);
+        Assert.Contains("Insufficient memory", e.Message, StringComparison.Ordinal);
+        Assert.Contains(harness.Log, l => l.StartsWith("Pod event: Warning FailedScheduling", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Xcom_round_trip_to_a_downstream_task()
+    {
+        var ns = await fx.NamespaceAsync("xcom");
+        var harness = new TryHarness();
+        var producer = Pod("producer", ns, "echo '{\"rows\": [1, 2, 3], \"name\": \"x\"}' > /airflow/xcom/return.json");
+        producer.DoXcomPush = true;
+
+        var result = await harness.RunAsync(producer);
+
+        var value = Assert.IsType<JsonElement>(result);
+        Assert.Equal(3, value.GetProperty("rows").GetArrayLength());
+        var pulled = await harness.Context("consumer").Recorder.PullXComAsync("producer", XComEntry.ReturnValueKey, default);
+        Assert.NotNull(pulled);
+        var consumer = Pod("consumer", ns, "echo \"got $0\"");
+        consumer.Arguments = [pulled.Value.GetProperty("name").GetString()!];
+        await harness.RunAsync(consumer);
+        Assert.Contains("got x", harness.Log);
+    }
+
+    [Fact]
+    public async Task Xcom_empty_file_is_null_and_invalid_json_fails_with_the_first_bytes()
+    {
+        var ns = await fx.NamespaceAsync("xcom-bad");
+        var harness = new TryHarness();
+        var empty = Pod("empty", ns, "true");
+        empty.DoXcomPush = true;
+        var invalid = Pod("invalid", ns, "echo 'not json at all' > /airflow/xcom/return.json");
+        invalid.DoXcomPush = true;
+
+        Assert.Null(await harness.RunAsync(empty));
+        var e = await Assert.ThrowsAsync<SiroccoException>(() => harness.RunAsync(invalid));
+
+        Assert.Contains("/airflow/xcom/return.json is not valid JSON", e.Message, StringComparison.Ordinal);
+        Assert.Contains("it begins with: not json at all", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Xcom_is_pushed_even_when_the_base_container_fails()
+    {
+        var ns = await fx.NamespaceAsync("xcom-fail");
+        var harness = new TryHarness();
+        var op = Pod("partial", ns, "echo '[\"partial\"]' > /airflow/xcom/return.json; exit 1");
+        op.DoXcomPush = true;
+
+        await Assert.ThrowsAsync<SiroccoException>(() => harness.RunAsync(op));
+
+        Assert.Equal("partial", harness.XComs[("partial", XComEntry.ReturnValueKey)][0].GetString());
+    }
+
+    [Fact]
+    public async Task Killed_try_deletes_its_pod_and_fails()
+    {
+        var ns = await fx.NamespaceAsync("kill");
+        var harness = new TryHarness();
+        var op = Pod("killed", ns, "echo started; sleep 60");
+        op.TerminationGracePeriod = 0;
+        using var kill = new CancellationTokenSource();
+
+        var run = harness.RunAsync(op, kill: kill.Token);
+        await WaitForLogAsync(harness, "started");
+        await kill.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+        Assert.Contains(harness.Log, l => l.StartsWith("Task killed: deleting pod", StringComparison.Ordinal));
+        await WaitGoneAsync(ns);
+    }
+
+    [Fact]
+    public async Task Shutdown_leaves_the_pod_and_the_resumed_try_reattaches_without_a_second_pod()
+    {
+        var ns = await fx.NamespaceAsync("reattach");
+        var harness = new TryHarness();
+        var op = Pod("survivor", ns, "echo first; read line < /dev/null; sleep 2; echo second");
+        op.OnFinishAction = OnFinishAction.KeepPod;
+        using var shutdown = new CancellationTokenSource();
+
+        var run = harness.RunAsync(op, shutdown: shutdown.Token);
+        await WaitForLogAsync(harness, "first");
+        await shutdown.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+        var external = harness.ExternalIds["survivor"];
+        Assert.Single(await fx.PodsAsync(ns));
+
+        await harness.RunAsync(op, resumedExternalId: external);
+
+        Assert.Contains(harness.Log, l => l.StartsWith($"Reattaching to pod {external}", StringComparison.Ordinal));
+        Assert.Contains("second", harness.Log);
+        var pods = await fx.PodsAsync(ns);
+        var pod = Assert.Single(pods);
+        Assert.Equal(external, $"{ns}/{pod.Metadata.Name}");
+        Assert.Equal("True", pod.Metadata.Labels["already_checked"]);
+    }
+
+    [Fact]
+    public async Task Resumed_try_without_a_recorded_pod_finds_it_by_labels()
+    {
+        var ns = await fx.NamespaceAsync("bylabel");
+        var harness = new TryHarness();
+        var op = Pod("found", ns, "echo up; sleep 2; echo done");
+        op.OnFinishAction = OnFinishAction.KeepPod;
+        using var shutdown = new CancellationTokenSource();
+        var run = harness.RunAsync(op, shutdown: shutdown.Token);
+        await WaitForLogAsync(harness, "up");
+        await shutdown.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+
+        await harness.RunAsync(op);
+
+        Assert.Single(await fx.PodsAsync(ns));
+        Assert.Contains("done", harness.Log);
+
+        // The kept pod is marked already_checked, so the next try does not attach to it.
+        await harness.RunAsync(op);
+        Assert.Equal(2, (await fx.PodsAsync(ns)).Count);
+    }
+
+    [Fact]
+    public async Task Missing_and_invalid_config_file_are_clear_errors()
+    {
+        var harness = new TryHarness();
+        var missing = new KubernetesPodOperator("cfg") { Image = "i", Cmds = ["true"], ConfigFile = "/nonexistent/kube_config" };
+        var bad = Path.Combine(Path.GetTempPath(), "kpo-bad-kubeconfig-" + Guid.NewGuid().ToString("n")[..6]);
+        await File.WriteAllTextAsync(bad, "this: [is not: a kubeconfig");
+        var invalid = new KubernetesPodOperator("cfg") { Image = "i", Cmds = ["true"], ConfigFile = bad };
+        try
+        {
+            var e1 = await Assert.ThrowsAsync<SiroccoException>(() => harness.RunAsync(missing));
+            var e2 = await Assert.ThrowsAsync<SiroccoException>(() => harness.RunAsync(invalid));
+
+            Assert.Equal("config_file '/nonexistent/kube_config' does not exist", e1.Message);
+            Assert.StartsWith($"config_file '{bad}' is not a valid kubeconfig: ", e2.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(bad);
+        }
+    }
+
+    [Fact]
+    public async Task Connection_extras_give_the_kubeconfig_and_the_namespace()
+    {
+        var ns = await fx.NamespaceAsync("conn");
+        var harness = new TryHarness();
+        harness.AddConnection(new Connections.Connection
+        {
+            ConnId = "kubernetes_default",
+            ConnType = "kubernetes",
+            Extra = JsonSerializer.Serialize(new { kube_config_path = fx.Kubeconfig, @namespace = ns }),
+        });
+        var op = new KubernetesPodOperator("via-conn") { Image = "i", Cmds = ["echo", "hello from conn"] };
+
+        await harness.RunAsync(op);
+
+        Assert.Contains("hello from conn", harness.Log);
+        Assert.Equal(ns, harness.XComs[("via-conn", "pod_namespace")].GetString());
+    }
+
+    [Fact]
+    public async Task Named_connection_that_does_not_exist_is_an_error()
+    {
+        var harness = new TryHarness();
+        var op = new KubernetesPodOperator("t") { Image = "i", KubernetesConnId = "my_cluster" };
+        var e = await Assert.ThrowsAsync<Connections.ConnectionNotFoundException>(() => harness.RunAsync(op));
+        Assert.Equal("The conn_id `my_cluster` isn't defined", e.Message);
+    }
+
+    internal static Task WaitForLogAsync(TryHarness harness, string line, int seconds = 30) =>
+        harness.WaitForLogAsync(l => l == line, TimeSpan.FromSeconds(seconds));
+
+    private Task WaitGoneAsync(string ns) => fx.WaitNoPodsAsync(ns, TimeSpan.FromSeconds(30));
+}
