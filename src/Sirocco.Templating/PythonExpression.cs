@@ -78,7 +78,8 @@ public sealed class PythonExpression
         catch (PyException e)
         {
             var (line, column) = Template.Position(Text, e.Offset ?? 0);
-            throw new TemplateException(e.Message, Text, line, column, null, isSyntaxError: false, e);
+            var reason = e.Message.Replace(PyException.LineMarker, line.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+            throw new TemplateException(reason, Text, line, column, null, isSyntaxError: false, e);
         }
     }
 

@@ -190,7 +190,8 @@ public sealed class Template
     {
         var (line, column) = Position(_normalized, e.Offset ?? 0);
         var cause = e.InnerException is SiroccoException s ? s : (Exception)e;
-        return new TemplateException(e.Message, Text, line, column, field, isSyntaxError: false, cause);
+        var reason = e.Message.Replace(PyException.LineMarker, line.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+        return new TemplateException(reason, Text, line, column, field, isSyntaxError: false, cause);
     }
 
     /// <summary>1-based line and column of <paramref name="offset"/> in <paramref name="text"/>.</summary>

@@ -488,6 +488,8 @@ internal sealed class CondExpr(int offset, Expr test, Expr then, Expr? otherwise
             return then.Eval(scope);
         }
 
-        return otherwise is null ? new Undefined("the inline if-expression on line 1 evaluated to false and no else section was defined.") : otherwise.Eval(scope);
+        return otherwise is null
+            ? new Undefined($"the inline if-expression on line {PyException.LineMarker} evaluated to false and no else section was defined.") { IsLenient = true, Offset = Offset }
+            : otherwise.Eval(scope);
     }
 }

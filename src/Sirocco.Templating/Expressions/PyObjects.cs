@@ -191,6 +191,9 @@ internal sealed class PyEqualityComparer : IEqualityComparer<object>
 /// <summary>An error raised while evaluating: the message reads as Python's or Jinja2's would.</summary>
 internal class PyException : Exception
 {
+    /// <summary>Stands for the line number in a message until the source text is known.</summary>
+    public const string LineMarker = "\u0001";
+
     /// <summary>Where in the source the error happened, once known.</summary>
     public int? Offset { get; set; }
 
@@ -223,6 +226,12 @@ internal sealed class Undefined
     public Undefined(string message) => Message = message;
 
     public string Message { get; }
+
+    /// <summary>
+    /// Jinja2's plain (not strict) Undefined, which <c>a if b</c> without <c>else</c> yields even under
+    /// StrictUndefined: it prints as nothing, is false and iterates as empty; other uses still fail.
+    /// </summary>
+    public bool IsLenient { get; init; }
 
     /// <summary>Where the undefined value was produced, or -1.</summary>
     public int Offset { get; set; } = -1;

@@ -49,6 +49,7 @@ internal static class PyOps
         PyTuple t => t.Count != 0,
         PyDict d => d.Count != 0,
         PyTimeDelta t => t.Ticks != 0,
+        Undefined { IsLenient: true } => false,
         Undefined u => throw u.Fail(),
         _ => true,
     };
@@ -62,6 +63,7 @@ internal static class PyOps
         double d => FloatRepr(d),
         PyDateTime d => d.ToString(),
         PyTimeDelta t => t.ToString(),
+        Undefined { IsLenient: true } => string.Empty,
         Undefined u => throw u.Fail(),
         List<object?> or PyTuple or PyDict => Repr(v),
         _ => v.ToString() ?? string.Empty,
@@ -413,6 +415,7 @@ internal static class PyOps
         PyTuple t => t,
         PyDict d => d.Keys.Select(PyEqualityComparer.Unkey),
         string s => s.Select(c => (object?)c.ToString()),
+        Undefined { IsLenient: true } => [],
         Undefined u => throw u.Fail(),
         IReadOnlyList<object?> items => items,
         _ => throw new PyException($"'{TypeName(v)}' object is not iterable"),

@@ -38,6 +38,11 @@ internal sealed class RenderOutput
 
     public void AppendValue(object? value)
     {
+        if (value is Undefined { IsLenient: true })
+        {
+            return;
+        }
+
         PyOps.Check(value);
         if (_native is not null)
         {
