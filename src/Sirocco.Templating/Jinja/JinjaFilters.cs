@@ -5,7 +5,7 @@ using Sirocco.Templating.Expressions;
 namespace Sirocco.Templating.Jinja;
 
 /// <summary>Jinja2's built-in filters and tests that DAG templates use, plus Airflow's date filters.</summary>
-internal static class JinjaFilters
+internal static partial class JinjaFilters
 {
     public static ExprEnvironment CreateEnvironment()
     {
@@ -53,8 +53,9 @@ internal static class JinjaFilters
         f["sum"] = Sum;
         f["center"] = (v, a, _) => Center(S(v), (int)Math.Min(PyArith.MaxValueLength, PyOps.ToLong(a.Get(0, "width", 80L))));
         f["indent"] = Indent;
-        f["wordcount"] = (v, _, _) => (long)S(v).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length;
-        f["attr"] = (v, a, _) => PyOps.GetAttr(v, S(a.Required(0, "name", "attr")));
+        f["wordcount"] = (v, _, _) => (long)WordRegex().Count(S(v));
+        f["attr"] = (v, a, _) => AttrOnly(v, S(a.Required(0, "name", "attr")));
+        f["slice"] = SliceFilter;
         f["batch"] = Batch;
         f["escape"] = f["e"] = (v, _, _) => S(v).Replace("&", "&amp;", StringComparison.Ordinal).Replace("<", "&lt;", StringComparison.Ordinal)
             .Replace(">", "&gt;", StringComparison.Ordinal).Replace("\"", "&#34;", StringComparison.Ordinal).Replace("'", "&#39;", StringComparison.Ordinal);
@@ -759,6 +760,63 @@ internal static class JinjaFilters
         }
 
         return groups;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\w+")]
+    private static partial System.Text.RegularExpressions.Regex WordRegex();
+
+    /// <summary>Jinja2's <c>attr</c>: attributes only, never items.</summary>
+    private static object? AttrOnly(object? v, string name)
+    {
+        PyOps.Check(v);
+        if (name.StartsWith('_'))
+        {
+            return PyOps.GetAttr(v, name);
+        }
+
+        if (Builtins.TryGetMethod(v, name, out var method))
+        {
+            return method;
+        }
+
+        return v is IPyObject o && o.TryGetAttr(name, out var value) ? value : Undefined.Attribute(v, name);
+    }
+
+    /// <summary>Jinja2's <c>slice(n)</c>: n columns, the first ones one longer when the items do not divide evenly.</summary>
+    private static object? SliceFilter(object? v, CallArgs a, Scope scope)
+    {
+        var items = PyOps.ToList(v);
+        var slices = (int)PyOps.ToLong(a.Required(0, "slices", "slice"));
+        if (slices <= 0 || slices > 10_000)
+        {
+            throw new PyException("slice count must be between 1 and 10000");
+        }
+
+        var fill = a.Has(1, "fill_with");
+        var filler = a.Get(1, "fill_with");
+        var perSlice = items.Count / slices;
+        var withExtra = items.Count % slices;
+        var offset = 0;
+        var result = new List<object?>();
+        for (var i = 0; i < slices; i++)
+        {
+            var start = offset + (i * perSlice);
+            if (i < withExtra)
+            {
+                offset++;
+            }
+
+            var end = offset + ((i + 1) * perSlice);
+            var part = items.GetRange(start, end - start);
+            if (fill && i >= withExtra)
+            {
+                part.Add(filler);
+            }
+
+            result.Add(part);
+        }
+
+        return result;
     }
 
     /// <summary>The most items <c>range</c> may produce, as in Jinja2's sandbox.</summary>
