@@ -1,13 +1,207 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using k8s;
+using k8s.Models;
 using Sirocco.LocalCluster;
 
+// Two modes:
+//   serve HOME              run a cluster in this process until stdin closes (or Ctrl+C)
+//   [--pods N] [--write FILE]  start `serve` as a child process, load it, report
 if (args is ["serve", var home])
 {
     await using var cluster = await LocalCluster.StartAsync(new LocalClusterOptions { HomeDirectory = home });
-    Console.WriteLine($"serving {cluster.ServerUrl} kubeconfig {cluster.KubeconfigPath}");
-    var done = new TaskCompletionSource();
-    Console.CancelKeyPress += (_, e) => { e.Cancel = true; done.TrySetResult(); };
-    await done.Task;
+    Console.WriteLine($"ready {cluster.KubeconfigPath}");
+    var stop = new TaskCompletionSource();
+    Console.CancelKeyPress += (_, e) =>
+    {
+        e.Cancel = true;
+        stop.TrySetResult();
+    };
+    var stdinClosed = Task.Run(() => Console.In.ReadToEnd());
+    await Task.WhenAny(stop.Task, stdinClosed);
     return 0;
 }
 
-return 0;
+var pods = 500;
+var concurrency = 500;
+string? write = null;
+for (var i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--pods":
+            pods = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        case "--concurrency":
+            concurrency = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        case "--write":
+            write = args[++i];
+            break;
+    }
+}
+
+var loadBefore = File.ReadAllText("/proc/loadavg").Split(' ')[0];
+var benchHome = Path.Combine(Path.GetTempPath(), "sirocco-lc-bench-" + Guid.NewGuid().ToString("n")[..8]);
+var self = Environment.ProcessPath!;
+var start = new ProcessStartInfo(self) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
+if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+{
+    start.ArgumentList.Add(typeof(LocalCluster).Assembly.Location.Replace("Sirocco.LocalCluster.dll", "Sirocco.LocalCluster.Bench.dll", StringComparison.Ordinal));
+}
+
+start.ArgumentList.Add("serve");
+start.ArgumentList.Add(benchHome);
+using var server = Process.Start(start)!;
+try
+{
+    var ready = await server.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("the cluster did not start");
+    var kubeconfig = ready["ready ".Length..];
+    // Like client-go, speak HTTP/2 so concurrent requests share one TLS connection instead of 500 handshakes.
+    using var client = new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig), new Http2Handler());
+    const string Ns = "bench";
+    await client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new() { Name = Ns } });
+    var baseline = await client.CoreV1.ListNamespacedPodAsync(Ns);
+
+    var succeeded = new TaskCompletionSource();
+    var done = 0;
+    var failed = 0;
+    using var watchCts = new CancellationTokenSource();
+    var watch = Task.Run(async () =>
+    {
+        var seen = new HashSet<string>();
+        await foreach (var (_, pod) in client.CoreV1.WatchListNamespacedPodAsync(Ns, resourceVersion: baseline.Metadata.ResourceVersion, cancellationToken: watchCts.Token))
+        {
+            if (pod.Status?.Phase is "Succeeded" or "Failed" && seen.Add(pod.Metadata.Name))
+            {
+                if (pod.Status.Phase == "Failed")
+                {
+                    failed++;
+                }
+
+                if (++done == pods)
+                {
+                    succeeded.TrySetResult();
+                    return;
+                }
+            }
+        }
+    });
+
+    // Readers poll pod status during the run, so the latency covers reads under load too.
+    var latencies = new List<double>();
+    var gate = new Lock();
+    void Record(double ms)
+    {
+        lock (gate)
+        {
+            latencies.Add(ms);
+        }
+    }
+
+    using var readersCts = new CancellationTokenSource();
+    var readers = Enumerable.Range(0, 4).Select(r => Task.Run(async () =>
+    {
+        var rng = new Random(r);
+        using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(20));
+        while (await tick.WaitForNextTickAsync(CancellationToken.None) && !readersCts.IsCancellationRequested)
+        {
+            var sw = Stopwatch.StartNew();
+            try
+            {
+                await client.CoreV1.ReadNamespacedPodAsync($"true-{rng.Next(pods)}", Ns);
+            }
+            catch (k8s.Autorest.HttpOperationException)
+            {
+                // Not created yet: a 404 is still a served request.
+            }
+
+            Record(sw.Elapsed.TotalMilliseconds);
+        }
+    })).ToList();
+
+    var clock = Stopwatch.StartNew();
+    using var inFlight = new SemaphoreSlim(concurrency);
+    var creates = Enumerable.Range(0, pods).Select(async i =>
+    {
+        await inFlight.WaitAsync();
+        var pod = new V1Pod
+        {
+            Metadata = new() { Name = $"true-{i}" },
+            Spec = new() { RestartPolicy = "Never", Containers = [new() { Name = "true", Image = "busybox", Command = ["true"] }] },
+        };
+        var sw = Stopwatch.StartNew();
+        await client.CoreV1.CreateNamespacedPodAsync(pod, Ns);
+        Record(sw.Elapsed.TotalMilliseconds);
+        inFlight.Release();
+    });
+    await Task.WhenAll(creates);
+    var created = clock.Elapsed;
+    await succeeded.Task.WaitAsync(TimeSpan.FromMinutes(5));
+    var elapsed = clock.Elapsed;
+    await readersCts.CancelAsync();
+    await Task.WhenAll(readers);
+    await watchCts.CancelAsync();
+
+    var peakKb = File.ReadLines($"/proc/{server.Id}/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];
+    latencies.Sort();
+    double Percentile(double p) => latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(p * latencies.Count) - 1)];
+    var rate = pods / elapsed.TotalSeconds;
+    var cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? RuntimeInformation.ProcessArchitecture.ToString();
+    var report = string.Join('\n',
+        $"- Date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; machine: {Environment.ProcessorCount} cores ({cpu}), {long.Parse(File.ReadLines("/proc/meminfo").First().Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024 / 1024} GiB, {RuntimeInformation.OSDescription}, .NET {Environment.Version}; load average before the run {loadBefore}, after {File.ReadAllText("/proc/loadavg").Split(' ')[0]} (other work on the machine competes for the 2 cores)",
+        $"- Pods: {pods} `true` pods created concurrently through the API ({(concurrency >= pods ? "all at once" : $"at most {concurrency} requests in flight")}; KubernetesClient over HTTPS, HTTP/2), {failed} failed",
+        $"- All creates answered after {created.TotalSeconds:F2} s; all pods Succeeded after {elapsed.TotalSeconds:F2} s",
+        $"- Throughput create→Succeeded: **{rate:F1} pods/s**",
+        $"- API request latency under that load ({latencies.Count} requests: the creates plus 4 readers each reading a pod every 20 ms): p50 **{Percentile(0.50):F1} ms**, p99 **{Percentile(0.99):F1} ms**, max {latencies[^1]:F1} ms",
+        $"- Peak memory (VmHWM) of the cluster process: **{long.Parse(peakKb, CultureInfo.InvariantCulture) / 1024} MiB**");
+    Console.WriteLine(report);
+    if (write is not null)
+    {
+        var text = File.Exists(write) ? await File.ReadAllTextAsync(write) : "# Benchmarks\n";
+        const string Heading = "## Local cluster";
+        var section = $"{Heading}\n\nMeasured with `dotnet run -c Release --project bench/Sirocco.LocalCluster.Bench -- --pods {pods} --concurrency {concurrency} --write docs/BENCHMARKS.md` (the cluster runs in a child process so its memory is measured alone; target on a 2-core machine: ≥ 50 pods/s and p99 < 50 ms).\n\n{report}\n";
+        var at = text.IndexOf(Heading, StringComparison.Ordinal);
+        if (at >= 0)
+        {
+            var next = text.IndexOf("\n## ", at + Heading.Length, StringComparison.Ordinal);
+            text = text[..at] + section + (next >= 0 ? text[(next + 1)..] : "");
+        }
+        else
+        {
+            text = text.TrimEnd('\n') + "\n\n" + section;
+        }
+
+        await File.WriteAllTextAsync(write, text);
+    }
+
+    return failed == 0 ? 0 : 1;
+}
+finally
+{
+    server.StandardInput.Close();
+    if (!server.WaitForExit(TimeSpan.FromSeconds(30)))
+    {
+        server.Kill();
+    }
+
+    try
+    {
+        Directory.Delete(benchHome, recursive: true);
+    }
+    catch (IOException)
+    {
+    }
+}
+
+/// <summary>Sends every request as HTTP/2 (the server negotiates it over TLS with ALPN).</summary>
+internal sealed class Http2Handler : DelegatingHandler
+{
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        request.Version = System.Net.HttpVersion.Version20;
+        request.VersionPolicy = HttpVersionPolicy.RequestVersionOrLower;
+        return base.SendAsync(request, cancellationToken);
+    }
+}

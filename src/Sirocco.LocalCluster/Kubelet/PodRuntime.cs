@@ -30,6 +30,8 @@ internal sealed partial class PodRuntime : IAsyncDisposable
 
     public EventRecorder Events { get; }
 
+    public ProcessLauncher Launcher { get; } = new();
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var name = _cluster.Options.NodeName;
@@ -75,6 +77,7 @@ internal sealed partial class PodRuntime : IAsyncDisposable
         }
 
         await Task.WhenAll(workers.Select(w => w.KillAsync())).ConfigureAwait(false);
+        Launcher.Dispose();
         try
         {
             await Task.WhenAll(_loops).ConfigureAwait(false);

@@ -302,16 +302,15 @@ internal sealed class PodWorker
             start.Environment[k] = v;
         }
 
-        Process process;
+        if (_deleting || token.IsCancellationRequested)
+        {
+            log.Dispose();
+            return null;
+        }
+
+        var process = await _runtime.Launcher.StartAsync(start).ConfigureAwait(false);
         lock (_gate)
         {
-            if (_deleting || token.IsCancellationRequested)
-            {
-                log.Dispose();
-                return null;
-            }
-
-            process = Process.Start(start)!;
             c.Process = process;
             c.Logs.Add(log);
             c.State = "running";
@@ -319,6 +318,11 @@ internal sealed class PodWorker
             c.Message = null;
             c.StartedAt = _cluster.Now;
             c.FinishedAt = null;
+            if (_deleting)
+            {
+                // Deleted while starting: the kill that ran before could not see this process.
+                Signal(process, Native.SigKill);
+            }
         }
 
         process.StandardInput.Close();
