@@ -129,7 +129,8 @@ public sealed class AirflowTaskRenderer : ITaskRenderer
 
     private sealed class StoreXComReader(IMetadataStore store) : IXComReader
     {
-        public object? Pull(string dagId, string runId, string taskId, string key) =>
-            store.GetXComAsync(dagId, taskId, runId, key).GetAwaiter().GetResult()?.Value;
+        public object? Pull(string dagId, string runId, string? taskId, string key) => taskId is null
+            ? store.ListXComsAsync(dagId, runId).GetAwaiter().GetResult().Where(x => x.Key == key).MaxBy(x => x.Timestamp)?.Value
+            : store.GetXComAsync(dagId, taskId, runId, key).GetAwaiter().GetResult()?.Value;
     }
 }
