@@ -91,7 +91,7 @@ public static class AirflowContext
             ["var"] = new VarObject(services.Variables),
             ["conn"] = new ConnObject(services.Connections),
             ["conf"] = new ConfObject(services.Config),
-            ["macros"] = new MacrosObject(services.Time),
+            ["macros"] = MacrosFor.GetValue(services.Time, time => new MacrosObject(time)),
             ["map_index_template"] = null,
             ["expanded_ti_count"] = null,
             ["inlets"] = new List<object?>(),
@@ -100,6 +100,9 @@ public static class AirflowContext
         };
         return new TemplateContext(values);
     }
+
+    /// <summary>The macros object holds no per-run state, so one serves every context with the same clock.</summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<TimeProvider, MacrosObject> MacrosFor = [];
 
     private static PyDateTime Date(DateTimeOffset value) => PyDateTime.FromOffset(value.ToUniversalTime(), pendulum: true);
 

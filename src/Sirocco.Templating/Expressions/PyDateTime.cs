@@ -159,6 +159,17 @@ internal sealed class PyDateTime
     /// <summary>Python's <c>strftime</c> (C locale).</summary>
     public string Strftime(string format)
     {
+        // The Airflow context formats these for every task try: skip the general path.
+        switch (format)
+        {
+            case "%Y-%m-%d" when Wall.Year >= 1000:
+                return Wall.ToString("yyyy-MM-dd", Inv);
+            case "%Y%m%d" when Wall.Year >= 1000:
+                return Wall.ToString("yyyyMMdd", Inv);
+            case "%Y%m%dT%H%M%S" when Wall.Year >= 1000:
+                return Wall.ToString("yyyyMMdd'T'HHmmss", Inv);
+        }
+
         var sb = new StringBuilder();
         for (var i = 0; i < format.Length; i++)
         {
