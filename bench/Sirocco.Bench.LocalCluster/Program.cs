@@ -48,7 +48,7 @@ var self = Environment.ProcessPath!;
 var start = new ProcessStartInfo(self) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
 if (Path.GetFileNameWithoutExtension(self) == "dotnet")
 {
-    start.ArgumentList.Add(typeof(LocalCluster).Assembly.Location.Replace("Sirocco.LocalCluster.dll", "Sirocco.LocalCluster.Bench.dll", StringComparison.Ordinal));
+    start.ArgumentList.Add(typeof(LocalCluster).Assembly.Location.Replace("Sirocco.LocalCluster.dll", "Sirocco.Bench.LocalCluster.dll", StringComparison.Ordinal));
 }
 
 start.ArgumentList.Add("serve");
@@ -144,6 +144,9 @@ try
     await Task.WhenAll(readers);
     await watchCts.CancelAsync();
 
+    var stat = File.ReadAllText($"/proc/{server.Id}/stat");
+    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+    var cpuSeconds = (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
     var peakKb = File.ReadLines($"/proc/{server.Id}/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];
     latencies.Sort();
     double Percentile(double p) => latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(p * latencies.Count) - 1)];
@@ -155,13 +158,13 @@ try
         $"- All creates answered after {created.TotalSeconds:F2} s; all pods Succeeded after {elapsed.TotalSeconds:F2} s",
         $"- Throughput create→Succeeded: **{rate:F1} pods/s**",
         $"- API request latency under that load ({latencies.Count} requests: the creates plus 4 readers each reading a pod every 20 ms): p50 **{Percentile(0.50):F1} ms**, p99 **{Percentile(0.99):F1} ms**, max {latencies[^1]:F1} ms",
-        $"- Peak memory (VmHWM) of the cluster process: **{long.Parse(peakKb, CultureInfo.InvariantCulture) / 1024} MiB**");
+        $"- Peak memory (VmHWM) of the cluster process: **{long.Parse(peakKb, CultureInfo.InvariantCulture) / 1024} MiB**; its CPU time for the whole run including start-up: {cpuSeconds:F1} s (the sandboxed processes not counted)");
     Console.WriteLine(report);
     if (write is not null)
     {
         var text = File.Exists(write) ? await File.ReadAllTextAsync(write) : "# Benchmarks\n";
         const string Heading = "## Local cluster";
-        var section = $"{Heading}\n\nMeasured with `dotnet run -c Release --project bench/Sirocco.LocalCluster.Bench -- --pods {pods} --concurrency {concurrency} --write docs/BENCHMARKS.md` (the cluster runs in a child process so its memory is measured alone; target on a 2-core machine: ≥ 50 pods/s and p99 < 50 ms).\n\n{report}\n";
+        var section = $"{Heading}\n\nMeasured with `dotnet run -c Release --project bench/Sirocco.Bench.LocalCluster -- --pods {pods} --concurrency {concurrency} --write docs/BENCHMARKS.md` (the cluster runs in a child process so its memory is measured alone; target on a 2-core machine: ≥ 50 pods/s and p99 < 50 ms).\n\n{report}\n";
         var at = text.IndexOf(Heading, StringComparison.Ordinal);
         if (at >= 0)
         {
