@@ -28,6 +28,7 @@ public sealed class DagBag : IDisposable
     private readonly DagFolderWatcher? _watcher;
     private readonly string _dagsFolder;
     private bool _disposed;
+    private bool _cachePruned;
 
     /// <summary>Creates a DAG bag over <see cref="DagBagOptions.DagsFolder"/>; nothing is parsed until the first collection.</summary>
     /// <param name="options">Folder, cache, timeout, references and parsers.</param>
@@ -142,7 +143,15 @@ public sealed class DagBag : IDisposable
                     async (i, ct) => outcomes[i] = await ProcessFileAsync(files[i], previous[i], reparseAll, ct).ConfigureAwait(false))
                 .ConfigureAwait(false);
 
-            return Assemble(files, outcomes, time.GetElapsedTime(started));
+            var result = Assemble(files, outcomes, time.GetElapsedTime(started));
+            if (!_cachePruned && _options.CacheRetention is { } retention)
+            {
+                // Once per DagBag, after every current file has refreshed its entry.
+                _cachePruned = true;
+                _csharp.PruneDiskCache(retention);
+            }
+
+            return result;
         }
         finally
         {
@@ -189,9 +198,14 @@ public sealed class DagBag : IDisposable
 
             bytes = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
         }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            // Deleted between the listing and now: no DAGs, no error; the next collection no longer lists it.
+            return new FileOutcome(new FileState(-1, default, string.Empty, [], []), DagFileOrigin.Parsed, time.GetElapsedTime(started));
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // Deleted or unreadable between the listing and now: an import error this time, picked up again later.
+            // Unreadable: an import error this time, picked up again later.
             var unreadable = new FileState(-1, default, string.Empty, [], [new DagImportError(path, $"{path}: cannot read the file: {e.Message}")]);
             return new FileOutcome(unreadable, DagFileOrigin.Parsed, time.GetElapsedTime(started));
         }

@@ -14,6 +14,12 @@ public sealed class DagBagOptions
     public string? CacheFolder { get; init; }
 
     /// <summary>
+    /// Disk-cache entries neither written nor used for this long are deleted after a DagBag's first collection (old
+    /// builds and old file versions leave entries behind). Seven days by default; null keeps everything.
+    /// </summary>
+    public TimeSpan? CacheRetention { get; init; } = TimeSpan.FromDays(7);
+
+    /// <summary>
     /// How long a DAG file may run while building its DAGs before it becomes an import error
     /// (<c>[core] dagbag_import_timeout</c>, 30 s by default). Compilation is not counted.
     /// </summary>
@@ -50,6 +56,10 @@ public sealed class DagBagOptions
     /// <summary>How many compile errors of one file are put into its import error (5 by default).</summary>
     public int MaxCompileErrorsPerFile { get; init; } = 5;
 
-    /// <summary>The clock used for durations and the watcher's debounce.</summary>
+    /// <summary>
+    /// The clock of the parse timeout, the statistics' durations and the watcher's debounce. These measure real work, so
+    /// the default (the system clock) is right for a host even when its scheduler runs on a fake clock: a fake clock
+    /// moved ahead by days would time out every file being parsed at that moment.
+    /// </summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }

@@ -281,6 +281,34 @@ public sealed class DagBagTests
     }
 
     [Fact]
+    public async Task Stale_disk_cache_entries_are_pruned_and_used_ones_kept()
+    {
+        using var folder = new DagFolder();
+        folder.Write("kept.cs", DagWithId("kept"));
+        using (var bag = folder.CreateBag())
+        {
+            await bag.CollectAsync();
+        }
+
+        var month = DateTime.UtcNow.AddDays(-30);
+        var used = Directory.GetFiles(folder.Cache, "*.dll").Single();
+        File.SetLastWriteTimeUtc(used, month);
+        var stale = Path.Combine(folder.Cache, new string('0', 64) + ".dll");
+        File.WriteAllBytes(stale, [1, 2, 3]);
+        File.SetLastWriteTimeUtc(stale, month);
+        var recent = Path.Combine(folder.Cache, new string('1', 64) + ".dll");
+        File.WriteAllBytes(recent, [1, 2, 3]);
+
+        using var next = folder.CreateBag();
+        Assert.Equal(1, (await next.CollectAsync()).Stats.DiskCacheHits);
+
+        Assert.True(File.Exists(used));
+        Assert.True(File.GetLastWriteTimeUtc(used) > month.AddDays(29));
+        Assert.False(File.Exists(stale));
+        Assert.True(File.Exists(recent));
+    }
+
+    [Fact]
     public async Task A_changed_file_is_compiled_again_and_a_deleted_files_dags_disappear()
     {
         using var folder = new DagFolder();

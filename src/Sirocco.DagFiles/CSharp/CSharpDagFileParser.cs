@@ -16,6 +16,9 @@ namespace Sirocco.DagFiles.CSharp;
 /// </summary>
 internal sealed class CSharpDagFileParser : IDagFileParser, IDisposable
 {
+    /// <summary>The compiler is stopped after the parse timeout, but never sooner than this (its first run warms up).</summary>
+    private static readonly TimeSpan MinimumCompileBudget = TimeSpan.FromSeconds(60);
+
     private readonly DagBagOptions _options;
     private readonly Lazy<ScriptEnvironment> _environment;
     private readonly Dictionary<string, Lazy<CompiledDagScript>> _cache = new(StringComparer.Ordinal);
@@ -100,6 +103,47 @@ internal sealed class CSharpDagFileParser : IDagFileParser, IDisposable
         }
     }
 
+    /// <summary>
+    /// Deletes disk-cache entries (and stray temporary files) not written or used for <paramref name="retention"/>,
+    /// except those of the files this parser currently holds. A cache hit refreshes its entry's time.
+    /// </summary>
+    public void PruneDiskCache(TimeSpan retention)
+    {
+        if (_options.CacheFolder is not { } folder || !Directory.Exists(folder))
+        {
+            return;
+        }
+
+        HashSet<string> inUse;
+        lock (_gate)
+        {
+            inUse = new HashSet<string>(_keyByFile.Values, StringComparer.Ordinal);
+        }
+
+        var cutoff = _options.TimeProvider.GetUtcNow().UtcDateTime - retention;
+        foreach (var path in Directory.EnumerateFiles(folder))
+        {
+            var name = Path.GetFileName(path);
+            var dot = name.IndexOf('.', StringComparison.Ordinal);
+            if (dot <= 0 || inUse.Contains(name[..dot]))
+            {
+                continue;
+            }
+
+            try
+            {
+                if (File.GetLastWriteTimeUtc(path) < cutoff)
+                {
+                    File.Delete(path);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Another process may be using or replacing it: leave it for the next time.
+            }
+        }
+    }
+
     /// <inheritdoc/>
     public void Dispose()
     {
@@ -149,11 +193,16 @@ internal sealed class CSharpDagFileParser : IDagFileParser, IDisposable
                 text.Append('\n');
             }
 
-            text.Append(CultureInfo.InvariantCulture, $"{filePath}({e.Line},{e.Column}): error {e.Id}: {e.Message}");
+            var where = e.Line > 0 ? string.Create(CultureInfo.InvariantCulture, $"{filePath}({e.Line},{e.Column})") : filePath;
+            text.Append(CultureInfo.InvariantCulture, $"{where}: error {e.Id}: {e.Message}");
         }
 
         var first = errors.Count > 0 ? errors[0] : null;
-        return new DagImportError(filePath, text.ToString()) { Line = first?.Line, Column = first?.Column };
+        return new DagImportError(filePath, text.ToString())
+        {
+            Line = first is { Line: > 0 } ? first.Line : null,
+            Column = first is { Line: > 0 } ? first.Column : null,
+        };
     }
 
     private static DagImportError RuntimeError(string filePath, Exception exception, Assembly? scriptAssembly)
@@ -236,7 +285,26 @@ internal sealed class CSharpDagFileParser : IDagFileParser, IDisposable
             request.FilePath);
         var compilation = env.CreateCompilation(tree);
         using var pe = new MemoryStream();
-        var emitted = compilation.Emit(pe, options: new EmitOptions(debugInformationFormat: DebugInformationFormat.Embedded));
+        EmitResult emitted;
+        var budget = _options.ParseTimeout > MinimumCompileBudget ? _options.ParseTimeout : MinimumCompileBudget;
+        using (var compileTimeout = new CancellationTokenSource(budget, _options.TimeProvider))
+        {
+            try
+            {
+                emitted = compilation.Emit(
+                    pe,
+                    options: new EmitOptions(debugInformationFormat: DebugInformationFormat.Embedded),
+                    cancellationToken: compileTimeout.Token);
+            }
+            catch (OperationCanceledException) when (compileTimeout.IsCancellationRequested)
+            {
+                // Not written to the disk cache: a busy machine must not make a file fail for good.
+                var seconds = budget.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
+                CompileDiagnostic[] timedOut = [new(0, 0, "SIROCCO0001", $"compilation did not finish within {seconds} s")];
+                return CompiledDagScript.Failed(timedOut, DagFileOrigin.Compiled, _options.TimeProvider.GetElapsedTime(started));
+            }
+        }
+
         var duration = _options.TimeProvider.GetElapsedTime(started);
         if (!emitted.Success)
         {
@@ -263,7 +331,7 @@ internal sealed class CSharpDagFileParser : IDagFileParser, IDisposable
         return Load(env, key, pe, DagFileOrigin.Compiled, duration);
     }
 
-    private static CompiledDagScript? TryLoadFromDisk(ScriptEnvironment env, string cacheFolder, string key)
+    private CompiledDagScript? TryLoadFromDisk(ScriptEnvironment env, string cacheFolder, string key)
     {
         try
         {
@@ -271,7 +339,9 @@ internal sealed class CSharpDagFileParser : IDagFileParser, IDisposable
             if (File.Exists(dll))
             {
                 using var pe = new MemoryStream(File.ReadAllBytes(dll));
-                return Load(env, key, pe, DagFileOrigin.DiskCache, TimeSpan.Zero);
+                var loaded = Load(env, key, pe, DagFileOrigin.DiskCache, TimeSpan.Zero);
+                Touch(dll);
+                return loaded;
             }
 
             var errorsPath = Path.Combine(cacheFolder, key + ".errors.json");
@@ -280,6 +350,7 @@ internal sealed class CSharpDagFileParser : IDagFileParser, IDisposable
                 var errors = JsonSerializer.Deserialize<List<CompileDiagnostic>>(File.ReadAllBytes(errorsPath));
                 if (errors is { Count: > 0 })
                 {
+                    Touch(errorsPath);
                     return CompiledDagScript.Failed(errors, DagFileOrigin.DiskCache, TimeSpan.Zero);
                 }
             }
@@ -290,6 +361,19 @@ internal sealed class CSharpDagFileParser : IDagFileParser, IDisposable
         }
 
         return null;
+    }
+
+    /// <summary>Marks a cache entry as used, so pruning keeps it.</summary>
+    private void Touch(string path)
+    {
+        try
+        {
+            File.SetLastWriteTimeUtc(path, _options.TimeProvider.GetUtcNow().UtcDateTime);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Read-only cache: pruning may then remove it after the retention, and it is compiled again.
+        }
     }
 
     private static CompiledDagScript Load(
