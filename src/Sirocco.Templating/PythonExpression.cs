@@ -57,7 +57,7 @@ public sealed class PythonExpression
 
     /// <summary>
     /// Evaluates the expression. <paramref name="names"/> takes the values <see cref="TemplateContext.Set"/> accepts;
-    /// the result uses the mapping of <see cref="Template.RenderNative"/>.
+    /// the result uses the mapping of <see cref="Template.RenderNative(TemplateContext, string?)"/>.
     /// </summary>
     /// <exception cref="TemplateException">Evaluation failed (undefined name, type error, limit reached).</exception>
     public object? Evaluate(IReadOnlyDictionary<string, object?>? names = null, long maxSteps = 100_000)

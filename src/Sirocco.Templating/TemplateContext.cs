@@ -41,7 +41,7 @@ public sealed class TemplateContext
 
     /// <summary>
     /// Defines a function templates may call: it receives the positional arguments and the keyword arguments as
-    /// .NET values (see <see cref="Template.RenderNative"/> for the mapping) and returns a value <see cref="Set"/> accepts.
+    /// .NET values (see <see cref="Template.RenderNative(TemplateContext, string?)"/> for the mapping) and returns a value <see cref="Set"/> accepts.
     /// </summary>
     public TemplateContext SetFunction(string name, Func<IReadOnlyList<object?>, IReadOnlyDictionary<string, object?>, object?> function)
     {

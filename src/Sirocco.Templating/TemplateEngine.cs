@@ -115,10 +115,13 @@ public sealed class Template
 
     /// <summary>Renders to a string.</summary>
     /// <exception cref="TemplateException">Rendering failed.</exception>
-    public string Render(TemplateContext context, string? field = null)
+    public string Render(TemplateContext context, string? field = null) => Render(context, field, loader: null);
+
+    /// <summary>Renders with a loader for <c>{% include %}</c> (name to compiled template, or null when missing).</summary>
+    internal string Render(TemplateContext context, string? field, Func<string, Template?>? loader)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var output = Run(context, field, native: false);
+        var output = Run(context, field, native: false, loader);
         return output.Text.ToString();
     }
 
@@ -127,10 +130,13 @@ public sealed class Template
     /// <see cref="Dictionary{TKey, TValue}"/> with string keys, <see cref="DateTimeOffset"/> or <see cref="TimeSpan"/>.
     /// </summary>
     /// <exception cref="TemplateException">Rendering failed.</exception>
-    public object? RenderNative(TemplateContext context, string? field = null)
+    public object? RenderNative(TemplateContext context, string? field = null) => RenderNative(context, field, loader: null);
+
+    /// <summary>Native rendering with a loader for <c>{% include %}</c>.</summary>
+    internal object? RenderNative(TemplateContext context, string? field, Func<string, Template?>? loader)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var chunks = Run(context, field, native: true).Native!;
+        var chunks = Run(context, field, native: true, loader).Native!;
         try
         {
             if (chunks.Count == 0)
@@ -157,11 +163,17 @@ public sealed class Template
         }
     }
 
-    private RenderOutput Run(TemplateContext context, string? field, bool native)
+    /// <summary>The compiled statements, for <c>{% include %}</c>.</summary>
+    internal Node[] Nodes => _nodes;
+
+    /// <summary>The text positions refer to (newlines normalised).</summary>
+    internal string Normalized => _normalized;
+
+    private RenderOutput Run(TemplateContext context, string? field, bool native, Func<string, Template?>? loader)
     {
         var options = _engine.RenderOptions;
         var output = new RenderOutput(options.MaxOutputLength, native);
-        var scope = new Scope(context.Values, _engine.Environment, new Budget(options.MaxLoopIterations));
+        var scope = new Scope(context.Values, _engine.Environment, new Budget(options.MaxLoopIterations) { Loader = loader });
         try
         {
             Node.RenderAll(_nodes, output, scope);
@@ -188,6 +200,13 @@ public sealed class Template
 
     private TemplateException Fail(PyException e, string? field)
     {
+        if (e is IncludedTemplateException included)
+        {
+            // Point at the included file, where the problem is.
+            var inner = included.InnerException is PyException { InnerException: SiroccoException si } ? si : (Exception)included;
+            return new TemplateException(included.Message, included.Text, included.Line, included.Column, $"{field ?? "template"} (include '{included.Name}')", isSyntaxError: false, inner);
+        }
+
         var (line, column) = Position(_normalized, e.Offset ?? 0);
         var cause = e.InnerException is SiroccoException s ? s : (Exception)e;
         var reason = e.Message.Replace(PyException.LineMarker, line.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);

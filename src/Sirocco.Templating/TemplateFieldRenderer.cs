@@ -99,8 +99,13 @@ public sealed class TemplateFieldRenderer
         ArgumentNullException.ThrowIfNull(value);
         ArgumentNullException.ThrowIfNull(context);
         var (text, isFile) = Resolve(value, field);
-        return _engine.Render(text, context, isFile ? $"{field} ({value})" : field);
+        var name = isFile ? $"{field} ({value})" : field;
+        return _engine.Compile(text, name).Render(context, name, Include);
     }
+
+    /// <summary>The loader behind <c>{% include %}</c>: files under the search path only.</summary>
+    private Template? Include(string name) =>
+        TryRead(name, out var text) ? _engine.Compile(text, name) : null;
 
     private object? Walk(object? value, Type slot, string path, TemplateContext context, HashSet<object> visited, int depth)
     {
@@ -119,7 +124,8 @@ public sealed class TemplateFieldRenderer
             if (Options.NativeObjects && slot != typeof(string))
             {
                 var (text, isFile) = Resolve(s, path);
-                return _engine.RenderNative(text, context, isFile ? $"{path} ({s})" : path);
+                var name = isFile ? $"{path} ({s})" : path;
+                return _engine.Compile(text, name).RenderNative(context, name, Include);
             }
 
             return RenderString(s, context, path);
@@ -231,24 +237,32 @@ public sealed class TemplateFieldRenderer
             return (value, false);
         }
 
-        if (Options.SearchPath is null || Path.IsPathRooted(value) || value.Split('/', '\\').Any(part => part == ".."))
+        return TryRead(value, out var text) ? (text, true) : throw NotFound(value, field);
+    }
+
+    /// <summary>Reads a template file under the search path; rooted names and <c>..</c> never leave it.</summary>
+    private bool TryRead(string name, out string text)
+    {
+        text = string.Empty;
+        if (Options.SearchPath is null || name.Length == 0 || Path.IsPathRooted(name) || name.Split('/', '\\').Any(part => part == ".."))
         {
-            throw NotFound(value, field);
+            return false;
         }
 
         var root = Path.GetFullPath(Options.SearchPath);
-        var full = Path.GetFullPath(Path.Combine(root, value));
+        var full = Path.GetFullPath(Path.Combine(root, name));
         if (!full.StartsWith(root.TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar, StringComparison.Ordinal) || !File.Exists(full))
         {
-            throw NotFound(value, field);
+            return false;
         }
 
         if (new FileInfo(full).Length > Options.MaxTemplateFileBytes)
         {
-            throw new TemplateException($"template file {value} is larger than {Options.MaxTemplateFileBytes} bytes", value, 1, 1, field, isSyntaxError: false);
+            throw new TemplateException($"template file {name} is larger than {Options.MaxTemplateFileBytes} bytes", name, 1, 1, null, isSyntaxError: false);
         }
 
-        return (File.ReadAllText(full), true);
+        text = File.ReadAllText(full);
+        return true;
     }
 
     private TemplateException NotFound(string value, string field) =>

@@ -151,6 +151,38 @@ public class TemplateFieldTests
     }
 
     [Fact]
+    public void Include_reads_files_under_the_search_path_only_and_locates_errors_in_them()
+    {
+        var dir = Directory.CreateTempSubdirectory("sirocco-tpl-inc-");
+        try
+        {
+            File.WriteAllText(Path.Combine(dir.FullName, "part.sql"), "day={{ ds }}");
+            File.WriteAllText(Path.Combine(dir.FullName, "bad.sql"), "line1\n  {{ nope }}");
+            File.WriteAllText(Path.Combine(dir.FullName, "loop.sql"), "{% include 'loop.sql' %}");
+            File.WriteAllText(Path.Combine(dir.FullName, "syntax.sql"), "{% if %}");
+            var renderer = new TemplateFieldRenderer(new TemplateEngine(), new TemplateFieldOptions { SearchPath = dir.FullName, TemplateExtensions = [".sql"] });
+
+            Assert.Equal("SELECT day=2024-03-15", renderer.RenderString("SELECT {% include 'part.sql' %}", Context(), "sql"));
+
+            var e = Assert.Throws<TemplateException>(() => renderer.RenderString("x {% include 'bad.sql' %}", Context(), "sql"));
+            Assert.Equal("'nope' is undefined", e.Reason);
+            Assert.Equal("sql (include 'bad.sql')", e.Field);
+            Assert.Equal("line1\n  {{ nope }}", e.TemplateText);
+            Assert.Equal((2, 6), (e.Line, e.Column));
+
+            Assert.Contains("nested more than", Assert.Throws<TemplateException>(() => renderer.RenderString("loop.sql", Context(), "sql")).Reason, StringComparison.Ordinal);
+            Assert.True(Assert.Throws<TemplateException>(() => renderer.RenderString("{% include 'syntax.sql' %}", Context(), "sql")).IsSyntaxError);
+            Assert.Equal("../part.sql", Assert.Throws<TemplateException>(() => renderer.RenderString("{% include '../part.sql' %}", Context(), "sql")).Reason);
+            Assert.Equal("/etc/hostname", Assert.Throws<TemplateException>(() => renderer.RenderString("{% include '/etc/hostname' %}", Context(), "sql")).Reason);
+            Assert.Equal("part.sql", Assert.Throws<TemplateException>(() => new TemplateEngine().Render("{% include 'part.sql' %}", Context())).Reason);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public void Template_files_are_refused_without_a_search_path()
     {
         var renderer = new TemplateFieldRenderer(new TemplateEngine(), new TemplateFieldOptions { TemplateExtensions = [".yaml"] });

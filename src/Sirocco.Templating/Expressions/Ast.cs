@@ -15,6 +15,9 @@ internal sealed class Budget
 
     public long MaxSteps { get; }
 
+    /// <summary>Finds templates for <c>{% include %}</c>; null when this render may read no template files.</summary>
+    public Func<string, object?>? Loader { get; init; }
+
     /// <summary>How deep calls of template-defined functions (macros) may nest.</summary>
     public const int MaxCallDepth = 40;
 
@@ -69,6 +72,11 @@ internal sealed class Scope
     public Budget Budget { get; }
 
     public Scope Child() => new(this);
+
+    /// <summary>A scope that sees none of the render's names, only the environment's (<c>without context</c> includes).</summary>
+    public Scope Root() => new(EmptyGlobals, Environment, Budget);
+
+    private static readonly Dictionary<string, object?> EmptyGlobals = [];
 
     public bool TryLookup(string name, out object? value)
     {

@@ -227,6 +227,7 @@ internal sealed partial class TemplateCompiler
                         "set" => ParseSet(parser, seg.Offset),
                         "macro" => ParseMacro(parser, seg.Offset),
                         "filter" => ParseFilterBlock(parser, seg.Offset, seg.Tokens!),
+                        "include" => ParseInclude(parser, seg.Offset),
                         _ => throw new SyntaxErrorException(UnknownTag(name, endTags), seg.Offset),
                     });
                     break;
@@ -394,6 +395,29 @@ internal sealed partial class TemplateCompiler
         var body = ParseBody(["endfilter"], out _, out var endParser);
         endParser!.ExpectEnd("statement block");
         return new FilterBlockNode(offset, expr, body, _options);
+    }
+
+    /// <summary><c>{% include name [ignore missing] [with context | without context] %}</c>.</summary>
+    private static IncludeNode ParseInclude(Parser parser, int offset)
+    {
+        var name = parser.ParseExpression();
+        var ignoreMissing = false;
+        if (parser.Current.IsName("ignore") && parser.Peek().IsName("missing"))
+        {
+            parser.Next();
+            parser.Next();
+            ignoreMissing = true;
+        }
+
+        var withContext = true;
+        if ((parser.Current.IsName("with") || parser.Current.IsName("without")) && parser.Peek().IsName("context"))
+        {
+            withContext = parser.Next().Text == "with";
+            parser.Next();
+        }
+
+        parser.ExpectEnd("statement block");
+        return new IncludeNode(offset, name, ignoreMissing, withContext);
     }
 
     private MacroNode ParseMacro(Parser parser, int offset)

@@ -379,3 +379,65 @@ internal sealed class FilterBlockNode(int offset, Expr filters, Node[] body, Ren
         output.AppendValue(filters.Eval(inner));
     }
 }
+
+/// <summary><c>{% include %}</c>: renders another template file (found by the render's loader) in this context.</summary>
+internal sealed class IncludeNode(int offset, Expr name, bool ignoreMissing, bool withContext) : Node(offset)
+{
+    public override void Render(RenderOutput output, Scope scope)
+    {
+        var value = name.Eval(scope);
+        PyOps.Check(value);
+        var names = value is string s ? [s] : PyOps.Iterate(value).Select(PyOps.Str).ToList();
+        foreach (var candidate in names)
+        {
+            if (scope.Budget.Loader?.Invoke(candidate) is not Template template)
+            {
+                continue;
+            }
+
+            scope.Budget.EnterCall();
+            try
+            {
+                // Jinja2 hands an included template the context and the enclosing names, but not `loop`.
+                var inner = withContext ? scope.Child() : scope.Root();
+                if (withContext)
+                {
+                    inner.Set("loop", Undefined.Name("loop", -1));
+                }
+
+                RenderAll(template.Nodes, output, inner);
+            }
+            catch (PyException e) when (e is not IncludedTemplateException)
+            {
+                var (line, column) = Template.Position(template.Normalized, e.Offset ?? 0);
+                var reason = e.Message.Replace(PyException.LineMarker, line.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+                throw new IncludedTemplateException(reason, e, candidate, template.Text, line, column) { Offset = Offset };
+            }
+            finally
+            {
+                scope.Budget.ExitCall();
+            }
+
+            return;
+        }
+
+        if (!ignoreMissing)
+        {
+            // Jinja2's TemplateNotFound and TemplatesNotFound messages.
+            throw new PyException(names.Count == 1 ? names[0] : $"none of the templates given were found: {string.Join(", ", names)}") { Offset = Offset };
+        }
+    }
+}
+
+/// <summary>An error inside an included template, already located in it.</summary>
+internal sealed class IncludedTemplateException(string message, Exception inner, string name, string text, int line, int column)
+    : PyException(message, inner)
+{
+    public string Name { get; } = name;
+
+    public string Text { get; } = text;
+
+    public int Line { get; } = line;
+
+    public int Column { get; } = column;
+}
