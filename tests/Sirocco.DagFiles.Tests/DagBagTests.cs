@@ -298,6 +298,9 @@ public sealed class DagBagTests
         File.SetLastWriteTimeUtc(stale, month);
         var recent = Path.Combine(folder.Cache, new string('1', 64) + ".dll");
         File.WriteAllBytes(recent, [1, 2, 3]);
+        var foreign = Path.Combine(folder.Cache, "notes.txt");
+        File.WriteAllBytes(foreign, [1, 2, 3]);
+        File.SetLastWriteTimeUtc(foreign, month);
 
         using var next = folder.CreateBag();
         Assert.Equal(1, (await next.CollectAsync()).Stats.DiskCacheHits);
@@ -306,6 +309,7 @@ public sealed class DagBagTests
         Assert.True(File.GetLastWriteTimeUtc(used) > month.AddDays(29));
         Assert.False(File.Exists(stale));
         Assert.True(File.Exists(recent));
+        Assert.True(File.Exists(foreign));
     }
 
     [Fact]

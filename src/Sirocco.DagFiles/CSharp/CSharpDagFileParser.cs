@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
@@ -19,6 +20,10 @@ internal sealed class CSharpDagFileParser : IDagFileParser, IDisposable
     /// <summary>The compiler is stopped after the parse timeout, but never sooner than this (its first run warms up).</summary>
     private static readonly TimeSpan MinimumCompileBudget = TimeSpan.FromSeconds(60);
 
+    private const int KeyLength = 64; // SHA-256, hex
+
+    private static readonly SearchValues<char> HexDigits = SearchValues.Create("0123456789abcdef");
+
     private readonly DagBagOptions _options;
     private readonly Lazy<ScriptEnvironment> _environment;
     private readonly Dictionary<string, Lazy<CompiledDagScript>> _cache = new(StringComparer.Ordinal);
@@ -34,9 +39,6 @@ internal sealed class CSharpDagFileParser : IDagFileParser, IDisposable
 
     /// <inheritdoc/>
     public IReadOnlyCollection<string> FileExtensions { get; } = [".cs"];
-
-    /// <summary>The environment (references, imports, version) files are compiled in.</summary>
-    public ScriptEnvironment Environment => _environment.Value;
 
     /// <inheritdoc/>
     public async Task<DagFileParseResult> ParseAsync(DagFileParseRequest request, CancellationToken cancellationToken)
@@ -123,9 +125,10 @@ internal sealed class CSharpDagFileParser : IDagFileParser, IDisposable
         var cutoff = _options.TimeProvider.GetUtcNow().UtcDateTime - retention;
         foreach (var path in Directory.EnumerateFiles(folder))
         {
+            // Only this cache's own files: <64 hex digits>.dll / .errors.json, and their temporary files.
             var name = Path.GetFileName(path);
-            var dot = name.IndexOf('.', StringComparison.Ordinal);
-            if (dot <= 0 || inUse.Contains(name[..dot]))
+            if (name.Length <= KeyLength || name[KeyLength] != '.' || name.AsSpan(0, KeyLength).ContainsAnyExcept(HexDigits)
+                || inUse.Contains(name[..KeyLength]))
             {
                 continue;
             }
