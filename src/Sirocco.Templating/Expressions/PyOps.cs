@@ -197,8 +197,7 @@ internal static class PyOps
             return double.IsNegative(d) ? "-0.0" : "0.0";
         }
 
-        var r = d.ToString("E16", Inv);
-        // Find the shortest digits that round-trip.
+        // The shortest digits that round-trip, then laid out as Python does.
         var shortest = d.ToString("R", Inv);
         var neg = shortest.StartsWith('-');
         if (neg)
@@ -223,7 +222,6 @@ internal static class PyOps
             digits = "0";
         }
 
-        _ = r;
         var sb = new StringBuilder();
         if (neg)
         {
@@ -556,7 +554,7 @@ internal static class PyOps
                 throw new PyException($"'{TypeName(obj)}' object is not subscriptable");
         }
 
-        long Clamp(object? v, long dflt, bool isStart)
+        long Clamp(object? v, long dflt)
         {
             if (v is null)
             {
@@ -577,12 +575,11 @@ internal static class PyOps
                 x = st < 0 ? count - 1 : count;
             }
 
-            _ = isStart;
             return x;
         }
 
-        var a = Clamp(start, st > 0 ? 0 : count - 1, true);
-        var b = Clamp(stop, st > 0 ? count : -1, false);
+        var a = Clamp(start, st > 0 ? 0 : count - 1);
+        var b = Clamp(stop, st > 0 ? count : -1);
         var picked = new List<object?>();
         for (var i = a; st > 0 ? i < b : i > b; i += st)
         {
