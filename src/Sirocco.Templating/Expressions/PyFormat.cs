@@ -394,20 +394,27 @@ internal static class PyFormat
             var d = PyOps.ToDouble(value);
             negative = d < 0 || (d == 0 && double.IsNegative(d));
             var a = Math.Abs(d);
-            var p = s.Precision ?? 6;
-            body = type switch
+            var p = Math.Min(s.Precision ?? 6, 500);
+            if (!double.IsFinite(a))
             {
-                'f' or 'F' => a.ToString((s.Grouping ? "#,0." : "0.") + new string('0', p), Inv).TrimEnd('.'),
-                'e' or 'E' => FormatExp(a, p, type.Value),
-                '%' => (a * 100).ToString("0." + new string('0', p), Inv).TrimEnd('.') + "%",
-                'g' or 'G' => FormatGeneral(a, s.Precision ?? 6),
-                null when s.Precision is { } gp => FormatGeneral(a, gp),
-                null => PyOps.FloatRepr(a),
-                _ => throw new PyException($"Unknown format code '{type}' for object of type 'float'"),
-            };
-            if (body.EndsWith('.'))
+                body = double.IsNaN(a) ? "nan" : "inf";
+                if (type is 'F' or 'E' or 'G')
+                {
+                    body = body.ToUpperInvariant();
+                }
+            }
+            else
             {
-                body = body[..^1];
+                body = type switch
+                {
+                    'f' or 'F' => Group(PyRound.Fixed(a, p), s.Grouping),
+                    'e' or 'E' => Exponential(a, p, type.Value),
+                    '%' => Group(PyRound.Fixed(a * 100, p), s.Grouping) + "%",
+                    'g' or 'G' => General(a, s.Precision ?? 6, type == 'G'),
+                    null when s.Precision is { } gp => General(a, gp, upper: false),
+                    null => PyOps.FloatRepr(a),
+                    _ => throw new PyException($"Unknown format code '{type}' for object of type 'float'"),
+                };
             }
         }
 
@@ -421,13 +428,15 @@ internal static class PyFormat
         return Pad(sign + body, s);
     }
 
-    private static string FormatExp(double a, int p, char type)
+    private static string Exponential(double a, int digits, char type)
     {
-        var text = a.ToString((p > 0 ? "0." + new string('0', p) : "0") + "e+00", Inv);
+        var (mantissa, exponent) = PyRound.Scientific(a, digits);
+        var text = mantissa + "e" + (exponent < 0 ? "-" : "+") + Math.Abs(exponent).ToString("00", Inv);
         return type == 'E' ? text.ToUpperInvariant() : text;
     }
 
-    private static string FormatGeneral(double a, int precision)
+    /// <summary>Python's <c>g</c>: fixed or scientific by the exponent, trailing zeros removed.</summary>
+    private static string General(double a, int precision, bool upper)
     {
         var p = precision == 0 ? 1 : precision;
         if (a == 0)
@@ -435,14 +444,52 @@ internal static class PyFormat
             return "0";
         }
 
-        var exp = (int)Math.Floor(Math.Log10(a));
-        if (exp < -4 || exp >= p)
+        var (_, exponent) = PyRound.Scientific(a, p - 1);
+        string text;
+        if (exponent >= -4 && exponent < p)
         {
-            var e = a.ToString("0." + new string('#', p - 1) + "e+00", Inv);
-            return e;
+            text = PyRound.Fixed(a, p - 1 - exponent);
+            if (text.Contains('.', StringComparison.Ordinal))
+            {
+                text = text.TrimEnd('0').TrimEnd('.');
+            }
+        }
+        else
+        {
+            var (mantissa, e) = PyRound.Scientific(a, p - 1);
+            if (mantissa.Contains('.', StringComparison.Ordinal))
+            {
+                mantissa = mantissa.TrimEnd('0').TrimEnd('.');
+            }
+
+            text = mantissa + (upper ? "E" : "e") + (e < 0 ? "-" : "+") + Math.Abs(e).ToString("00", Inv);
         }
 
-        return Math.Round(a, Math.Max(0, p - 1 - exp)).ToString("0." + new string('#', Math.Max(0, p - 1 - exp)), Inv);
+        return text;
+    }
+
+    /// <summary>Thousands separators in the integer part of a fixed-point number.</summary>
+    private static string Group(string number, bool grouping)
+    {
+        if (!grouping)
+        {
+            return number;
+        }
+
+        var dot = number.IndexOf('.', StringComparison.Ordinal);
+        var integer = dot >= 0 ? number[..dot] : number;
+        var sb = new StringBuilder();
+        for (var i = 0; i < integer.Length; i++)
+        {
+            if (i > 0 && (integer.Length - i) % 3 == 0)
+            {
+                sb.Append(',');
+            }
+
+            sb.Append(integer[i]);
+        }
+
+        return dot >= 0 ? sb + number[dot..] : sb.ToString();
     }
 
     private static string Pad(string text, Spec s)

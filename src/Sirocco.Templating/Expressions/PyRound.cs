@@ -13,30 +13,8 @@ internal static class PyRound
             return x;
         }
 
-        var bits = BitConverter.DoubleToInt64Bits(x);
-        var negative = bits < 0;
-        var exponent = (int)((bits >> 52) & 0x7FF);
-        var mantissa = bits & 0xFFFFFFFFFFFFFL;
-        if (exponent == 0)
-        {
-            exponent = 1;
-        }
-        else
-        {
-            mantissa |= 1L << 52;
-        }
-
-        exponent -= 1075;
-        BigInteger numerator = mantissa, denominator = BigInteger.One;
-        if (exponent > 0)
-        {
-            numerator <<= exponent;
-        }
-        else
-        {
-            denominator <<= -exponent;
-        }
-
+        var negative = x < 0;
+        var (numerator, denominator) = Exact(Math.Abs(x));
         if (digits >= 0)
         {
             numerator *= BigInteger.Pow(10, digits);
@@ -62,6 +40,79 @@ internal static class PyRound
         var scale = BigInteger.Pow(10, -digits);
         var q = HalfEven(BigInteger.Abs(x), scale) * scale * (x < 0 ? -1 : 1);
         return q >= long.MinValue && q <= long.MaxValue ? (long)q : throw new PyException("integer overflow");
+    }
+
+    /// <summary><c>"%.{digits}f" % |x|</c>, exactly as C and Python print it (half-even on the exact value).</summary>
+    public static string Fixed(double x, int digits)
+    {
+        var (num, den) = Exact(Math.Abs(x));
+        var q = HalfEven(num * BigInteger.Pow(10, digits), den).ToString(CultureInfo.InvariantCulture);
+        if (digits == 0)
+        {
+            return q;
+        }
+
+        q = q.PadLeft(digits + 1, '0');
+        return q[..^digits] + "." + q[^digits..];
+    }
+
+    /// <summary><c>"%.{digits}e" % |x|</c>: the mantissa digits (with the point) and the decimal exponent.</summary>
+    public static (string Mantissa, int Exponent) Scientific(double x, int digits)
+    {
+        var (num, den) = Exact(Math.Abs(x));
+        if (num.IsZero)
+        {
+            return (digits == 0 ? "0" : "0." + new string('0', digits), 0);
+        }
+
+        var e = (int)Math.Floor(Math.Log10(Math.Abs(x)));
+        while (CompareToPowerOfTen(num, den, e) < 0)
+        {
+            e--;
+        }
+
+        while (CompareToPowerOfTen(num, den, e + 1) >= 0)
+        {
+            e++;
+        }
+
+        var shift = digits - e;
+        var q = shift >= 0 ? HalfEven(num * BigInteger.Pow(10, shift), den) : HalfEven(num, den * BigInteger.Pow(10, -shift));
+        if (q == BigInteger.Pow(10, digits + 1))
+        {
+            q /= 10;
+            e++;
+        }
+
+        var text = q.ToString(CultureInfo.InvariantCulture);
+        return (digits == 0 ? text : text[..1] + "." + text[1..], e);
+    }
+
+    private static int CompareToPowerOfTen(BigInteger num, BigInteger den, int e) =>
+        e >= 0 ? num.CompareTo(den * BigInteger.Pow(10, e)) : (num * BigInteger.Pow(10, -e)).CompareTo(den);
+
+    /// <summary>A finite double as an exact fraction.</summary>
+    private static (BigInteger Numerator, BigInteger Denominator) Exact(double x)
+    {
+        if (x == 0)
+        {
+            return (BigInteger.Zero, BigInteger.One);
+        }
+
+        var bits = BitConverter.DoubleToInt64Bits(x);
+        var exponent = (int)((bits >> 52) & 0x7FF);
+        var mantissa = bits & 0xFFFFFFFFFFFFFL;
+        if (exponent == 0)
+        {
+            exponent = 1;
+        }
+        else
+        {
+            mantissa |= 1L << 52;
+        }
+
+        exponent -= 1075;
+        return exponent > 0 ? (new BigInteger(mantissa) << exponent, BigInteger.One) : (new BigInteger(mantissa), BigInteger.One << -exponent);
     }
 
     private static BigInteger HalfEven(BigInteger numerator, BigInteger denominator)
