@@ -339,6 +339,27 @@ public sealed class DagBagTests
     }
 
     [Fact]
+    public async Task The_assembly_of_a_replaced_file_version_is_unloaded()
+    {
+        using var folder = new DagFolder();
+        var path = folder.Write("versioned.cs", DagWithId("v1") + " // unload test");
+        using var bag = folder.CreateBag(diskCache: false);
+        Assert.Equal(["v1"], (await bag.CollectAsync()).Dags.Keys);
+        var context = WeakContextOf(File.ReadAllText(path));
+
+        File.WriteAllText(path, DagWithId("v2"));
+        Assert.Equal(["v2"], (await bag.CollectAsync()).Dags.Keys);
+
+        for (var i = 0; context.IsAlive && i < 20; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+
+        Assert.False(context.IsAlive);
+    }
+
+    [Fact]
     public async Task Two_files_with_the_same_text_share_one_compilation()
     {
         using var folder = new DagFolder();
@@ -456,6 +477,14 @@ public sealed class DagBagTests
 
         Assert.Equal(["explicit"], result.Dags.Keys);
         Assert.Contains("error CS0246", Assert.Single(result.ImportErrors).Message, StringComparison.Ordinal);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static WeakReference WeakContextOf(string text)
+    {
+        var key = CSharp.ScriptEnvironment.Get(null, null).CacheKey(text);
+        var name = "sirocco-dag-" + key[..16];
+        return new WeakReference(System.Runtime.Loader.AssemblyLoadContext.All.Single(c => c.Name == name));
     }
 
     private static string BigDag(int tasks)
