@@ -30,17 +30,17 @@ internal static class Builtins
 
     private static object? StrMethod(string s, string name) => name switch
     {
-        "upper" => Fn(name, _ => s.ToUpperInvariant()),
+        "upper" => Fn(name, _ => Upper(s)),
         "lower" => Fn(name, _ => s.ToLowerInvariant()),
         "title" => Fn(name, _ => Title(s)),
-        "capitalize" => Fn(name, _ => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..].ToLowerInvariant()),
+        "capitalize" => Fn(name, _ => Capitalize(s)),
         "strip" => Fn(name, a => Strip(s, a, true, true)),
         "lstrip" => Fn(name, a => Strip(s, a, true, false)),
         "rstrip" => Fn(name, a => Strip(s, a, false, true)),
         "replace" => Fn(name, a => Replace(s, Str(a.Required(0, "old", name), name, "1"), Str(a.Required(1, "new", name), name, "2"), a.Has(2, "count") ? PyOps.ToLong(a.Get(2, "count")) : -1)),
         "split" => Fn(name, a => Split(s, a.Get(0, "sep"), a.Has(1, "maxsplit") ? PyOps.ToLong(a.Get(1, "maxsplit")) : -1, false)),
         "rsplit" => Fn(name, a => Split(s, a.Get(0, "sep"), a.Has(1, "maxsplit") ? PyOps.ToLong(a.Get(1, "maxsplit")) : -1, true)),
-        "splitlines" => Fn(name, _ => s.Split('\n').Select(l => (object?)l.TrimEnd('\r')).Take(s.EndsWith('\n') ? s.Split('\n').Length - 1 : int.MaxValue).ToList()),
+        "splitlines" => Fn(name, _ => SplitLines(s).Select(l => (object?)l).ToList()),
         "startswith" => Fn(name, a => Affix(s, a.Required(0, "prefix", name), true)),
         "endswith" => Fn(name, a => Affix(s, a.Required(0, "suffix", name), false)),
         "format" => Fn(name, a => PyFormat.Format(s, a)),
@@ -58,18 +58,87 @@ internal static class Builtins
         _ => null,
     };
 
-    /// <summary>Python's <c>str.title</c>: a letter after a non-letter is upper-cased, other letters lower-cased.</summary>
+    /// <summary>Python's <c>str.title</c>: a letter after a non-letter is title-cased, other letters lower-cased.</summary>
     public static string Title(string s)
     {
         var sb = new StringBuilder(s.Length);
-        var prevLetter = false;
+        var prevCased = false;
         foreach (var c in s)
         {
-            sb.Append(prevLetter ? char.ToLowerInvariant(c) : char.ToUpperInvariant(c));
-            prevLetter = char.IsLetter(c);
+            if (prevCased)
+            {
+                sb.Append(char.ToLowerInvariant(c));
+            }
+            else
+            {
+                AppendTitle(sb, c);
+            }
+
+            prevCased = char.IsLetter(c) && (char.IsUpper(c) || char.IsLower(c) || c == 'ß');
         }
 
         return sb.ToString();
+    }
+
+    /// <summary>Python's <c>str.upper</c>, with the full mapping of ß to SS that .NET's invariant upper case lacks.</summary>
+    public static string Upper(string s)
+    {
+        var upper = s.ToUpperInvariant();
+        return upper.Contains('ß', StringComparison.Ordinal) ? upper.Replace("ß", "SS", StringComparison.Ordinal) : upper;
+    }
+
+    /// <summary>Python's <c>str.capitalize</c>: the first character title-cased, the rest lower-cased.</summary>
+    public static string Capitalize(string s)
+    {
+        if (s.Length == 0)
+        {
+            return s;
+        }
+
+        var sb = new StringBuilder(s.Length + 1);
+        AppendTitle(sb, s[0]);
+        return sb.Append(s[1..].ToLowerInvariant()).ToString();
+    }
+
+    /// <summary>Title case of one character (ß becomes Ss, as in Python).</summary>
+    public static void AppendTitle(StringBuilder sb, char c)
+    {
+        if (c == 'ß')
+        {
+            sb.Append("Ss");
+        }
+        else
+        {
+            sb.Append(char.ToUpperInvariant(c));
+        }
+    }
+
+    /// <summary>Python's <c>str.splitlines()</c>: every line boundary Python knows, no empty last line.</summary>
+    public static List<string> SplitLines(string s)
+    {
+        var lines = new List<string>();
+        var start = 0;
+        for (var i = 0; i < s.Length; i++)
+        {
+            var c = s[i];
+            if (c is '\n' or '\r' or '\v' or '\f' or '\x1c' or '\x1d' or '\x1e' or '\x85' or '\u2028' or '\u2029')
+            {
+                lines.Add(s[start..i]);
+                if (c == '\r' && i + 1 < s.Length && s[i + 1] == '\n')
+                {
+                    i++;
+                }
+
+                start = i + 1;
+            }
+        }
+
+        if (start < s.Length)
+        {
+            lines.Add(s[start..]);
+        }
+
+        return lines;
     }
 
     public static string Strip(string s, CallArgs a, bool left, bool right)

@@ -11,10 +11,10 @@ internal static partial class JinjaFilters
     {
         var env = new ExprEnvironment();
         var f = env.Filters;
-        f["upper"] = (v, _, _) => S(v).ToUpperInvariant();
+        f["upper"] = (v, _, _) => Builtins.Upper(S(v));
         f["lower"] = (v, _, _) => S(v).ToLowerInvariant();
         f["title"] = (v, _, _) => Title(S(v));
-        f["capitalize"] = (v, _, _) => S(v) is var s && s.Length > 0 ? char.ToUpperInvariant(s[0]) + s[1..].ToLowerInvariant() : string.Empty;
+        f["capitalize"] = (v, _, _) => Builtins.Capitalize(S(v));
         f["default"] = f["d"] = Default;
         f["replace"] = (v, a, _) => Builtins.Replace(S(v), S(a.Required(0, "old", "replace")), S(a.Required(1, "new", "replace")), a.Get(2, "count") is { } c ? PyOps.ToLong(c) : -1);
         f["trim"] = (v, a, _) => Builtins.Strip(S(v), a, true, true);
@@ -148,7 +148,16 @@ internal static partial class JinjaFilters
                 continue;
             }
 
-            sb.Append(start ? char.ToUpperInvariant(c) : char.ToLowerInvariant(c));
+            if (start)
+            {
+                // Jinja2 upper-cases the first character of each word (so ß becomes SS here, not Ss).
+                sb.Append(c == 'ß' ? "SS" : char.ToUpperInvariant(c).ToString());
+            }
+            else
+            {
+                sb.Append(char.ToLowerInvariant(c));
+            }
+
             start = false;
         }
 
@@ -634,21 +643,32 @@ internal static partial class JinjaFilters
         var pad = width is string w ? w : new string(' ', (int)Math.Clamp(PyOps.ToLong(width), 0, 1000));
         var first = PyOps.Truthy(a.Get(1, "first", false));
         var blank = PyOps.Truthy(a.Get(2, "blank", false));
-        var lines = s.Split('\n');
+
+        // Jinja2's algorithm: add a newline, split into lines, indent every line after the first (blank ones only
+        // with blank=True), and the first line too when first=True.
+        var lines = Builtins.SplitLines(s + "\n");
         var sb = new StringBuilder();
-        for (var i = 0; i < lines.Length; i++)
+        if (first)
+        {
+            sb.Append(pad);
+        }
+
+        for (var i = 0; i < lines.Count; i++)
         {
             if (i > 0)
             {
                 sb.Append('\n');
-            }
-
-            if ((i > 0 || first) && (blank || lines[i].Length > 0))
-            {
-                sb.Append(pad);
+                if (blank || lines[i].Length > 0)
+                {
+                    sb.Append(pad);
+                }
             }
 
             sb.Append(lines[i]);
+            if (sb.Length > PyArith.MaxValueLength)
+            {
+                throw new PyException("string too long for a template");
+            }
         }
 
         return sb.ToString();
