@@ -50,8 +50,15 @@ public sealed class FlakyProxy : IAsyncDisposable
     {
         foreach (var c in _open.Keys)
         {
-            c.Client.Close(0);
             _open.TryRemove(c, out _);
+            try
+            {
+                c.Client?.Close(0);
+            }
+            catch (ObjectDisposedException)
+            {
+                // Already closed by its pipe.
+            }
         }
     }
 
