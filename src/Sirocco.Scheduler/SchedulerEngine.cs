@@ -29,12 +29,14 @@ public sealed class SiroccoScheduler
     private readonly Dictionary<string, RunningTry> _running = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DataInterval?> _lastAutomated = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IReadOnlyDictionary<string, int>> _weights = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, IReadOnlyList<BaseOperator>> _order = new(StringComparer.Ordinal);
     private Dictionary<string, Dag> _dags = new(StringComparer.Ordinal);
     private Dictionary<string, DagModel> _dagModels = new(StringComparer.Ordinal);
     private Dictionary<string, Pool> _pools = new(StringComparer.Ordinal);
     private HashSet<(string, string)>? _onlyRuns;
     private bool _dagsChanged = true;
     private bool _recovered;
+    private PendingWrites _batch = new();
     private string? _onlyTask;
     private long _changes;
 
@@ -274,6 +276,7 @@ public sealed class SiroccoScheduler
         }
 
         await LaunchAsync(ct).ConfigureAwait(false);
+        await FlushAsync(ct).ConfigureAwait(false);
         return wakeAt;
     }
 
@@ -327,6 +330,7 @@ public sealed class SiroccoScheduler
         await SyncDagsAsync(_store, collection, _options, _time.GetUtcNow(), ct).ConfigureAwait(false);
         _dags = new Dictionary<string, Dag>(collection.Dags, StringComparer.Ordinal);
         _weights.Clear();
+        _order.Clear();
         _dagModels = (await _store.ListDagsAsync(ct).ConfigureAwait(false)).ToDictionary(d => d.DagId, StringComparer.Ordinal);
     }
 
@@ -521,7 +525,7 @@ public sealed class SiroccoScheduler
                 }
 
                 run.Run = run.Run with { State = DagRunState.Running, StartDate = _time.GetUtcNow() };
-                await _store.UpdateDagRunAsync(run.Run, ct).ConfigureAwait(false);
+                _batch.Runs[(run.Run.DagId, run.Run.RunId)] = run.Run;
                 run.Dirty = true;
                 running++;
             }
@@ -538,7 +542,7 @@ public sealed class SiroccoScheduler
         if (_onlyRuns is not null && run.State == DagRunState.Queued)
         {
             run = run with { State = DagRunState.Running, StartDate = _time.GetUtcNow() };
-            await _store.UpdateDagRunAsync(run, ct).ConfigureAwait(false);
+            _batch.Runs[(run.DagId, run.RunId)] = run;
         }
 
         var tis = (await _store.ListTaskInstancesAsync(run.DagId, run.RunId, ct).ConfigureAwait(false)).ToDictionary(t => t.TaskId, StringComparer.Ordinal);
@@ -559,7 +563,7 @@ public sealed class SiroccoScheduler
                     PoolSlots = task.PoolSlots,
                     PriorityWeight = weights[task.TaskId],
                 };
-                await _store.UpsertTaskInstanceAsync(ti, ct).ConfigureAwait(false);
+                _batch.Tis[ti.Key] = ti;
                 tis[task.TaskId] = ti;
             }
         }
@@ -567,11 +571,22 @@ public sealed class SiroccoScheduler
         foreach (var ti in tis.Values.Where(t => !dag.HasTask(t.TaskId) && !t.State.IsFinished()).ToList())
         {
             tis[ti.TaskId] = ti with { State = TaskInstanceState.Removed };
-            await _store.UpsertTaskInstanceAsync(tis[ti.TaskId], ct).ConfigureAwait(false);
+            _batch.Tis[ti.Key] = tis[ti.TaskId];
         }
 
         _runs[(run.DagId, run.RunId)] = new ActiveRun(run, dag, tis);
         _changes++;
+    }
+
+    private IReadOnlyList<BaseOperator> Order(Dag dag)
+    {
+        if (!_order.TryGetValue(dag.DagId, out var order))
+        {
+            order = dag.TopologicalOrder();
+            _order[dag.DagId] = order;
+        }
+
+        return order;
     }
 
     private IReadOnlyDictionary<string, int> Weights(Dag dag)
@@ -616,7 +631,7 @@ public sealed class SiroccoScheduler
                 continue;
             }
 
-            await SetAsync(run, ti with { State = TaskInstanceState.Scheduled }, ct).ConfigureAwait(false);
+            Set(run, ti with { State = TaskInstanceState.Scheduled });
         }
 
         if (run.Dirty)
@@ -626,7 +641,7 @@ public sealed class SiroccoScheduler
             while (changed)
             {
                 changed = false;
-                foreach (var task in run.Dag.TopologicalOrder())
+                foreach (var task in Order(run.Dag))
                 {
                     var ti = run.Tis[task.TaskId];
                     if (ti.State != TaskInstanceState.None)
@@ -652,7 +667,7 @@ public sealed class SiroccoScheduler
                     if (state != TaskInstanceState.None)
                     {
                         var end = state is TaskInstanceState.Skipped or TaskInstanceState.UpstreamFailed ? now : (DateTimeOffset?)null;
-                        await SetAsync(run, ti with { State = state, EndDate = end ?? ti.EndDate }, ct).ConfigureAwait(false);
+                        Set(run, ti with { State = state, EndDate = end ?? ti.EndDate });
                         changed |= state != TaskInstanceState.Scheduled;
                     }
                 }
@@ -671,6 +686,7 @@ public sealed class SiroccoScheduler
     private async Task<bool> PastSucceededAsync(ActiveRun run, BaseOperator task, CancellationToken ct)
     {
         // The task's instance in the previous run (by logical date) must have succeeded or been skipped.
+        // Runs this loop holds are newer than the store (their writes may still be pending).
         var earlier = await _store.ListDagRunsAsync(new DagRunQuery { DagId = run.Run.DagId, Limit = 1000 }, ct).ConfigureAwait(false);
         var previous = earlier.Where(r => r.LogicalDate < run.Run.LogicalDate).MaxBy(r => r.LogicalDate);
         if (previous is null)
@@ -678,7 +694,9 @@ public sealed class SiroccoScheduler
             return true;
         }
 
-        var ti = await _store.GetTaskInstanceAsync(previous.DagId, task.TaskId, previous.RunId, -1, ct).ConfigureAwait(false);
+        var ti = _runs.TryGetValue((previous.DagId, previous.RunId), out var held)
+            ? held.Tis.GetValueOrDefault(task.TaskId)
+            : await _store.GetTaskInstanceAsync(previous.DagId, task.TaskId, previous.RunId, -1, ct).ConfigureAwait(false);
         return ti is null || ti.State is TaskInstanceState.Success or TaskInstanceState.Skipped;
     }
 
@@ -688,7 +706,7 @@ public sealed class SiroccoScheduler
         var leaves = run.Dag.Tasks.Where(t => t.DownstreamTaskIds.Count == 0).Select(t => run.Tis[t.TaskId].State);
         var failed = leaves.Any(s => s is TaskInstanceState.Failed or TaskInstanceState.UpstreamFailed);
         run.Run = run.Run with { State = failed ? DagRunState.Failed : DagRunState.Success, EndDate = _time.GetUtcNow() };
-        await _store.UpdateDagRunAsync(run.Run, ct).ConfigureAwait(false);
+        _batch.Runs[(run.Run.DagId, run.Run.RunId)] = run.Run;
         _runs.Remove((run.Run.DagId, run.Run.RunId));
         _changes++;
     }
@@ -702,11 +720,11 @@ public sealed class SiroccoScheduler
                 await r.Kill.CancelAsync().ConfigureAwait(false);
             }
 
-            await SetAsync(run, ti with { State = TaskInstanceState.Skipped, EndDate = _time.GetUtcNow() }, ct).ConfigureAwait(false);
+            Set(run, ti with { State = TaskInstanceState.Skipped, EndDate = _time.GetUtcNow() });
         }
 
         run.Run = run.Run with { State = DagRunState.Failed, EndDate = _time.GetUtcNow() };
-        await _store.UpdateDagRunAsync(run.Run, ct).ConfigureAwait(false);
+        _batch.Runs[(run.Run.DagId, run.Run.RunId)] = run.Run;
         _runs.Remove((run.Run.DagId, run.Run.RunId));
     }
 
@@ -726,11 +744,12 @@ public sealed class SiroccoScheduler
             return;
         }
 
+        var toStart = new List<(ActiveRun Run, TaskInstance Ti)>();
         var perDag = _running.Values.GroupBy(r => r.Ti.DagId).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
         var perPool = _running.Values.GroupBy(r => r.Ti.Pool).ToDictionary(g => g.Key, g => g.Sum(x => x.Ti.PoolSlots), StringComparer.Ordinal);
         foreach (var (run, ti) in candidates)
         {
-            if (_running.Count >= _options.Parallelism)
+            if (_running.Count + toStart.Count >= _options.Parallelism)
             {
                 break;
             }
@@ -761,9 +780,16 @@ public sealed class SiroccoScheduler
                 Hostname = _options.Hostname,
                 ExternalId = null,
             };
-            await _store.ClearXComsAsync(ti.DagId, ti.TaskId, ti.RunId, ti.MapIndex, ct).ConfigureAwait(false);
-            await SetAsync(run, started, ct).ConfigureAwait(false);
-            await _store.UpsertTryAsync(TryRecord(started), ct).ConfigureAwait(false);
+            _batch.ClearXComs.Add(ti);
+            Set(run, started);
+            _batch.Tries[started.Key + "#" + started.TryNumber] = TryRecord(started);
+            toStart.Add((run, started));
+        }
+
+        // A try starts only once its running state is stored, so a crash never loses track of started work.
+        await FlushAsync(ct).ConfigureAwait(false);
+        foreach (var (run, started) in toStart)
+        {
             Start(run, started, resumedExternalId: null);
         }
     }
@@ -819,8 +845,8 @@ public sealed class SiroccoScheduler
             ExternalId = outcome.ExternalId ?? current.ExternalId,
             NextRetryAt = state == TaskInstanceState.UpForRetry ? outcome.EndDate + RetryDelays.Next(task, ti.DagId, run.Run.LogicalDate, ti.TryNumber + 1) : null,
         };
-        await SetAsync(run, finished, ct).ConfigureAwait(false);
-        await _store.UpsertTryAsync(TryRecord(finished), ct).ConfigureAwait(false);
+        Set(run, finished);
+        _batch.Tries[finished.Key + "#" + finished.TryNumber] = TryRecord(finished);
         run.Dirty = true;
         TaskInstanceFinished?.Invoke(finished);
     }
@@ -842,7 +868,7 @@ public sealed class SiroccoScheduler
 
             if (ti.State == TaskInstanceState.Queued || ti.TryNumber == 0)
             {
-                await SetAsync(run, ti with { State = TaskInstanceState.Scheduled }, ct).ConfigureAwait(false);
+                Set(run, ti with { State = TaskInstanceState.Scheduled });
             }
             else if (ti.ExternalId is { } external)
             {
@@ -859,6 +885,8 @@ public sealed class SiroccoScheduler
                 await ApplyOutcomeAsync(new TryOutcome(ti, TryResult.Failed, "interrupted by a scheduler restart", _time.GetUtcNow(), null), ct).ConfigureAwait(false);
             }
         }
+
+        await FlushAsync(ct).ConfigureAwait(false);
     }
 
     private async Task DrainAsync()
@@ -888,13 +916,41 @@ public sealed class SiroccoScheduler
                 await ApplyOutcomeAsync(outcome, CancellationToken.None).ConfigureAwait(false);
             }
         }
+
+        await FlushAsync(CancellationToken.None).ConfigureAwait(false);
     }
 
-    private async Task SetAsync(ActiveRun run, TaskInstance ti, CancellationToken ct)
+    private void Set(ActiveRun run, TaskInstance ti)
     {
         _changes++;
         run.Tis[ti.TaskId] = ti;
-        await _store.UpsertTaskInstanceAsync(ti, ct).ConfigureAwait(false);
+        _batch.Tis[ti.Key] = ti;
+    }
+
+    /// <summary>Writes the pass's state changes in one transaction.</summary>
+    private async Task FlushAsync(CancellationToken ct)
+    {
+        if (_batch.IsEmpty)
+        {
+            return;
+        }
+
+        var batch = new StateBatch { TaskInstances = [.. _batch.Tis.Values], Tries = [.. _batch.Tries.Values], DagRuns = [.. _batch.Runs.Values], ClearXComs = [.. _batch.ClearXComs] };
+        _batch = new PendingWrites();
+        await _store.SaveAsync(batch, ct).ConfigureAwait(false);
+    }
+
+    private sealed class PendingWrites
+    {
+        public Dictionary<string, TaskInstance> Tis { get; } = new(StringComparer.Ordinal);
+
+        public Dictionary<string, TaskInstanceTry> Tries { get; } = new(StringComparer.Ordinal);
+
+        public Dictionary<(string, string), DagRun> Runs { get; } = [];
+
+        public List<TaskInstance> ClearXComs { get; } = [];
+
+        public bool IsEmpty => Tis.Count == 0 && Tries.Count == 0 && Runs.Count == 0 && ClearXComs.Count == 0;
     }
 
     private static TaskInstanceTry TryRecord(TaskInstance ti) => new()

@@ -54,6 +54,25 @@ public sealed record User(string Username, string PasswordHash, string Role, str
 /// <param name="Description">Description.</param>
 public sealed record Pool(string Name, int Slots, string? Description = null);
 
+/// <summary>State changes written together in one transaction (the scheduler's changes of one pass).</summary>
+public sealed record StateBatch
+{
+    /// <summary>Task instances to create or replace.</summary>
+    public IReadOnlyCollection<TaskInstance> TaskInstances { get; init; } = [];
+
+    /// <summary>Try records to create or replace.</summary>
+    public IReadOnlyCollection<TaskInstanceTry> Tries { get; init; } = [];
+
+    /// <summary>DAG runs whose state and dates to update.</summary>
+    public IReadOnlyCollection<DagRun> DagRuns { get; init; } = [];
+
+    /// <summary>Task instances whose XComs to delete (before a new try).</summary>
+    public IReadOnlyCollection<TaskInstance> ClearXComs { get; init; } = [];
+
+    /// <summary>Whether there is nothing to write.</summary>
+    public bool IsEmpty => TaskInstances.Count == 0 && Tries.Count == 0 && DagRuns.Count == 0 && ClearXComs.Count == 0;
+}
+
 /// <summary>Filters for listing DAG runs.</summary>
 public sealed record DagRunQuery
 {
@@ -127,6 +146,9 @@ public interface IMetadataStore : IVariableStore, IConnectionStore, IAsyncDispos
 
     /// <summary>Task instances in the given states, across DAGs (what the scheduler works on).</summary>
     Task<IReadOnlyList<TaskInstance>> ListTaskInstancesByStateAsync(IReadOnlyCollection<TaskInstanceState> states, CancellationToken cancellationToken = default);
+
+    /// <summary>Writes a batch of state changes atomically: all of it or none.</summary>
+    Task SaveAsync(StateBatch batch, CancellationToken cancellationToken = default);
 
     /// <summary>Creates or replaces the record of one try.</summary>
     Task UpsertTryAsync(TaskInstanceTry attempt, CancellationToken cancellationToken = default);

@@ -220,10 +220,7 @@ internal abstract class SqlMetadataStore : IMetadataStore
     public Task UpdateDagRunAsync(DagRun run, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(run);
-        return ExecAsync(
-            "UPDATE dag_run SET state = @state, conf = @conf, queued_at = @queued, start_date = @start, end_date = @end, data_interval_start = @dis, data_interval_end = @die WHERE dag_id = @dag AND run_id = @run",
-            DagRunParameters(run),
-            cancellationToken);
+        return ExecAsync(SqlDagRunUpdate, DagRunParameters(run), cancellationToken);
     }
 
     public async Task<bool> DeleteDagRunAsync(string dagId, string runId, CancellationToken cancellationToken = default)
@@ -246,8 +243,58 @@ internal abstract class SqlMetadataStore : IMetadataStore
     public Task UpsertTaskInstanceAsync(TaskInstance taskInstance, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(taskInstance);
-        var ti = taskInstance;
-        return ExecAsync(
+        return ExecAsync(SqlTaskInstanceUpsert, TaskInstanceParameters(taskInstance), cancellationToken);
+    }
+
+    public async Task SaveAsync(StateBatch batch, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.IsEmpty)
+        {
+            return;
+        }
+
+        await using var conn = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var tx = await conn.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var ti in batch.ClearXComs)
+        {
+            await ExecAsync(conn, tx, "DELETE FROM xcom WHERE dag_id = @dag AND task_id = @task AND run_id = @run AND map_index = @mi", [("dag", ti.DagId), ("task", ti.TaskId), ("run", ti.RunId), ("mi", ti.MapIndex)], cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var ti in batch.TaskInstances)
+        {
+            await ExecAsync(conn, tx, SqlTaskInstanceUpsert, TaskInstanceParameters(ti), cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var t in batch.Tries)
+        {
+            await ExecAsync(conn, tx, SqlTryUpsert, TryParameters(t), cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var run in batch.DagRuns)
+        {
+            await ExecAsync(conn, tx, SqlDagRunUpdate, DagRunParameters(run), cancellationToken).ConfigureAwait(false);
+        }
+
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static (string, object?)[] TaskInstanceParameters(TaskInstance ti) =>
+        [("dag", ti.DagId), ("task", ti.TaskId), ("run", ti.RunId), ("mi", ti.MapIndex), ("state", ti.State.ToName()), ("try", ti.TryNumber), ("max", ti.MaxTries), ("start", Time(ti.StartDate)), ("end", Time(ti.EndDate)), ("queued", Time(ti.QueuedAt)), ("retry", Time(ti.NextRetryAt)), ("host", ti.Hostname), ("op", ti.Operator), ("pool", ti.Pool), ("slots", ti.PoolSlots), ("prio", ti.PriorityWeight), ("ext", ti.ExternalId)];
+
+    private static (string, object?)[] TryParameters(TaskInstanceTry t) =>
+        [("dag", t.DagId), ("task", t.TaskId), ("run", t.RunId), ("mi", t.MapIndex), ("try", t.TryNumber), ("state", t.State.ToName()), ("start", Time(t.StartDate)), ("end", Time(t.EndDate)), ("host", t.Hostname), ("ext", t.ExternalId)];
+
+    private const string SqlDagRunUpdate = "UPDATE dag_run SET state = @state, conf = @conf, queued_at = @queued, start_date = @start, end_date = @end, data_interval_start = @dis, data_interval_end = @die WHERE dag_id = @dag AND run_id = @run";
+
+    private const string SqlTryUpsert = """
+        INSERT INTO task_instance_try (dag_id, task_id, run_id, map_index, try_number, state, start_date, end_date, hostname, external_id)
+        VALUES (@dag, @task, @run, @mi, @try, @state, @start, @end, @host, @ext)
+        ON CONFLICT (dag_id, task_id, run_id, map_index, try_number) DO UPDATE SET state = excluded.state,
+          start_date = excluded.start_date, end_date = excluded.end_date, hostname = excluded.hostname, external_id = excluded.external_id
+        """;
+
+    private const string SqlTaskInstanceUpsert =
             """
             INSERT INTO task_instance (dag_id, task_id, run_id, map_index, state, try_number, max_tries, start_date, end_date, queued_at, next_retry_at, hostname, operator, pool, pool_slots, priority_weight, external_id)
             VALUES (@dag, @task, @run, @mi, @state, @try, @max, @start, @end, @queued, @retry, @host, @op, @pool, @slots, @prio, @ext)
@@ -256,10 +303,7 @@ internal abstract class SqlMetadataStore : IMetadataStore
               queued_at = excluded.queued_at, next_retry_at = excluded.next_retry_at, hostname = excluded.hostname,
               operator = excluded.operator, pool = excluded.pool, pool_slots = excluded.pool_slots,
               priority_weight = excluded.priority_weight, external_id = excluded.external_id
-            """,
-            [("dag", ti.DagId), ("task", ti.TaskId), ("run", ti.RunId), ("mi", ti.MapIndex), ("state", ti.State.ToName()), ("try", ti.TryNumber), ("max", ti.MaxTries), ("start", Time(ti.StartDate)), ("end", Time(ti.EndDate)), ("queued", Time(ti.QueuedAt)), ("retry", Time(ti.NextRetryAt)), ("host", ti.Hostname), ("op", ti.Operator), ("pool", ti.Pool), ("slots", ti.PoolSlots), ("prio", ti.PriorityWeight), ("ext", ti.ExternalId)],
-            cancellationToken);
-    }
+            """;
 
     public async Task<TaskInstance?> GetTaskInstanceAsync(string dagId, string taskId, string runId, int mapIndex = -1, CancellationToken cancellationToken = default) =>
         (await QueryAsync(SqlTaskInstanceSelect + " WHERE dag_id = @dag AND task_id = @task AND run_id = @run AND map_index = @mi", [("dag", dagId), ("task", taskId), ("run", runId), ("mi", mapIndex)], ReadTaskInstance, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
@@ -286,16 +330,7 @@ internal abstract class SqlMetadataStore : IMetadataStore
     public Task UpsertTryAsync(TaskInstanceTry attempt, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(attempt);
-        var t = attempt;
-        return ExecAsync(
-            """
-            INSERT INTO task_instance_try (dag_id, task_id, run_id, map_index, try_number, state, start_date, end_date, hostname, external_id)
-            VALUES (@dag, @task, @run, @mi, @try, @state, @start, @end, @host, @ext)
-            ON CONFLICT (dag_id, task_id, run_id, map_index, try_number) DO UPDATE SET state = excluded.state,
-              start_date = excluded.start_date, end_date = excluded.end_date, hostname = excluded.hostname, external_id = excluded.external_id
-            """,
-            [("dag", t.DagId), ("task", t.TaskId), ("run", t.RunId), ("mi", t.MapIndex), ("try", t.TryNumber), ("state", t.State.ToName()), ("start", Time(t.StartDate)), ("end", Time(t.EndDate)), ("host", t.Hostname), ("ext", t.ExternalId)],
-            cancellationToken);
+        return ExecAsync(SqlTryUpsert, TryParameters(attempt), cancellationToken);
     }
 
     public Task<IReadOnlyList<TaskInstanceTry>> ListTriesAsync(string dagId, string taskId, string runId, int mapIndex = -1, CancellationToken cancellationToken = default) =>

@@ -247,6 +247,33 @@ public abstract class MetadataStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_state_batch_is_written_whole_or_not_at_all()
+    {
+        var run = Run("d", Utc(2024, 1, 1), DagRunState.Running);
+        await Store.CreateDagRunAsync(run);
+        var ti = new TaskInstance { DagId = "d", TaskId = "t", RunId = run.RunId, State = TaskInstanceState.Running, TryNumber = 1 };
+        await Store.SaveAsync(new StateBatch
+        {
+            TaskInstances = [ti],
+            Tries = [new TaskInstanceTry { DagId = "d", TaskId = "t", RunId = run.RunId, TryNumber = 1, State = TaskInstanceState.Running }],
+            DagRuns = [run with { State = DagRunState.Success }],
+        });
+        Assert.Equal(TaskInstanceState.Running, (await Store.GetTaskInstanceAsync("d", "t", run.RunId))!.State);
+        Assert.Single(await Store.ListTriesAsync("d", "t", run.RunId));
+        Assert.Equal(DagRunState.Success, (await Store.GetDagRunAsync("d", run.RunId))!.State);
+
+        // The second task instance violates NOT NULL: the first one and the run update must roll back with it.
+        var broken = new TaskInstance { DagId = null!, TaskId = "x", RunId = run.RunId };
+        await Assert.ThrowsAnyAsync<Exception>(() => Store.SaveAsync(new StateBatch
+        {
+            TaskInstances = [ti with { State = TaskInstanceState.Success }, broken],
+            DagRuns = [run with { State = DagRunState.Failed }],
+        }));
+        Assert.Equal(TaskInstanceState.Running, (await Store.GetTaskInstanceAsync("d", "t", run.RunId))!.State);
+        Assert.Equal(DagRunState.Success, (await Store.GetDagRunAsync("d", run.RunId))!.State);
+    }
+
+    [Fact]
     public async Task Import_errors_are_kept_per_file_until_cleared()
     {
         await Store.SetImportErrorAsync(new ImportErrorRecord("/dags/bad.py", "line 3, column 5: invalid syntax", Utc(2024, 1, 1)));

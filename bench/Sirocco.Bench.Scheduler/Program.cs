@@ -1,0 +1,132 @@
+// Scheduler benchmark: no-op tasks through the real scheduler loop and a SQLite store on the real clock.
+//   dotnet run -c Release --project bench/Sirocco.Bench.Scheduler
+// (a) 1,000 tasks as 10 files x 10 DAGs x 10-task trees, and as 10 DAGs x 100 linear tasks: time from unpausing the
+//     DAGs to every task done (the tasks do nothing, so this is the scheduling lag), plus the mean lag per task
+//     between its upstream finishing and it starting.
+// (b) one DAG of 10,000 independent no-op tasks: tries per second through the state machine.
+using System.Diagnostics;
+using Sirocco;
+using Sirocco.Configuration;
+using Sirocco.Connections;
+using Sirocco.Masking;
+using Sirocco.Scheduler;
+using Sirocco.Storage;
+using Sirocco.Variables;
+
+var start = new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+static Dag Tree(string id, DateTimeOffset start, int tasks)
+{
+    // A binary tree: task i depends on task (i-1)/2.
+    var dag = new Dag(id) { Schedule = "@once", StartDate = start, IsPausedUponCreation = false };
+    var ops = Enumerable.Range(0, tasks).Select(i => new EmptyOperator($"t{i}")).ToArray();
+    foreach (var o in ops)
+    {
+        dag.Add(o);
+    }
+
+    for (var i = 1; i < tasks; i++)
+    {
+        _ = ops[(i - 1) / 2] >> ops[i];
+    }
+
+    return dag;
+}
+
+static Dag Linear(string id, DateTimeOffset start, int tasks)
+{
+    var dag = new Dag(id) { Schedule = "@once", StartDate = start, IsPausedUponCreation = false };
+    BaseOperator? previous = null;
+    for (var i = 0; i < tasks; i++)
+    {
+        var o = new EmptyOperator($"t{i}");
+        dag.Add(o);
+        if (previous is not null)
+        {
+            _ = previous >> o;
+        }
+
+        previous = o;
+    }
+
+    return dag;
+}
+
+static Dag Wide(string id, DateTimeOffset start, int tasks)
+{
+    var dag = new Dag(id) { Schedule = "@once", StartDate = start, IsPausedUponCreation = false, MaxActiveTasks = 10_000 };
+    for (var i = 0; i < tasks; i++)
+    {
+        dag.Add(new EmptyOperator($"t{i}"));
+    }
+
+    return dag;
+}
+
+static async Task<(TimeSpan Total, int Tasks, TimeSpan MeanLag)> RunAsync(Dag[] dags, int parallelism)
+{
+    var home = Directory.CreateTempSubdirectory("sirocco-bench-").FullName;
+    try
+    {
+        await using var store = MetadataStore.OpenSqlite(Path.Combine(home, "sirocco.db"));
+        await store.MigrateAsync();
+        var masker = new SecretMasker();
+        var env = new Dictionary<string, string>();
+        var services = new SchedulerServices(SiroccoConfig.Load(home, env), new VariableAccessor(store, env, masker), new ConnectionAccessor(store, env, masker), masker);
+        var options = new SchedulerOptions { LogFolder = Path.Combine(home, "logs"), Parallelism = parallelism, MaxActiveTasksPerDag = parallelism, DagsArePausedAtCreation = false };
+        var scheduler = new SiroccoScheduler(store, new StaticDagSource(dags), services, options);
+        var total = dags.Sum(d => d.Tasks.Count);
+        var done = 0;
+        var finished = new TaskCompletionSource();
+        scheduler.TaskInstanceFinished += _ =>
+        {
+            if (++done == total)
+            {
+                finished.TrySetResult();
+            }
+        };
+        using var cts = new CancellationTokenSource();
+        var sw = Stopwatch.StartNew();
+        var loop = scheduler.RunAsync(cts.Token);
+        await finished.Task.WaitAsync(TimeSpan.FromMinutes(10));
+        var elapsed = sw.Elapsed;
+        await cts.CancelAsync();
+        await loop;
+
+        // Lag per task: its start minus the latest end of its upstream tasks (or the run's start for roots).
+        double lagSum = 0;
+        var lagCount = 0;
+        foreach (var dag in dags)
+        {
+            var run = (await store.ListDagRunsAsync(new DagRunQuery { DagId = dag.DagId })).Single();
+            var tis = (await store.ListTaskInstancesAsync(dag.DagId, run.RunId)).ToDictionary(t => t.TaskId);
+            foreach (var task in dag.Tasks)
+            {
+                var ready = task.UpstreamTaskIds.Count == 0 ? run.StartDate!.Value : task.UpstreamTaskIds.Max(u => tis[u].EndDate!.Value);
+                lagSum += (tis[task.TaskId].StartDate!.Value - ready).TotalMilliseconds;
+                lagCount++;
+            }
+        }
+
+        return (elapsed, total, TimeSpan.FromMilliseconds(lagSum / lagCount));
+    }
+    finally
+    {
+        Directory.Delete(home, recursive: true);
+    }
+}
+
+// Warm up the JIT and SQLite once.
+await RunAsync([Linear("warmup", start, 20)], 32);
+
+var trees = Enumerable.Range(0, 100).Select(i => Tree($"tree_{i / 10}_{i % 10}", start, 10)).ToArray();
+var (treeTotal, treeTasks, treeLag) = await RunAsync(trees, 32);
+Console.WriteLine($"(a) 10 files x 10 DAGs x 10-task trees: {treeTasks} tasks in {treeTotal.TotalSeconds:F3} s; mean lag per task {treeLag.TotalMilliseconds:F2} ms");
+
+var linear = Enumerable.Range(0, 10).Select(i => Linear($"linear_{i}", start, 100)).ToArray();
+var (linTotal, linTasks, linLag) = await RunAsync(linear, 32);
+Console.WriteLine($"(a) 10 DAGs x 100 linear tasks: {linTasks} tasks in {linTotal.TotalSeconds:F3} s; mean lag per task {linLag.TotalMilliseconds:F2} ms");
+
+var (wideTotal, wideTasks, _) = await RunAsync([Wide("wide", start, 10_000)], 32);
+Console.WriteLine($"(b) one DAG of 10,000 no-op tasks (parallelism 32): {wideTasks / wideTotal.TotalSeconds:F0} tries/s ({wideTotal.TotalSeconds:F2} s)");
+Console.WriteLine($"peak working set: {Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024)} MB");
