@@ -1,8 +1,36 @@
+using System.Globalization;
+using Sirocco.Configuration;
+
 namespace Sirocco.DagFiles;
 
 /// <summary>How a <see cref="DagBag"/> finds, compiles and watches DAG files. The host (CLI, scheduler) fills it in.</summary>
 public sealed class DagBagOptions
 {
+    /// <summary>
+    /// Options from the configuration: <c>[core] dags_folder</c>, <c>[core] dagbag_import_timeout</c> (seconds, may be
+    /// fractional) and the disk cache at <c>$SIROCCO_HOME/cache/dags</c>.
+    /// </summary>
+    /// <param name="config">The configuration.</param>
+    /// <param name="watch">Whether to watch the folder (a scheduler does; a one-shot CLI command need not).</param>
+    /// <returns>The options.</returns>
+    public static DagBagOptions FromConfig(SiroccoConfig config, bool watch = true)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var timeoutText = config.Get("core", "dagbag_import_timeout");
+        if (!double.TryParse(timeoutText, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || seconds <= 0)
+        {
+            throw new SiroccoException($"[core] dagbag_import_timeout must be a positive number of seconds, got '{timeoutText}'");
+        }
+
+        return new DagBagOptions
+        {
+            DagsFolder = config.Get("core", "dags_folder"),
+            CacheFolder = Path.Combine(config.Home, "cache", "dags"),
+            ParseTimeout = TimeSpan.FromSeconds(seconds),
+            Watch = watch,
+        };
+    }
+
     /// <summary>The folder scanned (recursively) for DAG files: <c>[core] dags_folder</c>.</summary>
     public required string DagsFolder { get; init; }
 

@@ -431,6 +431,23 @@ public sealed class DagBagTests
     }
 
     [Fact]
+    public void Options_come_from_the_configuration()
+    {
+        using var folder = new DagFolder();
+        var config = Configuration.SiroccoConfig.Load(folder.Root, new Dictionary<string, string>
+        {
+            ["SIROCCO__CORE__DAGBAG_IMPORT_TIMEOUT"] = "2.5",
+        });
+
+        var options = DagBagOptions.FromConfig(config, watch: false);
+
+        Assert.Equal(Path.Combine(folder.Root, "dags"), options.DagsFolder);
+        Assert.Equal(Path.Combine(folder.Root, "cache", "dags"), options.CacheFolder);
+        Assert.Equal(TimeSpan.FromSeconds(2.5), options.ParseTimeout);
+        Assert.False(options.Watch);
+    }
+
+    [Fact]
     public async Task A_missing_folder_has_no_dags_and_no_errors()
     {
         using var folder = new DagFolder();
