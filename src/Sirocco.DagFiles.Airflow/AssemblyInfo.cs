@@ -1,0 +1,1 @@
+// Sirocco.DagFiles.Airflow: see README.md in this folder.

@@ -1,0 +1,1 @@
+// Sirocco.Web: see README.md in this folder.
