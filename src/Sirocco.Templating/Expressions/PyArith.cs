@@ -182,7 +182,7 @@ internal static class PyArith
         if (PyOps.IsNumber(a) && PyOps.IsNumber(b))
         {
             var d = PyOps.ToDouble(b);
-            return d == 0 ? throw new PyException("float floor division by zero") : Math.Floor(PyOps.ToDouble(a) / d);
+            return d == 0 ? throw new PyException("float floor division by zero") : FloatFloorDiv(PyOps.ToDouble(a), d);
         }
 
         throw Unsupported("//", a, b);
@@ -221,7 +221,7 @@ internal static class PyArith
             }
 
             var r = x % y;
-            return r != 0 && ((r < 0) != (y < 0)) ? r + y : r;
+            return r != 0 ? ((r < 0) != (y < 0) ? r + y : r) : Math.CopySign(0.0, y);
         }
 
         throw Unsupported("%", a, b);
@@ -271,6 +271,25 @@ internal static class PyArith
         }
 
         throw Unsupported("** or pow()", a, b);
+    }
+
+    /// <summary>CPython's float floor division, from fmod, so that <c>1e3 // 0.1</c> is 9999.0 as in Python.</summary>
+    private static double FloatFloorDiv(double x, double y)
+    {
+        var mod = x % y;
+        var div = (x - mod) / y;
+        if (mod != 0 && ((y < 0) != (mod < 0)))
+        {
+            div -= 1.0;
+        }
+
+        if (div == 0)
+        {
+            return Math.CopySign(0.0, x / y);
+        }
+
+        var floor = Math.Floor(div);
+        return div - floor > 0.5 ? floor + 1.0 : floor;
     }
 
     public static object? Negate(object? v) => v switch

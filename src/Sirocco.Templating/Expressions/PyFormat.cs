@@ -120,7 +120,7 @@ internal static class PyFormat
             }
         }
 
-        if (next < positional.Length && mapping is null && args is PyTuple)
+        if (next < positional.Length && mapping is null)
         {
             throw new PyException("not all arguments converted during string formatting");
         }

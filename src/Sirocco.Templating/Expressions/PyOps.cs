@@ -551,6 +551,7 @@ internal static class PyOps
                 at = i => l[i];
                 break;
             default:
+                // Jinja2 slices with Python's own indexing (not its getitem), so this is Python's TypeError.
                 throw new PyException($"'{TypeName(obj)}' object is not subscriptable");
         }
 

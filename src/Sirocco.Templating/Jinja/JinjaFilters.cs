@@ -96,9 +96,9 @@ internal static partial class JinjaFilters
         t["callable"] = (v, _) => v is IPyCallable;
         t["lower"] = (v, _) => S(v) is var s && s == s.ToLowerInvariant();
         t["upper"] = (v, _) => S(v) is var s && s == s.ToUpperInvariant();
-        t["even"] = (v, _) => PyOps.ToLong(v) % 2 == 0;
-        t["odd"] = (v, _) => PyOps.ToLong(v) % 2 != 0;
-        t["divisibleby"] = (v, a) => PyOps.ToLong(a.Required(0, "num", "divisibleby")) is var n && (n == 0 ? throw new PyException("integer division or modulo by zero") : PyOps.ToLong(v) % n == 0);
+        t["even"] = (v, _) => PyOps.Eq(PyArith.Binary("%", v, 2L), 0L);
+        t["odd"] = (v, _) => PyOps.Eq(PyArith.Binary("%", v, 2L), 1L);
+        t["divisibleby"] = (v, a) => PyOps.Eq(PyArith.Binary("%", v, a.Required(0, "num", "divisibleby")), 0L);
         t["eq"] = t["equalto"] = t["=="] = (v, a) => Cmp(v, a, "==");
         t["ne"] = t["!="] = (v, a) => !Cmp(v, a, "==");
         t["lt"] = t["lessthan"] = t["<"] = (v, a) => Cmp(v, a, "<");
@@ -473,7 +473,16 @@ internal static partial class JinjaFilters
 
     private static object? Truncate(object? v, CallArgs a, Scope scope)
     {
-        var s = S(v);
+        PyOps.Check(v);
+        if (v is not string)
+        {
+            // Jinja2 measures the value as it is: a short list passes through, anything without a length fails.
+            var count = PyOps.Length(v);
+            var limit = PyOps.ToLong(a.Get(0, "length", 255L)) + (a.Get(3, "leeway") is { } l ? PyOps.ToLong(l) : 5);
+            return count <= limit ? v : throw new PyException($"can only concatenate {PyOps.TypeName(v)} (not \"str\") to {PyOps.TypeName(v)}");
+        }
+
+        var s = (string)v;
         var length = (int)Math.Min(PyArith.MaxValueLength, PyOps.ToLong(a.Get(0, "length", 255L)));
         var killwords = PyOps.Truthy(a.Get(1, "killwords", false));
         var end = S(a.Get(2, "end", "..."));
@@ -526,7 +535,7 @@ internal static partial class JinjaFilters
 
     private static object? Map(object? v, CallArgs a, Scope scope)
     {
-        var items = PyOps.Iterate(v);
+        var items = PyOps.Truthy(v) ? PyOps.Iterate(v) : [];
         if (a.Positional.Length == 0 && a.Has(-1, "attribute"))
         {
             var attribute = a.Get(-1, "attribute");
@@ -568,6 +577,12 @@ internal static partial class JinjaFilters
         }
 
         var result = new List<object?>();
+        if (!PyOps.Truthy(v))
+        {
+            // Jinja2 only iterates a true value: select over None or False gives nothing.
+            return result;
+        }
+
         foreach (var item in PyOps.Iterate(v))
         {
             scope.Budget.Tick();

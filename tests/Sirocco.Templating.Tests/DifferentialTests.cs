@@ -1,0 +1,64 @@
+namespace Sirocco.Templating.Tests;
+
+/// <summary>1,500 random expressions rendered by Jinja2 (fixtures/conformance.json "differential"): same output, or both fail.</summary>
+public class DifferentialTests
+{
+    [Fact]
+    public void Random_expressions_render_as_in_jinja2()
+    {
+        var engine = new TemplateEngine();
+        var context = TestWorld.FromFixture().Context;
+        var mismatches = new List<string>();
+        int outputs = 0, errors = 0, messagesMatched = 0, markup = 0;
+        foreach (var sample in Fixture.Root.GetProperty("differential").EnumerateArray())
+        {
+            var template = sample.GetProperty("template").GetString()!;
+            string? actual = null;
+            TemplateException? failure = null;
+            try
+            {
+                actual = engine.Render(template, context);
+            }
+            catch (TemplateException e)
+            {
+                failure = e;
+            }
+
+            if (sample.TryGetProperty("output", out var output))
+            {
+                if (output.GetString()!.Contains("Markup(", StringComparison.Ordinal))
+                {
+                    // Jinja2's Markup strings (from tojson, safe, escape) show as Markup('...') inside a list; ours are
+                    // plain strings. A known difference, listed in the README.
+                    markup++;
+                    continue;
+                }
+
+                outputs++;
+                if (actual != output.GetString())
+                {
+                    mismatches.Add($"{template}\n    jinja2: {output.GetString()}\n    ours:   {actual ?? "error: " + failure!.Reason}");
+                }
+            }
+            else
+            {
+                errors++;
+                var expected = sample.GetProperty("error").GetString()!;
+                if (failure is null)
+                {
+                    mismatches.Add($"{template}\n    jinja2: {expected}\n    ours:   {actual}");
+                }
+                else if (expected.EndsWith(": " + failure.Reason, StringComparison.Ordinal))
+                {
+                    messagesMatched++;
+                }
+            }
+        }
+
+        Assert.True(outputs > 500 && errors > 300 && markup < 20, $"{outputs} outputs, {errors} errors, {markup} Markup outputs");
+        Assert.True(mismatches.Count == 0, $"{mismatches.Count} mismatches:\n" + string.Join("\n", mismatches.Take(30)));
+
+        // Most error messages are Jinja2's word for word too; the rest differ only in wording.
+        Assert.True(messagesMatched > errors * 8 / 10, $"{messagesMatched} of {errors} error messages match");
+    }
+}
