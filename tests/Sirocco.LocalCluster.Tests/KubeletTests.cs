@@ -348,4 +348,46 @@ public sealed class KubeletTests(ClusterFixture fx)
 
         Assert.False(Path.Exists(missing));
     }
+
+    [Fact]
+    public async Task Memory_limit_is_enforced_and_reported_as_oom_killed()
+    {
+        var ns = await fx.NamespaceAsync("oom");
+        var pod = ClusterFixture.Pod("hog", "perl", "-e", "my $x = 'a' x (200 * 1024 * 1024); print length($x), qq(\n);");
+        pod.Spec.Containers[0].Resources = new() { Limits = new Dictionary<string, ResourceQuantity> { ["memory"] = new("64Mi") } };
+        var small = ClusterFixture.Pod("small", "perl", "-e", "my $x = 'a' x (1024 * 1024); print length($x), qq(\n);");
+        small.Spec.Containers[0].Resources = new() { Limits = new Dictionary<string, ResourceQuantity> { ["memory"] = new("64Mi") } };
+        await _client.CoreV1.CreateNamespacedPodAsync(pod, ns);
+        await _client.CoreV1.CreateNamespacedPodAsync(small, ns);
+        var done = await fx.WaitForPodAsync(ns, "hog", ClusterFixture.Done);
+        var terminated = done.Status.ContainerStatuses.Single().State.Terminated;
+        Assert.Equal("OOMKilled", terminated.Reason);
+        Assert.Equal(137, terminated.ExitCode);
+        Assert.Equal("Failed", done.Status.Phase);
+        Assert.Equal("Succeeded", (await fx.WaitForPodAsync(ns, "small", ClusterFixture.Done)).Status.Phase);
+        Assert.Equal("1048576\n", await fx.LogAsync(ns, "small"));
+    }
+
+    [Fact]
+    public async Task On_failure_restarts_after_back_off_and_keeps_the_previous_log()
+    {
+        var ns = await fx.NamespaceAsync("restart");
+        var pod = ClusterFixture.Pod("flaky", "sh", "-c", "if [ -f /state/ran ]; then echo second; exit 0; fi; touch /state/ran; echo first; exit 1");
+        pod.Spec.RestartPolicy = "OnFailure";
+        pod.Spec.Volumes = [new() { Name = "state", EmptyDir = new() }];
+        pod.Spec.Containers[0].VolumeMounts = [new() { Name = "state", MountPath = "/state" }];
+        await _client.CoreV1.CreateNamespacedPodAsync(pod, ns);
+        var backingOff = await fx.WaitForPodAsync(ns, "flaky", p => p.Status?.ContainerStatuses?.SingleOrDefault()?.State?.Waiting?.Reason == "CrashLoopBackOff");
+        Assert.Equal("Running", backingOff.Status.Phase);
+        Assert.Equal(1, backingOff.Status.ContainerStatuses.Single().LastState.Terminated.ExitCode);
+        var done = await fx.WaitForPodAsync(ns, "flaky", ClusterFixture.Done, 40);
+        Assert.Equal("Succeeded", done.Status.Phase);
+        Assert.Equal(1, done.Status.ContainerStatuses.Single().RestartCount);
+        Assert.Equal("second\n", await fx.LogAsync(ns, "flaky"));
+        using var previous = await _client.CoreV1.ReadNamespacedPodLogAsync("flaky", ns, previous: true);
+        using var reader = new StreamReader(previous);
+        Assert.Equal("first\n", await reader.ReadToEndAsync());
+        var events = await _client.CoreV1.ListNamespacedEventAsync(ns, fieldSelector: "reason=BackOff");
+        Assert.Single(events.Items);
+    }
 }

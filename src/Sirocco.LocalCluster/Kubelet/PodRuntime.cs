@@ -32,6 +32,9 @@ internal sealed partial class PodRuntime : IAsyncDisposable
 
     public ProcessLauncher Launcher { get; } = new();
 
+    /// <summary>Where memory limits are enforced; null when this machine does not let the cluster make cgroups.</summary>
+    public MemoryCgroups? Memory { get; private set; }
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var name = _cluster.Options.NodeName;
@@ -56,6 +59,7 @@ internal sealed partial class PodRuntime : IAsyncDisposable
             });
         }
 
+        Memory = MemoryCgroups.Detect($"sirocco-{name}-{Environment.ProcessId}");
         _cpu = Environment.ProcessorCount;
         _memory = NodeInfo.MemoryBytes();
         var stopping = _cluster.Stopping.Token;
@@ -78,6 +82,7 @@ internal sealed partial class PodRuntime : IAsyncDisposable
 
         await Task.WhenAll(workers.Select(w => w.KillAsync())).ConfigureAwait(false);
         Launcher.Dispose();
+        Memory?.RemoveRoot();
         try
         {
             await Task.WhenAll(_loops).ConfigureAwait(false);

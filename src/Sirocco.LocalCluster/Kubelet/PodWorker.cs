@@ -283,6 +283,19 @@ internal sealed class PodWorker
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        var cgroupId = c.ContainerId["bwrap://".Length..][..24];
+        var memoryLimit = c.Spec.Resources?.Limits is { } limits && limits.TryGetValue("memory", out var m) ? Quantity.Parse(m.ToString()) : (decimal?)null;
+        var joinCgroup = memoryLimit is { } bytes && _runtime.Memory is { } cgroups ? cgroups.Create(cgroupId, bytes) : null;
+        if (joinCgroup is not null)
+        {
+            // Join the container's memory cgroup, then become bubblewrap (same pid).
+            start.FileName = "/bin/sh";
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add("echo $$ > \"$0\" && exec \"$@\"");
+            start.ArgumentList.Add(joinCgroup);
+            start.ArgumentList.Add(_cluster.Options.BubblewrapPath);
+        }
+
         foreach (var a in Sandbox.Arguments(_pod, c.Spec, _volumes, Path.Combine(runDir, "tmp"), terminationLog))
         {
             start.ArgumentList.Add(a);
@@ -341,13 +354,20 @@ internal sealed class PodWorker
         }
 
         var exit = process.ExitCode;
+        var oomKilled = false;
+        if (joinCgroup is not null && _runtime.Memory is { } memory)
+        {
+            oomKilled = exit != 0 && memory.OomKilled(cgroupId);
+            memory.Remove(cgroupId);
+        }
+
         var terminationMessage = ReadTerminationMessage(terminationLog, c, exit, log);
         lock (_gate)
         {
             c.Process = null;
             c.State = "terminated";
             c.ExitCode = exit;
-            c.Reason = exit == 0 ? "Completed" : "Error";
+            c.Reason = exit == 0 ? "Completed" : oomKilled ? "OOMKilled" : "Error";
             c.Message = terminationMessage;
             c.FinishedAt = _cluster.Now;
         }
