@@ -22,6 +22,7 @@ public sealed class SeedTaskTests(ClusterFixture fx)
         Assert.Equal(SeedDag.Namespace, harness.XComs[("pod-ex-minimum", "pod_namespace")].GetString());
         Assert.Equal($"{SeedDag.Namespace}/{podName}", harness.ExternalIds["pod-ex-minimum"]);
         Assert.Contains($"Deleting pod {SeedDag.Namespace}/{podName}", harness.Log);
+        Assert.Contains($"Pod event: Normal Scheduled: Successfully assigned {SeedDag.Namespace}/{podName} to {fx.Cluster.NodeName}", harness.Log);
         Assert.DoesNotContain(await fx.PodsAsync(SeedDag.Namespace), p => p.Metadata.Name == podName && p.Metadata.DeletionTimestamp is null);
     }
 

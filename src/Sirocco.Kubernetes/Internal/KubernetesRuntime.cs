@@ -16,7 +16,7 @@ internal sealed record KubernetesRuntimeOptions
     public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(15);
 
     /// <summary>How long the log stream of a terminated container may take to end before it is cut and read once more.</summary>
-    public TimeSpan LogDrainTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan LogDrainTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Server-side timeout of one watch request (the watch then resumes from its resourceVersion).</summary>
     public int WatchTimeoutSeconds { get; init; } = 290;
