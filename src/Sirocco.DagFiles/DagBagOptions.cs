@@ -62,7 +62,8 @@ public sealed class DagBagOptions
 
     /// <summary>
     /// The namespaces imported into every C# DAG file. Null (the default) takes System, System.Collections.Generic,
-    /// System.Linq, Sirocco, Sirocco.Scheduling, and Sirocco.Kubernetes and k8s.Models when the references provide them.
+    /// System.Linq, System.Threading.Tasks (top-level <c>await</c> works), Sirocco, Sirocco.Scheduling, and
+    /// Sirocco.Kubernetes and k8s.Models when the references provide them.
     /// </summary>
     public IReadOnlyList<string>? Imports { get; init; }
 

@@ -100,6 +100,42 @@ public sealed class DagBagTests
     }
 
     [Fact]
+    public async Task Only_the_first_compile_errors_are_listed()
+    {
+        using var folder = new DagFolder();
+        var path = folder.Write("many.cs", string.Join('\n', Enumerable.Range(1, 8).Select(i => $"var x{i} = unknown{i};")) + "\nreturn null;");
+        using var bag = new DagBag(new DagBagOptions { DagsFolder = folder.Dags, Watch = false, MaxCompileErrorsPerFile = 3 });
+
+        var error = Assert.Single((await bag.CollectAsync()).ImportErrors);
+
+        var lines = error.Message.Split('\n');
+        Assert.Equal(4, lines.Length);
+        Assert.StartsWith($"{path}(1,10): error CS0103: ", lines[0], StringComparison.Ordinal);
+        Assert.StartsWith($"{path}(3,10): error CS0103: ", lines[2], StringComparison.Ordinal);
+        Assert.Equal("... and 5 more errors", lines[3]);
+    }
+
+    [Fact]
+    public async Task Top_level_await_works_and_an_awaited_hang_times_out_too()
+    {
+        using var folder = new DagFolder();
+        folder.Write("awaits.cs", """
+            await Task.Yield();
+            return new Dag("awaited") { new EmptyOperator("t") };
+            """);
+        var hang = folder.Write("awaits_forever.cs", """
+            await Task.Delay(System.Threading.Timeout.Infinite);
+            return new Dag("never");
+            """);
+        using var bag = folder.CreateBag(timeout: TimeSpan.FromMilliseconds(500), diskCache: false);
+
+        var result = await bag.CollectAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.True(result.Dags.ContainsKey("awaited"), string.Join("\n", result.ImportErrors.Select(e => e.Message)));
+        Assert.Equal($"DAG file {hang} timed out after 0.5 s", Assert.Single(result.ImportErrors).Message);
+    }
+
+    [Fact]
     public async Task A_runtime_exception_reports_the_message_and_the_script_line()
     {
         using var folder = new DagFolder();

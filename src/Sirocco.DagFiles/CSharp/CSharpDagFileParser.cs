@@ -196,6 +196,12 @@ internal sealed class CSharpDagFileParser : IDagFileParser, IDisposable
                 text.Append('\n');
             }
 
+            if (e.Id.Length == 0)
+            {
+                text.Append(e.Message);
+                continue;
+            }
+
             var where = e.Line > 0 ? string.Create(CultureInfo.InvariantCulture, $"{filePath}({e.Line},{e.Column})") : filePath;
             text.Append(CultureInfo.InvariantCulture, $"{where}: error {e.Id}: {e.Message}");
         }
@@ -311,12 +317,18 @@ internal sealed class CSharpDagFileParser : IDagFileParser, IDisposable
         var duration = _options.TimeProvider.GetElapsedTime(started);
         if (!emitted.Success)
         {
-            var errors = emitted.Diagnostics
+            var all = emitted.Diagnostics
                 .Where(d => d.Severity == DiagnosticSeverity.Error)
                 .OrderBy(d => d.Location.SourceSpan.Start)
-                .Take(Math.Max(1, _options.MaxCompileErrorsPerFile))
-                .Select(ToCompileDiagnostic)
                 .ToList();
+            var shown = Math.Max(1, _options.MaxCompileErrorsPerFile);
+            var errors = all.Take(shown).Select(ToCompileDiagnostic).ToList();
+            if (all.Count > shown)
+            {
+                // No id: formatted as a plain line after the errors shown.
+                errors.Add(new CompileDiagnostic(0, 0, string.Empty, string.Create(CultureInfo.InvariantCulture, $"... and {all.Count - shown} more errors")));
+            }
+
             if (cacheFolder is not null)
             {
                 WriteAtomically(cacheFolder, key + ".errors.json", JsonSerializer.SerializeToUtf8Bytes(errors));
