@@ -390,7 +390,9 @@ internal static class PyOps
                     ? s.Contains(t, StringComparison.Ordinal)
                     : throw new PyException($"'in <string>' requires string as left operand, not {TypeName(item)}");
             case PyDict d:
-                return d.ContainsKey(PyEqualityComparer.Key(item));
+                return item is List<object?> or PyDict
+                    ? throw new PyException($"unhashable type: '{TypeName(item)}'")
+                    : d.ContainsKey(PyEqualityComparer.Key(item));
             case List<object?> or PyTuple:
                 foreach (var x in (IEnumerable<object?>)container)
                 {
