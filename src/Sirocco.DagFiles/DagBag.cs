@@ -5,21 +5,14 @@ using Sirocco.DagFiles.CSharp;
 namespace Sirocco.DagFiles;
 
 /// <summary>
-/// The DAGs of a dags folder. <see cref="CollectAsync"/> scans the folder and parses only the files that are new or
+/// The DAGs of a dags folder. <see cref="CollectAsync"/> scans the folder (recursively; dot-names and what an
+/// <c>.airflowignore</c> excludes are skipped, as in Airflow) and parses only the files that are new or
 /// changed (C# files are compiled with Roslyn and cached by content hash, in memory and on disk); a file that fails
 /// becomes an import error and every other file keeps loading. <see cref="WaitForChangeAsync"/> completes when the
 /// folder changed, so the scheduler collects again. Collections are serialized; the instance is thread-safe.
 /// </summary>
 public sealed class DagBag : IDisposable
 {
-    private static readonly EnumerationOptions Enumeration = new()
-    {
-        RecurseSubdirectories = true,
-        IgnoreInaccessible = true,
-        AttributesToSkip = FileAttributes.Hidden | FileAttributes.System, // dot-files and dot-folders on Unix
-        MatchType = MatchType.Simple,
-    };
-
     private readonly DagBagOptions _options;
     private readonly CSharpDagFileParser _csharp;
     private readonly Dictionary<string, IDagFileParser> _parsers = new(StringComparer.OrdinalIgnoreCase);
@@ -51,7 +44,10 @@ public sealed class DagBag : IDisposable
         if (options.Watch)
         {
             _watcher = new DagFolderWatcher(
-                _dagsFolder, options.WatchDebounce, options.TimeProvider, path => _parsers.ContainsKey(Path.GetExtension(path)));
+                _dagsFolder,
+                options.WatchDebounce,
+                options.TimeProvider,
+                path => IsDagFile(path) || Path.GetFileName(path) == DagFileFinder.IgnoreFileName);
         }
     }
 
@@ -159,25 +155,9 @@ public sealed class DagBag : IDisposable
         }
     }
 
-    private List<string> ListFiles()
-    {
-        if (!Directory.Exists(_dagsFolder))
-        {
-            return [];
-        }
+    private List<string> ListFiles() => DagFileFinder.Find(_dagsFolder, IsDagFile);
 
-        var files = new List<string>();
-        foreach (var path in Directory.EnumerateFiles(_dagsFolder, "*", Enumeration))
-        {
-            if (_parsers.ContainsKey(Path.GetExtension(path)))
-            {
-                files.Add(path);
-            }
-        }
-
-        files.Sort(StringComparer.Ordinal);
-        return files;
-    }
+    private bool IsDagFile(string path) => _parsers.ContainsKey(Path.GetExtension(path));
 
     private async Task<FileOutcome> ProcessFileAsync(string path, FileState? previous, bool reparseAll, CancellationToken cancellationToken)
     {

@@ -484,6 +484,27 @@ public sealed class DagBagTests
     }
 
     [Fact]
+    public async Task Airflowignore_patterns_skip_files_and_folders_below_their_folder()
+    {
+        using var folder = new DagFolder();
+        folder.Write(".airflowignore", "skip_.*  # comment\n^vendor$\n\n[invalid\n");
+        folder.Write("keep.cs", DagWithId("keep"));
+        folder.Write("skip_me.cs", "this would not compile");
+        folder.Write("vendor/lib.cs", "nor would this");
+        folder.Write("team/.airflowignore", "^local\\.cs$");
+        folder.Write("team/local.cs", "ignored below team only");
+        folder.Write("team/shared.cs", DagWithId("team_shared"));
+        folder.Write("local.cs", DagWithId("root_local"));
+
+        using var bag = folder.CreateBag(diskCache: false);
+        var result = await bag.CollectAsync();
+
+        Assert.Empty(result.ImportErrors);
+        Assert.Equal(["keep", "root_local", "team_shared"], result.Dags.Keys);
+        Assert.Equal(3, result.Files.Count);
+    }
+
+    [Fact]
     public async Task A_missing_folder_has_no_dags_and_no_errors()
     {
         using var folder = new DagFolder();
