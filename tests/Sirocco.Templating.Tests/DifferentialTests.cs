@@ -61,4 +61,42 @@ public class DifferentialTests
         // Most error messages are Jinja2's word for word too; the rest differ only in wording.
         Assert.True(messagesMatched > errors * 8 / 10, $"{messagesMatched} of {errors} error messages match");
     }
+
+    [Fact]
+    public void Random_templates_with_blocks_and_whitespace_control_render_as_in_jinja2()
+    {
+        var engine = new TemplateEngine();
+        var globals = Fixture.Root.GetProperty("globals");
+        var context = new TemplateContext();
+        foreach (var p in globals.EnumerateObject())
+        {
+            context.Set(p.Name, p.Value.Clone());
+        }
+
+        var mismatches = new List<string>();
+        var count = 0;
+        foreach (var sample in Fixture.Root.GetProperty("templates").EnumerateArray())
+        {
+            var template = sample.GetProperty("template").GetString()!;
+            var expected = sample.GetProperty("output").GetString();
+            count++;
+            string actual;
+            try
+            {
+                actual = engine.Render(template, context);
+            }
+            catch (TemplateException e)
+            {
+                actual = "error: " + e.Reason;
+            }
+
+            if (actual != expected)
+            {
+                mismatches.Add($"{System.Text.Json.JsonSerializer.Serialize(template)}\n    jinja2: {System.Text.Json.JsonSerializer.Serialize(expected)}\n    ours:   {System.Text.Json.JsonSerializer.Serialize(actual)}");
+            }
+        }
+
+        Assert.True(count >= 1000);
+        Assert.True(mismatches.Count == 0, $"{mismatches.Count} mismatches:\n" + string.Join("\n", mismatches.Take(20)));
+    }
 }
