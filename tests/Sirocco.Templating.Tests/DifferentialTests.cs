@@ -99,4 +99,60 @@ public class DifferentialTests
         Assert.True(count >= 1000);
         Assert.True(mismatches.Count == 0, $"{mismatches.Count} mismatches:\n" + string.Join("\n", mismatches.Take(20)));
     }
+
+    [Fact]
+    public void Random_native_renders_give_the_values_jinja2_gives()
+    {
+        var engine = new TemplateEngine();
+        var context = new TemplateContext();
+        foreach (var p in Fixture.Root.GetProperty("globals").EnumerateObject())
+        {
+            context.Set(p.Name, p.Value.Clone());
+        }
+
+        var mismatches = new List<string>();
+        var values = 0;
+        foreach (var sample in Fixture.Root.GetProperty("native").EnumerateArray())
+        {
+            var template = sample.GetProperty("template").GetString()!;
+            string actual;
+            try
+            {
+                actual = Sirocco.Templating.Expressions.PyOps.Repr(ToPython(engine.RenderNative(template, context)));
+            }
+            catch (TemplateException e)
+            {
+                actual = "error: " + e.Reason;
+            }
+
+            if (sample.TryGetProperty("repr", out var expected))
+            {
+                values++;
+                if (actual != expected.GetString() && !expected.GetString()!.Contains("Markup(", StringComparison.Ordinal))
+                {
+                    mismatches.Add($"{template}\n    jinja2: {expected.GetString()}\n    ours:   {actual}");
+                }
+            }
+            else if (!actual.StartsWith("error: ", StringComparison.Ordinal))
+            {
+                mismatches.Add($"{template}\n    jinja2: {sample.GetProperty("error").GetString()}\n    ours:   {actual}");
+            }
+        }
+
+        Assert.True(values > 300);
+        Assert.True(mismatches.Count == 0, $"{mismatches.Count} mismatches:\n" + string.Join("\n", mismatches.Take(20)));
+    }
+
+    /// <summary>Native results back into the value model, tuples (object[]) included, to print them as Python would.</summary>
+    private static object? ToPython(object? value) => value switch
+    {
+        object?[] tuple => new Sirocco.Templating.Expressions.PyTuple([.. tuple.Select(ToPython)]),
+        List<object?> list => list.Select(ToPython).ToList(),
+        Dictionary<string, object?> dict => dict.Aggregate(new Sirocco.Templating.Expressions.PyDict(), (d, kv) =>
+        {
+            d[kv.Key] = ToPython(kv.Value);
+            return d;
+        }),
+        _ => Sirocco.Templating.Expressions.PyOps.FromDotNet(value),
+    };
 }

@@ -201,6 +201,11 @@ internal static class Lexer
         }
 
         var lit = text[s..i].Replace("_", string.Empty, StringComparison.Ordinal);
+        if (!isFloat && lit.Length > 1 && lit[0] == '0' && lit.Any(c => c != '0'))
+        {
+            throw new SyntaxErrorException("leading zeros in decimal integer literals are not permitted", s);
+        }
+
         if (isFloat)
         {
             return new Token(TokenKind.Float, text[s..i], double.Parse(lit, NumberStyles.Float, CultureInfo.InvariantCulture), s);

@@ -120,7 +120,8 @@ internal static class PyFormat
             }
         }
 
-        if (next < positional.Length && mapping is null)
+        // CPython skips this check when the argument looks like a mapping (anything indexable but a tuple or str).
+        if (next < positional.Length && args is not (PyDict or List<object?> or IPyIndexable))
         {
             throw new PyException("not all arguments converted during string formatting");
         }
