@@ -1,6 +1,6 @@
 namespace Sirocco.Templating.Tests;
 
-/// <summary>4,000 random expressions rendered by Jinja2 (fixtures/conformance.json "differential"): same output, or both fail.</summary>
+/// <summary>4,000 random expressions rendered by Jinja2 (fixtures/samples.json "differential"): same output, or both fail.</summary>
 public class DifferentialTests
 {
     [Fact]
@@ -10,7 +10,7 @@ public class DifferentialTests
         var context = TestWorld.FromFixture().Context;
         var mismatches = new List<string>();
         int outputs = 0, errors = 0, messagesMatched = 0, markup = 0;
-        foreach (var sample in Fixture.Root.GetProperty("differential").EnumerateArray())
+        foreach (var sample in Fixture.Samples.GetProperty("differential").EnumerateArray())
         {
             var template = sample.GetProperty("template").GetString()!;
             string? actual = null;
@@ -75,7 +75,7 @@ public class DifferentialTests
 
         var mismatches = new List<string>();
         var count = 0;
-        foreach (var sample in Fixture.Root.GetProperty("templates").EnumerateArray())
+        foreach (var sample in Fixture.Samples.GetProperty("templates").EnumerateArray())
         {
             var template = sample.GetProperty("template").GetString()!;
             var expected = sample.GetProperty("output").GetString();
@@ -112,7 +112,7 @@ public class DifferentialTests
 
         var mismatches = new List<string>();
         var values = 0;
-        foreach (var sample in Fixture.Root.GetProperty("native").EnumerateArray())
+        foreach (var sample in Fixture.Samples.GetProperty("native").EnumerateArray())
         {
             var template = sample.GetProperty("template").GetString()!;
             string actual;

@@ -3,11 +3,11 @@ using Sirocco.Templating.Expressions;
 
 namespace Sirocco.Templating.Tests;
 
-/// <summary>400 floats across magnitudes, with what Python printed for each (fixtures/conformance.json "numbers").</summary>
+/// <summary>400 floats across magnitudes, with what Python printed for each (fixtures/samples.json "numbers").</summary>
 public class NumberFormattingTests
 {
     private static IEnumerable<(double Value, System.Text.Json.JsonElement Sample)> Samples() =>
-        Fixture.Root.GetProperty("numbers").EnumerateArray()
+        Fixture.Samples.GetProperty("numbers").EnumerateArray()
             .Select(s => (BitConverter.Int64BitsToDouble(long.Parse(s.GetProperty("bits").GetString()!, CultureInfo.InvariantCulture)), s));
 
     [Fact]

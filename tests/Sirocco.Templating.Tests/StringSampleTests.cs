@@ -9,7 +9,7 @@ public class StringSampleTests
         var engine = new TemplateEngine();
         var mismatches = new List<string>();
         var checkedCount = 0;
-        foreach (var sample in Fixture.Root.GetProperty("strings").EnumerateArray())
+        foreach (var sample in Fixture.Samples.GetProperty("strings").EnumerateArray())
         {
             var x = sample.GetProperty("x").GetString()!;
             var context = new TemplateContext().Set("x", x);

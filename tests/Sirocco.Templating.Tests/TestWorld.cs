@@ -112,7 +112,16 @@ internal static class Fixture
         return doc.RootElement.Clone();
     });
 
+    private static readonly Lazy<JsonElement> SamplesLoaded = new(() =>
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "fixtures", "samples.json")));
+        return doc.RootElement.Clone();
+    });
+
     public static JsonElement Root => Loaded.Value;
+
+    /// <summary>The bulk samples (numbers, strings, random templates and expressions), also rendered by Jinja2.</summary>
+    public static JsonElement Samples => SamplesLoaded.Value;
 }
 
 internal sealed class MemoryVariables : IVariableStore
