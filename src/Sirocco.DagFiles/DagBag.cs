@@ -101,7 +101,9 @@ public sealed class DagBag : IDisposable
         _disposed = true;
         _watcher?.Dispose();
         _csharp.Dispose();
-        _collectLock.Dispose();
+
+        // _collectLock is not disposed: a collection still running must be able to release it (a SemaphoreSlim holds
+        // no unmanaged resource unless its wait handle was requested).
     }
 
     private static string FormatDuplicate(string dagId, string firstFile, string file) =>

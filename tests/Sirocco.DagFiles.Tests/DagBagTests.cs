@@ -253,6 +253,25 @@ public sealed class DagBagTests
     }
 
     [Fact]
+    public async Task Disposing_the_bag_during_a_collection_lets_it_finish_and_later_calls_fail_clearly()
+    {
+        using var folder = new DagFolder();
+        folder.Write("slow.cs", """
+            new System.Threading.ManualResetEventSlim().Wait();
+            return new Dag("never");
+            """);
+        var bag = folder.CreateBag(timeout: TimeSpan.FromMilliseconds(500), watch: true);
+
+        var collecting = bag.CollectAsync();
+        bag.Dispose();
+        var result = await collecting.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Contains("timed out", Assert.Single(result.ImportErrors).Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => bag.CollectAsync());
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => bag.WaitForChangeAsync(CancellationToken.None));
+    }
+
+    [Fact]
     public async Task An_unchanged_file_is_not_compiled_again_in_memory_or_in_a_new_bag_over_the_same_cache()
     {
         using var folder = new DagFolder();
