@@ -425,4 +425,22 @@ public sealed class ApiServerTests(ClusterFixture fx)
         using var badSelector = await http.GetAsync("/api/v1/pods?labelSelector=a%20in%20b");
         Assert.Equal(HttpStatusCode.BadRequest, badSelector.StatusCode);
     }
+
+    [Fact]
+    public async Task Deletecollection_removes_only_the_selected_pods()
+    {
+        var ns = await fx.NamespaceAsync("delcoll");
+        foreach (var (name, tier) in new[] { ("a", "batch"), ("b", "batch"), ("c", "web") })
+        {
+            var pod = ClusterFixture.Pod(name, "true");
+            pod.Metadata.Labels = new Dictionary<string, string> { ["tier"] = tier };
+            pod.Spec.NodeSelector = new Dictionary<string, string> { ["held"] = "pending" };
+            await _client.CoreV1.CreateNamespacedPodAsync(pod, ns);
+        }
+
+        var deleted = await _client.CoreV1.DeleteCollectionNamespacedPodAsync(ns, labelSelector: "tier=batch");
+        Assert.Equal("PodList", deleted.Kind);
+        var left = await _client.CoreV1.ListNamespacedPodAsync(ns);
+        Assert.Equal(["c"], left.Items.Select(p => p.Metadata.Name).ToList());
+    }
 }

@@ -98,7 +98,16 @@ public sealed class ClusterFixture : IAsyncLifetime
         await p.StandardInput.WriteAsync(stdin);
         p.StandardInput.Close();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await p.WaitForExitAsync(cts.Token);
+        try
+        {
+            await p.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"kubectl {string.Join(' ', args)} did not finish in 60 s; output so far: {await stdout}{await stderr}");
+        }
+
         return (p.ExitCode, await stdout, await stderr);
     }
 

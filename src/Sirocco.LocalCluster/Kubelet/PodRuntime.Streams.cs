@@ -62,7 +62,6 @@ internal sealed partial class PodRuntime
         var token = cts.Token;
         long offset = 0;
         var written = 0L;
-        var changed = log.Changed;
         var lines = log.ReadFrom(ref offset).Where(x => since is null || x.Time >= since).ToList();
         if (tail >= 0)
         {
@@ -109,19 +108,15 @@ internal sealed partial class PodRuntime
         {
             while (true)
             {
+                // Take the signal before reading: an append or the end after this read completes it.
+                var changed = log.Changed;
                 var ended = log.Ended;
-                await changed.WaitAsync(token).ConfigureAwait(false);
-                changed = log.Changed;
-                var more = log.ReadFrom(ref offset);
-                if (!await WriteAsync(more).ConfigureAwait(false))
+                if (!await WriteAsync(log.ReadFrom(ref offset)).ConfigureAwait(false) || ended)
                 {
                     return;
                 }
 
-                if (ended || (log.Ended && more.Count == 0 && log.ReadFrom(ref offset) is { Count: 0 }))
-                {
-                    return;
-                }
+                await changed.WaitAsync(token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException)
