@@ -291,7 +291,8 @@ public sealed class DagBag : IDisposable
             var path = files[i];
             var outcome = outcomes[i];
             var errors = new List<DagImportError>(outcome.State.Errors);
-            var kept = 0;
+            var kept = new List<string>(outcome.State.Dags.Count);
+            var tasks = 0;
             foreach (var dag in outcome.State.Dags)
             {
                 if (dags.TryGetValue(dag.DagId, out var first))
@@ -301,7 +302,8 @@ public sealed class DagBag : IDisposable
                 }
 
                 dags.Add(dag.DagId, dag);
-                kept++;
+                kept.Add(dag.DagId);
+                tasks += dag.Tasks.Count;
             }
 
             if (errors.Count > 0)
@@ -309,7 +311,11 @@ public sealed class DagBag : IDisposable
                 importErrors.Add(Merge(path, errors));
             }
 
-            fileStats.Add(new DagFileStat(path, outcome.Origin, kept, errors.Count > 0, outcome.Duration));
+            fileStats.Add(new DagFileStat(path, outcome.Origin, kept.Count, errors.Count > 0, outcome.Duration)
+            {
+                TaskCount = tasks,
+                DagIds = kept,
+            });
             compileDuration += outcome.CompileDuration;
             switch (outcome.Origin)
             {

@@ -59,10 +59,17 @@ public sealed record DagBagStats
 /// <summary>The outcome of one file in one collection.</summary>
 /// <param name="FileName">The full path of the file.</param>
 /// <param name="Origin">How the file's result was obtained.</param>
-/// <param name="DagCount">The DAGs the file yielded.</param>
+/// <param name="DagCount">The DAGs the file contributed (after validation and duplicate checks).</param>
 /// <param name="HasErrors">Whether the file has an import error.</param>
 /// <param name="Duration">Time spent on the file in this collection (zero when unchanged).</param>
-public sealed record DagFileStat(string FileName, DagFileOrigin Origin, int DagCount, bool HasErrors, TimeSpan Duration);
+public sealed record DagFileStat(string FileName, DagFileOrigin Origin, int DagCount, bool HasErrors, TimeSpan Duration)
+{
+    /// <summary>The tasks of those DAGs (Airflow's <c>dags report</c> <c>task_num</c>).</summary>
+    public int TaskCount { get; init; }
+
+    /// <summary>The ids of those DAGs, in the order the file returned them.</summary>
+    public IReadOnlyList<string> DagIds { get; init; } = [];
+}
 
 /// <summary>How a file's DAGs were obtained in a collection.</summary>
 public enum DagFileOrigin

@@ -202,6 +202,10 @@ public sealed class DagBagTests
         var result = await bag.CollectAsync();
 
         Assert.Equal(first, result.Dags["dup"].FileLoc);
+        Assert.Equal(["other"], result.FileStats[1].DagIds);
+        Assert.Equal(0, result.FileStats[1].TaskCount);
+        Assert.Equal(1, result.FileStats[0].TaskCount);
+        Assert.True(result.FileStats[1].HasErrors);
         Assert.Equal(second, result.Dags["other"].FileLoc);
         var error = Assert.Single(result.ImportErrors);
         Assert.Equal(second, error.FileName);
