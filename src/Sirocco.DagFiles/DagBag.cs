@@ -218,6 +218,12 @@ public sealed class DagBag : IDisposable
         }
 
         var state = Validate(path, length, lastWrite, hash, result);
+        if (_options.KeepLastGoodDags && state.Dags.Count == 0 && state.Errors.Count > 0 && previous is { Dags.Count: > 0 })
+        {
+            // Airflow keeps scheduling the last good version of a DAG whose file broke; the error is still reported.
+            state = state with { Dags = previous.Dags };
+        }
+
         lock (_files)
         {
             _files[path] = state;

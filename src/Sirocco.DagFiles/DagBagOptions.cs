@@ -73,6 +73,13 @@ public sealed class DagBagOptions
     /// </summary>
     public IReadOnlyList<IDagFileParser> AdditionalParsers { get; init; } = [];
 
+    /// <summary>
+    /// When a file that loaded before now fails completely (compile error, exception, timeout), keep serving the DAGs of
+    /// its last good version beside its import error, as Airflow keeps scheduling the last serialized DAG. False by
+    /// default: a broken file's DAGs are absent. A deleted file's DAGs are always dropped.
+    /// </summary>
+    public bool KeepLastGoodDags { get; init; }
+
     /// <summary>Whether <see cref="DagBag.WaitForChangeAsync"/> is backed by a file-system watcher (true by default).</summary>
     public bool Watch { get; init; } = true;
 

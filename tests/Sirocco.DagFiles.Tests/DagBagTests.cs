@@ -419,6 +419,24 @@ public sealed class DagBagTests
     }
 
     [Fact]
+    public async Task With_KeepLastGoodDags_a_file_that_breaks_keeps_its_last_good_dags_beside_the_error()
+    {
+        using var folder = new DagFolder();
+        var path = folder.Write("breaks.cs", DagWithId("good_version"));
+        using var bag = new DagBag(new DagBagOptions { DagsFolder = folder.Dags, Watch = false, KeepLastGoodDags = true });
+        var good = (await bag.CollectAsync()).Dags["good_version"];
+
+        File.WriteAllText(path, "return new Dag(\"broken_version\") {");
+        var broken = await bag.CollectAsync();
+
+        Assert.Same(good, broken.Dags["good_version"]);
+        Assert.Equal(path, Assert.Single(broken.ImportErrors).FileName);
+
+        File.Delete(path);
+        Assert.Empty((await bag.CollectAsync()).Dags);
+    }
+
+    [Fact]
     public async Task Two_files_with_the_same_text_share_one_compilation()
     {
         using var folder = new DagFolder();
