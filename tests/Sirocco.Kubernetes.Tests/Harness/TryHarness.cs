@@ -111,6 +111,8 @@ internal sealed class TryHarness : IConnectionStore, IVariableStore
         }
     }
 
+    public void SetVariable(string key, string value) => _variables[key] = new Variable(key, value);
+
     public void AddConnection(Connection connection) => _connections[connection.ConnId] = connection;
 
     Connection? IConnectionStore.GetConnection(string connId) => _connections.GetValueOrDefault(connId);
