@@ -176,17 +176,23 @@ internal sealed class DagFolderWatcher : IDisposable
     {
         // Overflow or a watcher failure: report a change (the next collection rescans everything it needs to) and
         // start a fresh watcher.
+        FileSystemWatcher? failed = null;
         lock (_gate)
         {
             if (ReferenceEquals(_watcher, sender))
             {
-                _watcher.Dispose();
+                failed = _watcher;
                 _watcher = null;
             }
         }
 
-        EnsureStarted();
-        Restart();
+        // Not on the failing watcher's own event thread.
+        _ = Task.Run(() =>
+        {
+            failed?.Dispose();
+            EnsureStarted();
+            Restart();
+        });
     }
 
     private void Restart()
