@@ -155,7 +155,7 @@ public sealed class TemplateFieldRenderer
                     }
 
                     return newArray;
-                case IDictionary dict when TryCreate(type, out var created) && created is IDictionary newDict:
+                case IDictionary dict when TryCreate(type, out var created, dict) && created is IDictionary newDict:
                     var valueType = type.IsGenericType && type.GetGenericArguments() is { Length: 2 } ga ? ga[1] : typeof(object);
                     foreach (DictionaryEntry e in dict)
                     {
@@ -163,7 +163,7 @@ public sealed class TemplateFieldRenderer
                     }
 
                     return newDict;
-                case IList list when TryCreate(type, out var created) && created is IList newList:
+                case IList list when TryCreate(type, out var created, null) && created is IList newList:
                     var itemType = type.IsGenericType && type.GetGenericArguments() is { Length: 1 } la ? la[0] : typeof(object);
                     for (var i = 0; i < list.Count; i++)
                     {
@@ -216,9 +216,17 @@ public sealed class TemplateFieldRenderer
         return ctor.Invoke([RenderString(text, context, path)]);
     }
 
-    private static bool TryCreate(Type type, out object? instance)
+    /// <summary>An empty collection of the same type; a dictionary keeps its key comparer.</summary>
+    private static bool TryCreate(Type type, out object? instance, IDictionary? like)
     {
         instance = null;
+        if (like is not null && type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Dictionary<,>)
+            && type.GetProperty("Comparer")?.GetValue(like) is { } comparer)
+        {
+            instance = Activator.CreateInstance(type, comparer);
+            return instance is not null;
+        }
+
         if (type.GetConstructor(Type.EmptyTypes) is null)
         {
             return false;

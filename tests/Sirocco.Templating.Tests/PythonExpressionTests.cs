@@ -13,6 +13,10 @@ public class PythonExpressionTests
     [InlineData("x is not None", true)]
     [InlineData("'k' in cfg", true)]
     [InlineData("cfg['k'][1]", 2L)]
+    [InlineData("-2 ** 2", -4L)]
+    [InlineData("2 ** 3 ** 2", 512L)]
+    [InlineData("2 ** -1", 0.5)]
+    [InlineData("-x ** 2 + 1", -24L)]
     public void Evaluates_python_expressions_over_given_names(string text, object expected)
     {
         var names = new Dictionary<string, object?>
@@ -30,6 +34,13 @@ public class PythonExpressionTests
     public void Python_syntax_has_no_jinja_operators(string text)
     {
         Assert.Throws<TemplateException>(() => PythonExpression.Parse(text));
+    }
+
+    [Fact]
+    public void Jinja_syntax_keeps_jinja2s_left_to_right_power()
+    {
+        Assert.Equal(64L, PythonExpression.Parse("2 ** 3 ** 2", ExpressionSyntax.Jinja).Evaluate());
+        Assert.Equal(4L, PythonExpression.Parse("-2 ** 2", ExpressionSyntax.Jinja).Evaluate());
     }
 
     [Fact]

@@ -113,6 +113,15 @@ public class TemplateFieldTests
     }
 
     [Fact]
+    public void Dictionaries_keep_their_key_comparer()
+    {
+        var op = Operator();
+        op.EnvVars = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["Key"] = "{{ n }}" };
+        var rendered = new TemplateFieldRenderer(new TemplateEngine()).RenderFields(op, ["EnvVars"], Context());
+        Assert.Equal("3", rendered.EnvVars!["KEY"]);
+    }
+
+    [Fact]
     public void Unknown_field_name_is_refused()
     {
         Assert.Throws<ArgumentException>(() => new TemplateFieldRenderer(new TemplateEngine()).RenderFields(Operator(), ["Nope"], Context()));

@@ -290,6 +290,11 @@ internal sealed class Parser
 
     private Expr ParsePow()
     {
+        if (_env.PythonSyntax)
+        {
+            return ParsePythonFactor();
+        }
+
         var offset = Current.Offset;
         var left = ParseUnary();
         while (Current.Is("**"))
@@ -299,6 +304,43 @@ internal sealed class Parser
         }
 
         return left;
+    }
+
+    /// <summary>
+    /// Python's <c>factor</c>: unary signs bind looser than <c>**</c>, which is right-associative
+    /// (<c>-2 ** 2</c> is -4 and <c>2 ** 3 ** 2</c> is 512), unlike Jinja2's left-to-right power.
+    /// </summary>
+    private Expr ParsePythonFactor()
+    {
+        var offset = Current.Offset;
+        if (Current.Is("-") || Current.Is("+"))
+        {
+            var op = Next().Text;
+            if (++_depth > Expr.MaxDepth)
+            {
+                throw Error($"expression nested too deeply (more than {Expr.MaxDepth} levels)");
+            }
+
+            var operand = ParsePythonFactor();
+            _depth--;
+            return new UnaryExpr(offset, op, operand);
+        }
+
+        var power = ParsePostfix(ParsePrimary());
+        if (Current.Is("**"))
+        {
+            Next();
+            if (++_depth > Expr.MaxDepth)
+            {
+                throw Error($"expression nested too deeply (more than {Expr.MaxDepth} levels)");
+            }
+
+            var exponent = ParsePythonFactor();
+            _depth--;
+            return new BinaryExpr(offset, "**", power, exponent);
+        }
+
+        return power;
     }
 
     private Expr ParseUnary(bool withFilter = true)
