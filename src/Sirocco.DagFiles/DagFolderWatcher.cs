@@ -36,18 +36,6 @@ internal sealed class DagFolderWatcher : IDisposable
         EnsureStarted();
     }
 
-    /// <summary>Whether a file-system watcher is running (false while the folder does not exist).</summary>
-    public bool IsWatching
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _watcher is not null;
-            }
-        }
-    }
-
     /// <summary>Starts watching if the folder exists now; called again at each collection.</summary>
     public void EnsureStarted()
     {
