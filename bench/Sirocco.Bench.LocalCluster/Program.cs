@@ -25,6 +25,7 @@ if (args is ["serve", var home])
 
 var pods = 500;
 var concurrency = 500;
+var apiOnly = false;
 string? write = null;
 for (var i = 0; i < args.Length; i++)
 {
@@ -35,6 +36,9 @@ for (var i = 0; i < args.Length; i++)
             break;
         case "--concurrency":
             concurrency = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        case "--api-only":
+            apiOnly = true;
             break;
         case "--write":
             write = args[++i];
@@ -132,13 +136,26 @@ try
             Spec = new() { RestartPolicy = "Never", Containers = [new() { Name = "true", Image = "busybox", Command = ["true"] }] },
         };
         var sw = Stopwatch.StartNew();
-        await client.CoreV1.CreateNamespacedPodAsync(pod, Ns);
+        if (apiOnly)
+        {
+            // The API server alone: config maps involve no kubelet work.
+            await client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new() { Name = $"cm-{i}" }, Data = new Dictionary<string, string> { ["k"] = "v" } }, Ns);
+        }
+        else
+        {
+            await client.CoreV1.CreateNamespacedPodAsync(pod, Ns);
+        }
+
         Record(sw.Elapsed.TotalMilliseconds);
         inFlight.Release();
     });
     await Task.WhenAll(creates);
     var created = clock.Elapsed;
-    await succeeded.Task.WaitAsync(TimeSpan.FromMinutes(5));
+    if (!apiOnly)
+    {
+        await succeeded.Task.WaitAsync(TimeSpan.FromMinutes(5));
+    }
+
     var elapsed = clock.Elapsed;
     await readersCts.CancelAsync();
     await Task.WhenAll(readers);

@@ -72,6 +72,12 @@ public sealed class LocalCluster : IAsyncDisposable
             throw new PlatformNotSupportedException("The local cluster runs containers under bubblewrap and needs Linux.");
         }
 
+        ThreadPool.GetMinThreads(out var workers, out var completionPorts);
+        if (_options.MinimumThreadPoolThreads > workers)
+        {
+            ThreadPool.SetMinThreads(_options.MinimumThreadPoolThreads, completionPorts);
+        }
+
         var home = Path.GetFullPath(_options.HomeDirectory);
         var state = Path.Combine(home, "local-cluster");
         Directory.CreateDirectory(state);

@@ -37,4 +37,11 @@ public sealed class LocalClusterOptions
 
     /// <summary>The clock used for timestamps; the system clock by default.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>
+    /// The least number of thread-pool worker threads the process keeps ready while the cluster runs (0 leaves the
+    /// runtime's default). A burst of pods keeps the pool busy with short kubelet work; without spare threads the
+    /// runtime adds them slowly and API requests wait behind that work. The setting is process-wide and only raised.
+    /// </summary>
+    public int MinimumThreadPoolThreads { get; init; } = 32;
 }

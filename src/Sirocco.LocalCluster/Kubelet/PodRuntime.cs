@@ -156,7 +156,8 @@ internal sealed partial class PodRuntime : IAsyncDisposable
     private void Handle(StoreEvent e)
     {
         var o = e.Object;
-        var uid = o.ToJson()["metadata"]?["uid"]?.GetValue<string>() ?? "";
+        var pod = o.ToJson();
+        var uid = Meta.Get(pod, "uid") ?? "";
         if (e.Type == StoreEventType.Deleted)
         {
             PodWorker? worker;
@@ -178,7 +179,6 @@ internal sealed partial class PodRuntime : IAsyncDisposable
 
         var nodeName = o.Fields.GetValueOrDefault("spec.nodeName");
         var phase = o.Fields.GetValueOrDefault("status.phase");
-        var pod = o.ToJson();
         var deleting = Meta.Get(pod, "deletionTimestamp") is not null;
         if (string.IsNullOrEmpty(nodeName))
         {

@@ -605,6 +605,12 @@ internal sealed class PodWorker
             }
 
             status["qosClass"] = old?["qosClass"]?.DeepClone();
+            if (JsonNode.DeepEquals(old, status))
+            {
+                // Nothing changed: no write, no watch event.
+                return null;
+            }
+
             p["status"] = status.DeepClone();
             return p;
         });
