@@ -1,0 +1,40 @@
+using Sirocco.Connections;
+using Sirocco.Scheduler;
+using Sirocco.Variables;
+
+namespace Sirocco.Web.Infrastructure;
+
+/// <summary>The services every endpoint and page uses, built once from the options.</summary>
+internal sealed class WebState
+{
+    public WebState(WebServerOptions options)
+    {
+        Options = options;
+        Variables = new VariableAccessor(options.Store, options.Environment, options.Masker);
+        Connections = new ConnectionAccessor(options.Store, options.Environment, options.Masker);
+    }
+
+    public WebServerOptions Options { get; }
+
+    public Storage.IMetadataStore Store => Options.Store;
+
+    public Configuration.SiroccoConfig Config => Options.Config;
+
+    public Masking.SecretMasker Masker => Options.Masker;
+
+    public TimeProvider Time => Options.Time;
+
+    public VariableAccessor Variables { get; }
+
+    public ConnectionAccessor Connections { get; }
+
+    public string LogFolder => Config.Get("logging", "base_log_folder");
+
+    public IReadOnlyDictionary<string, Dag> Dags() => Options.Dags();
+
+    public Dag? Dag(string dagId) => Options.Dags().GetValueOrDefault(dagId);
+
+    public void WakeScheduler() => Options.Scheduler?.Wake();
+
+    public SchedulerServices Services => new(Config, Variables, Connections, Masker);
+}
