@@ -26,6 +26,7 @@ if (args is ["serve", var home])
 var pods = 500;
 var concurrency = 500;
 var apiOnly = false;
+string? external = null;
 string? write = null;
 for (var i = 0; i < args.Length; i++)
 {
@@ -36,6 +37,9 @@ for (var i = 0; i < args.Length; i++)
             break;
         case "--concurrency":
             concurrency = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        case "--kubeconfig":
+            external = args[++i];
             break;
         case "--api-only":
             apiOnly = true;
@@ -57,10 +61,10 @@ if (Path.GetFileNameWithoutExtension(self) == "dotnet")
 
 start.ArgumentList.Add("serve");
 start.ArgumentList.Add(benchHome);
-using var server = Process.Start(start)!;
+using var server = external is null ? Process.Start(start)! : Process.GetCurrentProcess();
 try
 {
-    var ready = await server.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("the cluster did not start");
+    var ready = external is null ? await server.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("the cluster did not start") : "ready " + external;
     var kubeconfig = ready["ready ".Length..];
     // Like client-go, speak HTTP/2 so concurrent requests share one TLS connection instead of 500 handshakes.
     using var client = new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig), new Http2Handler());
@@ -200,8 +204,12 @@ try
 }
 finally
 {
-    server.StandardInput.Close();
-    if (!server.WaitForExit(TimeSpan.FromSeconds(30)))
+    if (external is null)
+    {
+        server.StandardInput.Close();
+    }
+
+    if (external is null && !server.WaitForExit(TimeSpan.FromSeconds(30)))
     {
         server.Kill();
     }
