@@ -73,7 +73,9 @@ public sealed class PythonExpression
 
         try
         {
-            return ValueConversion.ToDotNet(_expr.Eval(new Scope(globals, _environment, new Budget(maxSteps))));
+            var budget = new Budget(maxSteps);
+            using var active = budget.Activate();
+            return ValueConversion.ToDotNet(_expr.Eval(new Scope(globals, _environment, budget)));
         }
         catch (PyException e)
         {

@@ -176,6 +176,7 @@ public sealed class Template
         var scope = new Scope(context.Values, _engine.Environment, new Budget(options.MaxLoopIterations) { Loader = loader });
         try
         {
+            using var active = scope.Budget.Activate();
             Node.RenderAll(_nodes, output, scope);
             return output;
         }

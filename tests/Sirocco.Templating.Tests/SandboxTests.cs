@@ -52,6 +52,21 @@ public class SandboxTests
         Assert.True(sw.ElapsedMilliseconds < 2000, $"{template} took {sw.ElapsedMilliseconds} ms");
     }
 
+    [Theory]
+    [InlineData("{% set big = [0] * 4000000 %}{% for i in range(100000) %}{{ 5 in big }}{% endfor %}")]
+    [InlineData("{% set big = 'x' * 4000000 %}{% for i in range(100000) %}{{ 'y' in big }}{% endfor %}")]
+    [InlineData("{% set big = [0] * 4000000 %}{% for i in range(100000) %}{{ big == big + [] }}{% endfor %}")]
+    [InlineData("{% set big = range(100000) | list %}{% for i in range(100000) %}{{ big | sort | length }}{% endfor %}")]
+    [InlineData("{% set big = range(100000) | list %}{% for i in range(100000) %}{{ big | unique | list | length }}{% endfor %}")]
+    [InlineData("{% set big = 'ab ' * 1000000 %}{% for i in range(100000) %}{{ big.split() | length }}{% endfor %}")]
+    [InlineData("{{ '%999999s' * 1000000 % ((1,) * 1000000) }}")]
+    public void Work_inside_bounded_loops_is_bounded_too(string template)
+    {
+        var sw = Stopwatch.StartNew();
+        Assert.Throws<TemplateException>(() => new TemplateEngine().Render(template, Context));
+        Assert.True(sw.ElapsedMilliseconds < 5000, $"took {sw.ElapsedMilliseconds} ms");
+    }
+
     [Fact]
     public void Endless_macro_recursion_is_a_clean_error()
     {

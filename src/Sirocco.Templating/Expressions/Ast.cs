@@ -43,6 +43,47 @@ internal sealed class Budget
             throw new PyException($"template exceeded {MaxSteps} loop iterations");
         }
     }
+
+    /// <summary>
+    /// The most elements and characters one evaluation may walk through in total (scans, copies, sorts, joins):
+    /// with loops bounded separately, this bounds the time of any template to well under a second.
+    /// </summary>
+    public const long MaxWork = 10_000_000;
+
+    [ThreadStatic]
+    private static Budget? _current;
+
+    private long _work;
+
+    /// <summary>The budget of the evaluation running on this thread, if any.</summary>
+    public static Budget? Current => _current;
+
+    /// <summary>Makes this the thread's budget until the returned scope is disposed.</summary>
+    public Activation Activate() => new(this);
+
+    /// <summary>Charges <paramref name="units"/> of work (elements or characters) to the running evaluation.</summary>
+    public static void Charge(long units)
+    {
+        var budget = _current;
+        if (budget is not null && (budget._work += units) > MaxWork)
+        {
+            throw new PyException($"template exceeded its work budget ({MaxWork} element and character steps)");
+        }
+    }
+
+    /// <summary>Restores the previous budget of the thread.</summary>
+    public readonly struct Activation : IDisposable
+    {
+        private readonly Budget? _previous;
+
+        public Activation(Budget budget)
+        {
+            _previous = _current;
+            _current = budget;
+        }
+
+        public void Dispose() => _current = _previous;
+    }
 }
 
 /// <summary>Names visible to an expression: locals (innermost first), then the globals handed in.</summary>

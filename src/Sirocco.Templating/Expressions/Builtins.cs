@@ -156,6 +156,7 @@ internal static class Builtins
 
     public static string Replace(string s, string old, string @new, long count)
     {
+        Budget.Charge(s.Length);
         if (count < 0)
         {
             if (old.Length == 0)
@@ -215,6 +216,7 @@ internal static class Builtins
 
     private static List<object?> Split(string s, object? sep, long maxsplit, bool fromRight)
     {
+        Budget.Charge(s.Length);
         PyOps.Check(sep);
         List<string> parts;
         if (sep is null)
@@ -318,11 +320,13 @@ internal static class Builtins
             }
         }
 
+        Budget.Charge(sb.Length + (long)i);
         return sb.ToString();
     }
 
     private static long Count(string s, string sub)
     {
+        Budget.Charge(s.Length);
         if (sub.Length == 0)
         {
             return s.Length + 1;

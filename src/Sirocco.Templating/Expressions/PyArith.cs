@@ -31,6 +31,7 @@ internal static class PyArith
 
     public static string Concat(string a, string b)
     {
+        Budget.Charge(a.Length + (long)b.Length);
         if ((long)a.Length + b.Length > MaxValueLength)
         {
             throw new PyException("string too long for a template");
@@ -123,7 +124,13 @@ internal static class PyArith
             case List<object?> l when b is long or bool:
                 var m = Math.Max(0, PyOps.ToLong(b));
                 Guard(l.Count * m);
-                return Enumerable.Range(0, (int)m).SelectMany(_ => l).ToList();
+                var repeated = new List<object?>((int)(l.Count * m));
+                for (var i = 0; i < m; i++)
+                {
+                    repeated.AddRange(l);
+                }
+
+                return repeated;
             case PyTuple t when b is long or bool:
                 var k = Math.Max(0, PyOps.ToLong(b));
                 Guard(t.Count * k);
@@ -312,6 +319,7 @@ internal static class PyArith
 
     private static void Guard(long length)
     {
+        Budget.Charge(length);
         if (length > MaxValueLength)
         {
             throw new PyException("value too large for a template");

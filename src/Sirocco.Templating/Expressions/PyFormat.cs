@@ -17,6 +17,7 @@ internal static class PyFormat
         var sb = new StringBuilder();
         for (var i = 0; i < format.Length; i++)
         {
+            CheckLength(sb);
             var c = format[i];
             if (c != '%')
             {
@@ -129,6 +130,14 @@ internal static class PyFormat
         return sb.ToString();
     }
 
+    private static void CheckLength(StringBuilder sb)
+    {
+        if (sb.Length > PyArith.MaxValueLength)
+        {
+            throw new PyException("string too long for a template");
+        }
+    }
+
     private static int? ReadInt(string s, ref int i)
     {
         var start = i;
@@ -147,6 +156,7 @@ internal static class PyFormat
         var auto = 0;
         for (var i = 0; i < format.Length; i++)
         {
+            CheckLength(sb);
             var c = format[i];
             if (c == '}')
             {

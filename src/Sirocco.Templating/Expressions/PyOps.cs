@@ -298,6 +298,8 @@ internal static class PyOps
             return false;
         }
 
+        Budget.Charge(a.Count);
+
         for (var i = 0; i < a.Count; i++)
         {
             if (!Eq(a[i], b[i]))
@@ -386,6 +388,7 @@ internal static class PyOps
         switch (container)
         {
             case string s:
+                Budget.Charge(s.Length);
                 return item is string t
                     ? s.Contains(t, StringComparison.Ordinal)
                     : throw new PyException($"'in <string>' requires string as left operand, not {TypeName(item)}");
@@ -394,6 +397,7 @@ internal static class PyOps
                     ? throw new PyException($"unhashable type: '{TypeName(item)}'")
                     : d.ContainsKey(PyEqualityComparer.Key(item));
             case List<object?> or PyTuple:
+                Budget.Charge(((IReadOnlyList<object?>)container).Count);
                 foreach (var x in (IEnumerable<object?>)container)
                 {
                     if (Eq(x, item))
@@ -421,11 +425,18 @@ internal static class PyOps
         _ => throw new PyException($"'{TypeName(v)}' object is not iterable"),
     };
 
-    public static List<object?> ToList(object? v) => [.. Iterate(v)];
+    public static List<object?> ToList(object? v)
+    {
+        List<object?> list = [.. Iterate(v)];
+        Budget.Charge(list.Count);
+        return list;
+    }
 
     /// <summary>A stable sort whose comparison errors surface as the Python error, not as .NET's wrapper.</summary>
     public static void Sort<T>(List<T> list, Comparison<T> comparison)
     {
+        // A comparison costs some 25 times a plain element step.
+        Budget.Charge(25 * list.Count * (long)Math.Max(1, Math.Log2(Math.Max(2, list.Count))));
         try
         {
             list.Sort(comparison);

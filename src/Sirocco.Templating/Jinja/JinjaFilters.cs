@@ -451,19 +451,26 @@ internal static partial class JinjaFilters
     {
         var caseSensitive = PyOps.Truthy(a.Get(0, "case_sensitive", false));
         var attribute = a.Get(1, "attribute");
-        var seen = new List<object?>();
+        var seen = new HashSet<object>(PyEqualityComparer.Instance);
         var result = new List<object?>();
-        foreach (var item in PyOps.Iterate(v))
+        var items = PyOps.ToList(v);
+        Budget.Charge(10L * items.Count);
+        foreach (var item in items)
         {
             var key = attribute is null ? item : Attribute(item, attribute);
+            PyOps.Check(key);
             if (!caseSensitive && key is string s)
             {
                 key = s.ToLowerInvariant();
             }
 
-            if (!seen.Exists(x => PyOps.Eq(x, key)))
+            if (key is List<object?> or PyDict)
             {
-                seen.Add(key);
+                throw new PyException($"unhashable type: '{PyOps.TypeName(key)}'");
+            }
+
+            if (seen.Add(PyEqualityComparer.Key(key)))
+            {
                 result.Add(item);
             }
         }

@@ -57,6 +57,7 @@ internal sealed class RenderOutput
 
     private void Grow(int nativeChars)
     {
+        Budget.Charge(nativeChars + 1);
         _nativeLength += nativeChars;
         if (Text.Length > _maxLength || _nativeLength > _maxLength)
         {
