@@ -60,6 +60,12 @@ public class SandboxTests
     [InlineData("{% set big = range(100000) | list %}{% for i in range(100000) %}{{ big | unique | list | length }}{% endfor %}")]
     [InlineData("{% set big = 'ab ' * 1000000 %}{% for i in range(100000) %}{{ big.split() | length }}{% endfor %}")]
     [InlineData("{{ '%999999s' * 1000000 % ((1,) * 1000000) }}")]
+    [InlineData("{% set big = 'x' * 4000000 %}{% for i in range(100000) %}{% set y = big.upper() %}{% endfor %}")]
+    [InlineData("{% set big = 'x' * 4000000 %}{% for i in range(100000) %}{% set y = big | upper %}{% endfor %}")]
+    [InlineData("{% set big = [0] * 1000000 %}{% for i in range(100000) %}{% set y = big | tojson %}{% endfor %}")]
+    [InlineData("{% set big = [0] * 1000000 %}{% for i in range(100000) %}{% set y = big | string %}{% endfor %}")]
+    [InlineData("{% set big = [0] * 1000000 %}{% for i in range(100000) %}{% set y = big | sum %}{% endfor %}")]
+    [InlineData("{% set big = [0] * 1000000 %}{% for i in range(100000) %}{% set y = big | batch(3) | list %}{% endfor %}")]
     public void Work_inside_bounded_loops_is_bounded_too(string template)
     {
         var sw = Stopwatch.StartNew();

@@ -67,6 +67,7 @@ internal sealed class MacrosObject : IPyObject
         var sb = new StringBuilder();
         var indent = a.Get(1, "indent");
         JinjaFilters.WriteJson(sb, a.Required(0, "obj", "dumps"), indent is null ? -1 : (int)Math.Min(64, PyOps.ToLong(indent)), 0, PyOps.Truthy(a.Get(-1, "sort_keys", false)));
+        Budget.Charge(sb.Length);
         return sb.ToString();
     }
 

@@ -7,6 +7,12 @@ internal static class Builtins
 {
     public static bool TryGetMethod(object? obj, string name, out object? method)
     {
+        if (obj is string text)
+        {
+            // Every str method walks the string at most a few times: charge its length once.
+            Budget.Charge(text.Length);
+        }
+
         method = obj switch
         {
             string s => StrMethod(s, name),

@@ -73,6 +73,7 @@ internal static class PyOps
     {
         var sb = new StringBuilder();
         AppendRepr(sb, v, 0);
+        Budget.Charge(sb.Length);
         return sb.ToString();
     }
 
@@ -81,6 +82,11 @@ internal static class PyOps
         if (depth > 50)
         {
             throw new PyException("maximum recursion depth exceeded while getting the repr of an object");
+        }
+
+        if (sb.Length > PyArith.MaxValueLength)
+        {
+            throw new PyException("string too long for a template");
         }
 
         switch (v)
@@ -413,24 +419,36 @@ internal static class PyOps
     }
 
     /// <summary>Iterates a value as Python's <c>for</c> would (dict: keys; str: characters).</summary>
-    public static IEnumerable<object?> Iterate(object? v) => v switch
+    public static IEnumerable<object?> Iterate(object? v)
     {
-        List<object?> l => l,
-        PyTuple t => t,
-        PyDict d => d.Keys.Select(PyEqualityComparer.Unkey),
-        string s => s.Select(c => (object?)c.ToString()),
-        Undefined { IsLenient: true } => [],
-        Undefined u => throw u.Fail(),
-        IReadOnlyList<object?> items => items,
-        _ => throw new PyException($"'{TypeName(v)}' object is not iterable"),
-    };
-
-    public static List<object?> ToList(object? v)
-    {
-        List<object?> list = [.. Iterate(v)];
-        Budget.Charge(list.Count);
-        return list;
+        // Walking a sequence is charged up front, by its length, to the running evaluation's work budget.
+        switch (v)
+        {
+            case List<object?> l:
+                Budget.Charge(l.Count);
+                return l;
+            case PyTuple t:
+                Budget.Charge(t.Count);
+                return t;
+            case PyDict d:
+                Budget.Charge(d.Count);
+                return d.Keys.Select(PyEqualityComparer.Unkey);
+            case string s:
+                Budget.Charge(s.Length);
+                return s.Select(c => (object?)c.ToString());
+            case Undefined { IsLenient: true }:
+                return [];
+            case Undefined u:
+                throw u.Fail();
+            case IReadOnlyList<object?> items:
+                Budget.Charge(items.Count);
+                return items;
+            default:
+                throw new PyException($"'{TypeName(v)}' object is not iterable");
+        }
     }
+
+    public static List<object?> ToList(object? v) => [.. Iterate(v)];
 
     /// <summary>A stable sort whose comparison errors surface as the Python error, not as .NET's wrapper.</summary>
     public static void Sort<T>(List<T> list, Comparison<T> comparison)

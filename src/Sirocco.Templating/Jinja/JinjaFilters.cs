@@ -126,7 +126,12 @@ internal static partial class JinjaFilters
     }
 
     /// <summary>Jinja2 turns a filter's input into text with <c>str()</c>.</summary>
-    private static string S(object? v) => PyOps.Str(v);
+    private static string S(object? v)
+    {
+        var text = PyOps.Str(v);
+        Budget.Charge(text.Length);
+        return text;
+    }
 
     private static PyDateTime Date(object? v, string filter)
     {
@@ -284,6 +289,7 @@ internal static partial class JinjaFilters
         var sb = new StringBuilder();
         var ind = indent is null ? -1 : (int)Math.Min(64, PyOps.ToLong(indent));
         WriteJson(sb, v, ind, 0, sortKeys: true);
+        Budget.Charge(sb.Length);
         return sb.Replace("<", "\\u003c").Replace(">", "\\u003e").Replace("&", "\\u0026").Replace("'", "\\u0027").ToString();
     }
 
