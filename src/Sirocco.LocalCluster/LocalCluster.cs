@@ -98,6 +98,12 @@ public sealed class LocalCluster : IAsyncDisposable
             _context.Namespaces.Ensure(ns);
         }
 
+        // Build the JSON contracts of the Kubernetes models now, not on the first request.
+        foreach (var resource in ResourceInfo.All)
+        {
+            resource.Decode(new System.Text.Json.Nodes.JsonObject { ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["name"] = "warm-up" } });
+        }
+
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "Sirocco.LocalCluster" });
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k =>

@@ -321,7 +321,30 @@ internal sealed class PodWorker
             return null;
         }
 
-        var process = await _runtime.Launcher.StartAsync(start).ConfigureAwait(false);
+        Process process;
+        try
+        {
+            process = await _runtime.Launcher.StartAsync(start).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
+        {
+            var message = $"failed to start the sandbox ({start.FileName}): {e.Message}";
+            lock (_gate)
+            {
+                c.State = "terminated";
+                c.Reason = "StartError";
+                c.Message = message;
+                c.ExitCode = 128;
+                c.StartedAt = DateTimeOffset.UnixEpoch;
+                c.FinishedAt = _cluster.Now;
+            }
+
+            log.Dispose();
+            PublishStatus();
+            Record("Warning", "Failed", "Error: " + message, c);
+            return 128;
+        }
+
         lock (_gate)
         {
             c.Process = process;
