@@ -1,0 +1,627 @@
+using System.Text;
+using System.Text.Json;
+using Sirocco.DagFiles.Airflow.Syntax;
+using Sirocco.Kubernetes;
+using Sirocco.Scheduling;
+using Sirocco.Templating.Expressions;
+using Sirocco.Templating.Jinja;
+using Sirocco.Variables;
+
+namespace Sirocco.DagFiles.Airflow.Evaluation;
+
+/// <summary>
+/// The modules a DAG file may import and the Airflow objects behind them: DAG, the operators, Secret, Variable, the
+/// Kubernetes models, datetime/pendulum/os/json. One instance per file run: it also tracks the DAGs and tasks made.
+/// </summary>
+internal sealed class Library
+{
+    public const string ImportErrorPrefix = "No module named";
+
+    private readonly Dictionary<string, Namespace> _modules = new(StringComparer.Ordinal);
+    private readonly List<DagValue> _dags = [];
+    private readonly HashSet<DagValue> _registered = [];
+    private readonly Stack<DagValue> _context = new();
+    private readonly Dictionary<BaseOperator, TaskValue> _tasks = new(ReferenceEqualityComparer.Instance);
+    private readonly TimeProvider _time;
+    private readonly IReadOnlyDictionary<string, string> _environment;
+    private readonly IVariableStore? _variables;
+
+    public Library(string filePath, TimeProvider time, IReadOnlyDictionary<string, string> environment, IVariableStore? variables)
+    {
+        FilePath = filePath;
+        _time = time;
+        _environment = environment;
+        _variables = variables;
+        Build();
+    }
+
+    public string FilePath { get; }
+
+    public Dag? CurrentDag => _context.Count > 0 ? _context.Peek().Dag : null;
+
+    public DagValue? CurrentDagValue => _context.Count > 0 ? _context.Peek() : null;
+
+    // ---- Modules ----
+    private Namespace Module(string name, Dictionary<string, object?> members)
+    {
+        var m = new Namespace("module", name, members);
+        _modules[name] = m;
+        return m;
+    }
+
+    private NativeFunction Fn(string name, Func<Args, object?> body) => new(name, body);
+
+    private void Build()
+    {
+        var dag = Fn("DAG", NewDag);
+        var variable = new Namespace("type", "Variable", new(StringComparer.Ordinal) { ["get"] = Fn("Variable.get", VariableGet) });
+        var secret = Fn("Secret", NewSecret);
+        var kpo = Fn("KubernetesPodOperator", a => Operators.Create(this, "KubernetesPodOperator", a));
+        var empty = Fn("EmptyOperator", a => Operators.Create(this, "EmptyOperator", a));
+        var dummy = Fn("DummyOperator", a => Operators.Create(this, "DummyOperator", a));
+        var bash = Fn("BashOperator", a => Operators.Create(this, "BashOperator", a));
+        var chain = Fn("chain", Chain);
+        var cross = Fn("cross_downstream", CrossDownstream);
+        var timedelta = Fn("timedelta", a => PyTimeDelta.FromArgs(a.ToCallArgs()));
+        var datetimeClass = new DateTimeType(_time);
+
+        var k8sModels = Module("kubernetes.client.models", KubernetesModels.Classes());
+        var client = Module("kubernetes.client", new(KubernetesModels.Classes(), StringComparer.Ordinal) { ["models"] = k8sModels });
+        Module("kubernetes", new(StringComparer.Ordinal) { ["client"] = client });
+
+        Module("datetime", new(StringComparer.Ordinal)
+        {
+            ["datetime"] = datetimeClass,
+            ["timedelta"] = timedelta,
+            ["timezone"] = new Namespace("type", "timezone", new(StringComparer.Ordinal) { ["utc"] = TimeZoneValue.Utc }),
+            ["date"] = Fn("date", a => new PyDateTime(new DateTime((int)PyOps.ToLong(a.Get(0, "year")), (int)PyOps.ToLong(a.Get(1, "month")), (int)PyOps.ToLong(a.Get(2, "day"))), null, false) { IsDate = true }),
+        });
+        Module("pendulum", Pendulum.Members(_time, timedelta));
+        Module("os", new(StringComparer.Ordinal)
+        {
+            ["environ"] = new Namespace("os._Environ", "os.environ", new(_environment.ToDictionary(kv => kv.Key, kv => (object?)kv.Value), StringComparer.Ordinal)
+            {
+                ["get"] = Fn("os.environ.get", a => EnvGet(a)),
+            }),
+            ["getenv"] = Fn("os.getenv", a => EnvGet(a)),
+        });
+        Module("json", new(StringComparer.Ordinal)
+        {
+            ["loads"] = Fn("json.loads", JsonLoads),
+            ["dumps"] = Fn("json.dumps", JsonDumps),
+        });
+        Module("__future__", new(StringComparer.Ordinal) { ["annotations"] = null });
+
+        var models = Module("airflow.models", new(StringComparer.Ordinal) { ["DAG"] = dag, ["Variable"] = variable });
+        Module("airflow.models.dag", new(StringComparer.Ordinal) { ["DAG"] = dag });
+        Module("airflow.models.variable", new(StringComparer.Ordinal) { ["Variable"] = variable });
+        Module("airflow.models.baseoperator", new(StringComparer.Ordinal) { ["chain"] = chain, ["cross_downstream"] = cross });
+        Module("airflow.utils.helpers", new(StringComparer.Ordinal) { ["chain"] = chain, ["cross_downstream"] = cross });
+        Module("airflow.utils.dates", new(StringComparer.Ordinal) { ["days_ago"] = Fn("days_ago", DaysAgo) });
+        Module("airflow.utils.trigger_rule", new(StringComparer.Ordinal) { ["TriggerRule"] = TriggerRules() });
+        Module("airflow.kubernetes.secret", new(StringComparer.Ordinal) { ["Secret"] = secret });
+        Module("airflow.contrib.kubernetes.secret", new(StringComparer.Ordinal) { ["Secret"] = secret });
+        Module("airflow.providers.cncf.kubernetes.secret", new(StringComparer.Ordinal) { ["Secret"] = secret });
+        Module("airflow.providers.cncf.kubernetes.operators.kubernetes_pod", new(StringComparer.Ordinal) { ["KubernetesPodOperator"] = kpo });
+        Module("airflow.providers.cncf.kubernetes.operators.pod", new(StringComparer.Ordinal) { ["KubernetesPodOperator"] = kpo });
+        Module("airflow.contrib.operators.kubernetes_pod_operator", new(StringComparer.Ordinal) { ["KubernetesPodOperator"] = kpo });
+        Module("airflow.operators.empty", new(StringComparer.Ordinal) { ["EmptyOperator"] = empty });
+        Module("airflow.operators.dummy", new(StringComparer.Ordinal) { ["DummyOperator"] = dummy, ["EmptyOperator"] = empty });
+        Module("airflow.operators.dummy_operator", new(StringComparer.Ordinal) { ["DummyOperator"] = dummy });
+        Module("airflow.operators.bash", new(StringComparer.Ordinal) { ["BashOperator"] = bash });
+        Module("airflow.operators.bash_operator", new(StringComparer.Ordinal) { ["BashOperator"] = bash });
+        Module("airflow", new(StringComparer.Ordinal) { ["DAG"] = dag, ["models"] = models });
+    }
+
+    private static Namespace TriggerRules()
+    {
+        var members = new Dictionary<string, object?>(StringComparer.Ordinal);
+        foreach (var rule in Enum.GetValues<TriggerRule>())
+        {
+            var name = rule.ToName();
+            members[name.ToUpperInvariant()] = name;
+        }
+
+        return new Namespace("type", "TriggerRule", members);
+    }
+
+    /// <summary>Runs an import statement: binds the names or fails naming the module or the name.</summary>
+    public void Import(ImportStmt stmt, Frame frame)
+    {
+        if (stmt.Module is null)
+        {
+            foreach (var (name, asName, offset) in stmt.Names)
+            {
+                var module = FindModule(name, offset);
+                if (asName is not null)
+                {
+                    frame.Vars[asName] = module;
+                }
+                else
+                {
+                    var top = name.Split('.')[0];
+                    frame.Vars[top] = _modules[top];
+                }
+            }
+
+            return;
+        }
+
+        var source = FindModule(stmt.Module, stmt.Offset);
+        foreach (var (name, asName, offset) in stmt.Names)
+        {
+            if (source.Members.TryGetValue(name, out var value))
+            {
+                frame.Vars[asName ?? name] = value;
+            }
+            else if (_modules.TryGetValue(stmt.Module + "." + name, out var sub))
+            {
+                frame.Vars[asName ?? name] = sub;
+            }
+            else
+            {
+                throw new DagEvalException(ImportHint(stmt.Module, name) ?? $"cannot import name '{name}' from '{stmt.Module}' (not in the DAG-file subset)", offset);
+            }
+        }
+    }
+
+    private Namespace FindModule(string name, int offset)
+    {
+        if (_modules.TryGetValue(name, out var module))
+        {
+            // "import airflow.models" needs every parent module to exist too.
+            return module;
+        }
+
+        throw new DagEvalException($"{ImportErrorPrefix} '{name}': the module is outside the DAG-file subset read without Python", offset);
+    }
+
+    private static string? ImportHint(string module, string name) => (module, name) switch
+    {
+        (_, "GKEStartPodOperator" or "GKECreateClusterOperator" or "GKEDeleteClusterOperator") =>
+            $"{name} is not supported yet by Sirocco's DAG-file reader",
+        (_, "TaskGroup") => "TaskGroup is not supported in DAG files read without Python",
+        ("airflow.decorators", _) => $"decorators ({name}) are not supported in DAG files read without Python",
+        _ => null,
+    };
+
+    // ---- DAG context ----
+    public void EnterDag(DagValue dag)
+    {
+        _registered.Add(dag);
+        _context.Push(dag);
+    }
+
+    public void ExitDag() => _context.Pop();
+
+    public TaskValue Wrap(BaseOperator task)
+    {
+        if (!_tasks.TryGetValue(task, out var value))
+        {
+            value = new TaskValue(task);
+            _tasks[task] = value;
+        }
+
+        return value;
+    }
+
+    public DagValue? DagValueOf(Dag dag) => _dags.Find(d => ReferenceEquals(d.Dag, dag));
+
+    /// <summary>The DAGs the file defines: those used as a context manager and those bound to a module-level name.</summary>
+    public List<Dag> Results(Frame globals)
+    {
+        var result = new List<Dag>();
+        foreach (var d in _dags)
+        {
+            if (_registered.Contains(d) || globals.Vars.Values.Any(v => ReferenceEquals(v, d)))
+            {
+                result.Add(d.Dag);
+            }
+        }
+
+        return result;
+    }
+
+    private object? NewDag(Args a)
+    {
+        a.Check("DAG", 2, "dag_id", "description", "schedule_interval", "schedule", "start_date", "end_date", "catchup",
+            "default_args", "tags", "params", "max_active_runs", "max_active_tasks", "concurrency", "dagrun_timeout",
+            "is_paused_upon_creation", "render_template_as_native_obj", "doc_md", "access_control", "owner_links",
+            "default_view", "orientation", "auto_register", "fail_stop", "dag_display_name", "on_failure_callback",
+            "on_success_callback", "sla_miss_callback", "user_defined_macros", "user_defined_filters", "template_searchpath",
+            "jinja_environment_kwargs", "timetable", "template_undefined");
+        foreach (var unsupported in new[] { "on_failure_callback", "on_success_callback", "sla_miss_callback" })
+        {
+            if (a.Has(unsupported))
+            {
+                throw new KeywordException(unsupported, $"DAG(): {unsupported}: callbacks are not supported in DAG files read without Python");
+            }
+        }
+
+        foreach (var unsupported in new[] { "user_defined_macros", "user_defined_filters", "template_searchpath", "jinja_environment_kwargs", "timetable", "template_undefined" })
+        {
+            if (a.Has(unsupported))
+            {
+                throw new KeywordException(unsupported, $"DAG(): {unsupported} is not supported by Sirocco's DAG-file reader");
+            }
+        }
+
+        var id = a.Get(0, "dag_id") as string ?? throw new DagEvalException("DAG() needs dag_id, a str");
+        var dag = new Dag(id);
+        if (a.Get(1, "description") is { } description)
+        {
+            dag.Description = Expect<string>(description, "description");
+        }
+
+        if (a.Has("schedule") && a.Has("schedule_interval"))
+        {
+            throw new KeywordException("schedule_interval", "DAG(): give either schedule or schedule_interval, not both");
+        }
+
+        var scheduleKey = a.Has("schedule") ? "schedule" : "schedule_interval";
+        PyDict? defaults = null;
+        if (a.Get(-1, "default_args") is { } defaultArgs)
+        {
+            defaults = defaultArgs as PyDict ?? throw new KeywordException("default_args", "DAG(): default_args must be a dict");
+            dag.DefaultArgs = Convert.DefaultArgs(defaults);
+        }
+
+        if (a.Get(-1, "start_date") is { } start)
+        {
+            dag.StartDate = Convert.Date(start, "start_date");
+        }
+
+        if (a.Get(-1, "end_date") is { } end)
+        {
+            dag.EndDate = Convert.Date(end, "end_date");
+        }
+
+        if (a.Has(scheduleKey))
+        {
+            var zone = (a.Get(-1, "start_date") ?? defaults?.GetValueOrDefault("start_date")) is PyDateTime { ZoneName: { } z } ? Pendulum.Zone(z) : null;
+            dag.Schedule = a.Get(-1, scheduleKey) switch
+            {
+                null => Schedule.None,
+                string s => Schedule.Parse(s, zone),
+                PyTimeDelta td => Schedule.Every(TimeSpan.FromTicks(td.Ticks)),
+                var other => throw new KeywordException(scheduleKey, $"DAG(): {scheduleKey} must be None, a cron or preset string or a timedelta, not {Interpreter.Describe(other)}"),
+            };
+        }
+
+        if (a.Get(-1, "catchup") is { } catchup)
+        {
+            dag.Catchup = Expect<bool>(catchup, "catchup");
+        }
+
+        if (a.Get(-1, "tags") is { } tags)
+        {
+            dag.Tags = [.. Convert.StringList(tags, "tags")];
+        }
+
+        if (a.Get(-1, "params") is { } p)
+        {
+            dag.Params = p is PyDict pd
+                ? pd.ToDictionary(kv => PyOps.Str(PyEqualityComparer.Unkey(kv.Key)), kv => Convert.ToDotNet(kv.Value), StringComparer.Ordinal)
+                : throw new KeywordException("params", "DAG(): params must be a dict");
+        }
+
+        if ((a.Get(-1, "max_active_tasks") ?? a.Get(-1, "concurrency")) is { } maxTasks)
+        {
+            dag.MaxActiveTasks = (int)Expect<long>(maxTasks, "max_active_tasks");
+        }
+
+        if (a.Get(-1, "max_active_runs") is { } maxRuns)
+        {
+            dag.MaxActiveRuns = (int)Expect<long>(maxRuns, "max_active_runs");
+        }
+
+        if (a.Get(-1, "dagrun_timeout") is { } timeout)
+        {
+            dag.DagrunTimeout = Convert.Duration(timeout, "dagrun_timeout");
+        }
+
+        if (a.Get(-1, "is_paused_upon_creation") is { } paused)
+        {
+            dag.IsPausedUponCreation = Expect<bool>(paused, "is_paused_upon_creation");
+        }
+
+        if (a.Get(-1, "render_template_as_native_obj") is { } native)
+        {
+            dag.RenderTemplateAsNativeObj = Expect<bool>(native, "render_template_as_native_obj");
+        }
+
+        var value = new DagValue(dag, defaults);
+        _dags.Add(value);
+        return value;
+    }
+
+    private static T Expect<T>(object? value, string keyword)
+    {
+        if (value is T t)
+        {
+            return t;
+        }
+
+        var expected = typeof(T) == typeof(long) ? "int" : typeof(T) == typeof(bool) ? "bool" : "str";
+        throw new KeywordException(keyword, $"{keyword} must be {expected}, not {Interpreter.Describe(value)}");
+    }
+
+    private object? NewSecret(Args a)
+    {
+        a.Check("Secret", 5, "deploy_type", "deploy_target", "secret", "key", "items");
+        var deployType = a.Get(0, "deploy_type") as string ?? throw new DagEvalException("Secret() needs deploy_type, a str");
+        var target = a.Get(1, "deploy_target");
+        var name = a.Get(2, "secret") as string ?? throw new DagEvalException("Secret() needs secret, the name of a Kubernetes Secret");
+        var key = a.Get(3, "key");
+        if (target is not (null or string) || key is not (null or string))
+        {
+            throw new DagEvalException("Secret(): deploy_target and key must be str or None");
+        }
+
+        IReadOnlyList<k8s.Models.V1KeyToPath>? items = null;
+        if (a.Get(4, "items") is { } rawItems)
+        {
+            items = [.. Interpreter_IterateList(rawItems, "items").Select(i => KubernetesModels.As<k8s.Models.V1KeyToPath>(i, "items"))];
+        }
+
+        return new SecretValue(new Secret(deployType, (string?)target, name, (string?)key, items));
+    }
+
+    private static List<object?> Interpreter_IterateList(object? value, string keyword) => value switch
+    {
+        List<object?> l => l,
+        PyTuple t => [.. t.Items],
+        _ => throw new KeywordException(keyword, $"{keyword} must be a list, not {Interpreter.Describe(value)}"),
+    };
+
+    private object? VariableGet(Args a)
+    {
+        a.Check("Variable.get", 3, "key", "default_var", "deserialize_json");
+        var key = a.Get(0, "key") as string ?? throw new DagEvalException("Variable.get() needs key, a str");
+        var json = Interpreter.Truthy(a.Get(2, "deserialize_json", false), 0);
+        string? text = null;
+        foreach (var prefix in new[] { "SIROCCO_VAR_", "AIRFLOW_VAR_" })
+        {
+            if (_environment.TryGetValue(prefix + key.ToUpperInvariant(), out var env))
+            {
+                text = env;
+                break;
+            }
+        }
+
+        text ??= _variables?.GetVariable(key)?.Value;
+        if (text is null)
+        {
+            return a.Given(1, "default_var") ? a.Get(1, "default_var") : throw new DagEvalException($"Variable {key} does not exist");
+        }
+
+        if (!json)
+        {
+            return text;
+        }
+
+        try
+        {
+            using var doc = JsonDocument.Parse(text);
+            return PyOps.FromJson(doc.RootElement);
+        }
+        catch (JsonException e)
+        {
+            throw new DagEvalException($"Variable {key} is not valid JSON: {e.Message}");
+        }
+    }
+
+    private object? EnvGet(Args a)
+    {
+        var key = a.Get(0, "key") as string ?? throw new DagEvalException("os.environ.get() needs a str key");
+        return _environment.TryGetValue(key, out var value) ? value : a.Get(1, "default");
+    }
+
+    private static object? JsonLoads(Args a)
+    {
+        var text = a.Get(0, "s") as string ?? throw new DagEvalException("json.loads() needs a str");
+        try
+        {
+            using var doc = JsonDocument.Parse(text);
+            return PyOps.FromJson(doc.RootElement);
+        }
+        catch (JsonException e)
+        {
+            throw new DagEvalException($"json.loads(): {e.Message}");
+        }
+    }
+
+    private static object? JsonDumps(Args a)
+    {
+        var sb = new StringBuilder();
+        var indent = a.Get(1, "indent");
+        JinjaFilters.WriteJson(sb, a.Get(0, "obj"), indent is null ? -1 : (int)Math.Clamp(PyOps.ToLong(indent), 0, 64), 0, Interpreter.Truthy(a.Get(-1, "sort_keys", false), 0));
+        return sb.ToString();
+    }
+
+    private object? DaysAgo(Args a)
+    {
+        a.Check("days_ago", 4, "n", "hour", "minute", "second");
+        var n = PyOps.ToDouble(a.Get(0, "n") ?? throw new DagEvalException("days_ago() needs n"));
+        var today = _time.GetUtcNow().UtcDateTime.Date
+            .AddHours(PyOps.ToLong(a.Get(1, "hour", 0L))).AddMinutes(PyOps.ToLong(a.Get(2, "minute", 0L))).AddSeconds(PyOps.ToLong(a.Get(3, "second", 0L)));
+        return new PyDateTime(today.AddTicks(-(long)(n * TimeSpan.TicksPerDay)), TimeSpan.Zero, true) { ZoneName = "UTC" };
+    }
+
+    // ---- Dependencies ----
+    private static List<TaskValue> Tasks(object? value, int offset, string what) => value switch
+    {
+        TaskValue t => [t],
+        List<object?> or PyTuple => [.. ((IEnumerable<object?>)value).Select(x => x as TaskValue ?? throw new DagEvalException($"{what}: {Interpreter.Describe(x)} is not a task", offset))],
+        _ => throw new DagEvalException($"{what}: {Interpreter.Describe(value)} is not a task or a list of tasks", offset),
+    };
+
+    public object? Dependency(string op, object? left, object? right, int offset)
+    {
+        if (left is not TaskValue && right is not TaskValue)
+        {
+            throw new DagEvalException($"unsupported operand type(s) for {op}: '{Interpreter.Describe(left)}' and '{Interpreter.Describe(right)}'", offset);
+        }
+
+        var l = Tasks(left, offset, op);
+        var r = Tasks(right, offset, op);
+        var (up, down) = op == ">>" ? (l, r) : (r, l);
+        foreach (var u in up)
+        {
+            foreach (var d in down)
+            {
+                Link(u, d);
+            }
+        }
+
+        return right;
+    }
+
+    private static void Link(TaskValue up, TaskValue down)
+    {
+        up.Task.SetDownstream(down.Task);
+    }
+
+    private object? Chain(Args a)
+    {
+        var items = a.Positional;
+        for (var i = 0; i + 1 < items.Count; i++)
+        {
+            var (up, down) = (items[i], items[i + 1]);
+            if (up is TaskValue || down is TaskValue)
+            {
+                foreach (var u in Tasks(up, 0, "chain"))
+                {
+                    foreach (var d in Tasks(down, 0, "chain"))
+                    {
+                        Link(u, d);
+                    }
+                }
+
+                continue;
+            }
+
+            var ul = Tasks(up, 0, "chain");
+            var dl = Tasks(down, 0, "chain");
+            if (ul.Count != dl.Count)
+            {
+                throw new DagEvalException($"Chain not supported for different length Iterable. Got {ul.Count} and {dl.Count}.");
+            }
+
+            for (var j = 0; j < ul.Count; j++)
+            {
+                Link(ul[j], dl[j]);
+            }
+        }
+
+        return null;
+    }
+
+    private object? CrossDownstream(Args a)
+    {
+        a.Check("cross_downstream", 2, "from_tasks", "to_tasks");
+        foreach (var u in Tasks(a.Get(0, "from_tasks"), 0, "cross_downstream"))
+        {
+            foreach (var d in Tasks(a.Get(1, "to_tasks"), 0, "cross_downstream"))
+            {
+                Link(u, d);
+            }
+        }
+
+        return null;
+    }
+
+    // ---- Attributes ----
+    public object? GetAttribute(object? target, string name, int offset, Interpreter interpreter)
+    {
+        switch (target)
+        {
+            case TaskValue t when name is "set_downstream" or "set_upstream":
+                return Fn(name, a =>
+                {
+                    foreach (var other in a.Positional.SelectMany(p => Tasks(p, offset, name)))
+                    {
+                        if (name == "set_downstream")
+                        {
+                            Link(t, other);
+                        }
+                        else
+                        {
+                            Link(other, t);
+                        }
+                    }
+
+                    return null;
+                });
+            case TaskValue t when name == "dag":
+                return t.Task.Dag is { } dag ? DagValueOf(dag) : null;
+            case List<object?> list when Mutators.List(list, name, interpreter) is { } m:
+                return m;
+            case PyDict dict when Mutators.Dict(dict, name) is { } m:
+                return m;
+            case GlobalsProxy g when name is "update":
+                return Fn("update", a =>
+                {
+                    foreach (var k in a.Keywords)
+                    {
+                        g.Module.Vars[k.Name] = k.Value;
+                    }
+
+                    if (a.Positional.Count == 1 && a.Positional[0] is PyDict d)
+                    {
+                        foreach (var (k, v) in d)
+                        {
+                            g.Module.Vars[PyOps.Str(k)] = v;
+                        }
+                    }
+
+                    return null;
+                });
+            case Namespace { TypeName: "module" } module when !module.Members.ContainsKey(name):
+                if (_modules.TryGetValue(module.Name + "." + name, out var sub))
+                {
+                    return sub;
+                }
+
+                throw new DagEvalException(module.Name == "os"
+                    ? $"os.{name} is not allowed in DAG files read without Python (only os.environ.get and os.getenv)"
+                    : $"module '{module.Name}' has no attribute '{name}' in the DAG-file subset", offset);
+            default:
+                break;
+        }
+
+        if (name.StartsWith("__", StringComparison.Ordinal))
+        {
+            throw new DagEvalException($"access to '{name}' is not allowed in DAG files read without Python", offset);
+        }
+
+        object? value;
+        try
+        {
+            value = PyOps.GetAttr(target, name);
+        }
+        catch (PyException e)
+        {
+            throw new DagEvalException(e.Message, offset);
+        }
+
+        return value is Undefined
+            ? throw new DagEvalException($"'{Interpreter.Describe(target)}' object has no attribute '{name}'", offset)
+            : value;
+    }
+
+    public void SetAttribute(object? target, string name, object? value, int offset)
+    {
+        switch (target)
+        {
+            case DagValue d when name == "description":
+                d.Dag.Description = value as string;
+                return;
+            case DagValue when name is "doc_md" or "doc" or "doc_rst" or "doc_json" or "doc_yaml":
+            case TaskValue when name is "doc_md" or "doc" or "doc_rst" or "doc_json" or "doc_yaml":
+                return; // documentation only: Sirocco does not show it yet
+            default:
+                throw new DagEvalException($"setting '{name}' on {Interpreter.Describe(target)} is not supported in DAG files read without Python", offset);
+        }
+    }
+}

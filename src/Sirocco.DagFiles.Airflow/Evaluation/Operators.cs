@@ -1,0 +1,419 @@
+using System.Reflection;
+using k8s.Models;
+using Sirocco.Kubernetes;
+using Sirocco.Templating.Expressions;
+
+namespace Sirocco.DagFiles.Airflow.Evaluation;
+
+/// <summary>
+/// Builds operators from keyword arguments. Each keyword maps onto the C# operator property of the same name in
+/// PascalCase (the provider's names: <c>startup_timeout_seconds</c> → <c>StartupTimeoutSeconds</c>), plus the
+/// provider's aliases and special forms; any other keyword is an error naming it, as Python's TypeError would.
+/// </summary>
+internal static class Operators
+{
+    /// <summary>Keywords Airflow accepts that change nothing Sirocco does (documentation, e-mail, executor hints).</summary>
+    public static readonly HashSet<string> Ignored = new(StringComparer.Ordinal)
+    {
+        "email", "email_on_failure", "email_on_retry", "doc", "doc_md", "doc_rst", "doc_json", "doc_yaml", "queue", "sla",
+        "wait_for_downstream", "weight_rule", "max_active_tis_per_dag", "max_active_tis_per_dagrun", "task_concurrency",
+        "executor_config", "run_as_user", "owner_links", "task_display_name", "inlets", "outlets", "multiple_outputs",
+        "output_encoding",
+    };
+
+    private static readonly HashSet<string> Callbacks = new(StringComparer.Ordinal)
+    {
+        "on_failure_callback", "on_success_callback", "on_retry_callback", "on_execute_callback", "on_skipped_callback",
+        "pre_execute", "post_execute",
+    };
+
+    private static readonly Dictionary<Type, Dictionary<string, PropertyInfo>> Tables = new()
+    {
+        [typeof(KubernetesPodOperator)] = Table(typeof(KubernetesPodOperator), new(StringComparer.Ordinal)
+        {
+            ["dnspolicy"] = nameof(KubernetesPodOperator.DnsPolicy),
+            ["schedulername"] = nameof(KubernetesPodOperator.SchedulerName),
+            ["node_selectors"] = nameof(KubernetesPodOperator.NodeSelector),
+            ["skip_exit_code"] = nameof(KubernetesPodOperator.SkipOnExitCode),
+        }),
+        [typeof(EmptyOperator)] = Table(typeof(EmptyOperator), []),
+        [typeof(BashOperator)] = Table(typeof(BashOperator), new(StringComparer.Ordinal)
+        {
+            ["skip_exit_code"] = nameof(BashOperator.SkipOnExitCode),
+        }),
+    };
+
+    private static readonly HashSet<string> BaseKeys = [.. Table(typeof(EmptyOperator), []).Keys];
+
+    /// <summary>The Python keyword of every settable property of <paramref name="type"/>, plus aliases.</summary>
+    private static Dictionary<string, PropertyInfo> Table(Type type, Dictionary<string, string> aliases)
+    {
+        var table = new Dictionary<string, PropertyInfo>(StringComparer.Ordinal);
+        foreach (var p in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            if (p.SetMethod is { IsPublic: true } && p.Name is not (nameof(BaseOperator.Dag) or nameof(KubernetesPodOperator.EnvVarList)))
+            {
+                table[KubernetesModels.Snake(p.Name)] = p;
+            }
+        }
+
+        foreach (var (alias, property) in aliases)
+        {
+            table[alias] = type.GetProperty(property)!;
+        }
+
+        return table;
+    }
+
+    /// <summary>Every keyword an operator class accepts (for the documentation test).</summary>
+    public static IReadOnlyCollection<string> Keywords(Type type) => Tables[type].Keys;
+
+    public static TaskValue Create(Library library, string className, Args a)
+    {
+        if (a.Positional.Count > 0)
+        {
+            throw new DagEvalException($"{className}() takes keyword arguments only (task_id=..., ...)");
+        }
+
+        var taskId = a.Get(-1, "task_id") switch
+        {
+            string s => s,
+            null => throw new DagEvalException($"{className}() missing required argument: 'task_id'"),
+            var other => throw new KeywordException("task_id", $"{className}(): task_id must be a str, not {Interpreter.Describe(other)}"),
+        };
+
+        BaseOperator op;
+        try
+        {
+            op = className switch
+            {
+                "KubernetesPodOperator" => new KubernetesPodOperator(taskId),
+                "BashOperator" => new BashOperator(taskId),
+                _ => new EmptyOperator(taskId),
+            };
+        }
+        catch (SiroccoException e)
+        {
+            throw new KeywordException("task_id", e.Message);
+        }
+
+        var table = Tables[op.GetType()];
+        DagValue? dag = library.CurrentDagValue;
+        PyDict? taskDefaults = null;
+        foreach (var k in a.Keywords)
+        {
+            switch (k.Name)
+            {
+                case "task_id":
+                    continue;
+                case "dag":
+                    dag = k.Value as DagValue ?? (k.Value is null ? null : throw new KeywordException("dag", $"{className}(): dag must be a DAG, not {Interpreter.Describe(k.Value)}"));
+                    continue;
+                case "default_args":
+                    taskDefaults = k.Value as PyDict ?? throw new KeywordException("default_args", $"{className}(): default_args must be a dict");
+                    continue;
+            }
+
+            Apply(op, table, className, k.Name, k.Value);
+        }
+
+        if (className == "BashOperator" && !a.Has("bash_command") && dag?.DefaultArgs?.ContainsKey("bash_command") != true && taskDefaults?.ContainsKey("bash_command") != true)
+        {
+            throw new DagEvalException("BashOperator() missing required argument: 'bash_command'");
+        }
+
+        // default_args as Airflow applies them: every key the operator accepts and the call did not give. Keys of
+        // BaseOperator are left to the DAG's DefaultArgs (read through its properties), unless the task has its own.
+        foreach (var (defaults, own) in new[] { (taskDefaults, true), (dag?.DefaultArgs, false) })
+        {
+            if (defaults is null)
+            {
+                continue;
+            }
+
+            foreach (var (key, value) in defaults)
+            {
+                if (key is string name && !a.Has(name) && table.ContainsKey(name) && (own || !BaseKeys.Contains(name))
+                    && !(own is false && taskDefaults?.ContainsKey(name) == true))
+                {
+                    try
+                    {
+                        Apply(op, table, className, name, value);
+                    }
+                    catch (KeywordException e)
+                    {
+                        throw new DagEvalException($"default_args['{name}']: {e.Message}");
+                    }
+                }
+            }
+        }
+
+        if (dag is not null)
+        {
+            try
+            {
+                dag.Dag.Add(op);
+            }
+            catch (SiroccoException e)
+            {
+                throw new KeywordException("task_id", e.Message);
+            }
+        }
+
+        return library.Wrap(op);
+    }
+
+    private static void Apply(BaseOperator op, Dictionary<string, PropertyInfo> table, string className, string name, object? value)
+    {
+        if (Ignored.Contains(name))
+        {
+            return;
+        }
+
+        if (Callbacks.Contains(name))
+        {
+            throw new KeywordException(name, $"{className}(): {name}: callbacks are not supported in DAG files read without Python");
+        }
+
+        if (op is KubernetesPodOperator kpo && Special(kpo, className, name, value))
+        {
+            return;
+        }
+
+        if (name == "params")
+        {
+            throw new KeywordException(name, $"{className}(): task-level params are not supported yet; set params on the DAG");
+        }
+
+        if (!table.TryGetValue(name, out var property))
+        {
+            throw new KeywordException(name, $"{className}.__init__() got an unexpected keyword argument '{name}'");
+        }
+
+        object? converted;
+        try
+        {
+            converted = To(value, property.PropertyType, name);
+        }
+        catch (DagEvalException e)
+        {
+            throw new KeywordException(name, $"{className}(): {e.Message}");
+        }
+
+        if (converted is null && property.PropertyType.IsValueType && Nullable.GetUnderlyingType(property.PropertyType) is null)
+        {
+            throw new KeywordException(name, $"{className}(): {name} cannot be None");
+        }
+
+        if (converted is null && !property.PropertyType.IsValueType && new NullabilityInfoContext().Create(property).WriteState == NullabilityState.NotNull)
+        {
+            return; // None for a list or dict parameter means "none", the default
+        }
+
+        try
+        {
+            property.SetValue(op, converted);
+        }
+        catch (TargetInvocationException e) when (e.InnerException is SiroccoException or ArgumentException)
+        {
+            throw new KeywordException(name, $"{className}(): {name}: {e.InnerException.Message}");
+        }
+    }
+
+    /// <summary>Keywords of the provider whose Python form differs from the C# property's.</summary>
+    private static bool Special(KubernetesPodOperator op, string className, string name, object? value)
+    {
+        switch (name)
+        {
+            case "env_vars":
+                if (value is PyDict or null)
+                {
+                    return false;
+                }
+
+                op.EnvVarList = [.. List(value, name).Select(v => Model<V1EnvVar>(v, className, name))];
+                return true;
+            case "image_pull_secrets" when value is string s:
+                op.SetImagePullSecrets(s);
+                return true;
+            case "is_delete_operator_pod":
+                op.OnFinishAction = value is bool b
+                    ? (b ? OnFinishAction.DeletePod : OnFinishAction.KeepPod)
+                    : throw new KeywordException(name, $"{className}(): {name} must be a bool");
+                return true;
+            case "resources" when value is ModelValue:
+                op.ContainerResources = Model<V1ResourceRequirements>(value, className, name);
+                return true;
+            case "container_logs" or "init_container_logs":
+                IList<string> logs = value switch
+                {
+                    true => ["*"],
+                    false or null => [],
+                    string s => [s],
+                    _ => Convert.StringList(value, name),
+                };
+                if (name == "container_logs")
+                {
+                    op.ContainerLogs = logs;
+                }
+                else
+                {
+                    op.InitContainerLogs = logs;
+                }
+
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private static T Model<T>(object? value, string className, string name)
+        where T : class
+    {
+        try
+        {
+            return KubernetesModels.As<T>(value, name);
+        }
+        catch (DagEvalException e)
+        {
+            throw new KeywordException(name, $"{className}(): {e.Message}");
+        }
+    }
+
+    private static List<object?> List(object? value, string name) => value switch
+    {
+        List<object?> l => l,
+        PyTuple t => [.. t.Items],
+        _ => throw new DagEvalException($"{name} must be a list, not {Interpreter.Describe(value)}"),
+    };
+
+    /// <summary>A value of the file as a value of the property type.</summary>
+    private static object? To(object? value, Type type, string name)
+    {
+        var target = Nullable.GetUnderlyingType(type) ?? type;
+        if (value is null)
+        {
+            return null;
+        }
+
+        if (target == typeof(string))
+        {
+            return value as string ?? throw new DagEvalException($"{name} must be a str, not {Interpreter.Describe(value)}");
+        }
+
+        if (target == typeof(int) || target == typeof(long))
+        {
+            if (value is not (long or bool) && !(value is double d && d == Math.Floor(d)))
+            {
+                throw new DagEvalException($"{name} must be an int, not {Interpreter.Describe(value)}");
+            }
+
+            var l = value is double dd ? (long)dd : PyOps.ToLong(value);
+            if (target == typeof(long))
+            {
+                return l;
+            }
+
+            return l is >= int.MinValue and <= int.MaxValue ? (int)l : throw new DagEvalException($"{name} is out of range");
+        }
+
+        if (target == typeof(bool))
+        {
+            return value as bool? ?? throw new DagEvalException($"{name} must be a bool, not {Interpreter.Describe(value)}");
+        }
+
+        if (target == typeof(TimeSpan))
+        {
+            return value switch
+            {
+                PyTimeDelta t => TimeSpan.FromTicks(t.Ticks),
+                long or double => TimeSpan.FromSeconds(PyOps.ToDouble(value)),
+                _ => throw new DagEvalException($"{name} must be a timedelta, not {Interpreter.Describe(value)}"),
+            };
+        }
+
+        if (target == typeof(DateTimeOffset))
+        {
+            return value is PyDateTime dt ? new DateTimeOffset(dt.Wall, dt.Offset ?? TimeSpan.Zero) : throw new DagEvalException($"{name} must be a datetime, not {Interpreter.Describe(value)}");
+        }
+
+        if (target == typeof(TriggerRule))
+        {
+            return value is string s ? TriggerRuleNames.Parse(s) : throw new DagEvalException($"{name} must be a TriggerRule or str, not {Interpreter.Describe(value)}");
+        }
+
+        if (target == typeof(OnFinishAction))
+        {
+            return value is string s ? OnFinishActionNames.Parse(s) : throw new DagEvalException($"{name} must be a str, not {Interpreter.Describe(value)}");
+        }
+
+        if (KubernetesModels.IsModel(target))
+        {
+            return KubernetesModels.As(value, target, name);
+        }
+
+        if (target.IsGenericType)
+        {
+            var def = target.GetGenericTypeDefinition();
+            var args = target.GetGenericArguments();
+            if (def == typeof(IList<>))
+            {
+                var element = args[0];
+                var items = value is long && element == typeof(int) ? [value] : List(value, name);
+                if (element == typeof(string))
+                {
+                    return Convert.StringList(items, name);
+                }
+
+                if (element == typeof(int))
+                {
+                    return items.Select(i => (int)To(i, typeof(int), name)!).ToList();
+                }
+
+                if (element == typeof(Secret))
+                {
+                    return items.Select(i => i is SecretValue s ? s.Secret : throw new DagEvalException($"{name} must be a list of Secret, but holds {Interpreter.Describe(i)}")).ToList();
+                }
+
+                if (KubernetesModels.IsModel(element))
+                {
+                    var list = (System.Collections.IList)Activator.CreateInstance(typeof(List<>).MakeGenericType(element))!;
+                    foreach (var i in items)
+                    {
+                        list.Add(KubernetesModels.As(i, element, name));
+                    }
+
+                    return list;
+                }
+            }
+
+            if (def == typeof(IDictionary<,>) && args[0] == typeof(string))
+            {
+                if (value is not PyDict d)
+                {
+                    throw new DagEvalException($"{name} must be a dict, not {Interpreter.Describe(value)}");
+                }
+
+                if (args[1] == typeof(string))
+                {
+                    var result = new Dictionary<string, string>(StringComparer.Ordinal);
+                    foreach (var (k, v) in d)
+                    {
+                        if (k is not string key || v is not string text)
+                        {
+                            throw new DagEvalException($"{name} must map str to str, but holds {PyOps.Repr(PyEqualityComparer.Unkey(k))}: {Interpreter.Describe(v)}");
+                        }
+
+                        result[key] = text;
+                    }
+
+                    return result;
+                }
+
+                return Convert.ToDotNet(d);
+            }
+        }
+
+        throw new DagEvalException($"{name}: values of type {target.Name} cannot be given in a DAG file read without Python");
+    }
+}

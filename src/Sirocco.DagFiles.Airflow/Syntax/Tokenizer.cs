@@ -1,0 +1,510 @@
+using System.Globalization;
+using System.Text;
+
+namespace Sirocco.DagFiles.Airflow.Syntax;
+
+internal enum TokenKind
+{
+    Name,
+    Int,
+    Float,
+    String,
+    FString,
+    Op,
+    Newline,
+    Indent,
+    Dedent,
+    End,
+}
+
+/// <summary>
+/// One token. For <see cref="TokenKind.String"/> the value is the decoded text; for <see cref="TokenKind.FString"/> it
+/// is the raw body (decoded later, part by part) and <see cref="BodyOffset"/> locates it.
+/// </summary>
+internal readonly record struct Token(TokenKind Kind, string Text, object? Value, int Offset, int BodyOffset = 0, bool Raw = false)
+{
+    public bool Is(string op) => Kind == TokenKind.Op && Text == op;
+
+    public bool IsName(string name) => Kind == TokenKind.Name && Text == name;
+}
+
+/// <summary>Splits Python source into tokens as Python's tokenizer does: logical lines, indentation, all string forms.</summary>
+internal sealed class Tokenizer
+{
+    private static readonly string[] Operators =
+    [
+        "**=", "//=", ">>=", "<<=", "...", "->", "**", "//", ">>", "<<", "<=", ">=", "==", "!=", "+=", "-=", "*=", "/=",
+        "%=", "&=", "|=", "^=", "@=", ":=", "+", "-", "*", "/", "%", "@", "&", "|", "^", "~", "<", ">", "(", ")", "[", "]",
+        "{", "}", ",", ":", ".", ";", "=",
+    ];
+
+    private const int MaxIndentLevels = 60;
+    private const int MaxBracketDepth = 100;
+
+    private readonly string _text;
+    private readonly int _end;
+    private readonly bool _expressionOnly;
+    private readonly List<Token> _tokens = [];
+    private readonly Stack<int> _indents = new();
+    private int _pos;
+    private int _depth;
+
+    private Tokenizer(string text, int start, int end, bool expressionOnly)
+    {
+        _text = text;
+        _pos = start;
+        _end = end;
+        _expressionOnly = expressionOnly;
+        _indents.Push(0);
+    }
+
+    /// <summary>The tokens of a whole module.</summary>
+    public static List<Token> Module(string text) => new Tokenizer(text, 0, text.Length, false).Run();
+
+    /// <summary>The tokens of an expression inside an f-string (positions stay those of the whole file).</summary>
+    public static List<Token> Expression(string text, int start, int end) => new Tokenizer(text, start, end, true).Run();
+
+    private DagSyntaxException Error(string message, int offset) => new(message, offset);
+
+    private List<Token> Run()
+    {
+        var atLineStart = !_expressionOnly;
+        while (true)
+        {
+            if (atLineStart)
+            {
+                atLineStart = false;
+                if (!Indentation())
+                {
+                    break;
+                }
+            }
+
+            // Skip blanks, comments and continuations inside the line.
+            while (_pos < _end)
+            {
+                var c = _text[_pos];
+                if (c is ' ' or '\t' or '\f')
+                {
+                    _pos++;
+                }
+                else if (c == '#')
+                {
+                    while (_pos < _end && _text[_pos] != '\n')
+                    {
+                        _pos++;
+                    }
+                }
+                else if (c == '\\' && _pos + 1 < _end && (_text[_pos + 1] == '\n' || (_text[_pos + 1] == '\r' && _pos + 2 < _end && _text[_pos + 2] == '\n')))
+                {
+                    _pos += _text[_pos + 1] == '\r' ? 3 : 2;
+                }
+                else if (c == '\r')
+                {
+                    _pos++;
+                }
+                else if (c == '\n' && (_depth > 0 || _expressionOnly))
+                {
+                    _pos++;
+                }
+                else
+                {
+                    break;
+                }
+            }
+
+            if (_pos >= _end)
+            {
+                break;
+            }
+
+            var ch = _text[_pos];
+            if (ch == '\n')
+            {
+                Add(TokenKind.Newline, "\n", null, _pos);
+                _pos++;
+                atLineStart = true;
+                continue;
+            }
+
+            if (char.IsLetter(ch) || ch == '_')
+            {
+                var s = _pos;
+                while (_pos < _end && (char.IsLetterOrDigit(_text[_pos]) || _text[_pos] == '_'))
+                {
+                    _pos++;
+                }
+
+                if (_pos < _end && _text[_pos] is '\'' or '"' && _pos - s <= 2 && IsPrefix(_text.AsSpan(s, _pos - s)))
+                {
+                    StringLiteral(s, _text.Substring(s, _pos - s).ToLowerInvariant());
+                    continue;
+                }
+
+                Add(TokenKind.Name, _text[s.._pos], null, s);
+                continue;
+            }
+
+            if (char.IsAsciiDigit(ch) || (ch == '.' && _pos + 1 < _end && char.IsAsciiDigit(_text[_pos + 1])))
+            {
+                Number();
+                continue;
+            }
+
+            if (ch is '\'' or '"')
+            {
+                StringLiteral(_pos, string.Empty);
+                continue;
+            }
+
+            var op = Array.Find(Operators, o => _pos + o.Length <= _end && string.CompareOrdinal(_text, _pos, o, 0, o.Length) == 0)
+                ?? throw Error($"invalid character {Describe(ch)}", _pos);
+            if (op is "(" or "[" or "{")
+            {
+                if (++_depth > MaxBracketDepth)
+                {
+                    throw Error($"brackets nested more than {MaxBracketDepth} deep", _pos);
+                }
+            }
+            else if (op is ")" or "]" or "}")
+            {
+                if (_depth == 0)
+                {
+                    throw Error($"unmatched '{op}'", _pos);
+                }
+
+                _depth--;
+            }
+
+            Add(TokenKind.Op, op, null, _pos);
+            _pos += op.Length;
+        }
+
+        if (_depth > 0)
+        {
+            throw Error("unexpected end of file: a bracket is not closed", _end);
+        }
+
+        if (!_expressionOnly)
+        {
+            if (_tokens.Count > 0 && _tokens[^1].Kind is not (TokenKind.Newline or TokenKind.Dedent or TokenKind.Indent))
+            {
+                Add(TokenKind.Newline, string.Empty, null, _end);
+            }
+
+            while (_indents.Count > 1)
+            {
+                _indents.Pop();
+                Add(TokenKind.Dedent, string.Empty, null, _end);
+            }
+        }
+
+        Add(TokenKind.End, string.Empty, null, _end);
+        return _tokens;
+    }
+
+    private static string Describe(char c) =>
+        char.IsControl(c) || char.IsWhiteSpace(c)
+            ? "U+" + ((int)c).ToString("X4", CultureInfo.InvariantCulture)
+            : $"'{c}'";
+
+    private static bool IsPrefix(ReadOnlySpan<char> p)
+    {
+        Span<char> lower = stackalloc char[p.Length];
+        p.ToLowerInvariant(lower);
+        return lower is "r" or "u" or "f" or "b" or "rb" or "br" or "fr" or "rf";
+    }
+
+    private void Add(TokenKind kind, string text, object? value, int offset, int bodyOffset = 0, bool raw = false) =>
+        _tokens.Add(new Token(kind, text, value, offset, bodyOffset, raw));
+
+    /// <summary>Reads the indentation of a new logical line; false at the end of the text.</summary>
+    private bool Indentation()
+    {
+        while (true)
+        {
+            var s = _pos;
+            var width = 0;
+            while (_pos < _end && _text[_pos] is ' ' or '\t' or '\f')
+            {
+                width = _text[_pos] == '\t' ? (width / 8 * 8) + 8 : _text[_pos] == '\f' ? 0 : width + 1;
+                _pos++;
+            }
+
+            if (_pos >= _end)
+            {
+                return false;
+            }
+
+            var c = _text[_pos];
+            if (c is '\n' or '\r' or '#')
+            {
+                // A blank or comment-only line: no token, no indentation change.
+                while (_pos < _end && _text[_pos] != '\n')
+                {
+                    _pos++;
+                }
+
+                _pos++;
+                continue;
+            }
+
+            if (c == '\\' && _pos + 1 < _end && _text[_pos + 1] is '\n' or '\r')
+            {
+                // A continuation at the start of a line joins it to the next one.
+                _pos += 2;
+                continue;
+            }
+
+            if (width > _indents.Peek())
+            {
+                if (_indents.Count >= MaxIndentLevels)
+                {
+                    throw Error($"blocks nested more than {MaxIndentLevels} deep", s);
+                }
+
+                _indents.Push(width);
+                Add(TokenKind.Indent, string.Empty, null, _pos);
+            }
+            else
+            {
+                while (width < _indents.Peek())
+                {
+                    _indents.Pop();
+                    Add(TokenKind.Dedent, string.Empty, null, _pos);
+                }
+
+                if (width != _indents.Peek())
+                {
+                    throw Error("unindent does not match any outer indentation level", _pos);
+                }
+            }
+
+            return true;
+        }
+    }
+
+    private void Number()
+    {
+        var s = _pos;
+        var t = _text;
+        if (t[_pos] == '0' && _pos + 1 < _end && t[_pos + 1] is 'x' or 'X' or 'o' or 'O' or 'b' or 'B')
+        {
+            var radix = char.ToLowerInvariant(t[_pos + 1]) switch
+            {
+                'x' => 16,
+                'o' => 8,
+                _ => 2,
+            };
+            _pos += 2;
+            var ds = _pos;
+            while (_pos < _end && (Uri.IsHexDigit(t[_pos]) || t[_pos] == '_'))
+            {
+                _pos++;
+            }
+
+            var digits = t[ds.._pos].Replace("_", string.Empty, StringComparison.Ordinal);
+            try
+            {
+                Add(TokenKind.Int, t[s.._pos], Convert.ToInt64(digits, radix), s);
+                return;
+            }
+            catch (Exception e) when (e is FormatException or OverflowException or ArgumentException)
+            {
+                throw Error($"invalid integer literal '{t[s.._pos]}'", s);
+            }
+        }
+
+        var isFloat = false;
+        Digits();
+        if (_pos < _end && t[_pos] == '.')
+        {
+            isFloat = true;
+            _pos++;
+            Digits();
+        }
+
+        if (_pos < _end && t[_pos] is 'e' or 'E')
+        {
+            var j = _pos + 1;
+            if (j < _end && t[j] is '+' or '-')
+            {
+                j++;
+            }
+
+            if (j < _end && char.IsAsciiDigit(t[j]))
+            {
+                isFloat = true;
+                _pos = j;
+                Digits();
+            }
+        }
+
+        if (_pos < _end && (t[_pos] is 'j' or 'J' || char.IsLetter(t[_pos]) || t[_pos] == '_'))
+        {
+            throw Error(t[_pos] is 'j' or 'J' ? "complex numbers are not supported" : $"invalid number literal '{t[s..(_pos + 1)]}'", s);
+        }
+
+        var lit = t[s.._pos].Replace("_", string.Empty, StringComparison.Ordinal);
+        if (isFloat)
+        {
+            Add(TokenKind.Float, t[s.._pos], double.Parse(lit, NumberStyles.Float, CultureInfo.InvariantCulture), s);
+        }
+        else if (long.TryParse(lit, NumberStyles.None, CultureInfo.InvariantCulture, out var l))
+        {
+            if (lit.Length > 1 && lit[0] == '0' && l != 0)
+            {
+                throw Error("leading zeros in decimal integer literals are not permitted", s);
+            }
+
+            Add(TokenKind.Int, t[s.._pos], l, s);
+        }
+        else
+        {
+            throw Error($"integer literal too large for a DAG file: {lit}", s);
+        }
+    }
+
+    private void Digits()
+    {
+        while (_pos < _end && (char.IsAsciiDigit(_text[_pos]) || (_text[_pos] == '_' && _pos + 1 < _end && char.IsAsciiDigit(_text[_pos + 1]))))
+        {
+            _pos++;
+        }
+    }
+
+    private void StringLiteral(int start, string prefix)
+    {
+        if (prefix.Contains('b', StringComparison.Ordinal))
+        {
+            throw Error("bytes literals are not supported", start);
+        }
+
+        var raw = prefix.Contains('r', StringComparison.Ordinal);
+        var isF = prefix.Contains('f', StringComparison.Ordinal);
+        var quote = _text[_pos];
+        var triple = _pos + 2 < _end && _text[_pos + 1] == quote && _text[_pos + 2] == quote;
+        _pos += triple ? 3 : 1;
+        var bodyStart = _pos;
+        int bodyEnd;
+        while (true)
+        {
+            if (_pos >= _end)
+            {
+                throw Error(triple ? "unterminated triple-quoted string literal" : "unterminated string literal", start);
+            }
+
+            var c = _text[_pos];
+            if (c == '\\')
+            {
+                _pos += 2;
+                continue;
+            }
+
+            if (c == '\n' && !triple)
+            {
+                throw Error("unterminated string literal", start);
+            }
+
+            if (c == quote && (!triple || (_pos + 2 < _end && _text[_pos + 1] == quote && _text[_pos + 2] == quote)))
+            {
+                bodyEnd = _pos;
+                _pos += triple ? 3 : 1;
+                break;
+            }
+
+            _pos++;
+        }
+
+        if (isF)
+        {
+            Add(TokenKind.FString, _text[start.._pos], _text[bodyStart..bodyEnd], start, bodyStart, raw);
+            return;
+        }
+
+        Add(TokenKind.String, _text[start.._pos], raw ? Normalize(_text[bodyStart..bodyEnd]) : Unescape(_text, bodyStart, bodyEnd), start);
+    }
+
+    private static string Normalize(string s) => s.Contains('\r', StringComparison.Ordinal) ? s.Replace("\r\n", "\n", StringComparison.Ordinal) : s;
+
+    /// <summary>Decodes the escapes of a (non-raw) string body.</summary>
+    public static string Unescape(string text, int start, int end)
+    {
+        if (text.AsSpan(start, end - start).IndexOfAny('\\', '\r') < 0)
+        {
+            return text[start..end];
+        }
+
+        var sb = new StringBuilder(end - start);
+        var i = start;
+        while (i < end)
+        {
+            var c = text[i++];
+            if (c == '\r' && i < end && text[i] == '\n')
+            {
+                continue;
+            }
+
+            if (c != '\\' || i >= end)
+            {
+                sb.Append(c);
+                continue;
+            }
+
+            var e = text[i++];
+            switch (e)
+            {
+                case 'n': sb.Append('\n'); break;
+                case 't': sb.Append('\t'); break;
+                case 'r': sb.Append('\r'); break;
+                case 'a': sb.Append('\a'); break;
+                case 'b': sb.Append('\b'); break;
+                case 'f': sb.Append('\f'); break;
+                case 'v': sb.Append('\v'); break;
+                case '\\': sb.Append('\\'); break;
+                case '\'': sb.Append('\''); break;
+                case '"': sb.Append('"'); break;
+                case '\n': break;
+                case '\r':
+                    if (i < end && text[i] == '\n')
+                    {
+                        i++;
+                    }
+
+                    break;
+                case >= '0' and <= '7':
+                    var code = e - '0';
+                    for (var k = 0; k < 2 && i < end && text[i] is >= '0' and <= '7'; k++)
+                    {
+                        code = (code * 8) + (text[i++] - '0');
+                    }
+
+                    sb.Append((char)code);
+                    break;
+                case 'x' or 'u' or 'U':
+                    var n = e switch
+                    {
+                        'x' => 2,
+                        'u' => 4,
+                        _ => 8,
+                    };
+                    if (i + n > end || !int.TryParse(text.AsSpan(i, n), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var cp)
+                        || cp > 0x10FFFF || cp is >= 0xD800 and <= 0xDFFF)
+                    {
+                        throw new DagSyntaxException($"truncated or invalid \\{e} escape", i - 2);
+                    }
+
+                    sb.Append(char.ConvertFromUtf32(cp));
+                    i += n;
+                    break;
+                case 'N':
+                    throw new DagSyntaxException("\\N{...} escapes are not supported", i - 2);
+                default:
+                    sb.Append('\\').Append(e);
+                    break;
+            }
+        }
+
+        return sb.ToString();
+    }
+}
