@@ -443,4 +443,38 @@ public sealed class ApiServerTests(ClusterFixture fx)
         var left = await _client.CoreV1.ListNamespacedPodAsync(ns);
         Assert.Equal(["c"], left.Items.Select(p => p.Metadata.Name).ToList());
     }
+
+    [Fact]
+    public async Task Status_subresource_changes_only_the_status()
+    {
+        var ns = await fx.NamespaceAsync("status");
+        var pod = ClusterFixture.Pod("s", "true");
+        pod.Spec.SchedulerName = "someone-else"; // nothing else writes this pod's status
+
+        await _client.CoreV1.CreateNamespacedPodAsync(pod, ns);
+        var patch = new V1Patch("""{"status":{"conditions":[{"type":"example.com/Checked","status":"True"}]},"spec":{"activeDeadlineSeconds":5}}""", V1Patch.PatchType.MergePatch);
+        var patched = await _client.CoreV1.PatchNamespacedPodStatusAsync(patch, "s", ns);
+        Assert.Contains(patched.Status.Conditions, c => c.Type == "example.com/Checked" && c.Status == "True");
+        Assert.Null(patched.Spec.ActiveDeadlineSeconds);
+        var read = await _client.CoreV1.ReadNamespacedPodStatusAsync("s", ns);
+        Assert.Contains(read.Status.Conditions, c => c.Type == "example.com/Checked");
+
+        // A write to the main resource keeps the status as it is.
+        var labelled = await _client.CoreV1.PatchNamespacedPodAsync(new V1Patch("""{"metadata":{"labels":{"x":"y"}},"status":{"phase":"Succeeded"}}""", V1Patch.PatchType.MergePatch), "s", ns);
+        Assert.Equal("y", labelled.Metadata.Labels["x"]);
+        Assert.Equal("Pending", labelled.Status.Phase);
+    }
+
+    [Fact]
+    public async Task Kubectl_style_table_requests_get_server_side_tables()
+    {
+        using var http = fx.Http();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/namespaces");
+        request.Headers.TryAddWithoutValidation("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io,application/json");
+        using var response = await http.SendAsync(request);
+        var table = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.Equal("Table", (string?)table["kind"]);
+        Assert.Equal("Name", (string?)table["columnDefinitions"]![0]!["name"]);
+        Assert.Contains(table["rows"]!.AsArray(), r => (string?)r!["cells"]![0] == "default" && (string?)r["cells"]![1] == "Active");
+    }
 }
