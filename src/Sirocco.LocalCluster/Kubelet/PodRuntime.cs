@@ -106,8 +106,9 @@ internal sealed partial class PodRuntime : IAsyncDisposable
                     {
                         Handle(e);
                     }
-                    catch (Exception ex) when (ex is ApiException or IOException or InvalidOperationException or UnauthorizedAccessException or System.ComponentModel.Win32Exception)
+                    catch (Exception ex) when (ex is not OutOfMemoryException)
                     {
+                        // One bad pod must not stop the kubelet.
                         Console.Error.WriteLine($"local cluster: pod {e.Object.Key}: {ex.Message}");
                     }
                 }

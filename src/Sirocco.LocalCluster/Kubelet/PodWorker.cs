@@ -157,6 +157,14 @@ internal sealed class PodWorker
         {
             // Deleted or past its deadline.
         }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A fault of the kubelet itself: say so on the pod rather than leave it hanging.
+            Console.Error.WriteLine($"local cluster: pod {Namespace}/{Name}: {e}");
+            Record("Warning", "Failed", "the local cluster's kubelet failed to run this pod: " + e.Message, null);
+            _initFailed = true;
+            await KillAllAsync(TimeSpan.Zero, recordKilling: false).ConfigureAwait(false);
+        }
         finally
         {
             Finished = true;
