@@ -28,6 +28,10 @@ internal static class CliApp
             var parse = root.Parse(args);
             return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
         }
+        catch (OperationCanceledException) when (Hosting.ShutdownRequested)
+        {
+            return 0; // Ctrl-C or SIGTERM while starting or stopping: a clean stop
+        }
         catch (Exception e)
         {
             // One line by default; the exception chain and stack trace with --verbose.

@@ -32,7 +32,10 @@ internal sealed class CliContext : IAsyncDisposable
 
     public string Home { get; }
 
-    public SiroccoConfig Config { get; }
+    public SiroccoConfig Config { get; private set; }
+
+    /// <summary>Re-reads <c>sirocco.cfg</c> (after a command wrote it).</summary>
+    public void ReloadConfig() => Config = SiroccoConfig.Load(Home, Environment);
 
     public SecretMasker Masker => _masker ??= new SecretMasker(
         Config.TryGet("logging", "min_length_masked_secret", out var n) && int.TryParse(n, out var min) ? min : 5);

@@ -66,6 +66,9 @@ internal static class Hosting
     public static SiroccoScheduler CreateScheduler(CliContext ctx, IDagSource source, Action<string>? echo = null) =>
         new(ctx.Store, source, Services(ctx), Options(ctx, echo), new AirflowTaskRenderer());
 
+    /// <summary>Whether Ctrl-C or SIGTERM arrived.</summary>
+    public static bool ShutdownRequested { get; private set; }
+
     /// <summary>Cancelled on Ctrl-C or SIGTERM: the process stops cleanly.</summary>
     public static CancellationTokenSource ShutdownOnSignal()
     {
@@ -74,6 +77,7 @@ internal static class Hosting
             System.Runtime.InteropServices.PosixSignalRegistration.Create(signal, c =>
             {
                 c.Cancel = true;
+                ShutdownRequested = true;
                 cts.Cancel();
             });
         var registrations = new[] { Register(System.Runtime.InteropServices.PosixSignal.SIGINT), Register(System.Runtime.InteropServices.PosixSignal.SIGTERM) };

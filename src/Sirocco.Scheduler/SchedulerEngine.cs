@@ -70,11 +70,11 @@ public sealed class SiroccoScheduler
     public async Task RunAsync(CancellationToken shutdown)
     {
         _recovered = true;
-        await RecoverAsync(shutdown).ConfigureAwait(false);
-        var changeWatch = _source.WaitForChangeAsync(shutdown);
-        var nextSweep = _time.GetUtcNow();
         try
         {
+            await RecoverAsync(shutdown).ConfigureAwait(false);
+            var changeWatch = _source.WaitForChangeAsync(shutdown);
+            var nextSweep = _time.GetUtcNow();
             while (!shutdown.IsCancellationRequested)
             {
                 if (changeWatch.IsCompleted)

@@ -93,7 +93,8 @@ internal static class ServeCommands
                 ct);
         }
 
-        var config = Configuration.SiroccoConfig.Load(ctx.Home, ctx.Environment);
+        ctx.ReloadConfig();
+        var config = ctx.Config;
         await ctx.Store.MigrateAsync(ct);
         var password = await EnsureAdminAsync(ctx.Store, ctx.Home, ct);
         var dags = config.Get("core", "dags_folder");
@@ -112,9 +113,15 @@ internal static class ServeCommands
 
         await using (cluster)
         {
+            // Parse the DAGs once before reporting, so what is printed is what runs.
+            using var bag = Hosting.CreateDagBag(ctx, watch: true);
+            var source = new DagBagSource(bag);
+            var collection = await source.CollectAsync(ct);
+            await Scheduler.SiroccoScheduler.SyncDagsAsync(ctx.Store, collection, Hosting.Options(ctx), DateTimeOffset.UtcNow, ct);
+
             ctx.Out.WriteLine("Sirocco standalone is running.");
             ctx.Out.WriteLine($"  home:       {ctx.Home}");
-            ctx.Out.WriteLine($"  dags:       {dags}{(copied > 0 ? $" ({copied} example DAG file(s) added)" : string.Empty)}");
+            ctx.Out.WriteLine($"  dags:       {dags}: {collection.Dags.Count} DAG(s){(copied > 0 ? $", {copied} example DAG file(s) added" : string.Empty)}{(collection.ImportErrors.Count > 0 ? $", {collection.ImportErrors.Count} file(s) failed to load (sirocco dags list-import-errors)" : string.Empty)}");
             ctx.Out.WriteLine($"  database:   {ctx.Masker.Redact(config.Get("database", "sql_conn"))}");
             ctx.Out.WriteLine($"  task logs:  {config.Get("logging", "base_log_folder")}");
             if (cluster is not null)
@@ -128,8 +135,7 @@ internal static class ServeCommands
             }
 
             ctx.Out.WriteLine("Press Ctrl-C to stop.");
-            using var bag = Hosting.CreateDagBag(ctx, watch: true);
-            await Hosting.CreateScheduler(ctx, new DagBagSource(bag)).RunAsync(ct);
+            await Hosting.CreateScheduler(ctx, source).RunAsync(ct);
         }
 
         ctx.Out.WriteLine("Sirocco standalone stopped.");
