@@ -126,14 +126,15 @@ internal sealed class PodWorker
         {
             _startTime = _cluster.Now;
             System.IO.Directory.CreateDirectory(Directory);
-            PublishStatus();
             if (_pod.Spec.ActiveDeadlineSeconds is { } deadline)
             {
                 _ = WatchDeadlineAsync(TimeSpan.FromSeconds(deadline), token);
             }
 
+            // The first status says ContainerCreating; when the volumes are ready at once it also says the sandbox is.
             while (!PrepareVolumes())
             {
+                PublishStatus();
                 await WaitForChangeAsync(token).ConfigureAwait(false);
             }
 
