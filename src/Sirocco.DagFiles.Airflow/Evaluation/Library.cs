@@ -147,6 +147,17 @@ internal sealed class Library
             return;
         }
 
+        if (!_modules.ContainsKey(stmt.Module))
+        {
+            foreach (var (name, _, offset) in stmt.Names)
+            {
+                if (ImportHint(stmt.Module, name) is { } hint)
+                {
+                    throw new DagEvalException(hint, offset);
+                }
+            }
+        }
+
         var source = FindModule(stmt.Module, stmt.Offset);
         foreach (var (name, asName, offset) in stmt.Names)
         {
