@@ -9,6 +9,8 @@ root=$(pwd)
 need=()
 command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
 command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
+# Chromium for the web UI's browser tests (Playwright drives the Debian package; it cannot download its own).
+[ -x /usr/lib/chromium/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi

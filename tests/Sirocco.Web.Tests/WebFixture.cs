@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
+using Microsoft.Playwright;
 using Sirocco.Configuration;
 using Sirocco.Connections;
 using Sirocco.Masking;
@@ -20,6 +21,8 @@ public sealed class WebFixture : IAsyncLifetime
     public const string Password = "correct-horse-battery";
     private readonly CancellationTokenSource _stop = new();
     private Task? _schedulerTask;
+    private IPlaywright? _playwright;
+    private IBrowser? _browser;
 
     public string Home { get; } = Directory.CreateTempSubdirectory("sirocco-web-").FullName;
 
@@ -74,8 +77,31 @@ public sealed class WebFixture : IAsyncLifetime
         });
     }
 
+    /// <summary>The one Chromium every browser test shares (Debian's package; a missing browser fails the test).</summary>
+    public async Task<IBrowser> BrowserAsync()
+    {
+        if (_browser is null)
+        {
+            _playwright = await Playwright.CreateAsync();
+            _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+            {
+                ExecutablePath = Environment.GetEnvironmentVariable("SIROCCO_CHROMIUM") ?? "/usr/lib/chromium/chromium",
+                Headless = true,
+                Args = ["--no-sandbox"],
+            });
+        }
+
+        return _browser;
+    }
+
     public async Task DisposeAsync()
     {
+        if (_browser is not null)
+        {
+            await _browser.DisposeAsync();
+        }
+
+        _playwright?.Dispose();
         await Server.DisposeAsync();
         await _stop.CancelAsync();
         if (_schedulerTask is not null)

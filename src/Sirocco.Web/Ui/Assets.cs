@@ -114,6 +114,8 @@ pre.log { background:#1e1e1e; color:#e6e6e6; padding:12px 14px; border-radius:0 
       if (d.end_of_log) {
         log.setAttribute('data-done', 'true');
         if (status) { status.textContent = 'finished'; status.className = 'muted'; }
+        // The try ended: reload once so its details (end date, duration, try history) are current.
+        setTimeout(function () { window.location.reload(); }, 500);
       } else {
         setTimeout(pollLog, 1000);
       }
