@@ -43,5 +43,5 @@ public sealed class LocalClusterOptions
     /// runtime's default). A burst of pods keeps the pool busy with short kubelet work; without spare threads the
     /// runtime adds them slowly and API requests wait behind that work. The setting is process-wide and only raised.
     /// </summary>
-    public int MinimumThreadPoolThreads { get; init; } = 32;
+    public int MinimumThreadPoolThreads { get; init; } = 16;
 }
