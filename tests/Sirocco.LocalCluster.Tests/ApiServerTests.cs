@@ -477,4 +477,27 @@ public sealed class ApiServerTests(ClusterFixture fx)
         Assert.Equal("Name", (string?)table["columnDefinitions"]![0]!["name"]);
         Assert.Contains(table["rows"]!.AsArray(), r => (string?)r!["cells"]![0] == "default" && (string?)r["cells"]![1] == "Active");
     }
+
+    [Fact]
+    public async Task Watch_with_a_selector_sees_objects_enter_and_leave_it()
+    {
+        var ns = await fx.NamespaceAsync("selw");
+        var list = await _client.CoreV1.ListNamespacedConfigMapAsync(ns);
+        await _client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new() { Name = "m", Labels = new Dictionary<string, string> { ["stage"] = "draft" } } }, ns);
+        await _client.CoreV1.PatchNamespacedConfigMapAsync(new V1Patch("""{"metadata":{"labels":{"stage":"live"}}}""", V1Patch.PatchType.MergePatch), "m", ns);
+        await _client.CoreV1.PatchNamespacedConfigMapAsync(new V1Patch("""{"data":{"k":"v"}}""", V1Patch.PatchType.MergePatch), "m", ns);
+        await _client.CoreV1.PatchNamespacedConfigMapAsync(new V1Patch("""{"metadata":{"labels":{"stage":"retired"}}}""", V1Patch.PatchType.MergePatch), "m", ns);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var seen = new List<string>();
+        await foreach (var (type, cm) in _client.CoreV1.WatchListNamespacedConfigMapAsync(ns, labelSelector: "stage=live", resourceVersion: list.Metadata.ResourceVersion, cancellationToken: cts.Token))
+        {
+            seen.Add($"{type}:{cm.Metadata.Labels["stage"]}");
+            if (type == WatchEventType.Deleted)
+            {
+                break;
+            }
+        }
+
+        Assert.Equal(["Added:live", "Modified:live", "Deleted:retired"], seen);
+    }
 }
