@@ -162,7 +162,7 @@ public class FuzzTests
                 Assert.Fail($"template {i} crashed with {e.GetType().Name}: {e.Message}\n---\n{template}\n---\n{e}");
             }
 
-            Assert.True(sw.ElapsedMilliseconds < 2000, $"template {i} took {sw.ElapsedMilliseconds} ms:\n{template}");
+            Assert.True(sw.ElapsedMilliseconds < 10_000, $"template {i} took {sw.ElapsedMilliseconds} ms:\n{template}");
         }
 
         Assert.True(rendered > 1000, $"only {rendered} templates rendered");

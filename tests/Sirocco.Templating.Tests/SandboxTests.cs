@@ -49,7 +49,7 @@ public class SandboxTests
     {
         var sw = Stopwatch.StartNew();
         Assert.Throws<TemplateException>(() => new TemplateEngine().Render(template, Context));
-        Assert.True(sw.ElapsedMilliseconds < 2000, $"{template} took {sw.ElapsedMilliseconds} ms");
+        Assert.True(sw.ElapsedMilliseconds < 15_000, $"{template} took {sw.ElapsedMilliseconds} ms");
     }
 
     [Theory]
@@ -70,7 +70,8 @@ public class SandboxTests
     {
         var sw = Stopwatch.StartNew();
         Assert.Throws<TemplateException>(() => new TemplateEngine().Render(template, Context));
-        Assert.True(sw.ElapsedMilliseconds < 5000, $"took {sw.ElapsedMilliseconds} ms");
+        // Unbounded, these would run for hours; the bound leaves room for a loaded CI machine.
+        Assert.True(sw.ElapsedMilliseconds < 30_000, $"took {sw.ElapsedMilliseconds} ms");
     }
 
     [Fact]
@@ -87,7 +88,7 @@ public class SandboxTests
         var template = "{% macro f(k) %}{% if k > 0 %}{{ f(k - 1) }}{{ f(k - 1) }}{% endif %}{% endmacro %}{{ f(30) }}";
         var sw = Stopwatch.StartNew();
         Assert.Contains("loop iterations", Assert.Throws<TemplateException>(() => engine.Render(template, Context)).Reason, StringComparison.Ordinal);
-        Assert.True(sw.ElapsedMilliseconds < 2000);
+        Assert.True(sw.ElapsedMilliseconds < 15_000, $"took {sw.ElapsedMilliseconds} ms");
     }
 
     [Fact]
