@@ -573,6 +573,7 @@ internal sealed class ApiHandler
         var warnings = new List<string>();
         JsonObject Change(JsonObject current)
         {
+            warnings.Clear();
             var patched = Patches.Apply(contentType, current.DeepClone().AsObject(), body);
             var (decoded, unknown) = resource.Decode(patched);
             HandleUnknown(strict, unknown, warnings);

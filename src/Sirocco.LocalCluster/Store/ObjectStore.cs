@@ -79,6 +79,7 @@ internal sealed class ObjectStore : IDisposable
 
     public StoredObject Create(string resource, JsonObject obj)
     {
+        var index = Index(resource, obj);
         lock (_gate)
         {
             var ns = Meta.Get(obj, "namespace") ?? "";
@@ -89,38 +90,46 @@ internal sealed class ObjectStore : IDisposable
                 throw ApiException.AlreadyExists(resource, name);
             }
 
-            return Commit(StoreEventType.Added, resource, obj);
+            return Commit(StoreEventType.Added, resource, obj, index);
         }
     }
 
     /// <summary>
-    /// Reads the current object, lets <paramref name="change"/> produce the next version and stores it,
-    /// atomically. <paramref name="change"/> may throw an <see cref="ApiException"/>; returning the same
-    /// instance unchanged still writes.
+    /// Reads the current object, lets <paramref name="change"/> produce the next version and stores it. The change
+    /// runs outside the store's lock on a copy; when another write got in first it runs again on the new state, so
+    /// it must have no side effects. It may throw an <see cref="ApiException"/>.
     /// </summary>
-    public StoredObject Update(string resource, string ns, string name, Func<JsonObject, JsonObject> change)
-    {
-        lock (_gate)
-        {
-            var current = Bucket(resource).GetValueOrDefault(ns + "/" + name) ?? throw ApiException.NotFound(resource, name);
-            var next = change(current.ToJson());
-            return Commit(StoreEventType.Modified, resource, next);
-        }
-    }
+    public StoredObject Update(string resource, string ns, string name, Func<JsonObject, JsonObject> change) =>
+        TryUpdate(resource, ns, name, change) ?? throw ApiException.NotFound(resource, name);
 
     /// <summary>Like <see cref="Update"/> but returns null (and writes nothing) when the object is gone or the change returns null.</summary>
     public StoredObject? TryUpdate(string resource, string ns, string name, Func<JsonObject, JsonObject?> change)
     {
-        lock (_gate)
+        var key = ns + "/" + name;
+        while (true)
         {
-            var current = Bucket(resource).GetValueOrDefault(ns + "/" + name);
+            var current = Get(resource, ns, name);
             if (current is null)
             {
                 return null;
             }
 
             var next = change(current.ToJson());
-            return next is null ? null : Commit(StoreEventType.Modified, resource, next);
+            if (next is null)
+            {
+                return null;
+            }
+
+            var index = Index(resource, next);
+            lock (_gate)
+            {
+                if (!ReferenceEquals(Bucket(resource).GetValueOrDefault(key), current))
+                {
+                    continue;
+                }
+
+                return Commit(StoreEventType.Modified, resource, next, index);
+            }
         }
     }
 
@@ -134,7 +143,7 @@ internal sealed class ObjectStore : IDisposable
             precondition?.Invoke(current);
             bucket.Remove(current.Key);
             var obj = current.ToJson();
-            var stored = Stamp(resource, obj);
+            var stored = Stamp(resource, obj, (new Dictionary<string, string>(current.Labels), new Dictionary<string, string>(current.Fields)));
             Publish(new StoreEvent(StoreEventType.Deleted, stored));
             _persistence?.Enqueue(new PersistOp(resource, stored.Namespace, stored.Name, null, _resourceVersion));
             return stored;
@@ -206,20 +215,21 @@ internal sealed class ObjectStore : IDisposable
         _persistence?.Dispose();
     }
 
-    private StoredObject Commit(StoreEventType type, string resource, JsonObject obj)
+    private StoredObject Commit(StoreEventType type, string resource, JsonObject obj, (Dictionary<string, string> Labels, Dictionary<string, string> Fields) index)
     {
-        var stored = Stamp(resource, obj);
+        var stored = Stamp(resource, obj, index);
         Bucket(resource)[stored.Key] = stored;
         Publish(new StoreEvent(type, stored));
         _persistence?.Enqueue(new PersistOp(resource, stored.Namespace, stored.Name, stored.Json, _resourceVersion));
         return stored;
     }
 
-    private StoredObject Stamp(string resource, JsonObject obj)
+    private StoredObject Stamp(string resource, JsonObject obj, (Dictionary<string, string> Labels, Dictionary<string, string> Fields) index)
     {
         var rv = ++_resourceVersion;
         Meta.Of(obj)["resourceVersion"] = rv.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return Freeze(resource, obj, rv);
+        var json = JsonSerializer.SerializeToUtf8Bytes(obj);
+        return new StoredObject(resource, index.Fields["metadata.namespace"], index.Fields["metadata.name"], rv, json, index.Labels, index.Fields);
     }
 
     private void Publish(StoreEvent e)
@@ -252,21 +262,26 @@ internal sealed class ObjectStore : IDisposable
         return bucket;
     }
 
-    private static StoredObject Freeze(string resource, JsonObject obj, long rv)
+    /// <summary>What selectors need of an object; computed outside the lock (it does not depend on the version).</summary>
+    private static (Dictionary<string, string> Labels, Dictionary<string, string> Fields) Index(string resource, JsonObject obj)
     {
-        var ns = Meta.Get(obj, "namespace") ?? "";
-        var name = Meta.Get(obj, "name") ?? "";
         var labels = new Dictionary<string, string>(StringComparer.Ordinal);
         if (Meta.Of(obj)["labels"] is JsonObject l)
         {
             foreach (var (k, v) in l)
             {
-                labels[k] = v?.GetValue<string>() ?? "";
+                labels[k] = Meta.Str(v) ?? "";
             }
         }
 
+        return (labels, FieldIndex.Extract(resource, obj));
+    }
+
+    private static StoredObject Freeze(string resource, JsonObject obj, long rv)
+    {
+        var (labels, fields) = Index(resource, obj);
         var json = JsonSerializer.SerializeToUtf8Bytes(obj);
-        return new StoredObject(resource, ns, name, rv, json, labels, FieldIndex.Extract(resource, obj));
+        return new StoredObject(resource, fields["metadata.namespace"], fields["metadata.name"], rv, json, labels, fields);
     }
 }
 
