@@ -46,6 +46,7 @@ internal sealed class Tokenizer
     private readonly bool _expressionOnly;
     private readonly List<Token> _tokens = [];
     private readonly Stack<int> _indents = new();
+    private readonly Stack<(char Bracket, int Offset)> _open = new();
     private int _pos;
     private int _depth;
 
@@ -165,12 +166,20 @@ internal sealed class Tokenizer
                 {
                     throw Error($"brackets nested more than {MaxBracketDepth} deep", _pos);
                 }
+
+                _open.Push((op[0], _pos));
             }
             else if (op is ")" or "]" or "}")
             {
                 if (_depth == 0)
                 {
                     throw Error($"unmatched '{op}'", _pos);
+                }
+
+                var (opening, at) = _open.Pop();
+                if ((opening, op[0]) is not (('(', ')') or ('[', ']') or ('{', '}')))
+                {
+                    throw Error($"closing parenthesis '{op}' does not match opening parenthesis '{opening}' on line {Line(at)}", _pos);
                 }
 
                 _depth--;
@@ -180,9 +189,10 @@ internal sealed class Tokenizer
             _pos += op.Length;
         }
 
-        if (_depth > 0)
+        if (_open.Count > 0)
         {
-            throw Error("unexpected end of file: a bracket is not closed", _end);
+            var (opening, at) = _open.Peek();
+            throw Error($"'{opening}' was never closed", at);
         }
 
         if (!_expressionOnly)
@@ -202,6 +212,8 @@ internal sealed class Tokenizer
         Add(TokenKind.End, string.Empty, null, _end);
         return _tokens;
     }
+
+    private int Line(int offset) => _text.AsSpan(0, offset).Count('\n') + 1;
 
     private static string Describe(char c) =>
         char.IsControl(c) || char.IsWhiteSpace(c)
