@@ -71,7 +71,8 @@ public sealed class LifecycleTests(ClusterFixture fx)
 
         var result = await harness.RunAsync(producer);
 
-        var value = Assert.IsType<JsonElement>(result);
+        Assert.True(result is JsonElement, harness.LogText);
+        var value = (JsonElement)result;
         Assert.Equal(3, value.GetProperty("rows").GetArrayLength());
         var pulled = await harness.Context("consumer").Recorder.PullXComAsync("producer", XComEntry.ReturnValueKey, default);
         Assert.NotNull(pulled);
@@ -108,6 +109,7 @@ public sealed class LifecycleTests(ClusterFixture fx)
 
         await Assert.ThrowsAsync<SiroccoException>(() => harness.RunAsync(op));
 
+        Assert.True(harness.XComs.ContainsKey(("partial", XComEntry.ReturnValueKey)), harness.LogText);
         Assert.Equal("partial", harness.XComs[("partial", XComEntry.ReturnValueKey)][0].GetString());
     }
 
@@ -226,6 +228,67 @@ public sealed class LifecycleTests(ClusterFixture fx)
         var op = new KubernetesPodOperator("t") { Image = "i", KubernetesConnId = "my_cluster" };
         var e = await Assert.ThrowsAsync<Connections.ConnectionNotFoundException>(() => harness.RunAsync(op));
         Assert.Equal("The conn_id `my_cluster` isn't defined", e.Message);
+    }
+
+    [Theory]
+    [InlineData(OnFinishAction.DeleteSucceededPod, 0, false)]
+    [InlineData(OnFinishAction.DeleteSucceededPod, 1, true)]
+    [InlineData(OnFinishAction.DeleteActivePod, 0, true)]
+    [InlineData(OnFinishAction.KeepPod, 0, true)]
+    public async Task On_finish_action_keeps_or_deletes_after_the_try(OnFinishAction action, int exitCode, bool kept)
+    {
+        var ns = await fx.NamespaceAsync("finish");
+        var harness = new TryHarness();
+        var op = Pod("finish", ns, $"exit {exitCode}");
+        op.OnFinishAction = action;
+
+        if (exitCode == 0)
+        {
+            await harness.RunAsync(op);
+        }
+        else
+        {
+            await Assert.ThrowsAsync<SiroccoException>(() => harness.RunAsync(op));
+        }
+
+        var live = (await fx.PodsAsync(ns)).Where(p => p.Metadata.DeletionTimestamp is null).ToList();
+        Assert.Equal(kept, live.Count == 1);
+        if (kept)
+        {
+            Assert.Equal("True", live[0].Metadata.Labels["already_checked"]);
+        }
+    }
+
+    [Fact]
+    public async Task Several_containers_are_logged_with_their_name_and_events_on_failure()
+    {
+        var ns = await fx.NamespaceAsync("multi");
+        var harness = new TryHarness();
+        var op = Pod("multi", ns, "echo from-base; exit 2");
+        op.ContainerLogs = ["*"];
+        op.InitContainerLogs = ["*"];
+        op.LogEventsOnFailure = true;
+        op.InitContainers = [new k8s.Models.V1Container { Name = "prepare", Image = "busybox", Command = ["echo", "from-init"] }];
+        op.FullPodSpec = new k8s.Models.V1Pod
+        {
+            Spec = new k8s.Models.V1PodSpec
+            {
+                Containers =
+                [
+                    new k8s.Models.V1Container { Name = "base" },
+                    new k8s.Models.V1Container { Name = "helper", Image = "busybox", Command = ["echo", "from-helper"] },
+                ],
+            },
+        };
+
+        await Assert.ThrowsAsync<SiroccoException>(() => harness.RunAsync(op));
+
+        Assert.Contains("[prepare] from-init", harness.Log);
+        Assert.Contains("[base] from-base", harness.Log);
+        Assert.Contains("[helper] from-helper", harness.Log);
+        var log = harness.Log.ToList();
+        var started = log.FindIndex(l => l.EndsWith(" is Running", StringComparison.Ordinal) || l.EndsWith(" is Failed", StringComparison.Ordinal));
+        Assert.Contains(log.Skip(started + 1), l => l.StartsWith("Pod event: Normal Scheduled", StringComparison.Ordinal));
     }
 
     internal static Task WaitForLogAsync(TryHarness harness, string line, int seconds = 30) =>

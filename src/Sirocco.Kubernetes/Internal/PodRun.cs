@@ -14,8 +14,6 @@ namespace Sirocco.Kubernetes.Internal;
 /// </summary>
 internal sealed class PodRun
 {
-    private static readonly string[] PullFailures = ["ErrImagePull", "ImagePullBackOff", "InvalidImageName"];
-
     private readonly KubernetesPodOperator _op;
     private readonly TaskExecutionContext _ctx;
     private readonly KubernetesRuntime _runtime;
@@ -341,37 +339,24 @@ internal sealed class PodRun
             }
 
             var elapsed = Time.GetUtcNow() - start;
-            if (pod is not null)
+            string? warning;
+            lock (_events)
             {
-                if (HasStarted(pod))
-                {
-                    return pod;
-                }
-
-                if (WaitingReasons(pod).FirstOrDefault(w => PullFailures.Contains(w.Reason)) is { Reason: not null } pull)
-                {
-                    throw new PodStartException($"Pod docker image cannot be pulled, unable to start: {pull.Reason}\n{pull.Message}");
-                }
-
-                var scheduled = pod.Status?.Conditions?.Any(c => c.Type == "PodScheduled" && c.Status == "True") == true;
-                if (!scheduled && elapsed > schedule)
-                {
-                    throw new PodStartException(
-                        $"Pod took too long to be scheduled on the cluster, giving up. More than {_op.ScheduleTimeoutSeconds ?? _op.StartupTimeoutSeconds}s. Check the pod events in kubernetes. {Seen(pod)}");
-                }
-
-                if (elapsed > startup)
-                {
-                    throw new PodStartException(
-                        $"Pod took too long to start. More than {_op.StartupTimeoutSeconds}s. Check the pod events in kubernetes. {Seen(pod)}");
-                }
-            }
-            else if (elapsed > startup)
-            {
-                throw new PodStartException($"Pod took too long to start. More than {_op.StartupTimeoutSeconds}s. Pod {_ns}/{_name} was never seen.");
+                warning = _events.LastOrDefault(e => e.Type == "Warning") is { } w ? $"{w.Reason}: {w.Message}" : null;
             }
 
-            var deadline = (pod?.Status?.Conditions?.Any(c => c.Type == "PodScheduled" && c.Status == "True") == true ? startup : TimeSpan.FromTicks(Math.Min(startup.Ticks, schedule.Ticks))) - elapsed;
+            var decision = PodStart.Evaluate(pod, _op.BaseContainerName, elapsed, _op.StartupTimeoutSeconds, _op.ScheduleTimeoutSeconds, warning);
+            if (decision.Started)
+            {
+                return pod!;
+            }
+
+            if (decision.Failure is { } failure)
+            {
+                throw new PodStartException(pod is null ? $"{failure} Pod {_ns}/{_name} was never seen." : failure);
+            }
+
+            var deadline = (pod is not null && PodStart.IsScheduled(pod) ? startup : TimeSpan.FromTicks(Math.Min(startup.Ticks, schedule.Ticks))) - elapsed;
             var wait = deadline < check ? deadline + TimeSpan.FromMilliseconds(10) : check;
             if (!await WaitAsync(next, wait, token).ConfigureAwait(false))
             {
@@ -470,42 +455,11 @@ internal sealed class PodRun
             : await ReadAsync(token).ConfigureAwait(false);
     }
 
-    private static bool HasStarted(V1Pod pod) =>
-        pod.Status?.Phase is "Running" or "Succeeded" or "Failed"
-        || pod.Status?.ContainerStatuses?.Any(c => c.State?.Running is not null || c.State?.Terminated is not null) == true;
-
     internal static bool IsDone(V1Pod pod, string baseContainer) =>
         pod.Status?.Phase is "Succeeded" or "Failed" || ContainerState(pod, baseContainer)?.Terminated is not null;
 
     internal static V1ContainerState? ContainerState(V1Pod pod, string container) =>
         pod.Status?.ContainerStatuses?.FirstOrDefault(c => c.Name == container)?.State;
-
-    private static IEnumerable<(string? Reason, string? Message)> WaitingReasons(V1Pod pod) =>
-        (pod.Status?.InitContainerStatuses ?? []).Concat(pod.Status?.ContainerStatuses ?? [])
-            .Where(c => c.State?.Waiting is not null)
-            .Select(c => ((string?)c.State.Waiting.Reason, (string?)c.State.Waiting.Message));
-
-    private string Seen(V1Pod pod)
-    {
-        var waiting = WaitingReasons(pod).FirstOrDefault(w => w.Reason is not null and not "ContainerCreating" and not "PodInitializing");
-        if (waiting.Reason is not null)
-        {
-            return waiting.Message is { Length: > 0 } m ? $"{waiting.Reason}: {m}" : waiting.Reason;
-        }
-
-        lock (_events)
-        {
-            if (_events.LastOrDefault(e => e.Type == "Warning") is { } warning)
-            {
-                return $"{warning.Reason}: {warning.Message}";
-            }
-        }
-
-        var unscheduled = pod.Status?.Conditions?.FirstOrDefault(c => c.Type == "PodScheduled" && c.Status != "True");
-        return unscheduled is not null
-            ? $"Unschedulable: {unscheduled.Message}"
-            : $"Pod phase {pod.Status?.Phase ?? "unknown"}";
-    }
 
     private void OnEvent(Corev1Event e)
     {
@@ -569,6 +523,7 @@ internal sealed class PodRun
     {
         const string Empty = "__airflow_xcom_result_empty__";
         var script = $"if [ -s {PodBuilder.XComPath}/return.json ]; then cat {PodBuilder.XComPath}/return.json; else echo {Empty}; fi";
+        await WaitSidecarRunningAsync(token).ConfigureAwait(false);
         var output = await ExecAsync(["sh", "-c", script], token).ConfigureAwait(false);
         try
         {
@@ -581,6 +536,7 @@ internal sealed class PodRun
 
         if (output.Trim() == Empty)
         {
+            Log($"{PodBuilder.XComPath}/return.json is empty or missing: the XCom is null");
             return null;
         }
 
@@ -593,6 +549,34 @@ internal sealed class PodRun
         {
             var head = output.Length > 100 ? output[..100] + "…" : output;
             throw new SiroccoException($"Pod {_name}: {PodBuilder.XComPath}/return.json is not valid JSON ({e.Message}); it begins with: {head}", e);
+        }
+    }
+
+    /// <summary>As the provider does: the sidecar may start after a quick base container has already ended.</summary>
+    private async Task WaitSidecarRunningAsync(CancellationToken token)
+    {
+        var deadline = Time.GetUtcNow() + TimeSpan.FromSeconds(_op.StartupTimeoutSeconds);
+        while (true)
+        {
+            var next = _sub!.Changed.Next;
+            var state = _sub.Latest is { } pod ? ContainerState(pod, PodBuilder.SidecarName) : null;
+            if (state?.Running is not null)
+            {
+                return;
+            }
+
+            if (state?.Terminated is not null || _sub.Deleted)
+            {
+                throw new SiroccoException($"the XCom sidecar of pod {_ns}/{_name} is not running, so its XCom cannot be read");
+            }
+
+            var left = deadline - Time.GetUtcNow();
+            if (left <= TimeSpan.Zero)
+            {
+                throw new SiroccoException($"the XCom sidecar of pod {_ns}/{_name} did not start within {_op.StartupTimeoutSeconds}s");
+            }
+
+            await WaitAsync(next, left, token).ConfigureAwait(false);
         }
     }
 
