@@ -74,13 +74,13 @@ public sealed class BashOperator : BaseOperator
         var start = new ProcessStartInfo("bash")
         {
             RedirectStandardOutput = true,
-            RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
             WorkingDirectory = cwd,
         };
         start.ArgumentList.Add("-c");
-        start.ArgumentList.Add(BashCommand);
+        // Standard error joins standard output, as Airflow's Popen(stderr=STDOUT): one stream, in order.
+        start.ArgumentList.Add("exec 2>&1\n" + BashCommand);
         if (Env is not null)
         {
             if (!AppendEnv)
@@ -107,21 +107,16 @@ public sealed class BashOperator : BaseOperator
             using var process = Process.Start(start) ?? throw new SiroccoException("could not start bash");
             process.StandardInput.Close();
             string? last = null;
-            var gate = new Lock();
             async Task PumpAsync(StreamReader reader)
             {
                 while (await reader.ReadLineAsync(CancellationToken.None).ConfigureAwait(false) is { } line)
                 {
-                    lock (gate)
-                    {
-                        last = line;
-                        context.Log(line);
-                    }
+                    last = line;
+                    context.Log(line);
                 }
             }
 
-            var stdout = PumpAsync(process.StandardOutput);
-            var stderr = PumpAsync(process.StandardError);
+            var output = PumpAsync(process.StandardOutput);
             try
             {
                 await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
@@ -133,7 +128,7 @@ public sealed class BashOperator : BaseOperator
                 throw;
             }
 
-            await Task.WhenAll(stdout, stderr).ConfigureAwait(false);
+            await output.ConfigureAwait(false);
             var code = process.ExitCode;
             context.Log($"Command exited with return code {code}");
             if (SkipOnExitCode.Contains(code))

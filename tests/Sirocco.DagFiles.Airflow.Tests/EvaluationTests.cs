@@ -1,0 +1,152 @@
+using Sirocco.Kubernetes;
+using Sirocco.Variables;
+
+namespace Sirocco.DagFiles.Airflow.Tests;
+
+/// <summary>The statement and value semantics of the subset, checked through the DAGs they build.</summary>
+public sealed class EvaluationTests
+{
+    private const string Head = "from airflow import DAG\nfrom airflow.operators.empty import EmptyOperator\n"
+        + "from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator\nimport datetime\n";
+
+    private static KubernetesPodOperator Pod(string body, string taskId = "t")
+    {
+        var dag = Support.One(Head + body);
+        return Assert.IsType<KubernetesPodOperator>(dag.GetTask(taskId));
+    }
+
+    [Fact]
+    public void Strings_of_every_form_and_implicit_concatenation()
+    {
+        var op = Pod("with DAG('d'):\n    KubernetesPodOperator(task_id='t', image='i', arguments=[\n"
+            + "        'a' \"b\" '''c''' \"\"\"d\"\"\",  # comment\n"
+            + "        r'\\n', '\\t\\x41\\u00e9',\n"
+            + "        f'{1 + 1:03d}|{\"x\"!r}|{3.14159:.2f}|{{}}', 'line \\\n"
+            + "continued',\n    ])\n");
+        Assert.Equal(["abcd", "\\n", "\tAé", "002|'x'|3.14|{}", "line continued"], op.Arguments);
+    }
+
+    [Fact]
+    public void Assignments_unpacking_augmented_and_mutation()
+    {
+        var op = Pod("a, (b, c), *rest = 1, (2, 3), 4, 5\nn = 10\nn += a\nn *= 2\nitems = []\nitems.append('x')\nitems += ['y']\n"
+            + "items.extend(['z'])\nd = {'k': 1}\nd['j'] = 2\nd.update(m=3)\nd.setdefault('k', 99)\ns = 'v'\ns += str(len(d))\n"
+            + "with DAG('d'):\n    KubernetesPodOperator(task_id='t', image='i', arguments=[str(a + b + c), str(rest), str(n), ','.join(items), s, str(sorted(d))])\n");
+        Assert.Equal(["6", "[4, 5]", "22", "x,y,z", "v3", "['j', 'k', 'm']"], op.Arguments);
+    }
+
+    [Fact]
+    public void Loops_if_else_comprehensions_and_helpers()
+    {
+        var dag = Support.One(Head + "def task_name(prefix, i, sep='_'):\n    '''Docstring.'''\n    if i % 2 == 0:\n        return f'{prefix}{sep}even{i}'\n    return f'{prefix}{sep}odd{i}'\n"
+            + "with DAG('d') as dag:\n    prev = None\n    for i in range(4):\n        if i == 3:\n            break\n        t = EmptyOperator(task_id=task_name('t', i))\n        if prev is not None:\n            prev >> t\n        prev = t\n    else:\n        EmptyOperator(task_id='not_reached')\n"
+            + "    extra = {n: EmptyOperator(task_id=n) for n in ['x', 'y'] if n != 'z'}\n    [extra['x'], extra['y']] >> prev\n");
+        Assert.Equal(["t_even0", "t_odd1", "t_even2", "x", "y"], dag.Tasks.Select(t => t.TaskId));
+        Assert.Equal(["t_odd1", "x", "y"], dag.GetTask("t_even2").UpstreamTaskIds.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void Shift_operators_return_their_right_side_and_lists_fan_out_and_in()
+    {
+        var dag = Support.One(Head + "with DAG('d'):\n    a, b, c, d, e = [EmptyOperator(task_id=x) for x in 'abcde']\n    x = a >> [b, c]\n    x >> d\n    e << d\n    b.set_downstream(e)\n");
+        Assert.Equal(["b", "c"], dag.GetTask("a").DownstreamTaskIds.Order(StringComparer.Ordinal));
+        Assert.Equal(["b", "c"], dag.GetTask("d").UpstreamTaskIds.Order(StringComparer.Ordinal));
+        Assert.Equal(["b", "d"], dag.GetTask("e").UpstreamTaskIds.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void Default_args_apply_as_in_Airflow_explicit_arguments_win()
+    {
+        var dag = Support.One(Head + "args = {'owner': 'team', 'retries': 2, 'retry_delay': datetime.timedelta(minutes=3), 'namespace': 'ns', 'image': 'img', "
+            + "'start_date': datetime.datetime(2024, 5, 1), 'startup_timeout_seconds': 99, 'not_an_operator_argument': 1}\n"
+            + "with DAG('d', default_args=args):\n    KubernetesPodOperator(task_id='t')\n    KubernetesPodOperator(task_id='u', image='own', retries=0, default_args={'namespace': 'task-ns', 'owner': 'me'})\n    EmptyOperator(task_id='e')\n");
+        var t = (KubernetesPodOperator)dag.GetTask("t");
+        Assert.Equal(("team", 2, TimeSpan.FromMinutes(3), "ns", "img", 99), (t.Owner, t.Retries, t.RetryDelay, t.Namespace, t.Image, t.StartupTimeoutSeconds));
+        var u = (KubernetesPodOperator)dag.GetTask("u");
+        Assert.Equal(("me", 0, "task-ns", "own"), (u.Owner, u.Retries, u.Namespace, u.Image));
+        Assert.Equal(new DateTimeOffset(2024, 5, 1, 0, 0, 0, TimeSpan.Zero), dag.StartDate);
+        Assert.Equal(2, dag.GetTask("e").Retries);
+    }
+
+    [Fact]
+    public void Schedules_dates_and_dag_arguments()
+    {
+        var r = Support.Parse(Head + "import pendulum\nfrom airflow.utils.dates import days_ago\n"
+            + "a = DAG('cron', schedule_interval='*/5 * * * *', start_date=pendulum.datetime(2024, 1, 2, 3, tz='UTC'))\n"
+            + "b = DAG('preset', schedule='@daily', catchup=True, tags=['x'], params={'p': [1, 2]}, max_active_runs=2, dagrun_timeout=datetime.timedelta(hours=1))\n"
+            + "c = DAG('none', schedule=None, start_date=days_ago(2))\n"
+            + "d = DAG('delta', schedule=datetime.timedelta(minutes=30), start_date=datetime.datetime(2024, 1, 1) + datetime.timedelta(days=1, hours=2))\n"
+            + "unused = [DAG('not_registered')]\n");
+        Assert.Empty(r.Errors);
+        var dags = r.Dags.ToDictionary(d => d.DagId);
+        Assert.Equal(["cron", "preset", "none", "delta"], r.Dags.Select(d => d.DagId));
+        Assert.Equal("*/5 * * * *", dags["cron"].Schedule.Description);
+        Assert.Equal(new DateTimeOffset(2024, 1, 2, 3, 0, 0, TimeSpan.Zero), dags["cron"].StartDate);
+        Assert.Equal("@daily", dags["preset"].Schedule.Description);
+        Assert.True(dags["preset"].Catchup);
+        Assert.Equal(["x"], dags["preset"].Tags);
+        Assert.Equal(new List<object?> { 1L, 2L }, dags["preset"].Params["p"]);
+        Assert.Equal(TimeSpan.FromHours(1), dags["preset"].DagrunTimeout);
+        Assert.Same(Scheduling.Schedule.None, dags["none"].Schedule);
+        Assert.Equal(DateTimeOffset.UtcNow.UtcDateTime.Date.AddDays(-2), dags["none"].StartDate!.Value.UtcDateTime);
+        Assert.Equal(new DateTimeOffset(2024, 1, 2, 2, 0, 0, TimeSpan.Zero), dags["delta"].StartDate);
+        Assert.Equal(Scheduling.Schedule.Every(TimeSpan.FromMinutes(30)).Description, dags["delta"].Schedule.Description);
+    }
+
+    private sealed class Store : IVariableStore
+    {
+        public Variable? GetVariable(string key) => key == "cfg" ? new Variable(key, "{\"image\": \"from-store\", \"n\": 3}") : null;
+
+        public IReadOnlyList<Variable> ListVariables() => [];
+
+        public void SetVariable(Variable variable)
+        {
+        }
+
+        public bool DeleteVariable(string key) => false;
+    }
+
+    [Fact]
+    public void Variables_at_parse_time_come_from_the_environment_then_the_store()
+    {
+        var parser = new AirflowDagFileParser(new AirflowDagFileParserOptions
+        {
+            Environment = new Dictionary<string, string> { ["AIRFLOW_VAR_TAG"] = "v9" },
+            Variables = new Store(),
+        });
+        var r = parser.Parse("/dags/v.py", Head + "from airflow.models import Variable\ncfg = Variable.get('cfg', deserialize_json=True)\n"
+            + "with DAG('d'):\n    KubernetesPodOperator(task_id='t', image=cfg['image'] + ':' + Variable.get('tag'), arguments=[str(cfg['n']), str(Variable.get('nope', default_var=None))])\n",
+            null, TimeSpan.FromSeconds(5), CancellationToken.None);
+        var op = (KubernetesPodOperator)Assert.Single(r.Dags).GetTask("t");
+        Assert.Equal("from-store:v9", op.Image);
+        Assert.Equal(["3", "None"], op.Arguments);
+    }
+
+    [Fact]
+    public void Provider_aliases_and_special_forms_map_onto_the_operator()
+    {
+        var op = Pod("with DAG('d'):\n    KubernetesPodOperator(task_id='t', image='i', is_delete_operator_pod=False, image_pull_secrets='a,b', skip_on_exit_code=100, "
+            + "container_logs=True, node_selectors={'k': 'v'}, schedulername='custom', on_finish_action='delete_succeeded_pod' if False else 'keep_pod', "
+            + "email_on_failure=True, trigger_rule='all_done', execution_timeout=datetime.timedelta(minutes=5), pod_template_dict={'spec': {'hostNetwork': True}})\n");
+        Assert.Equal(OnFinishAction.KeepPod, op.OnFinishAction);
+        Assert.Equal(["a", "b"], op.ImagePullSecrets.Select(s => s.Name));
+        Assert.Equal([100], op.SkipOnExitCode);
+        Assert.Equal(["*"], op.ContainerLogs);
+        Assert.Equal("v", op.NodeSelector["k"]);
+        Assert.Equal("custom", op.SchedulerName);
+        Assert.Equal(TriggerRule.AllDone, op.TriggerRule);
+        Assert.Equal(TimeSpan.FromMinutes(5), op.ExecutionTimeout);
+        Assert.NotNull(op.PodTemplateDict);
+    }
+
+    [Fact]
+    public void Syntax_trees_are_cached_by_content_hash_but_each_parse_builds_new_dags()
+    {
+        var parser = Support.NewParser();
+        var text = Head + "with DAG('d'):\n    EmptyOperator(task_id='t')\n";
+        var first = parser.Parse("/dags/a.py", text, "hash-1", TimeSpan.FromSeconds(5), CancellationToken.None);
+        var second = parser.Parse("/dags/a.py", text, "hash-1", TimeSpan.FromSeconds(5), CancellationToken.None);
+        Assert.NotSame(Assert.Single(first.Dags), Assert.Single(second.Dags));
+        Assert.Equal("t", Assert.Single(second.Dags[0].Tasks).TaskId);
+    }
+}
