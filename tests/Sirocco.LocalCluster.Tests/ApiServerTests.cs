@@ -404,6 +404,13 @@ public sealed class ApiServerTests(ClusterFixture fx)
     {
         var e = await Assert.ThrowsAsync<HttpOperationException>(() => _client.CoreV1.DeleteNamespacedSecretAsync("nope", "default"));
         Assert.Equal(HttpStatusCode.NotFound, e.Response.StatusCode);
+        Assert.Contains("\"message\":\"secrets \\\"nope\\\" not found\"", e.Response.Content, StringComparison.Ordinal);
+        using var http = fx.Http();
+        using var badGrace = await http.SendAsync(new HttpRequestMessage(HttpMethod.Delete, "/api/v1/namespaces/default/secrets/nope")
+        {
+            Content = new StringContent("""{"gracePeriodSeconds":"soon"}""", Encoding.UTF8, "application/json"),
+        });
+        Assert.Equal(HttpStatusCode.BadRequest, badGrace.StatusCode);
         await _client.CoreV1.CreateNamespacedSecretAsync(new V1Secret { Metadata = new() { Name = "del-me" } }, "default");
         var status = await _client.CoreV1.DeleteNamespacedSecretAsync("del-me", "default", propagationPolicy: "Background");
         Assert.Equal("Success", status.Status);

@@ -18,8 +18,6 @@ namespace Sirocco.LocalCluster.Api;
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 internal sealed class ApiHandler
 {
-    private static readonly JsonSerializerOptions Compact = new() { WriteIndented = false };
-
     private readonly ClusterContext _cluster;
     private readonly ObjectStore _store;
     private readonly ILogger _logger;
@@ -335,7 +333,7 @@ internal sealed class ApiHandler
         }
         catch (ApiException gone) when (gone.Code == 410)
         {
-            await WriteEventAsync(body, "ERROR", JsonSerializer.SerializeToUtf8Bytes(gone.ToStatus()), ctx.RequestAborted).ConfigureAwait(false);
+            await WriteEventAsync(body, "ERROR", JsonSerializer.SerializeToUtf8Bytes(gone.ToStatus(), JsonText.Options), ctx.RequestAborted).ConfigureAwait(false);
             return;
         }
 
@@ -387,7 +385,7 @@ internal sealed class ApiHandler
                     }
 
                     var json = table
-                        ? JsonSerializer.SerializeToUtf8Bytes(Tables.Build(resource, [o.ToJson()], o.ResourceVersion.ToString(CultureInfo.InvariantCulture), includeObject, _cluster.Now))
+                        ? JsonSerializer.SerializeToUtf8Bytes(Tables.Build(resource, [o.ToJson()], o.ResourceVersion.ToString(CultureInfo.InvariantCulture), includeObject, _cluster.Now), JsonText.Options)
                         : o.Json;
                     await WriteEventAsync(body, type, json, token).ConfigureAwait(false);
                 }
@@ -467,7 +465,7 @@ internal sealed class ApiHandler
         }
 
         var obj = new JsonObject { ["kind"] = resource.Kind, ["apiVersion"] = "v1", ["metadata"] = metadata };
-        await WriteEventAsync(body, "BOOKMARK", JsonSerializer.SerializeToUtf8Bytes(obj), token).ConfigureAwait(false);
+        await WriteEventAsync(body, "BOOKMARK", JsonSerializer.SerializeToUtf8Bytes(obj, JsonText.Options), token).ConfigureAwait(false);
     }
 
     private static async Task WriteEventAsync(Stream body, string type, byte[] obj, CancellationToken token)
@@ -577,13 +575,20 @@ internal sealed class ApiHandler
             var patched = Patches.Apply(contentType, current.DeepClone().AsObject(), body);
             var (decoded, unknown) = resource.Decode(patched);
             HandleUnknown(strict, unknown, warnings);
+            if (Meta.Str(decoded["kind"]) is { } kind && kind != resource.Kind)
+            {
+                throw ApiException.BadRequest($"the kind of the object ({kind}) does not match the kind of the request ({resource.Kind})");
+            }
+
+            decoded["kind"] = resource.Kind;
+            decoded["apiVersion"] = "v1";
             return Merge(resource, current, decoded, status);
         }
 
         byte[] result;
         if (IsDryRun(ctx))
         {
-            result = JsonSerializer.SerializeToUtf8Bytes(Change(Existing(resource, ns, name).ToJson()));
+            result = JsonSerializer.SerializeToUtf8Bytes(Change(Existing(resource, ns, name).ToJson()), JsonText.Options);
         }
         else
         {
@@ -838,6 +843,11 @@ internal sealed class ApiHandler
                 throw ApiException.BadRequest("couldn't decode DeleteOptions: " + e.Message);
             }
 
+            if (o["gracePeriodSeconds"] is { } graceNode && !(graceNode is JsonValue gn && gn.TryGetValue<long>(out _)))
+            {
+                throw ApiException.BadRequest("couldn't decode DeleteOptions: gracePeriodSeconds must be an integer");
+            }
+
             options = options with
             {
                 GracePeriodSeconds = o["gracePeriodSeconds"] is JsonValue g && g.TryGetValue<long>(out var gv) ? gv : null,
@@ -989,7 +999,7 @@ internal sealed class ApiHandler
 
     internal static async Task WriteJsonAsync(HttpContext ctx, int code, JsonNode body)
     {
-        await WriteBytesAsync(ctx, code, JsonSerializer.SerializeToUtf8Bytes(body, Compact)).ConfigureAwait(false);
+        await WriteBytesAsync(ctx, code, JsonSerializer.SerializeToUtf8Bytes(body, JsonText.Options)).ConfigureAwait(false);
     }
 
     private static async Task WriteBytesAsync(HttpContext ctx, int code, byte[] body)

@@ -236,7 +236,7 @@ internal sealed partial class PodRuntime
                 ["status"] = "Failure",
                 ["message"] = e.Message,
                 ["reason"] = "InternalError",
-            }))).ConfigureAwait(false);
+            }, JsonText.Options))).ConfigureAwait(false);
             return;
         }
 
@@ -284,7 +284,7 @@ internal sealed partial class PodRuntime
                 },
             };
         var errorPayload = protocol is "v4.channel.k8s.io" or "v5.channel.k8s.io"
-            ? JsonSerializer.SerializeToUtf8Bytes(status)
+            ? JsonSerializer.SerializeToUtf8Bytes(status, JsonText.Options)
             : exit == 0 ? [] : Encoding.UTF8.GetBytes((string)status["message"]!);
         await SendAsync(3, errorPayload).ConfigureAwait(false);
         try

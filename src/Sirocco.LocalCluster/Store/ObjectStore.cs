@@ -228,7 +228,7 @@ internal sealed class ObjectStore : IDisposable
     {
         var rv = ++_resourceVersion;
         Meta.Of(obj)["resourceVersion"] = rv.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var json = JsonSerializer.SerializeToUtf8Bytes(obj);
+        var json = JsonSerializer.SerializeToUtf8Bytes(obj, JsonText.Options);
         return new StoredObject(resource, index.Fields["metadata.namespace"], index.Fields["metadata.name"], rv, json, index.Labels, index.Fields);
     }
 
@@ -280,7 +280,7 @@ internal sealed class ObjectStore : IDisposable
     private static StoredObject Freeze(string resource, JsonObject obj, long rv)
     {
         var (labels, fields) = Index(resource, obj);
-        var json = JsonSerializer.SerializeToUtf8Bytes(obj);
+        var json = JsonSerializer.SerializeToUtf8Bytes(obj, JsonText.Options);
         return new StoredObject(resource, fields["metadata.namespace"], fields["metadata.name"], rv, json, labels, fields);
     }
 }
