@@ -11,7 +11,7 @@ namespace Sirocco.LocalCluster.Store;
 /// </summary>
 internal sealed class ObjectStore : IDisposable
 {
-    private const int EventWindow = 50_000;
+    private const int EventWindow = 10_000;
 
     private readonly Lock _gate = new();
     private readonly Dictionary<string, SortedDictionary<string, StoredObject>> _byResource = new(StringComparer.Ordinal);
