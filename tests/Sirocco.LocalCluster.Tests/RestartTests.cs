@@ -59,4 +59,17 @@ public sealed class RestartTests : IAsyncLifetime
         Assert.Contains("\"code\":410", line, StringComparison.Ordinal);
         Assert.Contains("\"reason\":\"Expired\"", line, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_port_in_use_fails_the_start_cleanly_and_the_home_can_be_used_again()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+        await Assert.ThrowsAnyAsync<IOException>(() => LocalCluster.StartAsync(new LocalClusterOptions { HomeDirectory = _home, Port = port }));
+        taken.Stop();
+        await using var cluster = await LocalCluster.StartAsync(new LocalClusterOptions { HomeDirectory = _home });
+        using var client = new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(cluster.KubeconfigPath));
+        Assert.Equal("default", (await client.CoreV1.ReadNamespaceAsync("default")).Metadata.Name);
+    }
 }
