@@ -29,7 +29,7 @@ internal sealed class ScriptEnvironment
     private static readonly ConcurrentDictionary<string, Lazy<ScriptEnvironment>> Shared = new(StringComparer.Ordinal);
 
     private static readonly string[] BaseImports =
-        ["System", "System.Collections.Generic", "System.Linq", "System.Threading.Tasks", "Sirocco", "Sirocco.Scheduling"];
+        ["System", "System.Collections.Generic", "System.IO", "System.Linq", "System.Threading", "System.Threading.Tasks", "Sirocco", "Sirocco.Scheduling"];
 
     private static readonly string[] OptionalImports = ["Sirocco.Kubernetes", "k8s.Models"];
 

@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+
+namespace Sirocco.Cli.Tests;
+
+/// <summary>The DAG and task commands through the real program, over one home with a good and a broken DAG file.</summary>
+public sealed class DagCommandsTests : IDisposable
+{
+    private const string GoodDag = """
+        using System.IO;
+
+        var fail = new Flaky("flaky");
+        var dag = new Dag("cli_dag")
+        {
+            Schedule = "@daily",
+            StartDate = new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero),
+            Params = new Dictionary<string, object?> { ["who"] = "world" },
+            Tasks = { new EmptyOperator("start"), new Echo("echo") { Text = "hello {{ params.who }} on {{ ds }}" }, fail },
+        };
+        _ = dag.GetTask("start") >> dag.GetTask("echo") >> fail;
+        return dag;
+
+        sealed class Echo(string id) : BaseOperator(id)
+        {
+            public string Text { get; set; } = "";
+            public override IReadOnlyList<string> TemplateFields => ["Text"];
+            public override Task<object?> ExecuteAsync(TaskExecutionContext context, CancellationToken cancellationToken)
+            {
+                context.Log("said: " + Text);
+                return Task.FromResult<object?>(Text);
+            }
+        }
+
+        sealed class Flaky(string id) : BaseOperator(id)
+        {
+            public override Task<object?> ExecuteAsync(TaskExecutionContext context, CancellationToken cancellationToken) =>
+                context.DagRun.Conf["fail"] is not null ? throw new SiroccoException("asked to fail") : Task.FromResult<object?>(null);
+        }
+        """;
+
+    private readonly string _home = Directory.CreateTempSubdirectory("sirocco-dags-").FullName;
+
+    public DagCommandsTests()
+    {
+        Directory.CreateDirectory(Path.Combine(_home, "dags"));
+        File.WriteAllText(Path.Combine(_home, "dags", "cli_dag.cs"), GoodDag);
+        File.WriteAllText(Path.Combine(_home, "dags", "broken.cs"), "var x = ;\nreturn x;\n");
+    }
+
+    public void Dispose() => Directory.Delete(_home, recursive: true);
+
+    private async Task<(int Code, string Out, string Err)> Sirocco(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "sirocco.dll"));
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.Environment["SIROCCO_HOME"] = _home;
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(120));
+        return (p.ExitCode, await stdout, await stderr);
+    }
+
+    [Fact]
+    public async Task A_broken_file_is_an_import_error_while_the_good_dag_lists_shows_and_tests()
+    {
+        var list = await Sirocco("dags", "list", "-o", "json");
+        Assert.Equal(0, list.Code);
+        Assert.Equal("cli_dag", Assert.Single(JsonNode.Parse(list.Out)!.AsArray())!["dag_id"]!.ToString());
+        Assert.Contains("1 DAG file(s) failed to load", list.Err, StringComparison.Ordinal);
+
+        var errors = await Sirocco("dags", "list-import-errors", "-o", "json");
+        var error = Assert.Single(JsonNode.Parse(errors.Out)!.AsArray())!;
+        Assert.EndsWith("broken.cs", error["filepath"]!.ToString(), StringComparison.Ordinal);
+        Assert.Contains("(1,9)", error["error"]!.ToString(), StringComparison.Ordinal); // line and column
+
+        var show = await Sirocco("dags", "show", "cli_dag", "--format", "dot");
+        Assert.Contains("\"start\" -> \"echo\";", show.Out, StringComparison.Ordinal);
+        Assert.Equal(["start", "echo", "flaky"], (await Sirocco("tasks", "list", "cli_dag", "--tree")).Out.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+
+        var render = await Sirocco("tasks", "render", "cli_dag", "echo", "2024-03-05");
+        Assert.Contains("# property: Text", render.Out, StringComparison.Ordinal);
+        Assert.Contains("hello world on 2024-03-05", render.Out, StringComparison.Ordinal);
+
+        var test = await Sirocco("dags", "test", "cli_dag", "2024-03-05");
+        Assert.Equal(0, test.Code);
+        Assert.Contains("echo: [", test.Out, StringComparison.Ordinal); // task log lines reach the terminal
+        Assert.Contains("said: hello world on 2024-03-05", test.Out, StringComparison.Ordinal);
+        Assert.Contains("finished: success", test.Out, StringComparison.Ordinal);
+
+        var failing = await Sirocco("dags", "test", "cli_dag", "2024-03-06", "--conf", "{\"fail\": true}");
+        Assert.Equal(1, failing.Code);
+        Assert.Contains("flaky: failed", failing.Out, StringComparison.Ordinal);
+
+        var one = await Sirocco("tasks", "test", "cli_dag", "echo", "2024-03-07");
+        Assert.Equal(0, one.Code);
+        Assert.Contains("echo: success", one.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("start: ", one.Out, StringComparison.Ordinal); // dependencies ignored, others not run
+        var runs = JsonNode.Parse((await Sirocco("dags", "list-runs", "-d", "cli_dag", "-o", "json")).Out)!.AsArray();
+        Assert.DoesNotContain(runs, r => r!["run_id"]!.ToString().Contains("temporary", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Backfill_runs_each_interval_then_state_logs_and_clear_work_on_its_runs()
+    {
+        var backfill = await Sirocco("dags", "backfill", "cli_dag", "-s", "2024-01-01", "-e", "2024-01-03");
+        Assert.Equal(0, backfill.Code);
+        var runs = JsonNode.Parse((await Sirocco("dags", "list-runs", "-d", "cli_dag", "-o", "json")).Out)!.AsArray();
+        Assert.Equal(["backfill__2024-01-03T00:00:00+00:00", "backfill__2024-01-02T00:00:00+00:00", "backfill__2024-01-01T00:00:00+00:00"], runs.Select(r => r!["run_id"]!.ToString()));
+        Assert.All(runs, r => Assert.Equal("success", r!["state"]!.ToString()));
+
+        Assert.Equal("success\n", (await Sirocco("tasks", "state", "cli_dag", "echo", "2024-01-02")).Out);
+        var log = await Sirocco("tasks", "logs", "cli_dag", "echo", "backfill__2024-01-02T00:00:00+00:00");
+        Assert.Contains("said: hello world on 2024-01-02", log.Out, StringComparison.Ordinal);
+        var noTry = await Sirocco("tasks", "logs", "cli_dag", "echo", "2024-01-02", "--try", "5");
+        Assert.NotEqual(0, noTry.Code);
+        Assert.Contains("there is no try 5", noTry.Err, StringComparison.Ordinal);
+
+        var clear = await Sirocco("tasks", "clear", "cli_dag", "-t", "^echo$", "-s", "2024-01-02", "-e", "2024-01-02", "-y");
+        Assert.Contains("1 task instance(s) cleared", clear.Out, StringComparison.Ordinal);
+        Assert.Equal("none\n", (await Sirocco("tasks", "state", "cli_dag", "echo", "2024-01-02")).Out);
+        var runsAfter = JsonNode.Parse((await Sirocco("dags", "list-runs", "-d", "cli_dag", "-o", "json")).Out)!.AsArray();
+        Assert.Equal("queued", runsAfter.Single(r => r!["run_id"]!.ToString().Contains("01-02", StringComparison.Ordinal))!["state"]!.ToString());
+
+        var badRegex = await Sirocco("tasks", "clear", "cli_dag", "-t", "(", "-y");
+        Assert.Contains("--task-regex '(' is not a valid regular expression", badRegex.Err, StringComparison.Ordinal);
+        var badDate = await Sirocco("dags", "backfill", "cli_dag", "-s", "yesterday", "-e", "2024-01-01");
+        Assert.Contains("invalid date 'yesterday'", badDate.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Trigger_creates_a_queued_manual_run_with_conf_and_bad_conf_is_refused()
+    {
+        var trigger = await Sirocco("dags", "trigger", "cli_dag", "--conf", "{\"k\": 1}", "--logical-date", "2024-05-01T10:00:00Z");
+        Assert.Equal(0, trigger.Code);
+        Assert.Contains("manual__2024-05-01T10:00:00+00:00", trigger.Out, StringComparison.Ordinal);
+        var run = JsonNode.Parse((await Sirocco("dags", "list-runs", "cli_dag", "-o", "json")).Out)!.AsArray().Single()!;
+        Assert.Equal("queued", run["state"]!.ToString());
+
+        var bad = await Sirocco("dags", "trigger", "cli_dag", "--conf", "[1, 2]");
+        Assert.NotEqual(0, bad.Code);
+        Assert.Contains("--conf must be a JSON object", bad.Err, StringComparison.Ordinal);
+        var unknown = await Sirocco("dags", "trigger", "no_such_dag");
+        Assert.Contains("Dag id no_such_dag not found", unknown.Err, StringComparison.Ordinal);
+    }
+}
