@@ -390,4 +390,21 @@ public sealed class KubeletTests(ClusterFixture fx)
         var events = await _client.CoreV1.ListNamespacedEventAsync(ns, fieldSelector: "reason=BackOff");
         Assert.Single(events.Items);
     }
+
+    [Fact]
+    public async Task Failing_init_container_fails_a_never_restarting_pod_before_the_main_containers()
+    {
+        var ns = await fx.NamespaceAsync("initfail");
+        var pod = ClusterFixture.Pod("blocked", "sh", "-c", "echo main-ran");
+        pod.Spec.InitContainers = [new V1Container { Name = "check", Image = "busybox", Command = ["sh", "-c", "echo checking; exit 1"] }];
+        await _client.CoreV1.CreateNamespacedPodAsync(pod, ns);
+        var done = await fx.WaitForPodAsync(ns, "blocked", ClusterFixture.Done);
+        Assert.Equal("Failed", done.Status.Phase);
+        Assert.Equal(1, done.Status.InitContainerStatuses.Single().State.Terminated.ExitCode);
+        Assert.Equal("PodInitializing", done.Status.ContainerStatuses.Single().State.Waiting.Reason);
+        Assert.Contains(done.Status.Conditions, c => c.Type == "Initialized" && c.Status == "False" && c.Reason == "ContainersNotInitialized");
+        Assert.Equal("checking\n", await fx.LogAsync(ns, "blocked", "check"));
+        var table = await fx.KubectlAsync("get", "pod", "blocked", "-n", ns);
+        Assert.Matches(@"blocked\s+0/1\s+Init:Error\s+0", table.Out);
+    }
 }
