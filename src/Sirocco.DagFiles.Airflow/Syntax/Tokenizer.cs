@@ -38,6 +38,11 @@ internal sealed class Tokenizer
         "{", "}", ",", ":", ".", ";", "=",
     ];
 
+    // Operators by their first character, longest first, so each position tries only the few that can match.
+    private static readonly Dictionary<char, string[]> OperatorsByFirst = Operators
+        .GroupBy(o => o[0])
+        .ToDictionary(g => g.Key, g => g.OrderByDescending(o => o.Length).ToArray());
+
     private const int MaxIndentLevels = 60;
     private const int MaxBracketDepth = 100;
 
@@ -158,8 +163,7 @@ internal sealed class Tokenizer
                 continue;
             }
 
-            var op = Array.Find(Operators, o => _pos + o.Length <= _end && string.CompareOrdinal(_text, _pos, o, 0, o.Length) == 0)
-                ?? throw Error($"invalid character {Describe(ch)}", _pos);
+            var op = MatchOperator() ?? throw Error($"invalid character {Describe(ch)}", _pos);
             if (op is "(" or "[" or "{")
             {
                 if (++_depth > MaxBracketDepth)
@@ -211,6 +215,24 @@ internal sealed class Tokenizer
 
         Add(TokenKind.End, string.Empty, null, _end);
         return _tokens;
+    }
+
+    private string? MatchOperator()
+    {
+        if (!OperatorsByFirst.TryGetValue(_text[_pos], out var candidates))
+        {
+            return null;
+        }
+
+        foreach (var o in candidates)
+        {
+            if (o.Length == 1 || (_pos + o.Length <= _end && string.CompareOrdinal(_text, _pos, o, 0, o.Length) == 0))
+            {
+                return o;
+            }
+        }
+
+        return null;
     }
 
     private int Line(int offset) => _text.AsSpan(0, offset).Count('\n') + 1;
