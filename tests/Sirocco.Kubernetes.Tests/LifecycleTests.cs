@@ -33,6 +33,21 @@ public sealed class LifecycleTests(ClusterFixture fx)
     }
 
     [Fact]
+    public async Task Registered_secrets_are_masked_in_the_container_output_and_failure_message()
+    {
+        var ns = await fx.NamespaceAsync("mask");
+        var harness = new TryHarness();
+        harness.Masker.Add("hunter2-very-secret");
+        var op = Pod("masked", ns, "echo password=hunter2-very-secret; exit 1");
+
+        var e = await Assert.ThrowsAsync<SiroccoException>(() => harness.RunAsync(op));
+
+        Assert.Contains("password=***", harness.Log);
+        Assert.DoesNotContain(harness.Log, l => l.Contains("hunter2", StringComparison.Ordinal));
+        Assert.DoesNotContain("hunter2", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Exit_code_listed_in_skip_on_exit_code_skips()
     {
         var ns = await fx.NamespaceAsync("skip");

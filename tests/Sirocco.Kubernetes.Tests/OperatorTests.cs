@@ -162,3 +162,23 @@ public sealed class OperatorTests
         Assert.Equal(name, action.ToName());
     }
 }
+
+public sealed class GkeOperatorTests
+{
+    [Fact]
+    public void Gke_template_fields_add_the_cluster_coordinates()
+    {
+        var op = new GKEStartPodOperator("g");
+        Assert.Contains(nameof(GKEStartPodOperator.ClusterName), op.TemplateFields);
+        Assert.Contains(nameof(KubernetesPodOperator.Image), op.TemplateFields);
+    }
+
+    [Fact]
+    public async Task Gke_without_a_kubeconfig_fails_naming_the_cluster()
+    {
+        var harness = new Harness.TryHarness();
+        var op = new GKEStartPodOperator("g") { ProjectId = "p", Location = "us-central1", ClusterName = "c", Image = "i" };
+        var e = await Assert.ThrowsAsync<SiroccoException>(() => harness.RunAsync(op));
+        Assert.Contains("projects/p/locations/us-central1/clusters/c", e.Message, StringComparison.Ordinal);
+    }
+}

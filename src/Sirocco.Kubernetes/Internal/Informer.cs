@@ -31,9 +31,6 @@ internal abstract class Informer<T> : IAsyncDisposable
     public bool IsHealthy(TimeSpan within) =>
         Runtime.Time.GetUtcNow().UtcTicks - Interlocked.Read(ref _lastHeardTicks) < within.Ticks;
 
-    /// <summary>How many list and watch requests the loop has made (for the benchmark).</summary>
-    public int Requests { get; private set; }
-
     protected IKubernetes Client { get; }
 
     protected KubernetesRuntime Runtime { get; }
@@ -96,7 +93,6 @@ internal abstract class Informer<T> : IAsyncDisposable
             {
                 if (resourceVersion is null)
                 {
-                    Requests++;
                     var (items, rv) = await ListAsync(stop).ConfigureAwait(false);
                     Heard();
                     OnReplace(items);
@@ -104,7 +100,6 @@ internal abstract class Informer<T> : IAsyncDisposable
                     _synced.TrySetResult();
                 }
 
-                Requests++;
                 Exception? streamError = null;
                 var stream = WatchAsync(resourceVersion ?? "0", Runtime.Options.WatchTimeoutSeconds, e => streamError ??= e, stop);
                 await foreach (var (type, item) in stream.ConfigureAwait(false))

@@ -1,0 +1,59 @@
+namespace Sirocco.Kubernetes;
+
+/// <summary>
+/// Runs the pod in a named GKE cluster (project, location, cluster), as Airflow's Google provider's
+/// <c>GKEStartPodOperator</c>; everything else is <see cref="KubernetesPodOperator"/>'s. Sirocco does not fetch GKE
+/// credentials itself yet: give the cluster's kubeconfig in <see cref="KubernetesPodOperator.ConfigFile"/> (for
+/// example written by <c>gcloud container clusters get-credentials</c>) or in the connection; without one the try fails
+/// with a message naming the cluster.
+/// </summary>
+public class GKEStartPodOperator : KubernetesPodOperator
+{
+    private static readonly string[] GkeFields = [nameof(ProjectId), nameof(Location), nameof(ClusterName), nameof(ImpersonationChain)];
+
+    /// <summary>Creates the task.</summary>
+    public GKEStartPodOperator(string taskId)
+        : base(taskId)
+    {
+    }
+
+    /// <summary>The template fields: the pod operator's plus the cluster's coordinates.</summary>
+    public override IReadOnlyList<string> TemplateFields => [.. base.TemplateFields, .. GkeFields];
+
+    /// <summary>The Google Cloud project of the cluster.</summary>
+    public string? ProjectId { get; set; }
+
+    /// <summary>The cluster's region or zone, e.g. <c>us-central1</c>.</summary>
+    public string? Location { get; set; }
+
+    /// <summary>The GKE cluster's name.</summary>
+    public string? ClusterName { get; set; }
+
+    /// <summary>Whether the cluster's private endpoint is used.</summary>
+    public bool UseInternalIp { get; set; }
+
+    /// <summary>The Google Cloud connection (<c>google_cloud_default</c>).</summary>
+    public string GcpConnId { get; set; } = "google_cloud_default";
+
+    /// <summary>A service account to impersonate.</summary>
+    public string? ImpersonationChain { get; set; }
+
+    /// <inheritdoc/>
+    public override Task<object?> ExecuteAsync(TaskExecutionContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (string.IsNullOrEmpty(ProjectId) || string.IsNullOrEmpty(Location) || string.IsNullOrEmpty(ClusterName))
+        {
+            throw new SiroccoException($"task {TaskId}: GKEStartPodOperator needs project_id, location and cluster_name");
+        }
+
+        var hasConnection = KubernetesConnId is { Length: > 0 } id && context.Connections.TryGet(id, out _);
+        if (string.IsNullOrEmpty(ConfigFile) && !hasConnection && InCluster != true)
+        {
+            throw new SiroccoException(
+                $"task {TaskId}: Sirocco cannot fetch credentials for GKE cluster projects/{ProjectId}/locations/{Location}/clusters/{ClusterName} yet; set config_file to its kubeconfig (gcloud container clusters get-credentials) or a kubernetes connection");
+        }
+
+        return base.ExecuteAsync(context, cancellationToken);
+    }
+}
