@@ -23,8 +23,9 @@ public sealed class LocalClusterOptions
 
     /// <summary>
     /// Commands to use for images whose container has no <c>command</c> (the image's entrypoint, which a
-    /// local process cannot read from a registry). Keys are image names as written in the pod, with or
-    /// without a tag.
+    /// local process cannot read from a registry). A pod's image matches a key as written, without its digest or
+    /// tag, or without Docker Hub's <c>docker.io/library/</c> prefix (so <c>busybox</c> matches
+    /// <c>docker.io/library/busybox:1.36</c>).
     /// </summary>
     public IReadOnlyDictionary<string, IReadOnlyList<string>> ImageEntrypoints { get; init; } =
         new Dictionary<string, IReadOnlyList<string>>();

@@ -299,7 +299,7 @@ public sealed class KubeletTests(ClusterFixture fx)
 
         var mapped = ClusterFixture.Pod("mapped");
         mapped.Spec.Containers[0].Command = null;
-        mapped.Spec.Containers[0].Image = "sirocco/echo:1.0";
+        mapped.Spec.Containers[0].Image = "docker.io/sirocco/echo:1.0@sha256:0123";
         mapped.Spec.Containers[0].Args = ["and-args"];
         await _client.CoreV1.CreateNamespacedPodAsync(mapped, ns);
         await fx.WaitForPodAsync(ns, "mapped", ClusterFixture.Done);

@@ -411,19 +411,40 @@ internal sealed class PodWorker
 
     private List<string>? Entrypoint(string image)
     {
+        // The image as written, then without its digest or tag, then without Docker Hub's implicit prefixes.
         var map = _cluster.Options.ImageEntrypoints;
-        if (map.TryGetValue(image, out var e))
+        foreach (var candidate in ImageNames(image))
         {
-            return [.. e];
-        }
-
-        var colon = image.LastIndexOf(':');
-        if (colon > image.LastIndexOf('/') && map.TryGetValue(image[..colon], out e))
-        {
-            return [.. e];
+            if (map.TryGetValue(candidate, out var e))
+            {
+                return [.. e];
+            }
         }
 
         return null;
+    }
+
+    internal static IEnumerable<string> ImageNames(string image)
+    {
+        yield return image;
+        var at = image.IndexOf('@', StringComparison.Ordinal);
+        var bare = at >= 0 ? image[..at] : image;
+        var colon = bare.LastIndexOf(':');
+        if (colon > bare.LastIndexOf('/'))
+        {
+            yield return bare;
+            bare = bare[..colon];
+            yield return bare;
+        }
+
+        foreach (var prefix in new[] { "docker.io/library/", "docker.io/", "index.docker.io/library/" })
+        {
+            if (bare.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                yield return bare[prefix.Length..];
+                break;
+            }
+        }
     }
 
     private static string? ReadTerminationMessage(string path, ContainerRun c, int exit, ContainerLog log)
