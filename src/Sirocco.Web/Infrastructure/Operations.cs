@@ -20,9 +20,13 @@ internal sealed class Operations
 
     public async Task<DagRun> RequireRunAsync(string dagId, string runId, CancellationToken ct)
     {
-        await RequireDagAsync(dagId, ct).ConfigureAwait(false);
-        return await _state.Store.GetDagRunAsync(dagId, runId, ct).ConfigureAwait(false)
-            ?? throw ApiException.NotFound("DAGRun not found", $"DAGRun with DAG ID: '{dagId}' and DagRun ID: '{runId}' not found");
+        if (await _state.Store.GetDagRunAsync(dagId, runId, ct).ConfigureAwait(false) is { } run)
+        {
+            return run;
+        }
+
+        await RequireDagAsync(dagId, ct).ConfigureAwait(false); // names the DAG when it is the DAG that is missing
+        throw ApiException.NotFound("DAGRun not found", $"DAGRun with DAG ID: '{dagId}' and DagRun ID: '{runId}' not found");
     }
 
     public async Task<TaskInstance> RequireTaskInstanceAsync(string dagId, string runId, string taskId, CancellationToken ct)
