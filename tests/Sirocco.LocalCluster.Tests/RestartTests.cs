@@ -18,7 +18,7 @@ public sealed class RestartTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Secrets_survive_a_restart_and_old_watches_get_410_gone()
+    public async Task Secrets_and_finished_pods_with_their_logs_survive_a_restart_and_old_watches_get_410_gone()
     {
         string token;
         string rv;
@@ -33,6 +33,19 @@ public sealed class RestartTests : IAsyncLifetime
             }, "default");
             rv = created.Metadata.ResourceVersion;
             await client.CoreV1.CreateNamespacedSecretAsync(new V1Secret { Metadata = new() { Name = "later" } }, "default");
+            var pod = await client.CoreV1.CreateNamespacedPodAsync(new V1Pod
+            {
+                Metadata = new() { Name = "before" },
+                Spec = new() { RestartPolicy = "Never", Containers = [new() { Name = "c", Image = "busybox", Command = ["echo", "ran before the restart"] }] },
+            }, "default");
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await foreach (var (_, p) in client.CoreV1.WatchListNamespacedPodAsync("default", fieldSelector: "metadata.name=before", cancellationToken: cts.Token))
+            {
+                if (p.Status?.Phase == "Succeeded")
+                {
+                    break;
+                }
+            }
         }
 
         await using var second = await LocalCluster.StartAsync(new LocalClusterOptions { HomeDirectory = _home });
@@ -41,6 +54,14 @@ public sealed class RestartTests : IAsyncLifetime
         var kept = await again.CoreV1.ReadNamespacedSecretAsync("kept", "default");
         Assert.Equal("v", System.Text.Encoding.UTF8.GetString(kept.Data["k"]));
         Assert.True(long.Parse(kept.Metadata.ResourceVersion, System.Globalization.CultureInfo.InvariantCulture) >= long.Parse(rv, System.Globalization.CultureInfo.InvariantCulture));
+
+        using (var log = await again.CoreV1.ReadNamespacedPodLogAsync("before", "default"))
+        using (var logReader = new StreamReader(log))
+        {
+            Assert.Equal("ran before the restart\n", await logReader.ReadToEndAsync());
+        }
+
+        Assert.Equal("Succeeded", (await again.CoreV1.ReadNamespacedPodAsync("before", "default")).Status.Phase);
 
         var fresh = await again.CoreV1.CreateNamespacedSecretAsync(new V1Secret { Metadata = new() { Name = "new" } }, "default");
         Assert.True(long.Parse(fresh.Metadata.ResourceVersion, System.Globalization.CultureInfo.InvariantCulture) > long.Parse(kept.Metadata.ResourceVersion, System.Globalization.CultureInfo.InvariantCulture));

@@ -16,7 +16,7 @@ internal sealed class ContainerLog : IDisposable
     private const int MaxLine = 16 * 1024;
 
     private readonly Lock _gate = new();
-    private readonly FileStream _writer;
+    private readonly FileStream? _writer;
     private readonly TimeProvider _time;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -28,7 +28,17 @@ internal sealed class ContainerLog : IDisposable
         _writer = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
     }
 
+    private ContainerLog(string path)
+    {
+        Path = path;
+        _time = TimeProvider.System;
+        Ended = true;
+    }
+
     public string Path { get; }
+
+    /// <summary>The log of a run that ended before the cluster last started, read from its file.</summary>
+    public static ContainerLog Existing(string path) => new(path);
 
     /// <summary>True once the container's output has ended.</summary>
     public bool Ended { get; private set; }
@@ -85,6 +95,11 @@ internal sealed class ContainerLog : IDisposable
         var prefix = Encoding.ASCII.GetBytes($"{Time.Nano(_time.GetUtcNow())} stdout {(partial ? 'P' : 'F')} ");
         lock (_gate)
         {
+            if (_writer is null)
+            {
+                return;
+            }
+
             _writer.Write(prefix);
             _writer.Write(content);
             _writer.WriteByte((byte)'\n');
@@ -155,7 +170,7 @@ internal sealed class ContainerLog : IDisposable
         return lines;
     }
 
-    public void Dispose() => _writer.Dispose();
+    public void Dispose() => _writer?.Dispose();
 
     private void Signal()
     {

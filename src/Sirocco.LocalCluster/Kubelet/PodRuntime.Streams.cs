@@ -4,6 +4,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using k8s.Models;
 using Microsoft.AspNetCore.Http;
 using Sirocco.LocalCluster.Api;
 using Sirocco.LocalCluster.Store;
@@ -153,6 +154,23 @@ internal sealed partial class PodRuntime
         }
 
         var run = worker?.Containers.FirstOrDefault(c => c.Name == name);
+        if (run is null && worker is null)
+        {
+            // The pod ran before the cluster last started: its logs are still on disk.
+            var dir = Path.Combine(_cluster.StateDirectory, "pods", uid, "logs", name);
+            var files = Directory.Exists(dir)
+                ? Directory.GetFiles(dir, "*.log").Select(f => (File: f, Run: int.TryParse(Path.GetFileNameWithoutExtension(f), out var n) ? n : -1)).Where(f => f.Run >= 0).OrderBy(f => f.Run).ToList()
+                : [];
+            if (files.Count > 0)
+            {
+                run = new ContainerRun(new V1Container { Name = name, Image = "" }, init: false, "Completed");
+                foreach (var (file, _) in files)
+                {
+                    run.Logs.Add(ContainerLog.Existing(file));
+                }
+            }
+        }
+
         return run ?? throw ApiException.BadRequest($"container \"{name}\" in pod \"{podName}\" is waiting to start: ContainerCreating");
     }
 

@@ -59,6 +59,7 @@ internal sealed partial class PodRuntime : IAsyncDisposable
             });
         }
 
+        RemoveOrphanPodDirectories();
         Memory = MemoryCgroups.Detect($"sirocco-{name}-{Environment.ProcessId}");
         _cpu = Environment.ProcessorCount;
         _memory = NodeInfo.MemoryBytes();
@@ -90,6 +91,36 @@ internal sealed partial class PodRuntime : IAsyncDisposable
         catch (OperationCanceledException)
         {
             // Stopped.
+        }
+    }
+
+    /// <summary>Removes the files of pods deleted while the cluster was not running.</summary>
+    private void RemoveOrphanPodDirectories()
+    {
+        var root = Path.Combine(_cluster.StateDirectory, "pods");
+        if (!Directory.Exists(root))
+        {
+            return;
+        }
+
+        var known = _store.List("pods", null).Items.Select(p => Meta.Get(p.ToJson(), "uid")).ToHashSet(StringComparer.Ordinal);
+        foreach (var dir in Directory.GetDirectories(root))
+        {
+            if (!known.Contains(Path.GetFileName(dir)))
+            {
+                try
+                {
+                    Directory.Delete(dir, recursive: true);
+                }
+                catch (IOException)
+                {
+                    // Best effort.
+                }
+                catch (UnauthorizedAccessException)
+                {
+                    // Best effort.
+                }
+            }
         }
     }
 
