@@ -8,6 +8,7 @@ public sealed class DocumentationTests
 {
     [Theory]
     [InlineData(typeof(KubernetesPodOperator))]
+    [InlineData(typeof(GKEStartPodOperator))]
     [InlineData(typeof(BashOperator))]
     [InlineData(typeof(EmptyOperator))]
     public void Every_accepted_keyword_is_documented(Type operatorType)

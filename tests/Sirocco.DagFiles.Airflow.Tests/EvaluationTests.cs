@@ -140,6 +140,17 @@ public sealed class EvaluationTests
     }
 
     [Fact]
+    public void GKEStartPodOperator_takes_the_cluster_coordinates_and_every_pod_keyword()
+    {
+        var dag = Support.One("from airflow import DAG\nfrom airflow.providers.google.cloud.operators.kubernetes_engine import GKEStartPodOperator\n"
+            + "with DAG('g'):\n    GKEStartPodOperator(task_id='g', project_id='p', location='europe-west1', cluster_name='c', use_internal_ip=True, "
+            + "gcp_conn_id='gcp', impersonation_chain='sa@p.iam.gserviceaccount.com', image='perl', cmds=['perl'], dnspolicy='ClusterFirst')\n");
+        var op = Assert.IsType<GKEStartPodOperator>(dag.GetTask("g"));
+        Assert.Equal(("p", "europe-west1", "c", true, "gcp", "sa@p.iam.gserviceaccount.com"), (op.ProjectId, op.Location, op.ClusterName, op.UseInternalIp, op.GcpConnId, op.ImpersonationChain));
+        Assert.Equal(("perl", "ClusterFirst"), (op.Image, op.DnsPolicy));
+    }
+
+    [Fact]
     public void Syntax_trees_are_cached_by_content_hash_but_each_parse_builds_new_dags()
     {
         var parser = Support.NewParser();

@@ -57,6 +57,7 @@ internal sealed class Library
         var variable = new Namespace("type", "Variable", new(StringComparer.Ordinal) { ["get"] = Fn("Variable.get", VariableGet) });
         var secret = Fn("Secret", NewSecret);
         var kpo = Fn("KubernetesPodOperator", a => Operators.Create(this, "KubernetesPodOperator", a));
+        var gke = Fn("GKEStartPodOperator", a => Operators.Create(this, "GKEStartPodOperator", a));
         var empty = Fn("EmptyOperator", a => Operators.Create(this, "EmptyOperator", a));
         var dummy = Fn("DummyOperator", a => Operators.Create(this, "DummyOperator", a));
         var bash = Fn("BashOperator", a => Operators.Create(this, "BashOperator", a));
@@ -105,6 +106,7 @@ internal sealed class Library
         Module("airflow.providers.cncf.kubernetes.operators.kubernetes_pod", new(StringComparer.Ordinal) { ["KubernetesPodOperator"] = kpo });
         Module("airflow.providers.cncf.kubernetes.operators.pod", new(StringComparer.Ordinal) { ["KubernetesPodOperator"] = kpo });
         Module("airflow.contrib.operators.kubernetes_pod_operator", new(StringComparer.Ordinal) { ["KubernetesPodOperator"] = kpo });
+        Module("airflow.providers.google.cloud.operators.kubernetes_engine", new(StringComparer.Ordinal) { ["GKEStartPodOperator"] = gke });
         Module("airflow.operators.empty", new(StringComparer.Ordinal) { ["EmptyOperator"] = empty });
         Module("airflow.operators.dummy", new(StringComparer.Ordinal) { ["DummyOperator"] = dummy, ["EmptyOperator"] = empty });
         Module("airflow.operators.dummy_operator", new(StringComparer.Ordinal) { ["DummyOperator"] = dummy });
@@ -189,7 +191,7 @@ internal sealed class Library
 
     private static string? ImportHint(string module, string name) => (module, name) switch
     {
-        (_, "GKEStartPodOperator" or "GKECreateClusterOperator" or "GKEDeleteClusterOperator") =>
+        (_, "GKECreateClusterOperator" or "GKEDeleteClusterOperator") =>
             $"{name} is not supported yet by Sirocco's DAG-file reader",
         (_, "TaskGroup") => "TaskGroup is not supported in DAG files read without Python",
         ("airflow.decorators", _) => $"decorators ({name}) are not supported in DAG files read without Python",

@@ -29,18 +29,21 @@ internal static class Operators
 
     private static readonly Dictionary<Type, Dictionary<string, PropertyInfo>> Tables = new()
     {
-        [typeof(KubernetesPodOperator)] = Table(typeof(KubernetesPodOperator), new(StringComparer.Ordinal)
-        {
-            ["dnspolicy"] = nameof(KubernetesPodOperator.DnsPolicy),
-            ["schedulername"] = nameof(KubernetesPodOperator.SchedulerName),
-            ["node_selectors"] = nameof(KubernetesPodOperator.NodeSelector),
-            ["skip_exit_code"] = nameof(KubernetesPodOperator.SkipOnExitCode),
-        }),
+        [typeof(KubernetesPodOperator)] = Table(typeof(KubernetesPodOperator), PodAliases()),
+        [typeof(GKEStartPodOperator)] = Table(typeof(GKEStartPodOperator), PodAliases()),
         [typeof(EmptyOperator)] = Table(typeof(EmptyOperator), []),
         [typeof(BashOperator)] = Table(typeof(BashOperator), new(StringComparer.Ordinal)
         {
             ["skip_exit_code"] = nameof(BashOperator.SkipOnExitCode),
         }),
+    };
+
+    private static Dictionary<string, string> PodAliases() => new(StringComparer.Ordinal)
+    {
+        ["dnspolicy"] = nameof(KubernetesPodOperator.DnsPolicy),
+        ["schedulername"] = nameof(KubernetesPodOperator.SchedulerName),
+        ["node_selectors"] = nameof(KubernetesPodOperator.NodeSelector),
+        ["skip_exit_code"] = nameof(KubernetesPodOperator.SkipOnExitCode),
     };
 
     private static readonly HashSet<string> BaseKeys = [.. Table(typeof(EmptyOperator), []).Keys];
@@ -88,6 +91,7 @@ internal static class Operators
             op = className switch
             {
                 "KubernetesPodOperator" => new KubernetesPodOperator(taskId),
+                "GKEStartPodOperator" => new GKEStartPodOperator(taskId),
                 "BashOperator" => new BashOperator(taskId),
                 _ => new EmptyOperator(taskId),
             };
