@@ -3,7 +3,6 @@ using k8s;
 using Sirocco.DagFiles;
 using Sirocco.Kubernetes.Internal;
 using Sirocco.Kubernetes.Tests.Harness;
-using Sirocco.Templating;
 
 namespace Sirocco.Kubernetes.Tests;
 
@@ -31,7 +30,7 @@ public sealed class ExampleDagTests
             harness.Config.Set("core", "kube_config", "/home/airflow/composer_kube_config");
             foreach (var task in dag.Tasks.Cast<KubernetesPodOperator>())
             {
-                var rendered = Render(harness, task);
+                var rendered = harness.Render(task);
                 var pod = PodBuilder.Build(rendered, BuildContexts.Fixed with
                 {
                     DagId = dag.DagId,
@@ -50,15 +49,6 @@ public sealed class ExampleDagTests
         {
             folder.Delete(recursive: true);
         }
-    }
-
-    private static KubernetesPodOperator Render(TryHarness harness, KubernetesPodOperator op)
-    {
-        var copy = (KubernetesPodOperator)op.CloneForTry();
-        var context = AirflowContext.Build(
-            new AirflowContextInput { DagId = harness.DagId, TaskId = op.TaskId, RunId = harness.RunId, LogicalDate = new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero) },
-            new AirflowServices { Config = harness.Config, Variables = harness.Variables, Connections = harness.Connections });
-        return new TemplateFieldRenderer(new TemplateEngine()).RenderFields(copy, copy.TemplateFields, context);
     }
 
     private static string RepositoryRoot()

@@ -1,5 +1,4 @@
 using Sirocco.Kubernetes.Tests.Harness;
-using Sirocco.Templating;
 
 namespace Sirocco.Kubernetes.Tests;
 
@@ -18,15 +17,15 @@ public sealed class TemplateWalkthroughTests(ClusterFixture fx)
         var op = SeedDag.Templates("{{ ds }}", "{{ var.value.my_value }}", "{{ conf.get('core', 'kube_config') }}");
         op.Cmds = ["sh", "-c", "echo \"$0\"; echo \"MY_VALUE=$MY_VALUE\""];
 
-        var noVariable = Assert.ThrowsAny<SiroccoException>(() => Render(harness, op));
+        var noVariable = Assert.ThrowsAny<SiroccoException>(() => harness.Render(op));
         Assert.Contains("my_value", noVariable.Message, StringComparison.Ordinal);
 
         harness.SetVariable("my_value", "example_value");
-        var noOption = Assert.ThrowsAny<SiroccoException>(() => Render(harness, op));
+        var noOption = Assert.ThrowsAny<SiroccoException>(() => harness.Render(op));
         Assert.Contains("kube_config", noOption.Message, StringComparison.Ordinal);
 
         harness.Config.Set("core", "kube_config", fx.Kubeconfig);
-        var rendered = Render(harness, op);
+        var rendered = harness.Render(op);
         Assert.Equal(fx.Kubeconfig, rendered.ConfigFile);
         Assert.Equal("{{ ds }}", op.Arguments[0]);
 
@@ -52,7 +51,7 @@ public sealed class TemplateWalkthroughTests(ClusterFixture fx)
             },
         };
 
-        var rendered = Render(harness, op);
+        var rendered = harness.Render(op);
 
         Assert.Equal("img:20240101", rendered.Image);
         Assert.Equal("20240101", rendered.Labels["run"]);
@@ -62,21 +61,5 @@ public sealed class TemplateWalkthroughTests(ClusterFixture fx)
         Assert.Equal("2024-01-01", annotations["day"]);
         Assert.Equal("/data/{{ ds }}", op.VolumeMounts[0].MountPath);
         Assert.Equal("{{ ds_nodash }}", op.Labels["run"]);
-    }
-
-    private static KubernetesPodOperator Render(TryHarness harness, KubernetesPodOperator op)
-    {
-        var copy = (KubernetesPodOperator)op.CloneForTry();
-        var context = AirflowContext.Build(
-            new AirflowContextInput
-            {
-                DagId = harness.DagId,
-                TaskId = op.TaskId,
-                RunId = harness.RunId,
-                RunType = "manual",
-                LogicalDate = new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero),
-            },
-            new AirflowServices { Config = harness.Config, Variables = harness.Variables, Connections = harness.Connections });
-        return new TemplateFieldRenderer(new TemplateEngine()).RenderFields(copy, copy.TemplateFields, context);
     }
 }

@@ -111,6 +111,22 @@ internal sealed class TryHarness : IConnectionStore, IVariableStore
         }
     }
 
+    /// <summary>Renders a per-try copy of <paramref name="op"/> with the real template engine, as the scheduler will.</summary>
+    public KubernetesPodOperator Render(KubernetesPodOperator op)
+    {
+        var copy = (KubernetesPodOperator)op.CloneForTry();
+        var context = Templating.AirflowContext.Build(
+            new Templating.AirflowContextInput
+            {
+                DagId = DagId,
+                TaskId = op.TaskId,
+                RunId = RunId,
+                LogicalDate = new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero),
+            },
+            new Templating.AirflowServices { Config = Config, Variables = Variables, Connections = Connections });
+        return new Templating.TemplateFieldRenderer(new Templating.TemplateEngine()).RenderFields(copy, copy.TemplateFields, context);
+    }
+
     public void SetVariable(string key, string value) => _variables[key] = new Variable(key, value);
 
     public void AddConnection(Connection connection) => _connections[connection.ConnId] = connection;
