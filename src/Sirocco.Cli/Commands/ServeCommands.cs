@@ -1,4 +1,5 @@
 using System.CommandLine;
+using k8s;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Sirocco.Connections;
@@ -32,6 +33,7 @@ internal static class ServeCommands
         {
             using var shutdown = Hosting.ShutdownOnSignal();
             await using var local = await StartClusterAsync(ctx, pr.GetValue(port), ct);
+            PointDefaultConnection(ctx.Store, local.KubeconfigPath);
             ctx.Out.WriteLine($"Local cluster listening on {local.ServerUrl}; kubeconfig: {local.KubeconfigPath}");
             ctx.Out.WriteLine($"Try: kubectl --kubeconfig {local.KubeconfigPath} get nodes");
             await Task.Delay(Timeout.Infinite, shutdown.Token).ContinueWith(_ => { }, CancellationToken.None);
@@ -51,7 +53,44 @@ internal static class ServeCommands
         yield return standalone;
     }
 
-    internal static Task<LocalCluster.LocalCluster> StartClusterAsync(CliContext ctx, int? port, CancellationToken ct)
+    internal static async Task<LocalCluster.LocalCluster> StartClusterAsync(CliContext ctx, int? port, CancellationToken ct)
+    {
+        var cluster = await StartClusterProcessAsync(ctx, port, ct);
+        try
+        {
+            await CreateNamespacesAsync(cluster, ctx.Config.Get("local_cluster", "namespaces", null), ct);
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+
+        return cluster;
+    }
+
+    /// <summary>
+    /// Creates the namespaces of <c>[local_cluster] namespaces</c> (comma separated; by default Composer 2's
+    /// <c>composer-user-workloads</c>, so the seed's DAG and kubectl commands work as written).
+    /// </summary>
+    private static async Task CreateNamespacesAsync(LocalCluster.LocalCluster cluster, string? names, CancellationToken ct)
+    {
+        var config = k8s.KubernetesClientConfiguration.BuildConfigFromConfigFile(cluster.KubeconfigPath);
+        using var client = new k8s.Kubernetes(config);
+        foreach (var name in (names ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            try
+            {
+                await client.CoreV1.CreateNamespaceAsync(new k8s.Models.V1Namespace { Metadata = new k8s.Models.V1ObjectMeta { Name = name } }, cancellationToken: ct);
+            }
+            catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.Conflict)
+            {
+                // Already there from an earlier start: the cluster keeps its state.
+            }
+        }
+    }
+
+    private static Task<LocalCluster.LocalCluster> StartClusterProcessAsync(CliContext ctx, int? port, CancellationToken ct)
     {
         var entrypoints = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
         if (ctx.Config.Get("local_cluster", "image_entrypoints", null) is { Length: > 0 } text)

@@ -55,6 +55,7 @@ internal static class ConfigDefaults
             ["local_cluster"] = new Dictionary<string, string>(StringComparer.Ordinal)
             {
                 ["port"] = "0",
+                ["namespaces"] = "composer-user-workloads",
                 ["image_entrypoints"] = string.Empty,
             },
         };
