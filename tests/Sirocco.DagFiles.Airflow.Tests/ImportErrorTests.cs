@@ -51,6 +51,14 @@ public sealed class ImportErrorTests
         { "from airflow.kubernetes.secret import Secret\ns = Secret('file', '/x', 'name')\n", 4, 5, "deploy_type must be env or volume" },
         { "x = f'{1 +}'\n", 3, 11, "invalid syntax" },
         { "x = f'{}'\n", 3, 7, "f-string: empty expression not allowed" },
+        { "d = DAG('x', schedule='every day')\n", 3, 14, "every day" },
+        { "import pendulum\nd = DAG('x', start_date=pendulum.datetime(2024, 1, 1, tz='Mars/Olympus'))\n", 4, 34, "Invalid timezone 'Mars/Olympus'" },
+        { "t = EmptyOperator(task_id='t', trigger_rule='sometimes')\n", 3, 32, "sometimes" },
+        { "from kubernetes.client import models as k8s\nt = k8s.V1Toleration(toleration_seconds='soon')\n", 4, 9, "not a valid V1Toleration" },
+        { "import datetime\nx = datetime.datetime(2024, 13, 1)\n", 4, 14, "out of range" },
+        { "x = int('abc')\n", 3, 5, "invalid literal for int() with base 10: 'abc'" },
+        { "x = undefined_name\n", 3, 5, "name 'undefined_name' is not defined" },
+        { "x = 'a'.nope()\n", 3, 9, "'str' object has no attribute 'nope'" },
     };
 
     [Theory]

@@ -295,7 +295,7 @@ internal sealed class Library
             dag.Schedule = a.Get(-1, scheduleKey) switch
             {
                 null => Schedule.None,
-                string s => Schedule.Parse(s, zone),
+                string s => ParseSchedule(s, zone, scheduleKey),
                 PyTimeDelta td => Schedule.Every(TimeSpan.FromTicks(td.Ticks)),
                 var other => throw new KeywordException(scheduleKey, $"DAG(): {scheduleKey} must be None, a cron or preset string or a timedelta, not {Interpreter.Describe(other)}"),
             };
@@ -346,6 +346,18 @@ internal sealed class Library
         var value = new DagValue(dag, defaults);
         _dags.Add(value);
         return value;
+    }
+
+    private static Schedule ParseSchedule(string text, TimeZoneInfo? zone, string keyword)
+    {
+        try
+        {
+            return Schedule.Parse(text, zone);
+        }
+        catch (Exception e) when (e is SiroccoException or FormatException or ArgumentException)
+        {
+            throw new KeywordException(keyword, $"DAG(): {keyword}: {e.Message}");
+        }
     }
 
     private static T Expect<T>(object? value, string keyword)

@@ -199,7 +199,7 @@ internal static class Operators
         {
             converted = To(value, property.PropertyType, name);
         }
-        catch (DagEvalException e)
+        catch (Exception e) when (e is DagEvalException or SiroccoException)
         {
             throw new KeywordException(name, $"{className}(): {e.Message}");
         }
