@@ -71,6 +71,18 @@ internal sealed class NamespaceController
     {
         var store = _cluster.Store;
         using var podWatch = store.Watch("pods", store.ResourceVersion);
+
+        // Like the real namespace controller, empty the namespace a moment later, in the background: a client that
+        // deletes a namespace and then its objects (`kubectl delete -f` of one file) finds them still there.
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(2), _cluster.Options.TimeProvider, _cluster.Stopping.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
         foreach (var resource in Contents)
         {
             foreach (var o in store.List(resource, ns).Items)

@@ -582,6 +582,7 @@ internal sealed class ApiHandler
 
             decoded["kind"] = resource.Kind;
             decoded["apiVersion"] = "v1";
+            MergeStringData(resource, decoded);
             return Merge(resource, current, decoded, status);
         }
 
@@ -913,6 +914,14 @@ internal sealed class ApiHandler
         AddWarnings(ctx, warnings);
         obj["kind"] = resource.Kind;
         obj["apiVersion"] = "v1";
+        MergeStringData(resource, obj);
+
+        return obj;
+    }
+
+    /// <summary>A secret's <c>stringData</c> is written into <c>data</c> and never stored.</summary>
+    private static void MergeStringData(ResourceInfo resource, JsonObject obj)
+    {
         if (resource.Name == "secrets" && obj["stringData"] is JsonObject stringData)
         {
             var data = Meta.Child(obj, "data");
@@ -920,11 +929,9 @@ internal sealed class ApiHandler
             {
                 data[k] = Convert.ToBase64String(Encoding.UTF8.GetBytes(Meta.Str(v) ?? ""));
             }
-
-            obj.Remove("stringData");
         }
 
-        return obj;
+        obj.Remove("stringData");
     }
 
     private static string FieldValidation(HttpContext ctx)

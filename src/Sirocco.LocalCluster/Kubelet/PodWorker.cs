@@ -132,10 +132,16 @@ internal sealed class PodWorker
             }
 
             // The first status says ContainerCreating; when the volumes are ready at once it also says the sandbox is.
-            while (!PrepareVolumes())
+            while (true)
             {
+                var wake = WakeSignal();
+                if (PrepareVolumes())
+                {
+                    break;
+                }
+
                 PublishStatus();
-                await WaitForChangeAsync(token).ConfigureAwait(false);
+                await WaitForChangeAsync(wake, token).ConfigureAwait(false);
             }
 
             _sandboxReady = true;
@@ -214,6 +220,9 @@ internal sealed class PodWorker
         while (true)
         {
             token.ThrowIfCancellationRequested();
+
+            // Take the wake-up before looking: a secret created after the look completes it.
+            var wake = WakeSignal();
             try
             {
                 env = ContainerConfig.Environment(_cluster.Store, _pod, c.Spec, _cluster);
@@ -235,7 +244,7 @@ internal sealed class PodWorker
                 }
 
                 Record("Warning", "Failed", "Error: " + e.Message, c);
-                await WaitForChangeAsync(token).ConfigureAwait(false);
+                await WaitForChangeAsync(wake, token).ConfigureAwait(false);
             }
         }
 
@@ -493,14 +502,16 @@ internal sealed class PodWorker
         }
     }
 
-    private async Task WaitForChangeAsync(CancellationToken token)
+    private Task WakeSignal()
     {
-        Task wake;
         lock (_gate)
         {
-            wake = _wake.Task;
+            return _wake.Task;
         }
+    }
 
+    private async Task WaitForChangeAsync(Task wake, CancellationToken token)
+    {
         // The kubelet also retries on its own, as the real one does, in case an event was missed.
         var retry = Task.Delay(TimeSpan.FromSeconds(20), _cluster.Options.TimeProvider, token);
         await Task.WhenAny(wake, retry).ConfigureAwait(false);
