@@ -32,6 +32,9 @@ internal static class Hosting
             CacheFolder = Path.Combine(ctx.Home, "cache", "dags"),
             ParseTimeout = TimeSpan.FromSeconds(ctx.Config.GetInt("core", "dagbag_import_timeout")),
             Watch = watch,
+
+            // Airflow DAG files (*.py) that only use pods load unchanged; Variable.get at parse time reads the store.
+            AdditionalParsers = [new DagFiles.Airflow.AirflowDagFileParser(new DagFiles.Airflow.AirflowDagFileParserOptions { Environment = ctx.Environment, Variables = ctx.Store })],
         });
     }
 
