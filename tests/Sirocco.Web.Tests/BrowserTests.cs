@@ -88,6 +88,7 @@ public sealed partial class BrowserTests(WebFixture fixture)
     {
         var (context, page) = await LoginAsync("op");
         await using var _ = context;
+        await page.ClickAsync("header nav button:has-text('Admin')");
         await page.ClickAsync("header nav a:has-text('Variables')");
         await Expect(page.Locator("h1")).ToHaveTextAsync("List Variable");
         await page.ClickAsync("a:has-text('Add a new record')");
@@ -156,6 +157,7 @@ public sealed partial class BrowserTests(WebFixture fixture)
         Assert.Equal("/nonexistent/kube_config", extra["kube_config_path"]!.GetValue<string>());
         fixture.Store.DeleteConnection("kubernetes_test");
 
+        await page.ClickAsync("header nav button:has-text('Admin')");
         await page.ClickAsync("header nav a:has-text('Configuration')");
         await Expect(page.Locator("#config-hidden")).ToContainTextAsync("expose_config");
     }

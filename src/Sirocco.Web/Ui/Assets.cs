@@ -14,6 +14,14 @@ header.top .logo span { color:#e8772e; }
 header.top nav { display:flex; gap:18px; flex:1; }
 header.top nav a { color:var(--ink); padding:14px 2px; border-bottom:3px solid transparent; }
 header.top nav a.active { border-bottom-color:var(--brand); font-weight:600; }
+header.top .menu { position:relative; }
+header.top .menu-button { border:none; border-radius:0; background:none; padding:14px 2px; border-bottom:3px solid transparent; color:var(--ink); }
+header.top .menu-button.active { border-bottom-color:var(--brand); font-weight:600; }
+header.top .menu-items { display:none; position:absolute; top:100%; left:-8px; background:#fff; border:1px solid var(--line); border-radius:6px; box-shadow:0 6px 18px rgba(31,41,51,.12); min-width:180px; z-index:10; padding:6px 0; }
+header.top .menu:hover .menu-items, header.top .menu:focus-within .menu-items { display:block; }
+header.top nav .menu-items a { display:block; padding:8px 14px; border-bottom:none; }
+header.top nav .menu-items a:hover { background:#f0f4f8; text-decoration:none; }
+header.top nav .menu-items a.active { font-weight:600; color:var(--brand); }
 header.top .who { color:var(--muted); display:flex; gap:12px; align-items:center; }
 main { padding:20px 24px 48px; max-width:1400px; margin:0 auto; }
 h1 { font-size:22px; margin:4px 0 16px; font-weight:600; } h2 { font-size:17px; margin:24px 0 10px; font-weight:600; }

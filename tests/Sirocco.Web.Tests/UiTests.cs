@@ -1,0 +1,144 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+
+namespace Sirocco.Web.Tests;
+
+/// <summary>UI forms over plain HTTP with a signed-in session (the browser tests cover the same pages in Chromium).</summary>
+[Collection("web")]
+public sealed class UiTests(WebFixture fixture)
+{
+    private async Task<HttpClient> SignInAsync(string user)
+    {
+        var handler = new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = new CookieContainer() };
+        var client = new HttpClient(handler, disposeHandler: true) { BaseAddress = fixture.Address };
+        var page = await client.GetStringAsync("/login");
+        using var response = await client.PostAsync("/login", Form(page, ("username", user), ("password", WebFixture.Password)));
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        return client;
+    }
+
+    private static FormUrlEncodedContent Form(string pageWithToken, params (string Key, string Value)[] fields) =>
+        new([new("_csrf", SecurityTests.CsrfToken(pageWithToken)), .. fields.Select(f => new KeyValuePair<string, string>(f.Key, f.Value))]);
+
+    [Fact]
+    public async Task Trigger_form_refuses_bad_conf_with_the_reason_and_keeps_the_text()
+    {
+        using var client = await SignInAsync("user");
+        var page = await client.GetStringAsync("/dags/templated/trigger");
+        using var bad = await client.PostAsync("/dags/templated/trigger", Form(page, ("conf", "{\"a\": "), ("logical_date", "")));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        var html = await bad.Content.ReadAsStringAsync();
+        Assert.Contains("conf is not valid JSON", html, StringComparison.Ordinal);
+        Assert.Contains("{&quot;a&quot;: ", html, StringComparison.Ordinal);
+        using var notObject = await client.PostAsync("/dags/templated/trigger", Form(page, ("conf", "[1]"), ("logical_date", "")));
+        Assert.Contains("conf must be a JSON object", await notObject.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        using var badDate = await client.PostAsync("/dags/templated/trigger", Form(page, ("conf", "{}"), ("logical_date", "soon")));
+        Assert.Contains("invalid date &#x27;soon&#x27;", await badDate.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Variables_import_and_export_json_and_html_is_escaped()
+    {
+        using var client = await SignInAsync("op");
+        var page = await client.GetStringAsync("/admin/variables");
+        using var upload = new MultipartFormDataContent
+        {
+            { new StringContent(SecurityTests.CsrfToken(page)), "_csrf" },
+            { new ByteArrayContent(Encoding.UTF8.GetBytes("""{"imported_a": "<script>alert(1)</script>", "imported_secret_token": "tok-abcdef-123", "imported_json": {"n": 1}}""")) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } }, "file", "vars.json" },
+        };
+        using var imported = await client.PostAsync("/admin/variables/import", upload);
+        Assert.Equal(HttpStatusCode.Redirect, imported.StatusCode);
+        Assert.Equal("{\"n\":1}", fixture.Store.GetVariable("imported_json")!.Value);
+
+        var list = await client.GetStringAsync("/admin/variables?q=imported");
+        Assert.Contains("&lt;script&gt;alert(1)&lt;/script&gt;", list, StringComparison.Ordinal);
+        Assert.DoesNotContain("<script>alert(1)", list, StringComparison.Ordinal);
+        Assert.DoesNotContain("tok-abcdef-123", list, StringComparison.Ordinal);
+        Assert.Contains("3 of", list, StringComparison.Ordinal);
+
+        var export = await client.GetStringAsync("/admin/variables/export");
+        Assert.Contains("\"imported_a\": \"\\u003Cscript\\u003Ealert(1)\\u003C/script\\u003E\"", export, StringComparison.Ordinal);
+        Assert.Contains("\"imported_secret_token\": \"***\"", export, StringComparison.Ordinal);
+
+        using var badFile = new MultipartFormDataContent
+        {
+            { new StringContent(SecurityTests.CsrfToken(page)), "_csrf" },
+            { new ByteArrayContent(Encoding.UTF8.GetBytes("not json")), "file", "vars.json" },
+        };
+        using var refused = await client.PostAsync("/admin/variables/import", badFile);
+        Assert.Equal(HttpStatusCode.Redirect, refused.StatusCode);
+        Assert.Contains("not valid JSON", await client.GetStringAsync("/admin/variables"), StringComparison.Ordinal);
+        foreach (var k in new[] { "imported_a", "imported_secret_token", "imported_json" })
+        {
+            fixture.Store.DeleteVariable(k);
+        }
+    }
+
+    [Fact]
+    public async Task Run_and_task_pages_show_details_and_their_actions_work()
+    {
+        await fixture.Store.SetDagPausedAsync("templated", false);
+        using (var api = fixture.Client("user"))
+        {
+            (await api.PostAsync("/api/v1/dags/templated/dagRuns", new StringContent("""{"dag_run_id":"ui_run","logical_date":"2024-07-08T00:00:00Z"}""", Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
+        }
+
+        await fixture.WaitForRunAsync("templated", "ui_run", DagRunState.Success);
+        using var client = await SignInAsync("user");
+        var ti = await client.GetStringAsync("/dags/templated/runs/ui_run/tasks/echo_date");
+        Assert.Contains("date is 2024-07-08", ti, StringComparison.Ordinal); // rendered field and log
+        Assert.Contains("Try 1", ti, StringComparison.Ordinal);
+
+        using var mark = await client.PostAsync("/dags/templated/runs/ui_run/tasks/echo_date/action", Form(ti, ("action", "failed")));
+        Assert.Equal(HttpStatusCode.Redirect, mark.StatusCode);
+        await fixture.WaitForRunAsync("templated", "ui_run", DagRunState.Failed);
+
+        var run = await client.GetStringAsync("/dags/templated/runs/ui_run");
+        using var clear = await client.PostAsync("/dags/templated/runs/ui_run/action", Form(run, ("action", "clear"), ("only_failed", "true")));
+        Assert.Equal(HttpStatusCode.Redirect, clear.StatusCode);
+        await fixture.WaitForAsync(async () => (await fixture.Store.GetTaskInstanceAsync("templated", "echo_date", "ui_run")) is { State: TaskInstanceState.Success, TryNumber: 2 }, what: "the cleared task's second try");
+        var after = await client.GetStringAsync("/dags/templated/runs/ui_run/tasks/echo_date?try=1");
+        Assert.Contains("Try 2", after, StringComparison.Ordinal);
+        using var badTry = await client.GetAsync("/dags/templated/runs/ui_run/tasks/echo_date?try=9");
+        Assert.Equal(HttpStatusCode.BadRequest, badTry.StatusCode);
+
+        using var unknown = await client.PostAsync("/dags/templated/runs/ui_run/action", Form(run, ("action", "explode")));
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        Assert.Contains("unknown action", await unknown.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        using var delete = await client.PostAsync("/dags/templated/runs/ui_run/action", Form(run, ("action", "delete")));
+        Assert.Equal(HttpStatusCode.Redirect, delete.StatusCode);
+        Assert.Null(await fixture.Store.GetDagRunAsync("templated", "ui_run"));
+    }
+
+    [Fact]
+    public async Task A_viewer_sees_pages_but_cannot_post_actions()
+    {
+        using var client = await SignInAsync("viewer");
+        var page = await client.GetStringAsync("/dags/example_empty/grid");
+        Assert.DoesNotContain("Trigger DAG", page, StringComparison.Ordinal);
+        using var post = await client.PostAsync("/dags/example_empty/pause", Form(page, ("is_paused", "false")));
+        Assert.Equal(HttpStatusCode.Forbidden, post.StatusCode);
+        using var admin = await client.GetAsync("/admin/connections");
+        Assert.Equal(HttpStatusCode.Forbidden, admin.StatusCode);
+    }
+
+    [Fact]
+    public async Task Binding_beyond_loopback_warns_that_nothing_is_encrypted()
+    {
+        var lines = new List<string>();
+        await using (var server = await SiroccoWebServer.StartAsync(new WebServerOptions { Config = fixture.Config, Store = fixture.Store, Urls = "http://0.0.0.0:0", Log = lines.Add }))
+        {
+            Assert.NotEqual(0, server.Address.Port);
+        }
+
+        Assert.Contains(lines, l => l.Contains("without TLS", StringComparison.Ordinal));
+        lines.Clear();
+        await using (await SiroccoWebServer.StartAsync(new WebServerOptions { Config = fixture.Config, Store = fixture.Store, Urls = "http://127.0.0.1:0", Log = lines.Add }))
+        {
+        }
+
+        Assert.Empty(lines);
+        await Assert.ThrowsAsync<SiroccoException>(() => SiroccoWebServer.StartAsync(new WebServerOptions { Config = fixture.Config, Store = fixture.Store, Urls = "https://127.0.0.1:0" }));
+    }
+}
