@@ -45,6 +45,7 @@ internal static class Builtin
             {
                 a.Check("sorted", 1, "reverse");
                 var items = interpreter.Iterate(a.Get(0, "iterable"), 0).ToList();
+                Nesting.Check(items);
                 PyOps.Sort(items, (x, y) => PyOps.Compare(x, y, "<"));
                 if (Interpreter.Truthy(a.Get(-1, "reverse", false), 0))
                 {
@@ -89,8 +90,10 @@ internal static class Builtin
 
     private static List<object?> Unique(IEnumerable<object?> items)
     {
+        var list = items.ToList();
+        Nesting.Check(list);
         var seen = new HashSet<object>(PyEqualityComparer.Instance);
-        return [.. items.Where(i => seen.Add(PyEqualityComparer.Key(i)))];
+        return [.. list.Where(i => seen.Add(PyEqualityComparer.Key(i)))];
     }
 
     private static object? ToInt(Args a)
@@ -172,6 +175,7 @@ internal static class Builtin
                 foreach (var pair in interpreter.Iterate(a.Positional[0], 0))
                 {
                     var kv = interpreter.Iterate(pair, 0).ToList();
+                    Nesting.Check(kv);
                     if (kv.Count != 2)
                     {
                         throw new DagEvalException("dictionary update sequence element has the wrong length; 2 is required");
@@ -236,6 +240,7 @@ internal static class Builtin
     private static object? Extreme(Args a, Interpreter interpreter, int sign)
     {
         var items = a.Positional.Count == 1 ? interpreter.Iterate(a.Positional[0], 0).ToList() : a.Positional;
+        Nesting.Check(items);
         if (items.Count == 0)
         {
             return a.Has("default") ? a.Get(-1, "default") : throw new DagEvalException($"{(sign < 0 ? "min" : "max")}() arg is an empty sequence");

@@ -333,6 +333,7 @@ internal sealed class Interpreter
         switch (container)
         {
             case PyDict d:
+                Nesting.Check(key);
                 if (key is List<object?> or PyDict)
                 {
                     throw new DagEvalException($"unhashable type: '{PyOps.TypeName(key)}'", offset);
@@ -437,6 +438,7 @@ internal sealed class Interpreter
                     }
 
                     var key = Eval(k, frame);
+                    Nesting.Check(key);
                     if (key is List<object?> or PyDict)
                     {
                         throw new DagEvalException($"unhashable type: '{PyOps.TypeName(key)}'", k.Offset);
@@ -504,6 +506,7 @@ internal sealed class Interpreter
 
     private static List<object?> Distinct(List<object?> items)
     {
+        Nesting.Check(items);
         var seen = new HashSet<object>(PyEqualityComparer.Instance);
         var result = new List<object?>(items.Count);
         foreach (var i in items)
@@ -576,6 +579,7 @@ internal sealed class Interpreter
                 if (dict is not null)
                 {
                     var key = Eval(comp.Element, inner);
+                    Nesting.Check(key);
                     if (key is List<object?> or PyDict)
                     {
                         throw new DagEvalException($"unhashable type: '{PyOps.TypeName(key)}'", comp.Element.Offset);
@@ -656,11 +660,22 @@ internal sealed class Interpreter
     private static bool Identical(object? a, object? b) =>
         a is null || a is bool ? Equals(a, b) && (b is null || b is bool) : ReferenceEquals(a, b) || (a is string s && b is string t && s == t);
 
-    private static bool Equal(object? a, object? b) =>
-        a is IPyObject || b is IPyObject ? ReferenceEquals(a, b) || Equals(a, b) : PyOps.Eq(a, b);
+    private static bool Equal(object? a, object? b)
+    {
+        if (a is IPyObject || b is IPyObject)
+        {
+            return ReferenceEquals(a, b) || Equals(a, b);
+        }
+
+        Nesting.Check(a);
+        Nesting.Check(b);
+        return PyOps.Eq(a, b);
+    }
 
     private static bool Order(object? a, object? b, string op)
     {
+        Nesting.Check(a);
+        Nesting.Check(b);
         var c = PyOps.Compare(a, b, op);
         return op switch
         {
@@ -671,11 +686,17 @@ internal sealed class Interpreter
         };
     }
 
-    private static bool Contains(object? container, object? item) => container switch
+    private static bool Contains(object? container, object? item)
     {
-        List<object?> l when item is IPyObject => l.Exists(x => ReferenceEquals(x, item)),
-        _ => PyOps.Contains(container, item),
-    };
+        if (container is List<object?> l && item is IPyObject)
+        {
+            return l.Exists(x => ReferenceEquals(x, item));
+        }
+
+        Nesting.Check(container);
+        Nesting.Check(item);
+        return PyOps.Contains(container, item);
+    }
 
     public static bool Truthy(object? value, int offset)
     {
@@ -701,6 +722,7 @@ internal sealed class Interpreter
         switch (target)
         {
             case PyDict d:
+                Nesting.Check(key);
                 return d.TryGetValue(PyEqualityComparer.Key(key), out var v) ? v : throw new DagEvalException($"KeyError: {PyOps.Repr(key)}", offset);
             case List<object?> or PyTuple or string when key is long or bool:
                 var count = target is string s ? s.Length : ((IReadOnlyList<object?>)target).Count;

@@ -127,6 +127,7 @@ internal static class KubernetesModels
     /// <summary>A value of the file as the JSON of a field of type <paramref name="type"/>, checking model field names.</summary>
     public static JsonNode? ToJson(object? value, Type type, string where)
     {
+        Nesting.Check(value);
         var target = Nullable.GetUnderlyingType(type) ?? type;
         switch (value)
         {

@@ -623,6 +623,8 @@ internal sealed class Library
         object? value;
         try
         {
+            // The Templating methods of lists and dicts (index, count, get...) compare elements recursively.
+            Nesting.Check(target);
             value = PyOps.GetAttr(target, name);
         }
         catch (PyException e)

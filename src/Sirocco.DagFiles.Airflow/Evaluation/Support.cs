@@ -33,13 +33,19 @@ internal static class Convert
     }
 
     /// <summary>A value for a .NET dictionary or list: datetimes, durations and containers become .NET values.</summary>
-    public static object? ToDotNet(object? value) => value switch
+    public static object? ToDotNet(object? value)
+    {
+        Nesting.Check(value);
+        return ToDotNetChecked(value);
+    }
+
+    private static object? ToDotNetChecked(object? value) => value switch
     {
         PyDateTime d => new DateTimeOffset(d.Wall, d.Offset ?? TimeSpan.Zero),
         PyTimeDelta t => TimeSpan.FromTicks(t.Ticks),
-        PyDict d => d.ToDictionary(kv => PyOps.Str(PyEqualityComparer.Unkey(kv.Key)), kv => ToDotNet(kv.Value), StringComparer.Ordinal),
-        List<object?> l => l.Select(ToDotNet).ToList(),
-        PyTuple t => t.Items.Select(ToDotNet).ToList(),
+        PyDict d => d.ToDictionary(kv => PyOps.Str(PyEqualityComparer.Unkey(kv.Key)), kv => ToDotNetChecked(kv.Value), StringComparer.Ordinal),
+        List<object?> l => l.Select(ToDotNetChecked).ToList(),
+        PyTuple t => t.Items.Select(ToDotNetChecked).ToList(),
         IPyObject o => throw new DagEvalException($"a {o.TypeName} cannot be used as a plain value here"),
         _ => value,
     };
@@ -115,6 +121,8 @@ internal static class Mutators
         "remove" => new(name, a =>
         {
             var x = Single(a, name);
+            Nesting.Check(list);
+            Nesting.Check(x);
             var i = list.FindIndex(e => PyOps.Eq(e, x));
             if (i < 0)
             {
@@ -127,6 +135,7 @@ internal static class Mutators
         "copy" => new(name, _ => new List<object?>(list)),
         "sort" => new(name, a =>
         {
+            Nesting.Check(list);
             PyOps.Sort(list, (x, y) => PyOps.Compare(x, y, "<"));
             if (Interpreter.Truthy(a.Get(-1, "reverse", false), 0))
             {
@@ -184,6 +193,7 @@ internal static class Mutators
         }),
         "setdefault" => new(name, a =>
         {
+            Nesting.Check(a.Get(0, "key"));
             var key = PyEqualityComparer.Key(a.Get(0, "key"));
             if (!dict.TryGetValue(key, out var v))
             {
@@ -195,6 +205,7 @@ internal static class Mutators
         }),
         "pop" => new(name, a =>
         {
+            Nesting.Check(a.Get(0, "key"));
             var key = PyEqualityComparer.Key(a.Get(0, "key"));
             if (dict.Remove(key, out var v))
             {

@@ -227,3 +227,45 @@ internal sealed class GlobalsProxy(Frame module) : IPyObject
         return false;
     }
 }
+
+/// <summary>
+/// Bounds how deeply lists, tuples and dicts nest before they reach a recursive operation (equality, ordering,
+/// hashing, conversion to JSON or .NET): a list that contains itself, or one nested thousands deep by a loop, is an
+/// error instead of a stack overflow.
+/// </summary>
+internal static class Nesting
+{
+    public const int MaxDepth = 64;
+
+    public static void Check(object? value)
+    {
+        if (value is not (List<object?> or PyTuple or PyDict))
+        {
+            return;
+        }
+
+        var stack = new Stack<(object Container, int Depth)>();
+        stack.Push((value, 1));
+        while (stack.Count > 0)
+        {
+            var (container, depth) = stack.Pop();
+            if (depth > MaxDepth)
+            {
+                throw new DagEvalException($"lists, tuples and dicts nested more than {MaxDepth} deep (or containing themselves)");
+            }
+
+            IEnumerable<object?> children = container switch
+            {
+                PyDict d => d.Keys.Concat(d.Values),
+                _ => (IEnumerable<object?>)container,
+            };
+            foreach (var c in children)
+            {
+                if (c is List<object?> or PyTuple or PyDict)
+                {
+                    stack.Push((c, depth + 1));
+                }
+            }
+        }
+    }
+}
