@@ -55,6 +55,19 @@ public sealed partial class BrowserTests(WebFixture fixture)
         await page.ClickAsync("a:has-text('Graph')");
         await Expect(page.Locator("#graph a[data-state=success]")).ToHaveCountAsync(4);
         await Screenshots.TakeAsync(page, "graph.png");
+
+        // The DAGs page now shows the run's state among the recent runs (and, for the picture, an import error).
+        await fixture.Store.SetImportErrorAsync(new Storage.ImportErrorRecord("/dags/broken_dag.py", "SyntaxError: '(' was never closed (broken_dag.py, line 7)", DateTimeOffset.UtcNow));
+        try
+        {
+            await page.GotoAsync("/dags");
+            await Expect(row.Locator(".circle.st-success")).ToHaveCountAsync(1);
+            await Screenshots.TakeAsync(page, "dags.png");
+        }
+        finally
+        {
+            await fixture.Store.ClearImportErrorAsync("/dags/broken_dag.py");
+        }
     }
 
     [Fact]
@@ -127,7 +140,6 @@ public sealed partial class BrowserTests(WebFixture fixture)
             await Expect(banner).ToContainTextAsync("line 7");
             await Expect(page.Locator("tr[data-dag-id=example_empty]")).ToHaveCountAsync(1);
             await Expect(page.Locator("a:has-text('Trigger')")).ToHaveCountAsync(0); // a Viewer cannot trigger
-            await Screenshots.TakeAsync(page, "dags.png");
         }
         finally
         {
