@@ -48,6 +48,19 @@ public sealed class LifecycleTests(ClusterFixture fx)
     }
 
     [Fact]
+    public async Task Unexpected_error_after_the_create_does_not_orphan_the_pod()
+    {
+        var ns = await fx.NamespaceAsync("orphan");
+        var harness = new TryHarness { FailRecording = true };
+        var op = Pod("orphan", ns, "sleep 30");
+
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => harness.RunAsync(op));
+
+        Assert.Equal("the metadata store is unavailable", e.Message);
+        await WaitGoneAsync(ns);
+    }
+
+    [Fact]
     public async Task Exit_code_listed_in_skip_on_exit_code_skips()
     {
         var ns = await fx.NamespaceAsync("skip");

@@ -26,6 +26,8 @@ internal sealed class PodRun
     private string _ns = "default";
     private string? _name;
     private volatile bool _liveEvents = true;
+    private bool _cleanedUp;
+    private bool _owned;
 
     private PodRun(KubernetesPodOperator op, TaskExecutionContext ctx, KubernetesRuntime runtime)
     {
@@ -77,6 +79,7 @@ internal sealed class PodRun
             if (existing is not null)
             {
                 _name = existing.Metadata.Name;
+                _owned = true;
                 Log($"Reattaching to pod {_ns}/{_name} of this try, started before a restart");
                 events = _cluster.Events(_ns).Subscribe(_name, OnEvent);
             }
@@ -105,6 +108,21 @@ internal sealed class PodRun
             if (_name is not null)
             {
                 Log($"Shutting down: pod {_ns}/{_name} keeps running and will be reattached");
+            }
+
+            throw;
+        }
+        catch (Exception e) when (_owned && !_cleanedUp && e is not OperationCanceledException)
+        {
+            // An unexpected error on the way: the pod is not left behind unless on_finish_action keeps it.
+            Log($"Error while following pod {_ns}/{_name}: {e.Message}");
+            try
+            {
+                await CleanupAsync(succeeded: false, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception cleanup) when (cleanup is not OperationCanceledException)
+            {
+                Log($"Could not clean up pod {_ns}/{_name}: {cleanup.Message}");
             }
 
             throw;
@@ -141,6 +159,8 @@ internal sealed class PodRun
             }
 
             Log($"Pod {external} of the earlier attempt is gone or finished; starting a new pod");
+            _ns = request.Metadata.NamespaceProperty;
+            _informer = _cluster.Pods(_ns);
             return null;
         }
 
@@ -203,6 +223,7 @@ internal sealed class PodRun
             throw new SiroccoException($"could not create pod {_ns}/{_name}: {ApiMessage(e)}", e);
         }
 
+        _owned = true;
         _sub!.Update(created);
         await RecordAsync(_name!, token).ConfigureAwait(false);
     }
@@ -619,6 +640,7 @@ internal sealed class PodRun
 
     private async Task CleanupAsync(bool succeeded, CancellationToken token)
     {
+        _cleanedUp = true;
         var active = _sub?.Latest is { } pod && !IsDone(pod, _op.BaseContainerName);
         var delete = _op.OnFinishAction switch
         {

@@ -48,6 +48,9 @@ internal sealed class TryHarness : IConnectionStore, IVariableStore
 
     public string LogText => string.Join('\n', Log);
 
+    /// <summary>When set, recording the external id fails (a metadata store that went away).</summary>
+    public bool FailRecording { get; set; }
+
     public TaskExecutionContext Context(string taskId, int tryNumber = 1, string? resumedExternalId = null, CancellationToken shutdown = default) => new()
     {
         DagRun = new DagRun
@@ -160,6 +163,11 @@ internal sealed class TryHarness : IConnectionStore, IVariableStore
 
         public Task RecordExternalIdAsync(string externalId, CancellationToken cancellationToken)
         {
+            if (harness.FailRecording)
+            {
+                throw new InvalidOperationException("the metadata store is unavailable");
+            }
+
             harness.ExternalIds[taskId] = externalId;
             return Task.CompletedTask;
         }
