@@ -407,4 +407,24 @@ public sealed class KubeletTests(ClusterFixture fx)
         var table = await fx.KubectlAsync("get", "pod", "blocked", "-n", ns);
         Assert.Matches(@"blocked\s+0/1\s+Init:Error\s+0", table.Out);
     }
+
+    [Fact]
+    public async Task Pod_waiting_for_cpu_is_scheduled_when_another_pod_frees_it()
+    {
+        var ns = await fx.NamespaceAsync("free");
+        var big = ClusterFixture.Pod("big", "sleep", "600");
+        big.Spec.TerminationGracePeriodSeconds = 0;
+        big.Spec.Containers[0].Resources = new() { Requests = new Dictionary<string, ResourceQuantity> { ["cpu"] = new(Environment.ProcessorCount.ToString(System.Globalization.CultureInfo.InvariantCulture)) } };
+        await _client.CoreV1.CreateNamespacedPodAsync(big, ns);
+        await fx.WaitForPodAsync(ns, "big", p => p.Status?.Phase == "Running");
+        var small = ClusterFixture.Pod("small", "echo", "finally");
+        small.Spec.Containers[0].Resources = new() { Requests = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("500m") } };
+        await _client.CoreV1.CreateNamespacedPodAsync(small, ns);
+        var pending = await fx.WaitForPodAsync(ns, "small", p => p.Status?.Conditions?.Any(c => c.Reason == "Unschedulable") == true);
+        Assert.Contains("Insufficient cpu", pending.Status.Conditions.Single(c => c.Type == "PodScheduled").Message, StringComparison.Ordinal);
+        await _client.CoreV1.DeleteNamespacedPodAsync("big", ns, gracePeriodSeconds: 0);
+        var done = await fx.WaitForPodAsync(ns, "small", ClusterFixture.Done);
+        Assert.Equal("Succeeded", done.Status.Phase);
+        Assert.Equal(fx.Cluster.NodeName, done.Spec.NodeName);
+    }
 }

@@ -83,6 +83,8 @@ internal sealed partial class PodRuntime
             });
             if (bound is not null)
             {
+                // Count the pod on the node now, before the next pod is weighed.
+                Reserve(Meta.Get(pod, "uid") ?? "", pod);
                 Events.Record(pod, "Normal", "Scheduled", $"Successfully assigned {stored.Namespace}/{stored.Name} to {node}", component: "default-scheduler");
             }
         }

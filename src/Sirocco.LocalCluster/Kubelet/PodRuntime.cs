@@ -335,14 +335,19 @@ internal sealed partial class PodRuntime : IAsyncDisposable
     private void Release(string uid)
     {
         List<string> retry;
-        lock (_gate)
-        {
-            if (!_bound.Remove(uid) || _unschedulable.Count == 0)
-            {
-                return;
-            }
 
-            retry = [.. _unschedulable];
+        // Under the scheduling lock, so a pod found not to fit just now is already in the set we retry.
+        lock (_scheduling)
+        {
+            lock (_gate)
+            {
+                if (!_bound.Remove(uid) || _unschedulable.Count == 0)
+                {
+                    return;
+                }
+
+                retry = [.. _unschedulable];
+            }
         }
 
         foreach (var key in retry)
