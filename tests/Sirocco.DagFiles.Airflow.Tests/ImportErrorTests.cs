@@ -35,6 +35,7 @@ public sealed class ImportErrorTests
         { "def f(n):\n    return f(n + 1)\nf(0)\n", 4, 12, "function calls nested more than" },
         { "for i in range(10):\n    for j in range(100000):\n        pass\n", 4, 5, "more than 1000000 steps" },
         { "x = range(10 ** 9)\n", 3, 5, "more than a DAG file may build" },
+        { "keep = []\nfor i in range(100000):\n    keep.append('x' * 4000000)\n", 5, 21, "it builds too much data" },
         { "from airflow.models import Variable\nv = Variable.get('missing')\n", 4, 14, "Variable missing does not exist" },
         { "x = {}['k']\n", 3, 7, "KeyError: 'k'" },
         { "x = [1][5]\n", 3, 8, "list index out of range" },

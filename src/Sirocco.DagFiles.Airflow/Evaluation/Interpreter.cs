@@ -81,6 +81,28 @@ internal sealed class Interpreter
         }
     }
 
+    /// <summary>
+    /// Charges the budget for a value just built, so that the total size a file can allocate is bounded (a loop
+    /// building big strings or lists runs out of steps instead of memory).
+    /// </summary>
+    private object? Charge(object? value)
+    {
+        var cost = value switch
+        {
+            string s => s.Length / 64,
+            List<object?> l => l.Count / 8,
+            PyTuple t => t.Count / 8,
+            PyDict d => d.Count / 8,
+            _ => 0,
+        };
+        if (cost > 0 && (_steps += cost) > _maxSteps)
+        {
+            throw new DagEvalException($"the DAG file ran more than {_maxSteps} steps (it builds too much data)");
+        }
+
+        return value;
+    }
+
     private static void EnsureStack(int offset)
     {
         if (!RuntimeHelpers.TryEnsureSufficientExecutionStack())
@@ -799,7 +821,7 @@ internal sealed class Interpreter
 
         try
         {
-            return PyArith.Binary(op, left, right);
+            return Charge(PyArith.Binary(op, left, right));
         }
         catch (PyException e)
         {
@@ -873,11 +895,11 @@ internal sealed class Interpreter
         switch (callee)
         {
             case NativeFunction n:
-                return n.Invoke(args);
+                return Charge(n.Invoke(args));
             case UserFunction u:
                 return CallUser(u, args, offset);
             case IPyCallable c:
-                return c.Invoke(args.ToCallArgs());
+                return Charge(c.Invoke(args.ToCallArgs()));
             default:
                 throw new DagEvalException($"'{PyOps.TypeName(callee)}' object is not callable", offset);
         }
