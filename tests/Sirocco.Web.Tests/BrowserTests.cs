@@ -8,13 +8,13 @@ namespace Sirocco.Web.Tests;
 [Collection("web")]
 public sealed partial class BrowserTests(WebFixture fixture)
 {
-    private static readonly LocatorAssertionsToHaveCountOptions Long = new() { Timeout = 30_000 };
+    private static readonly LocatorAssertionsToHaveCountOptions Long = new() { Timeout = 60_000 };
 
     private async Task<(IBrowserContext Context, IPage Page)> LoginAsync(string user)
     {
         var browser = await fixture.BrowserAsync();
         var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = fixture.Address.ToString(), ViewportSize = new ViewportSize { Width = 1280, Height = 820 } });
-        context.SetDefaultTimeout(15_000);
+        context.SetDefaultTimeout(30_000);
         var page = await context.NewPageAsync();
         await page.GotoAsync("/dags");
         await Expect(page).ToHaveURLAsync(new Regex("/login\\?next="));
@@ -90,8 +90,8 @@ public sealed partial class BrowserTests(WebFixture fixture)
         await Expect(page.Locator("#log")).Not.ToContainTextAsync("second line after the gate");
 
         TestDags.Gate.Release();
-        await Expect(page.Locator("#log")).ToContainTextAsync("second line after the gate", new() { Timeout = 30_000 });
-        await Expect(page.Locator("#log-status")).ToHaveTextAsync("finished", new() { Timeout = 30_000 });
+        await Expect(page.Locator("#log")).ToContainTextAsync("second line after the gate", new() { Timeout = 60_000 });
+        await Expect(page.Locator("#log-status")).ToHaveTextAsync("finished", new() { Timeout = 60_000 });
         await Expect(page.Locator("#ti-state")).ToHaveTextAsync("success");
         await Screenshots.TakeAsync(page, "task-log.png");
     }

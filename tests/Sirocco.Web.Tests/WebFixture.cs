@@ -82,6 +82,7 @@ public sealed class WebFixture : IAsyncLifetime
     {
         if (_browser is null)
         {
+            Assertions.SetDefaultExpectTimeout(30_000); // bounded waits, generous for a loaded CI machine
             _playwright = await Playwright.CreateAsync();
             _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
             {
@@ -136,7 +137,7 @@ public sealed class WebFixture : IAsyncLifetime
     /// <summary>Waits until <paramref name="condition"/> holds, re-checking as tries finish (bounded).</summary>
     public async Task WaitForAsync(Func<Task<bool>> condition, TimeSpan? timeout = null, string? what = null)
     {
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
         var signal = new SemaphoreSlim(0);
         void OnFinished(TaskInstance _) => signal.Release();
         Scheduler.TaskInstanceFinished += OnFinished;
