@@ -16,7 +16,7 @@ internal sealed class ContainerLog : IDisposable
     private const int MaxLine = 16 * 1024;
 
     private readonly Lock _gate = new();
-    private readonly FileStream? _writer;
+    private FileStream? _writer;
     private readonly TimeProvider _time;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -43,7 +43,7 @@ internal sealed class ContainerLog : IDisposable
     /// <summary>True once the container's output has ended.</summary>
     public bool Ended { get; private set; }
 
-    /// <summary>Reads the container's merged stdout and stderr until it closes.</summary>
+    /// <summary>Reads the container's merged stdout and stderr until it closes; the caller then calls <see cref="End"/>.</summary>
     public async Task PumpAsync(Stream output)
     {
         var buffer = new byte[8192];
@@ -85,8 +85,6 @@ internal sealed class ContainerLog : IDisposable
             {
                 Append(pending.ToArray(), partial: true);
             }
-
-            End();
         }
     }
 
@@ -108,10 +106,13 @@ internal sealed class ContainerLog : IDisposable
         }
     }
 
+    /// <summary>The run is over: closes the file (a finished pod holds no descriptor) and wakes followers.</summary>
     public void End()
     {
         lock (_gate)
         {
+            _writer?.Dispose();
+            _writer = null;
             Ended = true;
             Signal();
         }
@@ -170,7 +171,7 @@ internal sealed class ContainerLog : IDisposable
         return lines;
     }
 
-    public void Dispose() => _writer?.Dispose();
+    public void Dispose() => End();
 
     private void Signal()
     {

@@ -394,6 +394,8 @@ internal sealed class PodWorker
             log.Append(Encoding.UTF8.GetBytes(sandboxErrors.TrimEnd('\n')), partial: false);
         }
 
+        log.End();
+
         var exit = process.ExitCode;
         var oomKilled = false;
         if (joinCgroup is not null && _runtime.Memory is { } memory)
