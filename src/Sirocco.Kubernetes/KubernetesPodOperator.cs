@@ -259,7 +259,28 @@ public class KubernetesPodOperator : BaseOperator
     public override Task<object?> ExecuteAsync(TaskExecutionContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
+        ApplyStartupTimeoutCap(context.Config.Get("kubernetes", "max_startup_timeout_seconds", null));
         return PodRun.ExecuteAsync(this, context, KubernetesRuntime.Shared, cancellationToken);
+    }
+
+    /// <summary>
+    /// <c>[kubernetes] max_startup_timeout_seconds</c> caps the startup and schedule timeouts of every pod (for tests and
+    /// demos where a DAG's 300 s would be a long wait). This object is the try's own copy, so the DAG is unchanged.
+    /// </summary>
+    private void ApplyStartupTimeoutCap(string? cap)
+    {
+        if (string.IsNullOrEmpty(cap))
+        {
+            return;
+        }
+
+        if (!int.TryParse(cap, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var max) || max < 1)
+        {
+            throw new SiroccoException($"[kubernetes] max_startup_timeout_seconds must be a positive whole number of seconds, got '{cap}'");
+        }
+
+        StartupTimeoutSeconds = Math.Min(StartupTimeoutSeconds, max);
+        ScheduleTimeoutSeconds = ScheduleTimeoutSeconds is { } s ? Math.Min(s, max) : null;
     }
 
     private static T? DeepCopy<T>(T? model)
