@@ -28,6 +28,12 @@ internal sealed class ConfigMissingException : Exception
 /// <summary>Resolves what a container needs from the API: environment, volume contents, referenced values.</summary>
 internal static class ContainerConfig
 {
+    /// <summary>Where the compatibility shims appear inside every container.</summary>
+    public const string CompatMountPath = "/opt/sirocco";
+
+    /// <summary>The shims shipped with the local cluster (copied beside the assembly).</summary>
+    public static readonly string CompatFolder = Path.Combine(AppContext.BaseDirectory, "sirocco-compat");
+
     public const string DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
     /// <summary>The container's environment in order, or throws <see cref="ConfigMissingException"/>.</summary>
@@ -55,6 +61,15 @@ internal static class ContainerConfig
         Set("KUBERNETES_PORT_443_TCP_PROTO", "tcp");
         Set("KUBERNETES_PORT_443_TCP_PORT", port);
         Set("KUBERNETES_PORT_443_TCP_ADDR", "127.0.0.1");
+
+        // The host's perl stands in for perl images. Debian's perl 5.36 (bignum 0.66) dies in `perl -Mbignum=bpi -e
+        // 'print bpi(2000)'`, which the seed's ex-all-configs runs and the perl:5.34 image handles; a shim fixes bpi.
+        // The container's own env (set below) can override or clear these.
+        if (container.Command is [var program, ..] && Path.GetFileName(program) == "perl" && Directory.Exists(CompatFolder))
+        {
+            Set("PERL5LIB", CompatMountPath + "/perl");
+            Set("PERL5OPT", "-MSiroccoBignumFix");
+        }
 
         foreach (var from in container.EnvFrom ?? [])
         {

@@ -287,6 +287,8 @@ internal sealed partial class PodRuntime
         var reader = ReadClientAsync(socket, process, useStdin, readCts.Token);
         await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
         await Task.WhenAll(stdout, stderr).ConfigureAwait(false);
+        process.StandardOutput.Dispose();
+        process.StandardError.Dispose();
         var exit = process.ExitCode;
         var status = exit == 0
             ? new JsonObject { ["metadata"] = new JsonObject(), ["status"] = "Success" }

@@ -396,6 +396,9 @@ internal sealed class PodWorker
 
         log.End();
 
+        // Process.Dispose leaves the redirected pipes to the finalizer: close them now.
+        process.StandardOutput.Dispose();
+        process.StandardError.Dispose();
         var exit = process.ExitCode;
         var oomKilled = false;
         if (joinCgroup is not null && _runtime.Memory is { } memory)

@@ -43,6 +43,11 @@ internal static class Sandbox
             "--die-with-parent",
         ]);
 
+        if (Directory.Exists(ContainerConfig.CompatFolder))
+        {
+            args.AddRange(["--ro-bind", ContainerConfig.CompatFolder, ContainerConfig.CompatMountPath]);
+        }
+
         foreach (var m in (container.VolumeMounts ?? []).OrderBy(m => m.MountPath.Length))
         {
             if (!volumes.TryGetValue(m.Name, out var volume))
