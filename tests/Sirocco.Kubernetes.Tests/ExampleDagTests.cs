@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using k8s;
-using Sirocco.DagFiles;
 using Sirocco.Kubernetes.Internal;
 using Sirocco.Kubernetes.Tests.Harness;
 
@@ -13,54 +12,29 @@ namespace Sirocco.Kubernetes.Tests;
 public sealed class ExampleDagTests
 {
     [Fact]
-    public async Task Composer_sample_dag_file_builds_the_four_expected_pods()
+    public void Composer_sample_dag_file_builds_the_four_expected_pods()
     {
-        var folder = Directory.CreateTempSubdirectory("kpo-example-dag");
-        try
-        {
-            File.Copy(Path.Combine(RepositoryRoot(), "examples", "dags", "composer_sample.cs"), Path.Combine(folder.FullName, "composer_sample.cs"));
-            using var bag = new DagBag(new DagBagOptions { DagsFolder = folder.FullName, Watch = false });
-            var result = await bag.CollectAsync();
-            Assert.Empty(result.ImportErrors);
-            var dag = result.Dags["composer_sample_kubernetes_pod"];
-            Assert.Equal(["pod-ex-minimum", "ex-kube-templates", "ex-kube-secrets", "ex-all-configs"], dag.Tasks.Select(t => t.TaskId));
+        var dag = SeedDag.Dag;
+        Assert.Equal(["pod-ex-minimum", "ex-kube-templates", "ex-kube-secrets", "ex-all-configs"], dag.Tasks.Select(t => t.TaskId));
 
-            var harness = new TryHarness(dag.DagId, "scheduled__2024-01-01T00:00:00+00:00");
-            harness.SetVariable("my_value", "example_value");
-            harness.Config.Set("core", "kube_config", "/home/airflow/composer_kube_config");
-            foreach (var task in dag.Tasks.Cast<KubernetesPodOperator>())
+        var harness = new TryHarness(dag.DagId, "scheduled__2024-01-01T00:00:00+00:00");
+        harness.SetVariable("my_value", "example_value");
+        harness.Config.Set("core", "kube_config", "/home/airflow/composer_kube_config");
+        foreach (var task in dag.Tasks.Cast<KubernetesPodOperator>())
+        {
+            var rendered = harness.Render(task);
+            var pod = PodBuilder.Build(rendered, BuildContexts.Fixed with
             {
-                var rendered = harness.Render(task);
-                var pod = PodBuilder.Build(rendered, BuildContexts.Fixed with
-                {
-                    DagId = dag.DagId,
-                    TaskId = task.TaskId,
-                    RunId = harness.RunId,
-                    RandomSuffix = () => "abc12345",
-                    SiroccoVersion = "1.0.0",
-                });
-                var actual = JsonNode.Parse(KubernetesJson.Serialize(pod))!;
-                var expected = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "Expected", task.TaskId + ".json")))!;
-                Assert.True(JsonNode.DeepEquals(expected, actual), $"{task.TaskId}: expected\n{expected}\nactual\n{actual}");
-                Assert.Equal("/home/airflow/composer_kube_config", rendered.ConfigFile);
-            }
+                DagId = dag.DagId,
+                TaskId = task.TaskId,
+                RunId = harness.RunId,
+                RandomSuffix = () => "abc12345",
+                SiroccoVersion = "1.0.0",
+            });
+            var actual = JsonNode.Parse(KubernetesJson.Serialize(pod))!;
+            var expected = JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Expected", task.TaskId + ".json")))!;
+            Assert.True(JsonNode.DeepEquals(expected, actual), $"{task.TaskId}: expected\n{expected}\nactual\n{actual}");
+            Assert.Equal("/home/airflow/composer_kube_config", rendered.ConfigFile);
         }
-        finally
-        {
-            folder.Delete(recursive: true);
-        }
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "examples", "dags", "composer_sample.cs")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("examples/dags/composer_sample.cs not found above " + AppContext.BaseDirectory);
     }
 }

@@ -1,89 +1,72 @@
-using k8s.Models;
+using Sirocco.DagFiles;
 
 namespace Sirocco.Kubernetes.Tests;
 
-/// <summary>The seed page's four tasks, as in examples/dags/composer_sample.cs (rendered values where templated).</summary>
+/// <summary>
+/// The seed page's four tasks, taken from examples/dags/composer_sample.cs as the real DAG-file loader builds it (once
+/// per test run); each call returns a per-try copy with the values a test gives in place of the templates.
+/// </summary>
 internal static class SeedDag
 {
     public const string Namespace = "composer-user-workloads";
 
-    public static Secret SecretEnv { get; } = new("env", "SQL_CONN", "airflow-secrets", "sql_alchemy_conn");
+    private static readonly Lazy<Dag> Loaded = new(Load);
 
-    public static Secret SecretVolume { get; } = new("volume", "/var/secrets/google", "service-account", "service-account.json");
+    public static Dag Dag => Loaded.Value;
 
-    public static KubernetesPodOperator Minimum(string configFile) => new("pod-ex-minimum")
+    public static KubernetesPodOperator Minimum(string configFile) => With(Task("pod-ex-minimum"), configFile);
+
+    public static KubernetesPodOperator Templates(string ds, string myValue, string configFile)
     {
-        Name = "pod-ex-minimum",
-        Cmds = ["echo"],
-        Namespace = Namespace,
-        Image = "gcr.io/gcp-runtimes/ubuntu_20_0_4",
-        ConfigFile = configFile,
-        KubernetesConnId = "kubernetes_default",
-    };
+        var op = With(Task("ex-kube-templates"), configFile);
+        op.Arguments = [ds];
+        op.EnvVars["MY_VALUE"] = myValue;
+        return op;
+    }
 
-    public static KubernetesPodOperator Templates(string ds, string myValue, string configFile) => new("ex-kube-templates")
-    {
-        Name = "ex-kube-templates",
-        Namespace = Namespace,
-        Image = "bash",
-        Cmds = ["echo"],
-        Arguments = [ds],
-        EnvVars = { ["MY_VALUE"] = myValue },
-        ConfigFile = configFile,
-        KubernetesConnId = "kubernetes_default",
-    };
+    public static KubernetesPodOperator Secrets(string configFile) => With(Task("ex-kube-secrets"), configFile);
 
-    public static KubernetesPodOperator Secrets(string configFile) => new("ex-kube-secrets")
+    public static KubernetesPodOperator AllConfigs(string configFile) => With(Task("ex-all-configs"), configFile);
+
+    public static string RepositoryRoot()
     {
-        Name = "ex-kube-secrets",
-        Namespace = Namespace,
-        Image = "gcr.io/gcp-runtimes/ubuntu_20_0_4",
-        StartupTimeoutSeconds = 300,
-        Secrets = [SecretEnv, SecretVolume],
-        Cmds = ["echo"],
-        EnvVars =
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            ["EXAMPLE_VAR"] = "/example/value",
-            ["GOOGLE_APPLICATION_CREDENTIALS"] = "/var/secrets/google/service-account.json",
-        },
-        ConfigFile = configFile,
-        KubernetesConnId = "kubernetes_default",
-    };
+            if (File.Exists(Path.Combine(dir.FullName, "examples", "dags", "composer_sample.cs")))
+            {
+                return dir.FullName;
+            }
+        }
 
-    public static KubernetesPodOperator AllConfigs(string configFile) => new("ex-all-configs")
+        throw new InvalidOperationException("examples/dags/composer_sample.cs not found above " + AppContext.BaseDirectory);
+    }
+
+    private static KubernetesPodOperator Task(string taskId) => (KubernetesPodOperator)Dag.GetTask(taskId).CloneForTry();
+
+    private static KubernetesPodOperator With(KubernetesPodOperator op, string configFile)
     {
-        Name = "pi",
-        Namespace = Namespace,
-        Image = "perl:5.34.0",
-        Cmds = ["perl"],
-        Arguments = ["-Mbignum=bpi", "-wle", "print bpi(2000)"],
-        Secrets = [],
-        Labels = { ["pod-label"] = "label-name" },
-        StartupTimeoutSeconds = 600,
-        EnvVars = { ["EXAMPLE_VAR"] = "/example/value" },
-        GetLogs = true,
-        ImagePullPolicy = "Always",
-        Annotations = { ["key1"] = "value1" },
-        ContainerResources = new V1ResourceRequirements
+        op.ConfigFile = configFile;
+        return op;
+    }
+
+    private static Dag Load()
+    {
+        var folder = Directory.CreateTempSubdirectory("kpo-seed-dag");
+        try
         {
-            Requests = new Dictionary<string, ResourceQuantity>
+            File.Copy(Path.Combine(RepositoryRoot(), "examples", "dags", "composer_sample.cs"), Path.Combine(folder.FullName, "composer_sample.cs"));
+            using var bag = new DagBag(new DagBagOptions { DagsFolder = folder.FullName, Watch = false });
+            var result = bag.CollectAsync().GetAwaiter().GetResult();
+            if (result.ImportErrors.Count > 0)
             {
-                ["cpu"] = new("1000m"),
-                ["memory"] = new("10G"),
-                ["ephemeral-storage"] = new("10G"),
-            },
-            Limits = new Dictionary<string, ResourceQuantity>
-            {
-                ["cpu"] = new("1000m"),
-                ["memory"] = new("10G"),
-                ["ephemeral-storage"] = new("10G"),
-            },
-        },
-        ConfigFile = configFile,
-        DoXcomPush = false,
-        Volumes = [],
-        VolumeMounts = [],
-        KubernetesConnId = "kubernetes_default",
-        Affinity = new V1Affinity(),
-    };
+                throw new InvalidOperationException(string.Join('\n', result.ImportErrors.Select(e => e.Message)));
+            }
+
+            return result.Dags["composer_sample_kubernetes_pod"];
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
 }
