@@ -124,6 +124,51 @@ public sealed class UiTests(WebFixture fixture)
     }
 
     [Fact]
+    public async Task Editing_secrets_never_shows_them_and_blank_keeps_them()
+    {
+        fixture.Store.SetConnection(new Connections.Connection
+        {
+            ConnId = "edit_k8s",
+            ConnType = "kubernetes",
+            Password = "conn-pw-987654",
+            Extra = """{"kube_config":"apiVersion: v1 # inline-kubeconfig-secret","namespace":"old-ns","custom_token":"extra-tok-55555"}""",
+        });
+        fixture.Store.SetVariable(new Variables.Variable("edit_secret_key", "var-secret-31337"));
+        using var client = await SignInAsync("op");
+
+        var form = await client.GetStringAsync("/admin/connections/edit/edit_k8s");
+        foreach (var secret in new[] { "conn-pw-987654", "inline-kubeconfig-secret", "extra-tok-55555" })
+        {
+            Assert.DoesNotContain(secret, form, StringComparison.Ordinal);
+        }
+
+        using var saved = await client.PostAsync("/admin/connections/save", Form(
+            form,
+            ("original_id", "edit_k8s"), ("conn_id", "edit_k8s"), ("conn_type", "kubernetes"), ("password", string.Empty),
+            ("kube_config", "***"), ("namespace", "new-ns"), ("extra", """{"custom_token":"***"}""")));
+        Assert.Equal(HttpStatusCode.Redirect, saved.StatusCode);
+        var c = fixture.Store.GetConnection("edit_k8s")!;
+        Assert.Equal("conn-pw-987654", c.Password);
+        Assert.Equal("new-ns", c.ExtraDejson()["namespace"]!.GetValue<string>());
+        Assert.Contains("inline-kubeconfig-secret", c.ExtraDejson()["kube_config"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal("extra-tok-55555", c.ExtraDejson()["custom_token"]!.GetValue<string>());
+        var list = await client.GetStringAsync("/admin/connections");
+        Assert.DoesNotContain("extra-tok-55555", list, StringComparison.Ordinal);
+
+        var edit = await client.GetStringAsync("/admin/variables/edit/edit_secret_key");
+        Assert.DoesNotContain("var-secret-31337", edit, StringComparison.Ordinal);
+        using var kept = await client.PostAsync("/admin/variables/save", Form(edit, ("original_key", "edit_secret_key"), ("key", "edit_secret_key"), ("val", string.Empty), ("description", "rotated later")));
+        Assert.Equal(HttpStatusCode.Redirect, kept.StatusCode);
+        Assert.Equal(new Variables.Variable("edit_secret_key", "var-secret-31337", "rotated later"), fixture.Store.GetVariable("edit_secret_key"));
+
+        using var badPort = await client.PostAsync("/admin/connections/save", Form(form, ("original_id", "edit_k8s"), ("conn_id", "edit_k8s"), ("conn_type", "kubernetes"), ("port", "99999")));
+        Assert.Equal(HttpStatusCode.BadRequest, badPort.StatusCode);
+        Assert.Contains("Port must be a number from 0 to 65535", await badPort.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        fixture.Store.DeleteConnection("edit_k8s");
+        fixture.Store.DeleteVariable("edit_secret_key");
+    }
+
+    [Fact]
     public async Task Binding_beyond_loopback_warns_that_nothing_is_encrypted()
     {
         var lines = new List<string>();
