@@ -58,6 +58,9 @@ public sealed class ApiTests(WebFixture fixture)
 
         using var duplicate = await user.PostAsync("/api/v1/dags/templated/dagRuns", Json("""{"dag_run_id":"api_run_1"}"""));
         Assert.Equal(HttpStatusCode.Conflict, duplicate.StatusCode);
+        using var sameDate = await user.PostAsync("/api/v1/dags/templated/dagRuns", Json("""{"dag_run_id":"api_run_other","logical_date":"2024-03-05T00:00:00Z"}"""));
+        Assert.Equal(HttpStatusCode.Conflict, sameDate.StatusCode);
+        Assert.Contains("logical date 2024-03-05T00:00:00+00:00 already exists", (await WebFixture.JsonAsync(sameDate))["detail"]!.GetValue<string>(), StringComparison.Ordinal);
 
         await fixture.WaitForRunAsync("templated", "api_run_1", DagRunState.Success);
         var got = await WebFixture.JsonAsync(await user.GetAsync("/api/v1/dags/templated/dagRuns/api_run_1"));

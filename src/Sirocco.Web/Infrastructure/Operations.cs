@@ -77,32 +77,34 @@ internal sealed class Operations
             throw ApiException.Conflict($"DAGRun with DAG ID: '{dagId}' and DAGRun ID: '{id}' already exists");
         }
 
-        if ((await _state.Store.ListDagRunsAsync(new DagRunQuery { DagId = dagId, Limit = 100_000 }, ct).ConfigureAwait(false))
-            .Any(r => r.LogicalDate == when.ToUniversalTime()))
-        {
-            throw ApiException.Conflict($"DAGRun with DAG ID: '{dagId}' and logical date '{AirflowTime.IsoFormat(when.ToUniversalTime())}' already exists");
-        }
-
         var schedule = _state.Dag(dagId)?.Schedule;
         DagRun run;
-        if (runId is null)
+        try
         {
-            run = await SiroccoScheduler.CreateManualRunAsync(_state.Store, schedule, dagId, conf, when, _state.Time, ct).ConfigureAwait(false);
-        }
-        else
-        {
-            when = when.ToUniversalTime();
-            run = new DagRun
+            if (runId is null)
             {
-                DagId = dagId,
-                RunId = runId,
-                RunType = DagRunType.Manual,
-                LogicalDate = when,
-                DataInterval = (schedule ?? Scheduling.Schedule.None).InferManualDataInterval(when),
-                Conf = conf,
-                QueuedAt = _state.Time.GetUtcNow(),
-            };
-            await _state.Store.CreateDagRunAsync(run, ct).ConfigureAwait(false);
+                run = await SiroccoScheduler.CreateManualRunAsync(_state.Store, schedule, dagId, conf, when, _state.Time, ct).ConfigureAwait(false);
+            }
+            else
+            {
+                when = when.ToUniversalTime();
+                run = new DagRun
+                {
+                    DagId = dagId,
+                    RunId = runId,
+                    RunType = DagRunType.Manual,
+                    LogicalDate = when,
+                    DataInterval = (schedule ?? Scheduling.Schedule.None).InferManualDataInterval(when),
+                    Conf = conf,
+                    QueuedAt = _state.Time.GetUtcNow(),
+                };
+                await _state.Store.CreateDagRunAsync(run, ct).ConfigureAwait(false);
+            }
+        }
+        catch (SiroccoException e) when (e.Message.Contains("already exists", StringComparison.Ordinal))
+        {
+            // The store refuses a second run with the same id or logical date.
+            throw ApiException.Conflict(e.Message);
         }
 
         _state.WakeScheduler();
