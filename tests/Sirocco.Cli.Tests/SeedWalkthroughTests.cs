@@ -112,5 +112,17 @@ public sealed class SeedWalkthroughTests : IDisposable
         var probe = await kubectl(["logs", "secret-probe", "-n", "composer-user-workloads"]);
         Assert.Contains("SQL_CONN=test_value", probe.Output, StringComparison.Ordinal);
         Assert.Contains("service_account", probe.Output, StringComparison.Ordinal);
+
+        // 4. ex-all-configs succeeds with no changes: perl prints pi to 2000 digits, and the try's log shows the
+        // label, annotation and resources its pod was built with.
+        var all = await SiroccoAsync("tasks", "test", DagId, "ex-all-configs", "2024-01-01");
+        Assert.True(all.Code == 0, all.Output);
+        var digits = all.Output.Split('\n').Select(l => l.TrimEnd()).Select(l => l[(l.LastIndexOf(' ') + 1)..]).FirstOrDefault(l => l.StartsWith("3.14159265358979323846", StringComparison.Ordinal));
+        Assert.NotNull(digits);
+        Assert.Equal(2001, digits.Length); // "3." and 1999 more digits: 2000 significant digits
+        Assert.EndsWith("780275901", digits, StringComparison.Ordinal); // the last digits of pi rounded to 2000 digits
+        Assert.Contains("pod-label", all.Output, StringComparison.Ordinal);
+        Assert.Contains("key1", all.Output, StringComparison.Ordinal);
+        Assert.Contains("10G", all.Output, StringComparison.Ordinal);
     }
 }
