@@ -4,6 +4,7 @@ using Sirocco.Configuration;
 using Sirocco.Connections;
 using Sirocco.Masking;
 using Sirocco.Scheduling;
+using Sirocco.Templating;
 using Sirocco.Variables;
 
 namespace Sirocco.DagFiles.Airflow.Tests;
@@ -100,6 +101,22 @@ public sealed class BashOperatorTests : IDisposable
         var started = DateTime.UtcNow;
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new BashOperator("b") { BashCommand = "sleep 30" }.ExecuteAsync(context, cts.Token));
         Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task A_py_bash_task_renders_its_templates_and_runs()
+    {
+        var dag = Support.One("from airflow import DAG\nfrom airflow.operators.bash import BashOperator\nwith DAG('d'):\n"
+            + "    BashOperator(task_id='b', bash_command='echo \"$DAY {{ ds_nodash }} {{ params.who }}\"', env={'DAY': '{{ ds }}'}, append_env=True)\n");
+        var op = (BashOperator)dag.GetTask("b");
+        var (context, log) = Context();
+        var templates = AirflowContext.Build(
+            new AirflowContextInput { DagId = "d", TaskId = "b", RunId = "manual__1", LogicalDate = context.DagRun.LogicalDate, Params = new Dictionary<string, object?> { ["who"] = "py" } },
+            new AirflowServices());
+        var rendered = new TemplateFieldRenderer(new TemplateEngine()).RenderFields((BashOperator)op.CloneForTry(), op.TemplateFields, templates);
+        Assert.Equal("echo \"$DAY {{ ds_nodash }} {{ params.who }}\"", op.BashCommand); // the DAG's own task is untouched
+        Assert.Equal("2026-11-26 20261126 py", await rendered.ExecuteAsync(context, CancellationToken.None));
+        Assert.Contains("2026-11-26 20261126 py", log);
     }
 
     [Fact]
