@@ -427,4 +427,24 @@ public sealed class KubeletTests(ClusterFixture fx)
         Assert.Equal("Succeeded", done.Status.Phase);
         Assert.Equal(fx.Cluster.NodeName, done.Spec.NodeName);
     }
+
+    [Fact]
+    public async Task Pods_get_a_service_account_volume_that_in_cluster_clients_use()
+    {
+        var ns = await fx.NamespaceAsync("incluster");
+        var pod = ClusterFixture.Pod("client", "sh", "-c", "cat /var/run/secrets/kubernetes.io/serviceaccount/namespace; echo; kubectl get pod client -o 'jsonpath={.metadata.name}'");
+        var created = await _client.CoreV1.CreateNamespacedPodAsync(pod, ns);
+        var volume = Assert.Single(created.Spec.Volumes);
+        Assert.StartsWith("kube-api-access-", volume.Name, StringComparison.Ordinal);
+        Assert.Equal(3, volume.Projected.Sources.Count);
+        Assert.Contains(created.Spec.Containers[0].VolumeMounts, m => m.MountPath == "/var/run/secrets/kubernetes.io/serviceaccount" && m.ReadOnlyProperty == true);
+        var done = await fx.WaitForPodAsync(ns, "client", ClusterFixture.Done);
+        var log = await fx.LogAsync(ns, "client");
+        Assert.True(done.Status.Phase == "Succeeded", log);
+        Assert.Equal($"{ns}\nclient", log);
+
+        var opted = ClusterFixture.Pod("opted-out", "true");
+        opted.Spec.AutomountServiceAccountToken = false;
+        Assert.Null((await _client.CoreV1.CreateNamespacedPodAsync(opted, ns)).Spec.Volumes);
+    }
 }

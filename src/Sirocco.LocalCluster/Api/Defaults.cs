@@ -71,6 +71,8 @@ internal static class Defaults
             }
         }
 
+        ServiceAccountVolume(spec);
+
         if (spec["volumes"] is JsonArray volumes)
         {
             foreach (var v in volumes.OfType<JsonObject>())
@@ -100,6 +102,52 @@ internal static class Defaults
                     h["type"] ??= "";
                 }
             }
+        }
+    }
+
+    private const string TokenMountPath = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+    /// <summary>
+    /// What the ServiceAccount admission plugin adds: a projected <c>kube-api-access-*</c> volume with the token, the
+    /// cluster's CA and the namespace, mounted read-only in every container, unless the pod opts out or a container
+    /// already mounts something there.
+    /// </summary>
+    private static void ServiceAccountVolume(JsonObject spec)
+    {
+        if (spec["automountServiceAccountToken"] is JsonValue v && v.TryGetValue<bool>(out var automount) && !automount)
+        {
+            return;
+        }
+
+        var containers = (spec["containers"] as JsonArray ?? []).Concat(spec["initContainers"] as JsonArray ?? []).OfType<JsonObject>().ToList();
+        if (containers.Any(c => (c["volumeMounts"] as JsonArray ?? []).Any(m => Meta.Str(m?["mountPath"]) == TokenMountPath)))
+        {
+            return;
+        }
+
+        const string Alphabet = "bcdfghjklmnpqrstvwxz2456789";
+        var name = "kube-api-access-" + string.Create(5, 0, (span, _) =>
+        {
+            for (var i = 0; i < span.Length; i++)
+            {
+                span[i] = Alphabet[System.Security.Cryptography.RandomNumberGenerator.GetInt32(Alphabet.Length)];
+            }
+        });
+        Meta.Array(spec, "volumes").Add(new JsonObject
+        {
+            ["name"] = name,
+            ["projected"] = new JsonObject
+            {
+                ["sources"] = new JsonArray(
+                    new JsonObject { ["serviceAccountToken"] = new JsonObject { ["expirationSeconds"] = 3607, ["path"] = "token" } },
+                    new JsonObject { ["configMap"] = new JsonObject { ["name"] = "kube-root-ca.crt", ["items"] = new JsonArray(new JsonObject { ["key"] = "ca.crt", ["path"] = "ca.crt" }) } },
+                    new JsonObject { ["downwardAPI"] = new JsonObject { ["items"] = new JsonArray(new JsonObject { ["path"] = "namespace", ["fieldRef"] = new JsonObject { ["apiVersion"] = "v1", ["fieldPath"] = "metadata.namespace" } }) } }),
+                ["defaultMode"] = 420,
+            },
+        });
+        foreach (var c in containers)
+        {
+            Meta.Array(c, "volumeMounts").Add(new JsonObject { ["name"] = name, ["readOnly"] = true, ["mountPath"] = TokenMountPath });
         }
     }
 
