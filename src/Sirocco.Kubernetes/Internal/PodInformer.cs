@@ -128,10 +128,28 @@ internal sealed class PodInformer : Informer<V1Pod>
             {
                 sub.Update(pod);
             }
-            else
+            else if (sub.Latest is not null)
             {
-                sub.Update(null, deleted: true);
+                // Absent from a list that may predate what the try already saw (its own create): ask the server.
+                _ = VerifyAsync(sub);
             }
+        }
+    }
+
+    private async Task VerifyAsync(PodSubscription sub)
+    {
+        try
+        {
+            var pod = await Client.CoreV1.ReadNamespacedPodAsync(sub.Name, Namespace).ConfigureAwait(false);
+            sub.Update(pod);
+        }
+        catch (k8s.Autorest.HttpOperationException e) when (e.Response?.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            sub.Update(null, deleted: true);
+        }
+        catch (Exception e) when (ApiRetry.IsTransient(e) || e is k8s.Autorest.HttpOperationException)
+        {
+            // Unknown: the watch or the try's safety net will tell.
         }
     }
 
