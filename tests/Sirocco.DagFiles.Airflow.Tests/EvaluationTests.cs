@@ -151,6 +151,15 @@ public sealed class EvaluationTests
     }
 
     [Fact]
+    public void Params_keep_their_default_values()
+    {
+        var dag = Support.One("from airflow import DAG\nfrom airflow.models.param import Param\nd = DAG('p', params={'n': Param(5, type='integer'), 's': Param('x'), 'plain': [1]})\n");
+        Assert.Equal(5L, dag.Params["n"]);
+        Assert.Equal("x", dag.Params["s"]);
+        Assert.Equal(new List<object?> { 1L }, dag.Params["plain"]);
+    }
+
+    [Fact]
     public void Syntax_trees_are_cached_by_content_hash_but_each_parse_builds_new_dags()
     {
         var parser = Support.NewParser();

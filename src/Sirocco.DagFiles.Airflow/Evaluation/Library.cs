@@ -93,7 +93,17 @@ internal sealed class Library
         });
         Module("__future__", new(StringComparer.Ordinal) { ["annotations"] = null });
 
-        var models = Module("airflow.models", new(StringComparer.Ordinal) { ["DAG"] = dag, ["Variable"] = variable });
+        var param = Fn("Param", NewParam);
+        var models = Module("airflow.models", new(StringComparer.Ordinal) { ["DAG"] = dag, ["Variable"] = variable, ["Param"] = param });
+        Module("airflow.models.param", new(StringComparer.Ordinal) { ["Param"] = param });
+
+        // Airflow 3's homes of the same names.
+        Module("airflow.sdk", new(StringComparer.Ordinal)
+        {
+            ["DAG"] = dag, ["Variable"] = variable, ["Param"] = param, ["chain"] = chain, ["cross_downstream"] = cross,
+        });
+        Module("airflow.providers.standard.operators.bash", new(StringComparer.Ordinal) { ["BashOperator"] = bash });
+        Module("airflow.providers.standard.operators.empty", new(StringComparer.Ordinal) { ["EmptyOperator"] = empty });
         Module("airflow.models.dag", new(StringComparer.Ordinal) { ["DAG"] = dag });
         Module("airflow.models.variable", new(StringComparer.Ordinal) { ["Variable"] = variable });
         Module("airflow.models.baseoperator", new(StringComparer.Ordinal) { ["chain"] = chain, ["cross_downstream"] = cross });
@@ -369,6 +379,14 @@ internal sealed class Library
 
         var expected = typeof(T) == typeof(long) ? "int" : typeof(T) == typeof(bool) ? "bool" : "str";
         throw new KeywordException(keyword, $"{keyword} must be {expected}, not {Interpreter.Describe(value)}");
+    }
+
+    /// <summary><c>Param(default, type=..., ...)</c>: Sirocco keeps the default value (validation is not done).</summary>
+    private static object? NewParam(Args a)
+    {
+        a.Check("Param", 2, "default", "description", "type", "enum", "values_display", "title", "format", "minimum", "maximum",
+            "minLength", "maxLength", "pattern", "examples", "section", "const", "items", "schema");
+        return a.Get(0, "default");
     }
 
     private object? NewSecret(Args a)
