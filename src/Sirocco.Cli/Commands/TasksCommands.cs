@@ -250,17 +250,21 @@ internal static class TasksCommands
             }
 
             long position = 0;
-            while (true)
+            async Task PrintNewLinesAsync()
             {
                 if (File.Exists(path))
                 {
                     await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
                     stream.Seek(position, SeekOrigin.Begin);
                     using var reader = new StreamReader(stream);
-                    var text = await reader.ReadToEndAsync(ct);
+                    ctx.Out.Write(await reader.ReadToEndAsync(ct));
                     position = stream.Position;
-                    ctx.Out.Write(text);
                 }
+            }
+
+            while (true)
+            {
+                await PrintNewLinesAsync();
 
                 if (!pr.GetValue(follow))
                 {
@@ -271,14 +275,7 @@ internal static class TasksCommands
                 if (now is null || (now.TryNumber > number) || (now.TryNumber == number && now.State is not (TaskInstanceState.Running or TaskInstanceState.Queued)))
                 {
                     // One last read catches lines written just before the try ended.
-                    if (File.Exists(path))
-                    {
-                        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-                        stream.Seek(position, SeekOrigin.Begin);
-                        using var reader = new StreamReader(stream);
-                        ctx.Out.Write(await reader.ReadToEndAsync(ct));
-                    }
-
+                    await PrintNewLinesAsync();
                     return 0;
                 }
 
