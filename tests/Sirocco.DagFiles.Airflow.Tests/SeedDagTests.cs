@@ -2,7 +2,11 @@ using k8s;
 using k8s.Models;
 using Sirocco.Kubernetes;
 using Sirocco.Kubernetes.Internal;
+using Sirocco.Configuration;
+using Sirocco.Masking;
 using Sirocco.Scheduling;
+using Sirocco.Templating;
+using Sirocco.Variables;
 
 namespace Sirocco.DagFiles.Airflow.Tests;
 
@@ -91,6 +95,16 @@ public sealed class SeedDagTests
                 var expected = Pod(csDag, task.TaskId);
                 var actual = Pod(pyDag, task.TaskId);
                 Assert.Equal(expected, actual);
+
+                // And once rendered for a run, as the scheduler does before the pod is built.
+                var context = RenderContext(task.TaskId, folder.FullName);
+                var renderedExpected = Pod(csDag, task.TaskId, context);
+                Assert.Equal(renderedExpected, Pod(pyDag, task.TaskId, context));
+                if (task.TaskId == "ex-kube-templates")
+                {
+                    Assert.Contains("\"args\":[\"2026-11-26\"]", renderedExpected, StringComparison.Ordinal);
+                    Assert.Contains("{\"name\":\"MY_VALUE\",\"value\":\"example_value\"}", renderedExpected, StringComparison.Ordinal);
+                }
             }
         }
         finally
@@ -99,9 +113,14 @@ public sealed class SeedDagTests
         }
     }
 
-    private static string Pod(Dag dag, string taskId)
+    private static string Pod(Dag dag, string taskId, TemplateContext? render = null)
     {
         var op = (KubernetesPodOperator)dag.GetTask(taskId);
+        if (render is not null)
+        {
+            op = new TemplateFieldRenderer(new TemplateEngine()).RenderFields((KubernetesPodOperator)op.CloneForTry(), op.TemplateFields, render);
+        }
+
         var pod = PodBuilder.Build(op, new PodBuildContext
         {
             DagId = dag.DagId,
@@ -111,6 +130,31 @@ public sealed class SeedDagTests
             RandomSuffix = () => "abcdefgh",
         });
         return KubernetesJson.Serialize(pod);
+    }
+
+    private sealed class OneVariable : IVariableStore
+    {
+        public Variable? GetVariable(string key) => key == "my_value" ? new Variable(key, "example_value") : null;
+
+        public IReadOnlyList<Variable> ListVariables() => [];
+
+        public void SetVariable(Variable variable)
+        {
+        }
+
+        public bool DeleteVariable(string key) => false;
+    }
+
+    private static TemplateContext RenderContext(string taskId, string home)
+    {
+        var env = new Dictionary<string, string> { ["SIROCCO__CORE__KUBE_CONFIG"] = "/home/airflow/composer_kube_config" };
+        return AirflowContext.Build(
+            new AirflowContextInput { DagId = "composer_sample_kubernetes_pod", TaskId = taskId, RunId = "manual__2026-11-26T00:00:00+00:00", LogicalDate = new DateTimeOffset(2026, 11, 26, 0, 0, 0, TimeSpan.Zero) },
+            new AirflowServices
+            {
+                Config = SiroccoConfig.Load(home, env),
+                Variables = new VariableAccessor(new OneVariable(), env, new SecretMasker()),
+            });
     }
 
     [Fact]
