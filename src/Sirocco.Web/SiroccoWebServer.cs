@@ -90,6 +90,9 @@ public sealed class SiroccoWebServer : IAsyncDisposable
         });
         builder.Services.AddRouting();
 
+        // The host process owns Ctrl-C and SIGTERM: the server stops when its owner disposes it.
+        builder.Services.AddSingleton<IHostLifetime, OwnedLifetime>();
+
         var app = builder.Build();
         var state = new WebState(options);
         var auth = new Authenticator(state);
@@ -127,4 +130,12 @@ public sealed class SiroccoWebServer : IAsyncDisposable
 
     private static bool IsLoopback(string host) =>
         host is "localhost" || (IPAddress.TryParse(host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));
+
+    /// <summary>A lifetime that installs no signal handlers (ASP.NET's console lifetime would take the host's).</summary>
+    private sealed class OwnedLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
 }
