@@ -24,7 +24,7 @@ internal static class Builtin
             ["repr"] = F("repr", a => Interpreter.Repr(One(a, "repr"))),
             ["int"] = F("int", a => ToInt(a)),
             ["float"] = F("float", a => ToFloat(a)),
-            ["bool"] = F("bool", a => a.Positional.Count != 0 && Interpreter.Truthy(One(a, "bool"), 0)),
+            ["bool"] = F("bool", a => a.Positional.Count != 0 && Interpreter.Truthy(One(a, "bool"))),
             ["list"] = F("list", a => a.Positional.Count == 0 ? new List<object?>() : interpreter.Iterate(One(a, "list"), 0).ToList()),
             ["tuple"] = F("tuple", a => a.Positional.Count == 0 ? PyTuple.Empty : new PyTuple([.. interpreter.Iterate(One(a, "tuple"), 0)])),
             ["set"] = F("set", a => a.Positional.Count == 0 ? new List<object?>() : Unique(interpreter.Iterate(One(a, "set"), 0))),
@@ -47,7 +47,7 @@ internal static class Builtin
                 var items = interpreter.Iterate(a.Get(0, "iterable"), 0).ToList();
                 Nesting.Check(items);
                 PyOps.Sort(items, (x, y) => PyOps.Compare(x, y, "<"));
-                if (Interpreter.Truthy(a.Get(-1, "reverse", false), 0))
+                if (Interpreter.Truthy(a.Get(-1, "reverse", false)))
                 {
                     items.Reverse();
                 }
@@ -70,8 +70,8 @@ internal static class Builtin
                 bool b => b ? 1L : 0L,
                 var v => throw new DagEvalException($"bad operand type for abs(): '{PyOps.TypeName(v)}'"),
             }),
-            ["any"] = F("any", a => interpreter.Iterate(One(a, "any"), 0).Any(x => Interpreter.Truthy(x, 0))),
-            ["all"] = F("all", a => interpreter.Iterate(One(a, "all"), 0).All(x => Interpreter.Truthy(x, 0))),
+            ["any"] = F("any", a => interpreter.Iterate(One(a, "any"), 0).Any(Interpreter.Truthy)),
+            ["all"] = F("all", a => interpreter.Iterate(One(a, "all"), 0).All(Interpreter.Truthy)),
             ["isinstance"] = F("isinstance", _ => throw new DagEvalException("isinstance() is not supported in DAG files read without Python")),
             ["print"] = F("print", _ => null), // parse-time output goes nowhere, as in Airflow's DAG processor
             ["globals"] = F("globals", _ => new GlobalsProxy(interpreter.Globals)),

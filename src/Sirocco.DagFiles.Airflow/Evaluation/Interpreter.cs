@@ -161,7 +161,7 @@ internal sealed class Interpreter
                 case TryImportStmt tryImport:
                     return TryImport(tryImport, frame);
                 case IfStmt ifs:
-                    return ExecBlock(Truthy(Eval(ifs.Test, frame), ifs.Test.Offset) ? ifs.Body : ifs.OrElse, frame);
+                    return ExecBlock(Truthy(Eval(ifs.Test, frame)) ? ifs.Body : ifs.OrElse, frame);
                 case ForStmt f:
                     return For(f, frame);
                 case WithStmt w:
@@ -490,7 +490,7 @@ internal sealed class Interpreter
                 var operand = Eval(u.Operand, frame);
                 return u.Op switch
                 {
-                    "not" => !Truthy(operand, u.Offset),
+                    "not" => !Truthy(operand),
                     "-" => PyArith.Negate(operand),
                     "+" => PyArith.Plus(operand),
                     _ => operand is long or bool ? ~PyOps.ToLong(operand) : throw new DagEvalException($"bad operand type for unary ~: '{PyOps.TypeName(operand)}'", u.Offset),
@@ -499,11 +499,11 @@ internal sealed class Interpreter
                 return BinaryOp(b.Op, Eval(b.Left, frame), Eval(b.Right, frame), b.Offset);
             case BoolExpr b:
                 var left = Eval(b.Left, frame);
-                return Truthy(left, b.Offset) == b.IsAnd ? Eval(b.Right, frame) : left;
+                return Truthy(left) == b.IsAnd ? Eval(b.Right, frame) : left;
             case CompareExpr c:
                 return Compare(c, frame);
             case ConditionalExpr c:
-                return Truthy(Eval(c.Test, frame), c.Test.Offset) ? Eval(c.Then, frame) : Eval(c.Otherwise, frame);
+                return Truthy(Eval(c.Test, frame)) ? Eval(c.Then, frame) : Eval(c.Otherwise, frame);
             default:
                 throw new DagEvalException("unsupported expression", expr.Offset);
         }
@@ -627,7 +627,7 @@ internal sealed class Interpreter
             {
                 Tick();
                 Assign(clause.Target, item, inner);
-                if (clause.Conditions.All(c => Truthy(Eval(c, inner), c.Offset)))
+                if (clause.Conditions.All(c => Truthy(Eval(c, inner))))
                 {
                     Level(index + 1);
                 }
@@ -720,15 +720,8 @@ internal sealed class Interpreter
         return PyOps.Contains(container, item);
     }
 
-    public static bool Truthy(object? value, int offset)
-    {
-        _ = offset;
-        return value switch
-        {
-            IPyObject => true,
-            _ => PyOps.Truthy(value),
-        };
-    }
+    /// <summary>Python's truth value; Airflow objects are always true.</summary>
+    public static bool Truthy(object? value) => value is IPyObject || PyOps.Truthy(value);
 
     public IEnumerable<object?> Iterate(object? value, int offset) => value switch
     {

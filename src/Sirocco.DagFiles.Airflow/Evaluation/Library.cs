@@ -404,13 +404,13 @@ internal sealed class Library
         IReadOnlyList<k8s.Models.V1KeyToPath>? items = null;
         if (a.Get(4, "items") is { } rawItems)
         {
-            items = [.. Interpreter_IterateList(rawItems, "items").Select(i => KubernetesModels.As<k8s.Models.V1KeyToPath>(i, "items"))];
+            items = [.. ListArgument(rawItems, "items").Select(i => KubernetesModels.As<k8s.Models.V1KeyToPath>(i, "items"))];
         }
 
         return new SecretValue(new Secret(deployType, (string?)target, name, (string?)key, items));
     }
 
-    private static List<object?> Interpreter_IterateList(object? value, string keyword) => value switch
+    private static List<object?> ListArgument(object? value, string keyword) => value switch
     {
         List<object?> l => l,
         PyTuple t => [.. t.Items],
@@ -421,7 +421,7 @@ internal sealed class Library
     {
         a.Check("Variable.get", 3, "key", "default_var", "deserialize_json");
         var key = a.Get(0, "key") as string ?? throw new DagEvalException("Variable.get() needs key, a str");
-        var json = Interpreter.Truthy(a.Get(2, "deserialize_json", false), 0);
+        var json = Interpreter.Truthy(a.Get(2, "deserialize_json", false));
         string? text = null;
         foreach (var prefix in new[] { "SIROCCO_VAR_", "AIRFLOW_VAR_" })
         {
@@ -478,7 +478,7 @@ internal sealed class Library
     {
         var sb = new StringBuilder();
         var indent = a.Get(1, "indent");
-        JinjaFilters.WriteJson(sb, a.Get(0, "obj"), indent is null ? -1 : (int)Math.Clamp(PyOps.ToLong(indent), 0, 64), 0, Interpreter.Truthy(a.Get(-1, "sort_keys", false), 0));
+        JinjaFilters.WriteJson(sb, a.Get(0, "obj"), indent is null ? -1 : (int)Math.Clamp(PyOps.ToLong(indent), 0, 64), 0, Interpreter.Truthy(a.Get(-1, "sort_keys", false)));
         return sb.ToString();
     }
 

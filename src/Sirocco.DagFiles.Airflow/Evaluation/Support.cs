@@ -137,7 +137,7 @@ internal static class Mutators
         {
             Nesting.Check(list);
             PyOps.Sort(list, (x, y) => PyOps.Compare(x, y, "<"));
-            if (Interpreter.Truthy(a.Get(-1, "reverse", false), 0))
+            if (Interpreter.Truthy(a.Get(-1, "reverse", false)))
             {
                 list.Reverse();
             }

@@ -22,7 +22,6 @@ internal sealed class Parser
         ["yield"] = "yield",
         ["async"] = "async code",
         ["await"] = "await",
-        ["match"] = string.Empty, // soft keyword: only when followed by an expression and ':' (handled below)
     };
 
     private readonly string _text;
@@ -472,7 +471,7 @@ internal sealed class Parser
     private Expr TargetList()
     {
         var offset = Current.Offset;
-        var items = new List<Expr> { OrExpr(noIn: true) };
+        var items = new List<Expr> { OrExpr() };
         var tuple = false;
         while (Current.Is(","))
         {
@@ -483,7 +482,7 @@ internal sealed class Parser
                 break;
             }
 
-            items.Add(OrExpr(noIn: true));
+            items.Add(OrExpr());
         }
 
         return tuple ? new SequenceExpr(offset, "tuple", [.. items]) : items[0];
@@ -753,7 +752,7 @@ internal sealed class Parser
         return Comparison();
     }
 
-    private Expr Comparison(bool noIn = false)
+    private Expr Comparison()
     {
         var offset = Current.Offset;
         var first = OrExpr();
@@ -767,7 +766,7 @@ internal sealed class Parser
                 op = t.Text;
                 Next();
             }
-            else if (t.IsName("in") && !noIn)
+            else if (t.IsName("in"))
             {
                 op = "in";
                 Next();
@@ -799,11 +798,8 @@ internal sealed class Parser
         return rest.Count == 0 ? first : new CompareExpr(offset, first, [.. rest]);
     }
 
-    private Expr OrExpr(bool noIn = false)
-    {
-        _ = noIn;
-        return Binary(0);
-    }
+    /// <summary>An expression without comparisons or boolean operators (Python's <c>or_expr</c>: <c>|</c> and tighter).</summary>
+    private Expr OrExpr() => Binary(0);
 
     private static readonly string[][] Levels =
     [
@@ -817,7 +813,6 @@ internal sealed class Parser
             return Factor();
         }
 
-        var offset = Current.Offset;
         var left = Binary(level + 1);
         while (Current.Kind == TokenKind.Op && Array.IndexOf(Levels[level], Current.Text) >= 0)
         {
@@ -825,7 +820,6 @@ internal sealed class Parser
             left = new BinaryExpr(opToken.Offset, opToken.Text, left, Binary(level + 1));
         }
 
-        _ = offset;
         return left;
     }
 
