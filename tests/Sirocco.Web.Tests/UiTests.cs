@@ -169,6 +169,40 @@ public sealed class UiTests(WebFixture fixture)
     }
 
     [Fact]
+    public async Task Admin_manages_users_in_the_ui_and_an_op_may_not()
+    {
+        using (var op = await SignInAsync("op"))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, (await op.GetAsync("/admin/users")).StatusCode);
+        }
+
+        using var admin = await SignInAsync("admin");
+        var page = await admin.GetStringAsync("/admin/users");
+        Assert.Contains("data-username=\"viewer\"", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("pbkdf2", page, StringComparison.Ordinal);
+        using var weak = await admin.PostAsync("/admin/users/save", Form(page, ("username", "ui_user"), ("role", "User"), ("password", "short")));
+        Assert.Equal(HttpStatusCode.BadRequest, weak.StatusCode);
+        Assert.Contains("at least 8 characters", await weak.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        using var created = await admin.PostAsync("/admin/users/save", Form(page, ("username", "ui_user"), ("role", "User"), ("password", WebFixture.Password)));
+        Assert.Equal(HttpStatusCode.Redirect, created.StatusCode);
+        using (var asNew = fixture.Client("ui_user"))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await asNew.GetAsync("/api/v1/dags")).StatusCode);
+        }
+
+        using var promoted = await admin.PostAsync("/admin/users/save", Form(page, ("username", "ui_user"), ("role", "Op"), ("password", string.Empty)));
+        Assert.Equal(HttpStatusCode.Redirect, promoted.StatusCode);
+        var stored = (await fixture.Store.GetUserAsync("ui_user"))!;
+        Assert.Equal("Op", stored.Role);
+        Assert.True(Security.PasswordHasher.Verify(WebFixture.Password, stored.PasswordHash));
+        using var self = await admin.PostAsync("/admin/users/delete", Form(page, ("username", "admin")));
+        Assert.Equal(HttpStatusCode.BadRequest, self.StatusCode);
+        using var deleted = await admin.PostAsync("/admin/users/delete", Form(page, ("username", "ui_user")));
+        Assert.Equal(HttpStatusCode.Redirect, deleted.StatusCode);
+        Assert.Null(await fixture.Store.GetUserAsync("ui_user"));
+    }
+
+    [Fact]
     public async Task Binding_beyond_loopback_warns_that_nothing_is_encrypted()
     {
         var lines = new List<string>();

@@ -181,6 +181,57 @@ internal static partial class UiPages
             return Results.Redirect("/admin/connections");
         });
 
+        // ------------------------------------------------------------ users (Admin)
+        Get(app, auth, "/admin/users", Role.Admin, async (ctx, user) => UsersPage(ctx, user, await state.Store.ListUsersAsync(ctx.RequestAborted).ConfigureAwait(false), null));
+        Post(app, auth, "/admin/users/save", Role.Admin, async (ctx, user) =>
+        {
+            var form = await ctx.Request.ReadFormAsync(ctx.RequestAborted).ConfigureAwait(false);
+            var name = form["username"].ToString().Trim();
+            var password = form["password"].ToString();
+            try
+            {
+                Operations.ValidateKey("username", name);
+                var role = Roles.Normalize(form["role"].ToString()) ?? throw ApiException.BadRequest($"unknown role '{form["role"]}'; roles: {string.Join(", ", Roles.Names)}");
+                var existing = await state.Store.GetUserAsync(name, ctx.RequestAborted).ConfigureAwait(false);
+                if (existing is null && password.Length == 0)
+                {
+                    throw ApiException.BadRequest("a new user needs a password");
+                }
+
+                if (password.Length is > 0 and < 8)
+                {
+                    throw ApiException.BadRequest("the password must have at least 8 characters");
+                }
+
+                if (existing is not null && name == user.Username && role != existing.Role)
+                {
+                    throw ApiException.BadRequest("you cannot change your own role");
+                }
+
+                var hash = password.Length > 0 ? PasswordHasher.Create(password) : existing!.PasswordHash;
+                var email = form["email"].ToString().Trim();
+                await state.Store.UpsertUserAsync(new Storage.User(name, hash, role, email.Length > 0 ? email : existing?.Email, existing?.Active ?? true), ctx.RequestAborted).ConfigureAwait(false);
+                Flash(ctx, existing is null ? $"User {name} created" : $"User {name} updated");
+                return Results.Redirect("/admin/users");
+            }
+            catch (ApiException e) when (e.Status == 400)
+            {
+                return UsersPage(ctx, user, await state.Store.ListUsersAsync(ctx.RequestAborted).ConfigureAwait(false), e.Message, 400);
+            }
+        });
+        Post(app, auth, "/admin/users/delete", Role.Admin, async (ctx, user) =>
+        {
+            var form = await ctx.Request.ReadFormAsync(ctx.RequestAborted).ConfigureAwait(false);
+            var name = form["username"].ToString();
+            if (name == user.Username)
+            {
+                throw ApiException.BadRequest("you cannot delete your own user");
+            }
+
+            Flash(ctx, await state.Store.DeleteUserAsync(name, ctx.RequestAborted).ConfigureAwait(false) ? $"User {name} deleted" : $"User {name} did not exist");
+            return Results.Redirect("/admin/users");
+        });
+
         // ------------------------------------------------------------ configuration
         Get(app, auth, "/admin/configuration", Role.Op, (ctx, user) =>
         {
@@ -203,6 +254,37 @@ internal static partial class UiPages
             sb.Append("</tbody></table>");
             return Task.FromResult(Page(ctx, user, "Configuration", sb.ToString(), "configuration"));
         });
+    }
+
+    private static IResult UsersPage(HttpContext ctx, Principal user, IReadOnlyList<Storage.User> users, string? error, int status = 200)
+    {
+        var sb = new StringBuilder("<h1>List Users</h1>");
+        if (error is not null)
+        {
+            sb.Append("<div class=\"flash error\" role=\"alert\">").Append(E(error)).Append("</div>");
+        }
+
+        sb.Append("<table class=\"list\" id=\"users\"><thead><tr><th>Username</th><th>Role</th><th>Email</th><th>Active</th><th></th></tr></thead><tbody>");
+        foreach (var u in users)
+        {
+            sb.Append("<tr data-username=\"").Append(E(u.Username)).Append("\"><td>").Append(E(u.Username)).Append("</td><td>").Append(E(u.Role)).Append("</td><td>").Append(E(u.Email))
+                .Append("</td><td>").Append(u.Active ? "yes" : "no").Append("</td><td>");
+            if (u.Username != user.Username)
+            {
+                sb.Append(ButtonForm(ctx, "/admin/users/delete", "Delete", "danger", $"Delete user {u.Username}?", Hidden("username", u.Username)));
+            }
+
+            sb.Append("</td></tr>");
+        }
+
+        var roles = string.Concat(Roles.Names.Select(r => $"<option value=\"{r}\">{r}</option>"));
+        sb.Append("</tbody></table><h2>Add or update a user</h2><form class=\"card\" method=\"post\" action=\"/admin/users/save\">").Append(Csrf(ctx))
+            .Append("<label class=\"field\"><span>Username</span><input type=\"text\" name=\"username\" required maxlength=\"250\"></label>")
+            .Append("<label class=\"field\"><span>Role</span><select name=\"role\">").Append(roles).Append("</select></label>")
+            .Append("<label class=\"field\"><span>Email</span><input type=\"text\" name=\"email\"></label>")
+            .Append("<label class=\"field\"><span>Password <small>(at least 8 characters; leave empty to keep an existing user's)</small></span><input type=\"password\" name=\"password\" autocomplete=\"new-password\"></label>")
+            .Append("<button type=\"submit\" class=\"primary\">Save</button></form>");
+        return Page(ctx, user, "Users", sb.ToString(), "users", status);
     }
 
     private static IResult VariablesPage(HttpContext ctx, Principal user, WebState state)
