@@ -41,6 +41,14 @@ internal sealed class Library
 
     public DagValue? CurrentDagValue => _context.Count > 0 ? _context.Peek() : null;
 
+    // The Kubernetes model modules hold several hundred classes and no per-file state: built once, shared.
+    private static readonly Lazy<Namespace[]> KubernetesModules = new(() =>
+    {
+        var models = new Namespace("module", "kubernetes.client.models", KubernetesModels.Classes());
+        var client = new Namespace("module", "kubernetes.client", new(KubernetesModels.Classes(), StringComparer.Ordinal) { ["models"] = models });
+        return [models, client, new Namespace("module", "kubernetes", new(StringComparer.Ordinal) { ["client"] = client })];
+    });
+
     // ---- Modules ----
     private Namespace Module(string name, Dictionary<string, object?> members)
     {
@@ -66,9 +74,10 @@ internal sealed class Library
         var timedelta = Fn("timedelta", a => PyTimeDelta.FromArgs(a.ToCallArgs()));
         var datetimeClass = new DateTimeType(_time);
 
-        var k8sModels = Module("kubernetes.client.models", KubernetesModels.Classes());
-        var client = Module("kubernetes.client", new(KubernetesModels.Classes(), StringComparer.Ordinal) { ["models"] = k8sModels });
-        Module("kubernetes", new(StringComparer.Ordinal) { ["client"] = client });
+        foreach (var shared in KubernetesModules.Value)
+        {
+            _modules[shared.Name] = shared;
+        }
 
         Module("datetime", new(StringComparer.Ordinal)
         {
