@@ -288,6 +288,7 @@ internal sealed class PodRun
             }
             catch (SiroccoException e)
             {
+                Log($"XCom not read: {e.Message}");
                 xcomError = e;
             }
         }
@@ -545,7 +546,24 @@ internal sealed class PodRun
         const string Empty = "__airflow_xcom_result_empty__";
         var script = $"if [ -s {PodBuilder.XComPath}/return.json ]; then cat {PodBuilder.XComPath}/return.json; else echo {Empty}; fi";
         await WaitSidecarRunningAsync(token).ConfigureAwait(false);
-        var output = await ExecAsync(["sh", "-c", script], token).ConfigureAwait(false);
+
+        // A sidecar reported running may not accept exec for a moment yet (seen on the local cluster): a few quick
+        // attempts before the error stands; the read itself has no side effect.
+        string output;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                output = await ExecAsync(["sh", "-c", script], token).ConfigureAwait(false);
+                break;
+            }
+            catch (SiroccoException e) when (attempt < 5)
+            {
+                Log($"Reading the XCom failed (attempt {attempt}): {e.Message}");
+                await Task.Delay(TimeSpan.FromMilliseconds(200 << attempt), Time, token).ConfigureAwait(false);
+            }
+        }
+
         try
         {
             await ExecAsync(["sh", "-c", "kill -s INT 1"], token).ConfigureAwait(false);
