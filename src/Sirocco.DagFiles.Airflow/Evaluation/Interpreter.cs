@@ -243,22 +243,28 @@ internal sealed class Interpreter
 
     private Flow With(WithStmt w, Frame frame)
     {
-        var entered = new List<DagValue>();
+        var entered = new List<object>();
         try
         {
             foreach (var (contextExpr, target) in w.Items)
             {
                 var context = Eval(contextExpr, frame);
-                if (context is not DagValue dag)
+                switch (context)
                 {
-                    throw new DagEvalException($"'with' is supported only for DAG(...), not {Describe(context)}", contextExpr.Offset);
+                    case DagValue dag:
+                        _library.EnterDag(dag);
+                        break;
+                    case GroupValue group:
+                        _library.EnterGroup(group);
+                        break;
+                    default:
+                        throw new DagEvalException($"'with' is supported only for DAG(...) and TaskGroup(...), not {Describe(context)}", contextExpr.Offset);
                 }
 
-                _library.EnterDag(dag);
-                entered.Add(dag);
+                entered.Add(context);
                 if (target is not null)
                 {
-                    Assign(target, dag, frame);
+                    Assign(target, context, frame);
                 }
             }
 
@@ -268,7 +274,14 @@ internal sealed class Interpreter
         {
             for (var i = entered.Count - 1; i >= 0; i--)
             {
-                _library.ExitDag();
+                if (entered[i] is GroupValue)
+                {
+                    _library.ExitGroup();
+                }
+                else
+                {
+                    _library.ExitDag();
+                }
             }
         }
     }

@@ -21,6 +21,7 @@ internal sealed class Library
     private readonly List<DagValue> _dags = [];
     private readonly HashSet<DagValue> _registered = [];
     private readonly Stack<DagValue> _context = new();
+    private readonly Stack<GroupValue> _groups = new();
     private readonly Dictionary<BaseOperator, TaskValue> _tasks = new(ReferenceEqualityComparer.Instance);
     private readonly TimeProvider _time;
     private readonly IReadOnlyDictionary<string, string> _environment;
@@ -70,6 +71,7 @@ internal sealed class Library
         var dummy = Fn("DummyOperator", a => Operators.Create(this, "DummyOperator", a));
         var bash = Fn("BashOperator", a => Operators.Create(this, "BashOperator", a));
         var chain = Fn("chain", Chain);
+        var taskGroup = Fn("TaskGroup", NewTaskGroup);
         var cross = Fn("cross_downstream", CrossDownstream);
         var timedelta = Fn("timedelta", a => PyTimeDelta.FromArgs(a.ToCallArgs()));
         var datetimeClass = new DateTimeType(_time);
@@ -110,6 +112,7 @@ internal sealed class Library
         Module("airflow.sdk", new(StringComparer.Ordinal)
         {
             ["DAG"] = dag, ["Variable"] = variable, ["Param"] = param, ["chain"] = chain, ["cross_downstream"] = cross,
+            ["TaskGroup"] = taskGroup,
         });
         Module("airflow.providers.standard.operators.bash", new(StringComparer.Ordinal) { ["BashOperator"] = bash });
         Module("airflow.providers.standard.operators.empty", new(StringComparer.Ordinal) { ["EmptyOperator"] = empty });
@@ -117,6 +120,7 @@ internal sealed class Library
         Module("airflow.models.variable", new(StringComparer.Ordinal) { ["Variable"] = variable });
         Module("airflow.models.baseoperator", new(StringComparer.Ordinal) { ["chain"] = chain, ["cross_downstream"] = cross });
         Module("airflow.utils.helpers", new(StringComparer.Ordinal) { ["chain"] = chain, ["cross_downstream"] = cross });
+        Module("airflow.utils.task_group", new(StringComparer.Ordinal) { ["TaskGroup"] = taskGroup });
         Module("airflow.utils.dates", new(StringComparer.Ordinal) { ["days_ago"] = Fn("days_ago", DaysAgo) });
         Module("airflow.utils.trigger_rule", new(StringComparer.Ordinal) { ["TriggerRule"] = TriggerRules() });
         Module("airflow.kubernetes.secret", new(StringComparer.Ordinal) { ["Secret"] = secret });
@@ -212,7 +216,6 @@ internal sealed class Library
     {
         (_, "GKECreateClusterOperator" or "GKEDeleteClusterOperator") =>
             $"{name} is not supported yet by Sirocco's DAG-file reader",
-        (_, "TaskGroup") => "TaskGroup is not supported in DAG files read without Python",
         ("airflow.decorators", _) => $"decorators ({name}) are not supported in DAG files read without Python",
         _ => null,
     };
@@ -501,22 +504,23 @@ internal sealed class Library
     }
 
     // ---- Dependencies ----
-    private static List<TaskValue> Tasks(object? value, int offset, string what) => value switch
+    /// <summary>One side of a dependency: tasks and task groups, alone or in a list.</summary>
+    private static List<IPyObject> Items(object? value, int offset, string what) => value switch
     {
-        TaskValue t => [t],
-        List<object?> or PyTuple => [.. ((IEnumerable<object?>)value).Select(x => x as TaskValue ?? throw new DagEvalException($"{what}: {Interpreter.Describe(x)} is not a task", offset))],
+        TaskValue or GroupValue => [(IPyObject)value],
+        List<object?> or PyTuple => [.. ((IEnumerable<object?>)value).Select(x => x as TaskValue as IPyObject ?? x as GroupValue ?? throw new DagEvalException($"{what}: {Interpreter.Describe(x)} is not a task", offset))],
         _ => throw new DagEvalException($"{what}: {Interpreter.Describe(value)} is not a task or a list of tasks", offset),
     };
 
     public object? Dependency(string op, object? left, object? right, int offset)
     {
-        if (left is not TaskValue && right is not TaskValue)
+        if (left is not (TaskValue or GroupValue) && right is not (TaskValue or GroupValue))
         {
             throw new DagEvalException($"unsupported operand type(s) for {op}: '{Interpreter.Describe(left)}' and '{Interpreter.Describe(right)}'", offset);
         }
 
-        var l = Tasks(left, offset, op);
-        var r = Tasks(right, offset, op);
+        var l = Items(left, offset, op);
+        var r = Items(right, offset, op);
         var (up, down) = op == ">>" ? (l, r) : (r, l);
         foreach (var u in up)
         {
@@ -529,10 +533,23 @@ internal sealed class Library
         return right;
     }
 
-    private static void Link(TaskValue up, TaskValue down)
+    /// <summary>Links two tasks; a task group upstream stands for its leaves, downstream for its roots, as in Airflow.</summary>
+    private static void Link(IPyObject up, IPyObject down)
     {
-        up.Task.SetDownstream(down.Task);
+        foreach (var u in Ends(up, leaves: true))
+        {
+            foreach (var d in Ends(down, leaves: false))
+            {
+                u.Task.SetDownstream(d.Task);
+            }
+        }
     }
+
+    private static IEnumerable<TaskValue> Ends(IPyObject item, bool leaves) => item switch
+    {
+        GroupValue g => leaves ? g.Leaves() : g.Roots(),
+        _ => [(TaskValue)item],
+    };
 
     private object? Chain(Args a)
     {
@@ -540,11 +557,11 @@ internal sealed class Library
         for (var i = 0; i + 1 < items.Count; i++)
         {
             var (up, down) = (items[i], items[i + 1]);
-            if (up is TaskValue || down is TaskValue)
+            if (up is TaskValue or GroupValue || down is TaskValue or GroupValue)
             {
-                foreach (var u in Tasks(up, 0, "chain"))
+                foreach (var u in Items(up, 0, "chain"))
                 {
-                    foreach (var d in Tasks(down, 0, "chain"))
+                    foreach (var d in Items(down, 0, "chain"))
                     {
                         Link(u, d);
                     }
@@ -553,8 +570,8 @@ internal sealed class Library
                 continue;
             }
 
-            var ul = Tasks(up, 0, "chain");
-            var dl = Tasks(down, 0, "chain");
+            var ul = Items(up, 0, "chain");
+            var dl = Items(down, 0, "chain");
             if (ul.Count != dl.Count)
             {
                 throw new DagEvalException($"Chain not supported for different length Iterable. Got {ul.Count} and {dl.Count}.");
@@ -572,9 +589,9 @@ internal sealed class Library
     private object? CrossDownstream(Args a)
     {
         a.Check("cross_downstream", 2, "from_tasks", "to_tasks");
-        foreach (var u in Tasks(a.Get(0, "from_tasks"), 0, "cross_downstream"))
+        foreach (var u in Items(a.Get(0, "from_tasks"), 0, "cross_downstream"))
         {
-            foreach (var d in Tasks(a.Get(1, "to_tasks"), 0, "cross_downstream"))
+            foreach (var d in Items(a.Get(1, "to_tasks"), 0, "cross_downstream"))
             {
                 Link(u, d);
             }
@@ -583,23 +600,57 @@ internal sealed class Library
         return null;
     }
 
+    // ---- Task groups ----
+    public GroupValue? CurrentGroup => _groups.Count > 0 ? _groups.Peek() : null;
+
+    public void EnterGroup(GroupValue group)
+    {
+        _groups.Push(group);
+        _context.Push(group.Dag);
+    }
+
+    public void ExitGroup()
+    {
+        _groups.Pop();
+        _context.Pop();
+    }
+
+    private object? NewTaskGroup(Args a)
+    {
+        a.Check("TaskGroup", 1, "group_id", "prefix_group_id", "tooltip", "ui_color", "ui_fgcolor", "default_args", "dag", "parent_group", "add_suffix_on_collision");
+        var id = a.Get(0, "group_id") as string ?? throw new DagEvalException("TaskGroup() needs group_id, a str");
+        var parent = a.Get(-1, "parent_group") as GroupValue ?? CurrentGroup;
+        var dag = a.Get(-1, "dag") as DagValue ?? parent?.Dag ?? CurrentDagValue
+            ?? throw new DagEvalException("TaskGroup can only be used inside a DAG (with DAG(...) or dag=...)");
+        var prefix = a.Get(-1, "prefix_group_id", true) is bool b ? b : throw new KeywordException("prefix_group_id", "TaskGroup(): prefix_group_id must be a bool");
+        var defaults = a.Get(-1, "default_args") switch
+        {
+            null => null,
+            PyDict d => d,
+            _ => throw new KeywordException("default_args", "TaskGroup(): default_args must be a dict"),
+        };
+        var fullId = parent is { Prefix: true } ? $"{parent.GroupId}.{id}" : id;
+        return new GroupValue(fullId, prefix, dag, parent, defaults);
+    }
+
     // ---- Attributes ----
     public object? GetAttribute(object? target, string name, int offset, Interpreter interpreter)
     {
         switch (target)
         {
-            case TaskValue t when name is "set_downstream" or "set_upstream":
+            case TaskValue or GroupValue when name is "set_downstream" or "set_upstream":
+                var self = (IPyObject)target;
                 return Fn(name, a =>
                 {
-                    foreach (var other in a.Positional.SelectMany(p => Tasks(p, offset, name)))
+                    foreach (var other in a.Positional.SelectMany(p => Items(p, offset, name)))
                     {
                         if (name == "set_downstream")
                         {
-                            Link(t, other);
+                            Link(self, other);
                         }
                         else
                         {
-                            Link(other, t);
+                            Link(other, self);
                         }
                     }
 

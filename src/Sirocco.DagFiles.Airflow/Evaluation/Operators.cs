@@ -78,9 +78,10 @@ internal static class Operators
             throw new DagEvalException($"{className}() takes keyword arguments only (task_id=..., ...)");
         }
 
+        var group = library.CurrentGroup;
         var taskId = a.Get(-1, "task_id") switch
         {
-            string s => s,
+            string s => group is not null && !a.Has("dag") ? group.ChildId(s) : s,
             null => throw new DagEvalException($"{className}() missing required argument: 'task_id'"),
             var other => throw new KeywordException("task_id", $"{className}(): task_id must be a str, not {Interpreter.Describe(other)}"),
         };
@@ -119,6 +120,32 @@ internal static class Operators
             }
 
             Apply(op, table, className, k.Name, k.Value);
+        }
+
+        // A task group's default_args sit between the DAG's and the task's own (inner groups win).
+        if (group is not null && !a.Has("dag"))
+        {
+            for (var g = group; g is not null; g = g.Parent)
+            {
+                if (g.DefaultArgs is null)
+                {
+                    continue;
+                }
+
+                // A copy: the file's own dicts are never changed.
+                var merged = new PyDict();
+                foreach (var (k, v) in taskDefaults ?? [])
+                {
+                    merged[k] = v;
+                }
+
+                foreach (var (k, v) in g.DefaultArgs)
+                {
+                    merged.TryAdd(k, v);
+                }
+
+                taskDefaults = merged;
+            }
         }
 
         if (className == "BashOperator" && !a.Has("bash_command") && dag?.DefaultArgs?.ContainsKey("bash_command") != true && taskDefaults?.ContainsKey("bash_command") != true)
@@ -164,7 +191,16 @@ internal static class Operators
             }
         }
 
-        return library.Wrap(op);
+        var wrapped = library.Wrap(op);
+        if (group is not null && !a.Has("dag"))
+        {
+            for (var g = group; g is not null; g = g.Parent)
+            {
+                g.Tasks.Add(wrapped);
+            }
+        }
+
+        return wrapped;
     }
 
     private static void Apply(BaseOperator op, Dictionary<string, PropertyInfo> table, string className, string name, object? value)

@@ -151,6 +151,50 @@ internal sealed class TaskValue(BaseOperator task) : IPyObject
     public override string ToString() => $"<Task({Task.OperatorName}): {Task.TaskId}>";
 }
 
+/// <summary>A <c>TaskGroup</c>: a prefix for the ids of the tasks made inside it, and a unit for dependencies.</summary>
+internal sealed class GroupValue(string groupId, bool prefix, DagValue dag, GroupValue? parent, PyDict? defaultArgs) : IPyObject
+{
+    /// <summary>The full id (the parents' ids joined by dots when they prefix).</summary>
+    public string GroupId { get; } = groupId;
+
+    public bool Prefix { get; } = prefix;
+
+    public DagValue Dag { get; } = dag;
+
+    public GroupValue? Parent { get; } = parent;
+
+    public PyDict? DefaultArgs { get; } = defaultArgs;
+
+    /// <summary>The tasks made inside the group or its children, in order.</summary>
+    public List<TaskValue> Tasks { get; } = [];
+
+    public string TypeName => "TaskGroup";
+
+    public string ChildId(string id) => Prefix ? $"{GroupId}.{id}" : id;
+
+    /// <summary>Tasks of the group with no upstream task inside it.</summary>
+    public IEnumerable<TaskValue> Roots()
+    {
+        var ids = Tasks.Select(t => t.Task.TaskId).ToHashSet(StringComparer.Ordinal);
+        return Tasks.Where(t => !t.Task.UpstreamTaskIds.Any(ids.Contains));
+    }
+
+    /// <summary>Tasks of the group with no downstream task inside it.</summary>
+    public IEnumerable<TaskValue> Leaves()
+    {
+        var ids = Tasks.Select(t => t.Task.TaskId).ToHashSet(StringComparer.Ordinal);
+        return Tasks.Where(t => !t.Task.DownstreamTaskIds.Any(ids.Contains));
+    }
+
+    public bool TryGetAttr(string name, out object? value)
+    {
+        value = name == "group_id" ? GroupId : null;
+        return value is not null;
+    }
+
+    public override string ToString() => $"<TaskGroup: {GroupId}>";
+}
+
 /// <summary>An Airflow <c>Secret</c>.</summary>
 internal sealed class SecretValue(Secret secret) : IPyObject
 {
