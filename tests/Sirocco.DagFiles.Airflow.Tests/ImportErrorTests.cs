@@ -55,6 +55,8 @@ public sealed class ImportErrorTests
         { "x = []\nx.append(x)\ny = x == [x]\n", 5, 5, "nested more than 64 deep (or containing themselves)" },
         { "x = []\nfor i in range(5000):\n    x = [x]\ny = {x: 1} if False else sorted([x, x])\n", 6, 26, "nested more than 64 deep" },
         { "x = []\nx.append(x)\ny = str(x)\n", 5, 5, "maximum recursion depth" },
+        { "from airflow.utils.task_group import TaskGroup\ng = TaskGroup('g')\n", 4, 5, "TaskGroup can only be used inside a DAG" },
+        { "with DAG('d'):\n    with EmptyOperator(task_id='t'):\n        pass\n", 4, 10, "'with' is supported only for DAG(...) and TaskGroup(...)" },
         { "d = DAG('x', schedule='every day')\n", 3, 14, "every day" },
         { "import pendulum\nd = DAG('x', start_date=pendulum.datetime(2024, 1, 1, tz='Mars/Olympus'))\n", 4, 34, "Invalid timezone 'Mars/Olympus'" },
         { "t = EmptyOperator(task_id='t', trigger_rule='sometimes')\n", 3, 32, "sometimes" },
