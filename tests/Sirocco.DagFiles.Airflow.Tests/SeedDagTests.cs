@@ -191,6 +191,25 @@ public sealed class SeedDagTests
     }
 
     [Fact]
+    public async Task A_cycle_in_a_py_file_is_rejected_by_the_DagBag_like_a_CSharp_one()
+    {
+        var folder = Directory.CreateTempSubdirectory("sirocco-airflow-cycle-");
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(folder.FullName, "cycle.py"),
+                "from airflow import DAG\nfrom airflow.operators.empty import EmptyOperator\nwith DAG('cyclic'):\n    a = EmptyOperator(task_id='a')\n    b = EmptyOperator(task_id='b')\n    a >> b >> a\n");
+            using var bag = new DagBag(new DagBagOptions { DagsFolder = folder.FullName, Watch = false, AdditionalParsers = [Support.NewParser()] });
+            var result = await bag.CollectAsync();
+            Assert.Empty(result.Dags);
+            Assert.Contains("Cycle detected in DAG cyclic", Assert.Single(result.ImportErrors).Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public void Seed_secret_objects_map_onto_the_pod_as_the_provider_does()
     {
         var dag = LoadSeed();
