@@ -69,7 +69,7 @@ internal static class CliApp
         root.Subcommands.Add(ConnectionsCommands.Create(ctx));
         root.Subcommands.Add(DagsCommands.Create(ctx));
         root.Subcommands.Add(TasksCommands.Create(ctx));
-        foreach (var c in ServeCommands.Create(ctx))
+        foreach (var c in ServeCommands.Create(ctx).Concat(WebCommands.Create(ctx)))
         {
             root.Subcommands.Add(c);
         }

@@ -17,6 +17,7 @@ public sealed class StandaloneTests : IDisposable
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "sirocco.dll"));
         psi.ArgumentList.Add("standalone");
         psi.Environment["SIROCCO_HOME"] = _home;
+        psi.Environment["SIROCCO__WEBSERVER__WEB_SERVER_PORT"] = "0"; // any free port: 8080 may be taken on a CI machine
         using var p = Process.Start(psi)!;
         var output = new StringBuilder();
         var ready = new TaskCompletionSource();
@@ -87,6 +88,7 @@ public sealed class StandaloneTests : IDisposable
         Assert.Contains("login:      admin / ", output, StringComparison.Ordinal);
         Assert.Contains("example DAG file(s) added", output, StringComparison.Ordinal);
         Assert.Contains("Sirocco standalone stopped.", output, StringComparison.Ordinal);
+        Assert.Matches(@"web UI:\s+http://127\.0\.0\.1:\d+", output);
         Assert.True(File.Exists(Path.Combine(_home, "sirocco.cfg")));
         Assert.True(File.Exists(Path.Combine(_home, "dags", "example_noop.cs")));
         var password = (await File.ReadAllTextAsync(Path.Combine(_home, "standalone_admin_password.txt"))).Trim();

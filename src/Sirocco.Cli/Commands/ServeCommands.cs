@@ -173,8 +173,13 @@ internal static class ServeCommands
                 ctx.Out.WriteLine($"  login:      admin / {password} (shown once; also in {Path.Combine(ctx.Home, "standalone_admin_password.txt")})");
             }
 
+            // The web server reads the DAGs the scheduler collects, and wakes it after a trigger or a clear.
+            var dagSnapshot = new Web.DagSnapshotSource(source);
+            var scheduler = Hosting.CreateScheduler(ctx, dagSnapshot);
+            await using var web = await Web.SiroccoWebServer.StartAsync(WebCommands.Options(ctx, dagSnapshot, scheduler), ct);
+            ctx.Out.WriteLine($"  web UI:     {web.Address}");
             ctx.Out.WriteLine("Press Ctrl-C to stop.");
-            await Hosting.CreateScheduler(ctx, source).RunAsync(ct);
+            await scheduler.RunAsync(ct);
         }
 
         ctx.Out.WriteLine("Sirocco standalone stopped.");
@@ -189,7 +194,7 @@ internal static class ServeCommands
         }
 
         var password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(12)).Replace('+', 'x').Replace('/', 'y').TrimEnd('=');
-        await store.UpsertUserAsync(new User("admin", PasswordHash.Create(password), "Admin"), ct);
+        await store.UpsertUserAsync(new User("admin", Web.Security.PasswordHasher.Create(password), "Admin"), ct);
         var file = Path.Combine(home, "standalone_admin_password.txt");
         await File.WriteAllTextAsync(file, password + "\n", ct);
         if (!OperatingSystem.IsWindows())
@@ -245,31 +250,5 @@ internal static class ServeCommands
             Description = "The embedded local cluster (set by sirocco standalone)",
             Extra = new JsonObject { ["kube_config_path"] = kubeconfig, ["sirocco_local_cluster"] = true }.ToJsonString(),
         });
-    }
-}
-
-/// <summary>Password hashes: PBKDF2-SHA256, 210,000 iterations, 16-byte salt, as <c>pbkdf2-sha256$iter$salt$hash</c>.</summary>
-internal static class PasswordHash
-{
-    private const int Iterations = 210_000;
-
-    public static string Create(string password)
-    {
-        var salt = RandomNumberGenerator.GetBytes(16);
-        var hash = Rfc2898DeriveBytes.Pbkdf2(password, salt, Iterations, HashAlgorithmName.SHA256, 32);
-        return $"pbkdf2-sha256${Iterations}${Convert.ToBase64String(salt)}${Convert.ToBase64String(hash)}";
-    }
-
-    public static bool Verify(string password, string stored)
-    {
-        var parts = stored.Split('$');
-        if (parts.Length != 4 || parts[0] != "pbkdf2-sha256" || !int.TryParse(parts[1], out var iterations))
-        {
-            return false;
-        }
-
-        var expected = Convert.FromBase64String(parts[3]);
-        var actual = Rfc2898DeriveBytes.Pbkdf2(password, Convert.FromBase64String(parts[2]), iterations, HashAlgorithmName.SHA256, expected.Length);
-        return CryptographicOperations.FixedTimeEquals(expected, actual);
     }
 }

@@ -1,4 +1,3 @@
-#if SIROCCO_WEB // Remove this guard (and its #endif) once Sirocco.Cli.csproj references ../Sirocco.Web/Sirocco.Web.csproj.
 using System.CommandLine;
 using System.Globalization;
 using System.Security.Cryptography;
@@ -158,4 +157,3 @@ internal static class WebCommands
         };
     }
 }
-#endif
