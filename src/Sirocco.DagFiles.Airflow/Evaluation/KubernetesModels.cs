@@ -73,14 +73,31 @@ internal static class KubernetesModels
 
     private static object? Construct(Type type, Args a)
     {
+        var fields = FieldsOf(type);
+        var keywords = a.Keywords;
         if (a.Positional.Count > 0)
         {
-            throw new DagEvalException($"{type.Name}() takes keyword arguments only in DAG files read without Python");
+            // The Python client's constructors take their fields in alphabetical order of the snake_case names.
+            var order = fields.Keys.Order(StringComparer.Ordinal).ToList();
+            if (a.Positional.Count > order.Count)
+            {
+                throw new DagEvalException($"{type.Name}() takes at most {order.Count} positional arguments ({a.Positional.Count} given)");
+            }
+
+            keywords = [.. a.Positional.Select((v, i) => new KeywordArg(order[i], v, 0))];
+            foreach (var k in a.Keywords)
+            {
+                if (keywords.Exists(p => p.Name == k.Name.TrimStart('_')))
+                {
+                    throw new KeywordException(k.Name, $"{type.Name}() got multiple values for argument '{k.Name}'");
+                }
+
+                keywords.Add(k);
+            }
         }
 
-        var fields = FieldsOf(type);
         var json = new JsonObject();
-        foreach (var k in a.Keywords)
+        foreach (var k in keywords)
         {
             var name = k.Name.TrimStart('_');
             if (!fields.TryGetValue(name, out var field))
