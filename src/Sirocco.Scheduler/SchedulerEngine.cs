@@ -88,6 +88,7 @@ public sealed class SiroccoScheduler
                 if (sweep)
                 {
                     nextSweep = now + _options.SweepInterval;
+                    await _store.SetHeartbeatAsync("scheduler", _options.Hostname, now, shutdown).ConfigureAwait(false);
                 }
 
                 var wakeAt = await TickAsync(sweep, shutdown).ConfigureAwait(false);

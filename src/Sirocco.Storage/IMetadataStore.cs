@@ -189,6 +189,12 @@ public interface IMetadataStore : IVariableStore, IConnectionStore, IAsyncDispos
     /// <summary>Deletes a user; false when unknown.</summary>
     Task<bool> DeleteUserAsync(string username, CancellationToken cancellationToken = default);
 
+    /// <summary>Records that a job (<c>scheduler</c>) on <paramref name="hostname"/> is alive at <paramref name="at"/>.</summary>
+    Task SetHeartbeatAsync(string jobType, string hostname, DateTimeOffset at, CancellationToken cancellationToken = default);
+
+    /// <summary>The latest heartbeat of a job, or null when it never beat.</summary>
+    Task<DateTimeOffset?> GetHeartbeatAsync(string jobType, CancellationToken cancellationToken = default);
+
     /// <summary>Creates or replaces a pool.</summary>
     Task SetPoolAsync(Pool pool, CancellationToken cancellationToken = default);
 

@@ -301,6 +301,16 @@ public abstract class MetadataStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Heartbeats_keep_the_latest_time_per_job()
+    {
+        Assert.Null(await Store.GetHeartbeatAsync("scheduler"));
+        await Store.SetHeartbeatAsync("scheduler", "host-a", Utc(2024, 1, 1, 1));
+        await Store.SetHeartbeatAsync("scheduler", "host-a", Utc(2024, 1, 1, 2));
+        Assert.Equal(Utc(2024, 1, 1, 2), await Store.GetHeartbeatAsync("scheduler"));
+        Assert.Null(await Store.GetHeartbeatAsync("triggerer"));
+    }
+
+    [Fact]
     public async Task Concurrent_writers_do_not_lose_updates()
     {
         await Task.WhenAll(Enumerable.Range(0, 50).Select(i => Task.Run(() => Store.SetVariable(new Variable($"k{i:D2}", i.ToString(System.Globalization.CultureInfo.InvariantCulture))))));

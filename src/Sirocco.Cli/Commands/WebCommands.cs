@@ -50,6 +50,9 @@ internal static class WebCommands
         Masker = ctx.Masker,
         Dags = dags.Current,
         Scheduler = scheduler,
+
+        // The scheduler (in this process or another) writes a heartbeat to the store every sweep.
+        SchedulerHeartbeat = () => ctx.Store.GetHeartbeatAsync("scheduler").GetAwaiter().GetResult(),
         Renderer = new AirflowTaskRenderer(),
         Environment = ctx.Environment,
         Urls = string.Create(
