@@ -544,7 +544,9 @@ internal sealed class PodRun
     private async Task<object?> ReadXComAsync(CancellationToken token)
     {
         const string Empty = "__airflow_xcom_result_empty__";
-        var script = $"if [ -s {PodBuilder.XComPath}/return.json ]; then cat {PodBuilder.XComPath}/return.json; else echo {Empty}; fi";
+        // The directory is mounted in the sidecar; its absence means the exec landed before the sidecar was set up.
+        var script = $"[ -d {PodBuilder.XComPath} ] || {{ echo '{PodBuilder.XComPath} is not mounted yet' >&2; exit 3; }}; "
+            + $"if [ -s {PodBuilder.XComPath}/return.json ]; then cat {PodBuilder.XComPath}/return.json; else echo {Empty}; fi";
         await WaitSidecarRunningAsync(token).ConfigureAwait(false);
 
         // A sidecar reported running may not accept exec for a moment yet (seen on the local cluster): a few quick
