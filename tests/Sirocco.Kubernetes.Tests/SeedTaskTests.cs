@@ -59,6 +59,7 @@ public sealed class SeedTaskTests(ClusterFixture fx)
         await fx.Client.CoreV1.CreateNamespacedSecretAsync(
             new V1Secret { Metadata = new() { Name = "service-account" }, StringData = new Dictionary<string, string> { ["service-account.json"] = "{\"type\":\"service_account\"}" } }, ns);
 
+        op.StartupTimeoutSeconds = 120; // the seed's 300 s in spirit: a loaded CI machine may take more than 3 s
         await harness.RunAsync(op, tryNumber: 2);
 
         Assert.Contains("SQL_CONN=test_value", harness.Log);
