@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using k8s;
 using Sirocco.LocalCluster;
@@ -37,29 +36,10 @@ public sealed class PodReattachTests : IDisposable
 
     public void Dispose() => Directory.Delete(_home, recursive: true);
 
-    private Process StartScheduler(string kubeconfig)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "sirocco.dll"));
-        psi.ArgumentList.Add("scheduler");
-        psi.Environment["SIROCCO_HOME"] = _home;
-        psi.Environment["SIROCCO_CONN_KUBERNETES_DEFAULT"] = new JsonObject { ["conn_type"] = "kubernetes", ["extra"] = new JsonObject { ["kube_config_path"] = kubeconfig } }.ToJsonString();
-        var p = Process.Start(psi)!;
-        p.OutputDataReceived += (_, _) => { };
-        p.ErrorDataReceived += (_, _) => { };
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        return p;
-    }
 
-    private static async Task WaitForAsync(Func<Task<bool>> condition, TimeSpan limit)
-    {
-        using var cts = new CancellationTokenSource(limit);
-        while (!await condition())
-        {
-            await Task.Delay(100, cts.Token);
-        }
-    }
+
+    private static string KubernetesConnection(string kubeconfig) =>
+        new JsonObject { ["conn_type"] = "kubernetes", ["extra"] = new JsonObject { ["kube_config_path"] = kubeconfig } }.ToJsonString();
 
     [Fact]
     public async Task A_killed_scheduler_reattaches_to_the_running_pod_instead_of_starting_another()
@@ -72,19 +52,19 @@ public sealed class PodReattachTests : IDisposable
         async Task<IList<k8s.Models.V1Pod>> PodsAsync() =>
             (await client.CoreV1.ListNamespacedPodAsync("default", labelSelector: "task_id=slow_pod")).Items;
 
-        using (var first = StartScheduler(cluster.KubeconfigPath))
+        using (var first = SchedulerProcess.Start(_home, new Dictionary<string, string> { ["SIROCCO_CONN_KUBERNETES_DEFAULT"] = KubernetesConnection(cluster.KubeconfigPath) }))
         {
-            await WaitForAsync(async () => (await PodsAsync()).Any(p => p.Status?.Phase == "Running"), TimeSpan.FromSeconds(90));
+            await SchedulerProcess.WaitForAsync(async () => (await PodsAsync()).Any(p => p.Status?.Phase == "Running"), TimeSpan.FromSeconds(90));
             first.Kill(entireProcessTree: true);
             await first.WaitForExitAsync();
         }
 
         await using var store = MetadataStore.OpenSqlite(Path.Combine(_home, "sirocco.db"));
-        using (var second = StartScheduler(cluster.KubeconfigPath))
+        using (var second = SchedulerProcess.Start(_home, new Dictionary<string, string> { ["SIROCCO_CONN_KUBERNETES_DEFAULT"] = KubernetesConnection(cluster.KubeconfigPath) }))
         {
             try
             {
-                await WaitForAsync(
+                await SchedulerProcess.WaitForAsync(
                     async () => (await store.ListDagRunsAsync(new DagRunQuery { DagId = "reattach" })).SingleOrDefault()?.State is DagRunState.Success or DagRunState.Failed,
                     TimeSpan.FromSeconds(120));
             }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Sirocco.Storage;
 
 namespace Sirocco.Cli.Tests;
@@ -53,30 +52,7 @@ public sealed class SchedulerProcessTests : IDisposable
 
     public void Dispose() => Directory.Delete(_home, recursive: true);
 
-    private Process StartScheduler(string marks)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "sirocco.dll"));
-        psi.ArgumentList.Add("scheduler");
-        psi.Environment["SIROCCO_HOME"] = _home;
-        psi.Environment["SIROCCO_TEST_MARKS"] = marks;
-        psi.Environment["SIROCCO__SCHEDULER__CATCHUP_BY_DEFAULT"] = "True";
-        var p = Process.Start(psi)!;
-        p.OutputDataReceived += (_, _) => { };
-        p.ErrorDataReceived += (_, _) => { };
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        return p;
-    }
 
-    private static async Task WaitForAsync(Func<Task<bool>> condition, TimeSpan limit)
-    {
-        using var cts = new CancellationTokenSource(limit);
-        while (!await condition())
-        {
-            await Task.Delay(50, cts.Token);
-        }
-    }
 
     [Fact]
     public async Task A_killed_scheduler_resumes_and_every_task_ends_exactly_once()
@@ -87,10 +63,10 @@ public sealed class SchedulerProcessTests : IDisposable
         var marks = Path.Combine(_home, "marks.txt");
         await File.WriteAllTextAsync(marks, string.Empty);
 
-        using (var first = StartScheduler(marks))
+        using (var first = SchedulerProcess.Start(_home, new Dictionary<string, string> { ["SIROCCO_TEST_MARKS"] = marks, ["SIROCCO__SCHEDULER__CATCHUP_BY_DEFAULT"] = "True" }))
         {
             // Kill it hard while tasks are in flight: some ended, others started but not ended.
-            await WaitForAsync(() => Task.FromResult(File.ReadAllLines(marks).Count(l => l.StartsWith("end ", StringComparison.Ordinal)) >= 3), TimeSpan.FromSeconds(60));
+            await SchedulerProcess.WaitForAsync(() => Task.FromResult(File.ReadAllLines(marks).Count(l => l.StartsWith("end ", StringComparison.Ordinal)) >= 3), TimeSpan.FromSeconds(60));
             first.Kill(entireProcessTree: true);
             await first.WaitForExitAsync();
         }
@@ -99,11 +75,11 @@ public sealed class SchedulerProcessTests : IDisposable
         Assert.Contains(beforeRestart, l => l.StartsWith("start ", StringComparison.Ordinal) && !beforeRestart.Contains("end " + l.Split(' ')[1]));
 
         await using var store = MetadataStore.OpenSqlite(Path.Combine(_home, "sirocco.db"));
-        using (var second = StartScheduler(marks))
+        using (var second = SchedulerProcess.Start(_home, new Dictionary<string, string> { ["SIROCCO_TEST_MARKS"] = marks, ["SIROCCO__SCHEDULER__CATCHUP_BY_DEFAULT"] = "True" }))
         {
             try
             {
-                await WaitForAsync(
+                await SchedulerProcess.WaitForAsync(
                     async () => (await store.ListDagRunsAsync(new DagRunQuery { DagId = "crash_test" })).SingleOrDefault()?.State == DagRunState.Success,
                     TimeSpan.FromSeconds(90));
             }
