@@ -189,6 +189,33 @@ public sealed class KubeletTests(ClusterFixture fx)
     }
 
     [Fact]
+    public async Task Exec_the_moment_a_container_runs_already_sees_its_volumes()
+    {
+        // Exec must not enter the sandbox between bubblewrap's fork and its mounts: ten fresh pods, each probed the
+        // moment it reports Running, must all see the file their configMap volume provides.
+        var ns = await fx.NamespaceAsync("exec-race");
+        await _client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new() { Name = "data" }, Data = new Dictionary<string, string> { ["probe.txt"] = "mounted" } }, ns);
+        for (var i = 0; i < 10; i++)
+        {
+            var name = $"fresh-{i}";
+            var pod = ClusterFixture.Pod(name, "sh", "-c", "trap 'exit 0' INT TERM; while true; do sleep 1; done");
+            pod.Spec.Volumes = [new() { Name = "data", ConfigMap = new() { Name = "data" } }];
+            pod.Spec.Containers[0].VolumeMounts = [new() { Name = "data", MountPath = "/data" }];
+            await _client.CoreV1.CreateNamespacedPodAsync(pod, ns);
+            await fx.WaitForPodAsync(ns, name, p => p.Status?.Phase == "Running");
+            var output = new StringBuilder();
+            var exit = await _client.NamespacedPodExecAsync(name, ns, "main", ["cat", "/data/probe.txt"], false, async (_, stdout, _) =>
+            {
+                using var reader = new StreamReader(stdout);
+                output.Append(await reader.ReadToEndAsync());
+            }, CancellationToken.None);
+            Assert.Equal(0, exit);
+            Assert.Equal("mounted", output.ToString());
+            await _client.CoreV1.DeleteNamespacedPodAsync(name, ns, new V1DeleteOptions { GracePeriodSeconds = 0 });
+        }
+    }
+
+    [Fact]
     public async Task Unmatchable_node_selector_and_huge_requests_stay_pending_with_failed_scheduling()
     {
         var ns = await fx.NamespaceAsync("sched");

@@ -126,6 +126,53 @@ internal sealed partial class PodRuntime
         }
     }
 
+    /// <summary>
+    /// The host pid of a container's process once its sandbox is set up. bubblewrap forks the container's pid 1, mounts
+    /// the volumes, then execs the command: entering the namespaces before that exec would miss the mounts (an exec
+    /// into a just-started sidecar saw an empty /airflow/xcom). The kernel offers no event for an exec in another
+    /// process, so this looks at /proc/PID/exe a few times, for at most 2 s.
+    /// </summary>
+    private static async Task<int?> SandboxedPidAsync(PodWorker? worker, string container, CancellationToken token)
+    {
+        var deadline = Environment.TickCount64 + 2000;
+        while (true)
+        {
+            var pid = worker?.ContainerPid(container);
+            if (pid is null)
+            {
+                // Running is reported when bubblewrap starts; its child may not be forked yet.
+                if (worker is null || Environment.TickCount64 > deadline)
+                {
+                    return null;
+                }
+
+                await Task.Delay(10, token).ConfigureAwait(false);
+                continue;
+            }
+
+            string? exe;
+            try
+            {
+                exe = new FileInfo($"/proc/{pid.Value.ToString(CultureInfo.InvariantCulture)}/exe").LinkTarget;
+            }
+            catch (IOException)
+            {
+                exe = null;
+            }
+            catch (UnauthorizedAccessException)
+            {
+                exe = null;
+            }
+
+            if ((exe is not null && !exe.EndsWith("/bwrap", StringComparison.Ordinal)) || Environment.TickCount64 > deadline)
+            {
+                return pid;
+            }
+
+            await Task.Delay(10, token).ConfigureAwait(false);
+        }
+    }
+
     private ContainerRun FindContainer(JsonObject pod, string? name, out PodWorker? worker)
     {
         var podName = Meta.Get(pod, "name") ?? "";
@@ -185,7 +232,7 @@ internal sealed partial class PodRuntime
         }
 
         var run = FindContainer(pod, q["container"], out var worker);
-        var pid = worker?.ContainerPid(run.Name);
+        var pid = await SandboxedPidAsync(worker, run.Name, ctx.RequestAborted).ConfigureAwait(false);
         if (pid is null)
         {
             throw ApiException.BadRequest($"unable to upgrade connection: container not found (\"{run.Name}\")");
