@@ -99,6 +99,17 @@ public class MaskingAndAccessorTests
     }
 
     [Fact]
+    public void Json_form_round_trips_and_masking_hides_only_sensitive_extras()
+    {
+        var c = Connection.FromUri("db", "postgres://me:pw-secret@db:5432/app?__extra__=%7B%22kube_config%22%3A%22token-abc%22%2C%22namespace%22%3A%22ns%22%7D");
+        Assert.Equal(c, Connection.FromJson("db", c.ToJson().ToJsonString()));
+        var masked = c.MaskedExtraDejson();
+        Assert.Equal("***", masked["kube_config"]!.ToString());
+        Assert.Equal("ns", masked["namespace"]!.ToString());
+        Assert.Equal("token-abc", c.ExtraDejson()["kube_config"]!.ToString()); // the connection itself is unchanged
+    }
+
+    [Fact]
     public void Kubernetes_uri_with_json_extra_keeps_nested_types()
     {
         var c = Connection.FromUri("k8s", "kubernetes://?__extra__=%7B%22in_cluster%22%3A%20false%2C%20%22namespace%22%3A%20%22team%22%7D");

@@ -92,17 +92,7 @@ internal static class ConnectionsCommands
             var all = ctx.Store.ListConnections();
             foreach (var c in all)
             {
-                obj[c.ConnId] = new JsonObject
-                {
-                    ["conn_type"] = c.ConnType,
-                    ["description"] = c.Description,
-                    ["host"] = c.Host,
-                    ["login"] = c.Login,
-                    ["password"] = c.Password,
-                    ["schema"] = c.Schema,
-                    ["port"] = c.Port,
-                    ["extra"] = c.Extra,
-                };
+                obj[c.ConnId] = c.ToJson();
             }
 
             File.WriteAllText(path, obj.ToJsonString(Indented) + "\n");
@@ -116,26 +106,7 @@ internal static class ConnectionsCommands
     private static readonly string[] Columns = ["conn_id", "conn_type", "description", "host", "schema", "login", "password", "port", "extra"];
 
     private static IReadOnlyList<string?> Row(Connection c) =>
-        [c.ConnId, c.ConnType, c.Description, c.Host, c.Schema, c.Login, c.Password is null ? null : SecretMasker.Mask, c.Port?.ToString(CultureInfo.InvariantCulture), MaskedExtra(c)];
-
-    private static string? MaskedExtra(Connection c)
-    {
-        if (c.Extra is null)
-        {
-            return null;
-        }
-
-        var extra = c.ExtraDejson();
-        foreach (var key in extra.Select(kv => kv.Key).ToList())
-        {
-            if (Connection.IsSensitiveExtra(key))
-            {
-                extra[key] = SecretMasker.Mask;
-            }
-        }
-
-        return extra.ToJsonString();
-    }
+        [c.ConnId, c.ConnType, c.Description, c.Host, c.Schema, c.Login, c.Password is null ? null : SecretMasker.Mask, c.Port?.ToString(CultureInfo.InvariantCulture), c.Extra is null ? null : c.MaskedExtraDejson().ToJsonString()];
 
     private static Command Add(CliContext ctx)
     {

@@ -59,6 +59,31 @@ public sealed record Connection
         }
     }
 
+    /// <summary>The extras with the values of sensitive keys replaced by <c>***</c> (empty when there are none).</summary>
+    public JsonObject MaskedExtraDejson()
+    {
+        var extras = ExtraDejson();
+        foreach (var key in extras.Select(kv => kv.Key).Where(IsSensitiveExtra).ToList())
+        {
+            extras[key] = Masking.SecretMasker.Mask;
+        }
+
+        return extras;
+    }
+
+    /// <summary>The JSON form <see cref="FromJson"/> reads (what <c>connections export</c> writes): real values.</summary>
+    public JsonObject ToJson() => new()
+    {
+        ["conn_type"] = ConnType,
+        ["description"] = Description,
+        ["host"] = Host,
+        ["login"] = Login,
+        ["password"] = Password,
+        ["schema"] = Schema,
+        ["port"] = Port,
+        ["extra"] = Extra,
+    };
+
     /// <summary>Whether an extra field holds a secret (sensitive words, and an inline kube config).</summary>
     public static bool IsSensitiveExtra(string name) =>
         Masking.SecretMasker.IsSensitiveName(name) || name.EndsWith("kube_config", StringComparison.Ordinal)
@@ -230,15 +255,7 @@ public sealed record Connection
             sb.Append('/').Append(Quote(Schema));
         }
 
-        var extras = ExtraDejson();
-        if (maskSecrets)
-        {
-            foreach (var key in extras.Select(kv => kv.Key).Where(IsSensitiveExtra).ToList())
-            {
-                extras[key] = Masking.SecretMasker.Mask;
-            }
-        }
-
+        var extras = maskSecrets ? MaskedExtraDejson() : ExtraDejson();
         if (extras.Count > 0)
         {
             sb.Append('?');

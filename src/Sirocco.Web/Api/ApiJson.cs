@@ -223,13 +223,7 @@ internal static class ApiJson
 
         try
         {
-            var extras = c.ExtraDejson();
-            foreach (var key in extras.Select(kv => kv.Key).Where(Connections.Connection.IsSensitiveExtra).ToList())
-            {
-                extras[key] = SecretMasker.Mask;
-            }
-
-            return masker.Redact(extras.ToJsonString());
+            return masker.Redact(c.MaskedExtraDejson().ToJsonString());
         }
         catch (SiroccoException)
         {
