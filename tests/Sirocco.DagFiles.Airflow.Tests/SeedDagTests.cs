@@ -1,8 +1,8 @@
 using k8s;
 using k8s.Models;
+using Sirocco.Configuration;
 using Sirocco.Kubernetes;
 using Sirocco.Kubernetes.Internal;
-using Sirocco.Configuration;
 using Sirocco.Masking;
 using Sirocco.Scheduling;
 using Sirocco.Templating;

@@ -69,7 +69,8 @@ public sealed class RestartTests : IAsyncLifetime
         using var http = new HttpClient(new SocketsHttpHandler
         {
             SslOptions = new() { RemoteCertificateValidationCallback = (_, _, _, _) => true },
-        }) { BaseAddress = second.ServerUrl };
+        })
+        { BaseAddress = second.ServerUrl };
         http.DefaultRequestHeaders.Authorization = new("Bearer", second.Token);
         using var response = await http.GetAsync($"/api/v1/namespaces/default/secrets?watch=true&resourceVersion={rv}", HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);

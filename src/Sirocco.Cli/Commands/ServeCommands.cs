@@ -1,7 +1,7 @@
 using System.CommandLine;
-using k8s;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using k8s;
 using Sirocco.Connections;
 using Sirocco.LocalCluster;
 using Sirocco.Storage;

@@ -2,16 +2,16 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Sirocco.DagFiles.Airflow.Syntax;
-using PyOps = Sirocco.Templating.Expressions.PyOps;
+using IPyCallable = Sirocco.Templating.Expressions.IPyCallable;
+using IPyObject = Sirocco.Templating.Expressions.IPyObject;
 using PyArith = Sirocco.Templating.Expressions.PyArith;
 using PyDict = Sirocco.Templating.Expressions.PyDict;
-using PyTuple = Sirocco.Templating.Expressions.PyTuple;
 using PyEqualityComparer = Sirocco.Templating.Expressions.PyEqualityComparer;
 using PyException = Sirocco.Templating.Expressions.PyException;
 using PyFormat = Sirocco.Templating.Expressions.PyFormat;
 using PyFunction = Sirocco.Templating.Expressions.PyFunction;
-using IPyObject = Sirocco.Templating.Expressions.IPyObject;
-using IPyCallable = Sirocco.Templating.Expressions.IPyCallable;
+using PyOps = Sirocco.Templating.Expressions.PyOps;
+using PyTuple = Sirocco.Templating.Expressions.PyTuple;
 
 namespace Sirocco.DagFiles.Airflow.Evaluation;
 

@@ -111,7 +111,11 @@ internal sealed class Library
         // Airflow 3's homes of the same names.
         Module("airflow.sdk", new(StringComparer.Ordinal)
         {
-            ["DAG"] = dag, ["Variable"] = variable, ["Param"] = param, ["chain"] = chain, ["cross_downstream"] = cross,
+            ["DAG"] = dag,
+            ["Variable"] = variable,
+            ["Param"] = param,
+            ["chain"] = chain,
+            ["cross_downstream"] = cross,
             ["TaskGroup"] = taskGroup,
         });
         Module("airflow.providers.standard.operators.bash", new(StringComparer.Ordinal) { ["BashOperator"] = bash });

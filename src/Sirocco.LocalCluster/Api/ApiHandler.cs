@@ -760,70 +760,70 @@ internal sealed class ApiHandler
         switch (resource.Name)
         {
             case "pods":
-            {
-                var current = Existing(resource, ns, name);
-                Precondition(current);
-                var pod = current.ToJson();
-                var phase = current.Fields.GetValueOrDefault("status.phase");
-                var grace = options.GracePeriodSeconds ?? (long?)pod["spec"]?["terminationGracePeriodSeconds"] ?? 30;
-                if (string.IsNullOrEmpty(current.Fields.GetValueOrDefault("spec.nodeName")) || phase is "Succeeded" or "Failed" || grace <= 0)
                 {
-                    return _store.Delete(resource.Name, ns, name, Precondition).ToJson();
-                }
-
-                var now = _cluster.Now;
-                return _store.Update(resource.Name, ns, name, p =>
-                {
-                    var meta = Meta.Of(p);
-                    var existingGrace = (long?)meta["deletionGracePeriodSeconds"];
-                    if (existingGrace is not null && existingGrace <= grace)
+                    var current = Existing(resource, ns, name);
+                    Precondition(current);
+                    var pod = current.ToJson();
+                    var phase = current.Fields.GetValueOrDefault("status.phase");
+                    var grace = options.GracePeriodSeconds ?? (long?)pod["spec"]?["terminationGracePeriodSeconds"] ?? 30;
+                    if (string.IsNullOrEmpty(current.Fields.GetValueOrDefault("spec.nodeName")) || phase is "Succeeded" or "Failed" || grace <= 0)
                     {
-                        return p;
+                        return _store.Delete(resource.Name, ns, name, Precondition).ToJson();
                     }
 
-                    meta["deletionTimestamp"] = Time.Seconds(now.AddSeconds(grace));
-                    meta["deletionGracePeriodSeconds"] = grace;
-                    return p;
-                }).ToJson();
-            }
+                    var now = _cluster.Now;
+                    return _store.Update(resource.Name, ns, name, p =>
+                    {
+                        var meta = Meta.Of(p);
+                        var existingGrace = (long?)meta["deletionGracePeriodSeconds"];
+                        if (existingGrace is not null && existingGrace <= grace)
+                        {
+                            return p;
+                        }
 
-            case "namespaces":
-            {
-                if (name is "default" or "kube-system" or "kube-public")
-                {
-                    throw new ApiException(403, "Forbidden", $"namespaces \"{name}\" is forbidden: this namespace may not be deleted", name, "namespaces");
+                        meta["deletionTimestamp"] = Time.Seconds(now.AddSeconds(grace));
+                        meta["deletionGracePeriodSeconds"] = grace;
+                        return p;
+                    }).ToJson();
                 }
 
-                var current = Existing(resource, "", name);
-                Precondition(current);
-                var now = _cluster.Now;
-                var updated = _store.Update(resource.Name, "", name, n =>
+            case "namespaces":
                 {
-                    Meta.Of(n)["deletionTimestamp"] ??= Time.Seconds(now);
-                    Meta.Child(n, "status")["phase"] = "Terminating";
-                    return n;
-                });
-                _cluster.Namespaces.Terminate(name);
-                return updated.ToJson();
-            }
+                    if (name is "default" or "kube-system" or "kube-public")
+                    {
+                        throw new ApiException(403, "Forbidden", $"namespaces \"{name}\" is forbidden: this namespace may not be deleted", name, "namespaces");
+                    }
+
+                    var current = Existing(resource, "", name);
+                    Precondition(current);
+                    var now = _cluster.Now;
+                    var updated = _store.Update(resource.Name, "", name, n =>
+                    {
+                        Meta.Of(n)["deletionTimestamp"] ??= Time.Seconds(now);
+                        Meta.Child(n, "status")["phase"] = "Terminating";
+                        return n;
+                    });
+                    _cluster.Namespaces.Terminate(name);
+                    return updated.ToJson();
+                }
 
             default:
-            {
-                var deleted = _store.Delete(resource.Name, ns, name, Precondition);
-                return new JsonObject
                 {
-                    ["kind"] = "Status",
-                    ["apiVersion"] = "v1",
-                    ["metadata"] = new JsonObject(),
-                    ["status"] = "Success",
-                    ["details"] = new JsonObject
+                    var deleted = _store.Delete(resource.Name, ns, name, Precondition);
+                    return new JsonObject
                     {
-                        ["name"] = name,
-                        ["kind"] = resource.Name,
-                        ["uid"] = deleted.ToJson()["metadata"]?["uid"]?.DeepClone(),
-                    },
-                };
-            }
+                        ["kind"] = "Status",
+                        ["apiVersion"] = "v1",
+                        ["metadata"] = new JsonObject(),
+                        ["status"] = "Success",
+                        ["details"] = new JsonObject
+                        {
+                            ["name"] = name,
+                            ["kind"] = resource.Name,
+                            ["uid"] = deleted.ToJson()["metadata"]?["uid"]?.DeepClone(),
+                        },
+                    };
+                }
         }
     }
 
