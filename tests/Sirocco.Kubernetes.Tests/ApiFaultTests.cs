@@ -67,36 +67,6 @@ public sealed class ApiFaultTests(ClusterFixture fx)
     }
 
     [Fact]
-    public async Task Watch_answered_410_gone_lists_again_and_the_try_still_completes()
-    {
-        var ns = await fx.NamespaceAsync("gone");
-        var requests = new ConcurrentQueue<string>();
-        var watches = 0;
-        await using var runtime = new KubernetesRuntime(new KubernetesRuntimeOptions
-        {
-            FirstRetryDelay = TimeSpan.FromMilliseconds(50),
-            Handlers = () =>
-            [
-                new CountingHandler(requests),
-                new FaultHandler((r, _) => r.RequestUri!.Query.Contains("watch=true", StringComparison.Ordinal)
-                    && r.RequestUri.AbsolutePath.EndsWith("/pods", StringComparison.Ordinal)
-                    && Interlocked.Increment(ref watches) == 1
-                        ? new Fault(HttpStatusCode.Gone)
-                        : null),
-            ],
-        });
-        var harness = new TryHarness();
-        var op = Pod(ns);
-        op.Cmds = ["sh", "-c", "sleep 1; echo ok"];
-
-        await harness.RunAsync(op, runtime: runtime);
-
-        Assert.Contains("ok", harness.Log);
-        bool IsPodList(string r) => r.StartsWith("GET", StringComparison.Ordinal) && r.Contains("/pods?", StringComparison.Ordinal) && !r.Contains("watch=true", StringComparison.Ordinal);
-        Assert.True(requests.Count(IsPodList) >= 2, string.Join('\n', requests));
-    }
-
-    [Fact]
     public async Task Non_transient_create_error_fails_at_once_with_the_servers_message()
     {
         var harness = new TryHarness();

@@ -61,19 +61,6 @@ public sealed class LifecycleTests(ClusterFixture fx)
     }
 
     [Fact]
-    public async Task Exit_code_listed_in_skip_on_exit_code_skips()
-    {
-        var ns = await fx.NamespaceAsync("skip");
-        var harness = new TryHarness();
-        var op = Pod("skips", ns, "exit 42");
-        op.SkipOnExitCode = [42];
-
-        var e = await Assert.ThrowsAsync<TaskSkippedException>(() => harness.RunAsync(op));
-
-        Assert.Equal($"Pod {harness.XComs[("skips", "pod_name")].GetString()} returned exit code 42. Skipping.", e.Message);
-    }
-
-    [Fact]
     public async Task Unschedulable_pod_fails_after_the_schedule_timeout_with_the_reason()
     {
         var ns = await fx.NamespaceAsync("sched");
@@ -139,24 +126,6 @@ public sealed class LifecycleTests(ClusterFixture fx)
 
         Assert.True(harness.XComs.ContainsKey(("partial", XComEntry.ReturnValueKey)), harness.LogText);
         Assert.Equal("partial", harness.XComs[("partial", XComEntry.ReturnValueKey)][0].GetString());
-    }
-
-    [Fact]
-    public async Task Killed_try_deletes_its_pod_and_fails()
-    {
-        var ns = await fx.NamespaceAsync("kill");
-        var harness = new TryHarness();
-        var op = Pod("killed", ns, "echo started; sleep 60");
-        op.TerminationGracePeriod = 0;
-        using var kill = new CancellationTokenSource();
-
-        var run = harness.RunAsync(op, kill: kill.Token);
-        await WaitForLogAsync(harness, "started");
-        await kill.CancelAsync();
-
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
-        Assert.Contains(harness.Log, l => l.StartsWith("Task killed: deleting pod", StringComparison.Ordinal));
-        await WaitGoneAsync(ns);
     }
 
     [Fact]
@@ -256,35 +225,6 @@ public sealed class LifecycleTests(ClusterFixture fx)
         var op = new KubernetesPodOperator("t") { Image = "i", KubernetesConnId = "my_cluster" };
         var e = await Assert.ThrowsAsync<Connections.ConnectionNotFoundException>(() => harness.RunAsync(op));
         Assert.Equal("The conn_id `my_cluster` isn't defined", e.Message);
-    }
-
-    [Theory]
-    [InlineData(OnFinishAction.DeleteSucceededPod, 0, false)]
-    [InlineData(OnFinishAction.DeleteSucceededPod, 1, true)]
-    [InlineData(OnFinishAction.DeleteActivePod, 0, true)]
-    [InlineData(OnFinishAction.KeepPod, 0, true)]
-    public async Task On_finish_action_keeps_or_deletes_after_the_try(OnFinishAction action, int exitCode, bool kept)
-    {
-        var ns = await fx.NamespaceAsync("finish");
-        var harness = new TryHarness();
-        var op = Pod("finish", ns, $"exit {exitCode}");
-        op.OnFinishAction = action;
-
-        if (exitCode == 0)
-        {
-            await harness.RunAsync(op);
-        }
-        else
-        {
-            await Assert.ThrowsAsync<SiroccoException>(() => harness.RunAsync(op));
-        }
-
-        var live = (await fx.PodsAsync(ns)).Where(p => p.Metadata.DeletionTimestamp is null).ToList();
-        Assert.Equal(kept, live.Count == 1);
-        if (kept)
-        {
-            Assert.Equal("True", live[0].Metadata.Labels["already_checked"]);
-        }
     }
 
     [Fact]

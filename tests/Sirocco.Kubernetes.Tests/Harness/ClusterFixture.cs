@@ -1,3 +1,4 @@
+using System.Globalization;
 using k8s;
 using k8s.Models;
 using Sirocco.LocalCluster;
@@ -5,7 +6,7 @@ using Sirocco.LocalCluster;
 namespace Sirocco.Kubernetes.Tests.Harness;
 
 /// <summary>One real local cluster (HTTPS, token, bubblewrap kubelet) shared by the integration tests.</summary>
-public sealed class ClusterFixture : IAsyncLifetime
+public sealed class ClusterFixture : IAsyncLifetime, ITestCluster
 {
     public string Home { get; } = Path.Combine(Path.GetTempPath(), "sirocco-kpo-tests-" + Guid.NewGuid().ToString("n")[..8]);
 
@@ -14,6 +15,10 @@ public sealed class ClusterFixture : IAsyncLifetime
     public k8s.Kubernetes Client { get; private set; } = null!;
 
     public string Kubeconfig => Cluster.KubeconfigPath;
+
+    public string Name => "local cluster";
+
+    public int ServerPort => Cluster.ServerUrl.Port;
 
     public async Task InitializeAsync()
     {
@@ -48,37 +53,31 @@ public sealed class ClusterFixture : IAsyncLifetime
     }
 
     /// <summary>Waits on a watch until <paramref name="ns"/> has no pods left.</summary>
-    public async Task WaitNoPodsAsync(string ns, TimeSpan timeout)
-    {
-        using var cts = new CancellationTokenSource(timeout);
-        var list = await Client.CoreV1.ListNamespacedPodAsync(ns, cancellationToken: cts.Token);
-        var names = list.Items.Select(p => p.Metadata.Name).ToHashSet(StringComparer.Ordinal);
-        if (names.Count == 0)
-        {
-            return;
-        }
-
-        await foreach (var (type, pod) in Client.CoreV1.WatchListNamespacedPodAsync(ns, resourceVersion: list.Metadata.ResourceVersion, cancellationToken: cts.Token))
-        {
-            if (type == WatchEventType.Deleted)
-            {
-                names.Remove(pod.Metadata.Name);
-            }
-            else if (type == WatchEventType.Added)
-            {
-                names.Add(pod.Metadata.Name);
-            }
-
-            if (names.Count == 0)
-            {
-                return;
-            }
-        }
-    }
+    public Task WaitNoPodsAsync(string ns, TimeSpan timeout) => TestClusterExtensions.WaitNoPodsAsync(this, ns, timeout);
 
     /// <summary>The operator's pods in <paramref name="ns"/> (whatever their state).</summary>
-    public async Task<IList<V1Pod>> PodsAsync(string ns, string? labelSelector = "kubernetes_pod_operator=True") =>
-        (await Client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: labelSelector)).Items;
+    public Task<IList<V1Pod>> PodsAsync(string ns, string? labelSelector = "kubernetes_pod_operator=True") =>
+        TestClusterExtensions.PodsAsync(this, ns, labelSelector);
+
+    /// <summary>A shell command that sleeps, then exits with the code.</summary>
+    public KubernetesPodOperator Pod(string taskId, string ns, TimeSpan runFor, int exitCode = 0) => new(taskId)
+    {
+        Namespace = ns,
+        Image = "busybox",
+        Cmds = ["sh", "-c", string.Create(CultureInfo.InvariantCulture, $"sleep {runFor.TotalSeconds:0.###}; exit {exitCode}")],
+        ConfigFile = Kubeconfig,
+    };
+
+    /// <summary>An environment variable from a secret that does not exist: the kubelet never creates the container.</summary>
+    public Task<IAsyncDisposable> NeverStartsAsync(KubernetesPodOperator op, string ns)
+    {
+        op.EnvVarList.Add(new V1EnvVar
+        {
+            Name = "NEVER_THERE",
+            ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = "kpo-no-such-secret", Key = "value" } },
+        });
+        return Task.FromResult<IAsyncDisposable>(NoCleanup.Instance);
+    }
 }
 
 [CollectionDefinition("cluster")]

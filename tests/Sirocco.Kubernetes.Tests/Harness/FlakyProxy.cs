@@ -34,11 +34,10 @@ public sealed class FlakyProxy : IAsyncDisposable
     public int Accepted;
 
     /// <summary>Starts a proxy for the cluster and writes a kubeconfig that goes through it.</summary>
-    public static FlakyProxy Start(ClusterFixture fx, string directory)
+    public static FlakyProxy Start(ITestCluster cluster, string directory)
     {
-        var server = fx.Cluster.ServerUrl;
-        var proxy = new FlakyProxy(new IPEndPoint(IPAddress.Loopback, server.Port));
-        var text = File.ReadAllText(fx.Kubeconfig).Replace($"127.0.0.1:{server.Port}", $"127.0.0.1:{proxy.Port}", StringComparison.Ordinal);
+        var proxy = new FlakyProxy(new IPEndPoint(IPAddress.Loopback, cluster.ServerPort));
+        var text = File.ReadAllText(cluster.Kubeconfig).Replace($"127.0.0.1:{cluster.ServerPort}", $"127.0.0.1:{proxy.Port}", StringComparison.Ordinal);
         Directory.CreateDirectory(directory);
         proxy.Kubeconfig = Path.Combine(directory, $"kubeconfig-proxy-{proxy.Port}");
         File.WriteAllText(proxy.Kubeconfig, text);

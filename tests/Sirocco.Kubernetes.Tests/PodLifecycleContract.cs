@@ -1,0 +1,263 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Sirocco.Kubernetes.Internal;
+using Sirocco.Kubernetes.Tests.Harness;
+
+namespace Sirocco.Kubernetes.Tests;
+
+/// <summary>
+/// The operator's lifecycle without container output (exit codes, timeouts, kill and shutdown, reattach, watch and API
+/// failures), one body run against the local cluster and against a real v1.20 API server with a fake kubelet.
+/// </summary>
+public abstract class PodLifecycleContract(ITestCluster cluster)
+{
+    private static readonly TimeSpan Short = TimeSpan.FromSeconds(1);
+
+    protected ITestCluster Cluster { get; } = cluster;
+
+    [Fact]
+    public async Task Pod_that_exits_zero_succeeds_records_its_pod_and_is_deleted()
+    {
+        var ns = await Cluster.NamespaceAsync("ok");
+        var harness = new TryHarness();
+
+        var result = await harness.RunAsync(Cluster.Pod("ok", ns, Short));
+
+        Assert.Null(result);
+        var name = harness.XComs[("ok", "pod_name")].GetString();
+        Assert.Equal(ns, harness.XComs[("ok", "pod_namespace")].GetString());
+        Assert.Equal($"{ns}/{name}", harness.ExternalIds["ok"]);
+        Assert.Contains($"Creating pod {ns}/{name}", harness.Log);
+        Assert.Contains(harness.Log, l => l == $"Pod {ns}/{name} is Running" || l == $"Pod {ns}/{name} is Succeeded");
+        Assert.Contains($"Deleting pod {ns}/{name}", harness.Log);
+        Assert.DoesNotContain(await Cluster.PodsAsync(ns), p => p.Metadata.DeletionTimestamp is null);
+    }
+
+    [Fact]
+    public async Task Non_zero_exit_fails_naming_the_pod_and_the_exit_code()
+    {
+        var ns = await Cluster.NamespaceAsync("exit");
+        var harness = new TryHarness();
+
+        var e = await Assert.ThrowsAsync<SiroccoException>(() => harness.RunAsync(Cluster.Pod("fails", ns, Short, exitCode: 3)));
+
+        var name = harness.XComs[("fails", "pod_name")].GetString();
+        Assert.StartsWith($"Pod {name} returned a failure: container 'base' exited with code 3 (Error)", e.Message, StringComparison.Ordinal);
+        Assert.Contains(harness.Log, l => l.StartsWith("Pod spec: ", StringComparison.Ordinal));
+        Assert.DoesNotContain(await Cluster.PodsAsync(ns), p => p.Metadata.DeletionTimestamp is null);
+    }
+
+    [Fact]
+    public async Task Exit_code_listed_in_skip_on_exit_code_skips()
+    {
+        var ns = await Cluster.NamespaceAsync("skip");
+        var harness = new TryHarness();
+        var op = Cluster.Pod("skips", ns, Short, exitCode: 42);
+        op.SkipOnExitCode = [42];
+
+        var e = await Assert.ThrowsAsync<TaskSkippedException>(() => harness.RunAsync(op));
+
+        Assert.Equal($"Pod {harness.XComs[("skips", "pod_name")].GetString()} returned exit code 42. Skipping.", e.Message);
+    }
+
+    [Fact]
+    public async Task Pod_whose_node_selector_matches_no_node_fails_after_the_schedule_timeout_with_the_schedulers_reason()
+    {
+        var ns = await Cluster.NamespaceAsync("sched");
+        var harness = new TryHarness();
+        var op = Cluster.Pod("nowhere", ns, Short);
+        op.ScheduleTimeoutSeconds = 2;
+        op.NodeSelector = new Dictionary<string, string>(StringComparer.Ordinal) { ["sirocco.test/no-such-node"] = "true" };
+
+        var e = await Assert.ThrowsAnyAsync<SiroccoException>(() => harness.RunAsync(op));
+
+        Assert.StartsWith("Pod took too long to be scheduled on the cluster, giving up. More than 2s. Check the pod events in kubernetes. ", e.Message, StringComparison.Ordinal);
+        Assert.Contains("0/1 nodes are available: 1 node(s) didn't match Pod's node affinity", e.Message, StringComparison.Ordinal);
+        Assert.Contains(harness.Log, l => l.StartsWith("Pod event: Warning FailedScheduling", StringComparison.Ordinal));
+        Assert.DoesNotContain(await Cluster.PodsAsync(ns), p => p.Metadata.DeletionTimestamp is null);
+    }
+
+    [Fact]
+    public async Task Scheduled_pod_that_never_starts_fails_after_the_startup_timeout_and_is_deleted()
+    {
+        var ns = await Cluster.NamespaceAsync("startup");
+        var harness = new TryHarness();
+        var op = Cluster.Pod("stuck", ns, Short);
+        op.StartupTimeoutSeconds = 2;
+        op.TerminationGracePeriod = 0;
+        await using var stuck = await Cluster.NeverStartsAsync(op, ns);
+
+        var e = await Assert.ThrowsAnyAsync<SiroccoException>(() => harness.RunAsync(op));
+
+        Assert.StartsWith("Pod took too long to start. More than 2s. Check the pod events in kubernetes. ", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"Deleting pod {ns}/{harness.XComs[("stuck", "pod_name")].GetString()}", harness.Log);
+        await WaitGoneAsync(ns);
+    }
+
+    [Fact]
+    public async Task Killed_try_deletes_its_pod_and_fails()
+    {
+        var ns = await Cluster.NamespaceAsync("kill");
+        var harness = new TryHarness();
+        var op = Cluster.Pod("killed", ns, TimeSpan.FromSeconds(60));
+        op.TerminationGracePeriod = 0;
+        using var kill = new CancellationTokenSource();
+
+        var run = harness.RunAsync(op, kill: kill.Token);
+        await WaitRunningAsync(harness, ns);
+        await kill.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+        Assert.Contains(harness.Log, l => l.StartsWith("Task killed: deleting pod", StringComparison.Ordinal));
+        await WaitGoneAsync(ns);
+    }
+
+    [Fact]
+    public async Task Shutdown_leaves_the_pod_and_the_resumed_try_reattaches_without_a_second_pod()
+    {
+        var ns = await Cluster.NamespaceAsync("reattach");
+        var harness = new TryHarness();
+        var op = Cluster.Pod("survivor", ns, TimeSpan.FromSeconds(3));
+        op.OnFinishAction = OnFinishAction.KeepPod;
+        using var shutdown = new CancellationTokenSource();
+
+        var run = harness.RunAsync(op, shutdown: shutdown.Token);
+        await WaitRunningAsync(harness, ns);
+        await shutdown.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+        var external = harness.ExternalIds["survivor"];
+        Assert.Contains($"Shutting down: pod {external} keeps running and will be reattached", harness.Log);
+        var left = Assert.Single(await Cluster.PodsAsync(ns));
+        Assert.Null(left.Metadata.DeletionTimestamp);
+
+        await harness.RunAsync(op, resumedExternalId: external);
+
+        Assert.Contains(harness.Log, l => l.StartsWith($"Reattaching to pod {external}", StringComparison.Ordinal));
+        Assert.Single(harness.Log, l => l.StartsWith("Creating pod ", StringComparison.Ordinal));
+        var pod = Assert.Single(await Cluster.PodsAsync(ns));
+        Assert.Equal(external, $"{ns}/{pod.Metadata.Name}");
+        Assert.Equal("Succeeded", pod.Status.Phase);
+        Assert.Equal("True", pod.Metadata.Labels["already_checked"]);
+    }
+
+    [Fact]
+    public async Task Resumed_try_without_a_recorded_pod_finds_it_by_labels()
+    {
+        var ns = await Cluster.NamespaceAsync("bylabel");
+        var harness = new TryHarness();
+        var op = Cluster.Pod("found", ns, TimeSpan.FromSeconds(2));
+        op.OnFinishAction = OnFinishAction.KeepPod;
+        using var shutdown = new CancellationTokenSource();
+        var run = harness.RunAsync(op, shutdown: shutdown.Token);
+        await WaitRunningAsync(harness, ns);
+        await shutdown.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+        harness.ExternalIds.Clear();
+
+        await harness.RunAsync(op);
+
+        var pod = Assert.Single(await Cluster.PodsAsync(ns));
+        Assert.Equal($"{ns}/{pod.Metadata.Name}", harness.ExternalIds["found"]);
+        Assert.Single(harness.Log, l => l.StartsWith("Creating pod ", StringComparison.Ordinal));
+
+        // The kept pod is marked already_checked, so the next try does not attach to it.
+        await harness.RunAsync(op);
+        Assert.Equal(2, (await Cluster.PodsAsync(ns)).Count);
+    }
+
+    [Fact]
+    public async Task Watch_answered_410_gone_lists_again_and_the_try_still_completes()
+    {
+        var ns = await Cluster.NamespaceAsync("gone");
+        var requests = new ConcurrentQueue<string>();
+        var watches = 0;
+        await using var runtime = new KubernetesRuntime(new KubernetesRuntimeOptions
+        {
+            FirstRetryDelay = TimeSpan.FromMilliseconds(50),
+            Handlers = () =>
+            [
+                new CountingHandler(requests),
+                new FaultHandler((r, _) => r.RequestUri!.Query.Contains("watch=true", StringComparison.Ordinal)
+                    && r.RequestUri.AbsolutePath.EndsWith("/pods", StringComparison.Ordinal)
+                    && Interlocked.Increment(ref watches) == 1
+                        ? new Fault(HttpStatusCode.Gone)
+                        : null),
+            ],
+        });
+        var harness = new TryHarness();
+
+        await harness.RunAsync(Cluster.Pod("gone", ns, Short), runtime: runtime);
+
+        Assert.Contains(harness.Log, l => l.StartsWith("Deleting pod ", StringComparison.Ordinal));
+        bool IsPodList(string r) => r.StartsWith("GET", StringComparison.Ordinal) && r.Contains("/pods?", StringComparison.Ordinal) && !r.Contains("watch=true", StringComparison.Ordinal);
+        Assert.True(requests.Count(IsPodList) >= 2, string.Join('\n', requests));
+    }
+
+    [Fact]
+    public async Task Api_server_unreachable_for_a_while_mid_run_is_retried_and_fails_no_task()
+    {
+        var ns = await Cluster.NamespaceAsync("outage");
+        var harness = new TryHarness();
+        await using var proxy = FlakyProxy.Start(Cluster, harness.Home);
+        await using var runtime = new KubernetesRuntime(new KubernetesRuntimeOptions
+        {
+            FirstRetryDelay = TimeSpan.FromMilliseconds(200),
+            MaxRetryDelay = TimeSpan.FromSeconds(1),
+        });
+        var op = Cluster.Pod("outage", ns, TimeSpan.FromSeconds(4));
+        op.ConfigFile = proxy.Kubeconfig;
+
+        var run = harness.RunAsync(op, runtime: runtime);
+        await WaitRunningAsync(harness, ns);
+        var accepted = proxy.Accepted;
+        await proxy.OutageAsync(TimeSpan.FromSeconds(5));
+        await run.WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.True(proxy.Accepted > accepted, "nothing reconnected after the outage");
+        var name = harness.XComs[("outage", "pod_name")].GetString();
+        Assert.Contains($"Deleting pod {ns}/{name}", harness.Log);
+        await WaitGoneAsync(ns);
+    }
+
+    [Theory]
+    [InlineData(OnFinishAction.DeleteSucceededPod, 0, false)]
+    [InlineData(OnFinishAction.DeleteSucceededPod, 1, true)]
+    [InlineData(OnFinishAction.DeleteActivePod, 0, true)]
+    [InlineData(OnFinishAction.KeepPod, 0, true)]
+    public async Task On_finish_action_keeps_or_deletes_after_the_try(OnFinishAction action, int exitCode, bool kept)
+    {
+        var ns = await Cluster.NamespaceAsync("finish");
+        var harness = new TryHarness();
+        var op = Cluster.Pod("finish", ns, TimeSpan.FromMilliseconds(500), exitCode);
+        op.OnFinishAction = action;
+
+        if (exitCode == 0)
+        {
+            await harness.RunAsync(op);
+        }
+        else
+        {
+            await Assert.ThrowsAsync<SiroccoException>(() => harness.RunAsync(op));
+        }
+
+        var live = (await Cluster.PodsAsync(ns)).Where(p => p.Metadata.DeletionTimestamp is null).ToList();
+        Assert.Equal(kept, live.Count == 1);
+        if (kept)
+        {
+            Assert.Equal("True", live[0].Metadata.Labels["already_checked"]);
+        }
+    }
+
+    private static Task WaitRunningAsync(TryHarness harness, string ns) =>
+        harness.WaitForLogAsync(l => l.StartsWith($"Pod {ns}/", StringComparison.Ordinal) && l.EndsWith(" is Running", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+
+    private Task WaitGoneAsync(string ns) => Cluster.WaitNoPodsAsync(ns, TimeSpan.FromSeconds(30));
+}
+
+/// <summary>The lifecycle contract on the embedded local cluster.</summary>
+[Collection("cluster")]
+public sealed class LocalClusterLifecycleTests(ClusterFixture fx) : PodLifecycleContract(fx);
+
+/// <summary>The lifecycle contract on the real v1.20 API server of scripts/realk8s.sh.</summary>
+[Collection("realk8s")]
+public sealed class RealApiServerLifecycleTests(RealApiServerFixture fx) : PodLifecycleContract(fx);
