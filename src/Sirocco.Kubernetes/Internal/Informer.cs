@@ -17,6 +17,7 @@ internal abstract class Informer<T> : IAsyncDisposable
     private readonly Lock _startLock = new();
     private Task? _loop;
     private long _lastHeardTicks;
+    private long _watchOpenedTicks;
 
     protected Informer(IKubernetes client, string ns, KubernetesRuntime runtime)
     {
@@ -27,9 +28,23 @@ internal abstract class Informer<T> : IAsyncDisposable
 
     public string Namespace { get; }
 
-    /// <summary>Whether the watch is connected and heard from the server (event or bookmark) recently.</summary>
-    public bool IsHealthy(TimeSpan within) =>
-        Runtime.Time.GetUtcNow().UtcTicks - Interlocked.Read(ref _lastHeardTicks) < within.Ticks;
+    /// <summary>
+    /// Whether the watch can be trusted: it heard from the server (list, event or bookmark) within
+    /// <paramref name="within"/>, or a watch request is open and younger than its server-side timeout. A real API
+    /// server sends bookmarks only about once a minute or just before a watch times out, so a quiet watch that is
+    /// still open is healthy; one that failed, or outlived its timeout without ending (a dead connection), is not.
+    /// </summary>
+    public bool IsHealthy(TimeSpan within)
+    {
+        var now = Runtime.Time.GetUtcNow().UtcTicks;
+        if (now - Interlocked.Read(ref _lastHeardTicks) < within.Ticks)
+        {
+            return true;
+        }
+
+        var opened = Interlocked.Read(ref _watchOpenedTicks);
+        return opened != 0 && now - opened < TimeSpan.FromSeconds(Runtime.Options.WatchTimeoutSeconds + 30).Ticks;
+    }
 
     protected IKubernetes Client { get; }
 
@@ -102,27 +117,35 @@ internal abstract class Informer<T> : IAsyncDisposable
 
                 Exception? streamError = null;
                 var stream = WatchAsync(resourceVersion ?? "0", Runtime.Options.WatchTimeoutSeconds, e => streamError ??= e, stop);
-                await foreach (var (type, item) in stream.ConfigureAwait(false))
+                Interlocked.Exchange(ref _watchOpenedTicks, Runtime.Time.GetUtcNow().UtcTicks);
+                try
                 {
-                    Heard();
-                    delay = Runtime.Options.FirstRetryDelay;
-                    if (item?.Metadata?.ResourceVersion is { } rv)
+                    await foreach (var (type, item) in stream.ConfigureAwait(false))
                     {
-                        resourceVersion = rv;
-                    }
+                        Heard();
+                        delay = Runtime.Options.FirstRetryDelay;
+                        if (item?.Metadata?.ResourceVersion is { } rv)
+                        {
+                            resourceVersion = rv;
+                        }
 
-                    if (type == WatchEventType.Bookmark || item is null)
-                    {
-                        continue;
-                    }
+                        if (type == WatchEventType.Bookmark || item is null)
+                        {
+                            continue;
+                        }
 
-                    if (type == WatchEventType.Error)
-                    {
-                        resourceVersion = null;
-                        break;
-                    }
+                        if (type == WatchEventType.Error)
+                        {
+                            resourceVersion = null;
+                            break;
+                        }
 
-                    OnChange(type, item);
+                        OnChange(type, item);
+                    }
+                }
+                finally
+                {
+                    Interlocked.Exchange(ref _watchOpenedTicks, 0);
                 }
 
                 if (streamError is not null && ApiRetry.StatusOf(streamError) == HttpStatusCode.Gone)

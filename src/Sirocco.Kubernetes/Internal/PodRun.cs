@@ -432,7 +432,7 @@ internal sealed class PodRun
         }
     }
 
-    /// <summary>Reads the pod directly only when the shared watch has been silent (it gets bookmarks when healthy).</summary>
+    /// <summary>Reads the pod directly only when the shared watch cannot be trusted (it failed, or is silent and overdue).</summary>
     private async Task SafetyNetAsync(TimeSpan interval, CancellationToken token)
     {
         if (_informer.IsHealthy(interval * 2))
