@@ -50,33 +50,6 @@ public sealed class ApiFaultTests(ClusterFixture fx)
     }
 
     [Fact]
-    public async Task Create_whose_answer_is_lost_is_retried_into_409_and_adopts_the_pod_it_made()
-    {
-        var ns = await fx.NamespaceAsync("lost");
-        var creates = 0;
-        await using var runtime = Runtime(r => IsCreate(r) && Interlocked.Increment(ref creates) == 1
-            ? new Fault(HttpStatusCode.BadGateway, AfterServer: true)
-            : null);
-        var harness = new TryHarness();
-
-        await harness.RunAsync(Keep(Pod(ns)), runtime: runtime);
-
-        Assert.Equal(2, creates);
-        Assert.Contains("ok", harness.Log);
-        Assert.Single(await fx.PodsAsync(ns));
-    }
-
-    [Fact]
-    public async Task Non_transient_create_error_fails_at_once_with_the_servers_message()
-    {
-        var harness = new TryHarness();
-        var op = Pod("no-such-namespace-kpo");
-        var e = await Assert.ThrowsAsync<SiroccoException>(() => harness.RunAsync(op));
-        Assert.StartsWith("could not create pod no-such-namespace-kpo/faults-", e.Message, StringComparison.Ordinal);
-        Assert.Contains("404", e.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
     public async Task A_try_costs_at_most_five_api_requests_besides_the_shared_watches()
     {
         var ns = await fx.NamespaceAsync("cost");
@@ -97,12 +70,6 @@ public sealed class ApiFaultTests(ClusterFixture fx)
         Assert.StartsWith("POST ", second[0], StringComparison.Ordinal);
         Assert.StartsWith("DELETE ", second[^1], StringComparison.Ordinal);
         Assert.All(second[1..^1], r => Assert.Contains("/log?", r, StringComparison.Ordinal));
-    }
-
-    private static KubernetesPodOperator Keep(KubernetesPodOperator op)
-    {
-        op.OnFinishAction = OnFinishAction.KeepPod;
-        return op;
     }
 
     private static KubernetesRuntime Runtime(Func<HttpRequestMessage, Fault?> decide) => new(new KubernetesRuntimeOptions

@@ -194,6 +194,77 @@ public abstract class PodLifecycleContract(ITestCluster cluster)
     }
 
     [Fact]
+    public async Task Watch_ended_by_an_expired_error_event_lists_again_and_the_try_still_completes()
+    {
+        // How an API server answers a watch from a resourceVersion its cache no longer holds: 200, then one ERROR event.
+        const string Expired = """{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"too old resource version: 1 (2)","reason":"Expired","code":410}}""" + "\n";
+        var ns = await Cluster.NamespaceAsync("expired");
+        var requests = new ConcurrentQueue<string>();
+        var watches = 0;
+        await using var runtime = new KubernetesRuntime(new KubernetesRuntimeOptions
+        {
+            FirstRetryDelay = TimeSpan.FromMilliseconds(50),
+            Handlers = () =>
+            [
+                new CountingHandler(requests),
+                new FaultHandler((r, _) => r.RequestUri!.Query.Contains("watch=true", StringComparison.Ordinal)
+                    && r.RequestUri.AbsolutePath.EndsWith("/pods", StringComparison.Ordinal)
+                    && Interlocked.Increment(ref watches) == 1
+                        ? new Fault(HttpStatusCode.OK, Body: Expired)
+                        : null),
+            ],
+        });
+        var harness = new TryHarness();
+
+        await harness.RunAsync(Cluster.Pod("expired", ns, Short), runtime: runtime);
+
+        Assert.Contains(harness.Log, l => l.StartsWith("Deleting pod ", StringComparison.Ordinal));
+        bool IsPodList(string r) => r.StartsWith("GET", StringComparison.Ordinal) && r.Contains("/pods?", StringComparison.Ordinal) && !r.Contains("watch=true", StringComparison.Ordinal);
+        Assert.True(requests.Count(IsPodList) >= 2, string.Join('\n', requests));
+    }
+
+    [Fact]
+    public async Task Create_whose_answer_is_lost_is_retried_into_409_and_adopts_the_pod_it_made()
+    {
+        var ns = await Cluster.NamespaceAsync("lost");
+        var creates = 0;
+        await using var runtime = new KubernetesRuntime(new KubernetesRuntimeOptions
+        {
+            FirstRetryDelay = TimeSpan.FromMilliseconds(50),
+            MaxRetryDelay = TimeSpan.FromMilliseconds(200),
+            Handlers = () =>
+            [
+                new FaultHandler((r, _) => r.Method == HttpMethod.Post && r.RequestUri!.AbsolutePath.EndsWith("/pods", StringComparison.Ordinal)
+                    && Interlocked.Increment(ref creates) == 1
+                        ? new Fault(HttpStatusCode.BadGateway, AfterServer: true)
+                        : null),
+            ],
+        });
+        var harness = new TryHarness();
+        var op = Cluster.Pod("lost", ns, Short);
+        op.OnFinishAction = OnFinishAction.KeepPod;
+
+        await harness.RunAsync(op, runtime: runtime);
+
+        Assert.Equal(2, creates);
+        var pod = Assert.Single(await Cluster.PodsAsync(ns));
+        Assert.Equal("Succeeded", pod.Status.Phase);
+        Assert.Equal($"{ns}/{pod.Metadata.Name}", harness.ExternalIds["lost"]);
+    }
+
+    [Fact]
+    public async Task Create_in_a_missing_namespace_fails_at_once_with_the_servers_message()
+    {
+        var harness = new TryHarness();
+        var op = Cluster.Pod("missing", "kpo-no-such-namespace", Short);
+
+        var e = await Assert.ThrowsAsync<SiroccoException>(() => harness.RunAsync(op));
+
+        Assert.StartsWith("could not create pod kpo-no-such-namespace/missing-", e.Message, StringComparison.Ordinal);
+        Assert.Contains("404 namespaces \"kpo-no-such-namespace\" not found", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Api_server_unreachable_for_a_while_mid_run_is_retried_and_fails_no_task()
     {
         var ns = await Cluster.NamespaceAsync("outage");
@@ -217,6 +288,24 @@ public abstract class PodLifecycleContract(ITestCluster cluster)
         var name = harness.XComs[("outage", "pod_name")].GetString();
         Assert.Contains($"Deleting pod {ns}/{name}", harness.Log);
         await WaitGoneAsync(ns);
+    }
+
+    [Fact]
+    public async Task A_quiet_running_pod_is_followed_on_the_shared_watch_without_reading_it_again()
+    {
+        var ns = await Cluster.NamespaceAsync("quiet");
+        var requests = new ConcurrentQueue<string>();
+        await using var runtime = new KubernetesRuntime(new KubernetesRuntimeOptions { Handlers = () => [new CountingHandler(requests)] });
+        var harness = new TryHarness();
+        var op = Cluster.Pod("quiet", ns, TimeSpan.FromSeconds(4));
+        op.StartupCheckIntervalSeconds = 1;
+        op.GetLogs = false;
+
+        await harness.RunAsync(op, runtime: runtime);
+
+        var name = harness.XComs[("quiet", "pod_name")].GetString();
+        Assert.DoesNotContain(requests, r => r.StartsWith($"GET /api/v1/namespaces/{ns}/pods/{name}", StringComparison.Ordinal));
+        Assert.True(requests.Count <= 7, string.Join('\n', requests));
     }
 
     [Theory]

@@ -30,7 +30,7 @@ public sealed class FaultHandler : DelegatingHandler
         var response = new HttpResponseMessage(fault.Status)
         {
             RequestMessage = request,
-            Content = new StringContent($$"""{"kind":"Status","apiVersion":"v1","status":"Failure","message":"injected {{(int)fault.Status}}","code":{{(int)fault.Status}}}"""),
+            Content = new StringContent(fault.Body ?? $$"""{"kind":"Status","apiVersion":"v1","status":"Failure","message":"injected {{(int)fault.Status}}","code":{{(int)fault.Status}}}"""),
         };
         if (fault.RetryAfterSeconds is { } seconds)
         {
@@ -41,5 +41,5 @@ public sealed class FaultHandler : DelegatingHandler
     }
 }
 
-/// <summary>One injected failure.</summary>
-public sealed record Fault(HttpStatusCode Status, bool AfterServer = false, int? RetryAfterSeconds = null);
+/// <summary>One injected failure; <paramref name="Body"/> replaces the default Status body.</summary>
+public sealed record Fault(HttpStatusCode Status, bool AfterServer = false, int? RetryAfterSeconds = null, string? Body = null);
