@@ -119,18 +119,15 @@ public abstract class PodLifecycleContract(ITestCluster cluster)
         var harness = new TryHarness();
         var op = Cluster.Pod("survivor", ns, TimeSpan.FromSeconds(3));
         op.OnFinishAction = OnFinishAction.KeepPod;
-        using var shutdown = new CancellationTokenSource();
-
-        var run = harness.RunAsync(op, shutdown: shutdown.Token);
-        await WaitRunningAsync(harness, ns);
-        await shutdown.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+        await ShutDownWhileRunningAsync(harness, op, ns);
         var external = harness.ExternalIds["survivor"];
         Assert.Contains($"Shutting down: pod {external} keeps running and will be reattached", harness.Log);
         var left = Assert.Single(await Cluster.PodsAsync(ns));
         Assert.Null(left.Metadata.DeletionTimestamp);
 
-        await harness.RunAsync(op, resumedExternalId: external);
+        // The scheduler restarted: a new process, so nothing cached from the first try.
+        await using var restarted = new KubernetesRuntime();
+        await harness.RunAsync(op, resumedExternalId: external, runtime: restarted);
 
         Assert.Contains(harness.Log, l => l.StartsWith($"Reattaching to pod {external}", StringComparison.Ordinal));
         Assert.Single(harness.Log, l => l.StartsWith("Creating pod ", StringComparison.Ordinal));
@@ -147,21 +144,18 @@ public abstract class PodLifecycleContract(ITestCluster cluster)
         var harness = new TryHarness();
         var op = Cluster.Pod("found", ns, TimeSpan.FromSeconds(2));
         op.OnFinishAction = OnFinishAction.KeepPod;
-        using var shutdown = new CancellationTokenSource();
-        var run = harness.RunAsync(op, shutdown: shutdown.Token);
-        await WaitRunningAsync(harness, ns);
-        await shutdown.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+        await ShutDownWhileRunningAsync(harness, op, ns);
         harness.ExternalIds.Clear();
 
-        await harness.RunAsync(op);
+        await using var restarted = new KubernetesRuntime();
+        await harness.RunAsync(op, runtime: restarted);
 
         var pod = Assert.Single(await Cluster.PodsAsync(ns));
         Assert.Equal($"{ns}/{pod.Metadata.Name}", harness.ExternalIds["found"]);
         Assert.Single(harness.Log, l => l.StartsWith("Creating pod ", StringComparison.Ordinal));
 
         // The kept pod is marked already_checked, so the next try does not attach to it.
-        await harness.RunAsync(op);
+        await harness.RunAsync(op, runtime: restarted);
         Assert.Equal(2, (await Cluster.PodsAsync(ns)).Count);
     }
 
@@ -335,6 +329,17 @@ public abstract class PodLifecycleContract(ITestCluster cluster)
         {
             Assert.Equal("True", live[0].Metadata.Labels["already_checked"]);
         }
+    }
+
+    /// <summary>Runs a try in its own runtime (a scheduler process) and shuts it down once its pod runs.</summary>
+    private static async Task ShutDownWhileRunningAsync(TryHarness harness, KubernetesPodOperator op, string ns)
+    {
+        await using var runtime = new KubernetesRuntime();
+        using var shutdown = new CancellationTokenSource();
+        var run = harness.RunAsync(op, shutdown: shutdown.Token, runtime: runtime);
+        await WaitRunningAsync(harness, ns);
+        await shutdown.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
     }
 
     private static Task WaitRunningAsync(TryHarness harness, string ns) =>

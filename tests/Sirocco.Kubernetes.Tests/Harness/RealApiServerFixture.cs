@@ -187,7 +187,15 @@ public sealed class RealApiServerFixture : IAsyncLifetime, ITestCluster
         private readonly CancellationTokenSource _stop = new();
         private readonly Task _loop;
 
-        public Binder(k8s.Kubernetes client, string ns) => _loop = RunAsync(client, ns, _stop.Token);
+        private readonly k8s.Kubernetes _client;
+        private readonly string _ns;
+
+        public Binder(k8s.Kubernetes client, string ns)
+        {
+            _client = client;
+            _ns = ns;
+            _loop = RunAsync(client, ns, _stop.Token);
+        }
 
         public async ValueTask DisposeAsync()
         {
@@ -200,8 +208,24 @@ public sealed class RealApiServerFixture : IAsyncLifetime, ITestCluster
             {
                 // Stopped.
             }
+            finally
+            {
+                _stop.Dispose();
+            }
 
-            _stop.Dispose();
+            // No kubelet ends a graceful delete on that node: whatever the test left there goes at once, or its
+            // namespace could never be deleted.
+            foreach (var pod in (await _client.CoreV1.ListNamespacedPodAsync(_ns, fieldSelector: $"spec.nodeName={NodeWithoutKubelet}")).Items)
+            {
+                try
+                {
+                    await _client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, _ns, gracePeriodSeconds: 0);
+                }
+                catch (HttpOperationException e) when (e.Response?.StatusCode == System.Net.HttpStatusCode.NotFound)
+                {
+                    // Gone already.
+                }
+            }
         }
 
         private static async Task RunAsync(k8s.Kubernetes client, string ns, CancellationToken stop)
