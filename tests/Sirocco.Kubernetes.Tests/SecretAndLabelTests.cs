@@ -109,6 +109,17 @@ public sealed class SecretAndLabelTests
         Assert.Matches("^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$", longValue);
     }
 
+    [Theory]
+    [InlineData("___")]
+    [InlineData("-.-")]
+    [InlineData("é")]
+    public void Label_value_with_no_letter_or_digit_left_is_the_hash_alone(string value)
+    {
+        var label = LabelSanitizer.LabelValue(value);
+        Assert.Matches("^[0-9a-f]{9}$", label);
+        Assert.NotEqual(label, LabelSanitizer.LabelValue(value + "_"));
+    }
+
     [Fact]
     public void Identity_labels_are_on_the_pod_and_win_over_user_labels()
     {

@@ -11,7 +11,9 @@ internal static class LabelSanitizer
     /// <summary>
     /// A label value: characters other than letters, digits, '-', '_' and '.' are dropped, as are non-alphanumeric
     /// characters at either end; when that changed the value or it is too long, the first 53 characters are kept and
-    /// '-' plus 9 hex digits of a hash of the original are appended, so distinct values stay distinct.
+    /// '-' plus 9 hex digits of a hash of the original are appended, so distinct values stay distinct. When nothing
+    /// is left (an id made only of '_', '.' or '-', which Airflow allows), the value is the hash alone: a value must
+    /// begin with a letter or digit.
     /// </summary>
     public static string LabelValue(string value)
     {
@@ -33,7 +35,7 @@ internal static class LabelSanitizer
 
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)))[..9];
         var head = safe.Length > MaxLength - 10 ? safe[..(MaxLength - 10)] : safe;
-        return head + "-" + hash;
+        return head.Length == 0 ? hash : head + "-" + hash;
     }
 
     /// <summary>
