@@ -48,6 +48,61 @@ public abstract class PodLifecycleContract(ITestCluster cluster)
     }
 
     [Fact]
+    public async Task Concurrent_tries_in_one_namespace_each_get_their_own_outcome_from_the_shared_watch()
+    {
+        var ns = await Cluster.NamespaceAsync("many");
+        var harness = new TryHarness();
+        int[] codes = [0, 1, 2, 0, 5];
+        var tries = codes.Select((code, i) => harness.RunAsync(Cluster.Pod($"t{i}", ns, Short, code))).ToList();
+
+        for (var i = 0; i < codes.Length; i++)
+        {
+            if (codes[i] == 0)
+            {
+                Assert.Null(await tries[i]);
+                continue;
+            }
+
+            var e = await Assert.ThrowsAsync<SiroccoException>(() => tries[i]);
+            Assert.StartsWith($"Pod {harness.XComs[($"t{i}", "pod_name")].GetString()} returned a failure: container 'base' exited with code {codes[i]} (Error)", e.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(codes.Length, harness.ExternalIds.Values.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Failure_logs_the_pods_events_when_asked()
+    {
+        var ns = await Cluster.NamespaceAsync("events");
+        var harness = new TryHarness();
+        var op = Cluster.Pod("events", ns, Short, exitCode: 1);
+        op.LogEventsOnFailure = true;
+
+        await Assert.ThrowsAsync<SiroccoException>(() => harness.RunAsync(op));
+
+        var name = harness.XComs[("events", "pod_name")].GetString();
+        Assert.Contains(harness.Log, l => l.StartsWith($"Pod event: Normal Scheduled: Successfully assigned {ns}/{name} to ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Task_and_dag_ids_that_are_not_valid_names_or_label_values_still_make_a_pod()
+    {
+        var ns = await Cluster.NamespaceAsync("names");
+        var harness = new TryHarness(dagId: "___", runId: "scheduled__2024-01-01T00:00:00+00:00");
+        var op = Cluster.Pod("Extract.__Customers__." + new string('x', 80), ns, Short);
+        op.OnFinishAction = OnFinishAction.KeepPod;
+        op.Labels = new Dictionary<string, string>(StringComparer.Ordinal) { ["team"] = "data-eng" };
+
+        await harness.RunAsync(op);
+
+        var pod = Assert.Single(await Cluster.PodsAsync(ns));
+        Assert.Equal(harness.XComs[(op.TaskId, "pod_name")].GetString(), pod.Metadata.Name);
+        Assert.StartsWith("extract---customers---xxx", pod.Metadata.Name, StringComparison.Ordinal);
+        Assert.True(pod.Metadata.Labels["dag_id"].Length > 0, "the dag_id label is empty");
+        Assert.Equal("data-eng", pod.Metadata.Labels["team"]);
+    }
+
+    [Fact]
     public async Task Exit_code_listed_in_skip_on_exit_code_skips()
     {
         var ns = await Cluster.NamespaceAsync("skip");
