@@ -61,22 +61,6 @@ public sealed class LifecycleTests(ClusterFixture fx)
     }
 
     [Fact]
-    public async Task Unschedulable_pod_fails_after_the_schedule_timeout_with_the_reason()
-    {
-        var ns = await fx.NamespaceAsync("sched");
-        var harness = new TryHarness();
-        var op = Pod("huge", ns, "true");
-        op.ScheduleTimeoutSeconds = 2;
-        op.Resources = new Dictionary<string, string> { ["request_memory"] = "1000Pi" };
-
-        var e = await Assert.ThrowsAnyAsync<SiroccoException>(() => harness.RunAsync(op));
-
-        Assert.StartsWith("Pod took too long to be scheduled on the cluster, giving up. More than 2s. Check the pod events in kubernetes. ", e.Message, StringComparison.Ordinal);
-        Assert.Contains("Insufficient memory", e.Message, StringComparison.Ordinal);
-        Assert.Contains(harness.Log, l => l.StartsWith("Pod event: Warning FailedScheduling", StringComparison.Ordinal));
-    }
-
-    [Fact]
     public async Task Xcom_round_trip_to_a_downstream_task()
     {
         var ns = await fx.NamespaceAsync("xcom");

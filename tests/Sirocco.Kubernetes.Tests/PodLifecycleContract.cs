@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using k8s;
 using Sirocco.Kubernetes.Internal;
 using Sirocco.Kubernetes.Tests.Harness;
 
@@ -130,6 +131,36 @@ public abstract class PodLifecycleContract(ITestCluster cluster)
         Assert.Contains("0/1 nodes are available: 1 node(s) didn't match Pod's node affinity", e.Message, StringComparison.Ordinal);
         Assert.Contains(harness.Log, l => l.StartsWith("Pod event: Warning FailedScheduling", StringComparison.Ordinal));
         Assert.DoesNotContain(await Cluster.PodsAsync(ns), p => p.Metadata.DeletionTimestamp is null);
+    }
+
+    [Fact]
+    public async Task Pod_too_big_for_the_node_fails_after_the_schedule_timeout_with_the_missing_resource()
+    {
+        var ns = await Cluster.NamespaceAsync("huge");
+        var harness = new TryHarness();
+        var op = Cluster.Pod("huge", ns, Short);
+        op.ScheduleTimeoutSeconds = 2;
+        op.Resources = new Dictionary<string, string>(StringComparer.Ordinal) { ["request_memory"] = "1000Pi" };
+
+        var e = await Assert.ThrowsAnyAsync<SiroccoException>(() => harness.RunAsync(op));
+
+        Assert.StartsWith("Pod took too long to be scheduled on the cluster, giving up. More than 2s. Check the pod events in kubernetes. ", e.Message, StringComparison.Ordinal);
+        Assert.Contains("0/1 nodes are available: 1 Insufficient memory", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Pod_deleted_by_someone_else_while_it_runs_fails_the_try()
+    {
+        var ns = await Cluster.NamespaceAsync("deleted");
+        var harness = new TryHarness();
+        var op = Cluster.Pod("deleted", ns, TimeSpan.FromSeconds(60));
+
+        var run = harness.RunAsync(op);
+        await WaitRunningAsync(harness, ns);
+        await Cluster.Client.CoreV1.DeleteNamespacedPodAsync(harness.XComs[("deleted", "pod_name")].GetString(), ns, gracePeriodSeconds: 0);
+
+        var e = await Assert.ThrowsAsync<SiroccoException>(() => run.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal($"Pod {harness.ExternalIds["deleted"]} was deleted while it ran", e.Message);
     }
 
     [Fact]
@@ -311,6 +342,33 @@ public abstract class PodLifecycleContract(ITestCluster cluster)
 
         Assert.StartsWith("could not create pod kpo-no-such-namespace/missing-", e.Message, StringComparison.Ordinal);
         Assert.Contains("404 namespaces \"kpo-no-such-namespace\" not found", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Api_server_unreachable_when_the_try_starts_delays_the_create_until_it_is_back()
+    {
+        var ns = await Cluster.NamespaceAsync("down");
+        var harness = new TryHarness();
+        await using var proxy = FlakyProxy.Start(Cluster, harness.Home);
+        await using var runtime = new KubernetesRuntime(new KubernetesRuntimeOptions
+        {
+            FirstRetryDelay = TimeSpan.FromMilliseconds(200),
+            MaxRetryDelay = TimeSpan.FromSeconds(1),
+        });
+        var op = Cluster.Pod("down", ns, Short);
+        op.ConfigFile = proxy.Kubeconfig;
+        op.OnFinishAction = OnFinishAction.KeepPod;
+
+        var outage = proxy.OutageAsync(TimeSpan.FromSeconds(3));
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var run = harness.RunAsync(op, runtime: runtime);
+        await outage;
+        await run.WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.True(watch.Elapsed >= TimeSpan.FromSeconds(2.5), $"the try did not wait for the API server: {watch.Elapsed}");
+        var pod = Assert.Single(await Cluster.PodsAsync(ns));
+        Assert.Equal("Succeeded", pod.Status.Phase);
+        Assert.Equal($"{ns}/{pod.Metadata.Name}", harness.ExternalIds["down"]);
     }
 
     [Fact]
