@@ -72,6 +72,18 @@ public abstract class PodLifecycleContract(ITestCluster cluster)
     }
 
     [Fact]
+    public async Task The_schedulers_event_is_in_the_task_log_even_when_it_arrives_after_the_pod_started()
+    {
+        var ns = await Cluster.NamespaceAsync("scheduled");
+        var harness = new TryHarness();
+
+        await harness.RunAsync(Cluster.Pod("scheduled", ns, Short));
+
+        var name = harness.XComs[("scheduled", "pod_name")].GetString();
+        Assert.Single(harness.Log, l => l.StartsWith($"Pod event: Normal Scheduled: Successfully assigned {ns}/{name} to ", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Failure_logs_the_pods_events_when_asked()
     {
         var ns = await Cluster.NamespaceAsync("events");

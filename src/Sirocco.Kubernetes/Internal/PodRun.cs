@@ -26,6 +26,7 @@ internal sealed class PodRun
     private string _ns = "default";
     private string? _name;
     private volatile bool _liveEvents = true;
+    private long _startSeenTicks;
     private bool _cleanedUp;
     private bool _owned;
 
@@ -252,6 +253,7 @@ internal sealed class PodRun
             throw;
         }
 
+        Interlocked.Exchange(ref _startSeenTicks, Time.GetUtcNow().UtcTicks);
         _liveEvents = false;
         Log($"Pod {_ns}/{_name} is {started.Status?.Phase}");
         var logs = _op.GetLogs
@@ -496,10 +498,21 @@ internal sealed class PodRun
             _events.Add(e);
         }
 
-        if (_liveEvents)
+        if (_liveEvents || HappenedBeforeStart(e))
         {
             Log($"Pod event: {e.Type} {e.Reason}: {e.Message}");
         }
+    }
+
+    /// <summary>
+    /// An event of the pending phase that arrived after the start was seen: its watch is separate from the pod's, and a
+    /// real scheduler records its event after the binding, so for a quick pod it often comes in late.
+    /// </summary>
+    private bool HappenedBeforeStart(Corev1Event e)
+    {
+        var seen = Interlocked.Read(ref _startSeenTicks);
+        var when = e.EventTime ?? e.LastTimestamp ?? e.FirstTimestamp ?? e.Metadata?.CreationTimestamp;
+        return seen != 0 && when is { } w && (w.Kind == DateTimeKind.Local ? w.ToUniversalTime() : w).Ticks <= seen;
     }
 
     private string FailureMessage(V1Pod pod, V1ContainerStateTerminated? state, int exitCode, PodLogs? logs)
