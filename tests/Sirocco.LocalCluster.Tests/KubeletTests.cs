@@ -34,6 +34,29 @@ public sealed class KubeletTests(ClusterFixture fx)
     }
 
     [Fact]
+    public async Task Containers_run_below_the_control_plane_in_a_low_weight_cpu_group_or_at_nice_10()
+    {
+        var ns = await fx.NamespaceAsync("cpu");
+        // Field 19 of /proc/self/stat is the nice value; /proc/self/cgroup names the cpu cgroup.
+        await _client.CoreV1.CreateNamespacedPodAsync(ClusterFixture.Pod("prio", "sh", "-c", "cat /proc/self/cgroup; cut -d' ' -f19 /proc/self/stat"), ns);
+        var done = await fx.WaitForPodAsync(ns, "prio", ClusterFixture.Done);
+        Assert.Equal("Succeeded", done.Status.Phase);
+        var lines = (await fx.LogAsync(ns, "prio")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var cpu = lines.Select(l => l.Split(':', 3)).FirstOrDefault(p => p.Length == 3 && p[1].Split(',').Contains("cpu"));
+        if (File.Exists("/sys/fs/cgroup/cpu/cpu.shares") && File.ReadAllText("/proc/self/cgroup").Contains(":cpu", StringComparison.Ordinal))
+        {
+            // cgroup v1 with the cpu controller (this machine and CI): the container is in the cluster's group.
+            Assert.NotNull(cpu);
+            Assert.Matches(@"/sirocco-[^/]+-\d+$", cpu[2]);
+            Assert.Equal("128", File.ReadAllText(Path.Join("/sys/fs/cgroup/cpu", cpu[2], "cpu.shares")).Trim());
+        }
+        else
+        {
+            Assert.Equal("10", lines[^1]);
+        }
+    }
+
+    [Fact]
     public async Task Pod_exiting_3_is_failed_with_exit_code_3_and_reason_error()
     {
         var ns = await fx.NamespaceAsync("exit3");

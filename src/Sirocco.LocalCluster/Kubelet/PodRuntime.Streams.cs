@@ -291,9 +291,10 @@ internal sealed partial class PodRuntime
         Process process;
         try
         {
-            process = Process.Start(start)!;
+            // Through the launcher: the exec'd command joins the containers' CPU group like the container itself.
+            process = await Launcher.StartAsync(start).ConfigureAwait(false);
         }
-        catch (System.ComponentModel.Win32Exception e)
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
         {
             await SendAsync(3, Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new JsonObject
             {

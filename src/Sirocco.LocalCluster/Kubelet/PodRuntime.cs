@@ -30,7 +30,10 @@ internal sealed partial class PodRuntime : IAsyncDisposable
 
     public EventRecorder Events { get; }
 
-    public ProcessLauncher Launcher { get; } = new();
+    public ProcessLauncher Launcher { get; private set; } = null!;
+
+    /// <summary>The cgroup holding the containers at a low CPU weight; null where the machine has none to give.</summary>
+    public CpuGroup? Cpu { get; private set; }
 
     /// <summary>Where memory limits are enforced; null when this machine does not let the cluster make cgroups.</summary>
     public MemoryCgroups? Memory { get; private set; }
@@ -61,6 +64,8 @@ internal sealed partial class PodRuntime : IAsyncDisposable
 
         RemoveOrphanPodDirectories();
         Memory = MemoryCgroups.Detect($"sirocco-{name}-{Environment.ProcessId}");
+        Cpu = CpuGroup.Detect($"sirocco-{name}-{Environment.ProcessId}");
+        Launcher = new ProcessLauncher(Cpu);
         _cpu = Environment.ProcessorCount;
         _memory = NodeInfo.MemoryBytes();
         var stopping = _cluster.Stopping.Token;
@@ -82,8 +87,9 @@ internal sealed partial class PodRuntime : IAsyncDisposable
         }
 
         await Task.WhenAll(workers.Select(w => w.KillAsync())).ConfigureAwait(false);
-        Launcher.Dispose();
+        Launcher?.Dispose();
         Memory?.RemoveRoot();
+        Cpu?.Remove();
         try
         {
             await Task.WhenAll(_loops).ConfigureAwait(false);

@@ -336,8 +336,9 @@ internal sealed class PodWorker
         }
 
         // Containers run below the control plane's priority (as a real node reserves CPU for the kubelet and the API
-        // server), so 500 starting pods on two cores do not stall API requests. nice execs its command: same pid.
-        if (File.Exists(NicePath))
+        // server), so 500 starting pods on two cores do not stall API requests: in the cluster's CPU group where the
+        // machine has one (the launcher's threads are in it), else at nice 10 (nice execs its command: same pid).
+        if (!_runtime.Launcher.InCpuGroup && File.Exists(NicePath))
         {
             start.ArgumentList.Insert(0, start.FileName);
             start.ArgumentList.Insert(0, "10");
