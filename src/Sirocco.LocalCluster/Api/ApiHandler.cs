@@ -282,7 +282,7 @@ internal sealed class ApiHandler
             w.WriteStartArray("items");
             foreach (var item in selected)
             {
-                w.WriteRawValue(item.Json, skipInputValidation: true);
+                WriteListItem(w, item.Json);
             }
 
             w.WriteEndArray();
@@ -291,6 +291,22 @@ internal sealed class ApiHandler
 
         ctx.Response.ContentLength = buffer.Length;
         await ctx.Response.Body.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), ctx.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>An item of a list as the real server writes it: without its own kind and apiVersion.</summary>
+    private static void WriteListItem(Utf8JsonWriter w, byte[] json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        w.WriteStartObject();
+        foreach (var p in doc.RootElement.EnumerateObject())
+        {
+            if (p.Name is not ("kind" or "apiVersion"))
+            {
+                p.WriteTo(w);
+            }
+        }
+
+        w.WriteEndObject();
     }
 
     private async Task WatchAsync(HttpContext ctx, ResourceInfo resource, string? ns)
@@ -722,6 +738,8 @@ internal sealed class ApiHandler
                 var deleted = IsDryRun(ctx) || options.DryRun ? o.ToJson() : DeleteOne(resource, o.Namespace, o.Name, options with { Uid = null, ResourceVersion = null });
                 if (deleted["kind"]?.ToString() != "Status")
                 {
+                    deleted.Remove("kind");
+                    deleted.Remove("apiVersion");
                     items.Add(deleted);
                 }
             }

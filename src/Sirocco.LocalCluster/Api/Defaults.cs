@@ -16,6 +16,20 @@ internal static class Defaults
             case "secrets":
                 obj["type"] ??= "Opaque";
                 break;
+            case "events":
+                // Fields the real server always writes, empty when not given.
+                obj["source"] ??= new JsonObject();
+                foreach (var time in new[] { "firstTimestamp", "lastTimestamp", "eventTime" })
+                {
+                    if (!obj.ContainsKey(time))
+                    {
+                        obj[time] = null;
+                    }
+                }
+
+                obj["reportingComponent"] ??= "";
+                obj["reportingInstance"] ??= "";
+                break;
             case "namespaces":
                 var name = Meta.Get(obj, "name") ?? "";
                 Meta.Child(Meta.Of(obj), "labels")["kubernetes.io/metadata.name"] = name;
