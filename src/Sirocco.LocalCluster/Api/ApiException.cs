@@ -46,6 +46,19 @@ internal sealed class ApiException : Exception
 
     public IReadOnlyList<FieldCause> Causes { get; }
 
+    /// <summary>The API group in the details, for options kinds such as <c>DeleteOptions</c> (group meta.k8s.io).</summary>
+    public string? Group { get; init; }
+
+    /// <summary>An error from the real server's internals: no reason in the Status.</summary>
+    public static ApiException Internal(string message) => new(500, "", message);
+
+    /// <summary>An invalid options object (DeleteOptions, ListOptions): named with its group, as the real server does.</summary>
+    public static ApiException InvalidOptions(string kind, IReadOnlyList<FieldCause> causes)
+    {
+        var e = Invalid(kind + ".meta.k8s.io", "", causes);
+        return new ApiException(422, "Invalid", e.Message, null, kind, causes) { Group = "meta.k8s.io" };
+    }
+
     public static ApiException NotFound(string resource, string name) =>
         new(404, "NotFound", $"{resource} \"{name}\" not found", name, resource);
 
@@ -80,14 +93,23 @@ internal sealed class ApiException : Exception
             ["metadata"] = new JsonObject(),
             ["status"] = "Failure",
             ["message"] = Message,
-            ["reason"] = Reason,
         };
-        if (Name is not null || Kind is not null || Causes.Count > 0)
+        if (Reason.Length > 0)
+        {
+            status["reason"] = Reason;
+        }
+
+        if (!string.IsNullOrEmpty(Name) || Kind is not null || Causes.Count > 0)
         {
             var details = new JsonObject();
-            if (Name is not null)
+            if (!string.IsNullOrEmpty(Name))
             {
                 details["name"] = Name;
+            }
+
+            if (Group is not null)
+            {
+                details["group"] = Group;
             }
 
             if (Kind is not null)

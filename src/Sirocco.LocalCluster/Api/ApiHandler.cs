@@ -57,6 +57,10 @@ internal sealed class ApiHandler
         {
             await WriteErrorAsync(ctx, e).ConfigureAwait(false);
         }
+        catch (BadHttpRequestException e) when (e.StatusCode == 413)
+        {
+            await WriteErrorAsync(ctx, new ApiException(413, "RequestEntityTooLarge", $"Request entity too large: limit is {MaxRequestBody}")).ConfigureAwait(false);
+        }
         catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
         {
             // The client went away.
@@ -215,8 +219,24 @@ internal sealed class ApiHandler
         await WriteBytesAsync(ctx, 200, stored.Json).ConfigureAwait(false);
     }
 
+    /// <summary>The largest request body the server reads, as the real API server's limit.</summary>
+    internal const int MaxRequestBody = 3 * 1024 * 1024;
+
     private async Task ListAsync(HttpContext ctx, ResourceInfo resource, string? ns)
     {
+        var match = (string?)ctx.Request.Query["resourceVersionMatch"];
+        var listVersion = (string?)ctx.Request.Query["resourceVersion"];
+        if (!string.IsNullOrEmpty(match) && string.IsNullOrEmpty(listVersion))
+        {
+            throw ApiException.InvalidOptions("ListOptions", [new FieldCause("FieldValueForbidden", "resourceVersionMatch", "Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided")]);
+        }
+
+        if (match == "Exact" && listVersion != _store.ResourceVersion.ToString(CultureInfo.InvariantCulture))
+        {
+            // No history is kept: only the current version can be listed exactly.
+            throw ApiException.Gone("The resourceVersion for the provided list is too old.");
+        }
+
         var labels = Selector.ParseLabels(ctx.Request.Query["labelSelector"]);
         var fields = Selector.ParseFields(ctx.Request.Query["fieldSelector"], resource.Name);
         var (all, rv) = _store.List(resource.Name, ns);
@@ -320,7 +340,7 @@ internal sealed class ApiHandler
         {
             if (!long.TryParse(rvText, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
             {
-                throw new ApiException(400, "BadRequest", $"resourceVersion: Invalid value: \"{rvText}\": must be a positive integer");
+                throw ApiException.Internal($"resourceVersion: Invalid value: \"{rvText}\": strconv.ParseUint: parsing \"{rvText}\": invalid syntax");
             }
 
             from = parsed;
@@ -400,9 +420,18 @@ internal sealed class ApiHandler
                         continue;
                     }
 
+                    var shown = o.Json;
+                    if (type == "DELETED" && e.Type == StoreEventType.Modified && e.Previous is { } before)
+                    {
+                        // Left the selection: the object as the watcher last saw it, at the new version.
+                        var was = before.ToJson();
+                        Meta.Of(was)["resourceVersion"] = o.ResourceVersion.ToString(CultureInfo.InvariantCulture);
+                        shown = JsonSerializer.SerializeToUtf8Bytes(was, JsonText.Options);
+                    }
+
                     var json = table
-                        ? JsonSerializer.SerializeToUtf8Bytes(Tables.Build(resource, [o.ToJson()], o.ResourceVersion.ToString(CultureInfo.InvariantCulture), includeObject, _cluster.Now), JsonText.Options)
-                        : o.Json;
+                        ? JsonSerializer.SerializeToUtf8Bytes(Tables.Build(resource, [JsonNode.Parse(shown)!.AsObject()], o.ResourceVersion.ToString(CultureInfo.InvariantCulture), includeObject, _cluster.Now), JsonText.Options)
+                        : shown;
                     await WriteEventAsync(body, type, json, token).ConfigureAwait(false);
                 }
 
@@ -540,8 +569,14 @@ internal sealed class ApiHandler
             var nsObj = _store.Get("namespaces", "", ns) ?? throw ApiException.NotFound("namespaces", ns);
             if (nsObj.Fields.GetValueOrDefault("status.phase") == "Terminating")
             {
-                throw new ApiException(403, "Forbidden", $"{resource.Name} \"{name}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated", name, resource.Name);
+                throw new ApiException(403, "Forbidden", $"{resource.Name} \"{name}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated", name, resource.Name,
+                    [new FieldCause("NamespaceTerminating", "metadata.namespace", $"namespace {ns} is being terminated")]);
             }
+        }
+
+        if (resource.Name == "pods")
+        {
+            AdmitPod(ns, name, (JsonObject)obj["spec"]!);
         }
 
         if (IsDryRun(ctx))
@@ -557,6 +592,34 @@ internal sealed class ApiHandler
         }
 
         await WriteBytesAsync(ctx, 201, stored.Json).ConfigureAwait(false);
+    }
+
+    /// <summary>What the real server's admission plugins refuse (403) after validation: a service account, priority
+    /// class or runtime-class overhead that does not exist here.</summary>
+    private void AdmitPod(string ns, string name, JsonObject spec)
+    {
+        var account = Meta.Str(spec["serviceAccountName"]);
+        if (!string.IsNullOrEmpty(account) && _store.Get("serviceaccounts", ns, account) is null)
+        {
+            throw new ApiException(403, "Forbidden", $"pods \"{name}\" is forbidden: error looking up service account {ns}/{account}: serviceaccount \"{account}\" not found", name, "pods");
+        }
+
+        var priorityClass = Meta.Str(spec["priorityClassName"]);
+        if (!string.IsNullOrEmpty(priorityClass))
+        {
+            var priority = priorityClass switch
+            {
+                "system-node-critical" => 2000001000,
+                "system-cluster-critical" => 2000000000,
+                _ => throw new ApiException(403, "Forbidden", $"pods \"{name}\" is forbidden: no PriorityClass with name {priorityClass} was found", name, "pods"),
+            };
+            spec["priority"] = priority;
+        }
+
+        if (spec["overhead"] is JsonObject { Count: > 0 } && string.IsNullOrEmpty(Meta.Str(spec["runtimeClassName"])))
+        {
+            throw new ApiException(403, "Forbidden", $"pods \"{name}\" is forbidden: pod rejected: Pod Overhead set without corresponding RuntimeClass defined Overhead", name, "pods");
+        }
     }
 
     private async Task UpdateAsync(HttpContext ctx, ResourceInfo resource, string ns, string name, bool status)
@@ -575,7 +638,22 @@ internal sealed class ApiHandler
             return;
         }
 
+        if (resource.Name == "events" && !status && _store.Get(resource.Name, ns, name) is null)
+        {
+            // Events are created by an update of a missing one, as the real server allows for them.
+            Meta.Of(obj)["name"] = name;
+            Meta.Of(obj).Remove("resourceVersion");
+            Defaults.Apply(resource.Name, obj);
+            Validation.Check(resource, obj);
+            Meta.Of(obj)["namespace"] = ns;
+            Meta.Of(obj)["uid"] = Guid.NewGuid().ToString();
+            Meta.Of(obj)["creationTimestamp"] = Time.Seconds(_cluster.Now);
+            await WriteBytesAsync(ctx, 201, _store.Create(resource.Name, obj).Json).ConfigureAwait(false);
+            return;
+        }
+
         var stored = _store.Update(resource.Name, ns, name, current => Merge(resource, current, obj, status));
+        stored = FinishDeletion(resource, stored);
         await WriteBytesAsync(ctx, 200, stored.Json).ConfigureAwait(false);
     }
 
@@ -596,6 +674,11 @@ internal sealed class ApiHandler
                 throw ApiException.BadRequest($"the kind of the object ({kind}) does not match the kind of the request ({resource.Kind})");
             }
 
+            if (Meta.Get(decoded, "name") is { Length: > 0 } patchedName && patchedName != name)
+            {
+                throw ApiException.BadRequest($"the name of the object ({patchedName}) does not match the name on the URL ({name})");
+            }
+
             decoded["kind"] = resource.Kind;
             decoded["apiVersion"] = "v1";
             MergeStringData(resource, decoded);
@@ -609,7 +692,7 @@ internal sealed class ApiHandler
         }
         else
         {
-            result = _store.Update(resource.Name, ns, name, Change).Json;
+            result = FinishDeletion(resource, _store.Update(resource.Name, ns, name, Change)).Json;
         }
 
         AddWarnings(ctx, warnings);
@@ -658,6 +741,11 @@ internal sealed class ApiHandler
 
             if (resource.Name == "pods")
             {
+                if (next["spec"] is JsonObject nextSpec)
+                {
+                    Defaults.DefaultTolerations(nextSpec);
+                }
+
                 CheckPodUpdate(current, next);
             }
 
@@ -705,6 +793,14 @@ internal sealed class ApiHandler
             return copy;
         }
 
+        foreach (var list in new[] { "containers", "initContainers" })
+        {
+            if ((current["spec"]?[list] as JsonArray)?.Count != (next["spec"]?[list] as JsonArray)?.Count)
+            {
+                throw ApiException.Invalid("Pod", Meta.Get(current, "name")!, [new FieldCause("FieldValueForbidden", "spec." + list, "Forbidden: pod updates may not add or remove containers")]);
+            }
+        }
+
         if (!JsonNode.DeepEquals(Comparable(current["spec"] as JsonObject), Comparable(next["spec"] as JsonObject)))
         {
             throw ApiException.Invalid("Pod", Meta.Get(current, "name")!, [new FieldCause("FieldValueForbidden", "spec", "Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)")]);
@@ -736,12 +832,15 @@ internal sealed class ApiHandler
             try
             {
                 var deleted = IsDryRun(ctx) || options.DryRun ? o.ToJson() : DeleteOne(resource, o.Namespace, o.Name, options with { Uid = null, ResourceVersion = null });
-                if (deleted["kind"]?.ToString() != "Status")
+                if (deleted["kind"]?.ToString() == "Status" || (resource.Name == "pods" && _store.Get(resource.Name, o.Namespace, o.Name) is null))
                 {
-                    deleted.Remove("kind");
-                    deleted.Remove("apiVersion");
-                    items.Add(deleted);
+                    // The list shows what was deleted at once as it was stored.
+                    deleted = o.ToJson();
                 }
+
+                deleted.Remove("kind");
+                deleted.Remove("apiVersion");
+                items.Add(deleted);
             }
             catch (ApiException e) when (e.Code == 404)
             {
@@ -758,6 +857,28 @@ internal sealed class ApiHandler
         }).ConfigureAwait(false);
     }
 
+    /// <summary>An object being deleted whose last finalizer was just removed goes away (pods and namespaces have
+    /// their own controllers for that).</summary>
+    private StoredObject FinishDeletion(ResourceInfo resource, StoredObject stored)
+    {
+        if (resource.Name is "pods" or "namespaces" || stored.ToJson() is not { } obj || Meta.Get(obj, "deletionTimestamp") is null
+            || obj["metadata"]?["finalizers"] is JsonArray { Count: > 0 })
+        {
+            return stored;
+        }
+
+        try
+        {
+            _store.Delete(resource.Name, stored.Namespace, stored.Name, null);
+        }
+        catch (ApiException e) when (e.Code == 404)
+        {
+            // Gone meanwhile.
+        }
+
+        return stored;
+    }
+
     /// <summary>Deletes one object the way the real API server does for its kind; returns the response body.</summary>
     internal JsonObject DeleteOne(ResourceInfo resource, string ns, string name, DeleteOptions options)
     {
@@ -766,12 +887,12 @@ internal sealed class ApiHandler
             var obj = current.ToJson();
             if (options.Uid is not null && options.Uid != Meta.Get(obj, "uid"))
             {
-                throw new ApiException(409, "Conflict", $"Operation cannot be fulfilled on {resource.Name} \"{name}\": Precondition failed: UID in precondition: {options.Uid}, UID in object meta: {Meta.Get(obj, "uid")}", name, resource.Name);
+                throw new ApiException(409, "Conflict", $"Operation cannot be fulfilled on {resource.Kind} \"{name}\": the UID in the precondition ({options.Uid}) does not match the UID in record ({Meta.Get(obj, "uid")}). The object might have been deleted and then recreated", name, resource.Kind);
             }
 
             if (options.ResourceVersion is not null && options.ResourceVersion != Meta.Get(obj, "resourceVersion"))
             {
-                throw new ApiException(409, "Conflict", $"Operation cannot be fulfilled on {resource.Name} \"{name}\": Precondition failed: ResourceVersion in precondition: {options.ResourceVersion}, ResourceVersion in object meta: {Meta.Get(obj, "resourceVersion")}", name, resource.Name);
+                throw new ApiException(409, "Conflict", $"Operation cannot be fulfilled on {resource.Kind} \"{name}\": the ResourceVersion in the precondition ({options.ResourceVersion}) does not match the ResourceVersion in record ({Meta.Get(obj, "resourceVersion")}). The object might have been modified", name, resource.Kind);
             }
         }
 
@@ -786,7 +907,11 @@ internal sealed class ApiHandler
                     var grace = options.GracePeriodSeconds ?? (long?)pod["spec"]?["terminationGracePeriodSeconds"] ?? 30;
                     if (string.IsNullOrEmpty(current.Fields.GetValueOrDefault("spec.nodeName")) || phase is "Succeeded" or "Failed" || grace <= 0)
                     {
-                        return _store.Delete(resource.Name, ns, name, Precondition).ToJson();
+                        // Gone at once; the answer shows it as deleted now (a negative grace period is kept as given).
+                        var gone = _store.Delete(resource.Name, ns, name, Precondition).ToJson();
+                        Meta.Of(gone)["deletionTimestamp"] ??= Time.Seconds(_cluster.Now);
+                        Meta.Of(gone)["deletionGracePeriodSeconds"] ??= Math.Min(grace, 0);
+                        return gone;
                     }
 
                     var now = _cluster.Now;
@@ -827,7 +952,57 @@ internal sealed class ApiHandler
 
             default:
                 {
+                    var current = Existing(resource, ns, name);
+                    var hasFinalizers = current.ToJson()["metadata"]?["finalizers"] is JsonArray { Count: > 0 };
+                    var gcFinalizer = options.PropagationPolicy switch { "Foreground" => "foregroundDeletion", "Orphan" => "orphan", _ => null };
+                    if (hasFinalizers || gcFinalizer is not null)
+                    {
+                        // Kept, marked as being deleted, until its finalizers are gone (the garbage collector's own
+                        // finalizer goes at once: nothing here has dependents to wait for).
+                        var now = _cluster.Now;
+                        var marked = _store.Update(resource.Name, ns, name, o =>
+                        {
+                            Precondition(current);
+                            var meta = Meta.Of(o);
+                            meta["deletionTimestamp"] ??= Time.Seconds(now);
+                            meta["deletionGracePeriodSeconds"] ??= 0;
+                            if (gcFinalizer is not null && !(meta["finalizers"] as JsonArray ?? []).Any(f => Meta.Str(f) == gcFinalizer))
+                            {
+                                Meta.Array(o["metadata"]!.AsObject(), "finalizers").Add(gcFinalizer);
+                            }
+
+                            return o;
+                        });
+                        var response = marked.ToJson();
+                        if (gcFinalizer is not null)
+                        {
+                            FinishDeletion(resource, _store.Update(resource.Name, ns, name, o =>
+                            {
+                                var finalizers = (JsonArray)o["metadata"]!["finalizers"]!;
+                                foreach (var f in finalizers.Where(f => Meta.Str(f) == gcFinalizer).ToList())
+                                {
+                                    finalizers.Remove(f);
+                                }
+
+                                if (finalizers.Count == 0)
+                                {
+                                    Meta.Of(o).Remove("finalizers");
+                                }
+
+                                return o;
+                            }));
+                        }
+
+                        return response;
+                    }
+
                     var deleted = _store.Delete(resource.Name, ns, name, Precondition);
+                    if (resource.Name == "serviceaccounts")
+                    {
+                        // The real server answers with the deleted object for these.
+                        return deleted.ToJson();
+                    }
+
                     return new JsonObject
                     {
                         ["kind"] = "Status",
@@ -883,9 +1058,10 @@ internal sealed class ApiHandler
         }
 
         var policy = (string?)ctx.Request.Query["propagationPolicy"] ?? options.PropagationPolicy;
+        options = options with { PropagationPolicy = policy };
         if (policy is not null and not ("Orphan" or "Background" or "Foreground"))
         {
-            throw ApiException.Invalid("DeleteOptions", "", [new FieldCause("FieldValueNotSupported", "propagationPolicy", $"Unsupported value: \"{policy}\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\"")]);
+            throw ApiException.InvalidOptions("DeleteOptions", [new FieldCause("FieldValueNotSupported", "propagationPolicy", $"Unsupported value: \"{policy}\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\"")]);
         }
 
         return options;
@@ -901,14 +1077,14 @@ internal sealed class ApiHandler
         }
         else if (contentType is not ("application/json" or "" or "*/*"))
         {
-            throw new ApiException(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json, application/vnd.kubernetes.protobuf");
+            throw new ApiException(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf");
         }
         else
         {
             var text = await ReadBodyAsync(ctx).ConfigureAwait(false);
             try
             {
-                input = JsonNode.Parse(text) as JsonObject ?? throw ApiException.BadRequest($"the object provided is unrecognized (must be of type {resource.Kind})");
+                input = JsonText.ParseLastWins(text) as JsonObject ?? throw ApiException.BadRequest($"the object provided is unrecognized (must be of type {resource.Kind})");
             }
             catch (JsonException e)
             {

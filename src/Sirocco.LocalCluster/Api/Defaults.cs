@@ -52,25 +52,7 @@ internal static class Defaults
         spec["enableServiceLinks"] ??= true;
         spec["priority"] ??= 0;
         spec["preemptionPolicy"] ??= "PreemptLowerPriority";
-        if (spec["tolerations"] is not JsonArray tolerations)
-        {
-            tolerations = [];
-            spec["tolerations"] = tolerations;
-        }
-
-        foreach (var taint in new[] { "node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable" })
-        {
-            if (!tolerations.Any(t => Meta.Str(t?["key"]) == taint))
-            {
-                tolerations.Add(new JsonObject
-                {
-                    ["key"] = taint,
-                    ["operator"] = "Exists",
-                    ["effect"] = "NoExecute",
-                    ["tolerationSeconds"] = 300,
-                });
-            }
-        }
+        DefaultTolerations(spec);
 
         foreach (var list in new[] { "initContainers", "containers" })
         {
@@ -91,6 +73,12 @@ internal static class Defaults
         {
             foreach (var v in volumes.OfType<JsonObject>())
             {
+                if (v.Count == 1 && v.ContainsKey("name"))
+                {
+                    // A volume without a source is an emptyDir.
+                    v["emptyDir"] = new JsonObject();
+                }
+
                 if (v["secret"] is JsonObject s)
                 {
                     s["defaultMode"] ??= 420;
@@ -115,6 +103,30 @@ internal static class Defaults
                 {
                     h["type"] ??= "";
                 }
+            }
+        }
+    }
+
+    /// <summary>The not-ready and unreachable tolerations of five minutes, which admission adds on create and update.</summary>
+    public static void DefaultTolerations(JsonObject spec)
+    {
+        if (spec["tolerations"] is not JsonArray tolerations)
+        {
+            tolerations = [];
+            spec["tolerations"] = tolerations;
+        }
+
+        foreach (var taint in new[] { "node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable" })
+        {
+            if (!tolerations.Any(t => Meta.Str(t?["key"]) == taint))
+            {
+                tolerations.Add(new JsonObject
+                {
+                    ["key"] = taint,
+                    ["operator"] = "Exists",
+                    ["effect"] = "NoExecute",
+                    ["tolerationSeconds"] = 300,
+                });
             }
         }
     }

@@ -38,7 +38,8 @@ internal static class Patches
         }
         catch (System.Text.Json.JsonException e)
         {
-            throw ApiException.BadRequest($"error decoding patch: {e.Message}");
+            // The real server's answer to a merge patch that is not JSON.
+            throw mediaType == "application/merge-patch+json" ? ApiException.Internal("Invalid JSON Patch") : ApiException.BadRequest($"error decoding patch: {e.Message}");
         }
 
         switch (mediaType)

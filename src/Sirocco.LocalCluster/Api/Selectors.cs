@@ -26,12 +26,20 @@ internal sealed class Selector
             return selector;
         }
 
+        var first = true;
         foreach (var raw in SplitTopLevel(text))
         {
             var term = raw.Trim();
             if (term.Length == 0)
             {
-                throw ApiException.BadRequest($"unable to parse requirement: found '', expected: identifier");
+                // The real parser's words: a requirement is missing before or after a comma.
+                throw ApiException.BadRequest(first ? "found ',', expected: !, identifier, or 'end of string'" : "found '', expected: identifier after ','");
+            }
+
+            first = false;
+            if (LeadingOperator(term) is { } op)
+            {
+                throw ApiException.BadRequest($"found '{op}', expected: !, identifier, or 'end of string'");
             }
 
             var lower = term;
@@ -56,13 +64,13 @@ internal sealed class Selector
             else if ((at = term.IndexOf("!=", StringComparison.Ordinal)) > 0)
             {
                 var key = CheckKey(term[..at].Trim());
-                var value = term[(at + 2)..].Trim();
+                var value = SingleValue(term[(at + 2)..].Trim());
                 selector._terms.Add(v => !v.TryGetValue(key, out var x) || x != value);
             }
             else if ((at = term.IndexOf('=', StringComparison.Ordinal)) > 0)
             {
                 var key = CheckKey(term[..at].Trim());
-                var value = term[(at + (term.AsSpan(at).StartsWith("==") ? 2 : 1))..].Trim();
+                var value = SingleValue(term[(at + (term.AsSpan(at).StartsWith("==") ? 2 : 1))..].Trim());
                 CheckValue(value);
                 selector._terms.Add(v => v.TryGetValue(key, out var x) && x == value);
             }
@@ -116,7 +124,10 @@ internal sealed class Selector
             value = value.Trim();
             if (!FieldIndex.Supports(resource, key))
             {
-                throw ApiException.BadRequest($"field label not supported: {key}");
+                // Kinds with only the generic metadata fields answer in the generic words.
+                throw ApiException.BadRequest(resource is "configmaps" or "serviceaccounts"
+                    ? $"\"{key}\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\""
+                    : $"field label not supported: {key}");
             }
 
             selector._terms.Add(negate
@@ -125,6 +136,17 @@ internal sealed class Selector
         }
 
         return selector;
+    }
+
+    /// <summary>An operator where a requirement must start with a key, as the real lexer reads it.</summary>
+    private static string? LeadingOperator(string term) =>
+        term.StartsWith("==", StringComparison.Ordinal) ? "==" : term[0] is '=' or '(' or ')' ? term[..1] : null;
+
+    /// <summary>A value is one word: a second one is where the real parser expected a comma.</summary>
+    private static string SingleValue(string value)
+    {
+        var words = value.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        return words.Length > 1 ? throw ApiException.BadRequest($"found '{words[1]}', expected: ',' or 'end of string'") : value;
     }
 
     private static int IndexOfWord(string term, string word) => term.IndexOf(word, StringComparison.Ordinal);
@@ -152,7 +174,7 @@ internal sealed class Selector
         text = text.Trim();
         if (!text.StartsWith('(') || !text.EndsWith(')'))
         {
-            throw ApiException.BadRequest($"unable to parse requirement: found '{text}', expected: '('");
+            throw ApiException.BadRequest($"unable to parse requirement: found '{text.Split(' ', 2)[0]}' expected: '('");
         }
 
         return [.. text[1..^1].Split(',').Select(s => s.Trim()).Where(s => s.Length > 0)];

@@ -16,9 +16,22 @@ internal sealed partial class PodRuntime
 {
     private static readonly string[] ExecProtocols = ["v5.channel.k8s.io", "v4.channel.k8s.io", "v3.channel.k8s.io", "v2.channel.k8s.io", "channel.k8s.io"];
 
+    /// <summary>PodLogOptions checks, made before the pod's containers are looked at, as the real server decodes them first.</summary>
+    private static void ValidateLogOptions(IQueryCollection q, string pod)
+    {
+        foreach (var (field, rule) in new[] { ("sinceSeconds", "must be greater than 0"), ("tailLines", "must be greater than or equal to 0"), ("limitBytes", "must be greater than 0") })
+        {
+            if (long.TryParse(q[field], out var v) && (field == "tailLines" ? v < 0 : v <= 0))
+            {
+                throw ApiException.Invalid("PodLogOptions", pod, [new FieldCause("FieldValueInvalid", field, $"Invalid value: {v}: {rule}")]);
+            }
+        }
+    }
+
     public async Task StreamLogsAsync(HttpContext ctx, StoredObject stored, CancellationToken cancellationToken)
     {
         var q = ctx.Request.Query;
+        ValidateLogOptions(q, stored.Name);
         var pod = stored.ToJson();
         var run = FindContainer(pod, q["container"], out var worker);
         var previous = q["previous"] == "true";

@@ -1,5 +1,6 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace Sirocco.LocalCluster.Store;
 
@@ -10,4 +11,30 @@ namespace Sirocco.LocalCluster.Store;
 internal static class JsonText
 {
     public static readonly JsonSerializerOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>Parses JSON as the real API server's decoder does: a key given twice keeps its last value.</summary>
+    public static JsonNode? ParseLastWins(string text)
+    {
+        using var doc = JsonDocument.Parse(text);
+        return Build(doc.RootElement);
+    }
+
+    private static JsonNode? Build(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.Object => Object(e),
+        JsonValueKind.Array => new JsonArray([.. e.EnumerateArray().Select(Build)]),
+        JsonValueKind.Null => null,
+        _ => JsonValue.Create(e.Clone()),
+    };
+
+    private static JsonObject Object(JsonElement e)
+    {
+        var o = new JsonObject();
+        foreach (var p in e.EnumerateObject())
+        {
+            o[p.Name] = Build(p.Value);
+        }
+
+        return o;
+    }
 }

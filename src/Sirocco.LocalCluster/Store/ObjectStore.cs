@@ -218,8 +218,10 @@ internal sealed class ObjectStore : IDisposable
     private StoredObject Commit(StoreEventType type, string resource, JsonObject obj, (Dictionary<string, string> Labels, Dictionary<string, string> Fields) index)
     {
         var stored = Stamp(resource, obj, index);
-        Bucket(resource)[stored.Key] = stored;
-        Publish(new StoreEvent(type, stored));
+        var bucket = Bucket(resource);
+        var previous = type == StoreEventType.Modified ? bucket.GetValueOrDefault(stored.Key) : null;
+        bucket[stored.Key] = stored;
+        Publish(new StoreEvent(type, stored, previous));
         _persistence?.Enqueue(new PersistOp(resource, stored.Namespace, stored.Name, stored.Json, _resourceVersion));
         return stored;
     }

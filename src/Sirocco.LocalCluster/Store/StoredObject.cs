@@ -44,5 +44,6 @@ internal enum StoreEventType
     Deleted,
 }
 
-/// <summary>A change to one object; its resource version is the object's after the change.</summary>
-internal sealed record StoreEvent(StoreEventType Type, StoredObject Object);
+/// <summary>A change to one object; its resource version is the object's after the change. <paramref name="Previous"/>
+/// is the object before a modification (a watch filtered by selectors reports an object leaving it as it was).</summary>
+internal sealed record StoreEvent(StoreEventType Type, StoredObject Object, StoredObject? Previous = null);
