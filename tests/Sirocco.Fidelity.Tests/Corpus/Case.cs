@@ -19,6 +19,10 @@ public sealed record Req(string Method, string Path, string? Body = null, string
     /// because the two kubelets move pods at different times).</summary>
     public bool WithStatus { get; init; }
 
+    /// <summary>For a watch: compare the events sorted by object name (the initial events of a watch without a
+    /// version come in no defined order).</summary>
+    public bool Unordered { get; init; }
+
     public static Req Get(string path) => new("GET", path);
 
     public static Req Post(string path, string body) => new("POST", path, body);
@@ -54,6 +58,10 @@ public sealed class Case
     /// <summary>Where v1.20 lacks what the local cluster rightly does (a newer Kubernetes feature): the reason, and what
     /// the local cluster must answer instead of agreeing. See docs/local-cluster.md.</summary>
     public (string Reason, int LocalCode)? NewerThanV120 { get; init; }
+
+    /// <summary>What the local cluster does not do by design (see docs/local-cluster.md): the reason, and what it
+    /// answers instead.</summary>
+    public (string Reason, int LocalCode)? LocalLimitation { get; init; }
 
     /// <summary>Runs in a namespace of its own; otherwise in the corpus' shared namespace, emptied before each case
     /// (the real server's controllers make a namespace's service account and token at about 7 namespaces a second,

@@ -65,5 +65,8 @@ public static partial class CorpusCases
         ("events", (n, m) => Event(n, meta: m), false),
     ];
 
+    /// <summary>Reads the pod until it runs (bound by the scheduler and started by the kubelet) on either cluster.</summary>
+    internal static Req Running(string name) => Req.Get(P("pods", name)) with { Until = n => n?["status"]?["phase"]?.GetValue<string>() == "Running" };
+
     internal static string P(string plural, string? name = null) => $"/api/v1/namespaces/{{ns}}/{plural}" + (name is null ? "" : "/" + name);
 }

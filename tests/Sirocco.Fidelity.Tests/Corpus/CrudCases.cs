@@ -8,10 +8,11 @@ public static partial class CorpusCases
         foreach (var (plural, make, pods) in Kinds)
         {
             var body = make("x", "");
+            List<Req> Made(string json) => pods ? [Req.Post(P(plural), json), Running("x")] : [Req.Post(P(plural), json)];
             var labelled = make("x", ""","labels":{"app":"a","tier":"t"}""");
             yield return new Case { Id = $"crud/{plural}/create", NeedsServiceAccount = pods, Steps = [Req.Post(P(plural), body)] };
-            yield return new Case { Id = $"crud/{plural}/create-labelled-then-get", NeedsServiceAccount = pods, Setup = [Req.Post(P(plural), labelled)], Steps = [Req.Get(P(plural, "x"))] };
-            yield return new Case { Id = $"crud/{plural}/create-twice", NeedsServiceAccount = pods, Setup = [Req.Post(P(plural), body)], Steps = [Req.Post(P(plural), body)] };
+            yield return new Case { Id = $"crud/{plural}/create-labelled-then-get", NeedsServiceAccount = pods, Setup = Made(labelled), Steps = [Req.Get(P(plural, "x"))] };
+            yield return new Case { Id = $"crud/{plural}/create-twice", NeedsServiceAccount = pods, Setup = Made(body), Steps = [Req.Post(P(plural), body)] };
             yield return new Case { Id = $"crud/{plural}/get-missing", Steps = [Req.Get(P(plural, "nothing"))] };
             yield return new Case { Id = $"crud/{plural}/list-empty-or-defaults", Steps = [Req.Get(P(plural))] };
             yield return new Case { Id = $"crud/{plural}/list-two", NeedsServiceAccount = pods, Setup = [Req.Post(P(plural), make("a", "")), Req.Post(P(plural), make("b", ""))], Steps = [Req.Get(P(plural))] };
@@ -23,21 +24,21 @@ public static partial class CorpusCases
             {
                 Id = $"crud/{plural}/merge-patch-labels",
                 NeedsServiceAccount = pods,
-                Setup = [Req.Post(P(plural), labelled)],
+                Setup = Made(labelled),
                 Steps = [Req.MergePatch(P(plural, "x"), """{"metadata":{"labels":{"app":null,"new":"n"},"annotations":{"a":"1"}}}"""), Req.Get(P(plural, "x"))],
             };
             yield return new Case
             {
                 Id = $"crud/{plural}/strategic-patch-labels",
                 NeedsServiceAccount = pods,
-                Setup = [Req.Post(P(plural), labelled)],
+                Setup = Made(labelled),
                 Steps = [Req.StrategicPatch(P(plural, "x"), """{"metadata":{"labels":{"tier":null,"s":"1"}}}""")],
             };
             yield return new Case
             {
                 Id = $"crud/{plural}/json-patch-label",
                 NeedsServiceAccount = pods,
-                Setup = [Req.Post(P(plural), labelled)],
+                Setup = Made(labelled),
                 Steps = [Req.JsonPatch(P(plural, "x"), """[{"op":"add","path":"/metadata/labels/j","value":"1"},{"op":"remove","path":"/metadata/labels/app"}]""")],
             };
             yield return new Case { Id = $"crud/{plural}/patch-missing", Steps = [Req.MergePatch(P(plural, "nothing"), """{"metadata":{"labels":{"a":"b"}}}""")] };
@@ -45,21 +46,21 @@ public static partial class CorpusCases
             {
                 Id = $"crud/{plural}/update-with-current-version",
                 NeedsServiceAccount = pods,
-                Setup = [Req.Post(P(plural), body)],
+                Setup = Made(body),
                 Steps = [Req.Put(P(plural, "x"), make("x", ""","resourceVersion":"{rv}","labels":{"u":"1"}"""))],
             };
             yield return new Case
             {
                 Id = $"crud/{plural}/update-with-stale-version",
                 NeedsServiceAccount = pods,
-                Setup = [Req.Post(P(plural), body), Req.MergePatch(P(plural, "x"), """{"metadata":{"labels":{"p":"1"}}}""")],
+                Setup = [.. Made(body), Req.MergePatch(P(plural, "x"), """{"metadata":{"labels":{"p":"1"}}}""")],
                 Steps = [Req.Put(P(plural, "x"), make("x", ""","resourceVersion":"1","labels":{"u":"1"}"""))],
             };
             yield return new Case
             {
                 Id = $"crud/{plural}/update-without-version",
                 NeedsServiceAccount = pods,
-                Setup = [Req.Post(P(plural), body)],
+                Setup = Made(body),
                 Steps = [Req.Put(P(plural, "x"), make("x", ""","labels":{"u":"2"}"""))],
             };
             yield return new Case { Id = $"crud/{plural}/update-missing", Steps = [Req.Put(P(plural, "nothing"), make("nothing", ""","resourceVersion":"5" """.TrimEnd()))] };
@@ -67,14 +68,14 @@ public static partial class CorpusCases
             {
                 Id = $"crud/{plural}/update-name-mismatch",
                 NeedsServiceAccount = pods,
-                Setup = [Req.Post(P(plural), body)],
+                Setup = Made(body),
                 Steps = [Req.Put(P(plural, "x"), make("y", ""))],
             };
             yield return new Case
             {
                 Id = $"crud/{plural}/delete-then-get",
                 NeedsServiceAccount = pods,
-                Setup = [Req.Post(P(plural), body)],
+                Setup = Made(body),
                 Steps = pods ? [Req.Delete(P(plural, "x") + "?gracePeriodSeconds=0"), Req.Get(P(plural, "x")) with { Until = n => n?["kind"]?.GetValue<string>() == "Status" }] : [Req.Delete(P(plural, "x")), Req.Get(P(plural, "x"))],
             };
             yield return new Case { Id = $"crud/{plural}/delete-missing", Steps = [Req.Delete(P(plural, "nothing"))] };

@@ -20,6 +20,18 @@ public static partial class Normalizer
     /// <summary>The <c>kubernetes.io/metadata.name</c> label on namespaces came in 1.21. Dropped.</summary>
     public const string NamespaceNameLabel = "namespace-name-label";
 
+    /// <summary>v1.20 ends a refused pod update with a Go-struct diff of the spec and lists fewer mutable fields than
+    /// newer versions (which the local cluster follows); only the shared first sentence is compared.</summary>
+    public const string PodUpdateMessage = "pod-update-message";
+
+    /// <summary>The scheduler's words changed after v1.20 ("didn't match node selector" became "didn't match Pod's
+    /// node affinity/selector", with a preemption note); only the message's start is compared.</summary>
+    public const string SchedulerMessage = "scheduler-message";
+
+    /// <summary>A body that does not decode: the real server quotes its Go decoder's error (byte offsets, Go type
+    /// names); only the part before the decoder's own words is compared.</summary>
+    public const string DecoderText = "decoder-text";
+
     public static JsonNode? Normalize(JsonNode? body, Req req, ISet<string> applied)
     {
         if (body is null)
@@ -29,7 +41,8 @@ public static partial class Normalizer
 
         if (req.Events > 0 && body is JsonArray events)
         {
-            return new JsonArray([.. events.Select(e => (JsonNode?)new JsonObject
+            var ordered = req.Unordered ? events.OrderBy(e => e?["object"]?["metadata"]?["name"]?.GetValue<string>(), StringComparer.Ordinal) : events.AsEnumerable();
+            return new JsonArray([.. ordered.Select(e => (JsonNode?)new JsonObject
             {
                 ["type"] = e?["type"]?.DeepClone(),
                 ["object"] = Normalize(e?["object"], req with { Events = 0 }, applied),
@@ -44,7 +57,7 @@ public static partial class Normalizer
         var kind = o["kind"]?.GetValue<string>();
         if (kind == "Status")
         {
-            return Status(o);
+            return Status(o, applied);
         }
 
         if (kind is not null && kind.EndsWith("List", StringComparison.Ordinal) && o["items"] is JsonArray items)
@@ -72,13 +85,13 @@ public static partial class Normalizer
         return false;
     }
 
-    private static JsonObject Status(JsonObject s)
+    private static JsonObject Status(JsonObject s, ISet<string> applied)
     {
         var r = new JsonObject
         {
             ["kind"] = "Status",
             ["status"] = s["status"]?.DeepClone(),
-            ["message"] = Message(s["message"]?.GetValue<string>()),
+            ["message"] = Message(s["message"]?.GetValue<string>(), applied),
             ["reason"] = s["reason"]?.DeepClone(),
             ["code"] = s["code"]?.DeepClone(),
         };
@@ -95,7 +108,12 @@ public static partial class Normalizer
 
             if (d["causes"] is JsonArray causes)
             {
-                details["causes"] = new JsonArray([.. causes.Select(c => c!.DeepClone())
+                details["causes"] = new JsonArray([.. causes.Select(c =>
+                    {
+                        var cause = c!.DeepClone().AsObject();
+                        cause["message"] = Message(cause["message"]?.GetValue<string>(), applied);
+                        return (JsonNode)cause;
+                    })
                     .OrderBy(c => c["field"]?.GetValue<string>(), StringComparer.Ordinal)
                     .ThenBy(c => c["message"]?.GetValue<string>(), StringComparer.Ordinal)]);
             }
@@ -106,7 +124,34 @@ public static partial class Normalizer
         return r;
     }
 
-    private static string? Message(string? m) => m is null ? null : TooOld().Replace(m, "too old resource version: N (N)");
+    private static string? Message(string? m, ISet<string> applied)
+    {
+        if (m is null)
+        {
+            return null;
+        }
+
+        m = TooOld().Replace(m, "too old resource version: N (N)");
+        m = Uid().Replace(m, "<uid>");
+        m = InRecord().Replace(m, "in record (N)");
+        foreach (var (marker, rule) in new[]
+        {
+            ("pod updates may not change fields other than", PodUpdateMessage),
+            (" cannot be handled as a ", DecoderText),
+            ("json parse error: ", DecoderText),
+            ("0/1 nodes are available: 1 node(s) didn't match", SchedulerMessage),
+        })
+        {
+            var at = m.IndexOf(marker, StringComparison.Ordinal);
+            if (at >= 0)
+            {
+                applied.Add(rule);
+                return m[..(at + marker.Length)] + "…";
+            }
+        }
+
+        return m;
+    }
 
     private static JsonObject Object(JsonObject source, Req req, ISet<string> applied, string? itemKind)
     {
@@ -192,9 +237,14 @@ public static partial class Normalizer
     {
         if (pod["spec"] is JsonObject spec)
         {
-            if (spec["nodeName"] is not null)
+            // The node's name differs, and whether a pod is bound yet when it is read depends on each scheduler's speed.
+            if (spec["nodeName"] is not null && req.WithStatus)
             {
                 spec["nodeName"] = "<node>";
+            }
+            else
+            {
+                spec.Remove("nodeName");
             }
 
             if (spec["volumes"] is JsonArray volumes)
@@ -260,6 +310,7 @@ public static partial class Normalizer
 
         foreach (var c in (status["conditions"] as JsonArray ?? []).OfType<JsonObject>())
         {
+            c["message"] = Message(c["message"]?.GetValue<string>(), applied);
             foreach (var key in new[] { "lastProbeTime", "lastTransitionTime" })
             {
                 if (c[key] is JsonValue)
@@ -269,6 +320,12 @@ public static partial class Normalizer
             }
         }
     }
+
+    [GeneratedRegex(@"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")]
+    private static partial Regex Uid();
+
+    [GeneratedRegex(@"in record \(\d+\)")]
+    private static partial Regex InRecord();
 
     [GeneratedRegex(@"too old resource version: \d+ \(\d+\)")]
     private static partial Regex TooOld();

@@ -61,7 +61,7 @@ public static partial class CorpusCases
     /// <summary>What may change in a pod after create, and its status subresource.</summary>
     private static IEnumerable<Case> PodUpdates()
     {
-        var setup = new List<Req> { Req.Post(P("pods"), Pod("x", meta: ""","labels":{"a":"1"}""")) };
+        var setup = new List<Req> { Req.Post(P("pods"), Pod("x", meta: ""","labels":{"a":"1"}""")), Running("x") };
         (string Id, string Patch)[] patches =
         [
             ("image", """{"spec":{"containers":[{"name":"c","image":"busybox:1.37"}]}}"""),

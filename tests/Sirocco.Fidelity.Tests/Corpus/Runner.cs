@@ -47,8 +47,16 @@ public static class Runner
         string[] collections =
         [
             "pods?gracePeriodSeconds=0", "configmaps?fieldSelector=metadata.name%21%3Dkube-root-ca.crt",
-            "secrets?fieldSelector=type%21%3Dkubernetes.io%2Fservice-account-token", "serviceaccounts?fieldSelector=metadata.name%21%3Ddefault", "events",
+            "serviceaccounts?fieldSelector=metadata.name%21%3Ddefault", "events",
         ];
+
+        // Secrets one by one: keep only the real server's token secrets of the default account.
+        var secrets = JsonNode.Parse(await endpoint.Http.GetStringAsync($"/api/v1/namespaces/{ns}/secrets"))!["items"]!.AsArray();
+        foreach (var name in secrets.Select(i => i!["metadata"]!["name"]!.GetValue<string>()).Where(n => !n.StartsWith("default-token-", StringComparison.Ordinal)))
+        {
+            using var response = await endpoint.Http.DeleteAsync($"/api/v1/namespaces/{ns}/secrets/{name}");
+        }
+
         foreach (var collection in collections)
         {
             using var response = await endpoint.Http.DeleteAsync($"/api/v1/namespaces/{ns}/{collection}");
