@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Sirocco.LocalCluster.Store;
@@ -10,6 +12,7 @@ internal static partial class Validation
     private const string Dns1123LabelHint = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
     private const string Dns1123SubdomainHint = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
     private const string QualifiedNameHint = "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
+    private const string QualifiedNameWithPrefixHint = "a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')";
     private const string LabelValueHint = "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')";
     private const string EnvNameHint = "a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit (e.g. 'my.env-name',  or 'MY_ENV.NAME',  or 'MyEnvName1', regex used for validation is '[-._a-zA-Z][-._a-zA-Z0-9]*')";
     private const string ConfigKeyHint = "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')";
@@ -61,39 +64,46 @@ internal static partial class Validation
         return errors;
     }
 
+    /// <summary>The real server's IsQualifiedName: an optional DNS subdomain prefix, a slash and a name part.</summary>
     public static List<string> LabelKeyErrors(string key)
     {
         var errors = new List<string>();
-        var slash = key.LastIndexOf('/');
-        var name = slash >= 0 ? key[(slash + 1)..] : key;
-        if (slash >= 0)
+        var parts = key.Split('/');
+        string name;
+        switch (parts.Length)
         {
-            var prefix = key[..slash];
-            if (prefix.Length == 0)
-            {
-                errors.Add("prefix part must be non-empty");
-            }
-            else
-            {
-                errors.AddRange(Dns1123SubdomainErrors(prefix).Select(e => "prefix part " + e));
-            }
+            case 1:
+                name = parts[0];
+                break;
+            case 2:
+                name = parts[1];
+                if (parts[0].Length == 0)
+                {
+                    errors.Add("prefix part must be non-empty");
+                }
+                else
+                {
+                    errors.AddRange(Dns1123SubdomainErrors(parts[0]).Select(e => "prefix part " + e));
+                }
+
+                break;
+            default:
+                errors.Add(QualifiedNameWithPrefixHint);
+                return errors;
         }
 
         if (name.Length == 0)
         {
             errors.Add("name part must be non-empty");
         }
-        else
+        else if (name.Length > 63)
         {
-            if (name.Length > 63)
-            {
-                errors.Add("name part must be no more than 63 characters");
-            }
+            errors.Add("name part must be no more than 63 characters");
+        }
 
-            if (!QualifiedName().IsMatch(name))
-            {
-                errors.Add(QualifiedNameHint);
-            }
+        if (!QualifiedName().IsMatch(name))
+        {
+            errors.Add(QualifiedNameHint);
         }
 
         return errors;
@@ -115,23 +125,159 @@ internal static partial class Validation
         return errors;
     }
 
-    /// <summary>Checks an object about to be written; throws 422 Invalid with every cause found.</summary>
-    public static void Check(ResourceInfo resource, JsonObject obj)
+    /// <summary>The real server's IsConfigMapKey: keys of configmaps and secrets, env var sources and items.</summary>
+    public static List<string> ConfigKeyErrors(string key)
+    {
+        var errors = new List<string>();
+        if (key.Length > 253)
+        {
+            errors.Add("must be no more than 253 characters");
+        }
+
+        if (!ConfigKey().IsMatch(key))
+        {
+            errors.Add(ConfigKeyHint);
+        }
+
+        errors.AddRange(ChDirPrefixErrors(key));
+        return errors;
+    }
+
+    public static List<string> EnvVarNameErrors(string name)
+    {
+        var errors = new List<string>();
+        if (!EnvName().IsMatch(name))
+        {
+            errors.Add(EnvNameHint);
+        }
+
+        errors.AddRange(ChDirPrefixErrors(name));
+        return errors;
+    }
+
+    private static IEnumerable<string> ChDirPrefixErrors(string value)
+    {
+        if (value == ".")
+        {
+            yield return "must not be '.'";
+        }
+        else if (value == "..")
+        {
+            yield return "must not be '..'";
+        }
+        else if (value.StartsWith("..", StringComparison.Ordinal))
+        {
+            yield return "must not start with '..'";
+        }
+    }
+
+    /// <summary>Names that are only path segments (events): no '.', '..', '/' or '%'.</summary>
+    private static List<string> PathSegmentNameErrors(string name, bool prefix)
+    {
+        if (!prefix && name is "." or "..")
+        {
+            return [$"may not be '{name}'"];
+        }
+
+        var errors = new List<string>();
+        foreach (var bad in new[] { "/", "%" })
+        {
+            if (name.Contains(bad, StringComparison.Ordinal))
+            {
+                errors.Add($"may not contain '{bad}'");
+            }
+        }
+
+        return errors;
+    }
+
+    /// <summary>The real server's name functions: a generateName prefix may end with a dash.</summary>
+    private static List<string> NameErrors(string kind, string name, bool prefix)
+    {
+        if (kind == "events")
+        {
+            return PathSegmentNameErrors(name, prefix);
+        }
+
+        if (prefix && name.EndsWith('-'))
+        {
+            name = name[..^1] + "a";
+        }
+
+        return kind == "namespaces" ? Dns1123LabelErrors(name) : Dns1123SubdomainErrors(name);
+    }
+
+    /// <summary>
+    /// Checks an object about to be written; on update, <paramref name="old"/> is the stored object it replaces.
+    /// Throws 422 Invalid with every cause found, in the order the real server (v1.20) finds them.
+    /// </summary>
+    public static void Check(ResourceInfo resource, JsonObject obj, JsonObject? old = null)
     {
         var causes = new List<FieldCause>();
         var name = Meta.Get(obj, "name") ?? "";
-        CheckMetadata(resource, obj, causes);
+        if (old is not null)
+        {
+            // On update the server first makes its common metadata checks (the object's, then the update's),
+            // which repeats the label and annotation errors the kind's own checks find again below.
+            CheckMetadata("events", obj, causes, resource.Name);
+            CheckMetadataMaps(resource.Name, obj, causes);
+        }
+
         switch (resource.Name)
         {
+            case "events":
+                // The event's own checks; the common metadata checks follow on create only when these pass.
+                CheckEvent(obj, causes);
+                if (causes.Count == 0 && old is null)
+                {
+                    CheckMetadata(resource.Name, obj, causes);
+                }
+
+                break;
             case "pods":
-                CheckPodSpec(obj["spec"] as JsonObject, causes);
+                CheckMetadata(resource.Name, obj, causes);
+                CheckPod(obj, causes);
+                if (old is not null)
+                {
+                    CheckMetadataMaps(resource.Name, obj, causes);
+                }
+
+                break;
+            case "namespaces":
+                CheckMetadata(resource.Name, obj, causes);
+                if (old is not null)
+                {
+                    CheckMetadataMaps(resource.Name, obj, causes);
+                }
+
                 break;
             case "secrets":
-                CheckKeys(obj["data"] as JsonObject, "data", causes);
+                if (old is not null)
+                {
+                    CheckMetadataMaps(resource.Name, obj, causes);
+                    CheckSecretUpdate(obj, old, causes);
+                }
+
+                CheckMetadata(resource.Name, obj, causes);
+                CheckSecret(obj, causes);
                 break;
             case "configmaps":
-                CheckKeys(obj["data"] as JsonObject, "data", causes);
-                CheckKeys(obj["binaryData"] as JsonObject, "binaryData", causes);
+                if (old is not null)
+                {
+                    CheckMetadataMaps(resource.Name, obj, causes);
+                    CheckImmutable(obj, old, ["data", "binaryData"], causes);
+                }
+
+                CheckMetadata(resource.Name, obj, causes);
+                CheckConfigMap(obj, causes);
+                break;
+            default:
+                if (old is not null)
+                {
+                    CheckMetadataMaps(resource.Name, obj, causes);
+                }
+
+                CheckMetadata(resource.Name, obj, causes);
                 break;
         }
 
@@ -141,277 +287,142 @@ internal static partial class Validation
         }
     }
 
-    private static void CheckMetadata(ResourceInfo resource, JsonObject obj, List<FieldCause> causes)
+    /// <summary>The real server's ValidateObjectMeta: generateName, name, then labels and annotations.</summary>
+    /// <remarks><paramref name="rules"/> picks the name rules (a resource's plural); <paramref name="kind"/> is the resource, when different.</remarks>
+    private static void CheckMetadata(string rules, JsonObject obj, List<FieldCause> causes, string? kind = null)
     {
-        var name = Meta.Get(obj, "name");
+        var meta = Meta.Of(obj);
+        if (Meta.Str(meta["generateName"]) is { Length: > 0 } generateName)
+        {
+            foreach (var e in NameErrors(rules, generateName, true))
+            {
+                causes.Add(InvalidValue("metadata.generateName", generateName, e));
+            }
+        }
+
+        var name = Meta.Str(meta["name"]);
         if (string.IsNullOrEmpty(name))
         {
             causes.Add(Required("metadata.name", "name or generateName is required"));
         }
         else
         {
-            var errors = resource.Name is "namespaces" ? Dns1123LabelErrors(name) : Dns1123SubdomainErrors(name);
-            foreach (var e in errors)
+            foreach (var e in NameErrors(rules, name, false))
             {
                 causes.Add(InvalidValue("metadata.name", name, e));
             }
         }
 
-        if (Meta.Of(obj)["labels"] is JsonObject labels)
-        {
-            foreach (var (key, value) in labels)
-            {
-                foreach (var e in LabelKeyErrors(key))
-                {
-                    causes.Add(InvalidValue("metadata.labels", key, e));
-                }
+        CheckMetadataMaps(kind ?? rules, obj, causes);
+    }
 
-                var text = Meta.Str(value) ?? "";
-                foreach (var e in LabelValueErrors(text))
-                {
-                    causes.Add(InvalidValue($"metadata.labels", text, e));
-                }
-            }
+    /// <summary>Labels and annotations, checked both by ValidateObjectMeta and ValidateObjectMetaUpdate.</summary>
+    private static void CheckMetadataMaps(string kind, JsonObject obj, List<FieldCause> causes)
+    {
+        var meta = Meta.Of(obj);
+        if (meta["labels"] is JsonObject labels)
+        {
+            CheckLabels(labels, "metadata.labels", causes, kind == "namespaces" ? Meta.Str(meta["name"]) : null);
         }
 
-        if (Meta.Of(obj)["annotations"] is JsonObject annotations)
+        if (meta["annotations"] is JsonObject annotations)
         {
-            var total = 0;
+            var total = 0L;
             foreach (var (key, value) in annotations)
             {
-                foreach (var e in LabelKeyErrors(key))
+                foreach (var e in LabelKeyErrors(key.ToLowerInvariant()))
                 {
                     causes.Add(InvalidValue("metadata.annotations", key, e));
                 }
 
-                total += key.Length + (Meta.Str(value)?.Length ?? 0);
+                total += Encoding.UTF8.GetByteCount(key) + Encoding.UTF8.GetByteCount(Meta.Str(value) ?? "");
             }
 
             if (total > 256 * 1024)
             {
-                causes.Add(new FieldCause("FieldValueTooLong", "metadata.annotations", "Too long: must have at most 262144 bytes"));
+                causes.Add(TooLong("metadata.annotations", 256 * 1024));
             }
         }
     }
 
-    private static void CheckKeys(JsonObject? data, string field, List<FieldCause> causes)
+    /// <summary>Label maps (metadata.labels, spec.nodeSelector): qualified-name keys and label values.</summary>
+    private static void CheckLabels(JsonObject labels, string field, List<FieldCause> causes, string? namespaceName = null)
     {
-        if (data is null)
+        foreach (var (key, value) in labels)
         {
-            return;
-        }
-
-        foreach (var (key, _) in data)
-        {
-            if (key.Length > 253 || !ConfigKey().IsMatch(key))
+            var text = Meta.Str(value) ?? "";
+            if (namespaceName is not null && key == "kubernetes.io/metadata.name" && text == namespaceName)
             {
-                causes.Add(InvalidValue($"{field}[{key}]", key, ConfigKeyHint));
-            }
-        }
-    }
-
-    private static void CheckPodSpec(JsonObject? spec, List<FieldCause> causes)
-    {
-        if (spec is null)
-        {
-            causes.Add(Required("spec.containers", ""));
-            return;
-        }
-
-        var volumes = new HashSet<string>(StringComparer.Ordinal);
-        if (spec["volumes"] is JsonArray vols)
-        {
-            for (var i = 0; i < vols.Count; i++)
-            {
-                var vname = Meta.Str(vols[i]?["name"]) ?? "";
-                var path = $"spec.volumes[{i}].name";
-                if (vname.Length == 0)
-                {
-                    causes.Add(Required(path, ""));
-                }
-                else
-                {
-                    foreach (var e in Dns1123LabelErrors(vname))
-                    {
-                        causes.Add(InvalidValue(path, vname, e));
-                    }
-
-                    if (!volumes.Add(vname))
-                    {
-                        causes.Add(Duplicate(path, vname));
-                    }
-                }
-
-                var sources = (vols[i] as JsonObject)?.Where(p => p.Key != "name" && p.Value is not null).Count() ?? 0;
-                if (sources == 0)
-                {
-                    causes.Add(Required($"spec.volumes[{i}]", "must specify a volume type"));
-                }
-                else if (sources > 1)
-                {
-                    causes.Add(new FieldCause("FieldValueForbidden", $"spec.volumes[{i}]", "Forbidden: may not specify more than 1 volume type"));
-                }
-            }
-        }
-
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        CheckContainers(spec["initContainers"] as JsonArray, "spec.initContainers", volumes, names, causes);
-        if (spec["containers"] is not JsonArray containers || containers.Count == 0)
-        {
-            causes.Add(Required("spec.containers", ""));
-        }
-        else
-        {
-            CheckContainers(containers, "spec.containers", volumes, names, causes);
-        }
-
-        var restart = Meta.Str(spec["restartPolicy"]);
-        if (restart is not null and not ("Always" or "OnFailure" or "Never"))
-        {
-            causes.Add(new FieldCause("FieldValueNotSupported", "spec.restartPolicy", $"Unsupported value: \"{restart}\": supported values: \"Always\", \"OnFailure\", \"Never\""));
-        }
-
-        if (spec["activeDeadlineSeconds"] is JsonValue ads && ads.TryGetValue<long>(out var deadline) && deadline <= 0)
-        {
-            causes.Add(InvalidValue("spec.activeDeadlineSeconds", deadline, "must be between 1 and 2147483647, inclusive"));
-        }
-
-        if (spec["terminationGracePeriodSeconds"] is JsonValue tg && tg.TryGetValue<long>(out var grace) && grace < 0)
-        {
-            causes.Add(InvalidValue("spec.terminationGracePeriodSeconds", grace, "must be greater than or equal to 0"));
-        }
-    }
-
-    private static void CheckContainers(JsonArray? containers, string field, HashSet<string> volumes, HashSet<string> names, List<FieldCause> causes)
-    {
-        if (containers is null)
-        {
-            return;
-        }
-
-        for (var i = 0; i < containers.Count; i++)
-        {
-            var c = containers[i] as JsonObject ?? [];
-            var at = $"{field}[{i}]";
-            var name = Meta.Str(c["name"]) ?? "";
-            if (name.Length == 0)
-            {
-                causes.Add(Required(at + ".name", ""));
-            }
-            else
-            {
-                foreach (var e in Dns1123LabelErrors(name))
-                {
-                    causes.Add(InvalidValue(at + ".name", name, e));
-                }
-
-                if (!names.Add(name))
-                {
-                    causes.Add(Duplicate(at + ".name", name));
-                }
-            }
-
-            if (string.IsNullOrEmpty(Meta.Str(c["image"])))
-            {
-                causes.Add(Required(at + ".image", ""));
-            }
-
-            if (c["volumeMounts"] is JsonArray mounts)
-            {
-                var paths = new HashSet<string>(StringComparer.Ordinal);
-                for (var j = 0; j < mounts.Count; j++)
-                {
-                    var m = mounts[j];
-                    var mname = Meta.Str(m?["name"]) ?? "";
-                    var mpath = Meta.Str(m?["mountPath"]) ?? "";
-                    var mat = $"{at}.volumeMounts[{j}]";
-                    if (mname.Length == 0)
-                    {
-                        causes.Add(Required(mat + ".name", ""));
-                    }
-                    else if (!volumes.Contains(mname))
-                    {
-                        causes.Add(new FieldCause("FieldValueNotFound", mat + ".name", $"Not found: \"{mname}\""));
-                    }
-
-                    if (mpath.Length == 0)
-                    {
-                        causes.Add(Required(mat + ".mountPath", ""));
-                    }
-                    else if (!paths.Add(mpath))
-                    {
-                        causes.Add(new FieldCause("FieldValueInvalid", mat + ".mountPath", $"Invalid value: \"{mpath}\": must be unique"));
-                    }
-
-                    var sub = Meta.Str(m?["subPath"]);
-                    if (sub is not null && (sub.StartsWith('/') || sub.Split('/').Contains("..")))
-                    {
-                        causes.Add(InvalidValue(mat + ".subPath", sub, "must be a relative path without '..'"));
-                    }
-                }
-            }
-
-            if (c["env"] is JsonArray env)
-            {
-                for (var j = 0; j < env.Count; j++)
-                {
-                    var ename = Meta.Str(env[j]?["name"]) ?? "";
-                    if (ename.Length == 0)
-                    {
-                        causes.Add(Required($"{at}.env[{j}].name", ""));
-                    }
-                    else if (!EnvName().IsMatch(ename))
-                    {
-                        causes.Add(InvalidValue($"{at}.env[{j}].name", ename, EnvNameHint));
-                    }
-                }
-            }
-
-            CheckResources(c["resources"] as JsonObject, at + ".resources", causes);
-        }
-    }
-
-    private static void CheckResources(JsonObject? resources, string field, List<FieldCause> causes)
-    {
-        var limits = resources?["limits"] as JsonObject;
-        var requests = resources?["requests"] as JsonObject;
-        foreach (var (kind, map) in new[] { ("limits", limits), ("requests", requests) })
-        {
-            if (map is null)
-            {
+                // Written by this server itself from the namespace's name (newer Kubernetes does the same).
                 continue;
             }
 
-            foreach (var (key, value) in map)
+            foreach (var e in LabelKeyErrors(key))
             {
-                var q = Quantity.Parse(Meta.Text(value));
-                if (q < 0)
-                {
-                    causes.Add(InvalidValue($"{field}.{kind}[{key}]", Meta.Text(value), "must be greater than or equal to 0"));
-                }
+                causes.Add(InvalidValue(field, key, e));
             }
-        }
 
-        if (limits is null || requests is null)
-        {
-            return;
-        }
-
-        foreach (var (key, value) in requests)
-        {
-            if (limits[key] is { } limit && Quantity.Parse(Meta.Text(value)) > Quantity.Parse(Meta.Text(limit)))
+            foreach (var e in LabelValueErrors(text))
             {
-                causes.Add(InvalidValue($"{field}.requests", Meta.Text(value), $"must be less than or equal to {key} limit of {Meta.Text(limit)}"));
+                causes.Add(InvalidValue(field, text, e));
             }
         }
     }
 
-    private static FieldCause Required(string field, string detail) =>
+    internal static FieldCause Required(string field, string detail) =>
         new("FieldValueRequired", field, detail.Length == 0 ? "Required value" : "Required value: " + detail);
 
-    private static FieldCause Duplicate(string field, string value) =>
-        new("FieldValueDuplicate", field, $"Duplicate value: \"{value}\"");
+    internal static FieldCause Duplicate(string field, string value) =>
+        new("FieldValueDuplicate", field, $"Duplicate value: {GoQuote(value)}");
 
-    private static FieldCause InvalidValue(string field, object value, string detail) =>
-        new("FieldValueInvalid", field, value is string s ? $"Invalid value: \"{s}\": {detail}" : $"Invalid value: {value}: {detail}");
+    internal static FieldCause NotFound(string field, string value) =>
+        new("FieldValueNotFound", field, $"Not found: {GoQuote(value)}");
+
+    internal static FieldCause Forbidden(string field, string detail) =>
+        new("FieldValueForbidden", field, "Forbidden: " + detail);
+
+    internal static FieldCause TooLong(string field, int max) =>
+        new("FieldValueTooLong", field, $"Too long: must have at most {max} bytes");
+
+    internal static FieldCause NotSupported(string field, string value, params string[] supported) =>
+        new("FieldValueNotSupported", field, $"Unsupported value: {GoQuote(value)}: supported values: {string.Join(", ", supported.Select(GoQuote))}");
+
+    /// <summary>An Invalid cause; strings are quoted as Go's %q does, other values written as they are.</summary>
+    internal static FieldCause InvalidValue(string field, object value, string detail) =>
+        new("FieldValueInvalid", field, value is string s ? $"Invalid value: {GoQuote(s)}: {detail}" : $"Invalid value: {value}: {detail}");
+
+    /// <summary>A string quoted as Go's %q writes it.</summary>
+    internal static string GoQuote(string s)
+    {
+        var b = new StringBuilder("\"");
+        foreach (var c in s)
+        {
+            switch (c)
+            {
+                case '"':
+                    b.Append("\\\"");
+                    break;
+                case '\\':
+                    b.Append("\\\\");
+                    break;
+                case '\n':
+                    b.Append("\\n");
+                    break;
+                case '\t':
+                    b.Append("\\t");
+                    break;
+                case '\r':
+                    b.Append("\\r");
+                    break;
+                case < ' ':
+                    b.Append(CultureInfo.InvariantCulture, $"\\x{(int)c:x2}");
+                    break;
+                default:
+                    b.Append(c);
+                    break;
+            }
+        }
+
+        return b.Append('"').ToString();
+    }
 }
