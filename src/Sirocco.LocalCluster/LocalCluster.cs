@@ -109,7 +109,7 @@ public sealed class LocalCluster : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
-            k.Limits.MaxRequestBodySize = 3 * 1024 * 1024; // as ApiHandler.MaxRequestBody
+            k.Limits.MaxRequestBodySize = 64 * 1024 * 1024; // ApiHandler answers 413 above 3 MiB, as the real server
             k.Listen(IPAddress.Loopback, _options.Port, l => l.UseHttps(certificate));
         });
         builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(5));

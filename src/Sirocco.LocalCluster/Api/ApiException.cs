@@ -49,6 +49,12 @@ internal sealed class ApiException : Exception
     /// <summary>The API group in the details, for options kinds such as <c>DeleteOptions</c> (group meta.k8s.io).</summary>
     public string? Group { get; init; }
 
+    /// <summary>Written with an empty <c>details</c> object, as the real server does for routing and patch errors.</summary>
+    public bool EmptyDetails { get; init; }
+
+    /// <summary>No such resource or subresource.</summary>
+    public static ApiException NoRoute() => new(404, "NotFound", "the server could not find the requested resource") { EmptyDetails = true };
+
     /// <summary>An error from the real server's internals: no reason in the Status.</summary>
     public static ApiException Internal(string message) => new(500, "", message);
 
@@ -72,7 +78,7 @@ internal sealed class ApiException : Exception
 
     public static ApiException Gone(string message) => new(410, "Expired", message);
 
-    public static ApiException MethodNotAllowed(string message) => new(405, "MethodNotAllowed", message);
+    public static ApiException MethodNotAllowed(string message) => new(405, "MethodNotAllowed", message) { EmptyDetails = true };
 
     public static ApiException Invalid(string kind, string name, IReadOnlyList<FieldCause> causes)
     {
@@ -128,6 +134,10 @@ internal sealed class ApiException : Exception
             }
 
             status["details"] = details;
+        }
+        else if (EmptyDetails)
+        {
+            status["details"] = new JsonObject();
         }
 
         status["code"] = Code;

@@ -51,6 +51,13 @@ internal sealed class ApiHandler
                 throw new ApiException(401, "Unauthorized", "Unauthorized");
             }
 
+            if (ctx.Request.ContentLength > MaxRequestBody)
+            {
+                // Read what the client sends, so it gets the answer rather than a broken connection.
+                await ctx.Request.Body.CopyToAsync(Stream.Null, ctx.RequestAborted).ConfigureAwait(false);
+                throw new ApiException(413, "RequestEntityTooLarge", $"Request entity too large: limit is {MaxRequestBody}");
+            }
+
             await RouteAsync(ctx, path).ConfigureAwait(false);
         }
         catch (ApiException e)
@@ -113,7 +120,7 @@ internal sealed class ApiHandler
                 await ResourceAsync(ctx, method, rest).ConfigureAwait(false);
                 return;
             default:
-                throw new ApiException(404, "NotFound", "the server could not find the requested resource");
+                throw ApiException.NoRoute();
         }
     }
 
@@ -131,7 +138,7 @@ internal sealed class ApiHandler
             sub = rest.Length > 4 ? rest[4] : null;
             if (rest.Length > 5)
             {
-                throw new ApiException(404, "NotFound", "the server could not find the requested resource");
+                throw ApiException.NoRoute();
             }
         }
         else
@@ -141,24 +148,24 @@ internal sealed class ApiHandler
             sub = rest.Length > 2 ? rest[2] : null;
             if (rest.Length > 3)
             {
-                throw new ApiException(404, "NotFound", "the server could not find the requested resource");
+                throw ApiException.NoRoute();
             }
         }
 
-        var resource = ResourceInfo.Find(resourceName) ?? throw new ApiException(404, "NotFound", "the server could not find the requested resource");
+        var resource = ResourceInfo.Find(resourceName) ?? throw ApiException.NoRoute();
         if (resource.Namespaced && ns is null && name is not null)
         {
-            throw new ApiException(404, "NotFound", "the server could not find the requested resource");
+            throw ApiException.NoRoute();
         }
 
         if (!resource.Namespaced && ns is not null)
         {
-            throw new ApiException(404, "NotFound", "the server could not find the requested resource");
+            throw ApiException.NoRoute();
         }
 
         if (sub is not null && !resource.Subresources.Contains(sub))
         {
-            throw new ApiException(404, "NotFound", "the server could not find the requested resource");
+            throw ApiException.NoRoute();
         }
 
         var key = ns ?? "";
@@ -562,8 +569,9 @@ internal sealed class ApiHandler
             obj["status"] = new JsonObject { ["phase"] = "Pending", ["qosClass"] = Defaults.QosClass((JsonObject)obj["spec"]!) };
         }
 
-        Validation.Check(resource, obj);
-        var name = Meta.Str(meta["name"])!;
+        // Admission before validation, as the real server orders them: the namespace must exist and not be
+        // terminating, and a pod's service account, priority class and overhead must be known.
+        var name = Meta.Str(meta["name"]) ?? "";
         if (resource.Namespaced)
         {
             var nsObj = _store.Get("namespaces", "", ns) ?? throw ApiException.NotFound("namespaces", ns);
@@ -574,10 +582,12 @@ internal sealed class ApiHandler
             }
         }
 
-        if (resource.Name == "pods")
+        if (resource.Name == "pods" && obj["spec"] is JsonObject podSpec)
         {
-            AdmitPod(ns, name, (JsonObject)obj["spec"]!);
+            AdmitPod(ns, name, podSpec);
         }
+
+        Validation.Check(resource, obj);
 
         if (IsDryRun(ctx))
         {
@@ -642,10 +652,10 @@ internal sealed class ApiHandler
         {
             // Events are created by an update of a missing one, as the real server allows for them.
             Meta.Of(obj)["name"] = name;
+            Meta.Of(obj)["namespace"] = ns;
             Meta.Of(obj).Remove("resourceVersion");
             Defaults.Apply(resource.Name, obj);
             Validation.Check(resource, obj);
-            Meta.Of(obj)["namespace"] = ns;
             Meta.Of(obj)["uid"] = Guid.NewGuid().ToString();
             Meta.Of(obj)["creationTimestamp"] = Time.Seconds(_cluster.Now);
             await WriteBytesAsync(ctx, 201, _store.Create(resource.Name, obj).Json).ConfigureAwait(false);
@@ -764,6 +774,11 @@ internal sealed class ApiHandler
             {
                 next.Remove("type");
             }
+        }
+
+        if (resource.Name == "events")
+        {
+            Defaults.Apply(resource.Name, next);
         }
 
         Validation.Check(resource, next);
@@ -1084,7 +1099,12 @@ internal sealed class ApiHandler
             var text = await ReadBodyAsync(ctx).ConfigureAwait(false);
             try
             {
-                input = JsonText.ParseLastWins(text) as JsonObject ?? throw ApiException.BadRequest($"the object provided is unrecognized (must be of type {resource.Kind})");
+                input = JsonText.ParseLastWins(text) as JsonObject
+                    ?? throw ApiException.BadRequest($"the object provided is unrecognized (must be of type {resource.Kind}): couldn't get version/kind; json parse error: json: cannot unmarshal a non-object into the object's kind and version");
+                if (FieldValidation(ctx) == "Strict" && JsonText.FirstDuplicate(text) is { } duplicate)
+                {
+                    throw ApiException.BadRequest($"strict decoding error: json: duplicate field \"{duplicate}\"");
+                }
             }
             catch (JsonException e)
             {
@@ -1092,14 +1112,18 @@ internal sealed class ApiHandler
             }
         }
 
-        if (Meta.Str(input["kind"]) is { Length: > 0 } kind && kind != resource.Kind)
-        {
-            throw ApiException.BadRequest($"the kind of the object ({kind}) does not match the kind of the request ({resource.Kind})");
-        }
-
+        // The real server's words (its decoder's own detail after the colon is not repeated exactly).
+        var givenKind = Meta.Str(input["kind"]) is { Length: > 0 } k ? k : resource.Kind;
         if (Meta.Str(input["apiVersion"]) is { Length: > 0 } version && version != "v1")
         {
-            throw ApiException.BadRequest($"the API version in the data ({version}) does not match the expected API version (v1)");
+            throw ApiException.BadRequest($"{givenKind} in version \"{version}\" cannot be handled as a {resource.Kind}: no kind \"{givenKind}\" is registered for version \"{version}\"");
+        }
+
+        if (givenKind != resource.Kind)
+        {
+            throw ApiException.BadRequest(ResourceInfo.All.Any(r => r.Kind == givenKind)
+                ? $"{givenKind} in version \"v1\" cannot be handled as a {resource.Kind}: converting (v1.{givenKind}) to (core.{resource.Kind}): unknown conversion"
+                : $"{givenKind} in version \"v1\" cannot be handled as a {resource.Kind}: no kind \"{givenKind}\" is registered for version \"v1\"");
         }
 
         var (obj, unknown) = resource.Decode(input);
@@ -1172,7 +1196,18 @@ internal sealed class ApiHandler
         return await reader.ReadToEndAsync(ctx.RequestAborted).ConfigureAwait(false);
     }
 
-    private static bool IsDryRun(HttpContext ctx) => ctx.Request.Query["dryRun"].Contains("All");
+    private static bool IsDryRun(HttpContext ctx)
+    {
+        var values = ctx.Request.Query["dryRun"];
+        if (values.Any(v => v != "All"))
+        {
+            var kind = ctx.Request.Method switch { "POST" => "CreateOptions", "DELETE" => "DeleteOptions", "PATCH" => "PatchOptions", _ => "UpdateOptions" };
+            var unsupported = "Unsupported value: []string{" + string.Join(", ", values.Select(v => $"\"{v}\"")) + "}: supported values: \"All\"";
+            throw ApiException.InvalidOptions(kind, [new FieldCause("FieldValueNotSupported", "dryRun", unsupported)]);
+        }
+
+        return values.Count > 0;
+    }
 
     private static bool IsTrue(StringValues v) => v.Count > 0 && (v[0] is "true" or "1" or "True");
 

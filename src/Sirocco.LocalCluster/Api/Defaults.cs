@@ -92,6 +92,18 @@ internal static class Defaults
                 if (v["downwardAPI"] is JsonObject d)
                 {
                     d["defaultMode"] ??= 420;
+                    foreach (var item in (d["items"] as JsonArray ?? []).OfType<JsonObject>())
+                    {
+                        if (item["fieldRef"] is JsonObject f)
+                        {
+                            f["apiVersion"] ??= "v1";
+                        }
+
+                        if (item["resourceFieldRef"] is JsonObject r)
+                        {
+                            r["divisor"] ??= "0";
+                        }
+                    }
                 }
 
                 if (v["projected"] is JsonObject p)
@@ -200,6 +212,11 @@ internal static class Defaults
                 {
                     f["apiVersion"] ??= "v1";
                 }
+
+                if (e["valueFrom"]?["resourceFieldRef"] is JsonObject rf)
+                {
+                    rf["divisor"] ??= "0";
+                }
             }
         }
 
@@ -237,7 +254,8 @@ internal static class Defaults
         {
             var requests = c["resources"]?["requests"] as JsonObject;
             var limits = c["resources"]?["limits"] as JsonObject;
-            if (requests?.Count > 0 || limits?.Count > 0)
+            // Only cpu and memory count (extended resources do not make a pod Burstable).
+            if (new[] { "cpu", "memory" }.Any(r => requests?[r] is not null || limits?[r] is not null))
             {
                 any = true;
             }

@@ -48,13 +48,22 @@ internal static class Patches
                 return Merge(target, patch as JsonObject ?? throw ApiException.BadRequest("merge patch must be a JSON object")) as JsonObject
                     ?? throw ApiException.BadRequest("patch removed the object");
             case "application/strategic-merge-patch+json":
-                return Strategic(target, patch as JsonObject ?? throw ApiException.BadRequest("strategic merge patch must be a JSON object"));
+                var strategic = patch as JsonObject ?? throw ApiException.BadRequest("strategic merge patch must be a JSON object");
+                if (Meta.Str(target["kind"]) == "ServiceAccount" && strategic["imagePullSecrets"] is { } pullSecrets)
+                {
+                    // A service account's pull secrets have no merge key: the list is replaced.
+                    target["imagePullSecrets"] = pullSecrets.DeepClone();
+                    strategic = (JsonObject)strategic.DeepClone();
+                    strategic.Remove("imagePullSecrets");
+                }
+
+                return Strategic(target, strategic);
             case "application/json-patch+json":
                 return JsonPatch(target, patch as JsonArray ?? throw ApiException.BadRequest("json patch must be a JSON array"));
             case "application/apply-patch+yaml":
                 throw new ApiException(415, "UnsupportedMediaType", "server-side apply is not supported by the local cluster; use client-side apply");
             default:
-                throw new ApiException(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json");
+                throw new ApiException(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json") { EmptyDetails = true };
         }
     }
 
@@ -231,7 +240,7 @@ internal static class Patches
                 case "test":
                     if (Get(root, path)?.ToJsonString() != op!["value"]?.ToJsonString())
                     {
-                        throw new ApiException(422, "Invalid", $"the server rejected our request due to an error in our request: testing value {path} failed");
+                        throw new ApiException(422, "Invalid", $"the server rejected our request due to an error in our request: testing value {path} failed") { EmptyDetails = true };
                     }
 
                     break;
@@ -270,7 +279,7 @@ internal static class Patches
                 JsonObject o => o[part],
                 JsonArray a when int.TryParse(part, out var i) && i >= 0 && i < a.Count => a[i],
                 _ => null,
-            }) ?? throw new ApiException(422, "Invalid", $"the server rejected our request due to an error in our request: doc is missing path: \"{path}\"");
+            }) ?? throw new ApiException(422, "Invalid", $"the server rejected our request due to an error in our request: doc is missing path: \"{path}\"") { EmptyDetails = true };
         }
 
         return (node, parts[^1]);
@@ -311,7 +320,7 @@ internal static class Patches
 
                 break;
             default:
-                throw new ApiException(422, "Invalid", $"the server rejected our request due to an error in our request: invalid path \"{path}\"");
+                throw new ApiException(422, "Invalid", $"the server rejected our request due to an error in our request: invalid path \"{path}\"") { EmptyDetails = true };
         }
     }
 
@@ -327,7 +336,7 @@ internal static class Patches
                 a.RemoveAt(i);
                 break;
             default:
-                throw new ApiException(422, "Invalid", $"the server rejected our request due to an error in our request: doc is missing path: \"{path}\"");
+                throw new ApiException(422, "Invalid", $"the server rejected our request due to an error in our request: doc is missing path: \"{path}\"") { EmptyDetails = true };
         }
     }
 }

@@ -19,6 +19,42 @@ internal static class JsonText
         return Build(doc.RootElement);
     }
 
+    /// <summary>The first key given twice in one object, or null.</summary>
+    public static string? FirstDuplicate(string text)
+    {
+        using var doc = JsonDocument.Parse(text);
+        return Duplicate(doc.RootElement);
+    }
+
+    private static string? Duplicate(JsonElement e)
+    {
+        if (e.ValueKind == JsonValueKind.Array)
+        {
+            return e.EnumerateArray().Select(Duplicate).FirstOrDefault(d => d is not null);
+        }
+
+        if (e.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var p in e.EnumerateObject())
+        {
+            if (!seen.Add(p.Name))
+            {
+                return p.Name;
+            }
+
+            if (Duplicate(p.Value) is { } inner)
+            {
+                return inner;
+            }
+        }
+
+        return null;
+    }
+
     private static JsonNode? Build(JsonElement e) => e.ValueKind switch
     {
         JsonValueKind.Object => Object(e),
