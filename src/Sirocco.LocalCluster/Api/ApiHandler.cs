@@ -1090,6 +1090,11 @@ internal sealed class ApiHandler
         {
             input = Protobuf.Decode(await ReadBytesAsync(ctx).ConfigureAwait(false));
         }
+        else if (contentType == "application/yaml")
+        {
+            input = YamlBody.Parse(await ReadBodyAsync(ctx).ConfigureAwait(false)) as JsonObject
+                ?? throw ApiException.BadRequest($"the object provided is unrecognized (must be of type {resource.Kind})");
+        }
         else if (contentType is not ("application/json" or "" or "*/*"))
         {
             throw new ApiException(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf");

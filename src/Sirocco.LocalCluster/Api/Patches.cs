@@ -63,7 +63,7 @@ internal static class Patches
             case "application/apply-patch+yaml":
                 throw new ApiException(415, "UnsupportedMediaType", "server-side apply is not supported by the local cluster; use client-side apply");
             default:
-                throw new ApiException(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json") { EmptyDetails = true };
+                throw new ApiException(415, "UnsupportedMediaType", "415: Unsupported Media Type") { EmptyDetails = true };
         }
     }
 
@@ -240,7 +240,7 @@ internal static class Patches
                 case "test":
                     if (Get(root, path)?.ToJsonString() != op!["value"]?.ToJsonString())
                     {
-                        throw new ApiException(422, "Invalid", $"the server rejected our request due to an error in our request: testing value {path} failed") { EmptyDetails = true };
+                        throw new ApiException(422, "Invalid", "the server rejected our request due to an error in our request") { EmptyDetails = true };
                     }
 
                     break;
@@ -279,7 +279,7 @@ internal static class Patches
                 JsonObject o => o[part],
                 JsonArray a when int.TryParse(part, out var i) && i >= 0 && i < a.Count => a[i],
                 _ => null,
-            }) ?? throw new ApiException(422, "Invalid", $"the server rejected our request due to an error in our request: doc is missing path: \"{path}\"") { EmptyDetails = true };
+            }) ?? throw new ApiException(422, "Invalid", "the server rejected our request due to an error in our request") { EmptyDetails = true };
         }
 
         return (node, parts[^1]);
@@ -292,7 +292,7 @@ internal static class Patches
         {
             JsonObject o when o.ContainsKey(last) => o[last],
             JsonArray a when int.TryParse(last, out var i) && i >= 0 && i < a.Count => a[i],
-            _ => throw new ApiException(422, "Invalid", $"the server rejected our request due to an error in our request: doc is missing path: \"{path}\""),
+            _ => throw new ApiException(422, "Invalid", "the server rejected our request due to an error in our request") { EmptyDetails = true },
         };
     }
 
@@ -320,7 +320,7 @@ internal static class Patches
 
                 break;
             default:
-                throw new ApiException(422, "Invalid", $"the server rejected our request due to an error in our request: invalid path \"{path}\"") { EmptyDetails = true };
+                throw new ApiException(422, "Invalid", "the server rejected our request due to an error in our request") { EmptyDetails = true };
         }
     }
 
@@ -336,7 +336,7 @@ internal static class Patches
                 a.RemoveAt(i);
                 break;
             default:
-                throw new ApiException(422, "Invalid", $"the server rejected our request due to an error in our request: doc is missing path: \"{path}\"") { EmptyDetails = true };
+                throw new ApiException(422, "Invalid", "the server rejected our request due to an error in our request") { EmptyDetails = true };
         }
     }
 }

@@ -200,7 +200,7 @@ public static partial class Normalizer
             case "ServiceAccount":
                 if (o["secrets"] is JsonArray secrets)
                 {
-                    foreach (var s in secrets.Where(s => s?["name"]?.GetValue<string>().StartsWith("default-token-", StringComparison.Ordinal) == true).ToList())
+                    foreach (var s in secrets.Where(s => TokenSecretName().IsMatch(s?["name"]?.GetValue<string>() ?? "")).ToList())
                     {
                         secrets.Remove(s);
                         applied.Add(TokenSecrets);
@@ -329,6 +329,9 @@ public static partial class Normalizer
 
     [GeneratedRegex(@"too old resource version: \d+ \(\d+\)")]
     private static partial Regex TooOld();
+
+    [GeneratedRegex(@"^[a-z0-9.-]+-token-[a-z0-9]{5}$")]
+    private static partial Regex TokenSecretName();
 
     [GeneratedRegex(@"^(default-token-|kube-api-access-)[a-z0-9]{5}$")]
     private static partial Regex TokenVolumeName();
