@@ -428,7 +428,8 @@ public sealed class ApiServerTests(ClusterFixture fx)
         using var method = await http.PutAsync("/api/v1/namespaces/default/pods", new StringContent("{}"));
         Assert.Equal(HttpStatusCode.MethodNotAllowed, method.StatusCode);
         using var badRv = await http.GetAsync("/api/v1/namespaces/default/pods?watch=true&resourceVersion=abc");
-        Assert.Equal(HttpStatusCode.BadRequest, badRv.StatusCode);
+        // v1.20 answers a resourceVersion that is not a number with 500 (checked by the fidelity corpus).
+        Assert.Equal(HttpStatusCode.InternalServerError, badRv.StatusCode);
         using var badSelector = await http.GetAsync("/api/v1/pods?labelSelector=a%20in%20b");
         Assert.Equal(HttpStatusCode.BadRequest, badSelector.StatusCode);
     }
@@ -505,6 +506,7 @@ public sealed class ApiServerTests(ClusterFixture fx)
             }
         }
 
-        Assert.Equal(["Added:live", "Modified:live", "Deleted:retired"], seen);
+        // Leaving the selection is reported with the object as the watcher last saw it, as the real server does.
+        Assert.Equal(["Added:live", "Modified:live", "Deleted:live"], seen);
     }
 }
