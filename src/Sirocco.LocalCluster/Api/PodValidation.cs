@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -49,9 +48,6 @@ internal static partial class Validation
 
     [GeneratedRegex("[a-z]")]
     private static partial Regex PortNameLetter();
-
-    [GeneratedRegex("^([+-]?)([0-9]*)(?:\\.([0-9]*))?(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][-+]?[0-9]+)?$")]
-    private static partial Regex QuantityParts();
 
     private static void CheckPod(JsonObject pod, List<FieldCause> causes)
     {
@@ -756,26 +752,27 @@ internal static partial class Validation
         {
             var at = $"{field}.limits[{key}]";
             CheckContainerResourceName(key, at, causes);
-            CheckQuantityValue(key, Meta.Text(value), at, causes);
+            CheckQuantityValue(key, ResourceQuantity(value), at, causes);
         }
 
         foreach (var (key, value) in requests ?? [])
         {
             var at = $"{field}.requests[{key}]";
-            var text = Meta.Text(value);
+            var request = ResourceQuantity(value);
             CheckContainerResourceName(key, at, causes);
-            CheckQuantityValue(key, text, at, causes);
+            CheckQuantityValue(key, request, at, causes);
             var overcommit = IsNativeResource(key) && !key.StartsWith("hugepages-", StringComparison.Ordinal);
-            if (limits?[key] is { } limit)
+            if (limits?[key] is { } limitNode)
             {
-                var cmp = TryQuantity(text)?.CompareTo(TryQuantity(Meta.Text(limit)) ?? 0) ?? 0;
+                var limit = ResourceQuantity(limitNode);
+                var cmp = request is null || limit is null ? 0 : request.CompareTo(limit);
                 if (cmp != 0 && !overcommit)
                 {
-                    causes.Add(InvalidValue(field + ".requests", text, $"must be equal to {key} limit"));
+                    causes.Add(InvalidValue(field + ".requests", request!.ToString(), $"must be equal to {key} limit"));
                 }
                 else if (cmp > 0)
                 {
-                    causes.Add(InvalidValue(field + ".requests", text, $"must be less than or equal to {key} limit"));
+                    causes.Add(InvalidValue(field + ".requests", request!.ToString(), $"must be less than or equal to {key} limit"));
                 }
             }
             else if (!overcommit)
@@ -783,6 +780,18 @@ internal static partial class Validation
                 causes.Add(Required(field + ".limits", "Limit must be set for non overcommitable resources"));
             }
         }
+    }
+
+    /// <summary>A quantity of a resource list as the real server holds it after defaulting (rounded up to milli-units).</summary>
+    private static GoQuantity? ResourceQuantity(JsonNode? node)
+    {
+        if (!GoQuantity.TryParse(Meta.Text(node), out var q))
+        {
+            return null;
+        }
+
+        q.RoundUpToMilli();
+        return q;
     }
 
     private static void CheckContainerResourceName(string name, string at, List<FieldCause> causes)
@@ -817,70 +826,22 @@ internal static partial class Validation
     private static bool IsExtendedResource(string name) =>
         !IsNativeResource(name) && !name.StartsWith("requests.", StringComparison.Ordinal) && LabelKeyErrors("requests." + name).Count == 0;
 
-    private static void CheckQuantityValue(string resource, string text, string at, List<FieldCause> causes)
+    private static void CheckQuantityValue(string resource, GoQuantity? value, string at, List<FieldCause> causes)
     {
-        var value = TryQuantity(text);
-        if (value < 0)
+        if (value is null)
         {
-            causes.Add(InvalidValue(at, text, "must be greater than or equal to 0"));
+            return;
         }
 
-        if (IsExtendedResource(resource) && value is { } v && v * 1000 % 1000 != 0)
+        if (value.Sign < 0)
         {
-            causes.Add(new FieldCause("FieldValueInvalid", at, $"Invalid value: {GoQuantity(text)}: must be an integer"));
-        }
-    }
-
-    private static decimal? TryQuantity(string text)
-    {
-        try
-        {
-            return Quantity.Parse(text);
-        }
-        catch (Exception e) when (e is FormatException or OverflowException)
-        {
-            return null;
-        }
-    }
-
-    /// <summary>A quantity as Go's %#v writes a resource.Quantity holding a small decimal.</summary>
-    private static string GoQuantity(string text)
-    {
-        var m = QuantityParts().Match(text);
-        if (!m.Success)
-        {
-            return GoQuote(text);
+            causes.Add(InvalidValue(at, value.ToString(), "must be greater than or equal to 0"));
         }
 
-        var suffix = m.Groups[4].Value;
-        var (exponent, format) = suffix switch
+        if (IsExtendedResource(resource) && !value.IsWhole)
         {
-            "" => (0, "DecimalSI"),
-            "n" => (-9, "DecimalSI"),
-            "u" => (-6, "DecimalSI"),
-            "m" => (-3, "DecimalSI"),
-            "k" => (3, "DecimalSI"),
-            "M" => (6, "DecimalSI"),
-            "G" => (9, "DecimalSI"),
-            "T" => (12, "DecimalSI"),
-            "P" => (15, "DecimalSI"),
-            "E" => (18, "DecimalSI"),
-            ['e' or 'E', .. var digits] => (int.Parse(digits, CultureInfo.InvariantCulture), "DecimalExponent"),
-            _ => (0, "BinarySI"),
-        };
-        var num = m.Groups[2].Value;
-        var denom = m.Groups[3].Value;
-        var shifted = (num + denom).TrimStart('0');
-        var scale = exponent - denom.Length;
-        var value = shifted.Length == 0 ? 0 : long.Parse(shifted, CultureInfo.InvariantCulture);
-        if (m.Groups[1].Value == "-")
-        {
-            value = -value;
+            causes.Add(new FieldCause("FieldValueInvalid", at, $"Invalid value: {value.GoSyntax()}: must be an integer"));
         }
-
-        var canonical = format != "BinarySI" && scale % 3 == 0 && !(num + denom).EndsWith("000", StringComparison.Ordinal) && (num + denom)[0] != '0';
-        var s = canonical ? text : "";
-        return $"resource.Quantity{{i:resource.int64Amount{{value:{value}, scale:{scale}}}, d:resource.infDecAmount{{Dec:(*inf.Dec)(nil)}}, s:{GoQuote(s)}, Format:\"{format}\"}}";
     }
 
     private static void CheckPodSecurityContext(JsonObject spec, List<FieldCause> causes)

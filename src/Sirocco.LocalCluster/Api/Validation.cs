@@ -191,7 +191,7 @@ internal static partial class Validation
         return errors;
     }
 
-    /// <summary>The real server's name functions: a generateName prefix may end with a dash.</summary>
+    /// <summary>The real server's name functions; a generateName prefix may end with a dash.</summary>
     private static List<string> NameErrors(string kind, string name, bool prefix)
     {
         if (kind == "events")
@@ -201,7 +201,8 @@ internal static partial class Validation
 
         if (prefix && name.EndsWith('-'))
         {
-            name = name[..^1] + "a";
+            // As v1.20's maskTrailingDash: the last two characters become one "a" ("Q-" passes as "a").
+            name = name[..Math.Max(0, name.Length - 2)] + "a";
         }
 
         return kind == "namespaces" ? Dns1123LabelErrors(name) : Dns1123SubdomainErrors(name);
