@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+
 namespace Sirocco.LocalCluster.Tests;
 
 /// <summary>Quantities written as the real server (v1.20.2) wrote them: as a plain quantity (an emptyDir's sizeLimit) and in a resource list (a container's limits).</summary>
@@ -61,4 +63,16 @@ public sealed class GoQuantityTests
 
     [Fact]
     public void Negative_quantities_keep_their_sign() => Assert.Equal("-1", Api.GoQuantity.Canonical("-0.000000000000000001E", resourceList: true));
+
+    [Fact]
+    public void A_decoded_pod_gets_its_quantities_from_the_clients_text()
+    {
+        var input = JsonNode.Parse("""{"spec":{"containers":[{"resources":{"requests":{"cpu":"0.1m","memory":" 1Gi "},"limits":{"cpu":2}}}],"volumes":[{"emptyDir":{"sizeLimit":"1000m"}}]}}""")!.AsObject();
+        var decoded = JsonNode.Parse("""{"spec":{"containers":[{"resources":{"requests":{"cpu":"100u","memory":"1Gi"},"limits":{"cpu":"2"}}}],"volumes":[{"emptyDir":{"sizeLimit":"1"}}]}}""")!.AsObject();
+        Assert.Null(Api.GoQuantity.RewritePod(input, decoded));
+        Assert.Equal("""{"spec":{"containers":[{"resources":{"requests":{"cpu":"1m","memory":"1Gi"},"limits":{"cpu":"2"}}}],"volumes":[{"emptyDir":{"sizeLimit":"1"}}]}}""", decoded.ToJsonString());
+
+        var bad = JsonNode.Parse("""{"spec":{"containers":[{"resources":{"limits":{"memory":"1 Gi"}}}]}}""")!.AsObject();
+        Assert.Equal("1 Gi", Api.GoQuantity.RewritePod(bad, bad.DeepClone().AsObject()));
+    }
 }

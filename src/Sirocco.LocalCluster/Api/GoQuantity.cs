@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Numerics;
+using System.Text.Json.Nodes;
 
 namespace Sirocco.LocalCluster.Api;
 
@@ -74,6 +75,80 @@ internal sealed class GoQuantity
         }
 
         return q.ToString();
+    }
+
+    /// <summary>
+    /// Writes the quantities of a decoded pod (container resources, overhead, emptyDir size limits) as the real server
+    /// stores them, from the client's own text in <paramref name="input"/>; returns the text of the first value that is
+    /// not a quantity (the real server answers 400 for it), or null.
+    /// </summary>
+    public static string? RewritePod(JsonObject input, JsonObject decoded)
+    {
+        if (input["spec"] is not JsonObject spec || decoded["spec"] is not JsonObject target)
+        {
+            return null;
+        }
+
+        foreach (var list in new[] { "containers", "initContainers" })
+        {
+            var from = spec[list] as JsonArray ?? [];
+            var to = target[list] as JsonArray ?? [];
+            for (var i = 0; i < Math.Min(from.Count, to.Count); i++)
+            {
+                foreach (var kind in new[] { "limits", "requests" })
+                {
+                    if (Rewrite(from[i]?["resources"]?[kind] as JsonObject, to[i]?["resources"]?[kind] as JsonObject, true) is { } bad)
+                    {
+                        return bad;
+                    }
+                }
+            }
+        }
+
+        if (Rewrite(spec["overhead"] as JsonObject, target["overhead"] as JsonObject, true) is { } badOverhead)
+        {
+            return badOverhead;
+        }
+
+        var volumes = spec["volumes"] as JsonArray ?? [];
+        var targetVolumes = target["volumes"] as JsonArray ?? [];
+        for (var i = 0; i < Math.Min(volumes.Count, targetVolumes.Count); i++)
+        {
+            if (volumes[i]?["emptyDir"] is JsonObject emptyDir && targetVolumes[i]?["emptyDir"] is JsonObject targetDir
+                && Rewrite(new JsonObject { ["sizeLimit"] = emptyDir["sizeLimit"]?.DeepClone() }, targetDir, false) is { } badSize)
+            {
+                return badSize;
+            }
+        }
+
+        return null;
+    }
+
+    private static string? Rewrite(JsonObject? from, JsonObject? to, bool resourceList)
+    {
+        if (from is null || to is null)
+        {
+            return null;
+        }
+
+        foreach (var (key, value) in from)
+        {
+            if (value is not JsonValue v || !to.ContainsKey(key))
+            {
+                continue;
+            }
+
+            // The real server reads a quantity from a JSON string or number, spaces around it trimmed.
+            var text = (v.TryGetValue<string>(out var s) ? s : v.ToJsonString()).Trim();
+            if (Canonical(text, resourceList) is not { } canonical)
+            {
+                return text;
+            }
+
+            to[key] = canonical;
+        }
+
+        return null;
     }
 
     public static bool TryParse(string str, out GoQuantity quantity)
