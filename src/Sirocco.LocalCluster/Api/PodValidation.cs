@@ -49,6 +49,9 @@ internal static partial class Validation
     [GeneratedRegex("[a-z]")]
     private static partial Regex PortNameLetter();
 
+    [GeneratedRegex("^([a-z0-9]([-_a-z0-9]*[a-z0-9])?\\.)*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$")]
+    private static partial Regex SysctlName();
+
     private static void CheckPod(JsonObject pod, List<FieldCause> causes)
     {
         if (pod["spec"] is not JsonObject spec)
@@ -132,7 +135,23 @@ internal static partial class Validation
             CheckNodeAffinity(nodeAffinity, "spec.affinity.nodeAffinity", causes);
         }
 
+        foreach (var kind in new[] { "podAffinity", "podAntiAffinity" })
+        {
+            if (spec["affinity"]?[kind] is JsonObject podAffinity)
+            {
+                CheckPodAffinity(podAffinity, "spec.affinity." + kind, causes);
+            }
+        }
+
         CheckDnsConfig(spec["dnsConfig"] as JsonObject, dnsPolicy, causes);
+        var gates = spec["readinessGates"] as JsonArray ?? [];
+        for (var i = 0; i < gates.Count; i++)
+        {
+            var condition = Meta.Str(gates[i]?["conditionType"]) ?? "";
+            causes.AddRange(LabelKeyErrors(condition).Select(e => InvalidValue($"spec.readinessGates[{i}].conditionType", condition, e)));
+        }
+
+        CheckTopologySpread(spec["topologySpreadConstraints"] as JsonArray ?? [], causes);
         foreach (var (field, label) in new[] { ("serviceAccountName", false), ("nodeName", false) })
         {
             if (Meta.Str(spec[field]) is { Length: > 0 } value)
@@ -165,6 +184,21 @@ internal static partial class Validation
             CheckTolerations(tolerations, causes);
         }
 
+        foreach (var alias in spec["hostAliases"] as JsonArray ?? [])
+        {
+            var ip = Meta.Str(alias?["ip"]) ?? "";
+            if (!IPAddress.TryParse(ip, out _))
+            {
+                causes.Add(InvalidValue("spec.hostAliases.ip", ip, "must be valid IP address"));
+            }
+
+            foreach (var hostname in alias?["hostnames"] as JsonArray ?? [])
+            {
+                var host = Meta.Str(hostname) ?? "";
+                causes.AddRange(Dns1123SubdomainErrors(host).Select(e => InvalidValue("spec.hostAliases.hostnames", host, e)));
+            }
+        }
+
         if (Meta.Str(spec["priorityClassName"]) is { Length: > 0 } priorityClass)
         {
             foreach (var e in Dns1123SubdomainErrors(priorityClass))
@@ -174,10 +208,10 @@ internal static partial class Validation
         }
     }
 
-    /// <summary>Checks the volumes; returns the names of those without errors (mounts may only name these).</summary>
-    private static HashSet<string> CheckVolumes(JsonArray? vols, List<FieldCause> causes)
+    /// <summary>Checks the volumes; returns those without errors by name (mounts may only name these).</summary>
+    private static Dictionary<string, JsonObject> CheckVolumes(JsonArray? vols, List<FieldCause> causes)
     {
-        var names = new HashSet<string>(StringComparer.Ordinal);
+        var names = new Dictionary<string, JsonObject>(StringComparer.Ordinal);
         for (var i = 0; i < (vols?.Count ?? 0); i++)
         {
             var vol = vols![i] as JsonObject ?? [];
@@ -194,14 +228,14 @@ internal static partial class Validation
                 errors.AddRange(Dns1123LabelErrors(name).Select(e => InvalidValue(at + ".name", name, e)));
             }
 
-            if (names.Contains(name))
+            if (names.ContainsKey(name))
             {
                 errors.Add(Duplicate(at + ".name", name));
             }
 
             if (errors.Count == 0)
             {
-                names.Add(name);
+                names.Add(name, vol);
             }
 
             causes.AddRange(errors);
@@ -279,11 +313,93 @@ internal static partial class Validation
                     break;
                 case "projected":
                     CheckMode(s["defaultMode"], path + ".defaultMode", causes);
+                    CheckProjectionSources(s["sources"] as JsonArray ?? [], path, causes);
+                    break;
+                case "emptyDir":
+                    if (s["sizeLimit"] is { } sizeLimit && GoQuantity.TryParse(Meta.Text(sizeLimit), out var size) && size.Sign < 0)
+                    {
+                        causes.Add(Forbidden(path + ".sizeLimit", "SizeLimit field must be a valid resource quantity"));
+                    }
+
                     break;
             }
         }
 
         // A volume without a source is not an error: the real server defaults it to an emptyDir.
+    }
+
+    private static void CheckProjectionSources(JsonArray sources, string at, List<FieldCause> causes)
+    {
+        var paths = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < sources.Count; i++)
+        {
+            var source = sources[i] as JsonObject ?? [];
+            var srcAt = $"{at}.sources[{i}]";
+            var count = 0;
+            foreach (var kind in new[] { "secret", "configMap" })
+            {
+                if (source[kind] is not JsonObject s)
+                {
+                    continue;
+                }
+
+                count++;
+                var name = Meta.Str(s["name"]) ?? "";
+                if (name.Length == 0)
+                {
+                    causes.Add(Required($"{srcAt}.{kind}.name", ""));
+                }
+
+                var items = s["items"] as JsonArray ?? [];
+                CheckItems(items, $"{srcAt}.{kind}.items", causes);
+                foreach (var item in items)
+                {
+                    if (Meta.Str(item?["path"]) is { Length: > 0 } path && !paths.Add(path))
+                    {
+                        causes.Add(InvalidValue(at, name, "conflicting duplicate paths"));
+                    }
+                }
+            }
+
+            if (source["downwardAPI"] is JsonObject downward)
+            {
+                count++;
+                foreach (var file in (downward["items"] as JsonArray ?? []).OfType<JsonObject>())
+                {
+                    CheckDownwardFile(file, srcAt + ".downwardAPI", causes);
+                    if (Meta.Str(file["path"]) is { Length: > 0 } path && !paths.Add(path))
+                    {
+                        causes.Add(InvalidValue(at, path, "conflicting duplicate paths"));
+                    }
+                }
+            }
+
+            if (source["serviceAccountToken"] is JsonObject token)
+            {
+                count++;
+                var seconds = Long(token["expirationSeconds"]) ?? 3600;
+                if (seconds < 600)
+                {
+                    causes.Add(InvalidValue(srcAt + ".serviceAccountToken.expirationSeconds", seconds, "may not specify a duration less than 10 minutes"));
+                }
+
+                if (seconds > 1L << 32)
+                {
+                    causes.Add(InvalidValue(srcAt + ".serviceAccountToken.expirationSeconds", seconds, "may not specify a duration larger than 2^32 seconds"));
+                }
+
+                if (string.IsNullOrEmpty(Meta.Str(token["path"])))
+                {
+                    // v1.20 names the projected volume's path here, not the token's.
+                    causes.Add(Required(at + ".path", ""));
+                }
+            }
+
+            if (count > 1)
+            {
+                causes.Add(Forbidden(srcAt, "may not specify more than 1 volume type"));
+            }
+        }
     }
 
     private static void CheckDownwardFile(JsonObject item, string at, List<FieldCause> causes)
@@ -372,7 +488,7 @@ internal static partial class Validation
         }
     }
 
-    private static void CheckContainers(JsonArray? containers, string field, HashSet<string> volumes, List<FieldCause> causes)
+    private static void CheckContainers(JsonArray? containers, string field, Dictionary<string, JsonObject> volumes, List<FieldCause> causes)
     {
         if (containers is null || containers.Count == 0)
         {
@@ -400,13 +516,30 @@ internal static partial class Validation
                 causes.Add(Duplicate(at + ".name", name));
             }
 
-            if (string.IsNullOrEmpty(Meta.Str(c["image"])))
+            var image = Meta.Str(c["image"]) ?? "";
+            if (image.Length == 0)
             {
                 causes.Add(Required(at + ".image", ""));
+            }
+            else if (image != image.Trim())
+            {
+                causes.Add(InvalidValue(at + ".image", image, "must not have leading or trailing whitespace"));
+            }
+
+            if (c["lifecycle"] is JsonObject lifecycle)
+            {
+                foreach (var hook in new[] { "postStart", "preStop" })
+                {
+                    if (lifecycle[hook] is JsonObject handler)
+                    {
+                        CheckHandler(handler, $"{at}.lifecycle.{hook}", causes);
+                    }
+                }
             }
 
             foreach (var probe in new[] { "livenessProbe", "startupProbe" })
             {
+                CheckProbe(c[probe] as JsonObject, $"{at}.{probe}", causes);
                 if (Long(c[probe]?["successThreshold"]) is { } threshold && threshold != 1)
                 {
                     causes.Add(InvalidValue($"{at}.{probe}.successThreshold", threshold, "must be 1"));
@@ -419,10 +552,12 @@ internal static partial class Validation
                 causes.Add(InvalidValue(at + ".terminationMessagePolicy", policy, "must be 'File' or 'FallbackToLogsOnError'"));
             }
 
+            CheckProbe(c["readinessProbe"] as JsonObject, at + ".readinessProbe", causes);
             CheckPorts(c["ports"] as JsonArray, at + ".ports", causes);
             CheckEnv(c["env"] as JsonArray, at + ".env", causes);
             CheckEnvFrom(c["envFrom"] as JsonArray, at + ".envFrom", causes);
-            CheckVolumeMounts(c["volumeMounts"] as JsonArray, at + ".volumeMounts", volumes, causes);
+            CheckVolumeMounts(c, at + ".volumeMounts", volumes, causes);
+            CheckVolumeDevices(c, at + ".volumeDevices", volumes, causes);
             var pull = Meta.Str(c["imagePullPolicy"]);
             if (!string.IsNullOrEmpty(pull) && pull is not ("Always" or "IfNotPresent" or "Never"))
             {
@@ -432,8 +567,31 @@ internal static partial class Validation
             CheckResources(c["resources"] as JsonObject, at + ".resources", causes);
             if (c["securityContext"] is JsonObject sc)
             {
-                CheckId(sc["runAsUser"], at + ".securityContext.runAsUser", causes);
-                CheckId(sc["runAsGroup"], at + ".securityContext.runAsGroup", causes);
+                CheckContainerSecurityContext(sc, at + ".securityContext", causes);
+            }
+        }
+
+        // Host ports may not collide: across all containers, or within each init container (they run one by one).
+        var hostPorts = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < containers.Count; i++)
+        {
+            if (field.EndsWith("initContainers", StringComparison.Ordinal))
+            {
+                hostPorts.Clear();
+            }
+
+            var ports = containers[i]?["ports"] as JsonArray ?? [];
+            for (var j = 0; j < ports.Count; j++)
+            {
+                if (Long(ports[j]?["hostPort"]) is { } hostPort && hostPort != 0)
+                {
+                    var protocol = Meta.Str(ports[j]?["protocol"]) is { Length: > 0 } p ? p : "TCP";
+                    var key = $"{protocol}/{Meta.Str(ports[j]?["hostIP"])}/{hostPort}";
+                    if (!hostPorts.Add(key))
+                    {
+                        causes.Add(Duplicate($"{field}[{i}].ports[{j}].hostPort", key));
+                    }
+                }
             }
         }
     }
@@ -654,6 +812,25 @@ internal static partial class Validation
         {
             causes.Add(NotSupported(at + ".resource", resource, ResourceFieldPaths));
         }
+
+        if (selector["divisor"] is { } divisorNode && GoQuantity.TryParse(Meta.Text(divisorNode), out var divisor) && divisor.Sign != 0)
+        {
+            var text = divisor.ToString();
+            string[] memoryDivisors = ["1", "1k", "1M", "1G", "1T", "1P", "1E", "1Ki", "1Mi", "1Gi", "1Ti", "1Pi", "1Ei"];
+            var error = resource switch
+            {
+                "limits.cpu" or "requests.cpu" when text is not ("1m" or "1") => "only divisor's values 1m and 1 are supported with the cpu resource",
+                "limits.memory" or "requests.memory" when !memoryDivisors.Contains(text) => "only divisor's values 1, 1k, 1M, 1G, 1T, 1P, 1E, 1Ki, 1Mi, 1Gi, 1Ti, 1Pi, 1Ei are supported with the memory resource",
+                "limits.ephemeral-storage" or "requests.ephemeral-storage" when !memoryDivisors.Contains(text) => "only divisor's values 1, 1k, 1M, 1G, 1T, 1P, 1E, 1Ki, 1Mi, 1Gi, 1Ti, 1Pi, 1Ei are supported with the local ephemeral storage resource",
+                _ when (resource.StartsWith("requests.hugepages-", StringComparison.Ordinal) || resource.StartsWith("limits.hugepages-", StringComparison.Ordinal)) && !memoryDivisors.Contains(text)
+                    => "only divisor's values 1, 1k, 1M, 1G, 1T, 1P, 1E, 1Ki, 1Mi, 1Gi, 1Ti, 1Pi, 1Ei are supported with the hugepages resource",
+                _ => null,
+            };
+            if (error is not null)
+            {
+                causes.Add(InvalidValue(at + ".divisor", resource, error));
+            }
+        }
     }
 
     private static void CheckEnvFrom(JsonArray? envFrom, string at, List<FieldCause> causes)
@@ -696,8 +873,10 @@ internal static partial class Validation
         }
     }
 
-    private static void CheckVolumeMounts(JsonArray? mounts, string at, HashSet<string> volumes, List<FieldCause> causes)
+    private static void CheckVolumeMounts(JsonObject container, string at, Dictionary<string, JsonObject> volumes, List<FieldCause> causes)
     {
+        var mounts = container["volumeMounts"] as JsonArray;
+        var devices = (container["volumeDevices"] as JsonArray ?? []).Select(d => (Name: Meta.Str(d?["name"]) ?? "", Path: Meta.Str(d?["devicePath"]) ?? "")).ToList();
         var paths = new HashSet<string>(StringComparer.Ordinal);
         for (var j = 0; j < (mounts?.Count ?? 0); j++)
         {
@@ -710,7 +889,7 @@ internal static partial class Validation
                 causes.Add(Required(mat + ".name", ""));
             }
 
-            if (!volumes.Contains(name))
+            if (!volumes.ContainsKey(name))
             {
                 causes.Add(NotFound(mat + ".name", name));
             }
@@ -723,6 +902,16 @@ internal static partial class Validation
             if (!paths.Add(path))
             {
                 causes.Add(InvalidValue(mat + ".mountPath", path, "must be unique"));
+            }
+
+            if (devices.Any(d => d.Name == name))
+            {
+                causes.Add(InvalidValue(mat + ".name", name, "must not already exist in volumeDevices"));
+            }
+
+            if (devices.Any(d => d.Path == path))
+            {
+                causes.Add(InvalidValue(mat + ".mountPath", path, "must not already exist as a path in volumeDevices"));
             }
 
             // The real server names these two without the mount's index.
@@ -740,6 +929,19 @@ internal static partial class Validation
                 }
 
                 CheckLocalDescendingPath(expr, at + ".subPathExpr", causes);
+            }
+
+            if (Meta.Str(m?["mountPropagation"]) is { } propagation)
+            {
+                if (propagation is not ("Bidirectional" or "HostToContainer" or "None"))
+                {
+                    causes.Add(NotSupported(at + ".mountPropagation", propagation, "Bidirectional", "HostToContainer", "None"));
+                }
+
+                if (propagation == "Bidirectional" && !(container["securityContext"]?["privileged"] is JsonValue pv && pv.TryGetValue<bool>(out var privileged) && privileged))
+                {
+                    causes.Add(Forbidden(at + ".mountPropagation", "Bidirectional mount propagation is available only to privileged containers"));
+                }
             }
         }
     }
@@ -875,6 +1077,41 @@ internal static partial class Validation
         {
             CheckId(groups[i], $"spec.securityContext.supplementalGroups[{i}]", causes);
         }
+
+        if (spec["shareProcessNamespace"] is JsonValue spn && spn.TryGetValue<bool>(out var share)
+            && share && spec["hostPID"] is JsonValue hp && hp.TryGetValue<bool>(out var hostPid) && hostPid)
+        {
+            causes.Add(new FieldCause("FieldValueInvalid", "spec.securityContext.shareProcessNamespace", "Invalid value: true: ShareProcessNamespace and HostPID cannot both be enabled"));
+        }
+
+        var sysctls = sc["sysctls"] as JsonArray ?? [];
+        var sysctlNames = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < sysctls.Count; i++)
+        {
+            var name = Meta.Str(sysctls[i]?["name"]) ?? "";
+            var at = $"spec.securityContext.sysctls[{i}].name";
+            if (name.Length == 0)
+            {
+                causes.Add(Required(at, ""));
+            }
+            else if (name.Length > 253 || !SysctlName().IsMatch(name))
+            {
+                causes.Add(InvalidValue(at, name, "must have at most 253 characters and match regex ([a-z0-9]([-_a-z0-9]*[a-z0-9])?\\.)*[a-z0-9]([-_a-z0-9]*[a-z0-9])?"));
+            }
+            else if (sysctlNames.Contains(name))
+            {
+                causes.Add(Duplicate(at, name));
+            }
+
+            sysctlNames.Add(name);
+        }
+
+        if (Meta.Str(sc["fsGroupChangePolicy"]) is { } changePolicy && changePolicy is not ("Always" or "OnRootMismatch"))
+        {
+            causes.Add(NotSupported("spec.securityContext.fsGroupChangePolicy", changePolicy, "Always", "OnRootMismatch"));
+        }
+
+        CheckSeccomp(sc["seccompProfile"] as JsonObject, "spec.securityContext.seccompProfile", causes);
     }
 
     private static void CheckId(JsonNode? id, string at, List<FieldCause> causes)
@@ -920,41 +1157,45 @@ internal static partial class Validation
         var expressions = term["matchExpressions"] as JsonArray ?? [];
         for (var j = 0; j < expressions.Count; j++)
         {
-            var rq = expressions[j] as JsonObject ?? [];
-            var rqAt = $"{at}.matchExpressions[{j}]";
-            var values = (rq["values"] as JsonArray)?.Count ?? 0;
-            var op = Meta.Str(rq["operator"]) ?? "";
-            switch (op)
-            {
-                case "In" or "NotIn":
-                    if (values == 0)
-                    {
-                        causes.Add(Required(rqAt + ".values", "must be specified when `operator` is 'In' or 'NotIn'"));
-                    }
-
-                    break;
-                case "Exists" or "DoesNotExist":
-                    if (values > 0)
-                    {
-                        causes.Add(Forbidden(rqAt + ".values", "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
-                    }
-
-                    break;
-                case "Gt" or "Lt":
-                    if (values != 1)
-                    {
-                        causes.Add(Required(rqAt + ".values", "must be specified single value when `operator` is 'Lt' or 'Gt'"));
-                    }
-
-                    break;
-                default:
-                    causes.Add(InvalidValue(rqAt + ".operator", op, "not a valid selector operator"));
-                    break;
-            }
-
-            var key = Meta.Str(rq["key"]) ?? "";
-            causes.AddRange(LabelKeyErrors(key).Select(e => InvalidValue(rqAt + ".key", key, e)));
+            CheckSelectorRequirement(expressions[j] as JsonObject ?? [], $"{at}.matchExpressions[{j}]", true, causes);
         }
+    }
+
+    /// <summary>A node selector's (Gt and Lt allowed) or a label selector's requirement.</summary>
+    private static void CheckSelectorRequirement(JsonObject rq, string rqAt, bool node, List<FieldCause> causes)
+    {
+        var values = (rq["values"] as JsonArray)?.Count ?? 0;
+        var op = Meta.Str(rq["operator"]) ?? "";
+        switch (op)
+        {
+            case "In" or "NotIn":
+                if (values == 0)
+                {
+                    causes.Add(Required(rqAt + ".values", "must be specified when `operator` is 'In' or 'NotIn'"));
+                }
+
+                break;
+            case "Exists" or "DoesNotExist":
+                if (values > 0)
+                {
+                    causes.Add(Forbidden(rqAt + ".values", "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
+                }
+
+                break;
+            case "Gt" or "Lt" when node:
+                if (values != 1)
+                {
+                    causes.Add(Required(rqAt + ".values", "must be specified single value when `operator` is 'Lt' or 'Gt'"));
+                }
+
+                break;
+            default:
+                causes.Add(InvalidValue(rqAt + ".operator", op, "not a valid selector operator"));
+                break;
+        }
+
+        var key = Meta.Str(rq["key"]) ?? "";
+        causes.AddRange(LabelKeyErrors(key).Select(e => InvalidValue(rqAt + ".key", key, e)));
     }
 
     private static void CheckDnsConfig(JsonObject? config, string? policy, List<FieldCause> causes)
@@ -975,6 +1216,11 @@ internal static partial class Validation
             }
         }
 
+        if (nameservers.Count > 3)
+        {
+            causes.Add(new FieldCause("FieldValueInvalid", "spec.dnsConfig.nameservers", $"Invalid value: {GoStrings(nameservers)}: must not have more than 3 nameservers"));
+        }
+
         for (var i = 0; i < nameservers.Count; i++)
         {
             var ns = Meta.Str(nameservers[i]) ?? "";
@@ -983,6 +1229,122 @@ internal static partial class Validation
                 causes.Add(InvalidValue($"spec.dnsConfig.nameservers[{i}]", ns, "must be valid IP address"));
             }
         }
+
+        var searches = config?["searches"] as JsonArray ?? [];
+        if (searches.Count > 6)
+        {
+            causes.Add(new FieldCause("FieldValueInvalid", "spec.dnsConfig.searches", $"Invalid value: {GoStrings(searches)}: must not have more than 6 search paths"));
+        }
+
+        if (string.Join(' ', searches.Select(x => Meta.Str(x) ?? "")).Length > 256)
+        {
+            causes.Add(new FieldCause("FieldValueInvalid", "spec.dnsConfig.searches", $"Invalid value: {GoStrings(searches)}: must not have more than 256 characters (including spaces) in the search list"));
+        }
+
+        for (var i = 0; i < searches.Count; i++)
+        {
+            // A trailing dot is fine.
+            var search = Meta.Str(searches[i]) ?? "";
+            var checkedName = search.EndsWith('.') ? search[..^1] : search;
+            causes.AddRange(Dns1123SubdomainErrors(checkedName).Select(e => InvalidValue($"spec.dnsConfig.searches[{i}]", checkedName, e)));
+        }
+
+        var options = config?["options"] as JsonArray ?? [];
+        for (var i = 0; i < options.Count; i++)
+        {
+            if (string.IsNullOrEmpty(Meta.Str(options[i]?["name"])))
+            {
+                causes.Add(Required($"spec.dnsConfig.options[{i}]", "must not be empty"));
+            }
+        }
+    }
+
+    /// <summary>A list of strings as Go's %#v writes a []string.</summary>
+    private static string GoStrings(JsonArray values) => "[]string{" + string.Join(", ", values.Select(v => GoQuote(Meta.Str(v) ?? ""))) + "}";
+
+    private static void CheckTopologySpread(JsonArray constraints, List<FieldCause> causes)
+    {
+        for (var i = 0; i < constraints.Count; i++)
+        {
+            var at = $"spec.topologySpreadConstraints[{i}]";
+            var maxSkew = Long(constraints[i]?["maxSkew"]) ?? 0;
+            var key = Meta.Str(constraints[i]?["topologyKey"]) ?? "";
+            var when = Meta.Str(constraints[i]?["whenUnsatisfiable"]) ?? "";
+            if (maxSkew <= 0)
+            {
+                causes.Add(InvalidValue(at + ".maxSkew", maxSkew, "must be greater than zero"));
+            }
+
+            if (key.Length == 0)
+            {
+                causes.Add(Required(at + ".topologyKey", "can not be empty"));
+            }
+
+            if (when is not ("DoNotSchedule" or "ScheduleAnyway"))
+            {
+                causes.Add(NotSupported(at + ".whenUnsatisfiable", when, "DoNotSchedule", "ScheduleAnyway"));
+            }
+
+            if (constraints.Skip(i + 1).Any(c => (Meta.Str(c?["topologyKey"]) ?? "") == key && (Meta.Str(c?["whenUnsatisfiable"]) ?? "") == when))
+            {
+                causes.Add(Duplicate(at + ".{topologyKey, whenUnsatisfiable}", $"{{{key}, {when}}}"));
+            }
+        }
+    }
+
+    private static void CheckPodAffinity(JsonObject affinity, string at, List<FieldCause> causes)
+    {
+        var required = affinity["requiredDuringSchedulingIgnoredDuringExecution"] as JsonArray ?? [];
+        for (var i = 0; i < required.Count; i++)
+        {
+            CheckPodAffinityTerm(required[i] as JsonObject ?? [], $"{at}.requiredDuringSchedulingIgnoredDuringExecution[{i}]", causes);
+        }
+
+        var preferred = affinity["preferredDuringSchedulingIgnoredDuringExecution"] as JsonArray ?? [];
+        for (var i = 0; i < preferred.Count; i++)
+        {
+            var termAt = $"{at}.preferredDuringSchedulingIgnoredDuringExecution[{i}]";
+            var weight = Long(preferred[i]?["weight"]) ?? 0;
+            if (weight is <= 0 or > 100)
+            {
+                causes.Add(InvalidValue(termAt + ".weight", weight, "must be in the range 1-100"));
+            }
+
+            CheckPodAffinityTerm(preferred[i]?["podAffinityTerm"] as JsonObject ?? [], termAt + ".podAffinityTerm", causes);
+        }
+    }
+
+    private static void CheckPodAffinityTerm(JsonObject term, string at, List<FieldCause> causes)
+    {
+        // v1.20 names the selector's path "matchExpressions" (sic), so its requirements are matchExpressions.matchExpressions[i].
+        if (term["labelSelector"] is JsonObject selector)
+        {
+            var selectorAt = at + ".matchExpressions";
+            if (selector["matchLabels"] is JsonObject matchLabels)
+            {
+                CheckLabels(matchLabels, selectorAt + ".matchLabels", causes);
+            }
+
+            var expressions = selector["matchExpressions"] as JsonArray ?? [];
+            for (var j = 0; j < expressions.Count; j++)
+            {
+                CheckSelectorRequirement(expressions[j] as JsonObject ?? [], $"{selectorAt}.matchExpressions[{j}]", false, causes);
+            }
+        }
+
+        foreach (var ns in term["namespaces"] as JsonArray ?? [])
+        {
+            var name = Meta.Str(ns) ?? "";
+            causes.AddRange(Dns1123LabelErrors(name).Select(e => InvalidValue(at + ".namespace", name, e)));
+        }
+
+        var key = Meta.Str(term["topologyKey"]) ?? "";
+        if (key.Length == 0)
+        {
+            causes.Add(Required(at + ".topologyKey", "can not be empty"));
+        }
+
+        causes.AddRange(LabelKeyErrors(key).Select(e => InvalidValue(at + ".topologyKey", key, e)));
     }
 
     private static void CheckTolerations(JsonArray tolerations, List<FieldCause> causes)
