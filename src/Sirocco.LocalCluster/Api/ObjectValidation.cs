@@ -253,6 +253,19 @@ internal static partial class Validation
         }
     }
 
+    private static void CheckNamespace(JsonObject obj, List<FieldCause> causes)
+    {
+        foreach (var finalizer in obj["spec"]?["finalizers"] as JsonArray ?? [])
+        {
+            var name = Meta.Str(finalizer) ?? "";
+            causes.AddRange(LabelKeyErrors(name).Select(e => InvalidValue("spec.finalizers", name, e)));
+            if (!name.Contains('/', StringComparison.Ordinal) && name is not ("kubernetes" or "orphan" or "foregroundDeletion"))
+            {
+                causes.Add(InvalidValue("spec.finalizers", name, "name is neither a standard finalizer name nor is it fully qualified"));
+            }
+        }
+    }
+
     /// <summary>
     /// Events: v1.20 checks the namespaces only for events without eventTime, and the reporting fields for
     /// events with one; it does not check the event's name beyond the path-segment rules.
@@ -296,7 +309,7 @@ internal static partial class Validation
 
             if (instance.Length > 128)
             {
-                causes.Add(InvalidValue("repotingIntance", "", "can have at most 128 characters"));
+                causes.Add(InvalidValue("reportingInstance", "", "can have at most 128 characters"));
             }
 
             var action = Meta.Str(obj["action"]) ?? "";

@@ -246,6 +246,7 @@ internal static partial class Validation
                 break;
             case "namespaces":
                 CheckMetadata(resource.Name, obj, causes);
+                CheckNamespace(obj, causes);
                 if (old is not null)
                 {
                     CheckMetadataMaps(resource.Name, obj, causes);
@@ -315,6 +316,80 @@ internal static partial class Validation
         }
 
         CheckMetadataMaps(kind ?? rules, obj, causes);
+        var finalizers = (meta["finalizers"] as JsonArray ?? []).Select(f => Meta.Str(f) ?? "").ToList();
+        foreach (var finalizer in finalizers)
+        {
+            causes.AddRange(LabelKeyErrors(finalizer).Select(e => InvalidValue("metadata.finalizers", finalizer, e)));
+        }
+
+        if (finalizers.Contains("orphan") && finalizers.Contains("foregroundDeletion"))
+        {
+            var shown = "[]string{" + string.Join(", ", finalizers.Select(GoQuote)) + "}";
+            causes.Add(new FieldCause("FieldValueInvalid", "metadata.finalizers", $"Invalid value: {shown}: finalizer orphan and foregroundDeletion cannot be both set"));
+        }
+
+        if (rules != "events")
+        {
+            // The core kinds also want finalizers without a domain to be the standard ones.
+            for (var i = 0; i < finalizers.Count; i++)
+            {
+                if (!finalizers[i].Contains('/', StringComparison.Ordinal) && finalizers[i] is not ("kubernetes" or "orphan" or "foregroundDeletion"))
+                {
+                    causes.Add(InvalidValue($"metadata.finalizers[{i}]", finalizers[i], "name is neither a standard finalizer name nor is it fully qualified"));
+                }
+            }
+        }
+    }
+
+    /// <summary>Owner references: each names its owner fully, and at most one is the controller.</summary>
+    private static void CheckOwnerReferences(JsonArray refs, List<FieldCause> causes)
+    {
+        string? controller = null;
+        foreach (var r in refs)
+        {
+            var apiVersion = Meta.Str(r?["apiVersion"]) ?? "";
+            var kind = Meta.Str(r?["kind"]) ?? "";
+            var name = Meta.Str(r?["name"]) ?? "";
+            var parts = apiVersion.Split('/');
+            var version = apiVersion.Length == 0 || parts.Length > 2 ? "" : parts[^1];
+            if (version.Length == 0)
+            {
+                causes.Add(InvalidValue("metadata.ownerReferences.apiVersion", apiVersion, "version must not be empty"));
+            }
+
+            if (kind.Length == 0)
+            {
+                causes.Add(InvalidValue("metadata.ownerReferences.kind", kind, "kind must not be empty"));
+            }
+
+            if (name.Length == 0)
+            {
+                causes.Add(InvalidValue("metadata.ownerReferences.name", name, "name must not be empty"));
+            }
+
+            if (string.IsNullOrEmpty(Meta.Str(r?["uid"])))
+            {
+                causes.Add(InvalidValue("metadata.ownerReferences.uid", "", "uid must not be empty"));
+            }
+
+            if (apiVersion == "v1" && kind == "Event")
+            {
+                causes.Add(new FieldCause("FieldValueInvalid", "metadata.ownerReferences", "Invalid value: v1.OwnerReference{...}: /v1, Kind=Event is disallowed from being an owner"));
+            }
+
+            if (r?["controller"] is JsonValue c && c.TryGetValue<bool>(out var isController) && isController)
+            {
+                if (controller is not null)
+                {
+                    // The real server shows the whole list as Go writes it, pointers and all.
+                    causes.Add(new FieldCause("FieldValueInvalid", "metadata.ownerReferences", $"Invalid value: []v1.OwnerReference{{...}}: Only one reference can have Controller set to true. Found \"true\" in references for {controller} and {name}"));
+                }
+                else
+                {
+                    controller = name;
+                }
+            }
+        }
     }
 
     /// <summary>Labels and annotations, checked both by ValidateObjectMeta and ValidateObjectMetaUpdate.</summary>
@@ -343,6 +418,11 @@ internal static partial class Validation
             {
                 causes.Add(TooLong("metadata.annotations", 256 * 1024));
             }
+        }
+
+        if (meta["ownerReferences"] is JsonArray refs)
+        {
+            CheckOwnerReferences(refs, causes);
         }
     }
 
