@@ -678,6 +678,7 @@ internal sealed class ApiHandler
             warnings.Clear();
             var patched = Patches.Apply(contentType, current.DeepClone().AsObject(), body);
             var (decoded, unknown) = resource.Decode(patched);
+            RewriteQuantities(resource, patched, decoded);
             HandleUnknown(strict, unknown, warnings);
             if (Meta.Str(decoded["kind"]) is { } kind && kind != resource.Kind)
             {
@@ -1132,6 +1133,7 @@ internal sealed class ApiHandler
         }
 
         var (obj, unknown) = resource.Decode(input);
+        RewriteQuantities(resource, input, obj);
         var warnings = new List<string>();
         HandleUnknown(FieldValidation(ctx), unknown, warnings);
         AddWarnings(ctx, warnings);
@@ -1140,6 +1142,15 @@ internal sealed class ApiHandler
         MergeStringData(resource, obj);
 
         return obj;
+    }
+
+    /// <summary>A pod's quantities as the real server stores them; one that is not a quantity fails the decoding.</summary>
+    private static void RewriteQuantities(ResourceInfo resource, JsonObject input, JsonObject decoded)
+    {
+        if (resource.Name == "pods" && GoQuantity.RewritePod(input, decoded) is { } bad)
+        {
+            throw ApiException.BadRequest($"Pod in version \"v1\" cannot be handled as a Pod: quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$': \"{bad}\"");
+        }
     }
 
     /// <summary>A secret's <c>stringData</c> is written into <c>data</c> and never stored.</summary>
