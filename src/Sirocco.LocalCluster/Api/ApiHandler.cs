@@ -782,7 +782,7 @@ internal sealed class ApiHandler
             Defaults.Apply(resource.Name, next);
         }
 
-        Validation.Check(resource, next);
+        Validation.Check(resource, next, current);
         return next;
     }
 

@@ -23,6 +23,10 @@ public sealed record Req(string Method, string Path, string? Body = null, string
     /// version come in no defined order).</summary>
     public bool Unordered { get; init; }
 
+    /// <summary>A <c>generateName</c> prefix whose random five-character suffix appears in the answer (even in a
+    /// Status): the suffix is not compared.</summary>
+    public string? GeneratedPrefix { get; init; }
+
     public static Req Get(string path) => new("GET", path);
 
     public static Req Post(string path, string body) => new("POST", path, body);

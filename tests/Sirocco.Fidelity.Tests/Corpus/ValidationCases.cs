@@ -34,7 +34,7 @@ public static partial class CorpusCases
         yield return new Case { Id = "names/namespaces/generate-name", Steps = [Req.Post("/api/v1/namespaces", """{"apiVersion":"v1","kind":"Namespace","metadata":{"generateName":"{ns}-g-"}}""")] };
         yield return new Case { Id = "names/pods/64-char-container-name", Steps = [Req.Post(P("pods"), PodWith("p", $$$"""[{"name":"{{{new string('c', 64)}}}","image":"busybox:1.36","command":["true"]}]"""))] };
         yield return new Case { Id = "names/pods/upper-container-name", Steps = [Req.Post(P("pods"), PodWith("p", """[{"name":"Main","image":"busybox:1.36","command":["true"]}]"""))] };
-        yield return new Case { Id = "names/pods/bad-generate-name", Steps = [Req.Post(P("pods"), """{"apiVersion":"v1","kind":"Pod","metadata":{"generateName":"Bad_"},"spec":{"containers":[{"name":"c","image":"busybox:1.36"}]}}""")] };
+        yield return new Case { Id = "names/pods/bad-generate-name", Steps = [Req.Post(P("pods"), """{"apiVersion":"v1","kind":"Pod","metadata":{"generateName":"Bad_"},"spec":{"containers":[{"name":"c","image":"busybox:1.36"}]}}""") with { GeneratedPrefix = "Bad_" }] };
     }
 
     private static readonly (string Key, string Value)[] LabelPairs =
