@@ -82,8 +82,10 @@ internal sealed class ApiException : Exception
 
     public static ApiException Invalid(string kind, string name, IReadOnlyList<FieldCause> causes)
     {
-        var details = string.Join(", ", causes.Select(c => $"{c.Field}: {c.Message}"));
-        var message = causes.Count == 1
+        // Like the real server's aggregate: the same error twice is written once (the causes keep both).
+        var distinct = causes.Select(c => $"{c.Field}: {c.Message}").Distinct(StringComparer.Ordinal).ToList();
+        var details = string.Join(", ", distinct);
+        var message = distinct.Count == 1
             ? $"{kind} \"{name}\" is invalid: {details}"
             : $"{kind} \"{name}\" is invalid: [{details}]";
         return new ApiException(422, "Invalid", message, name, kind, causes);

@@ -765,11 +765,7 @@ internal sealed class ApiHandler
                 Meta.Child(meta, "labels")["kubernetes.io/metadata.name"] = name;
             }
 
-            if (resource.Name == "secrets" && Meta.Str(current["type"]) is { } type && (Meta.Str(next["type"]) ?? type) != type)
-            {
-                throw ApiException.Invalid("Secret", name, [new FieldCause("FieldValueInvalid", "type", $"Invalid value: \"{Meta.Str(next["type"])}\": field is immutable")]);
-            }
-
+            // A changed secret type is reported by Validation.Check with the other errors, as the real server does.
             next["type"] ??= resource.Name == "secrets" ? current["type"]?.DeepClone() : null;
             if (next["type"] is null)
             {
