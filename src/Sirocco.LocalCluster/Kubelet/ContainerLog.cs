@@ -51,7 +51,7 @@ internal sealed class ContainerLog : IDisposable
         try
         {
             int read;
-            while ((read = await output.ReadAsync(buffer).ConfigureAwait(false)) > 0)
+            while ((read = await output.ReadAsync(buffer).ConfigureAwait(true)) > 0)
             {
                 var start = 0;
                 for (var i = 0; i < read; i++)

@@ -32,6 +32,9 @@ internal sealed partial class PodRuntime : IAsyncDisposable
 
     public ProcessLauncher Launcher { get; private set; } = null!;
 
+    /// <summary>Where the kubelet's own work runs, off the API server's thread pool.</summary>
+    public KubeletScheduler Scheduler { get; private set; } = null!;
+
     /// <summary>The cgroup holding the containers at a low CPU weight; null where the machine has none to give.</summary>
     public CpuGroup? Cpu { get; private set; }
 
@@ -66,15 +69,16 @@ internal sealed partial class PodRuntime : IAsyncDisposable
         Memory = MemoryCgroups.Detect($"sirocco-{name}-{Environment.ProcessId}");
         Cpu = CpuGroup.Detect($"sirocco-{name}-{Environment.ProcessId}");
         Launcher = new ProcessLauncher(Cpu);
+        Scheduler = new KubeletScheduler();
         _cpu = Environment.ProcessorCount;
         _memory = NodeInfo.MemoryBytes();
         var stopping = _cluster.Stopping.Token;
         var pods = _store.Watch("pods", null);
         var secrets = _store.Watch("secrets", _store.ResourceVersion);
         var configMaps = _store.Watch("configmaps", _store.ResourceVersion);
-        _loops.Add(Task.Run(() => PodLoopAsync(pods, stopping), CancellationToken.None));
-        _loops.Add(Task.Run(() => ConfigLoopAsync(secrets, stopping), CancellationToken.None));
-        _loops.Add(Task.Run(() => ConfigLoopAsync(configMaps, stopping), CancellationToken.None));
+        _loops.Add(Scheduler.Run(() => PodLoopAsync(pods, stopping)));
+        _loops.Add(Scheduler.Run(() => ConfigLoopAsync(secrets, stopping)));
+        _loops.Add(Scheduler.Run(() => ConfigLoopAsync(configMaps, stopping)));
         return Task.CompletedTask;
     }
 
@@ -89,7 +93,7 @@ internal sealed partial class PodRuntime : IAsyncDisposable
         await Task.WhenAll(workers.Select(w => w.KillAsync())).ConfigureAwait(false);
         Launcher?.Dispose();
         Memory?.RemoveRoot();
-        Cpu?.Remove();
+
         try
         {
             await Task.WhenAll(_loops).ConfigureAwait(false);
@@ -98,6 +102,9 @@ internal sealed partial class PodRuntime : IAsyncDisposable
         {
             // Stopped.
         }
+
+        Scheduler?.Dispose();
+        Cpu?.Remove();
     }
 
     /// <summary>Removes the files of pods deleted while the cluster was not running.</summary>
@@ -135,7 +142,7 @@ internal sealed partial class PodRuntime : IAsyncDisposable
         using var _ = watcher;
         try
         {
-            while (await watcher.Events.WaitToReadAsync(token).ConfigureAwait(false))
+            while (await watcher.Events.WaitToReadAsync(token).ConfigureAwait(true))
             {
                 while (watcher.Events.TryRead(out var e))
                 {
@@ -162,7 +169,7 @@ internal sealed partial class PodRuntime : IAsyncDisposable
         using var _ = watcher;
         try
         {
-            while (await watcher.Events.WaitToReadAsync(token).ConfigureAwait(false))
+            while (await watcher.Events.WaitToReadAsync(token).ConfigureAwait(true))
             {
                 var namespaces = new HashSet<string>(StringComparer.Ordinal);
                 while (watcher.Events.TryRead(out var e))
@@ -276,7 +283,7 @@ internal sealed partial class PodRuntime : IAsyncDisposable
 
     private async Task DeleteGracefullyAsync(PodWorker worker, long grace, string ns, string name)
     {
-        await worker.DeleteAsync(grace).ConfigureAwait(false);
+        await worker.DeleteAsync(grace).ConfigureAwait(true);
         TryDelete(ns, name, worker.Uid);
     }
 
@@ -300,7 +307,7 @@ internal sealed partial class PodRuntime : IAsyncDisposable
 
     private static async Task CleanupAsync(PodWorker worker)
     {
-        await worker.KillAsync().ConfigureAwait(false);
+        await worker.KillAsync().ConfigureAwait(true);
         foreach (var c in worker.Containers)
         {
             foreach (var log in c.Logs)

@@ -78,7 +78,7 @@ internal sealed class PodWorker
 
     public IEnumerable<ContainerRun> Containers => _init.Concat(_main);
 
-    public void Start() => Completion = Task.Run(RunAsync);
+    public void Start() => Completion = _runtime.Scheduler.Run(RunAsync);
 
     /// <summary>Wakes a pod waiting on a missing secret or config map.</summary>
     public void Wake()
@@ -106,9 +106,9 @@ internal sealed class PodWorker
             _deleting = true;
         }
 
-        await KillAllAsync(TimeSpan.FromSeconds(graceSeconds), recordKilling: true).ConfigureAwait(false);
-        await _stop.CancelAsync().ConfigureAwait(false);
-        await Completion.ConfigureAwait(false);
+        await KillAllAsync(TimeSpan.FromSeconds(graceSeconds), recordKilling: true).ConfigureAwait(true);
+        await _stop.CancelAsync().ConfigureAwait(true);
+        await Completion.ConfigureAwait(true);
         PublishStatus();
     }
 
@@ -116,9 +116,9 @@ internal sealed class PodWorker
     public async Task KillAsync()
     {
         _deleting = true;
-        await KillAllAsync(TimeSpan.Zero, recordKilling: false).ConfigureAwait(false);
-        await _stop.CancelAsync().ConfigureAwait(false);
-        await Completion.ConfigureAwait(false);
+        await KillAllAsync(TimeSpan.Zero, recordKilling: false).ConfigureAwait(true);
+        await _stop.CancelAsync().ConfigureAwait(true);
+        await Completion.ConfigureAwait(true);
     }
 
     private async Task RunAsync()
@@ -143,14 +143,14 @@ internal sealed class PodWorker
                 }
 
                 PublishStatus();
-                await WaitForChangeAsync(wake, token).ConfigureAwait(false);
+                await WaitForChangeAsync(wake, token).ConfigureAwait(true);
             }
 
             _sandboxReady = true;
             PublishStatus();
             foreach (var c in _init)
             {
-                await RunWithRestartsAsync(c, token).ConfigureAwait(false);
+                await RunWithRestartsAsync(c, token).ConfigureAwait(true);
                 if (!c.Succeeded)
                 {
                     _initFailed = true;
@@ -160,7 +160,7 @@ internal sealed class PodWorker
                 PublishStatus();
             }
 
-            await Task.WhenAll(_main.Select(c => RunWithRestartsAsync(c, token))).ConfigureAwait(false);
+            await Task.WhenAll(_main.Select(c => RunWithRestartsAsync(c, token))).ConfigureAwait(true);
         }
         catch (OperationCanceledException)
         {
@@ -172,7 +172,7 @@ internal sealed class PodWorker
             Console.Error.WriteLine($"local cluster: pod {Namespace}/{Name}: {e}");
             Record("Warning", "Failed", "the local cluster's kubelet failed to run this pod: " + e.Message, null);
             _initFailed = true;
-            await KillAllAsync(TimeSpan.Zero, recordKilling: false).ConfigureAwait(false);
+            await KillAllAsync(TimeSpan.Zero, recordKilling: false).ConfigureAwait(true);
         }
         finally
         {
@@ -187,7 +187,7 @@ internal sealed class PodWorker
         var policy = _pod.Spec.RestartPolicy ?? "Always";
         while (!token.IsCancellationRequested)
         {
-            var exit = await RunOnceAsync(c, token).ConfigureAwait(false);
+            var exit = await RunOnceAsync(c, token).ConfigureAwait(true);
             if (exit is null || _deleting || _deadlineExceeded || token.IsCancellationRequested)
             {
                 return;
@@ -210,7 +210,7 @@ internal sealed class PodWorker
 
             PublishStatus();
             Record("Warning", "BackOff", $"Back-off restarting failed container {c.Name} in pod {Name}_{Namespace}({Uid})", c);
-            await Task.Delay(backoff, _cluster.Options.TimeProvider, token).ConfigureAwait(false);
+            await Task.Delay(backoff, _cluster.Options.TimeProvider, token).ConfigureAwait(true);
             c.RestartCount++;
         }
     }
@@ -246,7 +246,7 @@ internal sealed class PodWorker
                 }
 
                 Record("Warning", "Failed", "Error: " + e.Message, c);
-                await WaitForChangeAsync(wake, token).ConfigureAwait(false);
+                await WaitForChangeAsync(wake, token).ConfigureAwait(true);
             }
         }
 
@@ -264,7 +264,7 @@ internal sealed class PodWorker
 
             PublishStatus();
             Record("Warning", "Failed", "Error: " + message, c);
-            await Task.Delay(Timeout.Infinite, token).ConfigureAwait(false);
+            await Task.Delay(Timeout.Infinite, token).ConfigureAwait(true);
             return null;
         }
 
@@ -294,7 +294,7 @@ internal sealed class PodWorker
         var runDir = Path.Combine(Directory, "containers", c.Name);
         System.IO.Directory.CreateDirectory(Path.Combine(runDir, "tmp"));
         var terminationLog = Path.Combine(runDir, $"termination-{c.RestartCount}");
-        await File.WriteAllBytesAsync(terminationLog, [], token).ConfigureAwait(false);
+        await File.WriteAllBytesAsync(terminationLog, [], token).ConfigureAwait(true);
         var log = new ContainerLog(Path.Combine(Directory, "logs", c.Name, $"{c.RestartCount}.log"), _cluster.Options.TimeProvider);
         var start = new ProcessStartInfo(_cluster.Options.BubblewrapPath)
         {
@@ -355,7 +355,7 @@ internal sealed class PodWorker
         Process process;
         try
         {
-            process = await _runtime.Launcher.StartAsync(start).ConfigureAwait(false);
+            process = await _runtime.Launcher.StartAsync(start).ConfigureAwait(true);
         }
         catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
         {
@@ -399,9 +399,9 @@ internal sealed class PodWorker
         Record("Normal", "Started", $"Started container {c.Name}", c);
         PublishStatus();
 
-        await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
-        await pump.ConfigureAwait(false);
-        var sandboxErrors = await errors.ConfigureAwait(false);
+        await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(true);
+        await pump.ConfigureAwait(true);
+        var sandboxErrors = await errors.ConfigureAwait(true);
         if (sandboxErrors.Length > 0)
         {
             log.Append(Encoding.UTF8.GetBytes(sandboxErrors.TrimEnd('\n')), partial: false);
@@ -532,7 +532,7 @@ internal sealed class PodWorker
     {
         // The kubelet also retries on its own, as the real one does, in case an event was missed.
         var retry = Task.Delay(TimeSpan.FromSeconds(20), _cluster.Options.TimeProvider, token);
-        await Task.WhenAny(wake, retry).ConfigureAwait(false);
+        await Task.WhenAny(wake, retry).ConfigureAwait(true);
         token.ThrowIfCancellationRequested();
     }
 
@@ -540,7 +540,7 @@ internal sealed class PodWorker
     {
         try
         {
-            await Task.Delay(deadline, _cluster.Options.TimeProvider, token).ConfigureAwait(false);
+            await Task.Delay(deadline, _cluster.Options.TimeProvider, token).ConfigureAwait(true);
         }
         catch (OperationCanceledException)
         {
@@ -554,8 +554,8 @@ internal sealed class PodWorker
 
         _deadlineExceeded = true;
         Record("Normal", "DeadlineExceeded", "Pod was active on the node longer than the specified deadline", null);
-        await KillAllAsync(TimeSpan.FromSeconds(_pod.Spec.TerminationGracePeriodSeconds ?? 30), recordKilling: true).ConfigureAwait(false);
-        await _stop.CancelAsync().ConfigureAwait(false);
+        await KillAllAsync(TimeSpan.FromSeconds(_pod.Spec.TerminationGracePeriodSeconds ?? 30), recordKilling: true).ConfigureAwait(true);
+        await _stop.CancelAsync().ConfigureAwait(true);
     }
 
     private async Task KillAllAsync(TimeSpan grace, bool recordKilling)
@@ -590,7 +590,7 @@ internal sealed class PodWorker
         var exited = Task.WhenAll(running.Select(r => r.Process.WaitForExitAsync(CancellationToken.None)));
         if (grace > TimeSpan.Zero)
         {
-            await Task.WhenAny(exited, Task.Delay(grace, _cluster.Options.TimeProvider)).ConfigureAwait(false);
+            await Task.WhenAny(exited, Task.Delay(grace, _cluster.Options.TimeProvider)).ConfigureAwait(true);
             foreach (var (_, p) in running)
             {
                 if (!HasExited(p))
@@ -600,7 +600,7 @@ internal sealed class PodWorker
             }
         }
 
-        await exited.ConfigureAwait(false);
+        await exited.ConfigureAwait(true);
     }
 
     private static bool HasExited(Process p)
