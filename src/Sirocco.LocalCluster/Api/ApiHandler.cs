@@ -626,6 +626,13 @@ internal sealed class ApiHandler
             spec["priority"] = priority;
         }
 
+        // Priority admission computes the preemption policy (always PreemptLowerPriority here: no priority class
+        // sets another); a different one in the spec is refused.
+        if (Meta.Str(spec["preemptionPolicy"]) is { } preemption && preemption != "PreemptLowerPriority")
+        {
+            throw new ApiException(403, "Forbidden", $"pods \"{name}\" is forbidden: the string value of PreemptionPolicy ({preemption}) must not be provided in pod spec; priority admission controller computed PreemptLowerPriority from the given PriorityClass name", name, "pods");
+        }
+
         if (spec["overhead"] is JsonObject { Count: > 0 } && string.IsNullOrEmpty(Meta.Str(spec["runtimeClassName"])))
         {
             throw new ApiException(403, "Forbidden", $"pods \"{name}\" is forbidden: pod rejected: Pod Overhead set without corresponding RuntimeClass defined Overhead", name, "pods");

@@ -29,6 +29,12 @@ internal static class Defaults
 
                 obj["reportingComponent"] ??= "";
                 obj["reportingInstance"] ??= "";
+                MicroTime(obj, "eventTime");
+                if (obj["series"] is JsonObject series)
+                {
+                    MicroTime(series, "lastObservedTime");
+                }
+
                 break;
             case "namespaces":
                 var name = Meta.Get(obj, "name") ?? "";
@@ -39,9 +45,27 @@ internal static class Defaults
         }
     }
 
+    /// <summary>A MicroTime field written as the real server writes it: RFC 3339 with six fractional digits.</summary>
+    private static void MicroTime(JsonObject obj, string key)
+    {
+        if (Meta.Str(obj[key]) is { } text && DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var t))
+        {
+            obj[key] = t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        }
+    }
+
     private static void Pod(JsonObject pod)
     {
         var spec = Meta.Child(pod, "spec");
+        if (spec["imagePullSecrets"] is JsonArray pullSecrets)
+        {
+            // An empty name is not written back, as the real server omits it.
+            foreach (var reference in pullSecrets.OfType<JsonObject>().Where(r => Meta.Str(r["name"]) is ""))
+            {
+                reference.Remove("name");
+            }
+        }
+
         spec["restartPolicy"] ??= "Always";
         spec["terminationGracePeriodSeconds"] ??= 30;
         spec["dnsPolicy"] ??= "ClusterFirst";

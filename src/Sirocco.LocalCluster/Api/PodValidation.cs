@@ -106,7 +106,9 @@ internal static partial class Validation
                 {
                     if (inits[i]?[forbidden] is JsonObject)
                     {
-                        causes.Add(new FieldCause("FieldValueInvalid", $"{at}.{forbidden}", "Invalid value: \"\": must not be set for init containers"));
+                        // v1.20 prints the Go value of the probe or handler; its fields and addresses are not reproduced.
+                        var shown = forbidden == "lifecycle" ? "core.Lifecycle{...}" : "core.Probe{...}";
+                        causes.Add(new FieldCause("FieldValueInvalid", $"{at}.{forbidden}", $"Invalid value: {shown}: must not be set for init containers"));
                     }
                 }
             }

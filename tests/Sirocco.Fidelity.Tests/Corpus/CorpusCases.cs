@@ -23,6 +23,7 @@ public static partial class CorpusCases
         all.AddRange(ConfigObjects());
         all.AddRange(Events());
         all.AddRange(PodUpdates());
+        all.AddRange(Probes());
         for (var i = 0; i < all.Count; i++)
         {
             all[i].Namespace = all[i].Isolated ? $"f{i:000}-{run}" : $"fshared-{run}";

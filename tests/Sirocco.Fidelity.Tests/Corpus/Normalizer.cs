@@ -32,6 +32,14 @@ public static partial class Normalizer
     /// names); only the part before the decoder's own words is compared.</summary>
     public const string DecoderText = "decoder-text";
 
+    /// <summary>An invalid value that is a whole Go struct is printed by v1.20 with its fields and memory addresses;
+    /// only the explanation after it is compared.</summary>
+    public const string GoValue = "go-value";
+
+    /// <summary>Errors about several keys of one map come in a random order from the real server; the list in an
+    /// Invalid message is compared sorted (the causes are compared in full anyway).</summary>
+    public const string ErrorOrder = "error-order";
+
     public static JsonNode? Normalize(JsonNode? body, Req req, ISet<string> applied)
     {
         if (body is null)
@@ -132,6 +140,26 @@ public static partial class Normalizer
         }
 
         m = TooOld().Replace(m, "too old resource version: N (N)");
+        if (GoStruct().IsMatch(m))
+        {
+            applied.Add(GoValue);
+            var reason = m.LastIndexOf("}: ", StringComparison.Ordinal);
+            m = "Invalid value: <go value>" + (reason >= 0 ? m[(reason + 1)..] : "");
+        }
+
+        var open = m.IndexOf(" is invalid: [", StringComparison.Ordinal);
+        if (open >= 0 && m.EndsWith(']'))
+        {
+            var start = open + " is invalid: [".Length;
+            var items = ErrorItem().Split(m[start..^1]).Select(i => GoStruct().IsMatch(i) ? GoStructInItem().Replace(i, "<go value>") : i).ToList();
+            var sorted = items.Order(StringComparer.Ordinal).ToList();
+            if (!items.SequenceEqual(sorted))
+            {
+                applied.Add(ErrorOrder);
+            }
+
+            m = m[..start] + string.Join(", ", sorted) + "]";
+        }
         m = Uid().Replace(m, "<uid>");
         m = InRecord().Replace(m, "in record (N)");
         foreach (var (marker, rule) in new[]
@@ -320,6 +348,15 @@ public static partial class Normalizer
             }
         }
     }
+
+    [GeneratedRegex(@"Invalid value: (\[\])?(core|v1)\.[A-Za-z]+\{")]
+    private static partial Regex GoStruct();
+
+    [GeneratedRegex(@"(\[\])?(core|v1)\.[A-Za-z]+\{.*\}(?=: )")]
+    private static partial Regex GoStructInItem();
+
+    [GeneratedRegex(@", (?=[a-z][A-Za-z0-9.\[\]'/_ -]*: )")]
+    private static partial Regex ErrorItem();
 
     [GeneratedRegex(@"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")]
     private static partial Regex Uid();
