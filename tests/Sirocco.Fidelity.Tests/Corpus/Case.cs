@@ -23,6 +23,10 @@ public sealed record Req(string Method, string Path, string? Body = null, string
     /// version come in no defined order).</summary>
     public bool Unordered { get; init; }
 
+    /// <summary>This answer's resourceVersion does not become <c>{rv}</c> (a change made after a list, to be seen by a
+    /// watch resumed from the list's version).</summary>
+    public bool KeepsVersion { get; init; }
+
     /// <summary>A <c>generateName</c> prefix whose random five-character suffix appears in the answer (even in a
     /// Status): the suffix is not compared.</summary>
     public string? GeneratedPrefix { get; init; }

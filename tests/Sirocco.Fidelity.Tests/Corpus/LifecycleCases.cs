@@ -50,9 +50,15 @@ public static partial class CorpusCases
         };
         yield return new Case
         {
-            Id = "watch/too-old-version",
-            LocalLimitation = ("how far back a watch can resume differs: the local cluster keeps its last 10,000 changes since it started, the real server's watch cache what it saw since it started up to its size; both end a watch from a version they no longer hold with an ERROR event of code 410 (tested on the local cluster by RestartTests)", 200),
-            Steps = [Req.Watch(P("configmaps") + "?watch=1&resourceVersion=2", 1)]
+            Id = "watch/too-old-version-then-relist",
+            Setup = [Req.Post(P("configmaps"), ConfigMap("a"))],
+            Steps =
+            [
+                Req.Watch(P("configmaps") + "?watch=1&resourceVersion=2", 1),
+                Req.Get(P("configmaps")),
+                Req.MergePatch(P("configmaps", "a"), """{"data":{"k":"2"}}""") with { KeepsVersion = true },
+                Req.Watch(P("configmaps") + "?watch=1&resourceVersion={rv}", 1),
+            ],
         };
         yield return new Case { Id = "watch/not-a-number", Steps = [Req.Watch(P("configmaps") + "?watch=1&resourceVersion=abc", 1)] };
         yield return new Case { Id = "watch/bad-label-selector", Steps = [Req.Watch(P("configmaps") + "?watch=1&labelSelector=a%3D%3D", 1)] };

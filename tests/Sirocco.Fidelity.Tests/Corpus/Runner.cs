@@ -34,7 +34,7 @@ public static class Runner
         foreach (var r in c.Steps)
         {
             var a = await SendAsync(endpoint, r, c.Namespace, rv);
-            rv = ResourceVersion(a.Body) ?? rv;
+            rv = r.KeepsVersion ? rv : ResourceVersion(a.Body) ?? rv;
             steps.Add(a);
         }
 

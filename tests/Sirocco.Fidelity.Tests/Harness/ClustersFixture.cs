@@ -17,6 +17,9 @@ public sealed class ClustersFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var real = RealApiServer.KubeconfigAsync();
+        // Started twice, as the reference server has been running for a while: a watch from a version before this
+        // start is too old on both (410), as after any restart.
+        await (await Sirocco.LocalCluster.LocalCluster.StartAsync(new LocalClusterOptions { HomeDirectory = _home })).DisposeAsync();
         _cluster = await Sirocco.LocalCluster.LocalCluster.StartAsync(new LocalClusterOptions { HomeDirectory = _home });
         Local = Endpoint.FromKubeconfig("local", _cluster.KubeconfigPath);
         Real = Endpoint.FromKubeconfig("real", await real);
