@@ -44,6 +44,17 @@ public sealed class DifferentialTests(ClustersFixture fx, ITestOutputHelper outp
                 continue;
             }
 
+            if (step.RetentionDependent)
+            {
+                Assert.Equal("ERROR", local[i].Body?[0]?["type"]?.GetValue<string>());
+                Assert.Equal(410, local[i].Body?[0]?["object"]?["code"]?.GetValue<int>());
+                if (real[i].Body?[0]?["type"]?.GetValue<string>() != "ERROR")
+                {
+                    output.WriteLine("the real server still holds that version: not compared");
+                    continue;
+                }
+            }
+
             if (local[i].Code != real[i].Code)
             {
                 problems.Add($"step {i} {step.Method} {step.Path}: code local {local[i].Code} | real {real[i].Code}\n  local: {Short(local[i].Text)}\n  real:  {Short(real[i].Text)}");

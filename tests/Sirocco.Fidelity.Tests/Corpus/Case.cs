@@ -23,6 +23,11 @@ public sealed record Req(string Method, string Path, string? Body = null, string
     /// version come in no defined order).</summary>
     public bool Unordered { get; init; }
 
+    /// <summary>A watch from a version that may still be in the real server's watch cache (it keeps what it saw since it
+    /// started, up to a size that grows with recent traffic): the local cluster, restarted before the corpus, must end
+    /// it with an ERROR event of code 410; the answers are compared when the real server did the same.</summary>
+    public bool RetentionDependent { get; init; }
+
     /// <summary>This answer's resourceVersion does not become <c>{rv}</c> (a change made after a list, to be seen by a
     /// watch resumed from the list's version).</summary>
     public bool KeepsVersion { get; init; }

@@ -54,7 +54,7 @@ public static partial class CorpusCases
             Setup = [Req.Post(P("configmaps"), ConfigMap("a"))],
             Steps =
             [
-                Req.Watch(P("configmaps") + "?watch=1&resourceVersion=2", 1),
+                Req.Watch(P("configmaps") + "?watch=1&resourceVersion=2", 1) with { RetentionDependent = true },
                 Req.Get(P("configmaps")),
                 Req.MergePatch(P("configmaps", "a"), """{"data":{"k":"2"}}""") with { KeepsVersion = true },
                 Req.Watch(P("configmaps") + "?watch=1&resourceVersion={rv}", 1),
