@@ -532,9 +532,12 @@ internal sealed class ApiHandler
         await body.FlushAsync(token).ConfigureAwait(false);
     }
 
-    private async Task CreateAsync(HttpContext ctx, ResourceInfo resource, string ns)
+    /// <summary>
+    /// Makes a decoded object ready to store as new: its namespace, generated name, uid and creation time, defaults,
+    /// then admission and validation in the real server's order. Returns its name.
+    /// </summary>
+    private string PrepareCreate(ResourceInfo resource, string ns, JsonObject obj)
     {
-        var obj = await DecodeBodyAsync(ctx, resource).ConfigureAwait(false);
         var meta = Meta.Of(obj);
         if (resource.Namespaced)
         {
@@ -588,6 +591,13 @@ internal sealed class ApiHandler
         }
 
         Validation.Check(resource, obj);
+        return name;
+    }
+
+    private async Task CreateAsync(HttpContext ctx, ResourceInfo resource, string ns)
+    {
+        var obj = await DecodeBodyAsync(ctx, resource).ConfigureAwait(false);
+        var name = PrepareCreate(resource, ns, obj);
 
         if (IsDryRun(ctx))
         {
@@ -604,8 +614,8 @@ internal sealed class ApiHandler
         await WriteBytesAsync(ctx, 201, stored.Json).ConfigureAwait(false);
     }
 
-    /// <summary>What the real server's admission plugins refuse (403) after validation: a service account, priority
-    /// class or runtime-class overhead that does not exist here.</summary>
+    /// <summary>What the real server's admission plugins refuse (403) before validation: a service account or priority
+    /// class that does not exist here, overhead without a runtime class, a preemption policy it did not compute.</summary>
     private void AdmitPod(string ns, string name, JsonObject spec)
     {
         var account = Meta.Str(spec["serviceAccountName"]);
@@ -659,12 +669,7 @@ internal sealed class ApiHandler
         {
             // Events are created by an update of a missing one, as the real server allows for them.
             Meta.Of(obj)["name"] = name;
-            Meta.Of(obj)["namespace"] = ns;
-            Meta.Of(obj).Remove("resourceVersion");
-            Defaults.Apply(resource.Name, obj);
-            Validation.Check(resource, obj);
-            Meta.Of(obj)["uid"] = Guid.NewGuid().ToString();
-            Meta.Of(obj)["creationTimestamp"] = Time.Seconds(_cluster.Now);
+            PrepareCreate(resource, ns, obj);
             await WriteBytesAsync(ctx, 201, _store.Create(resource.Name, obj).Json).ConfigureAwait(false);
             return;
         }
@@ -880,8 +885,13 @@ internal sealed class ApiHandler
     /// their own controllers for that).</summary>
     private StoredObject FinishDeletion(ResourceInfo resource, StoredObject stored)
     {
-        if (resource.Name is "pods" or "namespaces" || stored.ToJson() is not { } obj || Meta.Get(obj, "deletionTimestamp") is null
-            || obj["metadata"]?["finalizers"] is JsonArray { Count: > 0 })
+        if (resource.Name is "pods" or "namespaces")
+        {
+            return stored;
+        }
+
+        var obj = stored.ToJson();
+        if (Meta.Get(obj, "deletionTimestamp") is null || obj["metadata"]?["finalizers"] is JsonArray { Count: > 0 })
         {
             return stored;
         }

@@ -51,11 +51,6 @@ internal sealed partial class PodRuntime
         DateTimeOffset? since = null;
         if (long.TryParse(q["sinceSeconds"], out var sinceSeconds))
         {
-            if (sinceSeconds <= 0)
-            {
-                throw ApiException.Invalid("PodLogOptions", "", [new FieldCause("FieldValueInvalid", "sinceSeconds", $"Invalid value: {sinceSeconds}: must be greater than 0")]);
-            }
-
             since = _cluster.Now.AddSeconds(-sinceSeconds);
         }
         else if (Time.Parse(q["sinceTime"]) is { } sinceTime)
@@ -65,10 +60,6 @@ internal sealed partial class PodRuntime
 
         var tail = long.TryParse(q["tailLines"], out var t) ? t : -1;
         var limit = long.TryParse(q["limitBytes"], out var l) ? l : long.MaxValue;
-        if (limit <= 0)
-        {
-            throw ApiException.Invalid("PodLogOptions", "", [new FieldCause("FieldValueInvalid", "limitBytes", $"Invalid value: {limit}: must be greater than 0")]);
-        }
 
         ctx.Response.StatusCode = 200;
         ctx.Response.ContentType = "text/plain";

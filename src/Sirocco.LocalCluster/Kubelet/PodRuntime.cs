@@ -33,7 +33,7 @@ internal sealed partial class PodRuntime : IAsyncDisposable
     public ProcessLauncher Launcher { get; private set; } = null!;
 
     /// <summary>Where the kubelet's own work runs, off the API server's thread pool.</summary>
-    public KubeletScheduler Scheduler { get; private set; } = null!;
+    public DedicatedThreads Scheduler { get; private set; } = null!;
 
     /// <summary>The cgroup holding the containers at a low CPU weight; null where the machine has none to give.</summary>
     public CpuGroup? Cpu { get; private set; }
@@ -69,7 +69,7 @@ internal sealed partial class PodRuntime : IAsyncDisposable
         Memory = MemoryCgroups.Detect($"sirocco-{name}-{Environment.ProcessId}");
         Cpu = CpuGroup.Detect($"sirocco-{name}-{Environment.ProcessId}");
         Launcher = new ProcessLauncher(Cpu);
-        Scheduler = new KubeletScheduler();
+        Scheduler = new DedicatedThreads("kubelet", 2);
         _cpu = Environment.ProcessorCount;
         _memory = NodeInfo.MemoryBytes();
         var stopping = _cluster.Stopping.Token;

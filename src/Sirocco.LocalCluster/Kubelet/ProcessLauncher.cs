@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 
 namespace Sirocco.LocalCluster.Kubelet;
@@ -8,59 +7,18 @@ namespace Sirocco.LocalCluster.Kubelet;
 /// and execs; doing that on the thread pool under a burst of pods starves the API server's requests. When the cluster
 /// has a <see cref="CpuGroup"/>, the threads join it, so what they fork starts inside it.
 /// </summary>
-internal sealed class ProcessLauncher : IDisposable
+internal sealed class ProcessLauncher(CpuGroup? group) : IDisposable
 {
-    private readonly BlockingCollection<(ProcessStartInfo Start, TaskCompletionSource<Process> Done)> _queue = [];
-    private readonly Thread[] _threads;
+    private readonly DedicatedThreads _threads = new("launcher", 2, group);
 
-    private readonly CpuGroup? _group;
-    private int _joined;
-
-    public ProcessLauncher(CpuGroup? group, int threads = 2)
-    {
-        _group = group;
-        _threads = [.. Enumerable.Range(0, threads).Select(i => new Thread(Run) { IsBackground = true, Name = $"local-cluster-launcher-{i}" })];
-        using var ready = new CountdownEvent(threads);
-        foreach (var t in _threads)
-        {
-            t.Start(ready);
-        }
-
-        ready.Wait();
-        InCpuGroup = group is not null && _joined == threads;
-    }
+    /// <summary>True when the launcher's threads are in the cluster's <see cref="CpuGroup"/>.</summary>
+    public bool InCpuGroup => _threads.InCpuGroup;
 
     public Task<Process> StartAsync(ProcessStartInfo start)
     {
+        // The caller continues elsewhere, never on a launcher thread (an exec session must not hold one).
         var done = new TaskCompletionSource<Process>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _queue.Add((start, done));
-        return done.Task;
-    }
-
-    public void Dispose()
-    {
-        _queue.CompleteAdding();
-        foreach (var t in _threads)
-        {
-            t.Join();
-        }
-
-        _queue.Dispose();
-    }
-
-    /// <summary>True when every launcher thread is in the cluster's <see cref="CpuGroup"/>.</summary>
-    public bool InCpuGroup { get; }
-
-    private void Run(object? ready)
-    {
-        if (_group is not null && _group.JoinCurrentThread())
-        {
-            Interlocked.Increment(ref _joined);
-        }
-
-        ((CountdownEvent)ready!).Signal();
-
-        foreach (var (start, done) in _queue.GetConsumingEnumerable())
+        _ = _threads.Run(() =>
         {
             try
             {
@@ -70,6 +28,11 @@ internal sealed class ProcessLauncher : IDisposable
             {
                 done.TrySetException(e);
             }
-        }
+
+            return Task.CompletedTask;
+        });
+        return done.Task;
     }
+
+    public void Dispose() => _threads.Dispose();
 }
