@@ -69,12 +69,12 @@ try
 
         if (batch.Count >= 5_000)
         {
-            await store.SaveAsync(new StateBatch { TaskInstances = batch });
+            await store.SaveAsync(new StateBatch { TaskInstances = [.. batch.Select(TaskInstanceChange.Insert)] });
             batch = [];
         }
     }
 
-    await store.SaveAsync(new StateBatch { TaskInstances = batch });
+    await store.SaveAsync(new StateBatch { TaskInstances = [.. batch.Select(TaskInstanceChange.Insert)] });
     Console.WriteLine($"store: {runCount:N0} runs x {TasksPerRun} task instances written in {fill.Elapsed.TotalSeconds:F1} s");
 
     await using var server = await SiroccoWebServer.StartAsync(new WebServerOptions { Config = config, Store = store, Urls = "http://127.0.0.1:0" });

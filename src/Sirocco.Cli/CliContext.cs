@@ -26,6 +26,9 @@ internal sealed class CliContext : IAsyncDisposable
 
     public TextWriter Out { get; }
 
+    /// <summary>Who changes state through this CLI: the OS user (from USER or LOGNAME), via CLI.</summary>
+    public StateActor Actor => new(Environment.GetValueOrDefault("USER") ?? Environment.GetValueOrDefault("LOGNAME") ?? "unknown", "CLI");
+
     public TextWriter Error { get; }
 
     public bool OutputRedirected { get; }

@@ -36,9 +36,10 @@ public sealed class SiroccoScheduler
     private HashSet<(string, string)>? _onlyRuns;
     private bool _dagsChanged = true;
     private bool _recovered;
-    private PendingWrites _batch = new();
+    private readonly PendingWrites _writes = new();
     private string? _onlyTask;
     private long _changes;
+    private int _sweepRequested;
 
     /// <summary>Creates a scheduler.</summary>
     /// <param name="store">The metadata store.</param>
@@ -198,7 +199,11 @@ public sealed class SiroccoScheduler
     }
 
     /// <summary>Wakes the loop (after a change it should see at once).</summary>
-    public void Wake() => _wake.Writer.TryWrite(true);
+    public void Wake()
+    {
+        Interlocked.Exchange(ref _sweepRequested, 1);
+        _wake.Writer.TryWrite(true);
+    }
 
     /// <summary>
     /// Creates a manual DAG run in the store, queued: logical date = the trigger time (or the one given), data interval
@@ -214,17 +219,7 @@ public sealed class SiroccoScheduler
         }
 
         logicalDate = logicalDate.ToUniversalTime();
-        var run = new DagRun
-        {
-            DagId = dagId,
-            RunId = DagRun.GenerateRunId(DagRunType.Manual, logicalDate),
-            RunType = DagRunType.Manual,
-            LogicalDate = logicalDate,
-            DataInterval = (schedule ?? Schedule.None).InferManualDataInterval(logicalDate),
-            State = DagRunState.Queued,
-            Conf = conf ?? [],
-            QueuedAt = time.GetUtcNow(),
-        };
+        var run = DagRun.Create(dagId, DagRunType.Manual, logicalDate, (schedule ?? Schedule.None).InferManualDataInterval(logicalDate), time.GetUtcNow(), conf);
         await store.CreateDagRunAsync(run, cancellationToken).ConfigureAwait(false);
         return run;
     }
@@ -241,8 +236,11 @@ public sealed class SiroccoScheduler
             await ApplyOutcomeAsync(outcome, ct).ConfigureAwait(false);
         }
 
+        // What this loop changed is written before it compares its state with the store's.
+        await FlushAsync(ct).ConfigureAwait(false);
         if (_onlyRuns is null)
         {
+            sweep |= Interlocked.Exchange(ref _sweepRequested, 0) == 1;
             if (_dagsChanged)
             {
                 _dagsChanged = false;
@@ -345,43 +343,21 @@ public sealed class SiroccoScheduler
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(collection);
         ArgumentNullException.ThrowIfNull(options);
-        var ct = cancellationToken;
-        var models = (await store.ListDagsAsync(ct).ConfigureAwait(false)).ToDictionary(d => d.DagId, StringComparer.Ordinal);
-        foreach (var dag in collection.Dags.Values)
+        var models = (await store.ListDagsAsync(cancellationToken).ConfigureAwait(false)).ToDictionary(d => d.DagId, StringComparer.Ordinal);
+        var dags = collection.Dags.Values.Select(dag => new DagModel
         {
-            var existing = models.GetValueOrDefault(dag.DagId);
-            await store.UpsertDagAsync(
-                new DagModel
-                {
-                    DagId = dag.DagId,
-                    FileLoc = dag.FileLoc,
-                    IsPaused = existing?.IsPaused ?? dag.IsPausedUponCreation ?? options.DagsArePausedAtCreation,
-                    IsActive = true,
-                    LastParsedTime = now,
-                    Description = dag.Description,
-                    Schedule = dag.Schedule.Description,
-                    Owners = string.Join(", ", dag.Tasks.Select(t => t.Owner).Distinct(StringComparer.Ordinal)),
-                    Tags = [.. dag.Tags],
-                },
-                ct).ConfigureAwait(false);
-        }
-
-        var gone = models.Values.Where(m => m.IsActive && !collection.Dags.ContainsKey(m.DagId)).Select(m => m.DagId).ToList();
-        await store.DeactivateDagsAsync(gone, ct).ConfigureAwait(false);
-
-        var errorFiles = collection.ImportErrors.Select(e => e.FileName).ToHashSet(StringComparer.Ordinal);
-        foreach (var old in await store.ListImportErrorsAsync(ct).ConfigureAwait(false))
-        {
-            if (!errorFiles.Contains(old.FileName))
-            {
-                await store.ClearImportErrorAsync(old.FileName, ct).ConfigureAwait(false);
-            }
-        }
-
-        foreach (var e in collection.ImportErrors)
-        {
-            await store.SetImportErrorAsync(new ImportErrorRecord(e.FileName, e.Message, now), ct).ConfigureAwait(false);
-        }
+            DagId = dag.DagId,
+            FileLoc = dag.FileLoc,
+            IsPaused = models.GetValueOrDefault(dag.DagId)?.IsPaused ?? dag.IsPausedUponCreation ?? options.DagsArePausedAtCreation,
+            IsActive = true,
+            LastParsedTime = now,
+            Description = dag.Description,
+            Schedule = dag.Schedule.Description,
+            Owners = string.Join(", ", dag.Tasks.Select(t => t.Owner).Distinct(StringComparer.Ordinal)),
+            Tags = [.. dag.Tags],
+        }).ToList();
+        var errors = collection.ImportErrors.Select(e => new ImportErrorRecord(e.FileName, e.Message, now)).ToList();
+        await store.SyncDagsAsync(new DagSync(dags, errors), cancellationToken).ConfigureAwait(false);
     }
 
     private async Task LoadPoolsAsync(CancellationToken ct) =>
@@ -401,17 +377,86 @@ public sealed class SiroccoScheduler
             }
         }
 
-        // Task instances cleared by a user (state none again) in a run this loop holds.
-        foreach (var run in _runs.Values)
+        // Runs this loop holds that another writer finished, requeued or deleted, and task instances a user marked or
+        // cleared: the stored state wins, and a try whose task instance is no longer running it is ended.
+        var activeRuns = active.ToDictionary(r => (r.DagId, r.RunId));
+        foreach (var run in _runs.Values.ToList())
         {
-            foreach (var stored in await _store.ListTaskInstancesAsync(run.Run.DagId, run.Run.RunId, ct).ConfigureAwait(false))
+            var key = (run.Run.DagId, run.Run.RunId);
+            var storedRun = activeRuns.TryGetValue(key, out var a) ? a : await _store.GetDagRunAsync(key.DagId, key.RunId, ct).ConfigureAwait(false);
+            await TakeStoredRunAsync(run.Run, storedRun, ct).ConfigureAwait(false);
+            if (!_runs.ContainsKey(key))
             {
-                if (run.Tis.TryGetValue(stored.TaskId, out var mine) && mine.State.IsFinished() && stored.State == TaskInstanceState.None)
+                continue;
+            }
+
+            foreach (var stored in await _store.ListTaskInstancesAsync(key.DagId, key.RunId, ct).ConfigureAwait(false))
+            {
+                if (run.Tis.TryGetValue(stored.TaskId, out var mine) && (mine.State != stored.State || mine.TryNumber != stored.TryNumber || mine.MaxTries != stored.MaxTries))
                 {
-                    run.Tis[stored.TaskId] = stored;
-                    run.Dirty = true;
+                    await TakeStoredAsync(mine, stored, ct).ConfigureAwait(false);
                 }
             }
+        }
+    }
+
+    /// <summary>Takes a task instance as stored (another writer changed it); ends its try if that try no longer runs.</summary>
+    private async Task TakeStoredAsync(TaskInstance mine, TaskInstance? stored, CancellationToken ct)
+    {
+        if (!_runs.TryGetValue((mine.DagId, mine.RunId), out var run))
+        {
+            return;
+        }
+
+        if (stored is null)
+        {
+            await TakeStoredRunAsync(run.Run, await _store.GetDagRunAsync(mine.DagId, mine.RunId, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+            return;
+        }
+
+        _changes++;
+        run.Tis[stored.TaskId] = stored;
+        run.Dirty = true;
+        if (_running.TryGetValue(stored.Key, out var r) && (stored.State != TaskInstanceState.Running || stored.TryNumber != r.Ti.TryNumber))
+        {
+            await r.Control.KillAsync($"its state was set to {stored.State.ToName()} by {stored.ChangedBy ?? "another process"}").ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Takes a run as stored: a run finished or deleted by another writer is let go, its tries ended.</summary>
+    private async Task TakeStoredRunAsync(DagRun mine, DagRun? stored, CancellationToken ct)
+    {
+        var key = (mine.DagId, mine.RunId);
+        if (!_runs.TryGetValue(key, out var run) || (stored is not null && stored.State == run.Run.State))
+        {
+            return;
+        }
+
+        _changes++;
+        if (stored is { State: DagRunState.Queued or DagRunState.Running })
+        {
+            run.Run = stored;
+            run.Dirty = true;
+            return;
+        }
+
+        _runs.Remove(key);
+        var reason = stored is null ? "its DAG run was deleted" : $"its DAG run was set to {stored.State.ToName()} by another process";
+        if (stored is not null)
+        {
+            // The task instances say who: a run marked from outside marks its unfinished task instances with it.
+            foreach (var ti in await _store.ListTaskInstancesAsync(key.DagId, key.RunId, ct).ConfigureAwait(false))
+            {
+                if (_running.TryGetValue(ti.Key, out var r) && ti.ChangedBy is not null)
+                {
+                    await r.Control.KillAsync($"its state was set to {ti.State.ToName()} by {ti.ChangedBy}").ConfigureAwait(false);
+                }
+            }
+        }
+
+        foreach (var r in _running.Values.Where(r => r.Ti.DagId == key.DagId && r.Ti.RunId == key.RunId).ToList())
+        {
+            await r.Control.KillAsync(reason).ConfigureAwait(false);
         }
     }
 
@@ -448,23 +493,14 @@ public sealed class SiroccoScheduler
                     break; // a run slot frees when a run ends, which wakes the loop
                 }
 
-                var run = new DagRun
-                {
-                    DagId = dag.DagId,
-                    RunId = DagRun.GenerateRunId(DagRunType.Scheduled, next.LogicalDate),
-                    RunType = DagRunType.Scheduled,
-                    LogicalDate = next.LogicalDate,
-                    DataInterval = next.Interval,
-                    State = DagRunState.Queued,
-                    QueuedAt = now,
-                };
+                var run = DagRun.Create(dag.DagId, DagRunType.Scheduled, next.LogicalDate, next.Interval, now);
                 try
                 {
                     await _store.CreateDagRunAsync(run, ct).ConfigureAwait(false);
                 }
-                catch (SiroccoException)
+                catch (DagRunExistsException)
                 {
-                    // Already created (by an earlier life of this scheduler, or a backfill): move past it.
+                    // Already created (by an earlier life of this scheduler, another scheduler, or a backfill): move past it.
                 }
 
                 last = next.Interval;
@@ -525,8 +561,7 @@ public sealed class SiroccoScheduler
                     break;
                 }
 
-                run.Run = run.Run with { State = DagRunState.Running, StartDate = _time.GetUtcNow() };
-                _batch.Runs[(run.Run.DagId, run.Run.RunId)] = run.Run;
+                SetRun(run, run.Run with { State = DagRunState.Running, StartDate = _time.GetUtcNow() });
                 run.Dirty = true;
                 running++;
             }
@@ -540,10 +575,11 @@ public sealed class SiroccoScheduler
             return;
         }
 
+        var seenState = run.State;
         if (_onlyRuns is not null && run.State == DagRunState.Queued)
         {
             run = run with { State = DagRunState.Running, StartDate = _time.GetUtcNow() };
-            _batch.Runs[(run.DagId, run.RunId)] = run;
+            _writes.SetRun(seenState, run);
         }
 
         var tis = (await _store.ListTaskInstancesAsync(run.DagId, run.RunId, ct).ConfigureAwait(false)).ToDictionary(t => t.TaskId, StringComparer.Ordinal);
@@ -564,15 +600,15 @@ public sealed class SiroccoScheduler
                     PoolSlots = task.PoolSlots,
                     PriorityWeight = weights[task.TaskId],
                 };
-                _batch.Tis[ti.Key] = ti;
+                _writes.Insert(ti);
                 tis[task.TaskId] = ti;
             }
         }
 
         foreach (var ti in tis.Values.Where(t => !dag.HasTask(t.TaskId) && !t.State.IsFinished()).ToList())
         {
-            tis[ti.TaskId] = ti with { State = TaskInstanceState.Removed };
-            _batch.Tis[ti.Key] = tis[ti.TaskId];
+            tis[ti.TaskId] = ti with { State = TaskInstanceState.Removed, ChangedBy = null };
+            _writes.Set(ti, tis[ti.TaskId]);
         }
 
         _runs[(run.DagId, run.RunId)] = new ActiveRun(run, dag, tis);
@@ -706,8 +742,7 @@ public sealed class SiroccoScheduler
         // A run fails when a leaf task failed or is upstream_failed, as in Airflow.
         var leaves = run.Dag.Tasks.Where(t => t.DownstreamTaskIds.Count == 0).Select(t => run.Tis[t.TaskId].State);
         var failed = leaves.Any(s => s is TaskInstanceState.Failed or TaskInstanceState.UpstreamFailed);
-        run.Run = run.Run with { State = failed ? DagRunState.Failed : DagRunState.Success, EndDate = _time.GetUtcNow() };
-        _batch.Runs[(run.Run.DagId, run.Run.RunId)] = run.Run;
+        SetRun(run, run.Run with { State = failed ? DagRunState.Failed : DagRunState.Success, EndDate = _time.GetUtcNow() });
         _runs.Remove((run.Run.DagId, run.Run.RunId));
         _changes++;
     }
@@ -718,14 +753,13 @@ public sealed class SiroccoScheduler
         {
             if (_running.TryGetValue(ti.Key, out var r))
             {
-                await r.Kill.CancelAsync().ConfigureAwait(false);
+                await r.Control.KillAsync($"the DAG run exceeded its dagrun_timeout ({run.Dag.DagrunTimeout})").ConfigureAwait(false);
             }
 
             Set(run, ti with { State = TaskInstanceState.Skipped, EndDate = _time.GetUtcNow() });
         }
 
-        run.Run = run.Run with { State = DagRunState.Failed, EndDate = _time.GetUtcNow() };
-        _batch.Runs[(run.Run.DagId, run.Run.RunId)] = run.Run;
+        SetRun(run, run.Run with { State = DagRunState.Failed, EndDate = _time.GetUtcNow() });
         _runs.Remove((run.Run.DagId, run.Run.RunId));
     }
 
@@ -781,75 +815,80 @@ public sealed class SiroccoScheduler
                 Hostname = _options.Hostname,
                 ExternalId = null,
             };
-            _batch.ClearXComs.Add(ti);
-            Set(run, started);
-            _batch.Tries[started.Key + "#" + started.TryNumber] = TryRecord(started);
+            Set(run, started, TryRecord(started), clearXComs: true);
             toStart.Add((run, started));
         }
 
-        // A try starts only once its running state is stored, so a crash never loses track of started work.
-        await FlushAsync(ct).ConfigureAwait(false);
+        // A try starts only once its running state is stored, so a crash never loses track of started work; a start
+        // that lost to another writer (a user marked or cleared the task meanwhile) does not happen.
+        var lost = await FlushAsync(ct).ConfigureAwait(false);
         foreach (var (run, started) in toStart)
         {
-            Start(run, started, resumedExternalId: null);
+            if (!lost.Contains(started.Key))
+            {
+                Start(run, started, resumedExternalId: null);
+            }
         }
     }
 
     private void Start(ActiveRun run, TaskInstance ti, string? resumedExternalId)
     {
-        var kill = new CancellationTokenSource();
-        var shutdown = new CancellationTokenSource();
+        var control = new TryControl();
         TriesStarted++;
-        var task = RunTryAsync(run, ti, resumedExternalId, kill.Token, shutdown.Token);
-        _running[ti.Key] = new RunningTry(ti, kill, shutdown, task);
+        var task = RunTryAsync(run, ti, resumedExternalId, control);
+        _running[ti.Key] = new RunningTry(ti, control, task);
     }
 
-    private async Task RunTryAsync(ActiveRun run, TaskInstance ti, string? resumedExternalId, CancellationToken kill, CancellationToken shutdown)
+    private async Task RunTryAsync(ActiveRun run, TaskInstance ti, string? resumedExternalId, TryControl control)
     {
         await Task.Yield();
-        var outcome = await _runner.RunAsync(run.Dag, run.Run, ti, resumedExternalId, kill, shutdown).ConfigureAwait(false);
+        var outcome = await _runner.RunAsync(run.Dag, run.Run, ti, resumedExternalId, control).ConfigureAwait(false);
         await _outcomes.Writer.WriteAsync(outcome, CancellationToken.None).ConfigureAwait(false);
     }
 
-    private async Task ApplyOutcomeAsync(TryOutcome outcome, CancellationToken ct)
+    private Task ApplyOutcomeAsync(TryOutcome outcome, CancellationToken ct)
     {
+        _ = ct;
         var ti = outcome.TaskInstance;
         if (_running.Remove(ti.Key, out var running))
         {
-            running.Kill.Dispose();
-            running.Shutdown.Dispose();
+            running.Control.Dispose();
         }
 
-        if (outcome.Result == TryResult.Interrupted || !_runs.TryGetValue((ti.DagId, ti.RunId), out var run))
+        if (outcome.Result == TryResult.Interrupted)
         {
-            return; // left running in the store; the next start resumes it
+            return Task.CompletedTask; // left running in the store; the next start resumes it
         }
 
-        var current = run.Tis[ti.TaskId];
-        if (current.State != TaskInstanceState.Running || current.TryNumber != ti.TryNumber)
-        {
-            return; // the run timed out or a user changed the state meanwhile
-        }
-
-        var task = run.Dag.GetTask(ti.TaskId);
+        _runs.TryGetValue((ti.DagId, ti.RunId), out var run);
+        var task = run?.Dag.HasTask(ti.TaskId) == true ? run.Dag.GetTask(ti.TaskId) : null;
         var state = outcome.Result switch
         {
             TryResult.Success => TaskInstanceState.Success,
             TryResult.Skipped => TaskInstanceState.Skipped,
-            _ when ti.TryNumber < ti.MaxTries => TaskInstanceState.UpForRetry,
+            _ when ti.TryNumber < ti.MaxTries && task is not null => TaskInstanceState.UpForRetry,
             _ => TaskInstanceState.Failed,
         };
-        var finished = current with
+        var finished = ti with
         {
             State = state,
             EndDate = outcome.EndDate,
-            ExternalId = outcome.ExternalId ?? current.ExternalId,
-            NextRetryAt = state == TaskInstanceState.UpForRetry ? outcome.EndDate + RetryDelays.Next(task, ti.DagId, run.Run.LogicalDate, ti.TryNumber + 1) : null,
+            ExternalId = outcome.ExternalId ?? ti.ExternalId,
+            NextRetryAt = state == TaskInstanceState.UpForRetry ? outcome.EndDate + RetryDelays.Next(task!, ti.DagId, run!.Run.LogicalDate, ti.TryNumber + 1) : null,
+            ChangedBy = null,
         };
-        Set(run, finished);
-        _batch.Tries[finished.Key + "#" + finished.TryNumber] = TryRecord(finished);
+
+        // The try's record is history: written even when a user changed the task instance meanwhile.
+        _writes.FinishedTry(TryRecord(finished));
+        if (run is null || !run.Tis.TryGetValue(ti.TaskId, out var current) || current.State != TaskInstanceState.Running || current.TryNumber != ti.TryNumber)
+        {
+            return Task.CompletedTask; // the run timed out or a user changed the state meanwhile: theirs stands
+        }
+
+        Set(run, finished with { MaxTries = current.MaxTries, StartDate = current.StartDate });
         run.Dirty = true;
         TaskInstanceFinished?.Invoke(finished);
+        return Task.CompletedTask;
     }
 
     /// <summary>
@@ -895,7 +934,7 @@ public sealed class SiroccoScheduler
         // Shutdown: running tries leave their external work running and return quickly.
         foreach (var r in _running.Values.ToList())
         {
-            await r.Shutdown.CancelAsync().ConfigureAwait(false);
+            await r.Control.ShutdownAsync().ConfigureAwait(false);
         }
 
         foreach (var r in _running.Values.ToList())
@@ -921,37 +960,49 @@ public sealed class SiroccoScheduler
         await FlushAsync(CancellationToken.None).ConfigureAwait(false);
     }
 
-    private void Set(ActiveRun run, TaskInstance ti)
+    private void Set(ActiveRun run, TaskInstance ti, TaskInstanceTry? tryRecord = null, bool clearXComs = false)
     {
         _changes++;
+        var seen = run.Tis[ti.TaskId];
+        ti = ti with { ChangedBy = null };
         run.Tis[ti.TaskId] = ti;
-        _batch.Tis[ti.Key] = ti;
+        _writes.Set(seen, ti, tryRecord, clearXComs);
     }
 
-    /// <summary>Writes the pass's state changes in one transaction.</summary>
-    private async Task FlushAsync(CancellationToken ct)
+    private void SetRun(ActiveRun run, DagRun after)
     {
-        if (_batch.IsEmpty)
+        _changes++;
+        _writes.SetRun(run.Run.State, after);
+        run.Run = after;
+    }
+
+    /// <summary>
+    /// Writes the pass's state changes in one transaction. Changes that lost to another writer (a user who marked,
+    /// cleared or deleted meanwhile) are not written: the stored state is taken instead. Returns the keys of the task
+    /// instances whose change lost.
+    /// </summary>
+    private async Task<HashSet<string>> FlushAsync(CancellationToken ct)
+    {
+        var lost = new HashSet<string>(StringComparer.Ordinal);
+        if (_writes.IsEmpty)
         {
-            return;
+            return lost;
         }
 
-        var batch = new StateBatch { TaskInstances = [.. _batch.Tis.Values], Tries = [.. _batch.Tries.Values], DagRuns = [.. _batch.Runs.Values], ClearXComs = [.. _batch.ClearXComs] };
-        _batch = new PendingWrites();
-        await _store.SaveAsync(batch, ct).ConfigureAwait(false);
-    }
+        foreach (var conflict in await _store.SaveAsync(_writes.Take(), ct).ConfigureAwait(false))
+        {
+            if (conflict.TaskInstance is { } change)
+            {
+                lost.Add(change.After.Key);
+                await TakeStoredAsync(change.After, conflict.StoredTaskInstance, ct).ConfigureAwait(false);
+            }
+            else if (conflict.DagRun is { } runChange)
+            {
+                await TakeStoredRunAsync(runChange.After, conflict.StoredRun, ct).ConfigureAwait(false);
+            }
+        }
 
-    private sealed class PendingWrites
-    {
-        public Dictionary<string, TaskInstance> Tis { get; } = new(StringComparer.Ordinal);
-
-        public Dictionary<string, TaskInstanceTry> Tries { get; } = new(StringComparer.Ordinal);
-
-        public Dictionary<(string, string), DagRun> Runs { get; } = [];
-
-        public List<TaskInstance> ClearXComs { get; } = [];
-
-        public bool IsEmpty => Tis.Count == 0 && Tries.Count == 0 && Runs.Count == 0 && ClearXComs.Count == 0;
+        return lost;
     }
 
     private static TaskInstanceTry TryRecord(TaskInstance ti) => new()
@@ -979,5 +1030,5 @@ public sealed class SiroccoScheduler
         public bool Dirty { get; set; } = true;
     }
 
-    private sealed record RunningTry(TaskInstance Ti, CancellationTokenSource Kill, CancellationTokenSource Shutdown, Task Task);
+    private sealed record RunningTry(TaskInstance Ti, TryControl Control, Task Task);
 }

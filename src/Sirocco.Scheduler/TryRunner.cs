@@ -35,8 +35,10 @@ internal sealed class TryRunner
         _time = time;
     }
 
-    public async Task<TryOutcome> RunAsync(Dag dag, DagRun run, TaskInstance ti, string? resumedExternalId, CancellationToken kill, CancellationToken shutdown)
+    public async Task<TryOutcome> RunAsync(Dag dag, DagRun run, TaskInstance ti, string? resumedExternalId, TryControl control)
     {
+        var kill = control.Kill;
+        var shutdown = control.Shutdown;
         var task = dag.GetTask(ti.TaskId);
         var path = TaskLogPaths.For(_options.LogFolder, ti.DagId, ti.TaskId, run.LogicalDate, ti.TryNumber, ti.MapIndex);
         using var log = new TaskLogWriter(path, _services.Masker, _time, _options.LogEcho is { } echo ? line => echo($"{ti.TaskId}: {line}") : null);
@@ -94,7 +96,7 @@ internal sealed class TryRunner
             }
             catch (OperationCanceledException) when (kill.IsCancellationRequested)
             {
-                const string message = "The try was killed";
+                var message = control.KillReason is { } reason ? $"The try was killed: {reason}" : "The try was killed";
                 log.Error(message);
                 return Done(ti, TryResult.Failed, message, log, recorder);
             }
@@ -167,13 +169,10 @@ internal sealed class TryRunner
         {
             ExternalId = externalId;
 
-            // Written straight to the task instance and its try, so that a restart finds the work even if this
-            // process dies the next instant.
-            var current = await _store.GetTaskInstanceAsync(_ti.DagId, _ti.TaskId, _ti.RunId, _ti.MapIndex, cancellationToken).ConfigureAwait(false) ?? _ti;
-            await _store.UpsertTaskInstanceAsync(current with { ExternalId = externalId }, cancellationToken).ConfigureAwait(false);
-            await _store.UpsertTryAsync(
-                new TaskInstanceTry { DagId = _ti.DagId, TaskId = _ti.TaskId, RunId = _ti.RunId, MapIndex = _ti.MapIndex, TryNumber = _ti.TryNumber, State = TaskInstanceState.Running, StartDate = _ti.StartDate, Hostname = _ti.Hostname, ExternalId = externalId },
-                cancellationToken).ConfigureAwait(false);
+            // Written at once to the task instance and its try, so that a restart finds the work even if this process
+            // dies the next instant. When the task instance no longer runs this try (a user marked or cleared it),
+            // nothing is written: the scheduler ends the try and its work.
+            await _store.RecordTryExternalIdAsync(_ti, externalId, cancellationToken).ConfigureAwait(false);
         }
     }
 }

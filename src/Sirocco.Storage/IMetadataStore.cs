@@ -54,24 +54,10 @@ public sealed record User(string Username, string PasswordHash, string Role, str
 /// <param name="Description">Description.</param>
 public sealed record Pool(string Name, int Slots, string? Description = null);
 
-/// <summary>State changes written together in one transaction (the scheduler's changes of one pass).</summary>
-public sealed record StateBatch
-{
-    /// <summary>Task instances to create or replace.</summary>
-    public IReadOnlyCollection<TaskInstance> TaskInstances { get; init; } = [];
-
-    /// <summary>Try records to create or replace.</summary>
-    public IReadOnlyCollection<TaskInstanceTry> Tries { get; init; } = [];
-
-    /// <summary>DAG runs whose state and dates to update.</summary>
-    public IReadOnlyCollection<DagRun> DagRuns { get; init; } = [];
-
-    /// <summary>Task instances whose XComs to delete (before a new try).</summary>
-    public IReadOnlyCollection<TaskInstance> ClearXComs { get; init; } = [];
-
-    /// <summary>Whether there is nothing to write.</summary>
-    public bool IsEmpty => TaskInstances.Count == 0 && Tries.Count == 0 && DagRuns.Count == 0 && ClearXComs.Count == 0;
-}
+/// <summary>The DAGs of the dags folder at one moment, recorded by <see cref="IMetadataStore.SyncDagsAsync"/>.</summary>
+/// <param name="Dags">Every DAG loaded (a new DAG's <see cref="DagModel.IsPaused"/> is its initial flag).</param>
+/// <param name="ImportErrors">Every file that failed to load.</param>
+public sealed record DagSync(IReadOnlyCollection<DagModel> Dags, IReadOnlyCollection<ImportErrorRecord> ImportErrors);
 
 /// <summary>Filters for listing DAG runs.</summary>
 public sealed record DagRunQuery
@@ -117,10 +103,16 @@ public interface IMetadataStore : IVariableStore, IConnectionStore, IAsyncDispos
     /// <summary>Pauses or unpauses a DAG; false when it is unknown.</summary>
     Task<bool> SetDagPausedAsync(string dagId, bool paused, CancellationToken cancellationToken = default);
 
-    /// <summary>Marks the DAGs of files that are gone as inactive, keeping their history.</summary>
-    Task DeactivateDagsAsync(IEnumerable<string> dagIds, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Records the DAGs of the dags folder in one transaction: a row per DAG (an existing DAG keeps its paused flag),
+    /// the DAGs no longer present marked inactive (their history kept), the import errors replaced by these.
+    /// </summary>
+    Task SyncDagsAsync(DagSync sync, CancellationToken cancellationToken = default);
 
-    /// <summary>Creates a DAG run; a second run with the same id or logical date is an error naming both.</summary>
+    /// <summary>
+    /// Creates a DAG run. A run with the same run id or the same logical date is found by its key and refused with a
+    /// <see cref="DagRunExistsException"/> naming it.
+    /// </summary>
     Task CreateDagRunAsync(DagRun run, CancellationToken cancellationToken = default);
 
     /// <summary>The run, or null.</summary>
@@ -129,14 +121,8 @@ public interface IMetadataStore : IVariableStore, IConnectionStore, IAsyncDispos
     /// <summary>Runs matching the query.</summary>
     Task<IReadOnlyList<DagRun>> ListDagRunsAsync(DagRunQuery query, CancellationToken cancellationToken = default);
 
-    /// <summary>Replaces a run's state and dates.</summary>
-    Task UpdateDagRunAsync(DagRun run, CancellationToken cancellationToken = default);
-
     /// <summary>Deletes a run with its task instances, tries and XComs; false when it did not exist.</summary>
     Task<bool> DeleteDagRunAsync(string dagId, string runId, CancellationToken cancellationToken = default);
-
-    /// <summary>Creates or replaces a task instance.</summary>
-    Task UpsertTaskInstanceAsync(TaskInstance taskInstance, CancellationToken cancellationToken = default);
 
     /// <summary>The task instance, or null.</summary>
     Task<TaskInstance?> GetTaskInstanceAsync(string dagId, string taskId, string runId, int mapIndex = -1, CancellationToken cancellationToken = default);
@@ -147,11 +133,38 @@ public interface IMetadataStore : IVariableStore, IConnectionStore, IAsyncDispos
     /// <summary>Task instances in the given states, across DAGs (what the scheduler works on).</summary>
     Task<IReadOnlyList<TaskInstance>> ListTaskInstancesByStateAsync(IReadOnlyCollection<TaskInstanceState> states, CancellationToken cancellationToken = default);
 
-    /// <summary>Writes a batch of state changes atomically: all of it or none.</summary>
-    Task SaveAsync(StateBatch batch, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Writes a batch of compare-and-set changes in one transaction. Returns the changes that lost (their rows had
+    /// been changed by another writer), with the rows as stored now; the others are written.
+    /// </summary>
+    Task<IReadOnlyList<StateConflict>> SaveAsync(StateBatch batch, CancellationToken cancellationToken = default);
 
-    /// <summary>Creates or replaces the record of one try.</summary>
-    Task UpsertTryAsync(TaskInstanceTry attempt, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Clears task instances (state none, as many tries again as the task has retries) in one transaction; a finished
+    /// run goes back to queued. Running ones are cleared too: their scheduler ends the try. Returns the task instances
+    /// cleared (or that would be, when dry). A row changed meanwhile by another writer fails it all with a
+    /// <see cref="StateConflictException"/>.
+    /// </summary>
+    Task<IReadOnlyList<TaskInstance>> ClearTaskInstancesAsync(ClearRequest request, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Sets a task instance's state from outside the scheduler (mark success, failed or skipped), if it is still as
+    /// <paramref name="expected"/> (state and try number), else a <see cref="StateConflictException"/>. A finished
+    /// run goes back to queued so that its scheduler decides its state again. Returns the task instance as written.
+    /// </summary>
+    Task<TaskInstance> MarkTaskInstanceAsync(TaskInstance expected, TaskInstanceState state, StateActor actor, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Sets a run's state from outside the scheduler, with its unfinished task instances (success or failed), if its
+    /// state is still <paramref name="expected"/>'s, else a <see cref="StateConflictException"/>.
+    /// </summary>
+    Task<DagRun> MarkDagRunAsync(DagRun expected, DagRunState state, StateActor actor, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Records where a running try's work runs (a pod), on the task instance and its try record, if the task instance
+    /// is still running that try; false when it no longer is (its state was changed meanwhile).
+    /// </summary>
+    Task<bool> RecordTryExternalIdAsync(TaskInstance running, string externalId, CancellationToken cancellationToken = default);
 
     /// <summary>Every recorded try of a task instance, by try number.</summary>
     Task<IReadOnlyList<TaskInstanceTry>> ListTriesAsync(string dagId, string taskId, string runId, int mapIndex = -1, CancellationToken cancellationToken = default);

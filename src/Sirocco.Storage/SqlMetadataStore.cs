@@ -12,7 +12,7 @@ namespace Sirocco.Storage;
 /// The store over portable SQL: parameters are <c>@name</c>, upserts are <c>INSERT ... ON CONFLICT ... DO UPDATE</c>,
 /// timestamps are sortable ISO text. A database supplies connections and its migration scripts.
 /// </summary>
-internal abstract class SqlMetadataStore : IMetadataStore
+internal abstract partial class SqlMetadataStore : IMetadataStore
 {
     private const string TimeFormat = "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'";
 
@@ -136,16 +136,7 @@ internal abstract class SqlMetadataStore : IMetadataStore
     public Task UpsertDagAsync(DagModel dag, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(dag);
-        return ExecAsync(
-            """
-            INSERT INTO dag (dag_id, fileloc, is_paused, is_active, last_parsed_time, description, schedule, owners, tags)
-            VALUES (@id, @file, @paused, @active, @parsed, @descr, @sched, @owners, @tags)
-            ON CONFLICT (dag_id) DO UPDATE SET fileloc = excluded.fileloc, is_active = excluded.is_active,
-              last_parsed_time = excluded.last_parsed_time, description = excluded.description,
-              schedule = excluded.schedule, owners = excluded.owners, tags = excluded.tags
-            """,
-            [("id", dag.DagId), ("file", dag.FileLoc), ("paused", dag.IsPaused ? 1 : 0), ("active", dag.IsActive ? 1 : 0), ("parsed", Time(dag.LastParsedTime)), ("descr", dag.Description), ("sched", dag.Schedule), ("owners", dag.Owners), ("tags", JsonSerializer.Serialize(dag.Tags))],
-            cancellationToken);
+        return ExecAsync(SqlDagUpsert, DagParameters(dag), cancellationToken);
     }
 
     public async Task<DagModel?> GetDagAsync(string dagId, CancellationToken cancellationToken = default) =>
@@ -157,36 +148,7 @@ internal abstract class SqlMetadataStore : IMetadataStore
     public async Task<bool> SetDagPausedAsync(string dagId, bool paused, CancellationToken cancellationToken = default) =>
         await ExecAsync("UPDATE dag SET is_paused = @p WHERE dag_id = @id", [("p", paused ? 1 : 0), ("id", dagId)], cancellationToken).ConfigureAwait(false) > 0;
 
-    public async Task DeactivateDagsAsync(IEnumerable<string> dagIds, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(dagIds);
-        foreach (var id in dagIds)
-        {
-            await ExecAsync("UPDATE dag SET is_active = 0 WHERE dag_id = @id", [("id", id)], cancellationToken).ConfigureAwait(false);
-        }
-    }
-
     // ---- DAG runs ----
-
-    public async Task CreateDagRunAsync(DagRun run, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(run);
-        try
-        {
-            await ExecAsync(
-                """
-                INSERT INTO dag_run (dag_id, run_id, run_type, logical_date, data_interval_start, data_interval_end, state, conf, queued_at, start_date, end_date)
-                VALUES (@dag, @run, @type, @logical, @dis, @die, @state, @conf, @queued, @start, @end)
-                """,
-                DagRunParameters(run),
-                cancellationToken).ConfigureAwait(false);
-        }
-        catch (DbException e) when (IsUniqueViolation(e))
-        {
-            throw new SiroccoException(
-                $"A DAG run of {run.DagId} with run id {run.RunId} or logical date {AirflowTime.IsoFormat(run.LogicalDate)} already exists", e);
-        }
-    }
 
     public async Task<DagRun?> GetDagRunAsync(string dagId, string runId, CancellationToken cancellationToken = default) =>
         (await QueryAsync(SqlDagRunSelect + " WHERE dag_id = @dag AND run_id = @run", [("dag", dagId), ("run", runId)], ReadDagRun, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
@@ -217,12 +179,6 @@ internal abstract class SqlMetadataStore : IMetadataStore
         return QueryAsync(sql, [.. args], ReadDagRun, cancellationToken);
     }
 
-    public Task UpdateDagRunAsync(DagRun run, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(run);
-        return ExecAsync(SqlDagRunUpdate, DagRunParameters(run), cancellationToken);
-    }
-
     public async Task<bool> DeleteDagRunAsync(string dagId, string runId, CancellationToken cancellationToken = default)
     {
         await using var conn = await OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -239,71 +195,6 @@ internal abstract class SqlMetadataStore : IMetadataStore
     }
 
     // ---- task instances ----
-
-    public Task UpsertTaskInstanceAsync(TaskInstance taskInstance, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(taskInstance);
-        return ExecAsync(SqlTaskInstanceUpsert, TaskInstanceParameters(taskInstance), cancellationToken);
-    }
-
-    public async Task SaveAsync(StateBatch batch, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(batch);
-        if (batch.IsEmpty)
-        {
-            return;
-        }
-
-        await using var conn = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var tx = await conn.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        foreach (var ti in batch.ClearXComs)
-        {
-            await ExecAsync(conn, tx, "DELETE FROM xcom WHERE dag_id = @dag AND task_id = @task AND run_id = @run AND map_index = @mi", [("dag", ti.DagId), ("task", ti.TaskId), ("run", ti.RunId), ("mi", ti.MapIndex)], cancellationToken).ConfigureAwait(false);
-        }
-
-        foreach (var ti in batch.TaskInstances)
-        {
-            await ExecAsync(conn, tx, SqlTaskInstanceUpsert, TaskInstanceParameters(ti), cancellationToken).ConfigureAwait(false);
-        }
-
-        foreach (var t in batch.Tries)
-        {
-            await ExecAsync(conn, tx, SqlTryUpsert, TryParameters(t), cancellationToken).ConfigureAwait(false);
-        }
-
-        foreach (var run in batch.DagRuns)
-        {
-            await ExecAsync(conn, tx, SqlDagRunUpdate, DagRunParameters(run), cancellationToken).ConfigureAwait(false);
-        }
-
-        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    private static (string, object?)[] TaskInstanceParameters(TaskInstance ti) =>
-        [("dag", ti.DagId), ("task", ti.TaskId), ("run", ti.RunId), ("mi", ti.MapIndex), ("state", ti.State.ToName()), ("try", ti.TryNumber), ("max", ti.MaxTries), ("start", Time(ti.StartDate)), ("end", Time(ti.EndDate)), ("queued", Time(ti.QueuedAt)), ("retry", Time(ti.NextRetryAt)), ("host", ti.Hostname), ("op", ti.Operator), ("pool", ti.Pool), ("slots", ti.PoolSlots), ("prio", ti.PriorityWeight), ("ext", ti.ExternalId)];
-
-    private static (string, object?)[] TryParameters(TaskInstanceTry t) =>
-        [("dag", t.DagId), ("task", t.TaskId), ("run", t.RunId), ("mi", t.MapIndex), ("try", t.TryNumber), ("state", t.State.ToName()), ("start", Time(t.StartDate)), ("end", Time(t.EndDate)), ("host", t.Hostname), ("ext", t.ExternalId)];
-
-    private const string SqlDagRunUpdate = "UPDATE dag_run SET state = @state, conf = @conf, queued_at = @queued, start_date = @start, end_date = @end, data_interval_start = @dis, data_interval_end = @die WHERE dag_id = @dag AND run_id = @run";
-
-    private const string SqlTryUpsert = """
-        INSERT INTO task_instance_try (dag_id, task_id, run_id, map_index, try_number, state, start_date, end_date, hostname, external_id)
-        VALUES (@dag, @task, @run, @mi, @try, @state, @start, @end, @host, @ext)
-        ON CONFLICT (dag_id, task_id, run_id, map_index, try_number) DO UPDATE SET state = excluded.state,
-          start_date = excluded.start_date, end_date = excluded.end_date, hostname = excluded.hostname, external_id = excluded.external_id
-        """;
-
-    private const string SqlTaskInstanceUpsert =
-            """
-            INSERT INTO task_instance (dag_id, task_id, run_id, map_index, state, try_number, max_tries, start_date, end_date, queued_at, next_retry_at, hostname, operator, pool, pool_slots, priority_weight, external_id)
-            VALUES (@dag, @task, @run, @mi, @state, @try, @max, @start, @end, @queued, @retry, @host, @op, @pool, @slots, @prio, @ext)
-            ON CONFLICT (dag_id, task_id, run_id, map_index) DO UPDATE SET state = excluded.state, try_number = excluded.try_number,
-              max_tries = excluded.max_tries, start_date = excluded.start_date, end_date = excluded.end_date,
-              queued_at = excluded.queued_at, next_retry_at = excluded.next_retry_at, hostname = excluded.hostname,
-              operator = excluded.operator, pool = excluded.pool, pool_slots = excluded.pool_slots,
-              priority_weight = excluded.priority_weight, external_id = excluded.external_id
-            """;
 
     public async Task<TaskInstance?> GetTaskInstanceAsync(string dagId, string taskId, string runId, int mapIndex = -1, CancellationToken cancellationToken = default) =>
         (await QueryAsync(SqlTaskInstanceSelect + " WHERE dag_id = @dag AND task_id = @task AND run_id = @run AND map_index = @mi", [("dag", dagId), ("task", taskId), ("run", runId), ("mi", mapIndex)], ReadTaskInstance, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
@@ -325,12 +216,6 @@ internal abstract class SqlMetadataStore : IMetadataStore
             names,
             ReadTaskInstance,
             cancellationToken);
-    }
-
-    public Task UpsertTryAsync(TaskInstanceTry attempt, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(attempt);
-        return ExecAsync(SqlTryUpsert, TryParameters(attempt), cancellationToken);
     }
 
     public Task<IReadOnlyList<TaskInstanceTry>> ListTriesAsync(string dagId, string taskId, string runId, int mapIndex = -1, CancellationToken cancellationToken = default) =>
@@ -384,10 +269,7 @@ internal abstract class SqlMetadataStore : IMetadataStore
     public Task SetImportErrorAsync(ImportErrorRecord error, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(error);
-        return ExecAsync(
-            "INSERT INTO import_error (filename, message, timestamp) VALUES (@f, @m, @t) ON CONFLICT (filename) DO UPDATE SET message = excluded.message, timestamp = excluded.timestamp",
-            [("f", error.FileName), ("m", error.Message), ("t", Time(error.Timestamp))],
-            cancellationToken);
+        return ExecAsync(SqlImportErrorUpsert, [("f", error.FileName), ("m", error.Message), ("t", Time(error.Timestamp))], cancellationToken);
     }
 
     public Task ClearImportErrorAsync(string fileName, CancellationToken cancellationToken = default) =>
@@ -451,7 +333,7 @@ internal abstract class SqlMetadataStore : IMetadataStore
     private const string SqlConnectionSelect = "SELECT conn_id, conn_type, description, host, login, password, schema_name, port, extra FROM connection";
     private const string SqlDagSelect = "SELECT dag_id, fileloc, is_paused, is_active, last_parsed_time, description, schedule, owners, tags FROM dag";
     private const string SqlDagRunSelect = "SELECT dag_id, run_id, run_type, logical_date, data_interval_start, data_interval_end, state, conf, queued_at, start_date, end_date FROM dag_run";
-    private const string SqlTaskInstanceSelect = "SELECT dag_id, task_id, run_id, map_index, state, try_number, max_tries, start_date, end_date, queued_at, next_retry_at, hostname, operator, pool, pool_slots, priority_weight, external_id FROM task_instance";
+    private const string SqlTaskInstanceSelect = "SELECT dag_id, task_id, run_id, map_index, state, try_number, max_tries, start_date, end_date, queued_at, next_retry_at, hostname, operator, pool, pool_slots, priority_weight, external_id, changed_by FROM task_instance";
     private const string SqlXComSelect = "SELECT dag_id, task_id, run_id, map_index, key, value, timestamp FROM xcom";
     private const string SqlUserSelect = "SELECT username, password_hash, role, email, active FROM app_user";
 
@@ -524,6 +406,7 @@ internal abstract class SqlMetadataStore : IMetadataStore
         PoolSlots = r.GetInt32(14),
         PriorityWeight = r.GetInt32(15),
         ExternalId = NullableString(r, 16),
+        ChangedBy = NullableString(r, 17),
     };
 
     private static XComEntry ReadXCom(DbDataReader r)
@@ -596,15 +479,7 @@ internal abstract class SqlMetadataStore : IMetadataStore
     private async Task<IReadOnlyList<T>> QueryAsync<T>(string sql, (string, object?)[] args, Func<DbDataReader, T> map, CancellationToken ct)
     {
         await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        await using var cmd = Command(conn, null, sql, args);
-        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        var list = new List<T>();
-        while (await reader.ReadAsync(ct).ConfigureAwait(false))
-        {
-            list.Add(map(reader));
-        }
-
-        return list;
+        return await QueryAsync(conn, null, sql, args, map, ct).ConfigureAwait(false);
     }
 
     private static async Task<int> CurrentVersionAsync(DbConnection conn, CancellationToken ct)

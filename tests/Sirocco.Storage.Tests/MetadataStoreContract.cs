@@ -35,6 +35,20 @@ public abstract class MetadataStoreContract : IAsyncLifetime
 
     private static DateTimeOffset Utc(int y, int mo, int d, int h = 0) => new(y, mo, d, h, 0, 0, TimeSpan.Zero);
 
+    private Task Insert(TaskInstance ti) => Store.SaveAsync(new StateBatch { TaskInstances = [TaskInstanceChange.Insert(ti)] });
+
+    private static TaskInstanceTry Try(TaskInstance ti) => new()
+    {
+        DagId = ti.DagId,
+        TaskId = ti.TaskId,
+        RunId = ti.RunId,
+        TryNumber = ti.TryNumber,
+        State = ti.State,
+        StartDate = ti.StartDate,
+        EndDate = ti.EndDate,
+        ExternalId = ti.ExternalId,
+    };
+
     private static DagRun Run(string dagId, DateTimeOffset logical, DagRunState state = DagRunState.Queued, DagRunType type = DagRunType.Scheduled) => new()
     {
         DagId = dagId,
@@ -128,7 +142,7 @@ public abstract class MetadataStoreContract : IAsyncLifetime
         Assert.False(dag.IsPaused);
         Assert.Equal("/dags/b.py", dag.FileLoc);
 
-        await Store.DeactivateDagsAsync(["d"]);
+        await Store.SyncDagsAsync(new DagSync([], []));
         Assert.False((await Store.GetDagAsync("d"))!.IsActive);
         Assert.False(await Store.SetDagPausedAsync("unknown", true));
     }
@@ -145,10 +159,14 @@ public abstract class MetadataStoreContract : IAsyncLifetime
         Assert.Equal("v", loaded.Conf["k"]!.ToString());
         Assert.Equal(DagRunType.Scheduled, loaded.RunType);
 
-        var dup = await Assert.ThrowsAsync<SiroccoException>(() => Store.CreateDagRunAsync(run with { RunId = "other" }));
+        var dup = await Assert.ThrowsAsync<DagRunExistsException>(() => Store.CreateDagRunAsync(run with { RunId = "other" }));
         Assert.Contains("already exists", dup.Message, StringComparison.Ordinal);
+        Assert.Equal(run.RunId, dup.ExistingRunId); // found by its logical date
+        var sameId = await Assert.ThrowsAsync<DagRunExistsException>(() => Store.CreateDagRunAsync(run with { LogicalDate = Utc(2030, 1, 1) }));
+        Assert.Equal(run.RunId, sameId.ExistingRunId);
 
-        await Store.UpdateDagRunAsync(loaded with { State = DagRunState.Success, EndDate = Utc(2024, 1, 2, 3) });
+        var conflicts = await Store.SaveAsync(new StateBatch { DagRuns = [new DagRunChange(DagRunState.Queued, loaded with { State = DagRunState.Success, EndDate = Utc(2024, 1, 2, 3) })] });
+        Assert.Empty(conflicts);
         var done = await Store.GetDagRunAsync("d", run.RunId);
         Assert.Equal(DagRunState.Success, done!.State);
         Assert.Equal(Utc(2024, 1, 2, 3), done.EndDate);
@@ -192,21 +210,105 @@ public abstract class MetadataStoreContract : IAsyncLifetime
             PriorityWeight = 7,
             ExternalId = "composer-user-workloads/pod-ex-minimum-abc",
         };
-        await Store.UpsertTaskInstanceAsync(ti);
+        await Insert(ti);
         Assert.Equal(ti, await Store.GetTaskInstanceAsync("d", "t", run.RunId));
 
-        await Store.UpsertTaskInstanceAsync(ti with { State = TaskInstanceState.Running, TryNumber = 2 });
-        await Store.UpsertTaskInstanceAsync(ti with { TaskId = "u", State = TaskInstanceState.Scheduled });
+        var running = ti with { State = TaskInstanceState.Running, TryNumber = 2 };
+        Assert.Empty(await Store.SaveAsync(new StateBatch
+        {
+            TaskInstances = [new TaskInstanceChange(ti, running) { Try = Try(running) }],
+            FinishedTries = [Try(ti with { State = TaskInstanceState.Failed, TryNumber = 1 })],
+        }));
+        await Insert(ti with { TaskId = "u", State = TaskInstanceState.Scheduled });
         Assert.Equal(2, (await Store.ListTaskInstancesAsync("d", run.RunId)).Count);
-        var running = await Store.ListTaskInstancesByStateAsync([TaskInstanceState.Running]);
-        Assert.Equal("t", Assert.Single(running).TaskId);
+        Assert.Equal("t", Assert.Single(await Store.ListTaskInstancesByStateAsync([TaskInstanceState.Running])).TaskId);
         Assert.Empty(await Store.ListTaskInstancesByStateAsync([]));
 
-        await Store.UpsertTryAsync(new TaskInstanceTry { DagId = "d", TaskId = "t", RunId = run.RunId, TryNumber = 1, State = TaskInstanceState.Failed, StartDate = Utc(2024, 1, 2) });
-        await Store.UpsertTryAsync(new TaskInstanceTry { DagId = "d", TaskId = "t", RunId = run.RunId, TryNumber = 2, State = TaskInstanceState.Running });
-        await Store.UpsertTryAsync(new TaskInstanceTry { DagId = "d", TaskId = "t", RunId = run.RunId, TryNumber = 2, State = TaskInstanceState.Success });
+        Assert.True(await Store.RecordTryExternalIdAsync(running, "ns/pod-2"));
+        Assert.Equal("ns/pod-2", (await Store.GetTaskInstanceAsync("d", "t", run.RunId))!.ExternalId);
+        Assert.Empty(await Store.SaveAsync(new StateBatch
+        {
+            TaskInstances = [new TaskInstanceChange(running, running with { State = TaskInstanceState.Success })],
+            FinishedTries = [Try(running with { State = TaskInstanceState.Success, ExternalId = null })],
+        }));
         var tries = await Store.ListTriesAsync("d", "t", run.RunId);
         Assert.Equal([TaskInstanceState.Failed, TaskInstanceState.Success], tries.Select(t => t.State));
+        Assert.Equal("ns/pod-2", tries[1].ExternalId); // kept when the finished record has none
+        Assert.False(await Store.RecordTryExternalIdAsync(running, "ns/late")); // no longer running that try
+    }
+
+    [Fact]
+    public async Task A_change_from_a_state_the_row_no_longer_has_loses_and_reports_the_stored_row()
+    {
+        var run = Run("d", Utc(2024, 1, 1), DagRunState.Running);
+        await Store.CreateDagRunAsync(run);
+        var scheduled = new TaskInstance { DagId = "d", TaskId = "t", RunId = run.RunId, State = TaskInstanceState.Scheduled };
+        var other = scheduled with { TaskId = "u" };
+        await Insert(scheduled);
+        await Insert(other);
+
+        // A user marks t failed; the scheduler, which saw it scheduled, tries to start it: its change loses.
+        await Store.MarkTaskInstanceAsync(scheduled, TaskInstanceState.Failed, new StateActor("admin", "web UI"), Utc(2024, 1, 1, 1));
+        var start = scheduled with { State = TaskInstanceState.Running, TryNumber = 1 };
+        var conflicts = await Store.SaveAsync(new StateBatch
+        {
+            TaskInstances =
+            [
+                new TaskInstanceChange(scheduled, start) { Try = Try(start), ClearXComs = true },
+                new TaskInstanceChange(other, other with { State = TaskInstanceState.Running, TryNumber = 1 }),
+            ],
+            DagRuns = [new DagRunChange(DagRunState.Queued, run with { State = DagRunState.Success })],
+        });
+        Assert.Equal(2, conflicts.Count);
+        var lost = Assert.Single(conflicts, c => c.TaskInstance is not null);
+        Assert.Equal(TaskInstanceState.Failed, lost.StoredTaskInstance!.State);
+        Assert.Equal("admin via web UI", lost.StoredTaskInstance.ChangedBy);
+        Assert.Equal(DagRunState.Running, Assert.Single(conflicts, c => c.DagRun is not null).StoredRun!.State);
+
+        Assert.Equal(TaskInstanceState.Failed, (await Store.GetTaskInstanceAsync("d", "t", run.RunId))!.State);
+        Assert.Empty(await Store.ListTriesAsync("d", "t", run.RunId)); // the losing start wrote no try
+        Assert.Equal(TaskInstanceState.Running, (await Store.GetTaskInstanceAsync("d", "u", run.RunId))!.State); // the other change won
+        Assert.Equal(DagRunState.Running, (await Store.GetDagRunAsync("d", run.RunId))!.State);
+
+        // Inserting a task instance that exists loses too.
+        var insert = Assert.Single(await Store.SaveAsync(new StateBatch { TaskInstances = [TaskInstanceChange.Insert(scheduled)] }));
+        Assert.Equal(TaskInstanceState.Failed, insert.StoredTaskInstance!.State);
+    }
+
+    [Fact]
+    public async Task Marking_and_clearing_are_compare_and_set_and_requeue_finished_runs()
+    {
+        var run = Run("d", Utc(2024, 1, 1), DagRunState.Failed);
+        await Store.CreateDagRunAsync(run);
+        var failed = new TaskInstance { DagId = "d", TaskId = "a", RunId = run.RunId, State = TaskInstanceState.Failed, TryNumber = 2, MaxTries = 2 };
+        var running = failed with { TaskId = "b", State = TaskInstanceState.Running, TryNumber = 1 };
+        await Insert(failed);
+        await Insert(running);
+        var actor = new StateActor("ops", "CLI");
+
+        // A stale view (try 1 where the row has try 2) is refused, naming what the row holds now.
+        var stale = await Assert.ThrowsAsync<StateConflictException>(() => Store.MarkTaskInstanceAsync(failed with { TryNumber = 1 }, TaskInstanceState.Success, actor, Utc(2024, 1, 2)));
+        Assert.Contains("failed (try 2)", stale.Message, StringComparison.Ordinal);
+
+        var dry = await Store.ClearTaskInstancesAsync(new ClearRequest { DagId = "d", RunIds = [run.RunId], DryRun = true, Actor = actor }, Utc(2024, 1, 2));
+        Assert.Equal(["a", "b"], dry.Select(t => t.TaskId));
+        Assert.Equal(TaskInstanceState.Failed, (await Store.GetTaskInstanceAsync("d", "a", run.RunId))!.State);
+
+        var cleared = await Store.ClearTaskInstancesAsync(new ClearRequest { DagId = "d", RunIds = [run.RunId], OnlyFailed = true, Retries = new Dictionary<string, int> { ["a"] = 1 }, Actor = actor }, Utc(2024, 1, 2));
+        Assert.Equal("a", Assert.Single(cleared).TaskId);
+        var a = (await Store.GetTaskInstanceAsync("d", "a", run.RunId))!;
+        Assert.Equal((TaskInstanceState.None, 4, "ops via CLI"), (a.State, a.MaxTries, a.ChangedBy));
+        Assert.Equal(DagRunState.Queued, (await Store.GetDagRunAsync("d", run.RunId))!.State);
+
+        // Clearing a running task instance is allowed: its scheduler ends the try when it sees the change.
+        await Store.ClearTaskInstancesAsync(new ClearRequest { DagId = "d", RunIds = [run.RunId], TaskIds = ["b"], Actor = actor }, Utc(2024, 1, 2));
+        Assert.Equal(TaskInstanceState.None, (await Store.GetTaskInstanceAsync("d", "b", run.RunId))!.State);
+
+        var queued = (await Store.GetDagRunAsync("d", run.RunId))!;
+        var marked = await Store.MarkDagRunAsync(queued, DagRunState.Success, actor, Utc(2024, 1, 3));
+        Assert.Equal(DagRunState.Success, marked.State);
+        Assert.All(await Store.ListTaskInstancesAsync("d", run.RunId), t => Assert.Equal((TaskInstanceState.Success, "ops via CLI"), (t.State, t.ChangedBy)));
+        await Assert.ThrowsAsync<StateConflictException>(() => Store.MarkDagRunAsync(queued, DagRunState.Failed, actor, Utc(2024, 1, 3)));
     }
 
     [Fact]
@@ -233,8 +335,11 @@ public abstract class MetadataStoreContract : IAsyncLifetime
     {
         var run = Run("d", Utc(2024, 1, 1));
         await Store.CreateDagRunAsync(run);
-        await Store.UpsertTaskInstanceAsync(new TaskInstance { DagId = "d", TaskId = "t", RunId = run.RunId });
-        await Store.UpsertTryAsync(new TaskInstanceTry { DagId = "d", TaskId = "t", RunId = run.RunId, TryNumber = 1 });
+        await Store.SaveAsync(new StateBatch
+        {
+            TaskInstances = [TaskInstanceChange.Insert(new TaskInstance { DagId = "d", TaskId = "t", RunId = run.RunId })],
+            FinishedTries = [new TaskInstanceTry { DagId = "d", TaskId = "t", RunId = run.RunId, TryNumber = 1 }],
+        });
         using var doc = JsonDocument.Parse("1");
         await Store.SetXComAsync(new XComEntry { DagId = "d", TaskId = "t", RunId = run.RunId, Key = "k", Value = doc.RootElement });
 
@@ -247,30 +352,33 @@ public abstract class MetadataStoreContract : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_state_batch_is_written_whole_or_not_at_all()
+    public async Task A_state_batch_that_fails_is_written_not_at_all()
     {
         var run = Run("d", Utc(2024, 1, 1), DagRunState.Running);
         await Store.CreateDagRunAsync(run);
         var ti = new TaskInstance { DagId = "d", TaskId = "t", RunId = run.RunId, State = TaskInstanceState.Running, TryNumber = 1 };
-        await Store.SaveAsync(new StateBatch
-        {
-            TaskInstances = [ti],
-            Tries = [new TaskInstanceTry { DagId = "d", TaskId = "t", RunId = run.RunId, TryNumber = 1, State = TaskInstanceState.Running }],
-            DagRuns = [run with { State = DagRunState.Success }],
-        });
-        Assert.Equal(TaskInstanceState.Running, (await Store.GetTaskInstanceAsync("d", "t", run.RunId))!.State);
-        Assert.Single(await Store.ListTriesAsync("d", "t", run.RunId));
-        Assert.Equal(DagRunState.Success, (await Store.GetDagRunAsync("d", run.RunId))!.State);
+        await Insert(ti);
 
-        // The second task instance violates NOT NULL: the first one and the run update must roll back with it.
+        // The second task instance violates NOT NULL: the first change and the run's must roll back with it.
         var broken = new TaskInstance { DagId = null!, TaskId = "x", RunId = run.RunId };
         await Assert.ThrowsAnyAsync<Exception>(() => Store.SaveAsync(new StateBatch
         {
-            TaskInstances = [ti with { State = TaskInstanceState.Success }, broken],
-            DagRuns = [run with { State = DagRunState.Failed }],
+            TaskInstances = [new TaskInstanceChange(ti, ti with { State = TaskInstanceState.Success }), TaskInstanceChange.Insert(broken)],
+            DagRuns = [new DagRunChange(DagRunState.Running, run with { State = DagRunState.Failed })],
         }));
         Assert.Equal(TaskInstanceState.Running, (await Store.GetTaskInstanceAsync("d", "t", run.RunId))!.State);
-        Assert.Equal(DagRunState.Success, (await Store.GetDagRunAsync("d", run.RunId))!.State);
+        Assert.Equal(DagRunState.Running, (await Store.GetDagRunAsync("d", run.RunId))!.State);
+    }
+
+    [Fact]
+    public async Task Syncing_dags_records_them_deactivates_the_missing_and_replaces_import_errors()
+    {
+        await Store.SyncDagsAsync(new DagSync([new DagModel { DagId = "a", IsPaused = true }, new DagModel { DagId = "b" }], [new ImportErrorRecord("/dags/x.py", "bad", Utc(2024, 1, 1))]));
+        Assert.True(await Store.SetDagPausedAsync("a", false));
+        await Store.SyncDagsAsync(new DagSync([new DagModel { DagId = "a", IsPaused = true }], [new ImportErrorRecord("/dags/y.py", "worse", Utc(2024, 1, 2))]));
+        var dags = await Store.ListDagsAsync();
+        Assert.Equal([("a", true, false), ("b", false, false)], dags.Select(d => (d.DagId, d.IsActive, d.IsPaused)));
+        Assert.Equal("/dags/y.py", Assert.Single(await Store.ListImportErrorsAsync()).FileName);
     }
 
     [Fact]

@@ -113,7 +113,7 @@ public sealed class ApiTests(WebFixture fixture)
     {
         var when = new DateTimeOffset(2021, 6, 1, 0, 0, 0, TimeSpan.Zero);
         await fixture.Store.CreateDagRunAsync(new DagRun { DagId = "example_empty", RunId = "log_run", RunType = DagRunType.Manual, LogicalDate = when, DataInterval = new(when, when), State = DagRunState.Running });
-        await fixture.Store.UpsertTaskInstanceAsync(new TaskInstance { DagId = "example_empty", TaskId = "load", RunId = "log_run", State = TaskInstanceState.Running, TryNumber = 1 });
+        await fixture.Store.SaveAsync(new Storage.StateBatch { TaskInstances = [Storage.TaskInstanceChange.Insert(new TaskInstance { DagId = "example_empty", TaskId = "load", RunId = "log_run", State = TaskInstanceState.Running, TryNumber = 1 })] });
         using var op = fixture.Client("op");
         Assert.Equal(HttpStatusCode.OK, (await op.PostAsync("/api/v1/variables", Json("""{"key":"db_password","value":"s3cr3t-value-42"}"""))).StatusCode);
 

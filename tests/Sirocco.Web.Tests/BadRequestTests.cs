@@ -35,7 +35,7 @@ public sealed class BadRequestTests(WebFixture fixture)
         { "POST", "/api/v1/dags/example_empty/clearTaskInstances", """{"start_date":"2024-02-01","end_date":"2024-01-01"}""", "start_date must not be after end_date" },
         { "GET", "/api/v1/dags/example_empty/dagRuns/bad_run_fixture/taskInstances?state=resting", null, "unknown task state 'resting'" },
         { "GET", "/api/v1/dags/example_empty/dagRuns/bad_run_fixture/taskInstances?order_by=size", null, "order_by 'size' is not allowed" },
-        { "PATCH", "/api/v1/dags/example_empty/dagRuns/bad_run_fixture/taskInstances/extract", """{"new_state":"running"}""", "new_state must be success or failed" },
+        { "PATCH", "/api/v1/dags/example_empty/dagRuns/bad_run_fixture/taskInstances/extract", """{"new_state":"running"}""", "new_state must be success, failed or skipped" },
         { "PATCH", "/api/v1/dags/example_empty/dagRuns/bad_run_fixture/taskInstances/extract", """{"new_state":5}""", "'new_state' must be a string" },
         { "GET", "/api/v1/dags/example_empty/dagRuns/bad_run_fixture/taskInstances/extract/logs/zero", null, "task_try_number must be a positive integer" },
         { "GET", "/api/v1/dags/example_empty/dagRuns/bad_run_fixture/taskInstances/extract/logs/1?token=garbage", null, "is not a continuation token" },
@@ -114,7 +114,7 @@ public sealed class BadRequestTests(WebFixture fixture)
                 DataInterval = new(when, when),
                 State = DagRunState.Success,
             });
-            await fixture.Store.UpsertTaskInstanceAsync(new TaskInstance { DagId = "example_empty", TaskId = "extract", RunId = "bad_run_fixture", State = TaskInstanceState.Success, TryNumber = 1 });
+            await fixture.Store.SaveAsync(new Storage.StateBatch { TaskInstances = [Storage.TaskInstanceChange.Insert(new TaskInstance { DagId = "example_empty", TaskId = "extract", RunId = "bad_run_fixture", State = TaskInstanceState.Success, TryNumber = 1 })] });
         }
 
         fixture.Store.SetVariable(new Variables.Variable("bad_var_fixture", "v"));

@@ -222,17 +222,7 @@ internal static class DagsCommands
         {
             var dag = await Hosting.GetDagAsync(ctx, pr.GetValue(dagId)!, ct);
             var logical = (pr.GetValue(date) is { } d ? AirflowTime.Parse(d) : DateTimeOffset.UtcNow).ToUniversalTime();
-            var run = new DagRun
-            {
-                DagId = dag.DagId,
-                RunId = DagRun.GenerateRunId(DagRunType.Manual, logical),
-                RunType = DagRunType.Manual,
-                LogicalDate = logical,
-                DataInterval = dag.Schedule.InferManualDataInterval(logical),
-                State = DagRunState.Queued,
-                Conf = ParseConf(pr.GetValue(conf)) ?? [],
-                QueuedAt = DateTimeOffset.UtcNow,
-            };
+            var run = DagRun.Create(dag.DagId, DagRunType.Manual, logical, dag.Schedule.InferManualDataInterval(logical), DateTimeOffset.UtcNow, ParseConf(pr.GetValue(conf)));
             if (await ctx.Store.GetDagRunAsync(run.DagId, run.RunId, ct) is not null)
             {
                 await ctx.Store.DeleteDagRunAsync(run.DagId, run.RunId, ct);
@@ -282,7 +272,6 @@ internal static class DagsCommands
             while (dag.Schedule.Next(last, from, to, catchup: true, now: DateTimeOffset.MaxValue) is { } next && next.LogicalDate <= to)
             {
                 last = next.Interval;
-                var runId = DagRun.GenerateRunId(DagRunType.Backfill, next.LogicalDate);
                 var existing = (await ctx.Store.ListDagRunsAsync(new DagRunQuery { DagId = dag.DagId, Limit = 100_000 }, ct)).FirstOrDefault(r => r.LogicalDate == next.LogicalDate);
                 if (existing is { State: DagRunState.Success })
                 {
@@ -290,7 +279,7 @@ internal static class DagsCommands
                     continue;
                 }
 
-                var run = existing ?? new DagRun { DagId = dag.DagId, RunId = runId, RunType = DagRunType.Backfill, LogicalDate = next.LogicalDate, DataInterval = next.Interval, QueuedAt = DateTimeOffset.UtcNow };
+                var run = existing ?? DagRun.Create(dag.DagId, DagRunType.Backfill, next.LogicalDate, next.Interval, DateTimeOffset.UtcNow);
                 if (existing is null)
                 {
                     await ctx.Store.CreateDagRunAsync(run, ct);

@@ -17,6 +17,7 @@ internal static class TasksCommands
         tasks.Subcommands.Add(Render(ctx));
         tasks.Subcommands.Add(State(ctx));
         tasks.Subcommands.Add(Clear(ctx));
+        tasks.Subcommands.Add(Mark(ctx));
         tasks.Subcommands.Add(Logs(ctx));
         return tasks;
     }
@@ -54,15 +55,7 @@ internal static class TasksCommands
             var logical = (pr.GetValue(date) is { } d ? AirflowTime.Parse(d) : DateTimeOffset.UtcNow).ToUniversalTime();
 
             // As Airflow does: a temporary run, deleted afterwards, in which only this task runs, ignoring dependencies.
-            var run = new DagRun
-            {
-                DagId = dag.DagId,
-                RunId = "__sirocco_temporary_run_" + AirflowTime.IsoFormat(DateTimeOffset.UtcNow) + "__",
-                RunType = DagRunType.Manual,
-                LogicalDate = logical,
-                DataInterval = dag.Schedule.InferManualDataInterval(logical),
-                QueuedAt = DateTimeOffset.UtcNow,
-            };
+            var run = DagRun.Create(dag.DagId, DagRunType.Manual, logical, dag.Schedule.InferManualDataInterval(logical), DateTimeOffset.UtcNow, runId: "__sirocco_temporary_run_" + AirflowTime.IsoFormat(DateTimeOffset.UtcNow) + "__");
             for (var attempt = 1; ; attempt++)
             {
                 try
@@ -70,7 +63,7 @@ internal static class TasksCommands
                     await ctx.Store.CreateDagRunAsync(run, ct);
                     break;
                 }
-                catch (SiroccoException) when (attempt < 100)
+                catch (DagRunExistsException) when (attempt < 100)
                 {
                     // A run with this logical date exists: shift by 100 ns, invisible in ds, ts and run ids.
                     run = run with { LogicalDate = run.LogicalDate.AddTicks(1) };
@@ -159,6 +152,30 @@ internal static class TasksCommands
         return cmd;
     }
 
+    private static Command Mark(CliContext ctx)
+    {
+        var (dagId, taskId) = DagTaskArguments();
+        var run = new Argument<string>("run_id") { Description = "Run id or logical date" };
+        var state = new Option<string>("--state") { Description = "success, failed or skipped", Required = true };
+        var cmd = new Command("mark", "Set a task instance's state (as the UI's mark success / mark failed); a running try is ended") { dagId, taskId, run, state };
+        cmd.SetAction(async (pr, ct) =>
+        {
+            var target = StateNames.ParseTaskInstanceState(pr.GetValue(state)!);
+            if (target is not (TaskInstanceState.Success or TaskInstanceState.Failed or TaskInstanceState.Skipped))
+            {
+                throw new SiroccoException($"--state must be success, failed or skipped, got '{pr.GetValue(state)}'");
+            }
+
+            var r = await FindRunAsync(ctx, pr.GetValue(dagId)!, pr.GetValue(run)!, ct);
+            var ti = await ctx.Store.GetTaskInstanceAsync(r.DagId, pr.GetValue(taskId)!, r.RunId, -1, ct)
+                ?? throw new SiroccoException($"Task {pr.GetValue(taskId)} has no instance in run {r.RunId} of {r.DagId}");
+            var marked = await ctx.Store.MarkTaskInstanceAsync(ti, target, ctx.Actor, DateTimeOffset.UtcNow, ct);
+            ctx.Out.WriteLine($"<TaskInstance: {r.DagId}.{ti.TaskId} {r.RunId} [{ti.State.ToName()}]> marked {marked.State.ToName()}");
+            return 0;
+        });
+        return cmd;
+    }
+
     private static Command Clear(CliContext ctx)
     {
         var dagId = new Argument<string>("dag_id") { Description = "DAG id" };
@@ -184,40 +201,26 @@ internal static class TasksCommands
 
             var from = pr.GetValue(start) is { } s ? AirflowTime.Parse(s) : DateTimeOffset.MinValue;
             var to = pr.GetValue(end) is { } e2 ? AirflowTime.Parse(e2) : DateTimeOffset.MaxValue;
-            var cleared = 0;
-            foreach (var run in await ctx.Store.ListDagRunsAsync(new DagRunQuery { DagId = id, Limit = 100_000 }, ct))
+            var runIds = (await ctx.Store.ListDagRunsAsync(new DagRunQuery { DagId = id, Limit = 100_000 }, ct))
+                .Where(r => r.LogicalDate >= from && r.LogicalDate <= to)
+                .Select(r => r.RunId)
+                .ToList();
+            var request = new ClearRequest
             {
-                if (run.LogicalDate < from || run.LogicalDate > to)
-                {
-                    continue;
-                }
-
-                var any = false;
-                foreach (var ti in await ctx.Store.ListTaskInstancesAsync(id, run.RunId, ct))
-                {
-                    if ((filter is not null && !filter.IsMatch(ti.TaskId)) || ti.State is TaskInstanceState.Running or TaskInstanceState.Queued)
-                    {
-                        continue;
-                    }
-
-                    if (pr.GetValue(onlyFailed) && ti.State is not (TaskInstanceState.Failed or TaskInstanceState.UpstreamFailed))
-                    {
-                        continue;
-                    }
-
-                    var retries = dag.HasTask(ti.TaskId) ? dag.GetTask(ti.TaskId).Retries : 0;
-                    await ctx.Store.UpsertTaskInstanceAsync(ti with { State = TaskInstanceState.None, MaxTries = ti.TryNumber + retries + 1, NextRetryAt = null }, ct);
-                    ctx.Out.WriteLine($"<TaskInstance: {id}.{ti.TaskId} {run.RunId} [{ti.State.ToName()}]> cleared");
-                    cleared++;
-                    any = true;
-                }
-
-                if (any && run.State is DagRunState.Success or DagRunState.Failed)
-                {
-                    await ctx.Store.UpdateDagRunAsync(run with { State = DagRunState.Queued, EndDate = null }, ct);
-                }
+                DagId = id,
+                RunIds = runIds,
+                TaskIds = filter is null ? null : [.. dag.Tasks.Select(t => t.TaskId).Where(t => filter.IsMatch(t))],
+                OnlyFailed = pr.GetValue(onlyFailed),
+                Retries = dag.Tasks.ToDictionary(t => t.TaskId, t => t.Retries, StringComparer.Ordinal),
+                Actor = ctx.Actor,
+            };
+            var list = await ctx.Store.ClearTaskInstancesAsync(request, DateTimeOffset.UtcNow, ct);
+            foreach (var ti in list)
+            {
+                ctx.Out.WriteLine($"<TaskInstance: {id}.{ti.TaskId} {ti.RunId} [{ti.State.ToName()}]> cleared");
             }
 
+            var cleared = list.Count;
             ctx.Out.WriteLine($"{cleared} task instance(s) cleared");
             return 0;
         });

@@ -39,6 +39,27 @@ public sealed record DagRun
     /// <summary>Whether a user or the API created the run.</summary>
     public bool ExternalTrigger => RunType == DagRunType.Manual;
 
+    /// <summary>
+    /// The one factory of new runs: dates in UTC, Airflow's run id unless <paramref name="runId"/> is given, state queued.
+    /// A run is stored by the metadata store's <c>CreateDagRunAsync</c>, which refuses a duplicate by its key.
+    /// </summary>
+    public static DagRun Create(string dagId, DagRunType runType, DateTimeOffset logicalDate, DataInterval dataInterval, DateTimeOffset queuedAt, JsonObject? conf = null, string? runId = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(dagId);
+        logicalDate = logicalDate.ToUniversalTime();
+        return new DagRun
+        {
+            DagId = dagId,
+            RunId = runId ?? GenerateRunId(runType, logicalDate),
+            RunType = runType,
+            LogicalDate = logicalDate,
+            DataInterval = dataInterval,
+            State = DagRunState.Queued,
+            Conf = conf ?? [],
+            QueuedAt = queuedAt,
+        };
+    }
+
     /// <summary>Airflow's run id: <c>{run_type}__{logical date in ISO 8601}</c>.</summary>
     public static string GenerateRunId(DagRunType runType, DateTimeOffset logicalDate) =>
         $"{runType.ToName()}__{AirflowTime.IsoFormat(logicalDate.ToUniversalTime())}";

@@ -54,6 +54,12 @@ public sealed record TaskInstance
     /// <summary>Where the task's work ran, e.g. <c>namespace/pod-name</c> for a pod.</summary>
     public string? ExternalId { get; init; }
 
+    /// <summary>
+    /// Who set the current state from outside the scheduler (a user marking or clearing it, e.g. <c>admin via web UI</c>);
+    /// null when the scheduler set it.
+    /// </summary>
+    public string? ChangedBy { get; init; }
+
     /// <summary>Duration of the last try.</summary>
     public TimeSpan? Duration => StartDate is { } s && EndDate is { } e ? e - s : null;
 

@@ -95,13 +95,13 @@ internal static class RunEndpoints
 
         api.Add(
             new ApiRoute("PATCH", Run, "update_dag_run_state", "DAGRun", "Mark a DAG run success, failed or queued", Role.User, "DAGRun", "UpdateDagRunState"),
-            async (ctx, _) =>
+            async (ctx, user) =>
             {
                 var run = await ops.RequireRunAsync(ApiInput.Route(ctx, "dag_id"), ApiInput.Route(ctx, "dag_run_id"), ctx.RequestAborted).ConfigureAwait(false);
                 var body = await ApiInput.BodyAsync(ctx).ConfigureAwait(false);
                 var text = ApiInput.Str(body, "state", required: true)!;
                 var target = Parse(() => StateNames.ParseDagRunState(text));
-                return Results.Json(ApiJson.DagRun(await ops.MarkRunAsync(run, target, ctx.RequestAborted).ConfigureAwait(false), state.Masker));
+                return Results.Json(ApiJson.DagRun(await ops.MarkRunAsync(run, target, Operations.Api(user), ctx.RequestAborted).ConfigureAwait(false), state.Masker));
             });
 
         api.Add(new ApiRoute("DELETE", Run, "delete_dag_run", "DAGRun", "Delete a DAG run with its task instances", Role.User, "Empty"), async (ctx, _) =>
@@ -113,18 +113,18 @@ internal static class RunEndpoints
 
         api.Add(
             new ApiRoute("POST", Run + "/clear", "clear_dag_run", "DAGRun", "Clear a DAG run's task instances", Role.User, "TaskInstanceReferenceCollection", "ClearDagRun"),
-            async (ctx, _) =>
+            async (ctx, user) =>
             {
                 var run = await ops.RequireRunAsync(ApiInput.Route(ctx, "dag_id"), ApiInput.Route(ctx, "dag_run_id"), ctx.RequestAborted).ConfigureAwait(false);
                 var body = await ApiInput.BodyAsync(ctx).ConfigureAwait(false);
                 var dry = ApiInput.Bool(body, "dry_run") ?? false;
-                var cleared = await ops.ClearAsync(run.DagId, [run], null, onlyFailed: false, includeDownstream: false, dry, ctx.RequestAborted).ConfigureAwait(false);
+                var cleared = await ops.ClearAsync(run.DagId, [run], null, onlyFailed: false, includeDownstream: false, dry, Operations.Api(user), ctx.RequestAborted).ConfigureAwait(false);
                 return Results.Json(References(cleared, run));
             });
 
         api.Add(
             new ApiRoute("POST", P + "/dags/{dag_id}/clearTaskInstances", "post_clear_task_instances", "TaskInstance", "Clear task instances of a DAG", Role.User, "TaskInstanceReferenceCollection", "ClearTaskInstances"),
-            async (ctx, _) =>
+            async (ctx, user) =>
             {
                 var dagId = ApiInput.Route(ctx, "dag_id");
                 await ops.RequireDagAsync(dagId, ctx.RequestAborted).ConfigureAwait(false);
@@ -146,7 +146,7 @@ internal static class RunEndpoints
                     : (await state.Store.ListDagRunsAsync(new DagRunQuery { DagId = dagId, Limit = 1_000_000 }, ctx.RequestAborted).ConfigureAwait(false))
                         .Where(r => (start is null || r.LogicalDate >= start) && (end is null || r.LogicalDate <= end));
                 var runList = runs.ToList();
-                var cleared = await ops.ClearAsync(dagId, runList, taskIds, onlyFailed, downstream, dry, ctx.RequestAborted).ConfigureAwait(false);
+                var cleared = await ops.ClearAsync(dagId, runList, taskIds, onlyFailed, downstream, dry, Operations.Api(user), ctx.RequestAborted).ConfigureAwait(false);
                 var byRun = runList.ToDictionary(r => r.RunId, StringComparer.Ordinal);
                 return Results.Json(new JsonObject
                 {
@@ -229,7 +229,7 @@ internal static class RunEndpoints
 
         api.Add(
             new ApiRoute("PATCH", Ti, "patch_task_instance", "TaskInstance", "Mark a task instance success or failed", Role.User, "TaskInstance", "UpdateTaskInstance"),
-            async (ctx, _) =>
+            async (ctx, user) =>
             {
                 var (ti, run) = await RequireTiAsync(ops, ctx).ConfigureAwait(false);
                 var body = await ApiInput.BodyAsync(ctx).ConfigureAwait(false);
@@ -240,7 +240,7 @@ internal static class RunEndpoints
                     return Results.Json(ApiJson.TaskInstance(ti with { State = target }, run));
                 }
 
-                return Results.Json(ApiJson.TaskInstance(await ops.MarkTaskInstanceAsync(ti, target, ctx.RequestAborted).ConfigureAwait(false), run));
+                return Results.Json(ApiJson.TaskInstance(await ops.MarkTaskInstanceAsync(ti, target, Operations.Api(user), ctx.RequestAborted).ConfigureAwait(false), run));
             });
 
         api.Add(

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sirocco.Connections;
-using Sirocco.Scheduler;
 using Sirocco.Storage;
 using Sirocco.Variables;
 
@@ -13,6 +12,12 @@ internal sealed class Operations
     private readonly WebState _state;
 
     public Operations(WebState state) => _state = state;
+
+    /// <summary>The actor of a change made in the web UI.</summary>
+    public static StateActor UI(Security.Principal? user) => new(user?.Username ?? "anonymous", "web UI");
+
+    /// <summary>The actor of a change made through the REST API.</summary>
+    public static StateActor Api(Security.Principal? user) => new(user?.Username ?? "anonymous", "REST API");
 
     public async Task<DagModel> RequireDagAsync(string dagId, CancellationToken ct) =>
         await _state.Store.GetDagAsync(dagId, ct).ConfigureAwait(false)
@@ -78,32 +83,14 @@ internal sealed class Operations
         }
 
         var schedule = _state.Dag(dagId)?.Schedule;
-        DagRun run;
+        when = when.ToUniversalTime();
+        var run = DagRun.Create(dagId, DagRunType.Manual, when, (schedule ?? Scheduling.Schedule.None).InferManualDataInterval(when), _state.Time.GetUtcNow(), conf, runId);
         try
         {
-            if (runId is null)
-            {
-                run = await SiroccoScheduler.CreateManualRunAsync(_state.Store, schedule, dagId, conf, when, _state.Time, ct).ConfigureAwait(false);
-            }
-            else
-            {
-                when = when.ToUniversalTime();
-                run = new DagRun
-                {
-                    DagId = dagId,
-                    RunId = runId,
-                    RunType = DagRunType.Manual,
-                    LogicalDate = when,
-                    DataInterval = (schedule ?? Scheduling.Schedule.None).InferManualDataInterval(when),
-                    Conf = conf,
-                    QueuedAt = _state.Time.GetUtcNow(),
-                };
-                await _state.Store.CreateDagRunAsync(run, ct).ConfigureAwait(false);
-            }
+            await _state.Store.CreateDagRunAsync(run, ct).ConfigureAwait(false);
         }
-        catch (SiroccoException e) when (e.Message.Contains("already exists", StringComparison.Ordinal))
+        catch (DagRunExistsException e)
         {
-            // The store refuses a second run with the same id or logical date.
             throw ApiException.Conflict(e.Message);
         }
 
@@ -113,10 +100,10 @@ internal sealed class Operations
 
     /// <summary>
     /// Clears task instances (state none, one more try allowed) so the scheduler runs them again; finished runs go back to
-    /// queued. Running and queued instances are left alone. Returns the instances cleared (or that would be, when dry).
+    /// queued; running ones are ended by their scheduler. Returns the instances cleared (or that would be, when dry).
     /// </summary>
     public async Task<IReadOnlyList<TaskInstance>> ClearAsync(
-        string dagId, IEnumerable<DagRun> runs, IReadOnlyCollection<string>? taskIds, bool onlyFailed, bool includeDownstream, bool dryRun, CancellationToken ct)
+        string dagId, IEnumerable<DagRun> runs, IReadOnlyCollection<string>? taskIds, bool onlyFailed, bool includeDownstream, bool dryRun, StateActor actor, CancellationToken ct)
     {
         var dag = _state.Dag(dagId);
         HashSet<string>? wanted = null;
@@ -142,37 +129,17 @@ internal sealed class Operations
             }
         }
 
-        var cleared = new List<TaskInstance>();
-        foreach (var run in runs)
+        var request = new ClearRequest
         {
-            var any = false;
-            foreach (var ti in await _state.Store.ListTaskInstancesAsync(dagId, run.RunId, ct).ConfigureAwait(false))
-            {
-                if ((wanted is not null && !wanted.Contains(ti.TaskId)) || ti.State is TaskInstanceState.Running or TaskInstanceState.Queued)
-                {
-                    continue;
-                }
-
-                if (onlyFailed && ti.State is not (TaskInstanceState.Failed or TaskInstanceState.UpstreamFailed))
-                {
-                    continue;
-                }
-
-                cleared.Add(ti);
-                any = true;
-                if (!dryRun)
-                {
-                    var retries = dag is not null && dag.HasTask(ti.TaskId) ? dag.GetTask(ti.TaskId).Retries : 0;
-                    await _state.Store.UpsertTaskInstanceAsync(ti with { State = TaskInstanceState.None, MaxTries = ti.TryNumber + retries + 1, NextRetryAt = null }, ct).ConfigureAwait(false);
-                }
-            }
-
-            if (any && !dryRun && run.State is DagRunState.Success or DagRunState.Failed)
-            {
-                await _state.Store.UpdateDagRunAsync(run with { State = DagRunState.Queued, EndDate = null }, ct).ConfigureAwait(false);
-            }
-        }
-
+            DagId = dagId,
+            RunIds = [.. runs.Select(r => r.RunId)],
+            TaskIds = wanted,
+            OnlyFailed = onlyFailed,
+            DryRun = dryRun,
+            Retries = dag?.Tasks.ToDictionary(t => t.TaskId, t => t.Retries, StringComparer.Ordinal) ?? [],
+            Actor = actor,
+        };
+        var cleared = await Guard(() => _state.Store.ClearTaskInstancesAsync(request, _state.Time.GetUtcNow(), ct)).ConfigureAwait(false);
         if (!dryRun && cleared.Count > 0)
         {
             _state.WakeScheduler();
@@ -181,53 +148,43 @@ internal sealed class Operations
         return cleared;
     }
 
-    /// <summary>Sets a task instance's state to success or failed (Airflow's mark success / mark failed).</summary>
-    public async Task<TaskInstance> MarkTaskInstanceAsync(TaskInstance ti, TaskInstanceState state, CancellationToken ct)
+    /// <summary>Sets a task instance's state to success, failed or skipped (Airflow's mark success / mark failed).</summary>
+    public async Task<TaskInstance> MarkTaskInstanceAsync(TaskInstance ti, TaskInstanceState state, StateActor actor, CancellationToken ct)
     {
-        if (state is not (TaskInstanceState.Success or TaskInstanceState.Failed))
+        if (state is not (TaskInstanceState.Success or TaskInstanceState.Failed or TaskInstanceState.Skipped))
         {
-            throw ApiException.BadRequest($"new_state must be success or failed, got '{state.ToName()}'");
+            throw ApiException.BadRequest($"new_state must be success, failed or skipped, got '{state.ToName()}'");
         }
 
-        var now = _state.Time.GetUtcNow();
-        var marked = ti with { State = state, EndDate = ti.EndDate ?? now, StartDate = ti.StartDate ?? now };
-        await _state.Store.UpsertTaskInstanceAsync(marked, ct).ConfigureAwait(false);
-        var run = await _state.Store.GetDagRunAsync(ti.DagId, ti.RunId, ct).ConfigureAwait(false);
-        if (run is { State: DagRunState.Success or DagRunState.Failed })
-        {
-            // Queued again, the scheduler re-decides the run's state from its task instances.
-            await _state.Store.UpdateDagRunAsync(run with { State = DagRunState.Queued, EndDate = null }, ct).ConfigureAwait(false);
-        }
-
+        var marked = await Guard(() => _state.Store.MarkTaskInstanceAsync(ti, state, actor, _state.Time.GetUtcNow(), ct)).ConfigureAwait(false);
         _state.WakeScheduler();
         return marked;
     }
 
-    /// <summary>Marks a run success or failed, and its unfinished task instances with it.</summary>
-    public async Task<DagRun> MarkRunAsync(DagRun run, DagRunState state, CancellationToken ct)
+    /// <summary>Marks a run success or failed, and its unfinished task instances with it (or queues it again).</summary>
+    public async Task<DagRun> MarkRunAsync(DagRun run, DagRunState state, StateActor actor, CancellationToken ct)
     {
         if (state is not (DagRunState.Success or DagRunState.Failed or DagRunState.Queued))
         {
             throw ApiException.BadRequest($"state must be success, failed or queued, got '{state.ToName()}'");
         }
 
-        var now = _state.Time.GetUtcNow();
-        if (state != DagRunState.Queued)
-        {
-            var tiState = state == DagRunState.Success ? TaskInstanceState.Success : TaskInstanceState.Failed;
-            foreach (var ti in await _state.Store.ListTaskInstancesAsync(run.DagId, run.RunId, ct).ConfigureAwait(false))
-            {
-                if (!ti.State.IsFinished())
-                {
-                    await _state.Store.UpsertTaskInstanceAsync(ti with { State = tiState, EndDate = now, StartDate = ti.StartDate ?? now }, ct).ConfigureAwait(false);
-                }
-            }
-        }
-
-        var updated = run with { State = state, EndDate = state == DagRunState.Queued ? null : now, StartDate = run.StartDate ?? now };
-        await _state.Store.UpdateDagRunAsync(updated, ct).ConfigureAwait(false);
+        var updated = await Guard(() => _state.Store.MarkDagRunAsync(run, state, actor, _state.Time.GetUtcNow(), ct)).ConfigureAwait(false);
         _state.WakeScheduler();
         return updated;
+    }
+
+    /// <summary>A change that lost to another writer is a 409 naming the row and its state now.</summary>
+    private static async Task<T> Guard<T>(Func<Task<T>> change)
+    {
+        try
+        {
+            return await change().ConfigureAwait(false);
+        }
+        catch (StateConflictException e)
+        {
+            throw ApiException.Conflict(e.Message);
+        }
     }
 
     public static void ValidateKey(string what, string key)

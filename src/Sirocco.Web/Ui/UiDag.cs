@@ -63,7 +63,7 @@ internal static partial class UiPages
         });
 
         Get(app, auth, "/dags/{dag_id}/runs/{run_id}", Role.Viewer, (ctx, user) => RunPageAsync(ctx, user, state, ops));
-        Post(app, auth, "/dags/{dag_id}/runs/{run_id}/action", Role.User, async (ctx, _) =>
+        Post(app, auth, "/dags/{dag_id}/runs/{run_id}/action", Role.User, async (ctx, user) =>
         {
             var run = await ops.RequireRunAsync(Route(ctx, "dag_id"), Route(ctx, "run_id"), ctx.RequestAborted).ConfigureAwait(false);
             var form = await ctx.Request.ReadFormAsync(ctx.RequestAborted).ConfigureAwait(false);
@@ -71,12 +71,12 @@ internal static partial class UiPages
             switch (form["action"].ToString())
             {
                 case "clear":
-                    var n = (await ops.ClearAsync(run.DagId, [run], null, form["only_failed"] == "true", false, false, ctx.RequestAborted).ConfigureAwait(false)).Count;
+                    var n = (await ops.ClearAsync(run.DagId, [run], null, form["only_failed"] == "true", false, false, Operations.UI(user), ctx.RequestAborted).ConfigureAwait(false)).Count;
                     Flash(ctx, $"{n} task instance(s) cleared");
                     return Results.Redirect(runUrl);
                 case "success":
                 case "failed":
-                    await ops.MarkRunAsync(run, StateNames.ParseDagRunState(form["action"].ToString()), ctx.RequestAborted).ConfigureAwait(false);
+                    await ops.MarkRunAsync(run, StateNames.ParseDagRunState(form["action"].ToString()), Operations.UI(user), ctx.RequestAborted).ConfigureAwait(false);
                     Flash(ctx, $"Run marked {form["action"]}");
                     return Results.Redirect(runUrl);
                 case "delete":
@@ -89,7 +89,7 @@ internal static partial class UiPages
         });
 
         Get(app, auth, "/dags/{dag_id}/runs/{run_id}/tasks/{task_id}", Role.Viewer, (ctx, user) => TaskInstancePageAsync(ctx, user, state, ops));
-        Post(app, auth, "/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/action", Role.User, async (ctx, _) =>
+        Post(app, auth, "/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/action", Role.User, async (ctx, user) =>
         {
             var ti = await ops.RequireTaskInstanceAsync(Route(ctx, "dag_id"), Route(ctx, "run_id"), Route(ctx, "task_id"), ctx.RequestAborted).ConfigureAwait(false);
             var run = (await state.Store.GetDagRunAsync(ti.DagId, ti.RunId, ctx.RequestAborted).ConfigureAwait(false))!;
@@ -98,12 +98,12 @@ internal static partial class UiPages
             switch (form["action"].ToString())
             {
                 case "clear":
-                    var n = (await ops.ClearAsync(ti.DagId, [run], [ti.TaskId], false, form["downstream"] == "true", false, ctx.RequestAborted).ConfigureAwait(false)).Count;
-                    Flash(ctx, n == 0 ? "Nothing cleared: the task instance is queued or running" : $"{n} task instance(s) cleared");
+                    var n = (await ops.ClearAsync(ti.DagId, [run], [ti.TaskId], false, form["downstream"] == "true", false, Operations.UI(user), ctx.RequestAborted).ConfigureAwait(false)).Count;
+                    Flash(ctx, n == 0 ? "Nothing cleared: the task instance has no state yet" : $"{n} task instance(s) cleared");
                     return Results.Redirect(url);
                 case "success":
                 case "failed":
-                    await ops.MarkTaskInstanceAsync(ti, StateNames.ParseTaskInstanceState(form["action"].ToString()), ctx.RequestAborted).ConfigureAwait(false);
+                    await ops.MarkTaskInstanceAsync(ti, StateNames.ParseTaskInstanceState(form["action"].ToString()), Operations.UI(user), ctx.RequestAborted).ConfigureAwait(false);
                     Flash(ctx, $"Task instance marked {form["action"]}");
                     return Results.Redirect(url);
                 default:
