@@ -2,13 +2,9 @@ using Sirocco.Testing;
 
 namespace Sirocco.Storage.Tests;
 
-/// <summary>One PostgreSQL server for every test of this assembly that needs one.</summary>
+/// <summary>One PostgreSQL server for the whole test assembly.</summary>
 [CollectionDefinition(Name)]
-public sealed class PostgresCollection : ICollectionFixture<PostgresServer>
-{
-    /// <summary>The collection's name.</summary>
-    public const string Name = "postgres";
-}
+public sealed class PostgresCollection : PostgresCollectionDefinition;
 
 /// <summary>The contract suite on PostgreSQL, a fresh database per test on the assembly's server.</summary>
 [Collection(PostgresCollection.Name)]
