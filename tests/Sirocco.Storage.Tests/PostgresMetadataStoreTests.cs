@@ -13,7 +13,7 @@ public sealed class PostgresMetadataStoreTests(PostgresServer server) : Metadata
     protected override async Task<IMetadataStore> CreateStoreAsync() => MetadataStore.Open(await server.CreateDatabaseAsync());
 
     [Fact]
-    public async Task The_same_migrations_are_recorded_as_on_sqlite()
+    public async Task Both_databases_run_the_same_migration_scripts()
     {
         Assert.Equal(SqlMetadataStore.Migrations().Max(m => m.Version), await Store.GetSchemaVersionAsync());
         Assert.Equal(["0001_initial.sql", "0002_task_instance_run_index.sql", "0003_job_heartbeat.sql"], SqlMetadataStore.Migrations().Select(m => m.Name).Take(3));
