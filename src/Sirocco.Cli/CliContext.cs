@@ -54,7 +54,7 @@ internal sealed class CliContext : IAsyncDisposable
         {
             if (_store is null)
             {
-                var store = MetadataStore.Open(Config.Get("database", "sql_conn"));
+                var store = MetadataStore.Open(Config.SqlConn);
                 store.MigrateAsync().GetAwaiter().GetResult();
                 _store = store;
             }

@@ -4,8 +4,11 @@ namespace Sirocco.Storage;
 public static class MetadataStore
 {
     /// <summary>
-    /// Opens a store from a connection URL: <c>sqlite:///ABSOLUTE/PATH.db</c> (or <c>sqlite:///:memory:</c> is refused,
-    /// since every command opens new connections). The error names the URL.
+    /// Opens a store from a connection URL: <c>sqlite:///ABSOLUTE/PATH.db</c> (<c>sqlite:///:memory:</c> is refused,
+    /// since every command opens new connections), or PostgreSQL as SQLAlchemy writes it,
+    /// <c>postgresql://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=require</c> (also <c>postgres://</c>,
+    /// <c>postgresql+psycopg2://</c> and <c>postgresql+psycopg://</c>; a missing port is 5432). Errors name the URL with
+    /// its password masked.
     /// </summary>
     public static IMetadataStore Open(string sqlConn)
     {
@@ -23,9 +26,24 @@ public static class MetadataStore
             return new SqliteMetadataStore(path);
         }
 
-        throw new SiroccoException($"[database] sql_conn '{sqlConn}' is not supported: use sqlite:///PATH");
+        if (PostgresUrl.Matches(sqlConn))
+        {
+            return new PostgresMetadataStore(PostgresUrl.ToConnectionString(sqlConn), PostgresUrl.Redact(sqlConn));
+        }
+
+        throw new SiroccoException($"[database] sql_conn '{RedactUrl(sqlConn)}' is not supported: use sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DATABASE");
     }
 
     /// <summary>Opens the SQLite store at <paramref name="path"/>.</summary>
     public static IMetadataStore OpenSqlite(string path) => new SqliteMetadataStore(path);
+
+    /// <summary>
+    /// A connection URL fit to show: the password (<c>USER:PASSWORD@</c>, or a <c>password=</c> parameter) is
+    /// replaced by <c>***</c>. Text that is not a URL is returned as it is.
+    /// </summary>
+    public static string RedactUrl(string sqlConn)
+    {
+        ArgumentNullException.ThrowIfNull(sqlConn);
+        return PostgresUrl.Redact(sqlConn);
+    }
 }

@@ -16,9 +16,6 @@ internal abstract partial class SqlMetadataStore : IMetadataStore
 {
     private const string TimeFormat = "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'";
 
-    /// <summary>The folder of this database's migration scripts among the embedded resources.</summary>
-    protected abstract string Dialect { get; }
-
     /// <summary>Opens a connection ready for use.</summary>
     protected abstract DbConnection Open();
 
@@ -62,11 +59,11 @@ internal abstract partial class SqlMetadataStore : IMetadataStore
         return exists ? await CurrentVersionAsync(conn, cancellationToken).ConfigureAwait(false) : 0;
     }
 
-    /// <summary>The embedded migration scripts of this dialect, by version.</summary>
-    internal IReadOnlyList<(int Version, string Name, string Sql)> Migrations()
+    /// <summary>The embedded migration scripts, by version; every database runs the same scripts.</summary>
+    internal static IReadOnlyList<(int Version, string Name, string Sql)> Migrations()
     {
         var asm = typeof(SqlMetadataStore).Assembly;
-        var prefix = $"Migrations/{Dialect}/";
+        const string prefix = "Migrations/";
         var list = new List<(int, string, string)>();
         foreach (var res in asm.GetManifestResourceNames().Where(n => n.StartsWith(prefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal))
         {
@@ -256,8 +253,9 @@ internal abstract partial class SqlMetadataStore : IMetadataStore
 
     public Task<IReadOnlyList<XComEntry>> ListXComsAsync(string dagId, string runId, string? taskId = null, CancellationToken cancellationToken = default) =>
         QueryAsync(
-            SqlXComSelect + " WHERE dag_id = @dag AND run_id = @run AND (@task IS NULL OR task_id = @task) ORDER BY task_id, map_index, key",
-            [("dag", dagId), ("run", runId), ("task", taskId)],
+            // The task filter is left out rather than written as "@task IS NULL OR ...": PostgreSQL cannot type a NULL parameter there.
+            SqlXComSelect + " WHERE dag_id = @dag AND run_id = @run" + (taskId is null ? string.Empty : " AND task_id = @task") + " ORDER BY task_id, map_index, key",
+            taskId is null ? [("dag", dagId), ("run", runId)] : [("dag", dagId), ("run", runId), ("task", taskId)],
             ReadXCom,
             cancellationToken);
 

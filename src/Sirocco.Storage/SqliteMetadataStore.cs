@@ -30,8 +30,6 @@ internal sealed class SqliteMetadataStore : SqlMetadataStore
         cmd.ExecuteNonQuery();
     }
 
-    protected override string Dialect => "sqlite";
-
     protected override DbConnection Open()
     {
         var conn = new SqliteConnection(_connectionString);

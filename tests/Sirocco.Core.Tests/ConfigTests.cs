@@ -88,7 +88,24 @@ public sealed class ConfigTests : IDisposable
     public void Sensitive_options_are_recognised()
     {
         Assert.True(SiroccoConfig.IsSensitive("database", "sql_conn"));
+        Assert.True(SiroccoConfig.IsSensitive("database", "sql_alchemy_conn"));
         Assert.True(SiroccoConfig.IsSensitive("webserver", "secret_key"));
         Assert.False(SiroccoConfig.IsSensitive("core", "parallelism"));
+    }
+
+    [Fact]
+    public void Airflows_sql_alchemy_conn_is_used_when_sql_conn_is_not_set()
+    {
+        Assert.Equal($"sqlite:///{_home}/sirocco.db", Load().SqlConn);
+        const string pg = "postgresql+psycopg2://airflow:pw@db/airflow";
+        Assert.Equal(pg, Load(new() { ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = pg }).SqlConn);
+
+        File.WriteAllText(Path.Combine(_home, "sirocco.cfg"), $"[database]\nsql_alchemy_conn = {pg}\n");
+        Assert.Equal(pg, Load().SqlConn);
+
+        // sql_conn set explicitly (file or environment) wins over Airflow's name.
+        Assert.Equal("sqlite:////own.db", Load(new() { ["SIROCCO__DATABASE__SQL_CONN"] = "sqlite:////own.db" }).SqlConn);
+        File.AppendAllText(Path.Combine(_home, "sirocco.cfg"), "sql_conn = sqlite:////file.db\n");
+        Assert.Equal("sqlite:////file.db", Load().SqlConn);
     }
 }

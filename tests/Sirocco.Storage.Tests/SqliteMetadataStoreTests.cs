@@ -30,7 +30,8 @@ public sealed class SqliteMetadataStoreTests : MetadataStoreContract
     }
 
     [Theory]
-    [InlineData("postgresql://localhost/airflow", "is not supported")]
+    [InlineData("mysql://localhost/airflow", "is not supported")]
+    [InlineData("postgresql+asyncpg://localhost/airflow", "is not supported")]
     [InlineData("sqlite:///", "give a file path")]
     public void Unsupported_urls_are_named(string url, string message)
     {

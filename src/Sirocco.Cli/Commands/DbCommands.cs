@@ -12,7 +12,7 @@ internal static class DbCommands
         var migrate = new Command("migrate", "Apply the migrations the database lacks (also done on first use by any command)");
         migrate.SetAction(async (_, ct) =>
         {
-            var store = Storage.MetadataStore.Open(ctx.Config.Get("database", "sql_conn"));
+            var store = Storage.MetadataStore.Open(ctx.Config.SqlConn);
             await using (store)
             {
                 var applied = await store.MigrateAsync(ct);

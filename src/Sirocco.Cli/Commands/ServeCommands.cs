@@ -19,7 +19,7 @@ internal static class ServeCommands
             using var shutdown = Hosting.ShutdownOnSignal();
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, shutdown.Token);
             using var bag = Hosting.CreateDagBag(ctx, watch: true);
-            ctx.Out.WriteLine($"Scheduler started: dags folder {bag.DagsFolder}, database {ctx.Masker.Redact(ctx.Config.Get("database", "sql_conn"))}");
+            ctx.Out.WriteLine($"Scheduler started: dags folder {bag.DagsFolder}, database {ctx.Masker.Redact(MetadataStore.RedactUrl(ctx.Config.SqlConn))}");
             await Hosting.CreateScheduler(ctx, new DagBagSource(bag)).RunAsync(linked.Token);
             ctx.Out.WriteLine("Scheduler stopped.");
             return 0;
@@ -161,7 +161,7 @@ internal static class ServeCommands
             ctx.Out.WriteLine("Sirocco standalone is running.");
             ctx.Out.WriteLine($"  home:       {ctx.Home}");
             ctx.Out.WriteLine($"  dags:       {dags}: {collection.Dags.Count} DAG(s){(copied > 0 ? $", {copied} example DAG file(s) added" : string.Empty)}{(collection.ImportErrors.Count > 0 ? $", {collection.ImportErrors.Count} file(s) failed to load (sirocco dags list-import-errors)" : string.Empty)}");
-            ctx.Out.WriteLine($"  database:   {ctx.Masker.Redact(config.Get("database", "sql_conn"))}");
+            ctx.Out.WriteLine($"  database:   {ctx.Masker.Redact(MetadataStore.RedactUrl(config.SqlConn))}");
             ctx.Out.WriteLine($"  task logs:  {config.Get("logging", "base_log_folder")}");
             if (cluster is not null)
             {

@@ -84,6 +84,16 @@ public sealed class SiroccoConfig
         return false;
     }
 
+    /// <summary>
+    /// The metadata database URL: <c>[database] sql_conn</c> when it is set in the file or the environment, else
+    /// Airflow's name for it, <c>[database] sql_alchemy_conn</c> (also <c>AIRFLOW__DATABASE__SQL_ALCHEMY_CONN</c>),
+    /// else the built-in default of <c>sql_conn</c> (SQLite in the home directory).
+    /// </summary>
+    public string SqlConn =>
+        _options.TryGetValue(("database", "sql_conn"), out var own) && own.Source != ConfigSource.Default
+            ? own.Value
+            : TryGet("database", "sql_alchemy_conn", out var airflow) ? airflow : Get("database", "sql_conn");
+
     /// <summary>An integer option; the error names the option and the bad value.</summary>
     public int GetInt(string section, string key)
     {
@@ -152,7 +162,7 @@ public sealed class SiroccoConfig
     public static bool IsSensitive(string section, string key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        return (section, key) is ("database", "sql_conn") or ("webserver", "secret_key")
+        return (section, key) is ("database", "sql_conn") or ("database", "sql_alchemy_conn") or ("webserver", "secret_key")
             || Masking.SecretMasker.IsSensitiveName(key);
     }
 
