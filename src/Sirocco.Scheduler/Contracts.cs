@@ -108,6 +108,15 @@ public sealed record SchedulerOptions
     /// <summary>Also receives every task log line as written (<c>dags test</c> prints them to the terminal).</summary>
     public Action<string>? LogEcho { get; init; }
 
+    /// <summary>
+    /// <c>[scheduler] scheduler_health_check_threshold</c>: a scheduler whose heartbeat is older is dead, and its runs
+    /// are adopted by another.
+    /// </summary>
+    public TimeSpan HealthCheckThreshold { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary><c>[scheduler] max_dagruns_per_loop_to_schedule</c>: most runs nobody holds that one pass claims.</summary>
+    public int MaxRunsToClaimPerLoop { get; init; } = 20;
+
     /// <summary>The name of this host, recorded with each try.</summary>
     public string Hostname { get; init; } = Environment.MachineName;
 
@@ -123,6 +132,8 @@ public sealed record SchedulerOptions
             CatchupByDefault = config.GetBool("scheduler", "catchup_by_default"),
             DagsArePausedAtCreation = config.GetBool("core", "dags_are_paused_at_creation"),
             LogFolder = config.Get("logging", "base_log_folder"),
+            HealthCheckThreshold = TimeSpan.FromSeconds(config.GetInt("scheduler", "scheduler_health_check_threshold")),
+            MaxRunsToClaimPerLoop = Math.Max(1, config.GetInt("scheduler", "max_dagruns_per_loop_to_schedule")),
         };
     }
 }

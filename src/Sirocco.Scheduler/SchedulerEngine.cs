@@ -11,9 +11,8 @@ namespace Sirocco.Scheduler;
 /// tasks and post their outcome back, which wakes the loop at once. The store is re-read periodically only to see
 /// changes made by other processes (CLI, web server).
 /// </summary>
-public sealed class SiroccoScheduler
+public sealed partial class SiroccoScheduler
 {
-    private static readonly TaskInstanceState[] ActiveTiStates = [TaskInstanceState.Queued, TaskInstanceState.Running];
     private static readonly TimeSpan MaxWait = TimeSpan.FromDays(1);
     private static readonly Task Never = new TaskCompletionSource().Task;
 
@@ -71,6 +70,8 @@ public sealed class SiroccoScheduler
     public async Task RunAsync(CancellationToken shutdown)
     {
         _recovered = true;
+        await StartJobAsync(JobTypes.Scheduler, refuseOnSingleSchedulerDatabase: true, shutdown).ConfigureAwait(false);
+        var adoptedAway = false;
         try
         {
             await RecoverAsync(shutdown).ConfigureAwait(false);
@@ -89,7 +90,11 @@ public sealed class SiroccoScheduler
                 if (sweep)
                 {
                     nextSweep = now + _options.SweepInterval;
-                    await _store.SetHeartbeatAsync("scheduler", _options.Hostname, now, shutdown).ConfigureAwait(false);
+                    if (!await _store.HeartbeatJobAsync(JobId, now, shutdown).ConfigureAwait(false))
+                    {
+                        adoptedAway = true;
+                        break;
+                    }
                 }
 
                 var wakeAt = await TickAsync(sweep, shutdown).ConfigureAwait(false);
@@ -106,6 +111,13 @@ public sealed class SiroccoScheduler
         }
 
         await DrainAsync().ConfigureAwait(false);
+        if (adoptedAway)
+        {
+            throw new SiroccoException(
+                $"Scheduler {JobId} stops: its heartbeat was older than [scheduler] scheduler_health_check_threshold ({_options.HealthCheckThreshold.TotalSeconds:0} s) and another scheduler adopted its runs; their pods go on under that scheduler.");
+        }
+
+        await _store.EndJobAsync(JobId, _time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -123,16 +135,29 @@ public sealed class SiroccoScheduler
         _onlyTask = onlyTask;
         await CollectDagsAsync(cancellationToken).ConfigureAwait(false);
         await LoadPoolsAsync(cancellationToken).ConfigureAwait(false);
-        foreach (var r in runs)
-        {
-            var stored = await _store.GetDagRunAsync(r.DagId, r.RunId, cancellationToken).ConfigureAwait(false) ?? r;
-            await ActivateRunAsync(stored, cancellationToken).ConfigureAwait(false);
-        }
-
+        await StartJobAsync(JobTypes.Backfill, refuseOnSingleSchedulerDatabase: false, cancellationToken).ConfigureAwait(false);
+        var nextBeat = _time.GetUtcNow() + _options.SweepInterval;
         try
         {
+            foreach (var r in runs)
+            {
+                if (!await _store.ClaimRunAsync(JobId, r.DagId, r.RunId, cancellationToken).ConfigureAwait(false))
+                {
+                    throw new SiroccoException($"DAG run {r.RunId} of {r.DagId} is held by a running scheduler; let it finish the run, or clear it there");
+                }
+
+                var stored = await _store.GetDagRunAsync(r.DagId, r.RunId, cancellationToken).ConfigureAwait(false) ?? r;
+                await ActivateRunAsync(stored, cancellationToken).ConfigureAwait(false);
+            }
+
             while (_runs.Count > 0 || _running.Count > 0)
             {
+                if (_time.GetUtcNow() >= nextBeat)
+                {
+                    nextBeat = _time.GetUtcNow() + _options.SweepInterval;
+                    await _store.HeartbeatJobAsync(JobId, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+                }
+
                 var wakeAt = await TickAsync(sweep: false, cancellationToken).ConfigureAwait(false);
                 if (_runs.Count == 0 && _running.Count == 0)
                 {
@@ -145,6 +170,7 @@ public sealed class SiroccoScheduler
         finally
         {
             await DrainAsync().ConfigureAwait(false);
+            await _store.EndJobAsync(JobId, _time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
         }
 
         var result = new List<DagRun>();
@@ -165,6 +191,7 @@ public sealed class SiroccoScheduler
         if (!_recovered)
         {
             _recovered = true;
+            await StartJobAsync(JobTypes.Scheduler, refuseOnSingleSchedulerDatabase: false, cancellationToken).ConfigureAwait(false);
             await RecoverAsync(cancellationToken).ConfigureAwait(false);
         }
 
@@ -220,7 +247,7 @@ public sealed class SiroccoScheduler
 
         logicalDate = logicalDate.ToUniversalTime();
         var run = DagRun.Create(dagId, DagRunType.Manual, logicalDate, (schedule ?? Schedule.None).InferManualDataInterval(logicalDate), time.GetUtcNow(), conf);
-        await store.CreateDagRunAsync(run, cancellationToken).ConfigureAwait(false);
+        await store.CreateDagRunAsync(run, cancellationToken: cancellationToken).ConfigureAwait(false);
         return run;
     }
 
@@ -240,7 +267,7 @@ public sealed class SiroccoScheduler
         await FlushAsync(ct).ConfigureAwait(false);
         if (_onlyRuns is null)
         {
-            sweep |= Interlocked.Exchange(ref _sweepRequested, 0) == 1;
+            sweep |= Interlocked.Exchange(ref _sweepRequested, 0) == 1 || _moreToClaim;
             if (_dagsChanged)
             {
                 _dagsChanged = false;
@@ -368,14 +395,7 @@ public sealed class SiroccoScheduler
     {
         _dagModels = (await _store.ListDagsAsync(ct).ConfigureAwait(false)).ToDictionary(d => d.DagId, StringComparer.Ordinal);
         await LoadPoolsAsync(ct).ConfigureAwait(false);
-        var active = await _store.ListDagRunsAsync(new DagRunQuery { States = [DagRunState.Queued, DagRunState.Running], Limit = 100_000, Descending = false }, ct).ConfigureAwait(false);
-        foreach (var run in active)
-        {
-            if (!_runs.ContainsKey((run.DagId, run.RunId)) && _dags.ContainsKey(run.DagId))
-            {
-                await ActivateRunAsync(run, ct).ConfigureAwait(false);
-            }
-        }
+        var active = await ClaimRunsAsync(ct).ConfigureAwait(false);
 
         // Runs this loop holds that another writer finished, requeued or deleted, and task instances a user marked or
         // cleared: the stored state wins, and a try whose task instance is no longer running it is ended.
@@ -384,6 +404,19 @@ public sealed class SiroccoScheduler
         {
             var key = (run.Run.DagId, run.Run.RunId);
             var storedRun = activeRuns.TryGetValue(key, out var a) ? a : await _store.GetDagRunAsync(key.DagId, key.RunId, ct).ConfigureAwait(false);
+            if (storedRun is { State: DagRunState.Queued or DagRunState.Running } && !activeRuns.ContainsKey(key))
+            {
+                // Still active but no longer ours: another scheduler adopted it while this one was unresponsive. Its
+                // tries go on there; here they are let go without touching their work.
+                _runs.Remove(key);
+                foreach (var r in _running.Values.Where(r => r.Ti.DagId == key.DagId && r.Ti.RunId == key.RunId).ToList())
+                {
+                    await r.Control.ShutdownAsync().ConfigureAwait(false);
+                }
+
+                continue;
+            }
+
             await TakeStoredRunAsync(run.Run, storedRun, ct).ConfigureAwait(false);
             if (!_runs.ContainsKey(key))
             {
@@ -496,11 +529,18 @@ public sealed class SiroccoScheduler
                 var run = DagRun.Create(dag.DagId, DagRunType.Scheduled, next.LogicalDate, next.Interval, now);
                 try
                 {
-                    await _store.CreateDagRunAsync(run, ct).ConfigureAwait(false);
+                    await _store.CreateDagRunAsync(run, JobId, ct).ConfigureAwait(false);
                 }
                 catch (DagRunExistsException)
                 {
-                    // Already created (by an earlier life of this scheduler, another scheduler, or a backfill): move past it.
+                    // Already created (by an earlier life of this scheduler, another scheduler, or a backfill): move past
+                    // it, taking it if nobody holds it.
+                    if (!await _store.ClaimRunAsync(JobId, run.DagId, run.RunId, ct).ConfigureAwait(false))
+                    {
+                        last = next.Interval;
+                        _lastAutomated[dag.DagId] = last;
+                        continue;
+                    }
                 }
 
                 last = next.Interval;
@@ -611,8 +651,10 @@ public sealed class SiroccoScheduler
             _writes.Set(ti, tis[ti.TaskId]);
         }
 
-        _runs[(run.DagId, run.RunId)] = new ActiveRun(run, dag, tis);
+        var active = new ActiveRun(run, dag, tis);
+        _runs[(run.DagId, run.RunId)] = active;
         _changes++;
+        await ResumeTriesAsync(active, ct).ConfigureAwait(false);
     }
 
     private IReadOnlyList<BaseOperator> Order(Dag dag)
@@ -891,17 +933,24 @@ public sealed class SiroccoScheduler
         return Task.CompletedTask;
     }
 
-    /// <summary>
-    /// After a restart: tries that were running resume when their work was recorded (a pod), else count as failed
-    /// attempts and follow the retry rules; queued ones go back to scheduled. Nothing that finished runs again.
-    /// </summary>
+    /// <summary>At start: the DAGs, then the runs this scheduler claims or adopts (their tries resume as they are activated).</summary>
     private async Task RecoverAsync(CancellationToken ct)
     {
         await CollectDagsAsync(ct).ConfigureAwait(false);
         await SweepStoreAsync(ct).ConfigureAwait(false);
-        foreach (var ti in await _store.ListTaskInstancesByStateAsync(ActiveTiStates, ct).ConfigureAwait(false))
+        await FlushAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A run this scheduler just took (created, claimed, or adopted from a dead scheduler): tries that were running
+    /// resume when their work was recorded (a pod), else count as failed attempts and follow the retry rules; queued
+    /// ones go back to scheduled. Nothing that finished runs again.
+    /// </summary>
+    private async Task ResumeTriesAsync(ActiveRun run, CancellationToken ct)
+    {
+        foreach (var ti in run.Tis.Values.Where(t => t.State is TaskInstanceState.Queued or TaskInstanceState.Running && run.Dag.HasTask(t.TaskId)).ToList())
         {
-            if (!_runs.TryGetValue((ti.DagId, ti.RunId), out var run) || !run.Dag.HasTask(ti.TaskId))
+            if (_running.ContainsKey(ti.Key))
             {
                 continue;
             }
@@ -919,14 +968,12 @@ public sealed class SiroccoScheduler
                 var path = TaskLogPaths.For(_options.LogFolder, ti.DagId, ti.TaskId, run.Run.LogicalDate, ti.TryNumber, ti.MapIndex);
                 using (var log = new TaskLogWriter(path, _services.Masker, _time))
                 {
-                    log.Error($"Try {ti.TryNumber} was interrupted: the scheduler stopped while it ran and it has no external work to resume.");
+                    log.Error($"Try {ti.TryNumber} was interrupted: its scheduler stopped while it ran and it has no external work to resume.");
                 }
 
                 await ApplyOutcomeAsync(new TryOutcome(ti, TryResult.Failed, "interrupted by a scheduler restart", _time.GetUtcNow(), null), ct).ConfigureAwait(false);
             }
         }
-
-        await FlushAsync(ct).ConfigureAwait(false);
     }
 
     private async Task DrainAsync()

@@ -59,6 +59,17 @@ public sealed record Pool(string Name, int Slots, string? Description = null);
 /// <param name="ImportErrors">Every file that failed to load.</param>
 public sealed record DagSync(IReadOnlyCollection<DagModel> Dags, IReadOnlyCollection<ImportErrorRecord> ImportErrors);
 
+/// <summary>A long-running job (Airflow's <c>job</c> table): a scheduler or a backfill, with its heartbeat.</summary>
+/// <param name="Id">Unique id: host, pid and a random suffix.</param>
+/// <param name="JobType"><c>SchedulerJob</c> or <c>BackfillJob</c>, as Airflow names them.</param>
+/// <param name="Hostname">The host it runs on.</param>
+/// <param name="Pid">Its process id.</param>
+/// <param name="State"><c>running</c>, <c>success</c> (ended cleanly) or <c>failed</c> (found dead and adopted).</param>
+/// <param name="StartDate">When it started.</param>
+/// <param name="EndDate">When it ended, or null.</param>
+/// <param name="LatestHeartbeat">Its latest heartbeat.</param>
+public sealed record JobRecord(string Id, string JobType, string Hostname, int Pid, string State, DateTimeOffset StartDate, DateTimeOffset? EndDate, DateTimeOffset LatestHeartbeat);
+
 /// <summary>Filters for listing DAG runs.</summary>
 public sealed record DagRunQuery
 {
@@ -113,7 +124,10 @@ public interface IMetadataStore : IVariableStore, IConnectionStore, IAsyncDispos
     /// Creates a DAG run. A run with the same run id or the same logical date is found by its key and refused with a
     /// <see cref="DagRunExistsException"/> naming it.
     /// </summary>
-    Task CreateDagRunAsync(DagRun run, CancellationToken cancellationToken = default);
+    /// <param name="run">The run.</param>
+    /// <param name="claimedBy">The job that holds it from the start (a backfill or <c>dags test</c>), or null.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    Task CreateDagRunAsync(DagRun run, string? claimedBy = null, CancellationToken cancellationToken = default);
 
     /// <summary>The run, or null.</summary>
     Task<DagRun?> GetDagRunAsync(string dagId, string runId, CancellationToken cancellationToken = default);
@@ -202,10 +216,44 @@ public interface IMetadataStore : IVariableStore, IConnectionStore, IAsyncDispos
     /// <summary>Deletes a user; false when unknown.</summary>
     Task<bool> DeleteUserAsync(string username, CancellationToken cancellationToken = default);
 
-    /// <summary>Records that a job (<c>scheduler</c>) on <paramref name="hostname"/> is alive at <paramref name="at"/>.</summary>
-    Task SetHeartbeatAsync(string jobType, string hostname, DateTimeOffset at, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Whether several schedulers may share this database (PostgreSQL: yes, with row claims; SQLite: one scheduler).
+    /// </summary>
+    bool SupportsManySchedulers { get; }
 
-    /// <summary>The latest heartbeat of a job, or null when it never beat.</summary>
+    /// <summary>
+    /// Records a job that starts. When <paramref name="refuseIfAliveSince"/> is given and another running job of the
+    /// same type has beaten since then, nothing is written and that job is returned (the caller refuses to start).
+    /// </summary>
+    Task<JobRecord?> StartJobAsync(JobRecord job, DateTimeOffset? refuseIfAliveSince = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Records a job's heartbeat; false when the job is no longer running (another scheduler adopted its work).</summary>
+    Task<bool> HeartbeatJobAsync(string jobId, DateTimeOffset at, CancellationToken cancellationToken = default);
+
+    /// <summary>Records that a job ended cleanly: the runs it held are released for another job to take.</summary>
+    Task EndJobAsync(string jobId, DateTimeOffset at, CancellationToken cancellationToken = default);
+
+    /// <summary>Jobs of a type (all types when null), newest heartbeat first; only running ones when asked.</summary>
+    Task<IReadOnlyList<JobRecord>> ListJobsAsync(string? jobType = null, bool runningOnly = false, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Adopts the work of jobs whose heartbeat is older than <paramref name="staleBefore"/>: each such job is marked
+    /// failed and the runs it held become <paramref name="adopterId"/>'s, atomically, so that exactly one survivor
+    /// adopts each dead job. Runs held by a job id that is not running (never registered, or ended) are adopted too.
+    /// Returns the jobs adopted.
+    /// </summary>
+    Task<IReadOnlyList<JobRecord>> AdoptStaleJobsAsync(string adopterId, DateTimeOffset staleBefore, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>Claims up to <paramref name="limit"/> queued or running runs that no job holds; returns them.</summary>
+    Task<IReadOnlyList<DagRun>> ClaimRunsAsync(string jobId, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>Claims one run if no job holds it (or <paramref name="jobId"/> already does); false when another job holds it.</summary>
+    Task<bool> ClaimRunAsync(string jobId, string dagId, string runId, CancellationToken cancellationToken = default);
+
+    /// <summary>The queued and running runs a job holds.</summary>
+    Task<IReadOnlyList<DagRun>> ListClaimedRunsAsync(string jobId, CancellationToken cancellationToken = default);
+
+    /// <summary>The latest heartbeat of any running job of a type, or null when none runs.</summary>
     Task<DateTimeOffset?> GetHeartbeatAsync(string jobType, CancellationToken cancellationToken = default);
 
     /// <summary>Creates or replaces a pool.</summary>

@@ -20,6 +20,10 @@ internal sealed class PostgresMetadataStore : SqlMetadataStore
         _dataSource = NpgsqlDataSource.Create(connectionString);
     }
 
+    public override bool SupportsManySchedulers => true;
+
+    protected override string SkipLocked => " FOR UPDATE SKIP LOCKED";
+
     protected override DbConnection Open()
     {
         try

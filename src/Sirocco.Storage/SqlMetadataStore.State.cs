@@ -46,7 +46,7 @@ internal abstract partial class SqlMetadataStore
         await tx.CommitAsync(ct).ConfigureAwait(false);
     }
 
-    public async Task CreateDagRunAsync(DagRun run, CancellationToken cancellationToken = default)
+    public async Task CreateDagRunAsync(DagRun run, string? claimedBy = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(run);
         var ct = cancellationToken;
@@ -57,7 +57,7 @@ internal abstract partial class SqlMetadataStore
             throw RunExists(run, existing);
         }
 
-        var inserted = await ExecAsync(conn, tx, SqlDagRunInsert, DagRunParameters(run), ct).ConfigureAwait(false);
+        var inserted = await ExecAsync(conn, tx, SqlDagRunInsert, [.. DagRunParameters(run), ("claim", claimedBy)], ct).ConfigureAwait(false);
         if (inserted == 0)
         {
             // Another writer inserted it between the lookup and the insert.
@@ -326,13 +326,18 @@ internal abstract partial class SqlMetadataStore
         "INSERT INTO import_error (filename, message, timestamp) VALUES (@f, @m, @t) ON CONFLICT (filename) DO UPDATE SET message = excluded.message, timestamp = excluded.timestamp";
 
     private const string SqlDagRunInsert = """
-        INSERT INTO dag_run (dag_id, run_id, run_type, logical_date, data_interval_start, data_interval_end, state, conf, queued_at, start_date, end_date)
-        VALUES (@dag, @run, @type, @logical, @dis, @die, @state, @conf, @queued, @start, @end)
+        INSERT INTO dag_run (dag_id, run_id, run_type, logical_date, data_interval_start, data_interval_end, state, conf, queued_at, start_date, end_date, claimed_by)
+        VALUES (@dag, @run, @type, @logical, @dis, @die, @state, @conf, @queued, @start, @end, @claim)
         ON CONFLICT DO NOTHING
         """;
 
-    private const string SqlDagRunSet =
-        "UPDATE dag_run SET state = @state, conf = @conf, queued_at = @queued, start_date = @start, end_date = @end, data_interval_start = @dis, data_interval_end = @die WHERE dag_id = @dag AND run_id = @run AND state = @xstate";
+    // A finished run is held by no job: if it is cleared later, any scheduler may take it.
+    private const string SqlDagRunSet = """
+        UPDATE dag_run SET state = @state, conf = @conf, queued_at = @queued, start_date = @start, end_date = @end,
+          data_interval_start = @dis, data_interval_end = @die,
+          claimed_by = CASE WHEN @state IN ('success', 'failed') THEN NULL ELSE claimed_by END
+        WHERE dag_id = @dag AND run_id = @run AND state = @xstate
+        """;
 
     private const string SqlDagRunRequeue =
         "UPDATE dag_run SET state = 'queued', end_date = NULL WHERE dag_id = @dag AND run_id = @run AND state IN ('success', 'failed')";

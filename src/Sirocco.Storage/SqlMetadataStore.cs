@@ -299,15 +299,6 @@ internal abstract partial class SqlMetadataStore : IMetadataStore
     public async Task<bool> DeleteUserAsync(string username, CancellationToken cancellationToken = default) =>
         await ExecAsync("DELETE FROM app_user WHERE username = @u", [("u", username)], cancellationToken).ConfigureAwait(false) > 0;
 
-    public Task SetHeartbeatAsync(string jobType, string hostname, DateTimeOffset at, CancellationToken cancellationToken = default) =>
-        ExecAsync(
-            "INSERT INTO job_heartbeat (job_type, hostname, latest_heartbeat) VALUES (@j, @h, @t) ON CONFLICT (job_type) DO UPDATE SET hostname = excluded.hostname, latest_heartbeat = excluded.latest_heartbeat",
-            [("j", jobType), ("h", hostname), ("t", Time(at))],
-            cancellationToken);
-
-    public async Task<DateTimeOffset?> GetHeartbeatAsync(string jobType, CancellationToken cancellationToken = default) =>
-        (await QueryAsync("SELECT latest_heartbeat FROM job_heartbeat WHERE job_type = @j", [("j", jobType)], r => ParseTime(r, 0), cancellationToken).ConfigureAwait(false)).FirstOrDefault();
-
     public Task SetPoolAsync(Pool pool, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(pool);

@@ -30,6 +30,8 @@ internal sealed class SqliteMetadataStore : SqlMetadataStore
         cmd.ExecuteNonQuery();
     }
 
+    public override bool SupportsManySchedulers => false;
+
     protected override DbConnection Open()
     {
         var conn = new SqliteConnection(_connectionString);

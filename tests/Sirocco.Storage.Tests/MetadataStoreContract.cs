@@ -408,14 +408,65 @@ public abstract class MetadataStoreContract : IAsyncLifetime
         await Assert.ThrowsAsync<SiroccoException>(() => Store.SetPoolAsync(new Pool("bad", -1)));
     }
 
+    private static JobRecord Job(string id, DateTimeOffset beat, string type = "SchedulerJob") => new(id, type, "host-" + id, 100, "running", beat, null, beat);
+
     [Fact]
-    public async Task Heartbeats_keep_the_latest_time_per_job()
+    public async Task Jobs_heartbeat_and_a_single_scheduler_database_refuses_a_live_second_one()
     {
-        Assert.Null(await Store.GetHeartbeatAsync("scheduler"));
-        await Store.SetHeartbeatAsync("scheduler", "host-a", Utc(2024, 1, 1, 1));
-        await Store.SetHeartbeatAsync("scheduler", "host-a", Utc(2024, 1, 1, 2));
-        Assert.Equal(Utc(2024, 1, 1, 2), await Store.GetHeartbeatAsync("scheduler"));
-        Assert.Null(await Store.GetHeartbeatAsync("triggerer"));
+        Assert.Null(await Store.GetHeartbeatAsync("SchedulerJob"));
+        Assert.Null(await Store.StartJobAsync(Job("a", Utc(2024, 1, 1, 1))));
+        Assert.True(await Store.HeartbeatJobAsync("a", Utc(2024, 1, 1, 2)));
+        Assert.Equal(Utc(2024, 1, 1, 2), await Store.GetHeartbeatAsync("SchedulerJob"));
+        Assert.Null(await Store.GetHeartbeatAsync("BackfillJob"));
+
+        // A second job asking to be alone is refused while the first beat since the cutoff, and told who runs.
+        var live = await Store.StartJobAsync(Job("b", Utc(2024, 1, 1, 2)), refuseIfAliveSince: Utc(2024, 1, 1, 1));
+        Assert.Equal(("a", "host-a", 100), (live!.Id, live.Hostname, live.Pid));
+        Assert.Null(await Store.StartJobAsync(Job("c", Utc(2024, 1, 1, 4)), refuseIfAliveSince: Utc(2024, 1, 1, 3)));
+        Assert.Equal(["c", "a"], (await Store.ListJobsAsync("SchedulerJob", runningOnly: true)).Select(j => j.Id));
+
+        await Store.EndJobAsync("c", Utc(2024, 1, 1, 5));
+        Assert.False(await Store.HeartbeatJobAsync("c", Utc(2024, 1, 1, 6)));
+        Assert.Equal("success", (await Store.ListJobsAsync()).Single(j => j.Id == "c").State);
+    }
+
+    [Fact]
+    public async Task Runs_are_claimed_once_and_a_stale_jobs_runs_are_adopted_by_exactly_one_survivor()
+    {
+        for (var day = 1; day <= 3; day++)
+        {
+            await Store.CreateDagRunAsync(Run("d", Utc(2024, 1, day)));
+        }
+
+        await Store.CreateDagRunAsync(Run("d", Utc(2024, 1, 9), DagRunState.Success));
+        await Store.StartJobAsync(Job("dead", Utc(2024, 1, 1)));
+        await Store.StartJobAsync(Job("s1", Utc(2024, 1, 1, 1)));
+        await Store.StartJobAsync(Job("s2", Utc(2024, 1, 1, 1)));
+
+        var first = await Store.ClaimRunsAsync("dead", 2);
+        Assert.Equal([1, 2], first.Select(r => r.LogicalDate.Day));
+        Assert.Equal(3, Assert.Single(await Store.ClaimRunsAsync("s1", 10)).LogicalDate.Day); // finished runs are not claimed
+        Assert.Empty(await Store.ClaimRunsAsync("s2", 10));
+        Assert.False(await Store.ClaimRunAsync("s2", "d", first[0].RunId));
+        Assert.True(await Store.ClaimRunAsync("dead", "d", first[0].RunId)); // its own claim again
+
+        // Both survivors look for stale jobs: only one adopts the dead one's runs.
+        var now = Utc(2024, 1, 1, 2);
+        Assert.True(await Store.HeartbeatJobAsync("s1", now));
+        Assert.True(await Store.HeartbeatJobAsync("s2", now));
+        var adoptedBy1 = await Store.AdoptStaleJobsAsync("s1", now.AddSeconds(-30), now);
+        var adoptedBy2 = await Store.AdoptStaleJobsAsync("s2", now.AddSeconds(-30), now);
+        Assert.Equal("dead", Assert.Single(adoptedBy1).Id);
+        Assert.Empty(adoptedBy2);
+        Assert.Equal([1, 2, 3], (await Store.ListClaimedRunsAsync("s1")).Select(r => r.LogicalDate.Day).Order());
+        Assert.False(await Store.HeartbeatJobAsync("dead", now)); // a dead job that wakes up learns it was adopted
+
+        // A finished run is released; a job that ends cleanly releases what it holds.
+        var run3 = (await Store.ListClaimedRunsAsync("s1")).Single(r => r.LogicalDate.Day == 3);
+        await Store.SaveAsync(new StateBatch { DagRuns = [new DagRunChange(DagRunState.Queued, run3 with { State = DagRunState.Success })] });
+        Assert.Equal(2, (await Store.ListClaimedRunsAsync("s1")).Count);
+        await Store.EndJobAsync("s1", now);
+        Assert.Equal(2, (await Store.ClaimRunsAsync("s2", 10)).Count);
     }
 
     [Fact]

@@ -228,7 +228,6 @@ internal static class DagsCommands
                 await ctx.Store.DeleteDagRunAsync(run.DagId, run.RunId, ct);
             }
 
-            await ctx.Store.CreateDagRunAsync(run, ct);
             var sync = new Lock();
             var scheduler = Hosting.CreateScheduler(ctx, new StaticDagSource(dag), line =>
             {
@@ -237,6 +236,9 @@ internal static class DagsCommands
                     ctx.Out.WriteLine(line);
                 }
             });
+
+            // Created held by this process, so that a running scheduler does not take the run as well.
+            await ctx.Store.CreateDagRunAsync(run, scheduler.JobId, ct);
             using var shutdown = Hosting.ShutdownOnSignal();
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, shutdown.Token);
             var result = (await scheduler.RunToCompletionAsync([run], linked.Token))[0];
@@ -267,6 +269,7 @@ internal static class DagsCommands
                 throw new SiroccoException($"--end-date {pr.GetValue(end)} is before --start-date {pr.GetValue(start)}");
             }
 
+            var scheduler = Hosting.CreateScheduler(ctx, new StaticDagSource(dag), ctx.Out.WriteLine);
             var runs = new List<DagRun>();
             Scheduling.DataInterval? last = null;
             while (dag.Schedule.Next(last, from, to, catchup: true, now: DateTimeOffset.MaxValue) is { } next && next.LogicalDate <= to)
@@ -282,7 +285,7 @@ internal static class DagsCommands
                 var run = existing ?? DagRun.Create(dag.DagId, DagRunType.Backfill, next.LogicalDate, next.Interval, DateTimeOffset.UtcNow);
                 if (existing is null)
                 {
-                    await ctx.Store.CreateDagRunAsync(run, ct);
+                    await ctx.Store.CreateDagRunAsync(run, scheduler.JobId, ct);
                 }
 
                 runs.Add(run);
@@ -292,7 +295,6 @@ internal static class DagsCommands
                 }
             }
 
-            var scheduler = Hosting.CreateScheduler(ctx, new StaticDagSource(dag), ctx.Out.WriteLine);
             using var shutdown = Hosting.ShutdownOnSignal();
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, shutdown.Token);
             var results = runs.Count == 0 ? [] : await scheduler.RunToCompletionAsync(runs, linked.Token);

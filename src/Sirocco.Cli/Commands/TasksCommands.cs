@@ -56,11 +56,12 @@ internal static class TasksCommands
 
             // As Airflow does: a temporary run, deleted afterwards, in which only this task runs, ignoring dependencies.
             var run = DagRun.Create(dag.DagId, DagRunType.Manual, logical, dag.Schedule.InferManualDataInterval(logical), DateTimeOffset.UtcNow, runId: "__sirocco_temporary_run_" + AirflowTime.IsoFormat(DateTimeOffset.UtcNow) + "__");
+            var scheduler = Hosting.CreateScheduler(ctx, new StaticDagSource(dag), ctx.Out.WriteLine);
             for (var attempt = 1; ; attempt++)
             {
                 try
                 {
-                    await ctx.Store.CreateDagRunAsync(run, ct);
+                    await ctx.Store.CreateDagRunAsync(run, scheduler.JobId, ct);
                     break;
                 }
                 catch (DagRunExistsException) when (attempt < 100)
@@ -72,7 +73,6 @@ internal static class TasksCommands
 
             try
             {
-                var scheduler = Hosting.CreateScheduler(ctx, new StaticDagSource(dag), ctx.Out.WriteLine);
                 await scheduler.RunToCompletionAsync([run], ct, onlyTask: task.TaskId);
                 var ti = await ctx.Store.GetTaskInstanceAsync(run.DagId, task.TaskId, run.RunId, -1, ct);
                 var state = ti?.State ?? TaskInstanceState.None;

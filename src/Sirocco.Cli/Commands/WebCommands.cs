@@ -52,7 +52,7 @@ internal static class WebCommands
         Scheduler = scheduler,
 
         // The scheduler (in this process or another) writes a heartbeat to the store every sweep.
-        SchedulerHeartbeat = () => ctx.Store.GetHeartbeatAsync("scheduler").GetAwaiter().GetResult(),
+        SchedulerHeartbeat = () => ctx.Store.GetHeartbeatAsync(Scheduler.JobTypes.Scheduler).GetAwaiter().GetResult(),
         Renderer = new AirflowTaskRenderer(),
         Environment = ctx.Environment,
         Urls = string.Create(

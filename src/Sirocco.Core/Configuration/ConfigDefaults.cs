@@ -32,6 +32,8 @@ internal static class ConfigDefaults
                 ["catchup_by_default"] = "True",
                 ["dag_dir_list_interval"] = "300",
                 ["scheduler_heartbeat_sec"] = "5",
+                ["scheduler_health_check_threshold"] = "30",
+                ["max_dagruns_per_loop_to_schedule"] = "20",
                 ["max_tis_per_query"] = "512",
             },
             ["webserver"] = new Dictionary<string, string>(StringComparer.Ordinal)

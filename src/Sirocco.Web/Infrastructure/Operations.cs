@@ -87,7 +87,7 @@ internal sealed class Operations
         var run = DagRun.Create(dagId, DagRunType.Manual, when, (schedule ?? Scheduling.Schedule.None).InferManualDataInterval(when), _state.Time.GetUtcNow(), conf, runId);
         try
         {
-            await _state.Store.CreateDagRunAsync(run, ct).ConfigureAwait(false);
+            await _state.Store.CreateDagRunAsync(run, cancellationToken: ct).ConfigureAwait(false);
         }
         catch (DagRunExistsException e)
         {
