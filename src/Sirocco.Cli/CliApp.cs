@@ -69,6 +69,7 @@ internal static class CliApp
         root.Subcommands.Add(ConnectionsCommands.Create(ctx));
         root.Subcommands.Add(DagsCommands.Create(ctx));
         root.Subcommands.Add(TasksCommands.Create(ctx));
+        root.Subcommands.Add(JobsCommands.Create(ctx));
         foreach (var c in ServeCommands.Create(ctx).Concat(WebCommands.Create(ctx)))
         {
             root.Subcommands.Add(c);

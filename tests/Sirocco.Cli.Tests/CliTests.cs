@@ -54,6 +54,33 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Jobs_check_finds_a_live_scheduler_by_its_heartbeat_as_airflows_liveness_probe_does()
+    {
+        Assert.Equal(0, (await Sirocco(["db", "migrate"])).ExitCode);
+        var none = await Sirocco(["jobs", "check", "--job-type", "SchedulerJob"]);
+        Assert.Equal(1, none.ExitCode);
+        Assert.Contains("No alive jobs found.", none.Err, StringComparison.Ordinal);
+
+        await using (var store = Storage.MetadataStore.OpenSqlite(Path.Combine(_home, "sirocco.db")))
+        {
+            var now = DateTimeOffset.UtcNow;
+            await store.StartJobAsync(new Storage.JobRecord("a", "SchedulerJob", "host-a", 11, "running", now, null, now));
+            await store.StartJobAsync(new Storage.JobRecord("b", "SchedulerJob", "host-b", 12, "running", now, null, now));
+            await store.StartJobAsync(new Storage.JobRecord("old", "SchedulerJob", "host-c", 13, "running", now.AddMinutes(-5), null, now.AddMinutes(-5)));
+        }
+
+        var one = await Sirocco(["jobs", "check", "--job-type", "SchedulerJob", "--hostname", "host-a"]);
+        Assert.Equal(0, one.ExitCode);
+        Assert.Contains("Found one alive job.", one.Out, StringComparison.Ordinal);
+        var two = await Sirocco(["jobs", "check", "--job-type", "SchedulerJob", "--limit", "5"]);
+        Assert.Equal(1, two.ExitCode);
+        Assert.Contains("Found 2 alive jobs. Expected only one.", two.Err, StringComparison.Ordinal);
+        Assert.Equal(0, (await Sirocco(["jobs", "check", "--job-type", "SchedulerJob", "--limit", "5", "--allow-multiple"])).ExitCode);
+        Assert.Equal(1, (await Sirocco(["jobs", "check", "--hostname", "host-c"])).ExitCode); // stale heartbeat: dead
+        Failed(await Sirocco(["jobs", "check", "--job-type", "Nope"]), "--job-type 'Nope' is unknown");
+    }
+
+    [Fact]
     public async Task A_variable_set_in_one_process_is_read_in_a_later_one()
     {
         var set = await Sirocco(["variables", "set", "--", "my_value", "example_value"]);

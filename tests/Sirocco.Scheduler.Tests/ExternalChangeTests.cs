@@ -28,7 +28,7 @@ public class ExternalChangeTests
 
     private static async Task<TaskInstance> WaitRunningAsync(Fixture f, SiroccoScheduler scheduler, string dagId, string taskId, int tryNumber)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         while (DateTime.UtcNow < deadline)
         {
             var run = (await f.RunsAsync(dagId)).SingleOrDefault();
@@ -56,7 +56,7 @@ public class ExternalChangeTests
 
         await f.Store.MarkTaskInstanceAsync(running, TaskInstanceState.Failed, new StateActor("admin", "web UI"), Now);
         scheduler.Wake();
-        await step.WaitAsync(TimeSpan.FromSeconds(20));
+        await step.WaitAsync(TimeSpan.FromSeconds(60));
 
         Assert.Equal([1], killed);
         var ti = (await f.Store.GetTaskInstanceAsync("marked", "work", running.RunId))!;
@@ -98,8 +98,8 @@ public class ExternalChangeTests
         var cleared = await f.Store.ClearTaskInstancesAsync(new ClearRequest { DagId = "cleared", RunIds = [running.RunId], Actor = new StateActor("ops", "CLI") }, Now);
         Assert.Single(cleared);
         scheduler.Wake();
-        await step.WaitAsync(TimeSpan.FromSeconds(20));
-        await scheduler.StepAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        await step.WaitAsync(TimeSpan.FromSeconds(60));
+        await scheduler.StepAsync().WaitAsync(TimeSpan.FromSeconds(60));
 
         Assert.Equal([1], killed);
         var ti = (await f.Store.GetTaskInstanceAsync("cleared", "work", running.RunId))!;
@@ -123,11 +123,37 @@ public class ExternalChangeTests
 
         Assert.True(await f.Store.DeleteDagRunAsync("deleted", running.RunId));
         scheduler.Wake();
-        await step.WaitAsync(TimeSpan.FromSeconds(20));
+        await step.WaitAsync(TimeSpan.FromSeconds(60));
 
         Assert.Equal([1], killed);
         Assert.Empty(await f.RunsAsync("deleted"));
         var log = await File.ReadAllTextAsync(TaskLogPaths.For(f.LogFolder, "deleted", "work", Now.AddDays(-1), 1, -1));
         Assert.Contains("The try was killed: its DAG run was deleted", log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_second_scheduler_on_a_sqlite_database_refuses_naming_the_live_one()
+    {
+        await using var f = new Fixture(Now);
+        f.Options = f.Options with { Hostname = Environment.MachineName };
+        var dag = new Dag("lonely") { Schedule = "@daily", StartDate = Now.AddDays(-1), Tasks = { ScriptedOperator.Ok("t") } };
+        using var stop = new CancellationTokenSource();
+        var first = new SiroccoScheduler(f.Store, new StaticDagSource(dag), f.Services, f.Options);
+        var running = first.RunAsync(stop.Token);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while ((await f.Store.ListJobsAsync(JobTypes.Scheduler, runningOnly: true)).Count == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
+        var second = new SiroccoScheduler(f.Store, new StaticDagSource(dag), f.Services, f.Options);
+        var refused = await Assert.ThrowsAsync<SiroccoException>(() => second.RunAsync(CancellationToken.None));
+        Assert.Contains($"Another scheduler is running on this SQLite database: host {Environment.MachineName}, pid {Environment.ProcessId}", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("use PostgreSQL", refused.Message, StringComparison.Ordinal);
+
+        await stop.CancelAsync();
+        await running.WaitAsync(TimeSpan.FromSeconds(30));
+        var job = Assert.Single(await f.Store.ListJobsAsync(JobTypes.Scheduler));
+        Assert.Equal((first.JobId, "success"), (job.Id, job.State)); // the first ended cleanly; the second left no row
     }
 }

@@ -265,22 +265,44 @@ internal static class AdminEndpoints
                 db = "unhealthy";
             }
 
-            var beat = state.Options.SchedulerHeartbeat?.Invoke();
-            string scheduler;
-            if (state.Options.SchedulerHeartbeat is not null)
+            // Every scheduler that has not ended, as the job table records it: live when it beat within the threshold.
+            var limit = TimeSpan.FromSeconds(state.Config.GetInt("scheduler", "scheduler_health_check_threshold"));
+            var now = state.Time.GetUtcNow();
+            IReadOnlyList<JobRecord> jobs = [];
+            if (db == "healthy")
             {
-                var limit = TimeSpan.FromSeconds(30);
-                scheduler = beat is { } b && state.Time.GetUtcNow() - b < limit ? "healthy" : "unhealthy";
+                jobs = await state.Store.ListJobsAsync(Scheduler.JobTypes.Scheduler, runningOnly: true, ctx.RequestAborted).ConfigureAwait(false);
+            }
+
+            var live = jobs.Where(j => now - j.LatestHeartbeat < limit).ToList();
+            var beat = jobs.Count > 0 ? jobs[0].LatestHeartbeat : state.Options.SchedulerHeartbeat?.Invoke();
+            string scheduler;
+            if (jobs.Count > 0 || state.Options.SchedulerHeartbeat is not null)
+            {
+                scheduler = beat is { } b && now - b < limit ? "healthy" : "unhealthy";
             }
             else
             {
                 scheduler = state.Options.Scheduler is not null ? "healthy" : "unknown";
             }
 
+            var list = new JsonArray();
+            foreach (var j in live)
+            {
+                list.Add(new JsonObject
+                {
+                    ["job_id"] = j.Id,
+                    ["hostname"] = j.Hostname,
+                    ["pid"] = j.Pid,
+                    ["start_date"] = ApiJson.Iso(j.StartDate),
+                    ["latest_heartbeat"] = ApiJson.Iso(j.LatestHeartbeat),
+                });
+            }
+
             return Results.Json(new JsonObject
             {
                 ["metadatabase"] = new JsonObject { ["status"] = db },
-                ["scheduler"] = new JsonObject { ["status"] = scheduler, ["latest_scheduler_heartbeat"] = ApiJson.Iso(beat) },
+                ["scheduler"] = new JsonObject { ["status"] = scheduler, ["latest_scheduler_heartbeat"] = ApiJson.Iso(beat), ["schedulers"] = list },
             });
         });
         api.Add(new ApiRoute("GET", P + "/version", "get_version", "Monitoring", "The server's version (no login needed)", null, "VersionInfo"), (_, _) =>
