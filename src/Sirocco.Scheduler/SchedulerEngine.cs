@@ -809,67 +809,60 @@ public sealed partial class SiroccoScheduler
 
     private async Task LaunchAsync(CancellationToken ct)
     {
-        var candidates = _runs.Values
+        var ready = _runs.Values
             .Where(r => r.Run.State == DagRunState.Running && !IsPaused(r.Run.DagId))
             .SelectMany(r => r.Tis.Values.Where(t => t.State == TaskInstanceState.Scheduled).Select(t => (Run: r, Ti: t)))
-            .OrderByDescending(c => c.Ti.PriorityWeight)
-            .ThenBy(c => c.Run.Run.LogicalDate)
-            .ThenBy(c => c.Ti.TaskId, StringComparer.Ordinal)
-            .ToList();
-        if (candidates.Count == 0)
+            .ToDictionary(c => c.Ti.Key, StringComparer.Ordinal);
+        var free = _options.Parallelism - _running.Count;
+        if (ready.Count == 0 || free <= 0)
         {
             return;
         }
 
-        var toStart = new List<(ActiveRun Run, TaskInstance Ti)>();
-        var perDag = _running.Values.GroupBy(r => r.Ti.DagId).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
-        var perPool = _running.Values.GroupBy(r => r.Ti.Pool).ToDictionary(g => g.Key, g => g.Sum(x => x.Ti.PoolSlots), StringComparer.Ordinal);
-        foreach (var (run, ti) in candidates)
+        // What the pass changed is written first; then the choice is made and written under the start lock, with the
+        // slots every scheduler's tries take. A try starts only once its running state is stored, so a crash never
+        // loses track of started work; a start that lost to another writer (a user marked or cleared the task
+        // meanwhile) does not happen.
+        await FlushAsync(ct).ConfigureAwait(false);
+        var candidates = ready.Values
+            .Where(c => c.Run.Tis.TryGetValue(c.Ti.TaskId, out var now) && now.State == TaskInstanceState.Scheduled)
+            .Select(c => new LaunchCandidate(c.Ti, c.Run.Dag.MaxActiveTasks ?? _options.MaxActiveTasksPerDag, c.Run.Run.LogicalDate))
+            .ToList();
+        var started = new List<TaskInstance>();
+        var conflicts = await _store.StartTriesAsync(
+            usage =>
+            {
+                started.Clear();
+                var now = _time.GetUtcNow();
+                foreach (var ti in LaunchDecisions.Choose(candidates, usage, _pools, free))
+                {
+                    started.Add(ti with
+                    {
+                        State = TaskInstanceState.Running,
+                        TryNumber = ti.TryNumber + 1,
+                        QueuedAt = now,
+                        StartDate = now,
+                        EndDate = null,
+                        NextRetryAt = null,
+                        Hostname = _options.Hostname,
+                        ExternalId = null,
+                        ChangedBy = null,
+                    });
+                }
+
+                return new StateBatch
+                {
+                    TaskInstances = [.. started.Select(s => new TaskInstanceChange(ready[s.Key].Ti, s) { Try = TryRecord(s), ClearXComs = true })],
+                };
+            },
+            ct).ConfigureAwait(false);
+        var lost = await TakeConflictsAsync(conflicts, ct).ConfigureAwait(false);
+        foreach (var ti in started.Where(t => !lost.Contains(t.Key)))
         {
-            if (_running.Count + toStart.Count >= _options.Parallelism)
-            {
-                break;
-            }
-
-            var dagLimit = run.Dag.MaxActiveTasks ?? _options.MaxActiveTasksPerDag;
-            if (perDag.GetValueOrDefault(ti.DagId) >= dagLimit)
-            {
-                continue;
-            }
-
-            var poolSlots = _pools.TryGetValue(ti.Pool, out var pool) ? pool.Slots : (ti.Pool == "default_pool" ? 128 : 0);
-            if (perPool.GetValueOrDefault(ti.Pool) + ti.PoolSlots > poolSlots)
-            {
-                continue;
-            }
-
-            perDag[ti.DagId] = perDag.GetValueOrDefault(ti.DagId) + 1;
-            perPool[ti.Pool] = perPool.GetValueOrDefault(ti.Pool) + ti.PoolSlots;
-            var now = _time.GetUtcNow();
-            var started = ti with
-            {
-                State = TaskInstanceState.Running,
-                TryNumber = ti.TryNumber + 1,
-                QueuedAt = now,
-                StartDate = now,
-                EndDate = null,
-                NextRetryAt = null,
-                Hostname = _options.Hostname,
-                ExternalId = null,
-            };
-            Set(run, started, TryRecord(started), clearXComs: true);
-            toStart.Add((run, started));
-        }
-
-        // A try starts only once its running state is stored, so a crash never loses track of started work; a start
-        // that lost to another writer (a user marked or cleared the task meanwhile) does not happen.
-        var lost = await FlushAsync(ct).ConfigureAwait(false);
-        foreach (var (run, started) in toStart)
-        {
-            if (!lost.Contains(started.Key))
-            {
-                Start(run, started, resumedExternalId: null);
-            }
+            var run = ready[ti.Key].Run;
+            _changes++;
+            run.Tis[ti.TaskId] = ti;
+            Start(run, ti, resumedExternalId: null);
         }
     }
 
@@ -1030,13 +1023,18 @@ public sealed partial class SiroccoScheduler
     /// </summary>
     private async Task<HashSet<string>> FlushAsync(CancellationToken ct)
     {
-        var lost = new HashSet<string>(StringComparer.Ordinal);
         if (_writes.IsEmpty)
         {
-            return lost;
+            return [];
         }
 
-        foreach (var conflict in await _store.SaveAsync(_writes.Take(), ct).ConfigureAwait(false))
+        return await TakeConflictsAsync(await _store.SaveAsync(_writes.Take(), ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+    }
+
+    private async Task<HashSet<string>> TakeConflictsAsync(IReadOnlyList<StateConflict> conflicts, CancellationToken ct)
+    {
+        var lost = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var conflict in conflicts)
         {
             if (conflict.TaskInstance is { } change)
             {

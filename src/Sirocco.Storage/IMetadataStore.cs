@@ -70,6 +70,11 @@ public sealed record DagSync(IReadOnlyCollection<DagModel> Dags, IReadOnlyCollec
 /// <param name="LatestHeartbeat">Its latest heartbeat.</param>
 public sealed record JobRecord(string Id, string JobType, string Hostname, int Pid, string State, DateTimeOffset StartDate, DateTimeOffset? EndDate, DateTimeOffset LatestHeartbeat);
 
+/// <summary>The slots taken by queued and running task instances, across every scheduler.</summary>
+/// <param name="PoolSlots">Slots taken per pool.</param>
+/// <param name="TasksPerDag">Task instances queued or running per DAG.</param>
+public sealed record SlotUsage(IReadOnlyDictionary<string, int> PoolSlots, IReadOnlyDictionary<string, int> TasksPerDag);
+
 /// <summary>Filters for listing DAG runs.</summary>
 public sealed record DagRunQuery
 {
@@ -152,6 +157,14 @@ public interface IMetadataStore : IVariableStore, IConnectionStore, IAsyncDispos
     /// been changed by another writer), with the rows as stored now; the others are written.
     /// </summary>
     Task<IReadOnlyList<StateConflict>> SaveAsync(StateBatch batch, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Starts tries under the database's start lock, so that limits hold across schedulers: reads the slots every
+    /// scheduler's queued and running task instances take, lets <paramref name="decide"/> choose the tries to start
+    /// within them, and writes its batch in the same transaction. Returns the changes that lost, as
+    /// <see cref="SaveAsync"/> does.
+    /// </summary>
+    Task<IReadOnlyList<StateConflict>> StartTriesAsync(Func<SlotUsage, StateBatch> decide, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Clears task instances (state none, as many tries again as the task has retries) in one transaction; a finished

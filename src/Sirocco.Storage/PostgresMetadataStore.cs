@@ -24,6 +24,16 @@ internal sealed class PostgresMetadataStore : SqlMetadataStore
 
     protected override string SkipLocked => " FOR UPDATE SKIP LOCKED";
 
+    // One advisory lock (an arbitrary constant key) serializes the start of tries across schedulers, as Airflow locks
+    // its pool rows: the slots each scheduler counts are the ones every other scheduler has committed.
+    protected override async Task LockForStartAsync(DbConnection conn, DbTransaction tx, CancellationToken ct)
+    {
+        await using var cmd = conn.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "SELECT pg_advisory_xact_lock(7031944)";
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
     protected override DbConnection Open()
     {
         try

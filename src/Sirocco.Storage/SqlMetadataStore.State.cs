@@ -79,7 +79,35 @@ internal abstract partial class SqlMetadataStore
         var ct = cancellationToken;
         await using var conn = await OpenAsync(ct).ConfigureAwait(false);
         await using var tx = await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
+        var conflicts = await ApplyAsync(conn, tx, batch, ct).ConfigureAwait(false);
+        await tx.CommitAsync(ct).ConfigureAwait(false);
+        return conflicts;
+    }
 
+    public async Task<IReadOnlyList<StateConflict>> StartTriesAsync(Func<SlotUsage, StateBatch> decide, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(decide);
+        var ct = cancellationToken;
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        await using var tx = await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
+        await LockForStartAsync(conn, tx, ct).ConfigureAwait(false);
+        var pools = await QueryAsync(conn, tx, "SELECT pool, SUM(pool_slots) FROM task_instance WHERE state IN ('queued', 'running') GROUP BY pool", [], r => (r.GetString(0), Convert.ToInt32(r.GetValue(1), System.Globalization.CultureInfo.InvariantCulture)), ct).ConfigureAwait(false);
+        var dags = await QueryAsync(conn, tx, "SELECT dag_id, COUNT(*) FROM task_instance WHERE state IN ('queued', 'running') GROUP BY dag_id", [], r => (r.GetString(0), Convert.ToInt32(r.GetValue(1), System.Globalization.CultureInfo.InvariantCulture)), ct).ConfigureAwait(false);
+        var usage = new SlotUsage(pools.ToDictionary(p => p.Item1, p => p.Item2, StringComparer.Ordinal), dags.ToDictionary(d => d.Item1, d => d.Item2, StringComparer.Ordinal));
+        var batch = decide(usage);
+        var conflicts = batch.IsEmpty ? [] : await ApplyAsync(conn, tx, batch, ct).ConfigureAwait(false);
+        await tx.CommitAsync(ct).ConfigureAwait(false);
+        return conflicts;
+    }
+
+    /// <summary>
+    /// Serializes starting tries across schedulers for the rest of the transaction (a database whose write
+    /// transactions are already serialized, such as SQLite, needs nothing).
+    /// </summary>
+    protected virtual Task LockForStartAsync(DbConnection conn, DbTransaction tx, CancellationToken ct) => Task.CompletedTask;
+
+    private async Task<IReadOnlyList<StateConflict>> ApplyAsync(DbConnection conn, DbTransaction tx, StateBatch batch, CancellationToken ct)
+    {
         // First every compare-and-set, then what depends on winning (XComs cleared, try records), then the finished tries.
         var tiChanges = batch.TaskInstances.ToList();
         var runChanges = batch.DagRuns.ToList();
@@ -123,7 +151,6 @@ internal abstract partial class SqlMetadataStore
 
         follow.AddRange(batch.FinishedTries.Select(t => (SqlFinishedTryUpsert, TryParameters(t))));
         await ExecManyAsync(conn, tx, follow, ct).ConfigureAwait(false);
-        await tx.CommitAsync(ct).ConfigureAwait(false);
         return conflicts;
     }
 

@@ -1,0 +1,56 @@
+using Sirocco.Storage;
+
+namespace Sirocco.Scheduler;
+
+/// <summary>A task instance ready to start, with the limit of its DAG.</summary>
+/// <param name="Ti">The task instance (state scheduled).</param>
+/// <param name="MaxActiveTasks">Its DAG's <c>max_active_tasks</c>.</param>
+/// <param name="LogicalDate">Its run's logical date (older runs first among equal priorities).</param>
+internal sealed record LaunchCandidate(TaskInstance Ti, int MaxActiveTasks, DateTimeOffset LogicalDate);
+
+/// <summary>
+/// Which ready task instances start now: by priority weight, then run, then task id, within this scheduler's free
+/// <c>parallelism</c> (per scheduler, as Airflow's), each DAG's <c>max_active_tasks</c> and each pool's slots, both
+/// counted over every scheduler's queued and running task instances. Pure: no clock, no store.
+/// </summary>
+internal static class LaunchDecisions
+{
+    /// <summary>The default pool's size when the database has no row for it.</summary>
+    public const int DefaultPoolSlots = 128;
+
+    public static List<TaskInstance> Choose(IEnumerable<LaunchCandidate> candidates, SlotUsage usage, IReadOnlyDictionary<string, Pool> pools, int freeParallelism)
+    {
+        var chosen = new List<TaskInstance>();
+        var perDag = new Dictionary<string, int>(usage.TasksPerDag, StringComparer.Ordinal);
+        var perPool = new Dictionary<string, int>(usage.PoolSlots, StringComparer.Ordinal);
+        var ordered = candidates
+            .OrderByDescending(c => c.Ti.PriorityWeight)
+            .ThenBy(c => c.LogicalDate)
+            .ThenBy(c => c.Ti.TaskId, StringComparer.Ordinal);
+        foreach (var c in ordered)
+        {
+            if (chosen.Count >= freeParallelism)
+            {
+                break;
+            }
+
+            var ti = c.Ti;
+            if (perDag.GetValueOrDefault(ti.DagId) >= c.MaxActiveTasks)
+            {
+                continue;
+            }
+
+            var slots = pools.TryGetValue(ti.Pool, out var pool) ? pool.Slots : (ti.Pool == "default_pool" ? DefaultPoolSlots : 0);
+            if (perPool.GetValueOrDefault(ti.Pool) + ti.PoolSlots > slots)
+            {
+                continue;
+            }
+
+            perDag[ti.DagId] = perDag.GetValueOrDefault(ti.DagId) + 1;
+            perPool[ti.Pool] = perPool.GetValueOrDefault(ti.Pool) + ti.PoolSlots;
+            chosen.Add(ti);
+        }
+
+        return chosen;
+    }
+}
