@@ -4,6 +4,9 @@
 //     DAGs to every task done (the tasks do nothing, so this is the scheduling lag), plus the mean lag per task
 //     between its upstream finishing and it starting.
 // (b) one DAG of 10,000 independent no-op tasks: tries per second through the state machine.
+// Options: --postgres runs on a throwaway PostgreSQL server (initdb into a temporary folder) instead of SQLite;
+// --schedulers N runs N schedulers on that database (each its own store and connection pool, as N processes would
+// have), for the scaling ratio; --only a|b runs one case.
 using System.Diagnostics;
 using Sirocco;
 using Sirocco.Configuration;
@@ -11,6 +14,7 @@ using Sirocco.Connections;
 using Sirocco.Masking;
 using Sirocco.Scheduler;
 using Sirocco.Storage;
+using Sirocco.Testing;
 using Sirocco.Variables;
 
 var start = new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero);
@@ -63,35 +67,51 @@ static Dag Wide(string id, DateTimeOffset start, int tasks)
     return dag;
 }
 
-static async Task<(TimeSpan Total, int Tasks, TimeSpan MeanLag)> RunAsync(Dag[] dags, int parallelism)
+static async Task<(TimeSpan Total, int Tasks, TimeSpan MeanLag)> RunAsync(Dag[] dags, int parallelism, int schedulerCount, PostgresServer? pg)
 {
     var home = Directory.CreateTempSubdirectory("sirocco-bench-").FullName;
+    var stores = new List<IMetadataStore>();
     try
     {
-        await using var store = MetadataStore.OpenSqlite(Path.Combine(home, "sirocco.db"));
+        var url = pg is null ? $"sqlite:///{Path.Combine(home, "sirocco.db")}" : pg.Url(await pg.CreateDatabaseAsync());
+        for (var i = 0; i < schedulerCount; i++)
+        {
+            stores.Add(MetadataStore.Open(url));
+        }
+
+        var store = stores[0];
         await store.MigrateAsync();
-        var masker = new SecretMasker();
-        var env = new Dictionary<string, string>();
-        var services = new SchedulerServices(SiroccoConfig.Load(home, env), new VariableAccessor(store, env, masker), new ConnectionAccessor(store, env, masker), masker);
-        var options = new SchedulerOptions { LogFolder = Path.Combine(home, "logs"), Parallelism = parallelism, MaxActiveTasksPerDag = parallelism, DagsArePausedAtCreation = false };
-        var scheduler = new SiroccoScheduler(store, new StaticDagSource(dags), services, options);
         var total = dags.Sum(d => d.Tasks.Count);
         var done = 0;
         var finished = new TaskCompletionSource();
-        scheduler.TaskInstanceFinished += _ =>
+        var schedulers = stores.Select(st =>
         {
-            if (++done == total)
+            var masker = new SecretMasker();
+            var env = new Dictionary<string, string>();
+            var services = new SchedulerServices(SiroccoConfig.Load(home, env), new VariableAccessor(st, env, masker), new ConnectionAccessor(st, env, masker), masker);
+            var options = new SchedulerOptions { LogFolder = Path.Combine(home, "logs"), Parallelism = parallelism, MaxActiveTasksPerDag = 100_000, DagsArePausedAtCreation = false, MaxRunsToClaimPerLoop = 20 };
+            var scheduler = new SiroccoScheduler(st, new StaticDagSource(dags), services, options);
+            scheduler.TaskInstanceFinished += _ =>
             {
-                finished.TrySetResult();
-            }
-        };
+                if (Interlocked.Increment(ref done) == total)
+                {
+                    finished.TrySetResult();
+                }
+            };
+            return scheduler;
+        }).ToList();
         using var cts = new CancellationTokenSource();
         var sw = Stopwatch.StartNew();
-        var loop = scheduler.RunAsync(cts.Token);
+        var loops = schedulers.Select(sc => sc.RunAsync(cts.Token)).ToList();
         await finished.Task.WaitAsync(TimeSpan.FromMinutes(10));
         var elapsed = sw.Elapsed;
         await cts.CancelAsync();
-        await loop;
+        await Task.WhenAll(loops);
+        var perScheduler = string.Join(" / ", schedulers.Select(sc => sc.TriesStarted));
+        if (schedulers.Count > 1)
+        {
+            Console.WriteLine($"    tries per scheduler: {perScheduler}");
+        }
 
         // Lag per task: its start minus the latest end of its upstream tasks (or the run's start for roots).
         double lagSum = 0;
@@ -112,21 +132,48 @@ static async Task<(TimeSpan Total, int Tasks, TimeSpan MeanLag)> RunAsync(Dag[] 
     }
     finally
     {
+        foreach (var st in stores)
+        {
+            await st.DisposeAsync();
+        }
+
         Directory.Delete(home, recursive: true);
     }
 }
 
-// Warm up the JIT and SQLite once.
-await RunAsync([Linear("warmup", start, 20)], 32);
+var usePostgres = args.Contains("--postgres");
+var count = args.SkipWhile(a => a != "--schedulers").Skip(1).Select(int.Parse).FirstOrDefault(1);
+var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
+await using var pg = usePostgres ? new PostgresServer() : null;
+if (pg is not null)
+{
+    await pg.InitializeAsync();
+}
 
-var trees = Enumerable.Range(0, 100).Select(i => Tree($"tree_{i / 10}_{i % 10}", start, 10)).ToArray();
-var (treeTotal, treeTasks, treeLag) = await RunAsync(trees, 32);
-Console.WriteLine($"(a) 10 files x 10 DAGs x 10-task trees: {treeTasks} tasks in {treeTotal.TotalSeconds:F3} s; mean lag per task {treeLag.TotalMilliseconds:F2} ms");
+Console.WriteLine($"store: {(usePostgres ? "PostgreSQL" : "SQLite")}, schedulers: {count}");
 
-var linear = Enumerable.Range(0, 10).Select(i => Linear($"linear_{i}", start, 100)).ToArray();
-var (linTotal, linTasks, linLag) = await RunAsync(linear, 32);
-Console.WriteLine($"(a) 10 DAGs x 100 linear tasks: {linTasks} tasks in {linTotal.TotalSeconds:F3} s; mean lag per task {linLag.TotalMilliseconds:F2} ms");
+// Warm up the JIT and the database once.
+await RunAsync([Linear("warmup", start, 20)], 32, count, pg);
 
-var (wideTotal, wideTasks, _) = await RunAsync([Wide("wide", start, 10_000)], 32);
-Console.WriteLine($"(b) one DAG of 10,000 no-op tasks (parallelism 32): {wideTasks / wideTotal.TotalSeconds:F0} tries/s ({wideTotal.TotalSeconds:F2} s)");
+if (only is null or "a")
+{
+    var trees = Enumerable.Range(0, 100).Select(i => Tree($"tree_{i / 10}_{i % 10}", start, 10)).ToArray();
+    var (treeTotal, treeTasks, treeLag) = await RunAsync(trees, 32, count, pg);
+    Console.WriteLine($"(a) 10 files x 10 DAGs x 10-task trees: {treeTasks} tasks in {treeTotal.TotalSeconds:F3} s; mean lag per task {treeLag.TotalMilliseconds:F2} ms");
+
+    var linear = Enumerable.Range(0, 10).Select(i => Linear($"linear_{i}", start, 100)).ToArray();
+    var (linTotal, linTasks, linLag) = await RunAsync(linear, 32, count, pg);
+    Console.WriteLine($"(a) 10 DAGs x 100 linear tasks: {linTasks} tasks in {linTotal.TotalSeconds:F3} s; mean lag per task {linLag.TotalMilliseconds:F2} ms");
+}
+
+if (only is null or "b")
+{
+    var (wideTotal, wideTasks, _) = await RunAsync([Wide("wide", start, 10_000)], 32, count, pg);
+    Console.WriteLine($"(b) one DAG of 10,000 no-op tasks (parallelism 32 per scheduler): {wideTasks / wideTotal.TotalSeconds:F0} tries/s ({wideTotal.TotalSeconds:F2} s)");
+
+    var split = Enumerable.Range(0, 10).Select(i => Wide($"wide_{i}", start, 1_000)).ToArray();
+    var (splitTotal, splitTasks, _) = await RunAsync(split, 32, count, pg);
+    Console.WriteLine($"(b') 10 DAGs of 1,000 no-op tasks (parallelism 32 per scheduler): {splitTasks / splitTotal.TotalSeconds:F0} tries/s ({splitTotal.TotalSeconds:F2} s)");
+}
+
 Console.WriteLine($"peak working set: {Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024)} MB");

@@ -1,5 +1,6 @@
 using Sirocco.Configuration;
 using Sirocco.Connections;
+using Sirocco.Kubernetes;
 using Sirocco.Masking;
 using Sirocco.Storage;
 using Sirocco.Variables;
@@ -10,6 +11,7 @@ namespace Sirocco.Cli;
 internal sealed class CliContext : IAsyncDisposable
 {
     private IMetadataStore? _store;
+    private RuntimeServices? _runtime;
     private SecretMasker? _masker;
 
     public CliContext(IReadOnlyDictionary<string, string> environment, TextWriter output, TextWriter error, bool outputRedirected)
@@ -77,8 +79,16 @@ internal sealed class CliContext : IAsyncDisposable
         return Path.Combine(user, ".sirocco");
     }
 
+    /// <summary>The runtimes tries use (the Kubernetes clients and watches), built once from this process's environment.</summary>
+    public RuntimeServices Runtime => _runtime ??= new RuntimeServices().AddKubernetes(Environment);
+
     public async ValueTask DisposeAsync()
     {
+        if (_runtime is not null)
+        {
+            await _runtime.DisposeAsync();
+        }
+
         if (_store is not null)
         {
             await _store.DisposeAsync();

@@ -38,7 +38,7 @@ internal static class Hosting
         });
     }
 
-    public static SchedulerServices Services(CliContext ctx) => new(ctx.Config, ctx.Variables, ctx.Connections, ctx.Masker);
+    public static SchedulerServices Services(CliContext ctx) => new(ctx.Config, ctx.Variables, ctx.Connections, ctx.Masker, ctx.Runtime);
 
     public static SchedulerOptions Options(CliContext ctx, Action<string>? echo = null) =>
         SchedulerOptions.FromConfig(ctx.Config) with { LogEcho = echo };

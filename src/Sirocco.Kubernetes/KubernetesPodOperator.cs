@@ -260,7 +260,9 @@ public class KubernetesPodOperator : BaseOperator
     {
         ArgumentNullException.ThrowIfNull(context);
         ApplyStartupTimeoutCap(context.Config.Get("kubernetes", "max_startup_timeout_seconds", null));
-        return PodRun.ExecuteAsync(this, context, KubernetesRuntime.Shared, cancellationToken);
+        var runtime = context.Services?.GetService(typeof(KubernetesRuntime)) as KubernetesRuntime
+            ?? throw new SiroccoException($"{TaskId}: no Kubernetes runtime in this process: the scheduler must be given RuntimeServices with AddKubernetes (its composition root does this)");
+        return PodRun.ExecuteAsync(this, context, runtime, cancellationToken);
     }
 
     /// <summary>

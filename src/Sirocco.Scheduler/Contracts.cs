@@ -79,7 +79,8 @@ public interface ITaskRenderer
 /// <param name="Variables">Variables with environment overrides.</param>
 /// <param name="Connections">Connections with environment overrides.</param>
 /// <param name="Masker">The process's secret masker.</param>
-public sealed record SchedulerServices(SiroccoConfig Config, VariableAccessor Variables, ConnectionAccessor Connections, SecretMasker Masker);
+/// <param name="Runtime">The process-wide runtimes operators use (the Kubernetes runtime), built by the composition root.</param>
+public sealed record SchedulerServices(SiroccoConfig Config, VariableAccessor Variables, ConnectionAccessor Connections, SecretMasker Masker, IServiceProvider? Runtime = null);
 
 /// <summary>Limits and defaults of the scheduler (from <c>sirocco.cfg</c> by <see cref="FromConfig"/>).</summary>
 public sealed record SchedulerOptions

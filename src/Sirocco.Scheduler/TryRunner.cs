@@ -76,6 +76,7 @@ internal sealed class TryRunner
                 ResumedExternalId = resumedExternalId,
                 DagFolder = dag.FileLoc is { } f ? Path.GetDirectoryName(f) : null,
                 Shutdown = shutdown,
+                Services = _services.Runtime,
             };
 
             object? result;

@@ -75,6 +75,9 @@ public sealed class TaskExecutionContext
     /// </summary>
     public CancellationToken Shutdown { get; init; }
 
+    /// <summary>The process-wide runtimes operators use (the Kubernetes clients and watches), from the composition root.</summary>
+    public IServiceProvider? Services { get; init; }
+
     /// <summary>The run's data interval.</summary>
     public DataInterval DataInterval => DagRun.DataInterval;
 }

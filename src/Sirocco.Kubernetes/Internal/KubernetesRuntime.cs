@@ -21,22 +21,12 @@ internal sealed record KubernetesRuntimeOptions
     /// <summary>Server-side timeout of one watch request (the watch then resumes from its resourceVersion).</summary>
     public int WatchTimeoutSeconds { get; init; } = 290;
 
-    /// <summary>The process environment (HOME, KUBECONFIG, KUBERNETES_SERVICE_HOST), read once at the composition root.</summary>
-    public IReadOnlyDictionary<string, string> Environment { get; init; } = ReadEnvironment();
+    /// <summary>The process environment (HOME, KUBECONFIG, KUBERNETES_SERVICE_HOST), as the composition root read it.</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 
     /// <summary>Extra HTTP handlers put in front of every client (request counting in tests and the benchmark).</summary>
     public Func<DelegatingHandler[]> Handlers { get; init; } = () => [];
 
-    private static Dictionary<string, string> ReadEnvironment()
-    {
-        var env = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (System.Collections.DictionaryEntry e in System.Environment.GetEnvironmentVariables())
-        {
-            env[(string)e.Key] = e.Value?.ToString() ?? string.Empty;
-        }
-
-        return env;
-    }
 }
 
 /// <summary>
@@ -53,8 +43,6 @@ internal sealed class KubernetesRuntime : IAsyncDisposable
         Time = time ?? TimeProvider.System;
         Retry = new ApiRetry(Options, Time);
     }
-
-    public static KubernetesRuntime Shared { get; } = new();
 
     public KubernetesRuntimeOptions Options { get; }
 

@@ -74,7 +74,15 @@ internal sealed class TryHarness : IConnectionStore, IVariableStore
         Masker = Masker,
         ResumedExternalId = resumedExternalId,
         Shutdown = shutdown,
+        Services = ProcessRuntime,
     };
+
+    /// <summary>
+    /// The runtime tries of this test process share, as the CLI's composition root builds it (from the process
+    /// environment, read here once).
+    /// </summary>
+    private static readonly RuntimeServices ProcessRuntime = new RuntimeServices().AddKubernetes(
+        Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>().ToDictionary(e => (string)e.Key, e => e.Value?.ToString() ?? string.Empty, StringComparer.Ordinal));
 
     /// <summary>Runs one try of <paramref name="op"/> on a per-try copy; pushes the result as the scheduler does.</summary>
     public async Task<object?> RunAsync(

@@ -1,0 +1,171 @@
+using Sirocco.Storage;
+
+namespace Sirocco.Scheduler;
+
+/// <summary>Tries: started under the store's start lock, run as async tasks, their outcomes applied; shutdown leaves their work running.</summary>
+public sealed partial class SiroccoScheduler
+{
+    private async Task LaunchAsync(CancellationToken ct)
+    {
+        var ready = _runs.Values
+            .Where(r => r.Run.State == DagRunState.Running && !IsPaused(r.Run.DagId))
+            .SelectMany(r => r.Tis.Values.Where(t => t.State == TaskInstanceState.Scheduled).Select(t => (Run: r, Ti: t)))
+            .ToDictionary(c => c.Ti.Key, StringComparer.Ordinal);
+        var free = _options.Parallelism - _running.Count;
+        if (ready.Count == 0 || free <= 0)
+        {
+            return;
+        }
+
+        // What the pass changed is written first; then the choice is made and written under the start lock, with the
+        // slots every scheduler's tries take. A try starts only once its running state is stored, so a crash never
+        // loses track of started work; a start that lost to another writer (a user marked or cleared the task
+        // meanwhile) does not happen.
+        await FlushAsync(ct).ConfigureAwait(false);
+        var candidates = ready.Values
+            .Where(c => c.Run.Tis.TryGetValue(c.Ti.TaskId, out var now) && now.State == TaskInstanceState.Scheduled)
+            .Select(c => new LaunchCandidate(c.Ti, c.Run.Dag.MaxActiveTasks ?? _options.MaxActiveTasksPerDag, c.Run.Run.LogicalDate))
+            .ToList();
+        var started = new List<TaskInstance>();
+        var conflicts = await _store.StartTriesAsync(
+            usage =>
+            {
+                started.Clear();
+                var now = _time.GetUtcNow();
+                foreach (var ti in LaunchDecisions.Choose(candidates, usage, _pools, free))
+                {
+                    started.Add(ti with
+                    {
+                        State = TaskInstanceState.Running,
+                        TryNumber = ti.TryNumber + 1,
+                        QueuedAt = now,
+                        StartDate = now,
+                        EndDate = null,
+                        NextRetryAt = null,
+                        Hostname = _options.Hostname,
+                        ExternalId = null,
+                        ChangedBy = null,
+                    });
+                }
+
+                return new StateBatch
+                {
+                    TaskInstances = [.. started.Select(s => new TaskInstanceChange(ready[s.Key].Ti, s) { Try = TryRecord(s), ClearXComs = true })],
+                };
+            },
+            ct).ConfigureAwait(false);
+        var lost = await TakeConflictsAsync(conflicts, ct).ConfigureAwait(false);
+        foreach (var ti in started.Where(t => !lost.Contains(t.Key)))
+        {
+            var run = ready[ti.Key].Run;
+            _changes++;
+            run.Tis[ti.TaskId] = ti;
+            Start(run, ti, resumedExternalId: null);
+        }
+    }
+
+    private void Start(ActiveRun run, TaskInstance ti, string? resumedExternalId)
+    {
+        var control = new TryControl();
+        TriesStarted++;
+        var task = RunTryAsync(run, ti, resumedExternalId, control);
+        _running[ti.Key] = new RunningTry(ti, control, task);
+    }
+
+    private async Task RunTryAsync(ActiveRun run, TaskInstance ti, string? resumedExternalId, TryControl control)
+    {
+        await Task.Yield();
+        var outcome = await _runner.RunAsync(run.Dag, run.Run, ti, resumedExternalId, control).ConfigureAwait(false);
+        await _outcomes.Writer.WriteAsync(outcome, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    private Task ApplyOutcomeAsync(TryOutcome outcome, CancellationToken ct)
+    {
+        _ = ct;
+        var ti = outcome.TaskInstance;
+        if (_running.Remove(ti.Key, out var running))
+        {
+            running.Control.Dispose();
+        }
+
+        if (outcome.Result == TryResult.Interrupted)
+        {
+            return Task.CompletedTask; // left running in the store; the next start resumes it
+        }
+
+        _runs.TryGetValue((ti.DagId, ti.RunId), out var run);
+        var task = run?.Dag.HasTask(ti.TaskId) == true ? run.Dag.GetTask(ti.TaskId) : null;
+        var state = outcome.Result switch
+        {
+            TryResult.Success => TaskInstanceState.Success,
+            TryResult.Skipped => TaskInstanceState.Skipped,
+            _ when ti.TryNumber < ti.MaxTries && task is not null => TaskInstanceState.UpForRetry,
+            _ => TaskInstanceState.Failed,
+        };
+        var finished = ti with
+        {
+            State = state,
+            EndDate = outcome.EndDate,
+            ExternalId = outcome.ExternalId ?? ti.ExternalId,
+            NextRetryAt = state == TaskInstanceState.UpForRetry ? outcome.EndDate + RetryDelays.Next(task!, ti.DagId, run!.Run.LogicalDate, ti.TryNumber + 1) : null,
+            ChangedBy = null,
+        };
+
+        // The try's record is history: written even when a user changed the task instance meanwhile.
+        _writes.FinishedTry(TryRecord(finished));
+        if (run is null || !run.Tis.TryGetValue(ti.TaskId, out var current) || current.State != TaskInstanceState.Running || current.TryNumber != ti.TryNumber)
+        {
+            return Task.CompletedTask; // the run timed out or a user changed the state meanwhile: theirs stands
+        }
+
+        Set(run, finished with { MaxTries = current.MaxTries, StartDate = current.StartDate });
+        run.Dirty = true;
+        TaskInstanceFinished?.Invoke(finished);
+        return Task.CompletedTask;
+    }
+
+    private async Task DrainAsync()
+    {
+        // Shutdown: running tries leave their external work running and return quickly.
+        foreach (var r in _running.Values.ToList())
+        {
+            await r.Control.ShutdownAsync().ConfigureAwait(false);
+        }
+
+        foreach (var r in _running.Values.ToList())
+        {
+            try
+            {
+                await r.Task.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // A try that ignores cancellation is abandoned; the restart treats it as interrupted.
+            }
+        }
+
+        while (_outcomes.Reader.TryRead(out var outcome))
+        {
+            if (outcome.Result != TryResult.Interrupted)
+            {
+                await ApplyOutcomeAsync(outcome, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+
+        await FlushAsync(CancellationToken.None).ConfigureAwait(false);
+    }
+
+    private static TaskInstanceTry TryRecord(TaskInstance ti) => new()
+    {
+        DagId = ti.DagId,
+        TaskId = ti.TaskId,
+        RunId = ti.RunId,
+        MapIndex = ti.MapIndex,
+        TryNumber = ti.TryNumber,
+        State = ti.State,
+        StartDate = ti.StartDate,
+        EndDate = ti.EndDate,
+        Hostname = ti.Hostname,
+        ExternalId = ti.ExternalId,
+    };
+}
