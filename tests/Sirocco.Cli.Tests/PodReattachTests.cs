@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using k8s;
 using Sirocco.LocalCluster;
 using Sirocco.Storage;
@@ -36,11 +35,6 @@ public sealed class PodReattachTests : IDisposable
 
     public void Dispose() => Directory.Delete(_home, recursive: true);
 
-
-
-    private static string KubernetesConnection(string kubeconfig) =>
-        new JsonObject { ["conn_type"] = "kubernetes", ["extra"] = new JsonObject { ["kube_config_path"] = kubeconfig } }.ToJsonString();
-
     [Fact]
     public async Task A_killed_scheduler_reattaches_to_the_running_pod_instead_of_starting_another()
     {
@@ -52,7 +46,7 @@ public sealed class PodReattachTests : IDisposable
         async Task<IList<k8s.Models.V1Pod>> PodsAsync() =>
             (await client.CoreV1.ListNamespacedPodAsync("default", labelSelector: "task_id=slow_pod")).Items;
 
-        using (var first = SchedulerProcess.Start(_home, new Dictionary<string, string> { ["SIROCCO_CONN_KUBERNETES_DEFAULT"] = KubernetesConnection(cluster.KubeconfigPath) }))
+        using (var first = SchedulerProcess.Start(_home, new Dictionary<string, string> { ["SIROCCO_CONN_KUBERNETES_DEFAULT"] = SchedulerProcess.KubernetesConnection(cluster.KubeconfigPath) }))
         {
             await SchedulerProcess.WaitForAsync(async () => (await PodsAsync()).Any(p => p.Status?.Phase == "Running"), TimeSpan.FromSeconds(90));
             first.Kill(entireProcessTree: true);
@@ -60,7 +54,7 @@ public sealed class PodReattachTests : IDisposable
         }
 
         await using var store = MetadataStore.OpenSqlite(Path.Combine(_home, "sirocco.db"));
-        using (var second = SchedulerProcess.Start(_home, new Dictionary<string, string> { ["SIROCCO_CONN_KUBERNETES_DEFAULT"] = KubernetesConnection(cluster.KubeconfigPath) }))
+        using (var second = SchedulerProcess.Start(_home, new Dictionary<string, string> { ["SIROCCO_CONN_KUBERNETES_DEFAULT"] = SchedulerProcess.KubernetesConnection(cluster.KubeconfigPath) }))
         {
             try
             {
