@@ -115,6 +115,9 @@ public sealed record SchedulerOptions
     /// </summary>
     public TimeSpan HealthCheckThreshold { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary><c>[scheduler] scheduler_heartbeat_sec</c>: how often the scheduler's job row is beaten.</summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary><c>[scheduler] max_dagruns_per_loop_to_schedule</c>: most runs nobody holds that one pass claims.</summary>
     public int MaxRunsToClaimPerLoop { get; init; } = 20;
 
@@ -134,6 +137,7 @@ public sealed record SchedulerOptions
             DagsArePausedAtCreation = config.GetBool("core", "dags_are_paused_at_creation"),
             LogFolder = config.Get("logging", "base_log_folder"),
             HealthCheckThreshold = TimeSpan.FromSeconds(config.GetInt("scheduler", "scheduler_health_check_threshold")),
+            HeartbeatInterval = TimeSpan.FromSeconds(Math.Max(1, config.GetInt("scheduler", "scheduler_heartbeat_sec"))),
             MaxRunsToClaimPerLoop = Math.Max(1, config.GetInt("scheduler", "max_dagruns_per_loop_to_schedule")),
         };
     }

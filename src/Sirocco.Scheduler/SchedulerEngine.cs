@@ -71,18 +71,22 @@ public sealed partial class SiroccoScheduler
     {
         _recovered = true;
         await StartJobAsync(JobTypes.Scheduler, refuseOnSingleSchedulerDatabase: true, shutdown).ConfigureAwait(false);
-        var adoptedAway = false;
+
+        // The heartbeat has its own timer, so that a long pass (a slow DAG folder, a thousand tries to start) never
+        // makes a live scheduler look dead to the others.
+        using var loop = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
+        var heartbeat = HeartbeatAsync(loop, shutdown);
         try
         {
-            await RecoverAsync(shutdown).ConfigureAwait(false);
-            var changeWatch = _source.WaitForChangeAsync(shutdown);
+            await RecoverAsync(loop.Token).ConfigureAwait(false);
+            var changeWatch = _source.WaitForChangeAsync(loop.Token);
             var nextSweep = _time.GetUtcNow();
-            while (!shutdown.IsCancellationRequested)
+            while (!loop.IsCancellationRequested)
             {
                 if (changeWatch.IsCompleted)
                 {
                     _dagsChanged = true;
-                    changeWatch = _source.WaitForChangeAsync(shutdown);
+                    changeWatch = _source.WaitForChangeAsync(loop.Token);
                 }
 
                 var now = _time.GetUtcNow();
@@ -90,26 +94,23 @@ public sealed partial class SiroccoScheduler
                 if (sweep)
                 {
                     nextSweep = now + _options.SweepInterval;
-                    if (!await _store.HeartbeatJobAsync(JobId, now, shutdown).ConfigureAwait(false))
-                    {
-                        adoptedAway = true;
-                        break;
-                    }
                 }
 
-                var wakeAt = await TickAsync(sweep, shutdown).ConfigureAwait(false);
+                var wakeAt = await TickAsync(sweep, loop.Token).ConfigureAwait(false);
                 if (wakeAt is null || wakeAt > nextSweep)
                 {
                     wakeAt = nextSweep;
                 }
 
-                await WaitAsync(wakeAt.Value, changeWatch, shutdown).ConfigureAwait(false);
+                await WaitAsync(wakeAt.Value, changeWatch, loop.Token).ConfigureAwait(false);
             }
         }
-        catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
+        catch (OperationCanceledException) when (loop.IsCancellationRequested)
         {
         }
 
+        await loop.CancelAsync().ConfigureAwait(false);
+        var adoptedAway = await heartbeat.ConfigureAwait(false);
         await DrainAsync().ConfigureAwait(false);
         if (adoptedAway)
         {
@@ -136,7 +137,8 @@ public sealed partial class SiroccoScheduler
         await CollectDagsAsync(cancellationToken).ConfigureAwait(false);
         await LoadPoolsAsync(cancellationToken).ConfigureAwait(false);
         await StartJobAsync(JobTypes.Backfill, refuseOnSingleSchedulerDatabase: false, cancellationToken).ConfigureAwait(false);
-        var nextBeat = _time.GetUtcNow() + _options.SweepInterval;
+        using var beating = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var heartbeat = HeartbeatAsync(beating, cancellationToken);
         try
         {
             foreach (var r in runs)
@@ -152,11 +154,6 @@ public sealed partial class SiroccoScheduler
 
             while (_runs.Count > 0 || _running.Count > 0)
             {
-                if (_time.GetUtcNow() >= nextBeat)
-                {
-                    nextBeat = _time.GetUtcNow() + _options.SweepInterval;
-                    await _store.HeartbeatJobAsync(JobId, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
-                }
 
                 var wakeAt = await TickAsync(sweep: false, cancellationToken).ConfigureAwait(false);
                 if (_runs.Count == 0 && _running.Count == 0)
@@ -169,6 +166,8 @@ public sealed partial class SiroccoScheduler
         }
         finally
         {
+            await beating.CancelAsync().ConfigureAwait(false);
+            await heartbeat.ConfigureAwait(false);
             await DrainAsync().ConfigureAwait(false);
             await _store.EndJobAsync(JobId, _time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
         }

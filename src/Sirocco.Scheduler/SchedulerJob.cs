@@ -43,6 +43,40 @@ public sealed partial class SiroccoScheduler
         }
     }
 
+    /// <summary>
+    /// Beats every <c>[scheduler] scheduler_heartbeat_sec</c> (at most a third of the health-check threshold) until
+    /// <paramref name="loop"/> is cancelled. When the job is no longer running (another scheduler found it stale and
+    /// adopted its runs) it cancels <paramref name="loop"/> and returns true. A database error is retried at the next
+    /// beat, and written to the scheduler's echo when it has one.
+    /// </summary>
+    private async Task<bool> HeartbeatAsync(CancellationTokenSource loop, CancellationToken shutdown)
+    {
+        _ = shutdown;
+        var interval = TimeSpan.FromTicks(Math.Min(_options.HeartbeatInterval.Ticks, _options.HealthCheckThreshold.Ticks / 3));
+        while (!loop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(interval, _time, loop.Token).ConfigureAwait(false);
+                if (!await _store.HeartbeatJobAsync(JobId, _time.GetUtcNow(), loop.Token).ConfigureAwait(false))
+                {
+                    await loop.CancelAsync().ConfigureAwait(false);
+                    return true;
+                }
+            }
+            catch (OperationCanceledException) when (loop.IsCancellationRequested)
+            {
+                return false;
+            }
+            catch (System.Data.Common.DbException e)
+            {
+                _options.LogEcho?.Invoke($"scheduler heartbeat failed, retried in {interval.TotalSeconds:0.#} s: {e.Message}");
+            }
+        }
+
+        return false;
+    }
+
     private static bool IsProcessAlive(int pid)
     {
         try

@@ -34,6 +34,14 @@ internal sealed class PostgresMetadataStore : SqlMetadataStore
         await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
+    protected override async Task LockForMigrationAsync(DbConnection conn, DbTransaction tx, CancellationToken cancellationToken)
+    {
+        await using var cmd = conn.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "SELECT pg_advisory_xact_lock(7031945)";
+        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     protected override DbConnection Open()
     {
         try

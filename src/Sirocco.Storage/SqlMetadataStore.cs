@@ -32,17 +32,26 @@ internal abstract partial class SqlMetadataStore : IMetadataStore
     public async Task<IReadOnlyList<int>> MigrateAsync(CancellationToken cancellationToken = default)
     {
         await using var conn = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await ExecAsync(conn, null, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)", [], cancellationToken).ConfigureAwait(false);
-        var current = await CurrentVersionAsync(conn, cancellationToken).ConfigureAwait(false);
+
+        // Several processes may start on a new database at once (schedulers, the web server): one migrates at a time,
+        // and each migration checks again, inside its transaction, that nobody applied it meanwhile.
+        await using (var first = await conn.BeginTransactionAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await LockForMigrationAsync(conn, first, cancellationToken).ConfigureAwait(false);
+            await ExecAsync(conn, first, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)", [], cancellationToken).ConfigureAwait(false);
+            await first.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         var applied = new List<int>();
         foreach (var (version, name, sql) in Migrations())
         {
-            if (version <= current)
+            await using var tx = await conn.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await LockForMigrationAsync(conn, tx, cancellationToken).ConfigureAwait(false);
+            if (await CurrentVersionAsync(conn, tx, cancellationToken).ConfigureAwait(false) >= version)
             {
                 continue;
             }
 
-            await using var tx = await conn.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await ExecAsync(conn, tx, sql, [], cancellationToken).ConfigureAwait(false);
             await ExecAsync(conn, tx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (@v, @n, @t)", [("v", version), ("n", name), ("t", Time(DateTimeOffset.UtcNow))], cancellationToken).ConfigureAwait(false);
             await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -51,6 +60,12 @@ internal abstract partial class SqlMetadataStore : IMetadataStore
 
         return applied;
     }
+
+    /// <summary>
+    /// Holds the migration lock until the transaction ends (PostgreSQL: a transaction advisory lock); a database whose
+    /// write transactions are already serialized needs none.
+    /// </summary>
+    protected virtual Task LockForMigrationAsync(DbConnection conn, DbTransaction tx, CancellationToken cancellationToken) => Task.CompletedTask;
 
     public async Task<int> GetSchemaVersionAsync(CancellationToken cancellationToken = default)
     {
@@ -471,9 +486,11 @@ internal abstract partial class SqlMetadataStore : IMetadataStore
         return await QueryAsync(conn, null, sql, args, map, ct).ConfigureAwait(false);
     }
 
-    private static async Task<int> CurrentVersionAsync(DbConnection conn, CancellationToken ct)
+    private static async Task<int> CurrentVersionAsync(DbConnection conn, CancellationToken ct) => await CurrentVersionAsync(conn, null, ct).ConfigureAwait(false);
+
+    private static async Task<int> CurrentVersionAsync(DbConnection conn, DbTransaction? tx, CancellationToken ct)
     {
-        await using var cmd = Command(conn, null, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", []);
+        await using var cmd = Command(conn, tx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", []);
         return Convert.ToInt32(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false), CultureInfo.InvariantCulture);
     }
 

@@ -32,6 +32,27 @@ public sealed class PostgresMetadataStoreTests(PostgresServer server) : Metadata
     }
 
     [Fact]
+    public async Task Processes_starting_together_on_a_new_database_migrate_it_once()
+    {
+        var url = await server.CreateDatabaseAsync();
+        var stores = Enumerable.Range(0, 4).Select(_ => MetadataStore.Open(url)).ToList();
+        try
+        {
+            var applied = await Task.WhenAll(stores.Select(s => Task.Run(() => s.MigrateAsync())));
+            var latest = SqlMetadataStore.Migrations().Max(m => m.Version);
+            Assert.Equal(latest, applied.Sum(a => a.Count)); // every migration applied exactly once, by one of them
+            Assert.All(stores, s => Assert.Equal(latest, s.GetSchemaVersionAsync().GetAwaiter().GetResult()));
+        }
+        finally
+        {
+            foreach (var s in stores)
+            {
+                await s.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_wrong_password_is_named_without_the_password()
     {
         var url = server.Url("postgres").Replace(Uri.EscapeDataString(server.Password), "not-the-password", StringComparison.Ordinal);
