@@ -73,7 +73,7 @@ static async Task<(TimeSpan Total, int Tasks, TimeSpan MeanLag)> RunAsync(Dag[] 
     var stores = new List<IMetadataStore>();
     try
     {
-        var url = pg is null ? $"sqlite:///{Path.Combine(home, "sirocco.db")}" : pg.Url(await pg.CreateDatabaseAsync());
+        var url = pg is null ? $"sqlite:///{Path.Combine(home, "sirocco.db")}" : await pg.CreateDatabaseAsync();
         for (var i = 0; i < schedulerCount; i++)
         {
             stores.Add(MetadataStore.Open(url));
@@ -148,6 +148,19 @@ await using var pg = usePostgres ? new PostgresServer() : null;
 if (pg is not null)
 {
     await pg.InitializeAsync();
+    if (Environment.GetEnvironmentVariable("BENCH_PGLOG") is { } slowMs)
+    {
+        await using var c = new Npgsql.NpgsqlConnection(new Npgsql.NpgsqlConnectionStringBuilder { Host = "127.0.0.1", Port = pg.Port, Username = "sirocco", Password = pg.Password, Database = "postgres" }.ToString());
+        await c.OpenAsync();
+        await using var cmd = c.CreateCommand();
+        foreach (var q in new[] { $"ALTER SYSTEM SET log_min_duration_statement = {slowMs}", "SELECT pg_reload_conf()" })
+        {
+            cmd.CommandText = q;
+            await cmd.ExecuteNonQueryAsync();
+        }
+
+        Console.WriteLine("pg folder: " + pg.Folder);
+    }
 }
 
 Console.WriteLine($"store: {(usePostgres ? "PostgreSQL" : "SQLite")}, schedulers: {count}");

@@ -262,11 +262,15 @@ public sealed partial class SiroccoScheduler
             await ApplyOutcomeAsync(outcome, ct).ConfigureAwait(false);
         }
 
-        // What this loop changed is written before it compares its state with the store's.
-        await FlushAsync(ct).ConfigureAwait(false);
         if (_onlyRuns is null)
         {
             sweep |= Interlocked.Exchange(ref _sweepRequested, 0) == 1 || _moreToClaim;
+            if (sweep || _dagsChanged)
+            {
+                // What this loop changed is written before it compares its state with the store's.
+                await FlushAsync(ct).ConfigureAwait(false);
+            }
+
             if (_dagsChanged)
             {
                 _dagsChanged = false;

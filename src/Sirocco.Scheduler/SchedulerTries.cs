@@ -9,7 +9,8 @@ public sealed partial class SiroccoScheduler
     {
         var ready = _runs.Values
             .Where(r => r.Run.State == DagRunState.Running && !IsPaused(r.Run.DagId))
-            .SelectMany(r => r.Tis.Values.Where(t => t.State == TaskInstanceState.Scheduled).Select(t => (Run: r, Ti: t)))
+            // A task instance whose previous try is still ending (killed after a user cleared it) waits for it.
+            .SelectMany(r => r.Tis.Values.Where(t => t.State == TaskInstanceState.Scheduled && !_running.ContainsKey(t.Key)).Select(t => (Run: r, Ti: t)))
             .ToDictionary(c => c.Ti.Key, StringComparer.Ordinal);
         var free = _options.Parallelism - _running.Count;
         if (ready.Count == 0 || free <= 0)
@@ -17,17 +18,16 @@ public sealed partial class SiroccoScheduler
             return;
         }
 
-        // What the pass changed is written first; then the choice is made and written under the start lock, with the
-        // slots every scheduler's tries take. A try starts only once its running state is stored, so a crash never
-        // loses track of started work; a start that lost to another writer (a user marked or cleared the task
-        // meanwhile) does not happen.
-        await FlushAsync(ct).ConfigureAwait(false);
+        // In one transaction: what the pass changed, then the choice made under the start lock with the slots every
+        // scheduler's tries take. A try starts only once its running state is stored, so a crash never loses track of
+        // started work; a start that lost to another writer (a user marked or cleared the task meanwhile) does not
+        // happen.
         var candidates = ready.Values
-            .Where(c => c.Run.Tis.TryGetValue(c.Ti.TaskId, out var now) && now.State == TaskInstanceState.Scheduled)
             .Select(c => new LaunchCandidate(c.Ti, c.Run.Dag.MaxActiveTasks ?? _options.MaxActiveTasksPerDag, c.Run.Run.LogicalDate))
             .ToList();
         var started = new List<TaskInstance>();
         var conflicts = await _store.StartTriesAsync(
+            _writes.Take(),
             usage =>
             {
                 started.Clear();
@@ -83,8 +83,9 @@ public sealed partial class SiroccoScheduler
     {
         _ = ct;
         var ti = outcome.TaskInstance;
-        if (_running.Remove(ti.Key, out var running))
+        if (_running.TryGetValue(ti.Key, out var running) && running.Ti.TryNumber == ti.TryNumber)
         {
+            _running.Remove(ti.Key);
             running.Control.Dispose();
         }
 

@@ -159,12 +159,12 @@ public interface IMetadataStore : IVariableStore, IConnectionStore, IAsyncDispos
     Task<IReadOnlyList<StateConflict>> SaveAsync(StateBatch batch, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Starts tries under the database's start lock, so that limits hold across schedulers: reads the slots every
-    /// scheduler's queued and running task instances take, lets <paramref name="decide"/> choose the tries to start
-    /// within them, and writes its batch in the same transaction. Returns the changes that lost, as
-    /// <see cref="SaveAsync"/> does.
+    /// Writes <paramref name="pending"/> (as <see cref="SaveAsync"/>), then starts tries under the database's start
+    /// lock, so that limits hold across schedulers: reads the slots every scheduler's queued and running task instances
+    /// take, lets <paramref name="decide"/> choose the tries to start within them, and writes its batch, all in one
+    /// transaction. Returns the changes of both batches that lost.
     /// </summary>
-    Task<IReadOnlyList<StateConflict>> StartTriesAsync(Func<SlotUsage, StateBatch> decide, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<StateConflict>> StartTriesAsync(StateBatch pending, Func<SlotUsage, StateBatch> decide, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Clears task instances (state none, as many tries again as the task has retries) in one transaction; a finished

@@ -84,18 +84,25 @@ internal abstract partial class SqlMetadataStore
         return conflicts;
     }
 
-    public async Task<IReadOnlyList<StateConflict>> StartTriesAsync(Func<SlotUsage, StateBatch> decide, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<StateConflict>> StartTriesAsync(StateBatch pending, Func<SlotUsage, StateBatch> decide, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(pending);
         ArgumentNullException.ThrowIfNull(decide);
         var ct = cancellationToken;
         await using var conn = await OpenAsync(ct).ConfigureAwait(false);
         await using var tx = await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
+        var conflicts = pending.IsEmpty ? [] : (await ApplyAsync(conn, tx, pending, ct).ConfigureAwait(false)).ToList();
         await LockForStartAsync(conn, tx, ct).ConfigureAwait(false);
-        var pools = await QueryAsync(conn, tx, "SELECT pool, SUM(pool_slots) FROM task_instance WHERE state IN ('queued', 'running') GROUP BY pool", [], r => (r.GetString(0), Convert.ToInt32(r.GetValue(1), System.Globalization.CultureInfo.InvariantCulture)), ct).ConfigureAwait(false);
-        var dags = await QueryAsync(conn, tx, "SELECT dag_id, COUNT(*) FROM task_instance WHERE state IN ('queued', 'running') GROUP BY dag_id", [], r => (r.GetString(0), Convert.ToInt32(r.GetValue(1), System.Globalization.CultureInfo.InvariantCulture)), ct).ConfigureAwait(false);
-        var usage = new SlotUsage(pools.ToDictionary(p => p.Item1, p => p.Item2, StringComparer.Ordinal), dags.ToDictionary(d => d.Item1, d => d.Item2, StringComparer.Ordinal));
+        var rows = await QueryAsync(conn, tx, SqlSlotUsage, [], r => (Kind: r.GetString(0), Key: r.GetString(1), Count: Convert.ToInt32(r.GetValue(2), System.Globalization.CultureInfo.InvariantCulture)), ct).ConfigureAwait(false);
+        var usage = new SlotUsage(
+            rows.Where(r => r.Kind == "pool").ToDictionary(r => r.Key, r => r.Count, StringComparer.Ordinal),
+            rows.Where(r => r.Kind == "dag").ToDictionary(r => r.Key, r => r.Count, StringComparer.Ordinal));
         var batch = decide(usage);
-        var conflicts = batch.IsEmpty ? [] : await ApplyAsync(conn, tx, batch, ct).ConfigureAwait(false);
+        if (!batch.IsEmpty)
+        {
+            conflicts.AddRange(await ApplyAsync(conn, tx, batch, ct).ConfigureAwait(false));
+        }
+
         await tx.CommitAsync(ct).ConfigureAwait(false);
         return conflicts;
     }
@@ -151,6 +158,11 @@ internal abstract partial class SqlMetadataStore
 
         follow.AddRange(batch.FinishedTries.Select(t => (SqlFinishedTryUpsert, TryParameters(t))));
         await ExecManyAsync(conn, tx, follow, ct).ConfigureAwait(false);
+        if (tiChanges.Count(c => c.Before is null) >= BulkInsertRows)
+        {
+            await AfterBulkInsertAsync(conn, tx, ct).ConfigureAwait(false);
+        }
+
         return conflicts;
     }
 
@@ -264,6 +276,15 @@ internal abstract partial class SqlMetadataStore
         return true;
     }
 
+    /// <summary>How many task instances inserted at once make the planner's statistics worth refreshing.</summary>
+    private const int BulkInsertRows = 500;
+
+    /// <summary>
+    /// After many task instances were inserted at once (a wide DAG's run): a database that plans from statistics
+    /// refreshes them, so that each task instance's compare-and-set finds its row by key instead of filtering the run.
+    /// </summary>
+    protected virtual Task AfterBulkInsertAsync(DbConnection conn, DbTransaction tx, CancellationToken ct) => Task.CompletedTask;
+
     /// <summary>
     /// Runs statements in order within a transaction and returns each one's affected rows. Databases that send a batch
     /// in one round trip override it.
@@ -336,6 +357,12 @@ internal abstract partial class SqlMetadataStore
 
     private static (string, object?)[] DagParameters(DagModel dag) =>
         [("id", dag.DagId), ("file", dag.FileLoc), ("paused", dag.IsPaused ? 1 : 0), ("active", dag.IsActive ? 1 : 0), ("parsed", Time(dag.LastParsedTime)), ("descr", dag.Description), ("sched", dag.Schedule), ("owners", dag.Owners), ("tags", JsonSerializer.Serialize(dag.Tags))];
+
+    private const string SqlSlotUsage = """
+        SELECT 'pool', pool, SUM(pool_slots) FROM task_instance WHERE state IN ('queued', 'running') GROUP BY pool
+        UNION ALL
+        SELECT 'dag', dag_id, COUNT(*) FROM task_instance WHERE state IN ('queued', 'running') GROUP BY dag_id
+        """;
 
     private const string SqlKeyWhere = " WHERE dag_id = @dag AND task_id = @task AND run_id = @run AND map_index = @mi";
 
