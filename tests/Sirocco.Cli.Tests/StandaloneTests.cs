@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using System.Net.Http.Headers;
 using System.Text;
+using System.Text.RegularExpressions;
 using Sirocco.Storage;
 
 namespace Sirocco.Cli.Tests;
@@ -11,7 +13,10 @@ public sealed class StandaloneTests : IDisposable
 
     public void Dispose() => Directory.Delete(_home, recursive: true);
 
-    private async Task<(int ExitCode, string Output)> RunUntilReadyThenInterruptAsync(Func<Task>? whileRunning = null)
+    private async Task<(int ExitCode, string Output)> RunUntilReadyThenInterruptAsync(Func<Task>? whileRunning = null) =>
+        await RunUntilReadyThenInterruptAsync(whileRunning is null ? null : _ => whileRunning());
+
+    private async Task<(int ExitCode, string Output)> RunUntilReadyThenInterruptAsync(Func<string, Task>? whileRunning)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "sirocco.dll"));
@@ -47,7 +52,13 @@ public sealed class StandaloneTests : IDisposable
             await ready.Task.WaitAsync(TimeSpan.FromSeconds(60));
             if (whileRunning is not null)
             {
-                await whileRunning();
+                string soFar;
+                lock (output)
+                {
+                    soFar = output.ToString();
+                }
+
+                await whileRunning(soFar);
             }
 
             using (var kill = Process.Start("kill", ["-INT", p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
@@ -106,5 +117,65 @@ public sealed class StandaloneTests : IDisposable
         Assert.True(again == 0, second);
         Assert.DoesNotContain("login:", second, StringComparison.Ordinal);
         Assert.DoesNotContain("example DAG file(s) added", second, StringComparison.Ordinal);
+    }
+
+    private const string SleepyDag = """
+        using Sirocco;
+        using Sirocco.Kubernetes;
+
+        return new Dag("sleepy")
+        {
+            Schedule = "@once",
+            StartDate = new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero),
+            IsPausedUponCreation = false,
+            Tasks = { new KubernetesPodOperator("nap") { Name = "nap", Namespace = "default", Image = "busybox", Cmds = ["sh", "-c", "echo napping; exec sleep 300"] } },
+        };
+        """;
+
+    [Fact]
+    public async Task A_running_pod_marked_failed_through_the_api_is_deleted_and_the_mark_stands()
+    {
+        Directory.CreateDirectory(Path.Combine(_home, "dags"));
+        await File.WriteAllTextAsync(Path.Combine(_home, "dags", "sleepy.cs"), SleepyDag);
+        string? runId = null;
+        var (code, output) = await RunUntilReadyThenInterruptAsync(async started =>
+        {
+            var port = Regex.Match(started, @"web UI:\s+http://127\.0\.0\.1:(\d+)").Groups[1].Value;
+            var password = (await File.ReadAllTextAsync(Path.Combine(_home, "standalone_admin_password.txt"))).Trim();
+            await using var store = MetadataStore.OpenSqlite(Path.Combine(_home, "sirocco.db"));
+            TaskInstance? running = null;
+            await SchedulerProcess.WaitForAsync(async () => (running = (await store.ListTaskInstancesByStateAsync([TaskInstanceState.Running])).FirstOrDefault(t => t.DagId == "sleepy" && t.ExternalId is not null)) is not null, TimeSpan.FromSeconds(90));
+            runId = running!.RunId;
+            var pod = running.ExternalId!.Split('/')[1];
+            await SchedulerProcess.WaitForAsync(async () => (await KubectlAsync("get", "pod", pod, "-o", "jsonpath={.status.phase}")).Out == "Running", TimeSpan.FromSeconds(60));
+
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"admin:{password}")));
+            using var body = new StringContent("""{"new_state": "failed"}""", Encoding.UTF8, "application/json");
+            using var answer = await http.PatchAsync($"/api/v1/dags/sleepy/dagRuns/{Uri.EscapeDataString(runId)}/taskInstances/nap", body);
+            Assert.True(answer.IsSuccessStatusCode, await answer.Content.ReadAsStringAsync());
+
+            // The scheduler in the same process ends the try at once: the pod is deleted, the mark is not overwritten.
+            await SchedulerProcess.WaitForAsync(async () => (await KubectlAsync("get", "pod", pod, "--ignore-not-found", "-o", "jsonpath={.metadata.deletionTimestamp}{.metadata.name}")).Out != pod, TimeSpan.FromSeconds(15));
+            await SchedulerProcess.WaitForAsync(async () => (await KubectlAsync("get", "pod", pod, "--ignore-not-found", "-o", "name")).Out.Length == 0, TimeSpan.FromSeconds(60));
+            await SchedulerProcess.WaitForAsync(async () => (await store.ListTriesAsync("sleepy", "nap", runId)).Single().State == TaskInstanceState.Failed, TimeSpan.FromSeconds(30));
+            var ti = (await store.GetTaskInstanceAsync("sleepy", "nap", runId))!;
+            Assert.Equal((TaskInstanceState.Failed, "admin via REST API", 1), (ti.State, ti.ChangedBy, ti.TryNumber));
+        });
+        Assert.True(code == 0, output);
+        var log = Directory.GetFiles(Path.Combine(_home, "logs", "sleepy", "nap"), "1.log", SearchOption.AllDirectories).Single();
+        var text = await File.ReadAllTextAsync(log);
+        Assert.Contains("The try was killed: its state was set to failed by admin via REST API", text, StringComparison.Ordinal);
+        await using var after = MetadataStore.OpenSqlite(Path.Combine(_home, "sirocco.db"));
+        Assert.Equal(TaskInstanceState.Failed, (await after.GetTaskInstanceAsync("sleepy", "nap", runId!))!.State);
+    }
+
+    private async Task<(int Code, string Out)> KubectlAsync(params string[] args)
+    {
+        var psi = new ProcessStartInfo("kubectl", ["--kubeconfig", Path.Combine(_home, "kube_config"), .. args]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = Process.Start(psi)!;
+        var output = await p.StandardOutput.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        return (p.ExitCode, output.Trim());
     }
 }
