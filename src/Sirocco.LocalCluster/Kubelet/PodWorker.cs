@@ -587,7 +587,7 @@ internal sealed class PodWorker
             return;
         }
 
-        var exited = Task.WhenAll(running.Select(r => r.Process.WaitForExitAsync(CancellationToken.None)));
+        var exited = Task.WhenAll(running.Select(r => WaitExitedAsync(r.Process)));
         if (grace > TimeSpan.Zero)
         {
             await Task.WhenAny(exited, Task.Delay(grace, _cluster.Options.TimeProvider)).ConfigureAwait(true);
@@ -601,6 +601,18 @@ internal sealed class PodWorker
         }
 
         await exited.ConfigureAwait(true);
+    }
+
+    // A container whose process ended and was released by its own watcher meanwhile has nothing left to wait for.
+    private static async Task WaitExitedAsync(Process p)
+    {
+        try
+        {
+            await p.WaitForExitAsync(CancellationToken.None).ConfigureAwait(true);
+        }
+        catch (InvalidOperationException)
+        {
+        }
     }
 
     private static bool HasExited(Process p)
