@@ -94,6 +94,9 @@ public class KubernetesPodOperator : BaseOperator
     /// <summary>Whether a try resumed after a restart attaches to the pod it had started (default true).</summary>
     public bool ReattachOnRestart { get; set; } = true;
 
+    /// <summary>With <see cref="ReattachOnRestart"/>, a resumed try finds its pod by the try's labels, as the provider does.</summary>
+    public override bool FindsItsWorkAfterRestart => ReattachOnRestart;
+
     /// <summary>Seconds a scheduled pod may take to start its containers (default 120).</summary>
     public int StartupTimeoutSeconds { get; set; } = 120;
 

@@ -138,6 +138,12 @@ public sealed partial class SiroccoScheduler
             {
                 Start(run, ti, external);
             }
+            else if (run.Dag.GetTask(ti.TaskId).FindsItsWorkAfterRestart)
+            {
+                // Interrupted between creating its pod and recording it: the same try looks for its pod by its labels
+                // (an empty location: resumed, but nowhere recorded).
+                Start(run, ti, resumedExternalId: string.Empty);
+            }
             else
             {
                 var path = TaskLogPaths.For(_options.LogFolder, ti.DagId, ti.TaskId, run.Run.LogicalDate, ti.TryNumber, ti.MapIndex);

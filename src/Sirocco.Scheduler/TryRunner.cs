@@ -47,7 +47,8 @@ internal sealed class TryRunner
         {
             log.Info(resumedExternalId is null
                 ? $"Starting attempt {ti.TryNumber} of {ti.MaxTries}: {task.OperatorName} {ti.DagId}.{ti.TaskId} run_id={ti.RunId} on {_options.Hostname}"
-                : $"Resuming attempt {ti.TryNumber} of {ti.MaxTries} after a restart: {task.OperatorName} {ti.DagId}.{ti.TaskId} run_id={ti.RunId}; its work runs at {resumedExternalId}");
+                : $"Resuming attempt {ti.TryNumber} of {ti.MaxTries} after a restart: {task.OperatorName} {ti.DagId}.{ti.TaskId} run_id={ti.RunId}; "
+                    + (resumedExternalId.Length > 0 ? $"its work runs at {resumedExternalId}" : "where its work runs was not recorded: the operator looks for it"));
 
             var copy = task.CloneForTry();
             if (_renderer is not null)

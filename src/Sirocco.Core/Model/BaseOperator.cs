@@ -51,6 +51,13 @@ public abstract partial class BaseOperator
     /// </summary>
     public virtual IReadOnlyList<string> TemplateExtensions => [];
 
+    /// <summary>
+    /// Whether a try interrupted before it recorded its external work (a crash between creating a pod and recording it)
+    /// may run again as the same try, finding that work by itself (a pod by its labels). False: such a try counts as a
+    /// failed attempt, as Airflow treats a zombie.
+    /// </summary>
+    public virtual bool FindsItsWorkAfterRestart => false;
+
     /// <summary>Owner shown in the UI (default <c>airflow</c>, as in Airflow).</summary>
     public string Owner { get => _owner ?? Defaults?.GetString("owner") ?? "airflow"; set => _owner = value; }
 
