@@ -89,9 +89,14 @@ public sealed partial class BrowserTests(WebFixture fixture)
         await Expect(page.Locator("#ti-state")).ToHaveTextAsync("running");
         await Expect(page.Locator("#log")).Not.ToContainTextAsync("second line after the gate");
 
+        // The page reloads itself once the try has ended (to show its end date); the screenshot waits for that reload
+        // instead of racing it.
+        var reloaded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        page.Load += (_, _) => reloaded.TrySetResult();
         TestDags.Gate.Release();
         await Expect(page.Locator("#log")).ToContainTextAsync("second line after the gate", new() { Timeout = 60_000 });
         await Expect(page.Locator("#log-status")).ToHaveTextAsync("finished", new() { Timeout = 60_000 });
+        await reloaded.Task.WaitAsync(TimeSpan.FromSeconds(30));
         await Expect(page.Locator("#ti-state")).ToHaveTextAsync("success");
         await Screenshots.TakeAsync(page, "task-log.png");
     }
