@@ -2,6 +2,11 @@
 # Runs the whole test suite on a fresh machine: installs what the tests need, then `dotnet test`.
 # Last line printed: `N passed, N failed, N skipped`, summed from the TRX results.
 set -uo pipefail
+# Started in the background of a script (`cmd &`), a shell ignores SIGINT and SIGQUIT, and every process below would
+# too: the tests that stop `sirocco standalone` with Ctrl-C's SIGINT need the default disposition back.
+if [ -z "${SIROCCO_TEST_SIGNALS:-}" ] && env --default-signal=INT true 2>/dev/null; then
+  SIROCCO_TEST_SIGNALS=default exec env --default-signal=INT,QUIT "$0" "$@"
+fi
 cd "$(dirname "$0")/.."
 root=$(pwd)
 

@@ -5,7 +5,10 @@ namespace Sirocco.LocalCluster.Kubelet;
 /// <summary>
 /// Starts container processes on two dedicated threads. <see cref="Process.Start()"/> blocks while it forks
 /// and execs; doing that on the thread pool under a burst of pods starves the API server's requests. When the cluster
-/// has a <see cref="CpuGroup"/>, the threads join it, so what they fork starts inside it.
+/// has a <see cref="CpuGroup"/>, the threads join it, so what they fork starts inside it. Every process starts with
+/// default signal dispositions, as a container runtime starts containers: a signal the cluster's own process ignores
+/// (SIGINT and SIGQUIT when it was started in the background of a script) is not ignored by containers, so a
+/// container's <c>trap … INT</c> works.
 /// </summary>
 internal sealed class ProcessLauncher(CpuGroup? group) : IDisposable
 {
@@ -22,7 +25,7 @@ internal sealed class ProcessLauncher(CpuGroup? group) : IDisposable
         {
             try
             {
-                done.TrySetResult(Process.Start(start)!);
+                done.TrySetResult(Process.Start(WithDefaultSignals(start))!);
             }
             catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
             {
@@ -35,4 +38,43 @@ internal sealed class ProcessLauncher(CpuGroup? group) : IDisposable
     }
 
     public void Dispose() => _threads.Dispose();
+
+    /// <summary>Runs the command through <c>env --default-signal</c> (GNU coreutils 8.31 and later) when it is there.</summary>
+    private static ProcessStartInfo WithDefaultSignals(ProcessStartInfo start)
+    {
+        if (!EnvResetsSignals.Value)
+        {
+            return start;
+        }
+
+        var arguments = start.ArgumentList.ToList();
+        start.ArgumentList.Clear();
+        foreach (var a in (string[])["--default-signal", "--", start.FileName, .. arguments])
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        start.FileName = EnvPath;
+        return start;
+    }
+
+    private const string EnvPath = "/usr/bin/env";
+
+    private static readonly Lazy<bool> EnvResetsSignals = new(() =>
+    {
+        try
+        {
+            using var probe = Process.Start(new ProcessStartInfo(EnvPath, ["--default-signal", "--", "true"]) { UseShellExecute = false, RedirectStandardError = true });
+            if (probe is null || !probe.WaitForExit(TimeSpan.FromSeconds(10)))
+            {
+                return false;
+            }
+
+            return probe.ExitCode == 0;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return false;
+        }
+    });
 }
