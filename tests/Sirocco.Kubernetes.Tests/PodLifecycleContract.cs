@@ -8,7 +8,7 @@ namespace Sirocco.Kubernetes.Tests;
 
 /// <summary>
 /// The operator's lifecycle without container output (exit codes, timeouts, kill and shutdown, reattach, watch and API
-/// failures), one body run against the local cluster and against a real v1.20 API server with a fake kubelet.
+/// failures), one body run against the local cluster and against a real v1.20 API server with a simulated node (tests/Sirocco.NodeSimulator).
 /// </summary>
 public abstract class PodLifecycleContract(ITestCluster cluster)
 {

@@ -9,8 +9,8 @@ using k8s.Models;
 namespace Sirocco.Kubernetes.Tests.Harness;
 
 /// <summary>
-/// The real Kubernetes v1.20 API server of <c>scripts/realk8s.sh</c> (with its scheduler, controller manager and fake
-/// kubelet), shared with other test projects: it is started if needed and never stopped here. The fake kubelet runs
+/// The real Kubernetes v1.20 API server of <c>scripts/realk8s.sh</c> (with its scheduler, controller manager and simulated
+/// kubelet), shared with other test projects: it is started if needed and never stopped here. The simulated node runs
 /// nothing: a pod's run time and exit code come from its annotations, and there are no logs and no exec, so the
 /// operators made here do not read logs.
 /// </summary>
@@ -19,7 +19,7 @@ public sealed class RealApiServerFixture : IAsyncLifetime, ITestCluster
     public const string RunForAnnotation = "fake-kubelet/run-for";
     public const string ExitCodeAnnotation = "fake-kubelet/exit-code";
 
-    /// <summary>The node the fake kubelet serves; a pod bound anywhere else never runs.</summary>
+    /// <summary>The node the simulator serves; a pod bound anywhere else never runs.</summary>
     private const string NodeWithoutKubelet = "sirocco-no-kubelet";
 
     /// <summary>A scheduler that does not exist, so only the test binds such pods.</summary>
@@ -95,7 +95,7 @@ public sealed class RealApiServerFixture : IAsyncLifetime, ITestCluster
         throw new TimeoutException($"namespace {ns} got no default ServiceAccount");
     }
 
-    /// <summary>The fake kubelet's annotations say how long the pod runs and how it ends; the command is never run.</summary>
+    /// <summary>The node simulator's annotations say how long the pod runs and how it ends; the command is never run.</summary>
     public KubernetesPodOperator Pod(string taskId, string ns, TimeSpan runFor, int exitCode = 0) => new(taskId)
     {
         Namespace = ns,

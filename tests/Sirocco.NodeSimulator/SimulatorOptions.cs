@@ -1,0 +1,85 @@
+using System.Globalization;
+
+namespace Sirocco.NodeSimulator;
+
+/// <summary>Command-line options of the node simulator.</summary>
+internal sealed record SimulatorOptions(string Kubeconfig, string NodeName, bool Bind, TimeSpan DefaultRunFor)
+{
+    /// <summary>How long a run-to-completion pod runs, e.g. <c>5s</c>, <c>500ms</c> or <c>1m</c>.</summary>
+    public const string RunForAnnotation = "fake-kubelet/run-for";
+
+    /// <summary>The exit code of a run-to-completion pod's containers; non-zero makes the pod Failed.</summary>
+    public const string ExitCodeAnnotation = "fake-kubelet/exit-code";
+
+    public static SimulatorOptions Parse(string[] args)
+    {
+        var kubeconfig = Environment.GetEnvironmentVariable("KUBECONFIG") ?? string.Empty;
+        var node = "fake-node-0";
+        var bind = true;
+        var runFor = TimeSpan.FromSeconds(2);
+        for (var i = 0; i < args.Length; i++)
+        {
+            var (name, value) = Split(args, ref i);
+            switch (name)
+            {
+                case "--kubeconfig":
+                    kubeconfig = value;
+                    break;
+                case "--node-name":
+                    node = value;
+                    break;
+                case "--bind":
+                    bind = bool.TryParse(value, out var b) ? b : throw new ArgumentException($"--bind: expected true or false, got '{value}'");
+                    break;
+                case "--default-run-for":
+                    runFor = ParseDuration(value) ?? throw new ArgumentException($"--default-run-for: not a duration: '{value}'");
+                    break;
+                default:
+                    throw new ArgumentException($"unknown option '{name}'");
+            }
+        }
+
+        if (kubeconfig.Length == 0)
+        {
+            throw new ArgumentException("--kubeconfig (or KUBECONFIG) is required");
+        }
+
+        return new SimulatorOptions(kubeconfig, node, bind, runFor);
+    }
+
+    /// <summary>A Go-style duration with one unit (<c>ms</c>, <c>s</c>, <c>m</c>, <c>h</c>) or plain seconds; null if not one.</summary>
+    public static TimeSpan? ParseDuration(string text)
+    {
+        text = text.Trim();
+        (string Suffix, double Seconds)[] units = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)];
+        foreach (var (suffix, seconds) in units)
+        {
+            if (text.EndsWith(suffix, StringComparison.Ordinal)
+                && double.TryParse(text[..^suffix.Length], NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n >= 0)
+            {
+                return TimeSpan.FromSeconds(n * seconds);
+            }
+        }
+
+        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var plain) && plain >= 0
+            ? TimeSpan.FromSeconds(plain)
+            : null;
+    }
+
+    private static (string Name, string Value) Split(string[] args, ref int i)
+    {
+        var arg = args[i];
+        var eq = arg.IndexOf('=', StringComparison.Ordinal);
+        if (eq > 0)
+        {
+            return (arg[..eq], arg[(eq + 1)..]);
+        }
+
+        if (i + 1 >= args.Length)
+        {
+            throw new ArgumentException($"{arg} needs a value");
+        }
+
+        return (arg, args[++i]);
+    }
+}
