@@ -21,7 +21,7 @@ public sealed partial class SiroccoScheduler
     private readonly SchedulerServices _services;
     private readonly SchedulerOptions _options;
     private readonly TimeProvider _time;
-    private readonly TryRunner _runner;
+    private readonly ITryExecutor _executor;
     private readonly Channel<TryOutcome> _outcomes = Channel.CreateUnbounded<TryOutcome>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly Dictionary<(string DagId, string RunId), ActiveRun> _runs = [];
@@ -48,13 +48,19 @@ public sealed partial class SiroccoScheduler
     /// <param name="renderer">Renders template fields before each try (none: fields run as written).</param>
     /// <param name="time">The clock (fake in tests).</param>
     public SiroccoScheduler(IMetadataStore store, IDagSource source, SchedulerServices services, SchedulerOptions options, ITaskRenderer? renderer = null, TimeProvider? time = null)
+        : this(store, source, services, options, time ?? TimeProvider.System, executor: null, renderer)
+    {
+    }
+
+    /// <summary>A scheduler whose tries run through <paramref name="executor"/> (tests), or through a <see cref="TryRunner"/> when null.</summary>
+    internal SiroccoScheduler(IMetadataStore store, IDagSource source, SchedulerServices services, SchedulerOptions options, TimeProvider time, ITryExecutor? executor, ITaskRenderer? renderer = null)
     {
         _store = store;
         _source = source;
         _services = services;
         _options = options;
-        _time = time ?? TimeProvider.System;
-        _runner = new TryRunner(store, services, renderer, options, _time);
+        _time = time;
+        _executor = executor ?? new TryRunner(store, services, renderer, options, _time);
     }
 
     /// <summary>Raised on the loop after each try ends (for tests and progress output).</summary>

@@ -75,7 +75,7 @@ public sealed partial class SiroccoScheduler
     private async Task RunTryAsync(ActiveRun run, TaskInstance ti, string? resumedExternalId, TryControl control)
     {
         await Task.Yield();
-        var outcome = await _runner.RunAsync(run.Dag, run.Run, ti, resumedExternalId, control).ConfigureAwait(false);
+        var outcome = await _executor.RunAsync(new TryRequest(run.Dag, run.Run, ti, resumedExternalId), control).ConfigureAwait(false);
         await _outcomes.Writer.WriteAsync(outcome, CancellationToken.None).ConfigureAwait(false);
     }
 

@@ -17,8 +17,8 @@ internal enum TryResult
 /// <summary>A finished try, posted back to the scheduler loop.</summary>
 internal sealed record TryOutcome(TaskInstance TaskInstance, TryResult Result, string? Message, DateTimeOffset EndDate, string? ExternalId);
 
-/// <summary>Runs one try of a task: renders, executes, writes the log, records XComs. Never throws.</summary>
-internal sealed class TryRunner
+/// <summary>The production <see cref="ITryExecutor"/>: renders the task, runs its operator, writes the try's log and records its XComs. Never throws.</summary>
+internal sealed class TryRunner : ITryExecutor
 {
     private readonly IMetadataStore _store;
     private readonly SchedulerServices _services;
@@ -35,8 +35,9 @@ internal sealed class TryRunner
         _time = time;
     }
 
-    public async Task<TryOutcome> RunAsync(Dag dag, DagRun run, TaskInstance ti, string? resumedExternalId, TryControl control)
+    public async Task<TryOutcome> RunAsync(TryRequest request, TryControl control)
     {
+        var (dag, run, ti, resumedExternalId) = request;
         var kill = control.Kill;
         var shutdown = control.Shutdown;
         var task = dag.GetTask(ti.TaskId);
