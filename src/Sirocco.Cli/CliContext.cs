@@ -80,7 +80,7 @@ internal sealed class CliContext : IAsyncDisposable
     }
 
     /// <summary>The runtimes tries use (the Kubernetes clients and watches), built once from this process's environment.</summary>
-    public RuntimeServices Runtime => _runtime ??= new RuntimeServices().AddKubernetes(Environment);
+    public RuntimeServices Runtime => _runtime ??= new RuntimeServices().AddKubernetes(Environment, Config);
 
     public async ValueTask DisposeAsync()
     {

@@ -1,3 +1,4 @@
+using Sirocco.Configuration;
 using Sirocco.Kubernetes.Internal;
 
 namespace Sirocco.Kubernetes;
@@ -7,12 +8,26 @@ public static class KubernetesRuntimeServices
 {
     /// <summary>
     /// Adds the Kubernetes runtime, which resolves clusters with <paramref name="environment"/> (HOME, KUBECONFIG,
-    /// KUBERNETES_SERVICE_HOST/PORT): the process environment as the composition root read it.
+    /// KUBERNETES_SERVICE_HOST/PORT): the process environment as the composition root read it. With
+    /// <paramref name="config"/>, <c>[kubernetes] api_retry_budget_seconds</c> (default 120) bounds how long a try
+    /// retries an unreachable or failing API server before it fails.
     /// </summary>
-    public static RuntimeServices AddKubernetes(this RuntimeServices services, IReadOnlyDictionary<string, string> environment)
+    public static RuntimeServices AddKubernetes(this RuntimeServices services, IReadOnlyDictionary<string, string> environment, SiroccoConfig? config = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(environment);
-        return services.Add(new KubernetesRuntime(new KubernetesRuntimeOptions { Environment = environment }));
+        var options = new KubernetesRuntimeOptions { Environment = environment };
+        if (config is not null)
+        {
+            var seconds = config.GetInt("kubernetes", "api_retry_budget_seconds");
+            if (seconds <= 0)
+            {
+                throw new SiroccoException($"[kubernetes/api_retry_budget_seconds] must be a positive number of seconds, got {seconds}");
+            }
+
+            options = options with { RetryBudget = TimeSpan.FromSeconds(seconds) };
+        }
+
+        return services.Add(new KubernetesRuntime(options));
     }
 }

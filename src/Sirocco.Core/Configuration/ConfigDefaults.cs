@@ -47,6 +47,7 @@ internal static class ConfigDefaults
             {
                 ["namespace"] = "default",
                 ["in_cluster"] = "False",
+                ["api_retry_budget_seconds"] = "120",
             },
             ["logging"] = new Dictionary<string, string>(StringComparer.Ordinal)
             {

@@ -18,6 +18,8 @@ internal abstract class Informer<T> : IAsyncDisposable
     private Task? _loop;
     private long _lastHeardTicks;
     private long _watchOpenedTicks;
+    private int _failures;
+    private Exception? _lastFailure;
 
     protected Informer(IKubernetes client, string ns, KubernetesRuntime runtime)
     {
@@ -50,11 +52,65 @@ internal abstract class Informer<T> : IAsyncDisposable
 
     protected KubernetesRuntime Runtime { get; }
 
-    public Task WaitSyncedAsync(CancellationToken cancellationToken)
+    /// <summary>What the list-and-watch reads, for messages ("pods in namespace default").</summary>
+    protected abstract string What { get; }
+
+    /// <summary>Raised on each failed list or watch, with one line saying what failed, the attempt and the next delay.</summary>
+    public event Action<string, Exception>? Failed;
+
+    /// <summary>
+    /// Waits until the first list arrived. Each failure on the way is written to <paramref name="log"/>; a failure no
+    /// retry fixes (TLS, 401, 403) ends the wait at once, and so does <paramref name="budget"/> spent, both as a
+    /// <see cref="SiroccoException"/> naming the server and the last error.
+    /// </summary>
+    public async Task WaitSyncedAsync(CancellationToken cancellationToken, Action<string>? log = null, TimeSpan? budget = null)
     {
         EnsureStarted();
-        return _synced.Task.WaitAsync(cancellationToken);
+        if (_synced.Task.IsCompleted)
+        {
+            return;
+        }
+
+        var permanent = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnFailed(string line, Exception e)
+        {
+            log?.Invoke(line);
+            if (ApiRetry.IsPermanentAccessFailure(e))
+            {
+                permanent.TrySetResult(e);
+            }
+        }
+
+        Failed += OnFailed;
+        try
+        {
+            if (Volatile.Read(ref _lastFailure) is { } earlier && ApiRetry.IsPermanentAccessFailure(earlier))
+            {
+                permanent.TrySetResult(earlier);
+            }
+
+            var limit = budget ?? Runtime.Options.RetryBudget;
+            var first = await Task.WhenAny(_synced.Task, permanent.Task).WaitAsync(limit, Runtime.Time, cancellationToken).ConfigureAwait(false);
+            if (first == permanent.Task)
+            {
+                throw new SiroccoException($"Kubernetes API {Server}: listing {What} failed: {ApiRetry.Describe(await permanent.Task.ConfigureAwait(false))}");
+            }
+        }
+        catch (TimeoutException)
+        {
+            var last = Volatile.Read(ref _lastFailure);
+            throw new SiroccoException(
+                $"Kubernetes API {Server} unreachable: listing {What} kept failing for {(budget ?? Runtime.Options.RetryBudget).TotalSeconds:0} s "
+                + $"([kubernetes] api_retry_budget_seconds), {Volatile.Read(ref _failures)} attempts; last error: {(last is null ? "the call did not answer" : ApiRetry.Describe(last))}");
+        }
+        finally
+        {
+            Failed -= OnFailed;
+        }
     }
+
+    /// <summary>The API server's address, as messages name it.</summary>
+    public string Server => Client.BaseUri?.ToString().TrimEnd('/') ?? "(unknown server)";
 
     public async ValueTask DisposeAsync()
     {
@@ -162,9 +218,15 @@ internal abstract class Informer<T> : IAsyncDisposable
             {
                 resourceVersion = null;
             }
-            catch (Exception)
+            catch (Exception e)
             {
-                // Unreachable or refused: wait and resume from the last resourceVersion.
+                // Unreachable or refused: say so to whoever waits, wait and resume from the last resourceVersion.
+                var attempt = Interlocked.Increment(ref _failures);
+                Volatile.Write(ref _lastFailure, e);
+                Failed?.Invoke(
+                    $"Kubernetes API {Server}: {(resourceVersion is null ? "listing" : "watching")} {What} failed (attempt {attempt}): {ApiRetry.Describe(e)}; "
+                    + $"retrying in {delay.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)} s",
+                    e);
                 try
                 {
                     await Task.Delay(delay, Runtime.Time, stop).ConfigureAwait(false);
@@ -179,5 +241,9 @@ internal abstract class Informer<T> : IAsyncDisposable
         }
     }
 
-    private void Heard() => Interlocked.Exchange(ref _lastHeardTicks, Runtime.Time.GetUtcNow().UtcTicks);
+    private void Heard()
+    {
+        Interlocked.Exchange(ref _lastHeardTicks, Runtime.Time.GetUtcNow().UtcTicks);
+        Interlocked.Exchange(ref _failures, 0);
+    }
 }

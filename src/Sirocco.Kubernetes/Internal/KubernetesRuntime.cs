@@ -6,7 +6,10 @@ namespace Sirocco.Kubernetes.Internal;
 /// <summary>Settings of the shared runtime; tests and the benchmark shorten them.</summary>
 internal sealed record KubernetesRuntimeOptions
 {
-    /// <summary>How long a unary API call (create, get, delete, exec) keeps retrying transient failures.</summary>
+    /// <summary>
+    /// How long an API call (create, get, delete, exec) keeps retrying transient failures, and how long a try waits for
+    /// an unreachable API server before it fails (<c>[kubernetes] api_retry_budget_seconds</c>).
+    /// </summary>
     public TimeSpan RetryBudget { get; init; } = TimeSpan.FromMinutes(2);
 
     /// <summary>First delay between retries; doubles up to <see cref="MaxRetryDelay"/>.</summary>
@@ -86,6 +89,9 @@ internal sealed class ClusterHandle : IAsyncDisposable
     }
 
     public IKubernetes Client { get; }
+
+    /// <summary>The API server's address, as messages name it.</summary>
+    public string Server => Client.BaseUri?.ToString().TrimEnd('/') ?? "(unknown server)";
 
     public PodInformer Pods(string ns) =>
         _pods.GetOrAdd(ns, n => new Lazy<PodInformer>(() => new PodInformer(Client, n, _runtime))).Value;

@@ -74,6 +74,8 @@ internal sealed class PodInformer : Informer<V1Pod>
 
     public int SubscriberCount => _subscriptions.Count;
 
+    protected override string What => $"pods in namespace {Namespace}";
+
     /// <summary>Follows pod <paramref name="name"/> (which need not exist yet).</summary>
     public PodSubscription Subscribe(string name)
     {
@@ -182,6 +184,8 @@ internal sealed class EventInformer : Informer<Corev1Event>
         : base(client, ns, runtime)
     {
     }
+
+    protected override string What => $"events in namespace {Namespace}";
 
     /// <summary>Calls <paramref name="onEvent"/> for each event about pod <paramref name="podName"/> (an event may repeat on relist).</summary>
     public IDisposable Subscribe(string podName, Action<Corev1Event> onEvent)

@@ -89,6 +89,7 @@ internal sealed class PodLogs
         var cursor = new LogCursor();
         var delay = _runtime.Options.FirstRetryDelay;
         DateTimeOffset? failingSince = null;
+        var failures = 0;
         var linePrefix = prefix ? $"[{container}] " : string.Empty;
         while (true)
         {
@@ -112,6 +113,7 @@ internal sealed class PodLogs
                     cancellationToken: attempt.Token).ConfigureAwait(false);
                 await ReadLinesAsync(response.Body, cursor, line => Write(container, linePrefix, line), attempt.Token).ConfigureAwait(false);
                 failingSince = null;
+                failures = 0;
                 delay = _runtime.Options.FirstRetryDelay;
                 if (terminatedBefore || await WaitTerminatedAsync(container, init, TimeSpan.FromSeconds(2), token).ConfigureAwait(false))
                 {
@@ -132,13 +134,17 @@ internal sealed class PodLogs
             catch (Exception e) when (!token.IsCancellationRequested && (ApiRetry.IsTransient(e) || e is HttpOperationException))
             {
                 failingSince ??= _runtime.Time.GetUtcNow();
+                var server = _client.BaseUri?.ToString().TrimEnd('/');
                 if (_runtime.Time.GetUtcNow() - failingSince > _runtime.Options.RetryBudget)
                 {
-                    _log($"Giving up the log of container {container} after {_runtime.Options.RetryBudget.TotalSeconds:0}s of errors: {e.Message}");
+                    _log($"Giving up the log of container {container} after {_runtime.Options.RetryBudget.TotalSeconds:0} s of errors "
+                        + $"([kubernetes] api_retry_budget_seconds); last error from {server}: {ApiRetry.Describe(e)}");
                     return;
                 }
 
                 Reconnects++;
+                _log($"Kubernetes API {server}: the log stream of container {container} failed (attempt {++failures}): {ApiRetry.Describe(e)}; "
+                    + $"reconnecting in {delay.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)} s");
                 await Task.Delay(delay, _runtime.Time, token).ConfigureAwait(false);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _runtime.Options.MaxRetryDelay.Ticks));
             }

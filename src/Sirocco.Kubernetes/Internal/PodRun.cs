@@ -29,6 +29,7 @@ internal sealed class PodRun
     private long _startSeenTicks;
     private bool _cleanedUp;
     private bool _owned;
+    private DateTimeOffset? _unreachableSince;
 
     private PodRun(KubernetesPodOperator op, TaskExecutionContext ctx, KubernetesRuntime runtime)
     {
@@ -38,6 +39,17 @@ internal sealed class PodRun
     }
 
     private TimeProvider Time => _runtime.Time;
+
+    /// <summary>The API server this try talks to, as its messages name it.</summary>
+    private string Server => _cluster.Server;
+
+    /// <summary>An API call retried within the budget, each retry written to the try's log.</summary>
+    private Task<T> CallAsync<T>(string what, Func<CancellationToken, Task<T>> call, CancellationToken token) =>
+        _runtime.Retry.ExecuteAsync(what, call, token, Log, Server);
+
+    /// <summary>An API call without result, retried within the budget, each retry written to the try's log.</summary>
+    private Task CallAsync(string what, Func<CancellationToken, Task> call, CancellationToken token) =>
+        _runtime.Retry.ExecuteAsync(what, call, token, Log, Server);
 
     public static async Task<object?> ExecuteAsync(KubernetesPodOperator op, TaskExecutionContext context, KubernetesRuntime runtime, CancellationToken cancellationToken)
     {
@@ -72,7 +84,7 @@ internal sealed class PodRun
             DagFolder = _ctx.DagFolder,
         });
         _ns = request.Metadata.NamespaceProperty;
-        _informer = _cluster.Pods(_ns);
+        UseInformer(_ns);
         IDisposable? events = null;
         try
         {
@@ -132,8 +144,23 @@ internal sealed class PodRun
         {
             events?.Dispose();
             _sub?.Dispose();
+            _informer.Failed -= OnWatchFailed;
         }
     }
+
+    /// <summary>Follows the shared pod watch of <paramref name="ns"/>; its failures go into this try's log.</summary>
+    private void UseInformer(string ns)
+    {
+        if (_informer is not null)
+        {
+            _informer.Failed -= OnWatchFailed;
+        }
+
+        _informer = _cluster.Pods(ns);
+        _informer.Failed += OnWatchFailed;
+    }
+
+    private void OnWatchFailed(string line, Exception error) => Log(line);
 
     private void Subscribe(string name)
     {
@@ -148,7 +175,7 @@ internal sealed class PodRun
             if (ns != _ns)
             {
                 _ns = ns;
-                _informer = _cluster.Pods(ns);
+                UseInformer(ns);
             }
 
             Subscribe(name);
@@ -161,7 +188,7 @@ internal sealed class PodRun
 
             Log($"Pod {external} of the earlier attempt is gone or finished; starting a new pod");
             _ns = request.Metadata.NamespaceProperty;
-            _informer = _cluster.Pods(_ns);
+            UseInformer(_ns);
             return null;
         }
 
@@ -197,7 +224,7 @@ internal sealed class PodRun
         V1Pod created;
         try
         {
-            created = await _runtime.Retry.ExecuteAsync(
+            created = await CallAsync(
                 $"create pod {_ns}/{_name}",
                 async t =>
                 {
@@ -249,7 +276,7 @@ internal sealed class PodRun
         catch (PodStartException)
         {
             LogFailureDetails(_sub!.Latest);
-            await CleanupAsync(succeeded: false, token).ConfigureAwait(false);
+            await CleanupAfterFailureAsync(token).ConfigureAwait(false);
             throw;
         }
 
@@ -267,7 +294,7 @@ internal sealed class PodRun
         }
         catch (SiroccoException)
         {
-            await CleanupAsync(succeeded: false, token).ConfigureAwait(false);
+            await CleanupAfterFailureAsync(token).ConfigureAwait(false);
             throw;
         }
 
@@ -439,12 +466,16 @@ internal sealed class PodRun
     {
         if (_informer.IsHealthy(interval * 2))
         {
+            _unreachableSince = null;
             return;
         }
 
         try
         {
-            var pod = await ReadPodAsync(_name!, token, retry: false).ConfigureAwait(false);
+            // Bounded: a server that accepts and never answers must not hold the try past its budget.
+            using var bounded = CancellationTokenSource.CreateLinkedTokenSource(token);
+            bounded.CancelAfter(TimeSpan.FromTicks(Math.Min(_runtime.Options.RetryBudget.Ticks, TimeSpan.FromSeconds(30).Ticks)));
+            var pod = await ReadPodAsync(_name!, bounded.Token, retry: false).ConfigureAwait(false);
             if (pod is null)
             {
                 _sub!.Update(null, deleted: true);
@@ -456,8 +487,28 @@ internal sealed class PodRun
         }
         catch (Exception e) when (ApiRetry.IsTransient(e) && !token.IsCancellationRequested)
         {
-            // The cluster is unreachable: keep waiting; the watch resumes when it is back.
+            // The cluster is unreachable: keep waiting (the watch resumes when it is back), within the budget.
+            var now = Time.GetUtcNow();
+            _unreachableSince ??= now;
+            var budget = _runtime.Options.RetryBudget;
+            if (now - _unreachableSince.Value >= budget)
+            {
+                throw new SiroccoException(
+                    $"Kubernetes API {Server} unreachable: pod {_ns}/{_name} could not be watched or read for {budget.TotalSeconds:0} s "
+                    + $"([kubernetes] api_retry_budget_seconds); last error: {ApiRetry.Describe(e)}",
+                    e);
+            }
+
+            Log($"Kubernetes API {Server}: read pod {_ns}/{_name} failed while its watch is down: {ApiRetry.Describe(e)}; "
+                + $"waiting ({(now - _unreachableSince.Value).TotalSeconds:0} s of {budget.TotalSeconds:0} s)");
+            return;
         }
+        catch (Exception e) when (ApiRetry.IsPermanentAccessFailure(e) && !token.IsCancellationRequested)
+        {
+            throw new SiroccoException($"Kubernetes API {Server}: read pod {_ns}/{_name} failed: {ApiRetry.Describe(e)}", e);
+        }
+
+        _unreachableSince = null;
     }
 
     private async Task<V1Pod?> ReadPodAsync(string name, CancellationToken token, bool retry = true)
@@ -475,7 +526,7 @@ internal sealed class PodRun
         }
 
         return retry
-            ? await _runtime.Retry.ExecuteAsync($"read pod {_ns}/{name}", ReadAsync, token).ConfigureAwait(false)
+            ? await CallAsync($"read pod {_ns}/{name}", ReadAsync, token).ConfigureAwait(false)
             : await ReadAsync(token).ConfigureAwait(false);
     }
 
@@ -638,7 +689,7 @@ internal sealed class PodRun
     {
         try
         {
-            return await _runtime.Retry.ExecuteAsync(
+            return await CallAsync(
                 $"exec in pod {_ns}/{_name}",
                 async t =>
                 {
@@ -695,7 +746,7 @@ internal sealed class PodRun
             V1Patch.PatchType.MergePatch);
         try
         {
-            await _runtime.Retry.ExecuteAsync(
+            await CallAsync(
                 $"label pod {_ns}/{_name}",
                 t => _cluster.Client.CoreV1.PatchNamespacedPodAsync(patch, _name, _ns, cancellationToken: t),
                 token).ConfigureAwait(false);
@@ -706,16 +757,28 @@ internal sealed class PodRun
         }
     }
 
-    private async Task DeleteAsync(CancellationToken token)
+    /// <summary>Cleans up after the try failed; a cleanup that fails too is logged, and the first failure stays the try's.</summary>
+    private async Task CleanupAfterFailureAsync(CancellationToken token)
     {
-        using var budget = CancellationTokenSource.CreateLinkedTokenSource(token);
-        budget.CancelAfter(_runtime.Options.RetryBudget);
         try
         {
-            await _runtime.Retry.ExecuteAsync(
+            await CleanupAsync(succeeded: false, token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SiroccoException or HttpOperationException && !token.IsCancellationRequested)
+        {
+            Log($"Could not clean up pod {_ns}/{_name}: {e.Message}");
+        }
+    }
+
+    private async Task DeleteAsync(CancellationToken token)
+    {
+        // Bounded by the retry budget (the call's own timeout), also when the caller's token never fires.
+        try
+        {
+            await CallAsync(
                 $"delete pod {_ns}/{_name}",
                 t => _cluster.Client.CoreV1.DeleteNamespacedPodAsync(_name, _ns, gracePeriodSeconds: _op.TerminationGracePeriod, cancellationToken: t),
-                budget.Token).ConfigureAwait(false);
+                token).ConfigureAwait(false);
         }
         catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.NotFound)
         {
