@@ -62,6 +62,21 @@ internal static class LabelSanitizer
         return suffix is null ? text : text + "-" + suffix;
     }
 
+    /// <summary>8 characters from [a-z0-9], the same for every attempt to run one try (a hash of its identity).</summary>
+    public static string TrySuffix(string dagId, string taskId, string runId, int mapIndex, int tryNumber)
+    {
+        const string Alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
+        var hash = System.Security.Cryptography.SHA256.HashData(
+            System.Text.Encoding.UTF8.GetBytes(string.Join('\u001f', dagId, taskId, runId, mapIndex.ToString(System.Globalization.CultureInfo.InvariantCulture), tryNumber.ToString(System.Globalization.CultureInfo.InvariantCulture))));
+        Span<char> chars = stackalloc char[8];
+        for (var i = 0; i < chars.Length; i++)
+        {
+            chars[i] = Alphabet[hash[i] % Alphabet.Length];
+        }
+
+        return new string(chars);
+    }
+
     /// <summary>8 random characters from [a-z0-9].</summary>
     public static string RandomSuffix()
     {

@@ -27,8 +27,12 @@ internal sealed record PodBuildContext
     /// <summary>Where a relative pod_template_file is looked up.</summary>
     public string? DagFolder { get; init; }
 
-    /// <summary>The random part of the pod name (8 characters of [a-z0-9]).</summary>
-    public Func<string> RandomSuffix { get; init; } = LabelSanitizer.RandomSuffix;
+    /// <summary>
+    /// The suffix of the pod name (8 characters of [a-z0-9]); null: one derived from the try's identity, so that a
+    /// try resumed after a crash between its pod's create and its recording meets its own pod (409) instead of making
+    /// a second one.
+    /// </summary>
+    public Func<string>? RandomSuffix { get; init; }
 
     public string SiroccoVersion { get; init; } = PodBuilder.Version;
 }
@@ -102,7 +106,7 @@ internal static class PodBuilder
 
         pod.Metadata.Labels = labels;
         var name = op.Name ?? pod.Metadata.Name ?? ctx.TaskId;
-        pod.Metadata.Name = LabelSanitizer.PodName(name, op.RandomNameSuffix ? ctx.RandomSuffix() : null);
+        pod.Metadata.Name = LabelSanitizer.PodName(name, op.RandomNameSuffix ? ctx.RandomSuffix?.Invoke() ?? LabelSanitizer.TrySuffix(ctx.DagId, ctx.TaskId, ctx.RunId, ctx.MapIndex, ctx.TryNumber) : null);
         pod.Metadata.NamespaceProperty = op.Namespace ?? pod.Metadata.NamespaceProperty ?? ctx.DefaultNamespace;
         pod.Spec.RestartPolicy = "Never";
         return pod;

@@ -30,6 +30,7 @@ internal sealed class PodRun
     private bool _cleanedUp;
     private bool _owned;
     private DateTimeOffset? _unreachableSince;
+    private bool _renamed;
 
     private PodRun(KubernetesPodOperator op, TaskExecutionContext ctx, KubernetesRuntime runtime)
     {
@@ -224,27 +225,50 @@ internal sealed class PodRun
         V1Pod created;
         try
         {
-            created = await CallAsync(
-                $"create pod {_ns}/{_name}",
-                async t =>
-                {
-                    try
+            while (true)
+            {
+                var adopted = false;
+                var made = await CallAsync(
+                    $"create pod {_ns}/{_name}",
+                    async t =>
                     {
-                        return await _cluster.Client.CoreV1.CreateNamespacedPodAsync(request, _ns, cancellationToken: t).ConfigureAwait(false);
-                    }
-                    catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.Conflict)
-                    {
-                        // An earlier attempt of this very request may have succeeded before its answer was lost.
-                        var existing = await _cluster.Client.CoreV1.ReadNamespacedPodAsync(_name, _ns, cancellationToken: t).ConfigureAwait(false);
-                        if (SameTry(existing.Metadata.Labels, request.Metadata.Labels))
+                        try
                         {
-                            return existing;
+                            return await _cluster.Client.CoreV1.CreateNamespacedPodAsync(request, _ns, cancellationToken: t).ConfigureAwait(false);
                         }
-
-                        throw new SiroccoException($"pod {_ns}/{_name} already exists and belongs to another try", e);
+                        catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.Conflict)
+                        {
+                            // The name comes from the try's identity: the pod is this try's when an earlier attempt of
+                            // this request, or a process that died before recording it, made it.
+                            var existing = await _cluster.Client.CoreV1.ReadNamespacedPodAsync(_name, _ns, cancellationToken: t).ConfigureAwait(false);
+                            adopted = SameTry(existing.Metadata.Labels, request.Metadata.Labels) && !IsAlreadyChecked(existing) && existing.Metadata.DeletionTimestamp is null;
+                            return adopted ? existing : null;
+                        }
+                    },
+                    token).ConfigureAwait(false);
+                if (made is not null)
+                {
+                    if (adopted)
+                    {
+                        Log($"Pod {_ns}/{_name} of this try already exists (made by an earlier attempt of this request, or before a restart): following it");
                     }
-                },
-                token).ConfigureAwait(false);
+
+                    created = made;
+                    break;
+                }
+
+                if (!_op.RandomNameSuffix || _renamed)
+                {
+                    throw new SiroccoException($"pod {_ns}/{_name} already exists and belongs to another try (or was already checked)");
+                }
+
+                // Taken by a finished or another installation's pod: this try takes a random name instead.
+                _renamed = true;
+                var taken = _name!;
+                _name = request.Metadata.Name = LabelSanitizer.PodName(taken[..taken.LastIndexOf('-')], LabelSanitizer.RandomSuffix());
+                Subscribe(_name);
+                Log($"Pod name {taken} is taken by a pod that is not this try's running one; creating pod {_ns}/{_name}");
+            }
         }
         catch (HttpOperationException e)
         {
