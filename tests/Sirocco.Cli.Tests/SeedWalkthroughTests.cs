@@ -6,7 +6,8 @@ namespace Sirocco.Cli.Tests;
 /// <summary>
 /// The seed page's walkthrough, end to end through the CLI and kubectl on the local cluster, with the page's DAG file
 /// copied unchanged into dags/. The DAG names /home/airflow/composer_kube_config: the test puts the local cluster's
-/// kubeconfig there. The pod startup timeout (300 s in the DAG) is capped by the documented
+/// kubeconfig there, in a folder of its own that bubblewrap shows the CLI at /home/airflow (the host's /home is not
+/// touched). The pod startup timeout (300 s in the DAG) is capped by the documented
 /// [kubernetes] max_startup_timeout_seconds so the failing step does not wait five minutes.
 /// </summary>
 public sealed class SeedWalkthroughTests : IDisposable
@@ -37,19 +38,25 @@ public sealed class SeedWalkthroughTests : IDisposable
         return (p.ExitCode, await stdout + await stderr);
     }
 
+    /// <summary>What the CLI sees as /home/airflow.</summary>
+    private string AirflowHome => Path.Combine(_home, "home-airflow");
+
     private Task<(int Code, string Output)> SiroccoAsync(params string[] args) =>
-        RunAsync("dotnet", [Path.Combine(AppContext.BaseDirectory, "sirocco.dll"), .. args], new Dictionary<string, string>
-        {
-            ["SIROCCO_HOME"] = _home,
-            ["SIROCCO__KUBERNETES__MAX_STARTUP_TIMEOUT_SECONDS"] = "10",
-        });
+        RunAsync(
+            "bwrap",
+            ["--dev-bind", "/", "/", "--tmpfs", "/home", "--bind", AirflowHome, "/home/airflow", "--", "dotnet", Path.Combine(AppContext.BaseDirectory, "sirocco.dll"), .. args],
+            new Dictionary<string, string>
+            {
+                ["SIROCCO_HOME"] = _home,
+                ["SIROCCO__KUBERNETES__MAX_STARTUP_TIMEOUT_SECONDS"] = "10",
+            });
 
     [Fact]
     public async Task The_seeds_walkthrough_fails_and_succeeds_exactly_as_the_page_says()
     {
         await using var cluster = await LocalCluster.LocalCluster.StartAsync(new LocalClusterOptions { HomeDirectory = Path.Combine(_home, "cluster") });
-        Directory.CreateDirectory(Path.GetDirectoryName(KubeConfigPath)!);
-        File.Copy(cluster.KubeconfigPath, KubeConfigPath, overwrite: true);
+        Directory.CreateDirectory(AirflowHome);
+        File.Copy(cluster.KubeconfigPath, Path.Combine(AirflowHome, Path.GetFileName(KubeConfigPath)));
         var kubectl = (string[] args) => RunAsync("kubectl", ["--kubeconfig", cluster.KubeconfigPath, .. args], workingDirectory: _home);
         Assert.Equal(0, (await kubectl(["create", "namespace", "composer-user-workloads"])).Code);
 

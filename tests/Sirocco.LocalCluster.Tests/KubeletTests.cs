@@ -145,6 +145,36 @@ public sealed class KubeletTests(ClusterFixture fx)
     }
 
     [Fact]
+    public async Task Volumes_mount_at_new_paths_under_the_read_only_etc_and_usr_and_the_hosts_files_stay_visible()
+    {
+        // The commonest pattern in real manifests: configuration mounted under /etc, at a folder the host lacks.
+        var ns = await fx.NamespaceAsync("etc-mounts");
+        await _client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new() { Name = "hx" }, Data = new Dictionary<string, string> { ["hx.conf"] = "level=3" } }, ns);
+        var newUnderSsl = $"/etc/ssl/sirocco-{Guid.NewGuid():n}/deeper";
+        var newUnderUsr = $"/usr/local/share/sirocco-{Guid.NewGuid():n}";
+        var pod = ClusterFixture.Pod(
+            "etc",
+            "sh",
+            "-c",
+            $"cat /etc/hx/hx.conf; echo; test -s /etc/passwd && echo passwd; test -d /etc/ssl/certs && echo certs; echo written > {newUnderSsl}/f && cat {newUnderSsl}/f; ls {newUnderUsr}; test -x /usr/bin/env && echo usr");
+        pod.Spec.Volumes = [new() { Name = "hx", ConfigMap = new() { Name = "hx" } }, new() { Name = "scratch", EmptyDir = new() }, new() { Name = "share", ConfigMap = new() { Name = "hx" } }];
+        pod.Spec.Containers[0].VolumeMounts =
+        [
+            new() { Name = "hx", MountPath = "/etc/hx" },
+            new() { Name = "scratch", MountPath = newUnderSsl },
+            new() { Name = "share", MountPath = newUnderUsr },
+        ];
+        await _client.CoreV1.CreateNamespacedPodAsync(pod, ns);
+        var done = await fx.WaitForPodAsync(ns, "etc", ClusterFixture.Done);
+        var log = await fx.LogAsync(ns, "etc");
+        Assert.True(done.Status.Phase == "Succeeded", log);
+        Assert.Equal("level=3\npasswd\ncerts\nwritten\nhx.conf\nusr\n", log);
+        Assert.False(Path.Exists("/etc/hx"), "the host's /etc was changed");
+        Assert.False(Path.Exists(Path.GetDirectoryName(newUnderSsl)), "the host's /etc/ssl was changed");
+        Assert.False(Path.Exists(newUnderUsr), "the host's /usr was changed");
+    }
+
+    [Fact]
     public async Task Init_containers_run_first_and_share_an_empty_dir_with_main_containers()
     {
         var ns = await fx.NamespaceAsync("init");

@@ -218,6 +218,25 @@ internal static class Defaults
         c["terminationMessagePath"] ??= "/dev/termination-log";
         c["terminationMessagePolicy"] ??= "File";
         c["resources"] ??= new JsonObject();
+        foreach (var kind in (string[])["livenessProbe", "readinessProbe", "startupProbe"])
+        {
+            if (c[kind] is JsonObject probe)
+            {
+                Probe(probe);
+            }
+        }
+
+        if (c["lifecycle"] is JsonObject lifecycle)
+        {
+            foreach (var hook in (string[])["postStart", "preStop"])
+            {
+                if (lifecycle[hook]?["httpGet"] is JsonObject get)
+                {
+                    HttpGet(get);
+                }
+            }
+        }
+
         var image = Meta.Str(c["image"]) ?? "";
         c["imagePullPolicy"] ??= ImagePullPolicy(image);
         if (c["ports"] is JsonArray ports)
@@ -253,6 +272,25 @@ internal static class Defaults
                 requests[k] ??= v?.DeepClone();
             }
         }
+    }
+
+    /// <summary>The probe defaults the API server writes: 1 s timeout, every 10 s, 1 success, 3 failures.</summary>
+    private static void Probe(JsonObject probe)
+    {
+        probe["timeoutSeconds"] ??= 1;
+        probe["periodSeconds"] ??= 10;
+        probe["successThreshold"] ??= 1;
+        probe["failureThreshold"] ??= 3;
+        if (probe["httpGet"] is JsonObject get)
+        {
+            HttpGet(get);
+        }
+    }
+
+    private static void HttpGet(JsonObject get)
+    {
+        get["path"] ??= "/";
+        get["scheme"] ??= "HTTP";
     }
 
     /// <summary><c>Always</c> for <c>:latest</c> or no tag, <c>IfNotPresent</c> otherwise (a digest counts as a tag).</summary>

@@ -16,20 +16,20 @@ internal static class Sandbox
 
     public static List<string> Arguments(V1Pod pod, V1Container container, IReadOnlyDictionary<string, (string Source, bool ReadOnly)> volumes, string tmp, string terminationLog)
     {
-        var args = new List<string>
-        {
-            "--ro-bind", "/usr", "/usr",
+        var mountPaths = (container.VolumeMounts ?? []).Select(m => m.MountPath).ToList();
+        var args = HostSystemMounts.Bind("/usr", mountPaths).ToList();
+        args.AddRange([
             "--symlink", "usr/bin", "/bin",
             "--symlink", "usr/sbin", "/sbin",
             "--symlink", "usr/lib", "/lib",
-        };
+        ]);
         if (Directory.Exists("/usr/lib64"))
         {
             args.AddRange(["--symlink", "usr/lib64", "/lib64"]);
         }
 
+        args.AddRange(HostSystemMounts.Bind("/etc", mountPaths));
         args.AddRange([
-            "--ro-bind", "/etc", "/etc",
             "--proc", "/proc",
             "--dev", "/dev",
             "--bind", tmp, "/tmp",

@@ -14,6 +14,7 @@ public static partial class CorpusCases
         ("multi-8", """[{"name":"c","image":"i","ports":[{"containerPort":80,"hostPort":81}]}]""", ""","hostNetwork":true"""),
         ("multi-9", """[{"name":"c","image":"i","resources":{"requests":{"example.com/foo":"1"}}}]""", ""),
         ("multi-10", """[{"name":"c","image":"i","env":[{"name":"A","valueFrom":{"fieldRef":{"apiVersion":"v2","fieldPath":"metadata.name"}}},{"name":"B","valueFrom":{"fieldRef":{"fieldPath":"spec.nodeName['x']"}}},{"name":"C","valueFrom":{"fieldRef":{"fieldPath":"spec.host"}}}]}]""", ""),
+        ("v-probe-defaults", """[{"name":"c","image":"i","readinessProbe":{"exec":{"command":["cat","/tmp/ready"]}},"livenessProbe":{"httpGet":{"port":8080}},"startupProbe":{"tcpSocket":{"port":80},"periodSeconds":2},"lifecycle":{"postStart":{"httpGet":{"port":80,"path":"/up"}},"preStop":{"httpGet":{"port":81,"scheme":"HTTPS"}}}}]""", ""),
         ("b-probe", """[{"name":"c","image":"i","livenessProbe":{"httpGet":{"port":0,"path":"x"},"initialDelaySeconds":-1,"timeoutSeconds":0,"periodSeconds":-2,"failureThreshold":-1},"readinessProbe":{"tcpSocket":{"port":"Bad_Name"}},"startupProbe":{}}]""", ""),
         ("b-probe2", """[{"name":"c","image":"i","readinessProbe":{"exec":{"command":["a"]},"httpGet":{"port":80}},"livenessProbe":{"httpGet":{"port":70000,"scheme":"FTP"}}}]""", ""),
         ("b-lifecycle", """[{"name":"c","image":"i","lifecycle":{"postStart":{},"preStop":{"exec":{}}}}]""", ""),
