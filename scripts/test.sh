@@ -16,6 +16,8 @@ command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
 command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
 # PostgreSQL for the metadata store's tests (tests/Sirocco.Testing starts its own server from these binaries).
 command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+# Python's cryptography package: the Fernet interoperability test (Airflow encrypts with it).
+python3 -c "import cryptography.fernet" >/dev/null 2>&1 || need+=(python3-cryptography)
 # Chromium for the web UI's browser tests (Playwright drives the Debian package; it cannot download its own).
 [ -x /usr/lib/chromium/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then

@@ -70,6 +70,7 @@ internal static class CliApp
         root.Subcommands.Add(DagsCommands.Create(ctx));
         root.Subcommands.Add(TasksCommands.Create(ctx));
         root.Subcommands.Add(JobsCommands.Create(ctx));
+        root.Subcommands.Add(RotateFernetKeyCommand.Create(ctx));
         foreach (var c in ServeCommands.Create(ctx).Concat(WebCommands.Create(ctx)))
         {
             root.Subcommands.Add(c);

@@ -56,12 +56,50 @@ internal sealed class CliContext : IAsyncDisposable
         {
             if (_store is null)
             {
-                var store = MetadataStore.Open(Config.SqlConn);
+                var store = MetadataStore.Open(Config.SqlConn, FernetKeys());
                 store.MigrateAsync().GetAwaiter().GetResult();
                 _store = store;
             }
 
             return _store;
+        }
+    }
+
+    /// <summary>
+    /// The keys of <c>[core] fernet_key</c>, which encrypt Variable values and connection passwords and extras in the
+    /// database. Missing, a key is generated into sirocco.cfg, as Airflow does on its first start; processes starting
+    /// together agree on one key (a lock file). Several schedulers and web servers on one database need the same key.
+    /// </summary>
+    private Fernet FernetKeys()
+    {
+        if (Config.TryGet("core", "fernet_key", out var keys) && !string.IsNullOrWhiteSpace(keys))
+        {
+            return Fernet.FromKeys(keys);
+        }
+
+        SiroccoConfig.CreatePrivateDirectory(Home);
+        var lockPath = Path.Combine(Home, "sirocco.cfg.lock");
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            try
+            {
+                using var held = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                ReloadConfig();
+                if (Config.TryGet("core", "fernet_key", out var written) && !string.IsNullOrWhiteSpace(written))
+                {
+                    return Fernet.FromKeys(written);
+                }
+
+                var key = Fernet.GenerateKey();
+                Config.Set("core", "fernet_key", key);
+                return Fernet.FromKeys(key);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                // Another process is writing the key: read it once it is done.
+                Thread.Sleep(50);
+            }
         }
     }
 

@@ -107,6 +107,13 @@ public interface IMetadataStore : IVariableStore, IConnectionStore, IAsyncDispos
     /// <summary>The highest migration applied (0 for an empty database).</summary>
     Task<int> GetSchemaVersionAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Re-encrypts every encrypted Variable value and connection password and extra with the first key of
+    /// <c>[core] fernet_key</c>, after reading them with any of its keys (<c>sirocco rotate-fernet-key</c>); returns
+    /// the rows rewritten.
+    /// </summary>
+    Task<int> RotateFernetKeyAsync(CancellationToken cancellationToken = default);
+
     /// <summary>Creates or updates a DAG row, keeping its paused flag unless <paramref name="dag"/> is new.</summary>
     Task UpsertDagAsync(DagModel dag, CancellationToken cancellationToken = default);
 

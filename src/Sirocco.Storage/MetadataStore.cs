@@ -1,3 +1,5 @@
+using Sirocco.Masking;
+
 namespace Sirocco.Storage;
 
 /// <summary>Opens the metadata store named by <c>[database] sql_conn</c>.</summary>
@@ -8,9 +10,20 @@ public static class MetadataStore
     /// since every command opens new connections), or PostgreSQL as SQLAlchemy writes it,
     /// <c>postgresql://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=require</c> (also <c>postgres://</c>,
     /// <c>postgresql+psycopg2://</c> and <c>postgresql+psycopg://</c>; a missing port is 5432). Errors name the URL with
-    /// its password masked.
+    /// its password masked. With <paramref name="fernet"/> (the keys of <c>[core] fernet_key</c>), Variable values and
+    /// connection passwords and extras are stored encrypted.
     /// </summary>
-    public static IMetadataStore Open(string sqlConn)
+    public static IMetadataStore Open(string sqlConn, Fernet? fernet = null)
+    {
+        var store = OpenStore(sqlConn);
+        store.Cipher = fernet;
+        return store;
+    }
+
+    /// <summary>Opens the SQLite store at <paramref name="path"/>; <paramref name="fernet"/> as in <see cref="Open"/>.</summary>
+    public static IMetadataStore OpenSqlite(string path, Fernet? fernet = null) => new SqliteMetadataStore(path) { Cipher = fernet };
+
+    private static SqlMetadataStore OpenStore(string sqlConn)
     {
         ArgumentNullException.ThrowIfNull(sqlConn);
         const string sqlite = "sqlite:///";
@@ -33,9 +46,6 @@ public static class MetadataStore
 
         throw new SiroccoException($"[database] sql_conn '{RedactUrl(sqlConn)}' is not supported: use sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DATABASE");
     }
-
-    /// <summary>Opens the SQLite store at <paramref name="path"/>.</summary>
-    public static IMetadataStore OpenSqlite(string path) => new SqliteMetadataStore(path);
 
     /// <summary>
     /// A connection URL fit to show: the password (<c>USER:PASSWORD@</c>, or a <c>password=</c> parameter) is

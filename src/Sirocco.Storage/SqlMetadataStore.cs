@@ -95,10 +95,10 @@ internal abstract partial class SqlMetadataStore : IMetadataStore
     // ---- variables ----
 
     public Variable? GetVariable(string key) =>
-        Query(SqlVariableGet, [("k", key)], r => new Variable(r.GetString(0), r.GetString(1), NullableString(r, 2))).FirstOrDefault();
+        Query(SqlVariableGet, [("k", key)], ReadVariable).FirstOrDefault();
 
     public IReadOnlyList<Variable> ListVariables() =>
-        Query("SELECT key, val, description FROM variable ORDER BY key", [], r => new Variable(r.GetString(0), r.GetString(1), NullableString(r, 2)));
+        Query(SqlVariableSelect + " ORDER BY key", [], ReadVariable);
 
     public void SetVariable(Variable variable)
     {
@@ -109,8 +109,12 @@ internal abstract partial class SqlMetadataStore : IMetadataStore
         }
 
         Exec(
-            "INSERT INTO variable (key, val, description) VALUES (@k, @v, @d) ON CONFLICT (key) DO UPDATE SET val = excluded.val, description = COALESCE(excluded.description, variable.description)",
-            [("k", variable.Key), ("v", variable.Value), ("d", variable.Description)]);
+            """
+            INSERT INTO variable (key, val, description, is_encrypted) VALUES (@k, @v, @d, @enc)
+            ON CONFLICT (key) DO UPDATE SET val = excluded.val, is_encrypted = excluded.is_encrypted,
+              description = COALESCE(excluded.description, variable.description)
+            """,
+            [("k", variable.Key), ("v", Seal(variable.Value)), ("d", variable.Description), ("enc", Cipher is null ? 0 : 1)]);
     }
 
     public bool DeleteVariable(string key) => Exec("DELETE FROM variable WHERE key = @k", [("k", key)]) > 0;
@@ -132,13 +136,15 @@ internal abstract partial class SqlMetadataStore : IMetadataStore
 
         Exec(
             """
-            INSERT INTO connection (conn_id, conn_type, description, host, login, password, schema_name, port, extra)
-            VALUES (@id, @type, @descr, @host, @login, @pw, @schema, @port, @extra)
+            INSERT INTO connection (conn_id, conn_type, description, host, login, password, schema_name, port, extra, is_encrypted, is_extra_encrypted)
+            VALUES (@id, @type, @descr, @host, @login, @pw, @schema, @port, @extra, @enc, @xenc)
             ON CONFLICT (conn_id) DO UPDATE SET conn_type = excluded.conn_type, description = excluded.description,
               host = excluded.host, login = excluded.login, password = excluded.password,
-              schema_name = excluded.schema_name, port = excluded.port, extra = excluded.extra
+              schema_name = excluded.schema_name, port = excluded.port, extra = excluded.extra,
+              is_encrypted = excluded.is_encrypted, is_extra_encrypted = excluded.is_extra_encrypted
             """,
-            [("id", connection.ConnId), ("type", connection.ConnType), ("descr", connection.Description), ("host", connection.Host), ("login", connection.Login), ("pw", connection.Password), ("schema", connection.Schema), ("port", connection.Port), ("extra", connection.Extra)]);
+            [("id", connection.ConnId), ("type", connection.ConnType), ("descr", connection.Description), ("host", connection.Host), ("login", connection.Login), ("pw", Seal(connection.Password)), ("schema", connection.Schema), ("port", connection.Port), ("extra", Seal(connection.Extra)),
+                ("enc", Cipher is not null && connection.Password is not null ? 1 : 0), ("xenc", Cipher is not null && connection.Extra is not null ? 1 : 0)]);
     }
 
     public bool DeleteConnection(string connId) => Exec("DELETE FROM connection WHERE conn_id = @id", [("id", connId)]) > 0;
@@ -333,8 +339,9 @@ internal abstract partial class SqlMetadataStore : IMetadataStore
 
     // ---- plumbing ----
 
-    private const string SqlVariableGet = "SELECT key, val, description FROM variable WHERE key = @k";
-    private const string SqlConnectionSelect = "SELECT conn_id, conn_type, description, host, login, password, schema_name, port, extra FROM connection";
+    private const string SqlVariableSelect = "SELECT key, val, description, is_encrypted FROM variable";
+    private const string SqlVariableGet = SqlVariableSelect + " WHERE key = @k";
+    private const string SqlConnectionSelect = "SELECT conn_id, conn_type, description, host, login, password, schema_name, port, extra, is_encrypted, is_extra_encrypted FROM connection";
     private const string SqlDagSelect = "SELECT dag_id, fileloc, is_paused, is_active, last_parsed_time, description, schedule, owners, tags FROM dag";
     private const string SqlDagRunSelect = "SELECT dag_id, run_id, run_type, logical_date, data_interval_start, data_interval_end, state, conf, queued_at, start_date, end_date FROM dag_run";
     private const string SqlTaskInstanceSelect = "SELECT dag_id, task_id, run_id, map_index, state, try_number, max_tries, start_date, end_date, queued_at, next_retry_at, hostname, operator, pool, pool_slots, priority_weight, external_id, changed_by FROM task_instance";
@@ -351,18 +358,29 @@ internal abstract partial class SqlMetadataStore : IMetadataStore
     private static (string, object?)[] DagRunParameters(DagRun run) =>
         [("dag", run.DagId), ("run", run.RunId), ("type", run.RunType.ToName()), ("logical", Time(run.LogicalDate)), ("dis", Time(run.DataInterval.Start)), ("die", Time(run.DataInterval.End)), ("state", run.State.ToName()), ("conf", run.Conf.ToJsonString()), ("queued", Time(run.QueuedAt)), ("start", Time(run.StartDate)), ("end", Time(run.EndDate))];
 
-    private static Connection ReadConnection(DbDataReader r) => new()
+    private Variable ReadVariable(DbDataReader r)
     {
-        ConnId = r.GetString(0),
-        ConnType = r.GetString(1),
-        Description = NullableString(r, 2),
-        Host = NullableString(r, 3),
-        Login = NullableString(r, 4),
-        Password = NullableString(r, 5),
-        Schema = NullableString(r, 6),
-        Port = r.IsDBNull(7) ? null : r.GetInt32(7),
-        Extra = NullableString(r, 8),
-    };
+        var key = r.GetString(0);
+        var value = r.GetInt32(3) != 0 ? Unseal(r.GetString(1), $"Variable '{key}'") : r.GetString(1);
+        return new Variable(key, value, NullableString(r, 2));
+    }
+
+    private Connection ReadConnection(DbDataReader r)
+    {
+        var id = r.GetString(0);
+        return new()
+        {
+            ConnId = id,
+            ConnType = r.GetString(1),
+            Description = NullableString(r, 2),
+            Host = NullableString(r, 3),
+            Login = NullableString(r, 4),
+            Password = NullableString(r, 5) is { } pw && r.GetInt32(9) != 0 ? Unseal(pw, $"the password of connection '{id}'") : NullableString(r, 5),
+            Schema = NullableString(r, 6),
+            Port = r.IsDBNull(7) ? null : r.GetInt32(7),
+            Extra = NullableString(r, 8) is { } extra && r.GetInt32(10) != 0 ? Unseal(extra, $"the extra of connection '{id}'") : NullableString(r, 8),
+        };
+    }
 
     private static DagModel ReadDag(DbDataReader r) => new()
     {

@@ -16,6 +16,16 @@ internal sealed class SqliteMetadataStore : SqlMetadataStore
             Directory.CreateDirectory(dir);
         }
 
+        // The database holds secrets (encrypted, but still): a new file is its owner's only (0600).
+        if (!File.Exists(path) && !OperatingSystem.IsWindows())
+        {
+            using (File.Create(path))
+            {
+            }
+
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = path,

@@ -45,6 +45,52 @@ public sealed class CliTests : IDisposable
         return new Result(p.ExitCode, await stdout, await stderr);
     }
 
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task Secrets_are_encrypted_at_rest_with_a_generated_fernet_key_and_rotate_and_files_are_private()
+    {
+        var home = Path.Combine(_home, "fresh");
+        var env = new Dictionary<string, string> { ["SIROCCO_HOME"] = home };
+        Assert.Equal(0, (await Sirocco(["variables", "set", "api_token", "v-s3cret-value"], env)).ExitCode);
+        Assert.Equal(0, (await Sirocco(["connections", "add", "warehouse", "--conn-uri", "postgresql://me:p-s3cret-value@db.example.com:5432/w"], env)).ExitCode);
+
+        var cfg = Path.Combine(home, "sirocco.cfg");
+        Assert.Matches(@"(?m)^fernet_key = [A-Za-z0-9_-]{43}=$", await File.ReadAllTextAsync(cfg));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(home));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(cfg));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(home, "sirocco.db")));
+        foreach (var file in Directory.GetFiles(home, "sirocco.db*"))
+        {
+            var bytes = System.Text.Encoding.UTF8.GetString(await File.ReadAllBytesAsync(file));
+            Assert.DoesNotContain("s3cret-value", bytes, StringComparison.Ordinal);
+        }
+
+        Assert.Equal("v-s3cret-value\n", (await Sirocco(["variables", "get", "api_token"], env)).Out);
+        var listed = await Sirocco(["config", "list", "--section", "core"], env);
+        Assert.Contains("fernet_key", listed.Out, StringComparison.Ordinal);
+        Assert.DoesNotMatch(@"[A-Za-z0-9_-]{43}=", listed.Out);
+
+        // Rotation as in Airflow: the new key first, rotate, then the old key can go.
+        var oldKey = System.Text.RegularExpressions.Regex.Match(await File.ReadAllTextAsync(cfg), @"(?m)^fernet_key = (\S+)$").Groups[1].Value;
+        var newKey = Masking.Fernet.GenerateKey();
+        Assert.Equal(0, (await Sirocco(["config", "set", "core", "fernet_key", $"{newKey},{oldKey}"], env)).ExitCode);
+        var rotate = await Sirocco(["rotate-fernet-key"], env);
+        Assert.Equal((0, "Re-encrypted 2 row(s) with the first key of [core] fernet_key.\n"), (rotate.ExitCode, rotate.Out));
+        Assert.Equal(0, (await Sirocco(["config", "set", "core", "fernet_key", newKey], env)).ExitCode);
+        Assert.Equal("v-s3cret-value\n", (await Sirocco(["variables", "get", "api_token"], env)).Out);
+        await using (var store = Storage.MetadataStore.OpenSqlite(Path.Combine(home, "sirocco.db"), Masking.Fernet.FromKeys(newKey)))
+        {
+            Assert.Equal("p-s3cret-value", store.GetConnection("warehouse")!.Password);
+        }
+
+        // A key that never encrypted them: the error names the value and the option, never the secret.
+        Assert.Equal(0, (await Sirocco(["config", "set", "core", "fernet_key", Masking.Fernet.GenerateKey()], env)).ExitCode);
+        var wrong = await Sirocco(["variables", "get", "api_token"], env);
+        Assert.NotEqual(0, wrong.ExitCode);
+        Assert.Contains("Variable 'api_token' cannot be decrypted with [core] fernet_key", wrong.Err, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cret", wrong.Err + wrong.Out, StringComparison.Ordinal);
+    }
+
     private static void Failed(Result r, string message)
     {
         Assert.NotEqual(0, r.ExitCode);

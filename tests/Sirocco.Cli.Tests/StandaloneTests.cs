@@ -105,7 +105,8 @@ public sealed class StandaloneTests : IDisposable
         var password = (await File.ReadAllTextAsync(Path.Combine(_home, "standalone_admin_password.txt"))).Trim();
         Assert.Contains(password, output, StringComparison.Ordinal);
 
-        await using (var store = MetadataStore.OpenSqlite(Path.Combine(_home, "sirocco.db")))
+        var key = System.Text.RegularExpressions.Regex.Match(await File.ReadAllTextAsync(Path.Combine(_home, "sirocco.cfg")), @"(?m)^fernet_key = (\S+)$").Groups[1].Value;
+        await using (var store = MetadataStore.OpenSqlite(Path.Combine(_home, "sirocco.db"), Sirocco.Masking.Fernet.FromKeys(key)))
         {
             Assert.Equal("Admin", (await store.GetUserAsync("admin"))!.Role);
             Assert.Contains(await store.ListDagsAsync(), d => d.DagId == "example_noop" && !d.IsPaused);

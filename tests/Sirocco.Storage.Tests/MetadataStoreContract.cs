@@ -7,7 +7,7 @@ using Sirocco.Variables;
 namespace Sirocco.Storage.Tests;
 
 /// <summary>
-/// The behaviour every metadata store must have. A database joins by subclassing with <see cref="CreateStoreAsync"/>
+/// The behaviour every metadata store must have. A database joins by subclassing with <see cref="CreateDatabaseAsync"/>
 /// (a fresh, empty database per test).
 /// </summary>
 public abstract class MetadataStoreContract : IAsyncLifetime
@@ -16,13 +16,56 @@ public abstract class MetadataStoreContract : IAsyncLifetime
 
     protected IMetadataStore Store => _store!;
 
-    /// <summary>A store over a fresh, empty database.</summary>
-    protected abstract Task<IMetadataStore> CreateStoreAsync();
+    /// <summary>The URL (<c>[database] sql_conn</c>) of a fresh, empty database.</summary>
+    protected abstract Task<string> CreateDatabaseAsync();
+
+    /// <summary>The URL of this test's database.</summary>
+    protected string Url { get; private set; } = string.Empty;
 
     public async Task InitializeAsync()
     {
-        _store = await CreateStoreAsync();
+        Url = await CreateDatabaseAsync();
+        _store = MetadataStore.Open(Url);
         await _store.MigrateAsync();
+    }
+
+    [Fact]
+    public async Task Variables_and_connection_secrets_are_stored_as_fernet_tokens_readable_only_with_the_key_and_rotate()
+    {
+        var oldKey = Masking.Fernet.GenerateKey();
+        await using (var keyed = MetadataStore.Open(Url, Masking.Fernet.FromKeys(oldKey)))
+        {
+            keyed.SetVariable(new Variable("api_token", "v-s3cret"));
+            keyed.SetConnection(new Connection { ConnId = "db", ConnType = "postgres", Host = "h", Login = "me", Password = "p-s3cret", Extra = "{\"k\": \"x-s3cret\"}" });
+            keyed.SetConnection(new Connection { ConnId = "plain", ConnType = "http", Host = "example.com" });
+            Assert.Equal("v-s3cret", keyed.GetVariable("api_token")!.Value);
+            var db = keyed.GetConnection("db")!;
+            Assert.Equal(("p-s3cret", "{\"k\": \"x-s3cret\"}", "h", "me"), (db.Password, db.Extra, db.Host, db.Login));
+            Assert.Null(keyed.GetConnection("plain")!.Password);
+        }
+
+        // Without the key, or with another one, the values cannot be read, and the error says which value and why.
+        var noKey = Assert.Throws<SiroccoException>(() => Store.GetVariable("api_token"));
+        Assert.Contains("Variable 'api_token' is encrypted, but [core] fernet_key is not set", noKey.Message, StringComparison.Ordinal);
+        var newKey = Masking.Fernet.GenerateKey();
+        await using (var wrong = MetadataStore.Open(Url, Masking.Fernet.FromKeys(newKey)))
+        {
+            var e = Assert.Throws<SiroccoException>(() => wrong.GetConnection("db"));
+            Assert.Contains("the password of connection 'db' cannot be decrypted with [core] fernet_key", e.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("s3cret", e.Message, StringComparison.Ordinal);
+            Assert.Equal("example.com", wrong.GetConnection("plain")!.Host); // nothing secret in it: readable
+        }
+
+        // Rotation: the new key first, the old one after it; then the old key can go.
+        await using (var both = MetadataStore.Open(Url, Masking.Fernet.FromKeys($"{newKey},{oldKey}")))
+        {
+            Assert.Equal(2, await both.RotateFernetKeyAsync());
+        }
+
+        await using var rotated = MetadataStore.Open(Url, Masking.Fernet.FromKeys(newKey));
+        Assert.Equal("v-s3cret", rotated.GetVariable("api_token")!.Value);
+        Assert.Equal("p-s3cret", rotated.GetConnection("db")!.Password);
+        Assert.Equal(["api_token"], rotated.ListVariables().Select(v => v.Key));
     }
 
     public virtual async Task DisposeAsync()

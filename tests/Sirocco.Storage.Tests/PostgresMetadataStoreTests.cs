@@ -10,7 +10,7 @@ public sealed class PostgresCollection : PostgresCollectionDefinition;
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresMetadataStoreTests(PostgresServer server) : MetadataStoreContract
 {
-    protected override async Task<IMetadataStore> CreateStoreAsync() => MetadataStore.Open(await server.CreateDatabaseAsync());
+    protected override Task<string> CreateDatabaseAsync() => server.CreateDatabaseAsync();
 
     [Fact]
     public async Task Both_databases_run_the_same_migration_scripts()

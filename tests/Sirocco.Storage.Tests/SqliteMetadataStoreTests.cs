@@ -5,8 +5,7 @@ public sealed class SqliteMetadataStoreTests : MetadataStoreContract
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("sirocco-store-").FullName;
 
-    protected override Task<IMetadataStore> CreateStoreAsync() =>
-        Task.FromResult(MetadataStore.Open($"sqlite:///{Path.Combine(_dir, "sirocco.db")}"));
+    protected override Task<string> CreateDatabaseAsync() => Task.FromResult($"sqlite:///{Path.Combine(_dir, "sirocco.db")}");
 
     public override async Task DisposeAsync()
     {

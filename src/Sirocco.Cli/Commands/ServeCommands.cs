@@ -121,7 +121,7 @@ internal static class ServeCommands
 
     private static async Task RunStandaloneAsync(CliContext ctx, CancellationToken ct)
     {
-        Directory.CreateDirectory(ctx.Home);
+        Configuration.SiroccoConfig.CreatePrivateDirectory(ctx.Home);
         var firstStart = !File.Exists(ctx.Config.FilePath);
         if (firstStart)
         {

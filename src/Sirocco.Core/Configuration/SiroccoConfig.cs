@@ -144,10 +144,17 @@ public sealed class SiroccoConfig
             throw new SiroccoException($"the value for [{section}/{key}] must be one line");
         }
 
-        Directory.CreateDirectory(Home);
+        CreatePrivateDirectory(Home);
         var doc = IniDocument.Load(FilePath);
         doc.Set(section, key, value);
         var tmp = FilePath + ".tmp";
+        // The file holds secrets ([core] fernet_key, [webserver] secret_key): readable by its owner only.
+        File.WriteAllText(tmp, string.Empty);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(tmp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
         File.WriteAllText(tmp, doc.ToString());
         File.Move(tmp, FilePath, overwrite: true);
         var fresh = Resolve();
@@ -158,11 +165,30 @@ public sealed class SiroccoConfig
         }
     }
 
+    /// <summary>Creates <paramref name="path"/> (and its parents) if missing; a folder this creates is its owner's only (0700).</summary>
+    public static void CreatePrivateDirectory(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (Directory.Exists(path))
+        {
+            return;
+        }
+
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(path);
+        }
+        else
+        {
+            Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+    }
+
     /// <summary>Whether an option holds a secret and must be masked when shown.</summary>
     public static bool IsSensitive(string section, string key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        return (section, key) is ("database", "sql_conn") or ("database", "sql_alchemy_conn") or ("webserver", "secret_key")
+        return (section, key) is ("database", "sql_conn") or ("database", "sql_alchemy_conn") or ("webserver", "secret_key") or ("core", "fernet_key")
             || Masking.SecretMasker.IsSensitiveName(key);
     }
 
