@@ -26,7 +26,13 @@ internal static class CliApp
             ctx = new CliContext(environment, output, error, outputRedirected);
             var root = Build(ctx);
             var parse = root.Parse(args);
-            return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+            var rc = await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+            if (rc == 0)
+            {
+                await CliAudit.RecordAsync(ctx, parse);
+            }
+
+            return rc;
         }
         catch (OperationCanceledException) when (Hosting.ShutdownRequested)
         {

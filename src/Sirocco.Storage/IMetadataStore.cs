@@ -46,7 +46,61 @@ public sealed record ImportErrorRecord(string FileName, string Message, DateTime
 /// <param name="Role">Role: Admin, Op, User or Viewer.</param>
 /// <param name="Email">E-mail address.</param>
 /// <param name="Active">Whether the user may log in.</param>
-public sealed record User(string Username, string PasswordHash, string Role, string? Email = null, bool Active = true);
+/// <param name="SessionsValidAfter">Web sessions and API tokens issued before this time no longer count (set on logout).</param>
+public sealed record User(string Username, string PasswordHash, string Role, string? Email = null, bool Active = true, DateTimeOffset? SessionsValidAfter = null);
+
+/// <summary>One line of the audit log (Airflow's event log): who did what, when, to which DAG, task or run, from where.</summary>
+/// <param name="Id">Its number, assigned when it is added (0 before).</param>
+/// <param name="When">When it happened.</param>
+/// <param name="Event">What happened, e.g. <c>trigger</c>, <c>api.post_dag_run</c>, <c>cli_tasks_clear</c>, <c>login.failed</c>.</param>
+/// <param name="Owner">Who: the user name (the OS user for the CLI).</param>
+/// <param name="Origin">From where: <c>ui</c>, <c>api</c> or <c>cli</c>.</param>
+/// <param name="DagId">The DAG concerned, if any.</param>
+/// <param name="TaskId">The task concerned, if any.</param>
+/// <param name="RunId">The run concerned, if any.</param>
+/// <param name="MapIndex">The map index concerned, if any.</param>
+/// <param name="TryNumber">The try concerned, if any.</param>
+/// <param name="Extra">Details (JSON text; never a secret).</param>
+public sealed record EventLogEntry(
+    long Id, DateTimeOffset When, string Event, string? Owner, string? Origin,
+    string? DagId = null, string? TaskId = null, string? RunId = null, int? MapIndex = null, int? TryNumber = null, string? Extra = null);
+
+/// <summary>Which audit log lines to list (every filter optional), newest first unless asked otherwise.</summary>
+public sealed record EventLogQuery
+{
+    /// <summary>Only this DAG.</summary>
+    public string? DagId { get; init; }
+
+    /// <summary>Only this task.</summary>
+    public string? TaskId { get; init; }
+
+    /// <summary>Only this run.</summary>
+    public string? RunId { get; init; }
+
+    /// <summary>Only this owner.</summary>
+    public string? Owner { get; init; }
+
+    /// <summary>Only these events (any of them).</summary>
+    public IReadOnlyCollection<string>? IncludedEvents { get; init; }
+
+    /// <summary>None of these events.</summary>
+    public IReadOnlyCollection<string>? ExcludedEvents { get; init; }
+
+    /// <summary>Only lines at or after this time.</summary>
+    public DateTimeOffset? After { get; init; }
+
+    /// <summary>Only lines before this time.</summary>
+    public DateTimeOffset? Before { get; init; }
+
+    /// <summary>Most lines returned.</summary>
+    public int Limit { get; init; } = 100;
+
+    /// <summary>Lines skipped.</summary>
+    public int Offset { get; init; }
+
+    /// <summary>Newest first (the default) or oldest first.</summary>
+    public bool Descending { get; init; } = true;
+}
 
 /// <summary>A pool of task slots.</summary>
 /// <param name="Name">Pool name.</param>
@@ -235,6 +289,15 @@ public interface IMetadataStore : IVariableStore, IConnectionStore, IAsyncDispos
 
     /// <summary>Deletes a user; false when unknown.</summary>
     Task<bool> DeleteUserAsync(string username, CancellationToken cancellationToken = default);
+
+    /// <summary>Adds a line to the audit log; returns it with its number.</summary>
+    Task<EventLogEntry> AddEventLogAsync(EventLogEntry entry, CancellationToken cancellationToken = default);
+
+    /// <summary>Audit log lines matching <paramref name="query"/>, and how many match in all.</summary>
+    Task<(IReadOnlyList<EventLogEntry> Items, int Total)> ListEventLogsAsync(EventLogQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>One audit log line, or null.</summary>
+    Task<EventLogEntry?> GetEventLogAsync(long id, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Whether several schedulers may share this database (PostgreSQL: yes, with row claims; SQLite: one scheduler).

@@ -304,10 +304,11 @@ internal abstract partial class SqlMetadataStore : IMetadataStore
         ArgumentNullException.ThrowIfNull(user);
         return ExecAsync(
             """
-            INSERT INTO app_user (username, password_hash, role, email, active, created_at) VALUES (@u, @h, @r, @e, @a, @c)
-            ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash, role = excluded.role, email = excluded.email, active = excluded.active
+            INSERT INTO app_user (username, password_hash, role, email, active, created_at, sessions_valid_after) VALUES (@u, @h, @r, @e, @a, @c, @v)
+            ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash, role = excluded.role, email = excluded.email, active = excluded.active,
+                sessions_valid_after = excluded.sessions_valid_after
             """,
-            [("u", user.Username), ("h", user.PasswordHash), ("r", user.Role), ("e", user.Email), ("a", user.Active ? 1 : 0), ("c", Time(DateTimeOffset.UtcNow))],
+            [("u", user.Username), ("h", user.PasswordHash), ("r", user.Role), ("e", user.Email), ("a", user.Active ? 1 : 0), ("c", Time(DateTimeOffset.UtcNow)), ("v", Time(user.SessionsValidAfter))],
             cancellationToken);
     }
 
@@ -346,7 +347,7 @@ internal abstract partial class SqlMetadataStore : IMetadataStore
     private const string SqlDagRunSelect = "SELECT dag_id, run_id, run_type, logical_date, data_interval_start, data_interval_end, state, conf, queued_at, start_date, end_date FROM dag_run";
     private const string SqlTaskInstanceSelect = "SELECT dag_id, task_id, run_id, map_index, state, try_number, max_tries, start_date, end_date, queued_at, next_retry_at, hostname, operator, pool, pool_slots, priority_weight, external_id, changed_by FROM task_instance";
     private const string SqlXComSelect = "SELECT dag_id, task_id, run_id, map_index, key, value, timestamp FROM xcom";
-    private const string SqlUserSelect = "SELECT username, password_hash, role, email, active FROM app_user";
+    private const string SqlUserSelect = "SELECT username, password_hash, role, email, active, sessions_valid_after FROM app_user";
 
     internal static string? Time(DateTimeOffset? t) => t?.UtcDateTime.ToString(TimeFormat, CultureInfo.InvariantCulture);
 
@@ -447,7 +448,7 @@ internal abstract partial class SqlMetadataStore : IMetadataStore
     }
 
     private static User ReadUser(DbDataReader r) =>
-        new(r.GetString(0), r.GetString(1), r.GetString(2), NullableString(r, 3), r.GetInt32(4) != 0);
+        new(r.GetString(0), r.GetString(1), r.GetString(2), NullableString(r, 3), r.GetInt32(4) != 0, ParseTime(r, 5));
 
     private static DbCommand Command(DbConnection conn, DbTransaction? tx, string sql, (string Name, object? Value)[] args)
     {

@@ -81,6 +81,13 @@ public sealed class CliTests : IDisposable
         await using (var store = Storage.MetadataStore.OpenSqlite(Path.Combine(home, "sirocco.db"), Masking.Fernet.FromKeys(newKey)))
         {
             Assert.Equal("p-s3cret-value", store.GetConnection("warehouse")!.Password);
+
+            // The audit log has the changes, by the OS user from the CLI, naming what changed but never the value.
+            var (events, _) = await store.ListEventLogsAsync(new Storage.EventLogQuery { Descending = false });
+            Assert.Equal(["cli_variables_set", "cli_connections_add", "cli_rotate_fernet_key"], events.Select(e => e.Event));
+            Assert.All(events, e => Assert.Equal((Environment.UserName, "cli"), (e.Owner, e.Origin)));
+            Assert.Contains("\"name\":\"api_token\"", events[0].Extra, StringComparison.Ordinal);
+            Assert.DoesNotContain("s3cret", string.Concat(events.Select(e => e.Extra)), StringComparison.Ordinal);
         }
 
         // A key that never encrypted them: the error names the value and the option, never the secret.

@@ -440,8 +440,9 @@ public abstract class MetadataStoreContract : IAsyncLifetime
     {
         await Store.UpsertUserAsync(new User("admin", "hash", "Admin", "a@example.com"));
         Assert.Equal(new User("admin", "hash", "Admin", "a@example.com"), await Store.GetUserAsync("admin"));
-        await Store.UpsertUserAsync(new User("admin", "hash2", "Viewer", Active: false));
+        await Store.UpsertUserAsync(new User("admin", "hash2", "Viewer", Active: false, SessionsValidAfter: Utc(2024, 5, 1, 12)));
         Assert.Equal("Viewer", (await Store.GetUserAsync("admin"))!.Role);
+        Assert.Equal(Utc(2024, 5, 1, 12), (await Store.GetUserAsync("admin"))!.SessionsValidAfter);
         Assert.Single(await Store.ListUsersAsync());
         Assert.True(await Store.DeleteUserAsync("admin"));
         Assert.Null(await Store.GetUserAsync("admin"));
@@ -449,6 +450,30 @@ public abstract class MetadataStoreContract : IAsyncLifetime
         await Store.SetPoolAsync(new Pool("k8s", 4));
         Assert.Equal(2, (await Store.ListPoolsAsync()).Count);
         await Assert.ThrowsAsync<SiroccoException>(() => Store.SetPoolAsync(new Pool("bad", -1)));
+    }
+
+    [Fact]
+    public async Task The_audit_log_numbers_lines_in_order_and_filters_them()
+    {
+        var first = await Store.AddEventLogAsync(new EventLogEntry(0, Utc(2024, 1, 1, 1), "trigger", "alice", "ui", "etl", RunId: "manual__1"));
+        var second = await Store.AddEventLogAsync(new EventLogEntry(0, Utc(2024, 1, 1, 2), "api.post_clear_task_instances", "bob", "api", "etl", "load", "manual__1", -1, 2, """{"only_failed":true}"""));
+        var third = await Store.AddEventLogAsync(new EventLogEntry(0, Utc(2024, 1, 1, 3), "cli_variables_set", "ops", "cli"));
+        Assert.Equal([first.Id + 1, first.Id + 2], new[] { second.Id, third.Id });
+        Assert.Equal(second, await Store.GetEventLogAsync(second.Id));
+        Assert.Null(await Store.GetEventLogAsync(third.Id + 100));
+
+        var (all, total) = await Store.ListEventLogsAsync(new EventLogQuery());
+        Assert.Equal(3, total);
+        Assert.Equal([third.Id, second.Id, first.Id], all.Select(e => e.Id));
+        var (etl, etlTotal) = await Store.ListEventLogsAsync(new EventLogQuery { DagId = "etl", Limit = 1, Descending = false });
+        Assert.Equal((2, first.Id), (etlTotal, Assert.Single(etl).Id));
+        Assert.Equal([second.Id], (await Store.ListEventLogsAsync(new EventLogQuery { Owner = "bob" })).Items.Select(e => e.Id));
+        Assert.Equal([third.Id, first.Id], (await Store.ListEventLogsAsync(new EventLogQuery { ExcludedEvents = ["api.post_clear_task_instances"] })).Items.Select(e => e.Id));
+        Assert.Equal([second.Id], (await Store.ListEventLogsAsync(new EventLogQuery { IncludedEvents = ["api.post_clear_task_instances", "nothing"], After = Utc(2024, 1, 1, 2), Before = Utc(2024, 1, 1, 3) })).Items.Select(e => e.Id));
+
+        // Concurrent writers each get their own number.
+        var many = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Store.AddEventLogAsync(new EventLogEntry(0, Utc(2024, 1, 2), "e" + i, "x", "api"))));
+        Assert.Equal(20, many.Select(e => e.Id).Distinct().Count());
     }
 
     private static JobRecord Job(string id, DateTimeOffset beat, string type = "SchedulerJob") => new(id, type, "host-" + id, 100, "running", beat, null, beat);
