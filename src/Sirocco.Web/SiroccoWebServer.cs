@@ -36,27 +36,46 @@ public sealed class SiroccoWebServer : IAsyncDisposable
     public static async Task<SiroccoWebServer> StartAsync(WebServerOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
+        var certificate = WebTls.LoadCertificate(options.Config);
         var urls = options.Urls ?? string.Create(
             CultureInfo.InvariantCulture,
-            $"http://{options.Config.Get("webserver", "web_server_host", "127.0.0.1")}:{options.Config.Get("webserver", "web_server_port", "8080")}");
-        if (!Uri.TryCreate(urls, UriKind.Absolute, out var requested) || requested.Scheme != "http")
+            $"{(certificate is null ? "http" : "https")}://{options.Config.Get("webserver", "web_server_host", "127.0.0.1")}:{options.Config.Get("webserver", "web_server_port", "8080")}");
+        if (!Uri.TryCreate(urls, UriKind.Absolute, out var requested) || requested.Scheme is not ("http" or "https"))
         {
-            throw new SiroccoException($"web server address '{urls}' is not valid: expected http://HOST:PORT (TLS is not served yet; put a TLS proxy in front)");
+            throw new SiroccoException($"web server address '{urls}' is not valid: expected http://HOST:PORT, or https://HOST:PORT with [webserver] web_server_ssl_cert and web_server_ssl_key");
         }
 
-        if (!IsLoopback(requested.Host))
+        if (requested.Scheme == "https" && certificate is null)
         {
-            options.Log?.Invoke($"warning: the web server listens on {urls} without TLS: passwords and session cookies cross the network in clear text. Bind to 127.0.0.1 or put a TLS proxy in front.");
+            throw new SiroccoException($"web server address '{urls}' is https, but [webserver] web_server_ssl_cert and web_server_ssl_key are not set");
+        }
+
+        if (requested.Scheme == "http" && certificate is not null)
+        {
+            throw new SiroccoException($"web server address '{urls}' is http, but [webserver] web_server_ssl_cert is set: use https://");
+        }
+
+        if (certificate is null && !IsLoopback(requested.Host))
+        {
+            options.Log?.Invoke($"warning: the web server listens on {urls} without TLS: passwords and session cookies cross the network in clear text. Bind to 127.0.0.1, set [webserver] web_server_ssl_cert and web_server_ssl_key, or put a TLS proxy in front.");
         }
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = typeof(SiroccoWebServer).Assembly.GetName().Name });
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls(urls);
+        if (certificate is not null)
+        {
+            builder.WebHost.UseKestrelHttpsConfiguration();
+        }
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
             k.Limits.MaxRequestBodySize = options.MaxRequestBodySize;
             k.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
+            if (certificate is not null)
+            {
+                k.ConfigureHttpsDefaults(h => h.ServerCertificate = certificate);
+            }
         });
         builder.Services.Configure<FormOptions>(f =>
         {
@@ -89,24 +108,28 @@ public sealed class SiroccoWebServer : IAsyncDisposable
             a.HeaderName = "X-CSRF-Token";
         });
         builder.Services.AddRouting();
+        var state = new WebState(options);
+        builder.Services.AddSingleton(state);
+        WebRateLimits.Add(builder.Services, options.Config, state);
 
         // The host process owns Ctrl-C and SIGTERM: the server stops when its owner disposes it.
         builder.Services.AddSingleton<IHostLifetime, OwnedLifetime>();
 
         var app = builder.Build();
-        var state = new WebState(options);
         var auth = new Authenticator(state);
         var ops = new Operations(state);
         app.UseSecurityHeaders();
         app.UseErrors(state);
         app.UseAuthentication();
         app.UseRouting();
+        app.UseRateLimiter();
 
         var api = new ApiRegistry();
         DagEndpoints.Register(api, state, ops);
         RunEndpoints.Register(api, state, ops);
         AdminEndpoints.Register(api, state, ops, auth);
-        api.Map(app, auth);
+        EventLogEndpoints.Register(api, state);
+        api.Map(app, auth, state.Audit);
         UiPages.Register(app, state, ops, auth);
         app.MapFallback((Microsoft.AspNetCore.Http.HttpContext ctx) => ctx.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal)
             ? Problem.Result(404, "Not Found", $"No API endpoint {ctx.Request.Method} {ctx.Request.Path}; see /api/v1/openapi.json")
@@ -116,6 +139,9 @@ public sealed class SiroccoWebServer : IAsyncDisposable
         var bound = app.Urls.FirstOrDefault() ?? urls;
         return new SiroccoWebServer(app, new Uri(bound.Replace("://[::]", "://127.0.0.1", StringComparison.Ordinal).Replace("://0.0.0.0", "://127.0.0.1", StringComparison.Ordinal)));
     }
+
+    /// <summary>The rate limiter policy of the sign-in endpoints (POST /login and POST /auth/token).</summary>
+    internal const string AuthRateLimitPolicy = "auth";
 
     /// <summary>Completes when the server has stopped (after <see cref="DisposeAsync"/> or host shutdown).</summary>
     public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);

@@ -108,13 +108,17 @@ public sealed partial class SecurityTests(WebFixture fixture)
     [Fact]
     public void Password_hashes_verify_and_read_the_cli_format()
     {
+        // ASP.NET Core Identity's format v3: marker 0x01, PRF 2 (HMAC-SHA512), 210,000 iterations, big-endian.
         var hash = PasswordHasher.Create("s3cret-pass");
-        Assert.StartsWith("pbkdf2-sha256$210000$", hash, StringComparison.Ordinal);
+        var raw = Convert.FromBase64String(hash);
+        Assert.Equal(1, raw[0]);
+        Assert.Equal(2u, System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(raw.AsSpan(1)));
+        Assert.Equal(210_000u, System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(raw.AsSpan(5)));
         Assert.True(PasswordHasher.Verify("s3cret-pass", hash));
         Assert.False(PasswordHasher.Verify("s3cret-pasS", hash));
         Assert.NotEqual(hash, PasswordHasher.Create("s3cret-pass"));
 
-        // The format `sirocco standalone` writes (PBKDF2-SHA256, any iteration count).
+        // The format earlier versions wrote (PBKDF2-SHA256, any iteration count) still verifies.
         var salt = RandomNumberGenerator.GetBytes(16);
         var cli = $"pbkdf2-sha256$1000${Convert.ToBase64String(salt)}${Convert.ToBase64String(Rfc2898DeriveBytes.Pbkdf2("admin-pw", salt, 1000, HashAlgorithmName.SHA256, 32))}";
         Assert.True(PasswordHasher.Verify("admin-pw", cli));

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using Sirocco.Scheduler;
 
 namespace Sirocco.Web.Tests;
 
@@ -93,6 +94,8 @@ public sealed class UiTests(WebFixture fixture)
         using var mark = await client.PostAsync("/dags/templated/runs/ui_run/tasks/echo_date/action", Form(ti, ("action", "failed")));
         Assert.Equal(HttpStatusCode.Redirect, mark.StatusCode);
         await fixture.WaitForRunAsync("templated", "ui_run", DagRunState.Failed);
+        var (marks, _) = await fixture.Store.ListEventLogsAsync(new Storage.EventLogQuery { RunId = "ui_run", IncludedEvents = ["ui.failed"] });
+        Assert.Equal(("user", "ui", "templated", "echo_date"), Assert.Single(marks) is var m ? (m.Owner, m.Origin, m.DagId, m.TaskId) : default);
 
         var run = await client.GetStringAsync("/dags/templated/runs/ui_run");
         using var clear = await client.PostAsync("/dags/templated/runs/ui_run/action", Form(run, ("action", "clear"), ("only_failed", "true")));
@@ -200,6 +203,33 @@ public sealed class UiTests(WebFixture fixture)
         using var deleted = await admin.PostAsync("/admin/users/delete", Form(page, ("username", "ui_user")));
         Assert.Equal(HttpStatusCode.Redirect, deleted.StatusCode);
         Assert.Null(await fixture.Store.GetUserAsync("ui_user"));
+    }
+
+    [Fact]
+    public async Task A_large_log_shows_its_last_megabyte_on_the_page_and_downloads_whole_and_masked()
+    {
+        var when = new DateTimeOffset(2021, 7, 1, 0, 0, 0, TimeSpan.Zero);
+        await fixture.Store.CreateDagRunAsync(new DagRun { DagId = "example_empty", RunId = "big_log_run", RunType = DagRunType.Manual, LogicalDate = when, DataInterval = new(when, when), State = DagRunState.Success });
+        await fixture.Store.SaveAsync(new Storage.StateBatch { TaskInstances = [Storage.TaskInstanceChange.Insert(new TaskInstance { DagId = "example_empty", TaskId = "load", RunId = "big_log_run", State = TaskInstanceState.Success, TryNumber = 1 })] });
+        fixture.Masker.Add("big-log-s3cret");
+        var path = TaskLogPaths.For(fixture.LogFolder, "example_empty", "load", when, 1);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var lines = Enumerable.Range(0, 40_000).Select(i => $"[t] {{INFO}} line {i:D6} with big-log-s3cret and some padding to make it longer").ToList();
+        await File.WriteAllLinesAsync(path, lines); // about 3.5 MB
+
+        using var client = await SignInAsync("viewer");
+        var page = await client.GetStringAsync("/dags/example_empty/runs/big_log_run/tasks/load");
+        Assert.Contains("bytes are not shown", page, StringComparison.Ordinal);
+        Assert.Contains("line 039999", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("line 000000", page, StringComparison.Ordinal);
+        Assert.True(page.Length < 2 * 1024 * 1024, $"page of {page.Length} characters");
+
+        using var download = await client.GetAsync("/ui/log?dag_id=example_empty&run_id=big_log_run&task_id=load&try=1&download=true");
+        Assert.Equal("attachment", download.Content.Headers.ContentDisposition?.DispositionType);
+        var whole = (await download.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(40_000, whole.Length);
+        Assert.Equal(lines[0].Replace("big-log-s3cret", "***", StringComparison.Ordinal), whole[0]);
+        Assert.DoesNotContain(whole, l => l.Contains("big-log-s3cret", StringComparison.Ordinal));
     }
 
     [Fact]

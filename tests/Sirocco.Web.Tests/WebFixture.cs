@@ -47,7 +47,13 @@ public sealed class WebFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Config = SiroccoConfig.Load(Home, new Dictionary<string, string>());
+        // Many tests sign in from 127.0.0.1 against this one server: a loose sign-in rate limit (its own test checks the default),
+        // and the connection Test button on (it is off by default).
+        Config = SiroccoConfig.Load(Home, new Dictionary<string, string>
+        {
+            ["SIROCCO__WEBSERVER__AUTH_RATE_LIMIT"] = "1000 per 1 second",
+            ["SIROCCO__CORE__TEST_CONNECTION"] = "Enabled",
+        });
         Store = MetadataStore.OpenSqlite(Path.Combine(Home, "sirocco.db"));
         await Store.MigrateAsync();
         foreach (var role in new[] { "Admin", "Op", "User", "Viewer" })

@@ -22,6 +22,7 @@ internal static class ConfigDefaults
                 ["default_pool_task_slot_count"] = "128",
                 ["dagbag_import_timeout"] = "30",
                 ["killed_task_cleanup_time"] = "60",
+                ["test_connection"] = "Disabled",
             },
             ["database"] = new Dictionary<string, string>(StringComparer.Ordinal)
             {
@@ -42,6 +43,12 @@ internal static class ConfigDefaults
                 ["web_server_port"] = "8080",
                 ["base_url"] = "http://127.0.0.1:8080",
                 ["expose_config"] = "False",
+                ["auth_rate_limited"] = "True",
+                ["auth_rate_limit"] = "5 per 40 second",
+                ["login_lockout_attempts"] = "5",
+                ["login_lockout_seconds"] = "300",
+                ["web_server_ssl_cert"] = string.Empty,
+                ["web_server_ssl_key"] = string.Empty,
             },
             ["kubernetes"] = new Dictionary<string, string>(StringComparer.Ordinal)
             {

@@ -135,6 +135,7 @@ internal static class AdminEndpoints
             new ApiRoute("POST", P + "/connections/test", "test_connection", "Connection", "Test a Connection (kubernetes: reach the cluster, report its version)", Role.Op, "ConnectionTest", "Connection"),
             async (ctx, _) =>
             {
+                ConnectionTester.RequireEnabled(state.Config);
                 var body = await ApiInput.BodyAsync(ctx).ConfigureAwait(false);
                 var id = ApiInput.Str(body, "connection_id") ?? "test_connection";
                 var c = ConnectionFrom(body, id, null);
@@ -312,15 +313,19 @@ internal static class AdminEndpoints
             var body = await ApiInput.BodyAsync(ctx).ConfigureAwait(false);
             var name = ApiInput.Str(body, "username", required: true)!;
             var password = ApiInput.Str(body, "password", required: true)!;
-            var user = await auth.CheckPasswordAsync(name, password, ctx.RequestAborted).ConfigureAwait(false);
-            if (user is null)
+            var outcome = await auth.CheckPasswordAsync(name, password, ctx.RequestAborted).ConfigureAwait(false);
+            if (outcome.User is not { } user)
             {
-                return Problem.Result(401, "Unauthorized", "Invalid username or password");
+                await state.Audit.AuthAsync(ctx, outcome.LockedFor is null ? "login.failed" : "login.locked", name, "api").ConfigureAwait(false);
+                return outcome.LockedFor is { } locked
+                    ? Problem.Result(429, "Too Many Requests", Security.LoginMessages.Locked(locked))
+                    : Problem.Result(401, "Unauthorized", "Invalid username or password");
             }
 
+            await state.Audit.AuthAsync(ctx, "token", user.Username, "api").ConfigureAwait(false);
             return Results.Json(new JsonObject
             {
-                ["access_token"] = auth.IssueToken(user.Username),
+                ["access_token"] = await auth.IssueTokenAsync(user.Username, ctx.RequestAborted).ConfigureAwait(false),
                 ["token_type"] = "bearer",
                 ["expires_in"] = (int)Authenticator.TokenLifetime.TotalSeconds,
             });

@@ -36,13 +36,13 @@ internal sealed class ApiRegistry
 
     public void Add(ApiRoute route, ApiHandler handler) => _routes.Add((route, handler));
 
-    public void Map(WebApplication app, Authenticator auth)
+    public void Map(WebApplication app, Authenticator auth, AuditLog audit)
     {
         foreach (var (route, handler) in _routes)
         {
             var r = route;
             var h = handler;
-            app.MapMethods(r.Path, [r.Method], async (HttpContext context) =>
+            var endpoint = app.MapMethods(r.Path, [r.Method], async (HttpContext context) =>
             {
                 Principal? user = null;
                 if (r.MinRole is { } needed)
@@ -50,6 +50,11 @@ internal sealed class ApiRegistry
                     user = await auth.AuthenticateApiAsync(context).ConfigureAwait(false);
                     if (user is null)
                     {
+                        if (BasicUser(context) is { } tried)
+                        {
+                            await audit.AuthAsync(context, "login.failed", tried, "api").ConfigureAwait(false);
+                        }
+
                         context.Response.Headers.WWWAuthenticate = "Basic realm=\"Sirocco\", Bearer";
                         return Problem.Result(401, "Unauthorized", "No credentials, or wrong ones: send Authorization: Basic (user:password) or Bearer (a token from POST /auth/token)");
                     }
@@ -60,8 +65,39 @@ internal sealed class ApiRegistry
                     }
                 }
 
-                return await h(context, user).ConfigureAwait(false);
+                var result = await h(context, user).ConfigureAwait(false);
+                if (r.Method != "GET" && r.MinRole is not null && result is not IStatusCodeHttpResult { StatusCode: >= 400 })
+                {
+                    await audit.ApiAsync(context, r.OperationId, user).ConfigureAwait(false);
+                }
+
+                return result;
             });
+            if (r.OperationId == "create_token")
+            {
+                endpoint.RequireRateLimiting(SiroccoWebServer.AuthRateLimitPolicy);
+            }
+        }
+    }
+
+    /// <summary>The user name of a Basic authorization header, if there is one.</summary>
+    private static string? BasicUser(HttpContext context)
+    {
+        var header = context.Request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        try
+        {
+            var decoded = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(header[6..].Trim()));
+            var colon = decoded.IndexOf(':', StringComparison.Ordinal);
+            return colon > 0 ? decoded[..colon] : null;
+        }
+        catch (FormatException)
+        {
+            return null;
         }
     }
 

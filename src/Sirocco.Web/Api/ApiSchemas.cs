@@ -56,6 +56,9 @@ internal static class ApiSchemas
             ["VersionInfo"] = Obj(("version", "string"), ("git_version", "string")),
             ["TokenRequest"] = Obj(("username", "string"), ("password", "string")),
             ["Token"] = Obj(("access_token", "string"), ("token_type", "string"), ("expires_in", "integer")),
+            ["EventLog"] = Obj(
+                ("event_log_id", "integer"), ("when", "date-time"), ("event", "string"), ("owner", "string"), ("origin", "string"), ("dag_id", "string"),
+                ("task_id", "string"), ("run_id", "string"), ("map_index", "integer"), ("try_number", "integer"), ("execution_date", "date-time"), ("extra", "string")),
         };
         foreach (var (name, item) in new[]
         {
@@ -63,6 +66,7 @@ internal static class ApiSchemas
             ("TaskInstanceCollection", "task_instances", "TaskInstance"), ("TaskInstanceReferenceCollection", "task_instances", "TaskInstanceReference"),
             ("XComCollection", "xcom_entries", "XCom"), ("VariableCollection", "variables", "Variable"), ("ConnectionCollection", "connections", "Connection"),
             ("ImportErrorCollection", "import_errors", "ImportError"), ("UserCollection", "users", "User"),
+            ("EventLogCollection", "event_logs", "EventLog"),
         }.Select(x => (x.Item1, (x.Item2, x.Item3))))
         {
             s[name] = new JsonObject

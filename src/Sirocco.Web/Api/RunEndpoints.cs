@@ -265,9 +265,17 @@ internal static class RunEndpoints
 
                 var full = ApiInput.QueryBool(ctx, "full_content") ?? false;
                 var offset = LogReader.ParseToken(ctx.Request.Query["token"]);
+                var plain = ctx.Request.Headers.Accept.ToString().Contains("text/plain", StringComparison.OrdinalIgnoreCase);
+                if (full && plain)
+                {
+                    // A whole log as text is streamed line by line, however large.
+                    var path = LogReader.PathOf(state, run, ti, tryNumber);
+                    return Results.Stream(output => LogReader.StreamAsync(state, path, offset, output, ctx.RequestAborted), "text/plain; charset=utf-8");
+                }
+
                 var chunk = await LogReader.ReadAsync(state, run, ti, tryNumber, offset, full, ctx.RequestAborted).ConfigureAwait(false);
                 var token = LogReader.Token(chunk.NextOffset);
-                if (ctx.Request.Headers.Accept.ToString().Contains("text/plain", StringComparison.OrdinalIgnoreCase))
+                if (plain)
                 {
                     ctx.Response.Headers["X-Continuation-Token"] = token;
                     return Results.Text(chunk.Content, "text/plain; charset=utf-8");

@@ -10,6 +10,32 @@ internal static class ConnectionTester
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
 
+    /// <summary><c>[core] test_connection</c>: Disabled (the default, as in Airflow), Enabled or Hidden.</summary>
+    public static string Mode(Configuration.SiroccoConfig config) =>
+        config.Get("core", "test_connection", "Disabled")!.Trim().ToUpperInvariant() switch
+        {
+            "ENABLED" => "Enabled",
+            "HIDDEN" => "Hidden",
+            _ => "Disabled",
+        };
+
+    /// <summary>Refuses a test unless <c>[core] test_connection = Enabled</c>: a test reaches out from the server.</summary>
+    public static void RequireEnabled(Configuration.SiroccoConfig config)
+    {
+        if (Mode(config) != "Enabled")
+        {
+            throw new ApiException(403, "Forbidden", "Testing connections is disabled: it makes the server reach whatever address a connection names. Set [core] test_connection = Enabled to allow it.");
+        }
+    }
+
+    /// <summary>The connection form's Test button: active, disabled with the reason, or absent.</summary>
+    public static string Button(Configuration.SiroccoConfig config) => Mode(config) switch
+    {
+        "Enabled" => "<button type=\"submit\" formaction=\"/admin/connections/test\" id=\"test-connection\">Test</button>",
+        "Hidden" => string.Empty,
+        _ => "<button type=\"button\" id=\"test-connection\" disabled title=\"Set [core] test_connection = Enabled to test connections\">Test</button>",
+    };
+
     public static async Task<(bool Ok, string Message)> TestAsync(Connection connection, CancellationToken ct)
     {
         if (!string.Equals(connection.ConnType, "kubernetes", StringComparison.OrdinalIgnoreCase))

@@ -7,14 +7,69 @@ namespace Sirocco.Web.Infrastructure;
 /// <summary>One read of a try's log: whole lines from an offset, masked.</summary>
 internal sealed record LogChunk(string Content, long NextOffset, bool EndOfLog, bool Exists);
 
-/// <summary>Reads task log files incrementally, for the API's continuation tokens and the UI's live tail.</summary>
+/// <summary>
+/// Reads task log files incrementally, for the API's continuation tokens and the UI's live tail, in bounded memory: a
+/// read returns at most <see cref="ChunkLimit"/> bytes (<see cref="FullLimit"/> for a full read as JSON), the page shows
+/// the log's last part, and a whole log is streamed line by line.
+/// </summary>
 internal static class LogReader
 {
-    private const int ChunkLimit = 1024 * 1024;
+    /// <summary>The most one incremental read returns.</summary>
+    public const int ChunkLimit = 1024 * 1024;
+
+    /// <summary>The most a <c>full_content</c> read returns as JSON; the rest comes with the continuation token.</summary>
+    public const int FullLimit = 16 * 1024 * 1024;
+
+    public static string PathOf(WebState state, DagRun run, TaskInstance ti, int tryNumber) =>
+        TaskLogPaths.For(state.LogFolder, run.DagId, ti.TaskId, run.LogicalDate, tryNumber, ti.MapIndex);
+
+    /// <summary>The last part of a log (whole lines, at most <see cref="ChunkLimit"/> bytes) and how many bytes come before it.</summary>
+    public static async Task<(LogChunk Chunk, long Skipped)> ReadTailAsync(WebState state, DagRun run, TaskInstance ti, int tryNumber, CancellationToken ct)
+    {
+        var path = PathOf(state, run, ti, tryNumber);
+        long start = 0;
+        if (File.Exists(path) && new FileInfo(path).Length is var length && length > ChunkLimit)
+        {
+            // Start after the first newline of the last ChunkLimit bytes, so the tail begins with a whole line.
+            using var probe = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 4096);
+            probe.Position = length - ChunkLimit;
+            var buffer = new byte[64 * 1024];
+            var n = await probe.ReadAsync(buffer, ct).ConfigureAwait(false);
+            var newline = Array.IndexOf(buffer, (byte)'\n', 0, n);
+            start = length - ChunkLimit + (newline < 0 ? n : newline + 1);
+        }
+
+        return (await ReadAsync(state, run, ti, tryNumber, start, false, ct).ConfigureAwait(false), start);
+    }
+
+    /// <summary>Writes a whole log, masked, line by line (memory bounded by the longest line).</summary>
+    public static async Task StreamAsync(WebState state, string path, long offset, Stream output, CancellationToken ct)
+    {
+        if (!File.Exists(path))
+        {
+            return;
+        }
+
+        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 64 * 1024, useAsync: true);
+        await using (stream.ConfigureAwait(false))
+        {
+            stream.Position = Math.Min(offset, stream.Length);
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            var writer = new StreamWriter(output, new UTF8Encoding(false), 64 * 1024);
+            await using (writer.ConfigureAwait(false))
+            {
+                while (await reader.ReadLineAsync(ct).ConfigureAwait(false) is { } line)
+                {
+                    await writer.WriteAsync(state.Masker.Redact(line).AsMemory(), ct).ConfigureAwait(false);
+                    await writer.WriteAsync('\n').ConfigureAwait(false);
+                }
+            }
+        }
+    }
 
     public static async Task<LogChunk> ReadAsync(WebState state, DagRun run, TaskInstance ti, int tryNumber, long offset, bool full, CancellationToken ct)
     {
-        var path = TaskLogPaths.For(state.LogFolder, run.DagId, ti.TaskId, run.LogicalDate, tryNumber, ti.MapIndex);
+        var path = PathOf(state, run, ti, tryNumber);
         var finished = tryNumber < ti.TryNumber || (tryNumber == ti.TryNumber && ti.State is not (TaskInstanceState.Running or TaskInstanceState.Queued));
         if (!File.Exists(path))
         {
@@ -30,7 +85,7 @@ internal static class LogReader
                 offset = length;
             }
 
-            var want = full ? length - offset : Math.Min(length - offset, ChunkLimit);
+            var want = Math.Min(length - offset, full ? FullLimit : ChunkLimit);
             var buffer = new byte[want];
             stream.Position = offset;
             var read = 0;

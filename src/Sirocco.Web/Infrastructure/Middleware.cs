@@ -20,6 +20,11 @@ internal static class Middleware
             h["Content-Security-Policy"] = Csp;
             h["Cross-Origin-Opener-Policy"] = "same-origin";
             h["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()";
+            if (context.Request.IsHttps)
+            {
+                h["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains";
+            }
+
             if (!h.ContainsKey("Cache-Control"))
             {
                 h["Cache-Control"] = "no-store";

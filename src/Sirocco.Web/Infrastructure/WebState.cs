@@ -12,7 +12,11 @@ internal sealed class WebState
         Options = options;
         Variables = new VariableAccessor(options.Store, options.Environment, options.Masker);
         Connections = new ConnectionAccessor(options.Store, options.Environment, options.Masker);
+        Audit = new Security.AuditLog(this);
     }
+
+    /// <summary>The audit log of changes, logins and logouts made through this server.</summary>
+    public Security.AuditLog Audit { get; }
 
     public WebServerOptions Options { get; }
 

@@ -50,7 +50,7 @@ internal static class Html
             sb.Append(NavLink("/dags", "DAGs", nav == "dags"));
             if (user.Can(Role.Op))
             {
-                var admin = nav is "variables" or "connections" or "configuration" or "users";
+                var admin = nav is "variables" or "connections" or "configuration" or "users" or "audit";
                 sb.Append("<div class=\"menu\"><button type=\"button\" class=\"menu-button").Append(admin ? " active" : string.Empty)
                     .Append("\" aria-haspopup=\"true\">Admin &#9662;</button><div class=\"menu-items\">");
                 sb.Append(NavLink("/admin/variables", "Variables", nav == "variables"));
@@ -60,6 +60,8 @@ internal static class Html
                 {
                     sb.Append(NavLink("/admin/users", "Users", nav == "users"));
                 }
+
+                sb.Append(NavLink("/admin/audit-log", "Audit Log", nav == "audit"));
                 sb.Append("</div></div>");
             }
 

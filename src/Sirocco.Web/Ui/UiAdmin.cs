@@ -160,6 +160,7 @@ internal static partial class UiPages
         });
         Post(app, auth, "/admin/connections/test", Role.Op, async (ctx, user) =>
         {
+            ConnectionTester.RequireEnabled(state.Config);
             var form = await ctx.Request.ReadFormAsync(ctx.RequestAborted).ConfigureAwait(false);
             var original = form["original_id"].ToString();
             try
@@ -401,7 +402,7 @@ internal static partial class UiPages
               <label class="field"><span>Port</span><input type="number" name="port" value="{c.Port}"></label>
               <label class="field"><span>Extra <small>(other extras, a JSON object)</small></span><textarea name="extra">{E(otherExtras.Count == 0 ? string.Empty : otherExtras.ToJsonString())}</textarea></label>
               <button type="submit" class="primary">Save</button>
-              <button type="submit" formaction="/admin/connections/test" id="test-connection">Test</button>
+              {ConnectionTester.Button(state.Config)}
               <a class="btn" href="/admin/connections">Cancel</a>
             </form>
             """;

@@ -118,6 +118,13 @@ internal static partial class UiPages
             var ti = await ops.RequireTaskInstanceAsync(q["dag_id"].ToString(), q["run_id"].ToString(), q["task_id"].ToString(), ctx.RequestAborted).ConfigureAwait(false);
             var run = (await state.Store.GetDagRunAsync(ti.DagId, ti.RunId, ctx.RequestAborted).ConfigureAwait(false))!;
             var tryNumber = ApiInput.QueryInt(ctx, "try") ?? Math.Max(ti.TryNumber, 1);
+            if (ApiInput.QueryBool(ctx, "download") == true)
+            {
+                var path = LogReader.PathOf(state, run, ti, tryNumber);
+                ctx.Response.Headers.ContentDisposition = $"attachment; filename=\"{ti.TaskId}-try-{tryNumber}.log\"";
+                return Results.Stream(output => LogReader.StreamAsync(state, path, 0, output, ctx.RequestAborted), "text/plain; charset=utf-8");
+            }
+
             var chunk = await LogReader.ReadAsync(state, run, ti, tryNumber, LogReader.ParseToken(q["token"]), false, ctx.RequestAborted).ConfigureAwait(false);
             return Results.Json(new JsonObject
             {
@@ -435,7 +442,7 @@ internal static partial class UiPages
             sb.Append("</tbody></table>");
         }
 
-        var chunk = await LogReader.ReadAsync(state, run, ti, tryNumber, 0, true, ct).ConfigureAwait(false);
+        var (chunk, skipped) = await LogReader.ReadTailAsync(state, run, ti, tryNumber, ct).ConfigureAwait(false);
         sb.Append("<h2>Log <span id=\"log-status\" class=\"").Append(chunk.EndOfLog ? "muted\">finished" : "live\">&#9679; live").Append("</span></h2><div class=\"tabs\">");
         for (var i = 1; i <= lastTry; i++)
         {
@@ -443,7 +450,14 @@ internal static partial class UiPages
         }
 
         var src = $"/ui/log?dag_id={U(ti.DagId)}&run_id={U(ti.RunId)}&task_id={U(ti.TaskId)}&try={tryNumber}";
-        sb.Append("</div><pre class=\"log\" id=\"log\" data-src=\"").Append(E(src)).Append("\" data-token=\"").Append(E(LogReader.Token(chunk.NextOffset))).Append("\" data-done=\"")
+        sb.Append("</div>");
+        if (skipped > 0)
+        {
+            sb.Append("<p class=\"muted\" id=\"log-skipped\">The first ").Append(skipped.ToString(System.Globalization.CultureInfo.InvariantCulture))
+                .Append(" bytes are not shown. <a href=\"").Append(E(src + "&download=true")).Append("\">Download the whole log</a></p>");
+        }
+
+        sb.Append("<pre class=\"log\" id=\"log\" data-src=\"").Append(E(src)).Append("\" data-token=\"").Append(E(LogReader.Token(chunk.NextOffset))).Append("\" data-done=\"")
             .Append(chunk.EndOfLog ? "true" : "false").Append("\">").Append(E(chunk.Exists || !chunk.EndOfLog ? chunk.Content : "(no log for this try)")).Append("</pre>");
         return Page(ctx, user, ti.TaskId, sb.ToString(), "dags");
     }

@@ -1,4 +1,3 @@
-using System.Security.Claims;
 using System.Text;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
@@ -35,21 +34,31 @@ internal static partial class UiPages
             }
 
             var form = await ctx.Request.ReadFormAsync(ctx.RequestAborted).ConfigureAwait(false);
-            var user = await auth.CheckPasswordAsync(form["username"].ToString(), form["password"].ToString(), ctx.RequestAborted).ConfigureAwait(false);
-            if (user is null)
+            var name = form["username"].ToString();
+            var outcome = await auth.CheckPasswordAsync(name, form["password"].ToString(), ctx.RequestAborted).ConfigureAwait(false);
+            if (outcome.User is not { } user)
             {
-                return LoginPage(ctx, "Invalid login. Please try again.", 401);
+                await state.Audit.AuthAsync(ctx, outcome.LockedFor is null ? "login.failed" : "login.locked", name, "ui").ConfigureAwait(false);
+                return outcome.LockedFor is { } locked ? LoginPage(ctx, LoginMessages.Locked(locked), 429) : LoginPage(ctx, "Invalid login. Please try again.", 401);
             }
 
-            var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, user.Username)], CookieAuthenticationDefaults.AuthenticationScheme);
-            await ctx.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, new ClaimsPrincipal(identity)).ConfigureAwait(false);
+            var session = await auth.SessionAsync(user.Username, CookieAuthenticationDefaults.AuthenticationScheme, ctx.RequestAborted).ConfigureAwait(false);
+            await ctx.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, session).ConfigureAwait(false);
+            await state.Audit.AuthAsync(ctx, "login", user.Username, "ui").ConfigureAwait(false);
             return Results.Redirect(SafeNext(form["next"].ToString()));
-        });
+        }).RequireRateLimiting(SiroccoWebServer.AuthRateLimitPolicy);
         app.MapPost("/logout", async (HttpContext ctx) =>
         {
             if (!await CsrfOkAsync(ctx).ConfigureAwait(false))
             {
                 return CsrfFailed(ctx, null);
+            }
+
+            // A logout ends every session and token of the user, not only this browser's cookie.
+            if (await auth.AuthenticateSessionAsync(ctx).ConfigureAwait(false) is { } user)
+            {
+                await auth.RevokeAsync(user.Username, ctx.RequestAborted).ConfigureAwait(false);
+                await state.Audit.AuthAsync(ctx, "logout", user.Username, "ui").ConfigureAwait(false);
             }
 
             await ctx.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme).ConfigureAwait(false);
@@ -59,6 +68,7 @@ internal static partial class UiPages
         Get(app, auth, "/dags", Role.Viewer, (ctx, user) => DagsPageAsync(ctx, user, state));
         RegisterDag(app, auth, state, ops);
         RegisterAdmin(app, auth, state, ops);
+        RegisterAudit(app, auth, state);
     }
 
     public static IResult NotFound(HttpContext context) =>
@@ -76,9 +86,9 @@ internal static partial class UiPages
 
     /// <summary>A form target: signed-in user with at least <paramref name="role"/>, and a valid CSRF token.</summary>
     private static void Post(WebApplication app, Authenticator auth, string pattern, Role role, UiHandler handler) =>
-        app.MapPost(pattern, (Func<HttpContext, Task<IResult>>)(ctx => RunAsync(ctx, auth, role, handler, csrf: true)));
+        app.MapPost(pattern, (Func<HttpContext, Task<IResult>>)(ctx => RunAsync(ctx, auth, role, handler, csrf: true, pattern)));
 
-    private static async Task<IResult> RunAsync(HttpContext ctx, Authenticator auth, Role role, UiHandler handler, bool csrf)
+    private static async Task<IResult> RunAsync(HttpContext ctx, Authenticator auth, Role role, UiHandler handler, bool csrf, string? pattern = null)
     {
         var user = await auth.AuthenticateSessionAsync(ctx).ConfigureAwait(false);
         if (user is null)
@@ -100,7 +110,13 @@ internal static partial class UiPages
 
         try
         {
-            return await handler(ctx, user).ConfigureAwait(false);
+            var result = await handler(ctx, user).ConfigureAwait(false);
+            if (pattern is not null && result is not IStatusCodeHttpResult { StatusCode: >= 400 })
+            {
+                await ctx.RequestServices.GetRequiredService<WebState>().Audit.UiAsync(ctx, pattern, user).ConfigureAwait(false);
+            }
+
+            return result;
         }
         catch (ApiException e)
         {
@@ -127,7 +143,7 @@ internal static partial class UiPages
     private static string SafeNext(string next) =>
         next.StartsWith('/') && !next.StartsWith("//", StringComparison.Ordinal) && !next.StartsWith("/\\", StringComparison.Ordinal) ? next : "/dags";
 
-    private static IResult LoginPage(HttpContext ctx, string? error, int status = 200)
+    internal static IResult LoginPage(HttpContext ctx, string? error, int status = 200)
     {
         var next = ctx.Request.HasFormContentType ? ctx.Request.Form["next"].ToString() : ctx.Request.Query["next"].ToString();
         var body = $"""
