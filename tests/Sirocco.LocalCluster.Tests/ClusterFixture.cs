@@ -41,9 +41,9 @@ public sealed class ClusterFixture : IAsyncLifetime
     }
 
     /// <summary>A new namespace for one test.</summary>
-    public async Task<string> NamespaceAsync(string prefix)
+    public async Task<string> NamespaceAsync(string prefix, IDictionary<string, string>? labels = null)
     {
-        var ns = await Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { GenerateName = prefix + "-" } });
+        var ns = await Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { GenerateName = prefix + "-", Labels = labels } });
         return ns.Metadata.Name;
     }
 

@@ -175,6 +175,41 @@ public sealed class KubeletTests(ClusterFixture fx)
     }
 
     [Fact]
+    public async Task A_container_has_its_own_session_and_no_capabilities_unless_privileged()
+    {
+        // Privileged containers need a namespace whose Pod Security level allows them.
+        var ns = await fx.NamespaceAsync("caps", new Dictionary<string, string> { ["pod-security.kubernetes.io/enforce"] = "privileged" });
+        const string probe = "grep CapEff /proc/self/status; echo sid=$(awk '{print $6}' /proc/1/stat); unshare -U true 2>/dev/null && echo nested-userns || echo no-nested-userns";
+        var pod = ClusterFixture.Pod("caps", "sh", "-c", probe + "; sleep 30");
+        pod.Spec.Containers.Add(new V1Container { Name = "privileged", Image = "busybox", Command = ["sh", "-c", probe], SecurityContext = new V1SecurityContext { Privileged = true } });
+        await _client.CoreV1.CreateNamespacedPodAsync(pod, ns);
+        await fx.WaitForPodAsync(ns, "caps", p => p.Status?.ContainerStatuses?.Any(c => c.Name == "privileged" && c.State?.Terminated is not null) == true);
+
+        // exec'd commands get the container's capabilities, not the cluster's.
+        var output = new StringBuilder();
+        await _client.NamespacedPodExecAsync("caps", ns, pod.Spec.Containers[0].Name, ["grep", "CapEff", "/proc/self/status"], false, async (_, stdout, _) =>
+        {
+            using var reader = new StreamReader(stdout);
+            output.Append(await reader.ReadToEndAsync());
+        }, CancellationToken.None);
+        var exec = output.ToString();
+        var plain = await fx.LogAsync(ns, "caps", pod.Spec.Containers[0].Name);
+        var privileged = await fx.LogAsync(ns, "caps", "privileged");
+        await _client.CoreV1.DeleteNamespacedPodAsync("caps", ns, new V1DeleteOptions { GracePeriodSeconds = 0 });
+
+        Assert.Contains("CapEff:\t0000000000000000", plain, StringComparison.Ordinal);
+        Assert.Contains("CapEff:\t0000000000000000", exec, StringComparison.Ordinal);
+        Assert.Contains("sid=1\n", plain, StringComparison.Ordinal);
+        Assert.Contains("sid=1\n", privileged, StringComparison.Ordinal);
+        if (Environment.IsPrivilegedProcess)
+        {
+            // Run as root, the cluster gives a plain container a user namespace of its own, without nested ones.
+            Assert.Contains("no-nested-userns", plain, StringComparison.Ordinal);
+            Assert.DoesNotContain("CapEff:\t0000000000000000", privileged, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task Init_containers_run_first_and_share_an_empty_dir_with_main_containers()
     {
         var ns = await fx.NamespaceAsync("init");

@@ -257,7 +257,7 @@ internal sealed partial class PodRuntime
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var a in new[] { "-t", pid.Value.ToString(CultureInfo.InvariantCulture), "-m", "-p", "-u", "-i", "-r", "-w", "--" }.Concat(command))
+        foreach (var a in Sandbox.EnterArguments(pid.Value, run.Spec, command))
         {
             start.ArgumentList.Add(a);
         }

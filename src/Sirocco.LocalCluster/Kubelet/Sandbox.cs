@@ -5,8 +5,11 @@ using Sirocco.LocalCluster.Store;
 namespace Sirocco.LocalCluster.Kubelet;
 
 /// <summary>
-/// The bubblewrap sandbox of a container: the host's system directories read-only, a private /tmp,
-/// its own pid and UTS namespaces, and the pod's volumes at their mount paths.
+/// The bubblewrap sandbox of a container: the host's system directories read-only, a private /tmp, its own pid, UTS
+/// and IPC namespaces, a new session (no terminal injection into the cluster's terminal), and the pod's volumes at
+/// their mount paths. When the cluster runs as root, a container that is not privileged also gets its own user
+/// namespace with every capability dropped and no nested user namespaces, so root in a pod is not root on the host's
+/// kernel objects (files keep their owners: uid 0 in the pod still owns what uid 0 owns on the host).
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 internal static class Sandbox
@@ -41,7 +44,12 @@ internal static class Sandbox
             "--hostname", pod.Spec.Hostname ?? pod.Metadata.Name,
             "--as-pid-1",
             "--die-with-parent",
+            "--new-session",
         ]);
+        if (UsesUserNamespace(container))
+        {
+            args.AddRange(["--unshare-user", "--disable-userns", "--cap-drop", "ALL"]);
+        }
 
         if (Directory.Exists(ContainerConfig.CompatFolder))
         {
@@ -73,6 +81,38 @@ internal static class Sandbox
         args.AddRange(["--chdir", string.IsNullOrEmpty(container.WorkingDir) ? "/" : container.WorkingDir]);
         return args;
     }
+
+    /// <summary>
+    /// Whether the container runs in its own user namespace without capabilities: when the cluster runs as root and the
+    /// container is not privileged. (Run by another user, bubblewrap gives it no capabilities anyway.)
+    /// </summary>
+    public static bool UsesUserNamespace(V1Container container) =>
+        Environment.IsPrivilegedProcess && container.SecurityContext?.Privileged != true;
+
+    /// <summary>
+    /// The <c>nsenter</c> arguments that run <paramref name="command"/> inside a running container's namespaces, with
+    /// the same capabilities as the container (none, unless it is privileged).
+    /// </summary>
+    public static IEnumerable<string> EnterArguments(int pid, V1Container container, IEnumerable<string> command)
+    {
+        var userNamespace = UsesUserNamespace(container);
+        List<string> args = ["-t", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)];
+        if (userNamespace)
+        {
+            args.Add("-U");
+        }
+
+        args.AddRange(["-m", "-p", "-u", "-i", "-r", "-w", "--"]);
+        if (userNamespace)
+        {
+            args.AddRange([SetprivPath, "--bounding-set", "-all", "--inh-caps", "-all", "--ambient-caps", "-all", "--"]);
+        }
+
+        args.AddRange(command);
+        return args;
+    }
+
+    private const string SetprivPath = "/usr/bin/setpriv";
 
     /// <summary>True when the command names a file the sandbox will find (absolute, or on its PATH).</summary>
     public static bool Resolvable(string command, string path, V1Container container)
