@@ -91,7 +91,7 @@ public sealed class LocalCluster : IAsyncDisposable
 
         Token = (await File.ReadAllTextAsync(tokenPath, cancellationToken).ConfigureAwait(false)).Trim();
         CertificateAuthorityPem = caPem;
-        var store = new ObjectStore(new SqlitePersistence(Path.Combine(state, "state.db")));
+        var store = new ObjectStore(new SqlitePersistence(Path.Combine(state, "state.db"), SecretEncryption.LoadOrCreate(state)));
         _context = new ClusterContext(_options, store, Token, caPem, state);
         foreach (var ns in new[] { "default", "kube-system", "kube-public", "kube-node-lease" })
         {

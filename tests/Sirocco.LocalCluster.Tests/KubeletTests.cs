@@ -448,7 +448,7 @@ public sealed class KubeletTests(ClusterFixture fx)
     [Fact]
     public async Task Host_path_that_does_not_exist_is_never_created()
     {
-        var ns = await fx.NamespaceAsync("hostpath");
+        var ns = await fx.NamespaceAsync("hostpath", new Dictionary<string, string> { ["pod-security.kubernetes.io/enforce"] = "privileged" });
         var missing = Path.Combine(fx.Home, "not-here-" + Guid.NewGuid().ToString("n"));
         var pod = ClusterFixture.Pod("hp", "true");
         pod.Spec.Volumes = [new() { Name = "h", HostPath = new() { Path = missing } }];

@@ -17,6 +17,68 @@ public sealed class RestartTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
+    private byte[] StoredSecret(string name)
+    {
+        using var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_home, "local-cluster", "state.db")};Mode=ReadOnly;Pooling=False");
+        db.Open();
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = "SELECT json FROM objects WHERE resource = 'secrets' AND name = $n";
+        cmd.Parameters.AddWithValue("$n", name);
+        return (byte[])cmd.ExecuteScalar()!;
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task Secrets_are_encrypted_at_rest_with_aes_gcm_and_a_key_rotation_rewrites_them()
+    {
+        const string value = "the-s3cret-password";
+        await using (var first = await LocalCluster.StartAsync(new LocalClusterOptions { HomeDirectory = _home }))
+        {
+            using var client = new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(first.KubeconfigPath));
+            await client.CoreV1.CreateNamespacedSecretAsync(new V1Secret { Metadata = new() { Name = "db" }, StringData = new Dictionary<string, string> { ["password"] = value } }, "default");
+            Assert.Equal(value, System.Text.Encoding.UTF8.GetString((await client.CoreV1.ReadNamespacedSecretAsync("db", "default")).Data["password"]));
+        }
+
+        var config = Path.Combine(_home, "local-cluster", "encryption-config.yaml");
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(config));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(_home, "local-cluster", "state.db")));
+        var stored = StoredSecret("db");
+        Assert.StartsWith("k8s:enc:aesgcm:v1:key1:", System.Text.Encoding.ASCII.GetString(stored, 0, 23), StringComparison.Ordinal);
+        var raw = System.Text.Encoding.Latin1.GetString(stored);
+        Assert.DoesNotContain(value, raw, StringComparison.Ordinal);
+        Assert.DoesNotContain(Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(value)), raw, StringComparison.Ordinal);
+
+        // Rotation as in Kubernetes: a new key first, restart (stored Secrets are rewritten with it), then the old key can go.
+        var yaml = await File.ReadAllTextAsync(config);
+        var key2 = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        var rotated = yaml.Replace("            - name: key1", $"            - name: key2\n              secret: {key2}\n            - name: key1", StringComparison.Ordinal);
+        Assert.NotEqual(yaml, rotated);
+        await File.WriteAllTextAsync(config, rotated);
+        await using (var second = await LocalCluster.StartAsync(new LocalClusterOptions { HomeDirectory = _home }))
+        {
+        }
+
+        Assert.StartsWith("k8s:enc:aesgcm:v1:key2:", System.Text.Encoding.ASCII.GetString(StoredSecret("db"), 0, 23), StringComparison.Ordinal);
+        await File.WriteAllTextAsync(config, yaml);
+        var wrong = await Assert.ThrowsAnyAsync<Exception>(() => LocalCluster.StartAsync(new LocalClusterOptions { HomeDirectory = _home }));
+        Assert.Contains("secret default/db is encrypted with key 'key2', which " + config + " does not list", wrong.ToString(), StringComparison.Ordinal);
+
+        await File.WriteAllTextAsync(config, $"""
+            apiVersion: apiserver.config.k8s.io/v1
+            kind: EncryptionConfiguration
+            resources:
+              - resources: [secrets]
+                providers:
+                  - aesgcm:
+                      keys:
+                        - name: key2
+                          secret: {key2}
+            """);
+        await using var third = await LocalCluster.StartAsync(new LocalClusterOptions { HomeDirectory = _home });
+        using var again = new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(third.KubeconfigPath));
+        Assert.Equal(value, System.Text.Encoding.UTF8.GetString((await again.CoreV1.ReadNamespacedSecretAsync("db", "default")).Data["password"]));
+    }
+
     [Fact]
     public async Task Secrets_and_finished_pods_with_their_logs_survive_a_restart_and_old_watches_get_410_gone()
     {

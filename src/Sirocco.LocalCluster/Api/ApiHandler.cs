@@ -575,9 +575,10 @@ internal sealed class ApiHandler
         // Admission before validation, as the real server orders them: the namespace must exist and not be
         // terminating, and a pod's service account, priority class and overhead must be known.
         var name = Meta.Str(meta["name"]) ?? "";
+        StoredObject? nsObj = null;
         if (resource.Namespaced)
         {
-            var nsObj = _store.Get("namespaces", "", ns) ?? throw ApiException.NotFound("namespaces", ns);
+            nsObj = _store.Get("namespaces", "", ns) ?? throw ApiException.NotFound("namespaces", ns);
             if (nsObj.Fields.GetValueOrDefault("status.phase") == "Terminating")
             {
                 throw new ApiException(403, "Forbidden", $"{resource.Name} \"{name}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated", name, resource.Name,
@@ -591,6 +592,15 @@ internal sealed class ApiHandler
         }
 
         Validation.Check(resource, obj);
+        if (resource.Name == "pods" && nsObj is not null)
+        {
+            PodSecurity.Admit(ns, nsObj.Labels, name, obj);
+        }
+        else if (resource.Name == "namespaces")
+        {
+            PodSecurity.CheckNamespaceLabels(name, obj);
+        }
+
         return name;
     }
 
@@ -791,6 +801,11 @@ internal sealed class ApiHandler
         }
 
         Validation.Check(resource, next, current);
+        if (resource.Name == "namespaces")
+        {
+            PodSecurity.CheckNamespaceLabels(Meta.Get(next, "name") ?? "", next);
+        }
+
         return next;
     }
 

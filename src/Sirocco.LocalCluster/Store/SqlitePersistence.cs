@@ -7,17 +7,27 @@ namespace Sirocco.LocalCluster.Store;
 internal sealed record PersistOp(string Resource, string Namespace, string Name, byte[]? Json, long ResourceVersion);
 
 /// <summary>
-/// Keeps the store in a SQLite file. Writes are queued and applied in batches by one background task,
-/// so an API request never waits on the disk; <see cref="Dispose"/> drains the queue.
+/// Keeps the store in a SQLite file (mode 0600). Writes are queued and applied in batches by one background task,
+/// so an API request never waits on the disk; <see cref="Dispose"/> drains the queue. Secrets pass through
+/// <see cref="SecretEncryption"/> on the way in and out.
 /// </summary>
 internal sealed class SqlitePersistence : IDisposable
 {
     private readonly SqliteConnection _connection;
+    private readonly SecretEncryption? _encryption;
     private readonly Channel<PersistOp> _queue = Channel.CreateUnbounded<PersistOp>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _writer;
 
-    public SqlitePersistence(string path)
+    public SqlitePersistence(string path, SecretEncryption? encryption = null)
     {
+        _encryption = encryption;
+        if (!File.Exists(path) && !OperatingSystem.IsWindows())
+        {
+            using (new FileStream(path, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite }))
+            {
+            }
+        }
+
         _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
         _connection.Open();
         Execute("PRAGMA journal_mode=WAL;");
@@ -34,14 +44,37 @@ internal sealed class SqlitePersistence : IDisposable
     public (List<(string Resource, byte[] Json)> Objects, long ResourceVersion) Load()
     {
         var objects = new List<(string, byte[])>();
+        var stale = new List<PersistOp>();
         using (var cmd = _connection.CreateCommand())
         {
-            cmd.CommandText = "SELECT resource, json FROM objects";
+            cmd.CommandText = "SELECT resource, namespace, name, json FROM objects";
             using var reader = cmd.ExecuteReader();
             while (reader.Read())
             {
-                objects.Add((reader.GetString(0), (byte[])reader.GetValue(1)));
+                var (resource, json) = (reader.GetString(0), (byte[])reader.GetValue(3));
+                if (resource == "secrets" && _encryption is not null)
+                {
+                    var (ns, name) = (reader.GetString(1), reader.GetString(2));
+                    if (!_encryption.IsCurrent(json))
+                    {
+                        // Written in clear or with an older key: rewritten with the current first provider.
+                        stale.Add(new PersistOp(resource, ns, name, null, 0));
+                    }
+
+                    json = _encryption.Unprotect(ns, name, json);
+                    if (stale.Count > 0 && stale[^1].Name == name && stale[^1].Namespace == ns)
+                    {
+                        stale[^1] = stale[^1] with { Json = json };
+                    }
+                }
+
+                objects.Add((resource, json));
             }
+        }
+
+        if (stale.Count > 0)
+        {
+            Write(stale, updateVersion: false);
         }
 
         using var meta = _connection.CreateCommand();
@@ -74,7 +107,7 @@ internal sealed class SqlitePersistence : IDisposable
         }
     }
 
-    private void Write(List<PersistOp> batch)
+    private void Write(List<PersistOp> batch, bool updateVersion = true)
     {
         using var tx = _connection.BeginTransaction();
         using var upsert = _connection.CreateCommand();
@@ -105,18 +138,22 @@ internal sealed class SqlitePersistence : IDisposable
                 r.Value = op.Resource;
                 n.Value = op.Namespace;
                 m.Value = op.Name;
-                j.Value = op.Json;
+                j.Value = op.Resource == "secrets" && _encryption is not null ? _encryption.Protect(op.Namespace, op.Name, op.Json) : op.Json;
                 upsert.ExecuteNonQuery();
             }
 
             version = Math.Max(version, op.ResourceVersion);
         }
 
-        using var meta = _connection.CreateCommand();
-        meta.Transaction = tx;
-        meta.CommandText = "INSERT OR REPLACE INTO meta (key, value) VALUES ('resourceVersion', $v)";
-        meta.Parameters.AddWithValue("$v", version.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        meta.ExecuteNonQuery();
+        if (updateVersion)
+        {
+            using var meta = _connection.CreateCommand();
+            meta.Transaction = tx;
+            meta.CommandText = "INSERT OR REPLACE INTO meta (key, value) VALUES ('resourceVersion', $v)";
+            meta.Parameters.AddWithValue("$v", version.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            meta.ExecuteNonQuery();
+        }
+
         tx.Commit();
     }
 
