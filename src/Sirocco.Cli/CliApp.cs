@@ -77,6 +77,7 @@ internal static class CliApp
         root.Subcommands.Add(TasksCommands.Create(ctx));
         root.Subcommands.Add(JobsCommands.Create(ctx));
         root.Subcommands.Add(RotateFernetKeyCommand.Create(ctx));
+        root.Subcommands.Add(CompletionCommand.Create(ctx));
         foreach (var c in ServeCommands.Create(ctx).Concat(WebCommands.Create(ctx)))
         {
             root.Subcommands.Add(c);
