@@ -39,6 +39,17 @@ public sealed partial class SiroccoScheduler
     private string? _onlyTask;
     private long _changes;
     private int _sweepRequested;
+    private int _runningGauge;
+    private int _queuedGauge;
+
+    /// <summary>Tries running now (for the executor gauges).</summary>
+    internal int RunningTries => Volatile.Read(ref _runningGauge);
+
+    /// <summary>Task instances queued at the last sweep (for the executor gauges).</summary>
+    internal int QueuedTries => Volatile.Read(ref _queuedGauge);
+
+    /// <summary><c>[core] parallelism</c>.</summary>
+    internal int Parallelism => _options.Parallelism;
 
     /// <summary>Creates a scheduler.</summary>
     /// <param name="store">The metadata store.</param>
@@ -77,6 +88,8 @@ public sealed partial class SiroccoScheduler
     {
         _recovered = true;
         await StartJobAsync(JobTypes.Scheduler, refuseOnSingleSchedulerDatabase: true, shutdown).ConfigureAwait(false);
+        SchedulerMetrics.Register(this);
+        SchedulerMetrics.Beat(); // starting the job records its first heartbeat
 
         // The heartbeat has its own timer, so that a long pass (a slow DAG folder, a thousand tries to start) never
         // makes a live scheduler look dead to the others.
@@ -103,6 +116,12 @@ public sealed partial class SiroccoScheduler
                 }
 
                 var wakeAt = await TickAsync(sweep, loop.Token).ConfigureAwait(false);
+                Volatile.Write(ref _runningGauge, _running.Count);
+                if (sweep)
+                {
+                    Volatile.Write(ref _queuedGauge, _runs.Values.Sum(r => r.Tis.Values.Count(t => t.State == TaskInstanceState.Queued)));
+                }
+
                 if (wakeAt is null || wakeAt > nextSweep)
                 {
                     wakeAt = nextSweep;
@@ -118,6 +137,7 @@ public sealed partial class SiroccoScheduler
         await loop.CancelAsync().ConfigureAwait(false);
         var adoptedAway = await heartbeat.ConfigureAwait(false);
         await DrainAsync().ConfigureAwait(false);
+        SchedulerMetrics.Unregister(this);
         if (adoptedAway)
         {
             throw new SiroccoException(

@@ -58,6 +58,7 @@ public sealed partial class SiroccoScheduler
             try
             {
                 await Task.Delay(interval, _time, loop.Token).ConfigureAwait(false);
+                SchedulerMetrics.Beat();
                 if (!await _store.HeartbeatJobAsync(JobId, _time.GetUtcNow(), loop.Token).ConfigureAwait(false))
                 {
                     await loop.CancelAsync().ConfigureAwait(false);

@@ -296,6 +296,7 @@ public sealed partial class SiroccoScheduler
         var leaves = run.Dag.Tasks.Where(t => t.DownstreamTaskIds.Count == 0).Select(t => run.Tis[t.TaskId].State);
         var failed = leaves.Any(s => s is TaskInstanceState.Failed or TaskInstanceState.UpstreamFailed);
         SetRun(run, run.Run with { State = failed ? DagRunState.Failed : DagRunState.Success, EndDate = _time.GetUtcNow() });
+        SchedulerMetrics.RunFinished(run.Run);
         _runs.Remove((run.Run.DagId, run.Run.RunId));
         _changes++;
     }
@@ -313,6 +314,7 @@ public sealed partial class SiroccoScheduler
         }
 
         SetRun(run, run.Run with { State = DagRunState.Failed, EndDate = _time.GetUtcNow() });
+        SchedulerMetrics.RunFinished(run.Run);
         _runs.Remove((run.Run.DagId, run.Run.RunId));
     }
 }

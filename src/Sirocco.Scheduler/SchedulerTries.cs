@@ -68,6 +68,7 @@ public sealed partial class SiroccoScheduler
     {
         var control = new TryControl();
         TriesStarted++;
+        SchedulerMetrics.TryStarted(ti);
         var task = RunTryAsync(run, ti, resumedExternalId, control);
         _running[ti.Key] = new RunningTry(ti, control, task);
     }
@@ -114,6 +115,7 @@ public sealed partial class SiroccoScheduler
 
         // The try's record is history: written even when a user changed the task instance meanwhile.
         _writes.FinishedTry(TryRecord(finished));
+        SchedulerMetrics.TryFinished(finished, state);
         if (run is null || !run.Tis.TryGetValue(ti.TaskId, out var current) || current.State != TaskInstanceState.Running || current.TryNumber != ti.TryNumber)
         {
             return Task.CompletedTask; // the run timed out or a user changed the state meanwhile: theirs stands

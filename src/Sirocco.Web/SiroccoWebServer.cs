@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
 using Sirocco.Web.Api;
 using Sirocco.Web.Infrastructure;
 using Sirocco.Web.Security;
@@ -112,6 +113,11 @@ public sealed class SiroccoWebServer : IAsyncDisposable
         builder.Services.AddSingleton(state);
         WebRateLimits.Add(builder.Services, options.Config, state);
 
+        // Prometheus at /metrics: the scheduler's Airflow-named metrics (when it runs in this process) and the server's own.
+        builder.Services.AddOpenTelemetry().WithMetrics(m => m
+            .AddMeter(Scheduler.SchedulerMetrics.MeterName, "Microsoft.AspNetCore.Hosting")
+            .AddPrometheusExporter());
+
         // The host process owns Ctrl-C and SIGTERM: the server stops when its owner disposes it.
         builder.Services.AddSingleton<IHostLifetime, OwnedLifetime>();
 
@@ -131,6 +137,7 @@ public sealed class SiroccoWebServer : IAsyncDisposable
         EventLogEndpoints.Register(api, state);
         api.Map(app, auth, state.Audit);
         UiPages.Register(app, state, ops, auth);
+        app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapFallback((Microsoft.AspNetCore.Http.HttpContext ctx) => ctx.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal)
             ? Problem.Result(404, "Not Found", $"No API endpoint {ctx.Request.Method} {ctx.Request.Path}; see /api/v1/openapi.json")
             : UiPages.NotFound(ctx));
