@@ -75,13 +75,31 @@ public sealed class SchedulerProcessTests : IDisposable
         Assert.Contains(beforeRestart, l => l.StartsWith("start ", StringComparison.Ordinal) && !beforeRestart.Contains("end " + l.Split(' ')[1]));
 
         await using var store = MetadataStore.OpenSqlite(Path.Combine(_home, "sirocco.db"));
-        using (var second = SchedulerProcess.Start(_home, new Dictionary<string, string> { ["SIROCCO_TEST_MARKS"] = marks, ["SIROCCO__SCHEDULER__CATCHUP_BY_DEFAULT"] = "True" }))
+        int metricsPort;
+        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            metricsPort = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        }
+
+        var settings = new Dictionary<string, string>
+        {
+            ["SIROCCO_TEST_MARKS"] = marks,
+            ["SIROCCO__SCHEDULER__CATCHUP_BY_DEFAULT"] = "True",
+            ["SIROCCO__METRICS__PROMETHEUS_PORT"] = metricsPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        string metrics;
+        using (var second = SchedulerProcess.Start(_home, settings))
         {
             try
             {
                 await SchedulerProcess.WaitForAsync(
                     async () => (await store.ListDagRunsAsync(new DagRunQuery { DagId = "crash_test" })).SingleOrDefault()?.State == DagRunState.Success,
                     TimeSpan.FromSeconds(90));
+
+                // A scheduler without a web server serves its metrics on [metrics] prometheus_port.
+                using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+                metrics = await http.GetStringAsync($"http://127.0.0.1:{metricsPort}/metrics");
             }
             finally
             {
@@ -89,6 +107,9 @@ public sealed class SchedulerProcessTests : IDisposable
                 await second.WaitForExitAsync();
             }
         }
+
+        Assert.Matches(@"(?m)^airflow_ti_successes_total\{[^}]*dag_id=""crash_test""[^}]*\} [1-9]", metrics);
+        Assert.Matches(@"(?m)^airflow_scheduler_heartbeat_total(\{[^}]*\})? [1-9]", metrics);
 
         var lines = File.ReadAllLines(marks);
         for (var chain = 0; chain < 3; chain++)

@@ -20,6 +20,7 @@ internal static class ServeCommands
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, shutdown.Token);
             using var bag = Hosting.CreateDagBag(ctx, watch: true);
             ctx.Out.WriteLine($"Scheduler started: dags folder {bag.DagsFolder}, database {ctx.Masker.Redact(MetadataStore.RedactUrl(ctx.Config.SqlConn))}");
+            using var metrics = MetricsEndpoint.Start(ctx);
             await Hosting.CreateScheduler(ctx, new DagBagSource(bag)).RunAsync(linked.Token);
             ctx.Out.WriteLine("Scheduler stopped.");
             return 0;

@@ -62,6 +62,11 @@ internal static class ConfigDefaults
                 ["logging_level"] = "INFO",
                 ["min_length_masked_secret"] = "5",
             },
+            ["metrics"] = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["prometheus_host"] = "127.0.0.1",
+                ["prometheus_port"] = string.Empty,
+            },
             ["local_cluster"] = new Dictionary<string, string>(StringComparer.Ordinal)
             {
                 ["port"] = "0",
