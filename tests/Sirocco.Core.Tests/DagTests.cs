@@ -47,6 +47,29 @@ public class DagTests
     }
 
     [Fact]
+    public void A_chain_of_a_hundred_thousand_tasks_is_ordered_without_running_out_of_stack()
+    {
+        // Found by the fuzz suite: the depth-first search recursed once per task, and a long chain built in a loop of a
+        // DAG file ended the process with a stack overflow.
+        var tasks = Enumerable.Range(0, 100_000).Select(i => new EmptyOperator($"t{i}")).ToList();
+        var dag = new Dag("long_chain");
+        foreach (var t in tasks)
+        {
+            dag.Add(t);
+        }
+
+        for (var i = 1; i < tasks.Count; i++)
+        {
+            _ = tasks[i - 1] >> tasks[i];
+        }
+
+        dag.Validate();
+        Assert.Equal(tasks.Select(t => t.TaskId), dag.TopologicalOrder().Select(t => t.TaskId));
+        _ = tasks[^1] >> tasks[0];
+        Assert.StartsWith("Cycle detected in DAG long_chain: t0 >> t1 >> t2", Assert.Throws<SiroccoException>(dag.Validate).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_task_cannot_depend_on_itself_or_be_added_twice()
     {
         var a = new EmptyOperator("a");

@@ -37,6 +37,12 @@ public sealed record Connection
     /// <summary>Port.</summary>
     public int? Port { get; init; }
 
+    /// <summary>
+    /// How a connection's JSON is read: a key given twice is an error naming the connection. Read leniently, the object
+    /// would throw an ArgumentException the first time it is enumerated (when its secrets are registered, say).
+    /// </summary>
+    private static readonly JsonDocumentOptions StrictJson = new() { AllowDuplicateProperties = false };
+
     /// <summary>Extra settings as JSON text (an object), or null.</summary>
     public string? Extra { get; init; }
 
@@ -50,10 +56,10 @@ public sealed record Connection
 
         try
         {
-            return JsonNode.Parse(Extra) as JsonObject
+            return JsonNode.Parse(Extra, documentOptions: StrictJson) as JsonObject
                 ?? throw new SiroccoException($"connection '{ConnId}': extra must be a JSON object, got: {Extra}");
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or InvalidOperationException) // the second: half a surrogate pair, "\ud800"
         {
             throw new SiroccoException($"connection '{ConnId}': extra is not valid JSON: {e.Message}", e);
         }
@@ -172,9 +178,9 @@ public sealed record Connection
         JsonObject obj;
         try
         {
-            obj = JsonNode.Parse(json) as JsonObject ?? throw new SiroccoException($"connection '{connId}': JSON must be an object");
+            obj = JsonNode.Parse(json, documentOptions: StrictJson) as JsonObject ?? throw new SiroccoException($"connection '{connId}': JSON must be an object");
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or InvalidOperationException) // the second: half a surrogate pair, "\ud800"
         {
             throw new SiroccoException($"connection '{connId}': invalid JSON: {e.Message}", e);
         }
@@ -215,12 +221,12 @@ public sealed record Connection
     {
         try
         {
-            if (JsonNode.Parse(extra) is JsonObject o)
+            if (JsonNode.Parse(extra, documentOptions: StrictJson) is JsonObject o)
             {
                 return o.ToJsonString();
             }
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or InvalidOperationException) // the second: half a surrogate pair, "\ud800"
         {
             throw new SiroccoException($"connection '{connId}': invalid JSON in extra: {e.Message}", e);
         }

@@ -129,19 +129,41 @@ public sealed class Dag : IEnumerable<BaseOperator>
     /// <summary>The tasks ordered so that each comes after all its upstream tasks; throws on a cycle.</summary>
     public IReadOnlyList<BaseOperator> TopologicalOrder()
     {
-        // Depth-first search keeping the current path, so a cycle can be reported task by task.
+        // Depth-first search keeping the current path, so a cycle can be reported task by task. The path is a list, not
+        // the call stack: a chain of a hundred thousand tasks (a loop in a DAG file) must not overflow the thread's stack.
         var state = new Dictionary<string, int>(StringComparer.Ordinal); // 1 = on path, 2 = done
         var order = new List<BaseOperator>(_tasks.Count);
         var path = new List<string>();
+        var next = new List<(string[] Downstream, int Index)>(); // per task on the path: its downstream ids, the next to visit
         foreach (var t in Tasks)
         {
-            Visit(t.TaskId);
+            Enter(t.TaskId);
+            while (next.Count > 0)
+            {
+                var (downstream, index) = next[^1];
+                if (index < downstream.Length)
+                {
+                    next[^1] = (downstream, index + 1);
+                    if (_tasks.ContainsKey(downstream[index]))
+                    {
+                        Enter(downstream[index]);
+                    }
+
+                    continue;
+                }
+
+                var id = path[^1];
+                next.RemoveAt(next.Count - 1);
+                path.RemoveAt(path.Count - 1);
+                state[id] = 2;
+                order.Add(_tasks[id]);
+            }
         }
 
         order.Reverse();
         return order;
 
-        void Visit(string id)
+        void Enter(string id)
         {
             if (state.TryGetValue(id, out var s))
             {
@@ -157,17 +179,7 @@ public sealed class Dag : IEnumerable<BaseOperator>
 
             state[id] = 1;
             path.Add(id);
-            foreach (var d in _tasks[id].DownstreamTaskIds.Order(StringComparer.Ordinal))
-            {
-                if (_tasks.ContainsKey(d))
-                {
-                    Visit(d);
-                }
-            }
-
-            path.RemoveAt(path.Count - 1);
-            state[id] = 2;
-            order.Add(_tasks[id]);
+            next.Add(([.. _tasks[id].DownstreamTaskIds.Order(StringComparer.Ordinal)], 0));
         }
     }
 

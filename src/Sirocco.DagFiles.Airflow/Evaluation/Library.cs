@@ -502,9 +502,22 @@ internal sealed class Library
     {
         a.Check("days_ago", 4, "n", "hour", "minute", "second");
         var n = PyOps.ToDouble(a.Get(0, "n") ?? throw new DagEvalException("days_ago() needs n"));
-        var today = _time.GetUtcNow().UtcDateTime.Date
-            .AddHours(PyOps.ToLong(a.Get(1, "hour", 0L))).AddMinutes(PyOps.ToLong(a.Get(2, "minute", 0L))).AddSeconds(PyOps.ToLong(a.Get(3, "second", 0L)));
-        return new PyDateTime(today.AddTicks(-(long)(n * TimeSpan.TicksPerDay)), TimeSpan.Zero, true) { ZoneName = "UTC" };
+        try
+        {
+            var today = _time.GetUtcNow().UtcDateTime.Date
+                .AddHours(PyOps.ToLong(a.Get(1, "hour", 0L))).AddMinutes(PyOps.ToLong(a.Get(2, "minute", 0L))).AddSeconds(PyOps.ToLong(a.Get(3, "second", 0L)));
+
+            // Checked before the conversion: a double past the range of long (1e309 days) has no defined cast.
+            var ticks = n * TimeSpan.TicksPerDay;
+            return double.IsNaN(ticks) || Math.Abs(ticks) > DateTime.MaxValue.Ticks
+                ? throw new ArgumentOutOfRangeException(nameof(a))
+                : new PyDateTime(today.AddTicks(-(long)ticks), TimeSpan.Zero, true) { ZoneName = "UTC" };
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            // Python says the same of a date before year 1 or after year 9999.
+            throw new DagEvalException("days_ago(): date value out of range");
+        }
     }
 
     // ---- Dependencies ----

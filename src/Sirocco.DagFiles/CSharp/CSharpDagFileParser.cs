@@ -22,6 +22,12 @@ internal sealed class CSharpDagFileParser : IDagFileParser, IDisposable
 
     private const int KeyLength = 64; // SHA-256, hex
 
+    /// <summary>
+    /// The deepest nesting of code compiled. Roslyn's binder recurses once per level of some constructs (a prefix
+    /// operator applied 20,000 times) with no guard, and a stack overflow ends the whole process; DAG files nest far less.
+    /// </summary>
+    private const int MaxSyntaxDepth = 256;
+
     private static readonly SearchValues<char> HexDigits = SearchValues.Create("0123456789abcdef");
 
     private readonly DagBagOptions _options;
@@ -292,6 +298,13 @@ internal sealed class CSharpDagFileParser : IDagFileParser, IDisposable
             SourceText.From(request.Text, Encoding.UTF8, SourceHashAlgorithm.Sha256),
             env.ParseOptions,
             request.FilePath);
+        if (TooDeep(tree.GetRoot()) is { } deep)
+        {
+            var at = deep.GetLocation().GetLineSpan().StartLinePosition;
+            CompileDiagnostic[] refused = [new(at.Line + 1, at.Character + 1, "SIROCCO0003", $"the code is nested more than {MaxSyntaxDepth} levels deep here")];
+            return CompiledDagScript.Failed(refused, DagFileOrigin.Compiled, _options.TimeProvider.GetElapsedTime(started));
+        }
+
         var compilation = env.CreateCompilation(tree);
         using var pe = new MemoryStream();
         EmitResult emitted;
@@ -323,6 +336,12 @@ internal sealed class CSharpDagFileParser : IDagFileParser, IDisposable
                 .ToList();
             var shown = Math.Max(1, _options.MaxCompileErrorsPerFile);
             var errors = all.Take(shown).Select(ToCompileDiagnostic).ToList();
+            if (errors.Count == 0)
+            {
+                // Roslyn emits no script, and says nothing, for a file without a statement (empty, or only comments).
+                errors.Add(new CompileDiagnostic(0, 0, "SIROCCO0002", "the file has no statement: a C# DAG file returns a Dag or an IEnumerable<Dag>"));
+            }
+
             if (all.Count > shown)
             {
                 // No id: formatted as a plain line after the errors shown.
@@ -344,6 +363,31 @@ internal sealed class CSharpDagFileParser : IDagFileParser, IDisposable
 
         pe.Position = 0;
         return Load(env, key, pe, DagFileOrigin.Compiled, duration);
+    }
+
+    /// <summary>
+    /// The first node nested deeper than <see cref="MaxSyntaxDepth"/>, or null (walked without recursion). The left operand
+    /// of a binary operator is not a level: the compiler binds chains such as <c>a + b + c</c> in a loop.
+    /// </summary>
+    private static SyntaxNode? TooDeep(SyntaxNode root)
+    {
+        var pending = new Stack<(SyntaxNode Node, int Depth)>();
+        pending.Push((root, 0));
+        while (pending.TryPop(out var item))
+        {
+            if (item.Depth > MaxSyntaxDepth)
+            {
+                return item.Node;
+            }
+
+            foreach (var child in item.Node.ChildNodes())
+            {
+                var sameLevel = item.Node is Microsoft.CodeAnalysis.CSharp.Syntax.BinaryExpressionSyntax binary && child == binary.Left;
+                pending.Push((child, sameLevel ? item.Depth : item.Depth + 1));
+            }
+        }
+
+        return null;
     }
 
     private CompiledDagScript? TryLoadFromDisk(ScriptEnvironment env, string cacheFolder, string key)

@@ -1223,8 +1223,35 @@ internal sealed class ApiHandler
     {
         foreach (var w in warnings)
         {
-            ctx.Response.Headers.Append("Warning", $"299 - \"{w.Replace("\"", "\\\"", StringComparison.Ordinal)}\"");
+            ctx.Response.Headers.Append("Warning", $"299 - \"{HeaderText(w.Replace("\"", "\\\"", StringComparison.Ordinal))}\"");
         }
+    }
+
+    /// <summary>
+    /// A warning's text as a header value: Kestrel refuses control and non-ASCII characters in headers (the response
+    /// would fail with a 500), so those are written as <c>\uXXXX</c>. A warning names an unknown field, which may be any text.
+    /// </summary>
+    private static string HeaderText(string text)
+    {
+        if (!text.Any(c => c is < ' ' or > '~'))
+        {
+            return text;
+        }
+
+        var escaped = new StringBuilder(text.Length + 16);
+        foreach (var c in text)
+        {
+            if (c is < ' ' or > '~')
+            {
+                escaped.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}");
+            }
+            else
+            {
+                escaped.Append(c);
+            }
+        }
+
+        return escaped.ToString();
     }
 
     private static async Task<byte[]> ReadBytesAsync(HttpContext ctx)

@@ -306,6 +306,10 @@ internal static class Defaults
         return colon < 0 || image[(colon + 1)..] == "latest" ? "Always" : "IfNotPresent";
     }
 
+    /// <summary>Whether two quantities are equal, compared exactly: a valid quantity (<c>1e308</c>) may be far beyond decimal's range.</summary>
+    private static bool SameQuantity(string a, string b) =>
+        GoQuantity.TryParse(a, out var x) && GoQuantity.TryParse(b, out var y) ? x.CompareTo(y) == 0 : a == b;
+
     /// <summary>The pod's QoS class from its containers' requests and limits.</summary>
     public static string QosClass(JsonObject spec)
     {
@@ -326,7 +330,7 @@ internal static class Defaults
             {
                 var l = Meta.Text(limits?[res]);
                 var q = Meta.Text(requests?[res]);
-                if (l.Length == 0 || q.Length == 0 || Quantity.Parse(l) != Quantity.Parse(q))
+                if (l.Length == 0 || q.Length == 0 || !SameQuantity(l, q))
                 {
                     guaranteed = false;
                 }

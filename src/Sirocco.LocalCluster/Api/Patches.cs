@@ -34,7 +34,8 @@ internal static class Patches
         JsonNode? patch;
         try
         {
-            patch = JsonNode.Parse(body);
+            // A key given twice keeps its last value, as in a created object (read leniently, it would throw later).
+            patch = JsonText.ParseLastWins(body);
         }
         catch (System.Text.Json.JsonException e)
         {
@@ -218,11 +219,24 @@ internal static class Patches
         return node;
     }
 
+    /// <summary>How Go's JSON decoder names the kind of a value in its errors.</summary>
+    private static string GoKind(JsonNode node) => node.GetValueKind() switch
+    {
+        System.Text.Json.JsonValueKind.Array => "array",
+        System.Text.Json.JsonValueKind.String => "string",
+        System.Text.Json.JsonValueKind.Number => "number",
+        _ => "bool",
+    };
+
     private static JsonObject JsonPatch(JsonObject target, JsonArray ops)
     {
         JsonNode root = target;
-        foreach (var op in ops)
+        foreach (var item in ops)
         {
+            // Each operation is an object (null reads as one without members); the real server's decoder words the rest.
+            var op = item is null or JsonObject
+                ? (JsonObject?)item
+                : throw ApiException.BadRequest($"json: cannot unmarshal {GoKind(item)} into Go value of type jsonpatch.Operation");
             var kind = Meta.Str(op?["op"]) ?? throw ApiException.BadRequest("json patch operation is missing 'op'");
             var path = Meta.Str(op?["path"]) ?? throw ApiException.BadRequest("json patch operation is missing 'path'");
             switch (kind)

@@ -286,6 +286,11 @@ internal static class Protobuf
             ulong result = 0;
             for (var shift = 0; shift < 64; shift += 7)
             {
+                if (_position >= data.Length)
+                {
+                    throw new FormatException("the data ends inside a varint");
+                }
+
                 var b = data.Span[_position++];
                 result |= (ulong)(b & 0x7F) << shift;
                 if ((b & 0x80) == 0)

@@ -54,7 +54,7 @@ internal sealed record ResourceInfo(
         {
             typed = Roundtrip(input.ToJsonString());
         }
-        catch (Exception e) when (e is JsonException or FormatException or ArgumentException or InvalidOperationException or OverflowException)
+        catch (Exception e) when (e is JsonException or FormatException or ArgumentException or InvalidOperationException or ArithmeticException or NotSupportedException)
         {
             throw ApiException.BadRequest($"{Kind} in version \"v1\" cannot be handled as a {Kind}: {Describe(e)}");
         }

@@ -12,11 +12,22 @@ internal static class JsonText
 {
     public static readonly JsonSerializerOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    /// <summary>Parses JSON as the real API server's decoder does: a key given twice keeps its last value.</summary>
+    /// <summary>
+    /// Parses JSON as the real API server's decoder does: a key given twice keeps its last value. A string escaping half
+    /// a surrogate pair (<c>"\ud800"</c>) parses but has no .NET text: it is a <see cref="JsonException"/> here, like any
+    /// other unreadable JSON, rather than an InvalidOperationException wherever it is first read.
+    /// </summary>
     public static JsonNode? ParseLastWins(string text)
     {
         using var doc = JsonDocument.Parse(text);
-        return Build(doc.RootElement);
+        try
+        {
+            return Build(doc.RootElement);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new JsonException(e.Message, e);
+        }
     }
 
     /// <summary>The first key given twice in one object, or null.</summary>

@@ -41,6 +41,9 @@ internal sealed class MacrosObject : IPyObject
 
     public override string ToString() => "<module 'airflow.macros'>";
 
+    /// <summary>The days from 0001-01-01 to 9999-12-31.</summary>
+    private const long MaxDays = 3_652_058;
+
     private static object? DsAdd(CallArgs a)
     {
         var ds = PyOps.Str(a.Required(0, "ds", "ds_add"));
@@ -50,8 +53,14 @@ internal sealed class MacrosObject : IPyObject
             return ds;
         }
 
+        // More days than the calendar spans (years 1 to 9999) cannot give a date, and their ticks would overflow.
+        if (days is > MaxDays or < -MaxDays)
+        {
+            throw new PyException("date value out of range");
+        }
+
         var date = PyDateTime.Strptime(ds, "%Y-%m-%d");
-        return date.Add(checked(days * TimeSpan.TicksPerDay)).Strftime("%Y-%m-%d");
+        return date.Add(days * TimeSpan.TicksPerDay).Strftime("%Y-%m-%d");
     }
 
     private static object? DsFormat(CallArgs a)

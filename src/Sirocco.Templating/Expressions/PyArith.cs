@@ -118,13 +118,10 @@ internal static class PyArith
         switch (a)
         {
             case string s when b is long or bool:
-                var n = Math.Max(0, PyOps.ToLong(b));
-                Guard(s.Length * n);
-                return string.Concat(Enumerable.Repeat(s, (int)n));
+                return string.Concat(Enumerable.Repeat(s, Repeats(s.Length, PyOps.ToLong(b))));
             case List<object?> l when b is long or bool:
-                var m = Math.Max(0, PyOps.ToLong(b));
-                Guard(l.Count * m);
-                var repeated = new List<object?>((int)(l.Count * m));
+                var m = Repeats(l.Count, PyOps.ToLong(b));
+                var repeated = new List<object?>(l.Count * m);
                 for (var i = 0; i < m; i++)
                 {
                     repeated.AddRange(l);
@@ -132,9 +129,7 @@ internal static class PyArith
 
                 return repeated;
             case PyTuple t when b is long or bool:
-                var k = Math.Max(0, PyOps.ToLong(b));
-                Guard(t.Count * k);
-                return new PyTuple([.. Enumerable.Range(0, (int)k).SelectMany(_ => t.Items)]);
+                return new PyTuple([.. Enumerable.Range(0, Repeats(t.Count, PyOps.ToLong(b))).SelectMany(_ => t.Items)]);
             case PyTimeDelta td when b is long or double:
                 return new PyTimeDelta((long)Math.Round(td.Ticks * PyOps.ToDouble(b)));
             case long or double when b is PyTimeDelta td2:
@@ -316,6 +311,27 @@ internal static class PyArith
         Undefined u => throw u.Fail(),
         _ => throw new PyException($"bad operand type for unary +: '{PyOps.TypeName(v)}'"),
     };
+
+    /// <summary>
+    /// How many copies <c>sequence * times</c> makes of a sequence of <paramref name="length"/> items: none for an empty
+    /// sequence or a count below 1 (as in Python, whatever the count), else the count, refused when the result would pass
+    /// <see cref="MaxValueLength"/>. The check divides rather than multiplies: a count near 2**63 would overflow the product.
+    /// </summary>
+    private static int Repeats(int length, long times)
+    {
+        if (length == 0 || times <= 0)
+        {
+            return 0;
+        }
+
+        if (times > MaxValueLength / length)
+        {
+            throw new PyException("value too large for a template");
+        }
+
+        Guard(length * times);
+        return (int)times;
+    }
 
     private static void Guard(long length)
     {

@@ -84,19 +84,60 @@ internal static class ApiInput
     public static IReadOnlyList<string> QueryList(HttpContext context, string name) =>
         [.. context.Request.Query[name].SelectMany(v => (v ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))];
 
+    /// <summary>
+    /// How JSON from a client is read: a member given twice in one object is a parse error (a 400 naming it). Read
+    /// leniently, the second one would throw an ArgumentException on the first access to the object, a 500.
+    /// </summary>
+    public static readonly JsonDocumentOptions ClientJson = new() { AllowDuplicateProperties = false };
+
     public static async Task<JsonObject> BodyAsync(HttpContext context)
     {
         JsonNode? node;
         try
         {
-            node = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false);
+            node = await JsonNode.ParseAsync(context.Request.Body, documentOptions: ClientJson, cancellationToken: context.RequestAborted).ConfigureAwait(false);
+            ReadAllText(node);
         }
         catch (JsonException e)
         {
             throw ApiException.BadRequest($"the request body is not valid JSON: {e.Message}");
         }
+        catch (InvalidOperationException e)
+        {
+            // Half a surrogate pair (a member name or a string of "\ud800") parses as JSON but is no text.
+            throw ApiException.BadRequest($"the request body is not valid JSON text: {e.Message}");
+        }
 
         return node as JsonObject ?? throw ApiException.BadRequest("the request body must be a JSON object");
+    }
+
+    /// <summary>
+    /// Reads every member name and string of a body once. A string escaping half a surrogate pair (<c>"\ud800"</c>)
+    /// parses, but reading it as .NET text throws an InvalidOperationException: found here it is a 400, not a 500
+    /// wherever it would be read first. (The check for repeated member names reads the names, and may throw it first.)
+    /// </summary>
+    private static void ReadAllText(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var (_, value) in o)
+                {
+                    ReadAllText(value);
+                }
+
+                break;
+            case JsonArray a:
+                foreach (var item in a)
+                {
+                    ReadAllText(item);
+                }
+
+                break;
+            case JsonValue v when v.GetValueKind() == JsonValueKind.String:
+                _ = v.GetValue<string>();
+                break;
+        }
     }
 
     public static string? Str(JsonObject body, string name, bool required = false)

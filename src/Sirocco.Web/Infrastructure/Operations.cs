@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Sirocco.Connections;
 using Sirocco.Storage;
 using Sirocco.Variables;
+using Sirocco.Web.Api;
 
 namespace Sirocco.Web.Infrastructure;
 
@@ -59,9 +60,9 @@ internal sealed class Operations
 
         try
         {
-            return JsonNode.Parse(text) as JsonObject ?? throw ApiException.BadRequest($"conf must be a JSON object, got: {Shorten(text)}");
+            return JsonNode.Parse(text, documentOptions: ApiInput.ClientJson) as JsonObject ?? throw ApiException.BadRequest($"conf must be a JSON object, got: {Shorten(text)}");
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or InvalidOperationException) // the second: half a surrogate pair, "\ud800"
         {
             throw ApiException.BadRequest($"conf is not valid JSON: {e.Message}");
         }

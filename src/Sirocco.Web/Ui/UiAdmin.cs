@@ -95,9 +95,9 @@ internal static partial class UiPages
             try
             {
                 using var stream = file.OpenReadStream();
-                doc = await JsonNode.ParseAsync(stream, cancellationToken: ctx.RequestAborted).ConfigureAwait(false) as JsonObject;
+                doc = await JsonNode.ParseAsync(stream, documentOptions: ApiInput.ClientJson, cancellationToken: ctx.RequestAborted).ConfigureAwait(false) as JsonObject;
             }
-            catch (JsonException e)
+            catch (Exception e) when (e is JsonException or InvalidOperationException) // the second: half a surrogate pair, "\ud800"
             {
                 Flash(ctx, $"Import failed: the file is not valid JSON ({e.Message})", error: true);
                 return Results.Redirect("/admin/variables");
@@ -424,9 +424,9 @@ internal static partial class UiPages
             JsonObject parsed;
             try
             {
-                parsed = JsonNode.Parse(extraText) as JsonObject ?? throw ApiException.BadRequest("Extra must be a JSON object, e.g. {\"key\": \"value\"}");
+                parsed = JsonNode.Parse(extraText, documentOptions: ApiInput.ClientJson) as JsonObject ?? throw ApiException.BadRequest("Extra must be a JSON object, e.g. {\"key\": \"value\"}");
             }
-            catch (JsonException e)
+            catch (Exception e) when (e is JsonException or InvalidOperationException) // the second: half a surrogate pair, "\ud800"
             {
                 throw ApiException.BadRequest($"Extra is not valid JSON: {e.Message}");
             }
