@@ -13,6 +13,7 @@ internal sealed class CliContext : IAsyncDisposable
     private IMetadataStore? _store;
     private RuntimeServices? _runtime;
     private SecretMasker? _masker;
+    private Microsoft.Extensions.Logging.ILoggerFactory? _logging;
 
     public CliContext(IReadOnlyDictionary<string, string> environment, TextWriter output, TextWriter error, bool outputRedirected)
     {
@@ -118,7 +119,10 @@ internal sealed class CliContext : IAsyncDisposable
     }
 
     /// <summary>The runtimes tries use (the Kubernetes clients and watches), built once from this process's environment.</summary>
-    public RuntimeServices Runtime => _runtime ??= new RuntimeServices().AddKubernetes(Environment, Config);
+    public RuntimeServices Runtime => _runtime ??= new RuntimeServices().AddKubernetes(Environment, Config, Logging);
+
+    /// <summary>The process's own log, per <c>[logging] logging_level</c> and <c>json_format</c>, on standard error.</summary>
+    public Microsoft.Extensions.Logging.ILoggerFactory Logging => _logging ??= ProcessLogging.Create(Config);
 
     public async ValueTask DisposeAsync()
     {
@@ -131,5 +135,7 @@ internal sealed class CliContext : IAsyncDisposable
         {
             await _store.DisposeAsync();
         }
+
+        _logging?.Dispose(); // last: it flushes what the others wrote while stopping
     }
 }

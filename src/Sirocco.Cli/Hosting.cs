@@ -41,7 +41,7 @@ internal static class Hosting
     public static SchedulerServices Services(CliContext ctx) => new(ctx.Config, ctx.Variables, ctx.Connections, ctx.Masker, ctx.Runtime);
 
     public static SchedulerOptions Options(CliContext ctx, Action<string>? echo = null) =>
-        SchedulerOptions.FromConfig(ctx.Config) with { LogEcho = echo };
+        SchedulerOptions.FromConfig(ctx.Config) with { LogEcho = echo, LoggerFactory = ctx.Logging };
 
     /// <summary>Parses the dags folder and records the DAGs and import errors in the store, as Airflow's CLI does.</summary>
     public static async Task<DagCollection> LoadDagsAsync(CliContext ctx, CancellationToken ct)

@@ -10,13 +10,23 @@ public static class KubernetesRuntimeServices
     /// Adds the Kubernetes runtime, which resolves clusters with <paramref name="environment"/> (HOME, KUBECONFIG,
     /// KUBERNETES_SERVICE_HOST/PORT): the process environment as the composition root read it. With
     /// <paramref name="config"/>, <c>[kubernetes] api_retry_budget_seconds</c> (default 120) bounds how long a try
-    /// retries an unreachable or failing API server before it fails.
+    /// retries an unreachable or failing API server before it fails. With <paramref name="loggerFactory"/>, API retries
+    /// and failures are also written to the process's log (category <c>Sirocco.Kubernetes</c>).
     /// </summary>
-    public static RuntimeServices AddKubernetes(this RuntimeServices services, IReadOnlyDictionary<string, string> environment, SiroccoConfig? config = null)
+    public static RuntimeServices AddKubernetes(
+        this RuntimeServices services,
+        IReadOnlyDictionary<string, string> environment,
+        SiroccoConfig? config = null,
+        Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(environment);
         var options = new KubernetesRuntimeOptions { Environment = environment };
+        if (loggerFactory is not null)
+        {
+            options = options with { Logger = loggerFactory.CreateLogger(KubernetesLog.Category) };
+        }
+
         if (config is not null)
         {
             var seconds = config.GetInt("kubernetes", "api_retry_budget_seconds");

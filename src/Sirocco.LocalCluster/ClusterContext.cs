@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Sirocco.LocalCluster.Store;
 
 namespace Sirocco.LocalCluster;
@@ -13,7 +15,11 @@ internal sealed class ClusterContext
         CaPem = caPem;
         StateDirectory = stateDirectory;
         Namespaces = new NamespaceController(this);
+        KubeletLog = options.LoggerFactory?.CreateLogger(LocalClusterLog.KubeletCategory) ?? NullLogger.Instance;
     }
+
+    /// <summary>The kubelet's log: pods started and ended, and its own faults.</summary>
+    public ILogger KubeletLog { get; }
 
     public LocalClusterOptions Options { get; }
 

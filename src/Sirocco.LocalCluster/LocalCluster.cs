@@ -106,6 +106,10 @@ public sealed class LocalCluster : IAsyncDisposable
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "Sirocco.LocalCluster" });
         builder.Logging.ClearProviders();
+        if (_options.LoggerFactory is { } loggerFactory)
+        {
+            builder.Services.AddSingleton(loggerFactory);
+        }
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
@@ -126,6 +130,7 @@ public sealed class LocalCluster : IAsyncDisposable
         _context.ServerAddress = $"127.0.0.1:{port}";
         ServerUrl = new Uri($"https://127.0.0.1:{port}");
 
+        LocalClusterLog.Listening(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(LocalClusterLog.Category), ServerUrl.ToString(), _options.NodeName, home);
         _runtime = new PodRuntime(_context);
         handler.Runtime = _runtime;
         await _runtime.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -40,6 +40,12 @@ public sealed class LocalClusterOptions
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
     /// <summary>
+    /// Where the cluster's own log goes (categories <c>Sirocco.LocalCluster</c> and <c>Sirocco.LocalCluster.Kubelet</c>:
+    /// API server faults, pods started and ended, kubelet failures). None when null.
+    /// </summary>
+    public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; init; }
+
+    /// <summary>
     /// The least number of thread-pool worker threads the process keeps ready while the cluster runs (0 leaves the
     /// runtime's default). A burst of pods keeps the pool busy with short kubelet work; without spare threads the
     /// runtime adds them slowly and API requests wait behind that work. The setting is process-wide and only raised.

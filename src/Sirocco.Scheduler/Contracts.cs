@@ -106,6 +106,9 @@ public sealed record SchedulerOptions
     /// <summary>How often the store is re-read for changes made by other processes (a safety net, not the hot path).</summary>
     public TimeSpan SweepInterval { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>Where the scheduler's own log goes (category <c>Sirocco.Scheduler</c>); none when null.</summary>
+    public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; init; }
+
     /// <summary>Also receives every task log line as written (<c>dags test</c> prints them to the terminal).</summary>
     public Action<string>? LogEcho { get; init; }
 

@@ -1,5 +1,7 @@
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Sirocco.Scheduling;
 using Sirocco.Storage;
 
@@ -22,6 +24,7 @@ public sealed partial class SiroccoScheduler
     private readonly SchedulerOptions _options;
     private readonly TimeProvider _time;
     private readonly ITryExecutor _executor;
+    private readonly ILogger _log;
     private readonly Channel<TryOutcome> _outcomes = Channel.CreateUnbounded<TryOutcome>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly Dictionary<(string DagId, string RunId), ActiveRun> _runs = [];
@@ -41,6 +44,7 @@ public sealed partial class SiroccoScheduler
     private int _sweepRequested;
     private int _runningGauge;
     private int _queuedGauge;
+    private Dictionary<string, string> _loggedImportErrors = new(StringComparer.Ordinal);
 
     /// <summary>Tries running now (for the executor gauges).</summary>
     internal int RunningTries => Volatile.Read(ref _runningGauge);
@@ -71,6 +75,7 @@ public sealed partial class SiroccoScheduler
         _services = services;
         _options = options;
         _time = time;
+        _log = options.LoggerFactory?.CreateLogger(SchedulerLog.Category) ?? NullLogger.Instance;
         _executor = executor ?? new TryRunner(store, services, renderer, options, _time);
     }
 
@@ -90,6 +95,7 @@ public sealed partial class SiroccoScheduler
         await StartJobAsync(JobTypes.Scheduler, refuseOnSingleSchedulerDatabase: true, shutdown).ConfigureAwait(false);
         SchedulerMetrics.Register(this);
         SchedulerMetrics.Beat(); // starting the job records its first heartbeat
+        SchedulerLog.Started(_log, JobId, _options.Hostname, Environment.ProcessId);
 
         // The heartbeat has its own timer, so that a long pass (a slow DAG folder, a thousand tries to start) never
         // makes a live scheduler look dead to the others.
@@ -140,11 +146,13 @@ public sealed partial class SiroccoScheduler
         SchedulerMetrics.Unregister(this);
         if (adoptedAway)
         {
+            SchedulerLog.AdoptedAway(_log, JobId, _options.HealthCheckThreshold.TotalSeconds);
             throw new SiroccoException(
                 $"Scheduler {JobId} stops: its heartbeat was older than [scheduler] scheduler_health_check_threshold ({_options.HealthCheckThreshold.TotalSeconds:0} s) and another scheduler adopted its runs; their pods go on under that scheduler.");
         }
 
         await _store.EndJobAsync(JobId, _time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+        SchedulerLog.Stopped(_log, JobId);
     }
 
     /// <summary>
@@ -381,12 +389,30 @@ public sealed partial class SiroccoScheduler
 
     private async Task CollectDagsAsync(CancellationToken ct)
     {
+        var started = _time.GetTimestamp();
         var collection = await _source.CollectAsync(ct).ConfigureAwait(false);
+        LogImportErrors(collection, _time.GetElapsedTime(started));
         await SyncDagsAsync(_store, collection, _options, _time.GetUtcNow(), ct).ConfigureAwait(false);
         _dags = new Dictionary<string, Dag>(collection.Dags, StringComparer.Ordinal);
         _weights.Clear();
         _order.Clear();
         _dagModels = (await _store.ListDagsAsync(ct).ConfigureAwait(false)).ToDictionary(d => d.DagId, StringComparer.Ordinal);
+    }
+
+    /// <summary>Logs each import error once (while its text stays the same) and the size of the collection.</summary>
+    private void LogImportErrors(DagCollection collection, TimeSpan took)
+    {
+        var now = collection.ImportErrors.ToDictionary(e => e.FileName, e => e.Message, StringComparer.Ordinal);
+        foreach (var (file, message) in now)
+        {
+            if (!_loggedImportErrors.TryGetValue(file, out var before) || before != message)
+            {
+                SchedulerLog.ImportError(_log, file, message);
+            }
+        }
+
+        _loggedImportErrors = now;
+        SchedulerLog.DagsLoaded(_log, collection.Dags.Count, now.Count, took.TotalMilliseconds);
     }
 
     /// <summary>

@@ -72,6 +72,7 @@ public sealed partial class SiroccoScheduler
             catch (System.Data.Common.DbException e)
             {
                 _options.LogEcho?.Invoke($"scheduler heartbeat failed, retried in {interval.TotalSeconds:0.#} s: {e.Message}");
+                SchedulerLog.HeartbeatFailed(_log, interval.TotalSeconds, e.Message);
             }
         }
 

@@ -67,7 +67,7 @@ public sealed partial class SiroccoScheduler
         run.Dirty = true;
         if (_running.TryGetValue(stored.Key, out var r) && (stored.State != TaskInstanceState.Running || stored.TryNumber != r.Ti.TryNumber))
         {
-            await r.Control.KillAsync($"its state was set to {stored.State.ToName()} by {stored.ChangedBy ?? "another process"}").ConfigureAwait(false);
+            await KillTryAsync(r, $"its state was set to {stored.State.ToName()} by {stored.ChangedBy ?? "another process"}").ConfigureAwait(false);
         }
     }
 
@@ -97,14 +97,14 @@ public sealed partial class SiroccoScheduler
             {
                 if (_running.TryGetValue(ti.Key, out var r) && ti.ChangedBy is not null)
                 {
-                    await r.Control.KillAsync($"its state was set to {ti.State.ToName()} by {ti.ChangedBy}").ConfigureAwait(false);
+                    await KillTryAsync(r, $"its state was set to {ti.State.ToName()} by {ti.ChangedBy}").ConfigureAwait(false);
                 }
             }
         }
 
         foreach (var r in _running.Values.Where(r => r.Ti.DagId == key.DagId && r.Ti.RunId == key.RunId).ToList())
         {
-            await r.Control.KillAsync(reason).ConfigureAwait(false);
+            await KillTryAsync(r, reason).ConfigureAwait(false);
         }
     }
 

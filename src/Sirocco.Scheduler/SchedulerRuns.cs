@@ -41,6 +41,7 @@ public sealed partial class SiroccoScheduler
                 try
                 {
                     await _store.CreateDagRunAsync(run, JobId, ct).ConfigureAwait(false);
+                    SchedulerLog.RunCreated(_log, run.DagId, run.RunId);
                 }
                 catch (DagRunExistsException)
                 {
@@ -297,6 +298,7 @@ public sealed partial class SiroccoScheduler
         var failed = leaves.Any(s => s is TaskInstanceState.Failed or TaskInstanceState.UpstreamFailed);
         SetRun(run, run.Run with { State = failed ? DagRunState.Failed : DagRunState.Success, EndDate = _time.GetUtcNow() });
         SchedulerMetrics.RunFinished(run.Run);
+        LogRunFinished(run.Run);
         _runs.Remove((run.Run.DagId, run.Run.RunId));
         _changes++;
     }
@@ -307,7 +309,7 @@ public sealed partial class SiroccoScheduler
         {
             if (_running.TryGetValue(ti.Key, out var r))
             {
-                await r.Control.KillAsync($"the DAG run exceeded its dagrun_timeout ({run.Dag.DagrunTimeout})").ConfigureAwait(false);
+                await KillTryAsync(r, $"the DAG run exceeded its dagrun_timeout ({run.Dag.DagrunTimeout})").ConfigureAwait(false);
             }
 
             Set(run, ti with { State = TaskInstanceState.Skipped, EndDate = _time.GetUtcNow() });
@@ -315,6 +317,17 @@ public sealed partial class SiroccoScheduler
 
         SetRun(run, run.Run with { State = DagRunState.Failed, EndDate = _time.GetUtcNow() });
         SchedulerMetrics.RunFinished(run.Run);
+        LogRunFinished(run.Run);
         _runs.Remove((run.Run.DagId, run.Run.RunId));
+    }
+
+    private void LogRunFinished(DagRun run) =>
+        SchedulerLog.RunFinished(_log, run.DagId, run.RunId, run.State.ToName(), ((run.EndDate ?? _time.GetUtcNow()) - (run.StartDate ?? run.QueuedAt ?? run.EndDate ?? _time.GetUtcNow())).TotalSeconds);
+
+    /// <summary>Ends a running try, saying why in the scheduler's log (its own log says it too).</summary>
+    private Task KillTryAsync(RunningTry running, string reason)
+    {
+        SchedulerLog.TryKilled(_log, running.Ti.DagId, running.Ti.TaskId, running.Ti.RunId, running.Ti.TryNumber, reason);
+        return running.Control.KillAsync(reason);
     }
 }

@@ -69,6 +69,7 @@ public sealed partial class SiroccoScheduler
         var control = new TryControl();
         TriesStarted++;
         SchedulerMetrics.TryStarted(ti);
+        SchedulerLog.TryStarted(_log, ti.DagId, ti.TaskId, ti.RunId, ti.MapIndex, ti.TryNumber);
         var task = RunTryAsync(run, ti, resumedExternalId, control);
         _running[ti.Key] = new RunningTry(ti, control, task);
     }
@@ -116,6 +117,7 @@ public sealed partial class SiroccoScheduler
         // The try's record is history: written even when a user changed the task instance meanwhile.
         _writes.FinishedTry(TryRecord(finished));
         SchedulerMetrics.TryFinished(finished, state);
+        SchedulerLog.TryFinished(_log, ti.DagId, ti.TaskId, ti.RunId, ti.MapIndex, ti.TryNumber, state.ToName());
         if (run is null || !run.Tis.TryGetValue(ti.TaskId, out var current) || current.State != TaskInstanceState.Running || current.TryNumber != ti.TryNumber)
         {
             return Task.CompletedTask; // the run timed out or a user changed the state meanwhile: theirs stands

@@ -58,11 +58,20 @@ public sealed class SiroccoWebServer : IAsyncDisposable
 
         if (certificate is null && !IsLoopback(requested.Host))
         {
-            options.Log?.Invoke($"warning: the web server listens on {urls} without TLS: passwords and session cookies cross the network in clear text. Bind to 127.0.0.1, set [webserver] web_server_ssl_cert and web_server_ssl_key, or put a TLS proxy in front.");
+            var warning = $"the web server listens on {urls} without TLS: passwords and session cookies cross the network in clear text. Bind to 127.0.0.1, set [webserver] web_server_ssl_cert and web_server_ssl_key, or put a TLS proxy in front.";
+            options.Log?.Invoke("warning: " + warning);
+            if (options.LoggerFactory is not null)
+            {
+                WebLog.Warning(options.LoggerFactory.CreateLogger(WebLog.Category), warning);
+            }
         }
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = typeof(SiroccoWebServer).Assembly.GetName().Name });
         builder.Logging.ClearProviders();
+        if (options.LoggerFactory is { } loggerFactory)
+        {
+            builder.Services.AddSingleton<ILoggerFactory>(new QuietFrameworkLoggerFactory(loggerFactory));
+        }
         builder.WebHost.UseUrls(urls);
         if (certificate is not null)
         {
@@ -124,6 +133,7 @@ public sealed class SiroccoWebServer : IAsyncDisposable
         var app = builder.Build();
         var auth = new Authenticator(state);
         var ops = new Operations(state);
+        app.UseAccessLog(state);
         app.UseSecurityHeaders();
         app.UseErrors(state);
         app.UseAuthentication();

@@ -50,6 +50,12 @@ public sealed record WebServerOptions
     /// <summary>Receives warnings (binding without TLS) and unexpected server errors, one line each.</summary>
     public Action<string>? Log { get; init; }
 
+    /// <summary>
+    /// Where the server's own log goes: warnings and failures (category <c>Sirocco.Web</c>), an access log line per request
+    /// (<c>Sirocco.Web.Access</c>), and ASP.NET Core's own warnings. None when null.
+    /// </summary>
+    public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; init; }
+
     /// <summary>Largest request body accepted, in bytes (default 1 MiB); larger requests get 413.</summary>
     public long MaxRequestBodySize { get; init; } = 1024 * 1024;
 }

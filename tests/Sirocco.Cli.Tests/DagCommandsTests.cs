@@ -49,7 +49,9 @@ public sealed class DagCommandsTests : IDisposable
 
     public void Dispose() => Directory.Delete(_home, recursive: true);
 
-    private async Task<(int Code, string Out, string Err)> Sirocco(params string[] args)
+    private Task<(int Code, string Out, string Err)> Sirocco(params string[] args) => SiroccoWith([], args);
+
+    private async Task<(int Code, string Out, string Err)> SiroccoWith(Dictionary<string, string> env, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "sirocco.dll"));
@@ -59,6 +61,11 @@ public sealed class DagCommandsTests : IDisposable
         }
 
         psi.Environment["SIROCCO_HOME"] = _home;
+        foreach (var (k, v) in env)
+        {
+            psi.Environment[k] = v;
+        }
+
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
@@ -103,6 +110,34 @@ public sealed class DagCommandsTests : IDisposable
         Assert.DoesNotContain("start: ", one.Out, StringComparison.Ordinal); // dependencies ignored, others not run
         var runs = JsonNode.Parse((await Sirocco("dags", "list-runs", "-d", "cli_dag", "-o", "json")).Out)!.AsArray();
         Assert.DoesNotContain(runs, r => r!["run_id"]!.ToString().Contains("temporary", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_process_log_follows_logging_level_and_json_format_on_standard_error()
+    {
+        // json_format: every line on standard error is one JSON object; the scheduler says what it ran.
+        var json = await SiroccoWith(new() { ["SIROCCO__LOGGING__JSON_FORMAT"] = "True" }, "dags", "test", "cli_dag", "2024-04-01");
+        Assert.Equal(0, json.Code);
+        var entries = json.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
+        Assert.Contains(entries, e => e["Category"]!.ToString() == "Sirocco.Scheduler" && e["LogLevel"]!.ToString() == "Information"
+            && e["Message"]!.ToString() == "Started try 1 of cli_dag.echo (run manual__2024-04-01T00:00:00+00:00, map index -1)");
+        Assert.Contains(entries, e => e["Message"]!.ToString().StartsWith("DAG run cli_dag manual__2024-04-01T00:00:00+00:00 finished: success in ", StringComparison.Ordinal));
+        Assert.All(entries, e => Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", e["Timestamp"]!.ToString()));
+        Assert.DoesNotContain("Started try", json.Out, StringComparison.Ordinal); // standard out keeps the command's own output
+
+        // The default: one plain line per entry.
+        var plain = await Sirocco("dags", "test", "cli_dag", "2024-04-02");
+        Assert.Matches(@"(?m)^\[\d{4}-\d\d-\d\dT[\d:.]+Z\] info: Sirocco\.Scheduler\[6\] Try 1 of cli_dag\.echo \(run manual__2024-04-02T00:00:00\+00:00, map index -1\) ended: success$", plain.Err);
+
+        // WARNING and above only: the tries' information lines are gone.
+        var quiet = await SiroccoWith(new() { ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING" }, "dags", "test", "cli_dag", "2024-04-03");
+        Assert.Equal(0, quiet.Code);
+        Assert.DoesNotContain("Sirocco.Scheduler", quiet.Err, StringComparison.Ordinal);
+        Assert.Contains("finished: success", quiet.Out, StringComparison.Ordinal);
+
+        var wrong = await SiroccoWith(new() { ["SIROCCO__LOGGING__LOGGING_LEVEL"] = "LOUD" }, "dags", "test", "cli_dag", "2024-04-04");
+        Assert.NotEqual(0, wrong.Code);
+        Assert.Contains("[logging] logging_level = 'LOUD' is not a level", wrong.Err, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -116,6 +116,7 @@ internal static class ServeCommands
                 Port = port ?? ctx.Config.GetInt("local_cluster", "port"),
                 KubeconfigPath = Path.Combine(ctx.Home, "kube_config"),
                 ImageEntrypoints = entrypoints,
+                LoggerFactory = ctx.Logging,
             },
             ct);
     }

@@ -58,7 +58,7 @@ internal static class WebCommands
         Urls = string.Create(
             CultureInfo.InvariantCulture,
             $"http://{host ?? ctx.Config.Get("webserver", "web_server_host", "127.0.0.1")}:{port?.ToString(CultureInfo.InvariantCulture) ?? ctx.Config.Get("webserver", "web_server_port", "8080")}"),
-        Log = line => ctx.Error.WriteLine(line),
+        LoggerFactory = ctx.Logging,
     };
 
     private static Command Users(CliContext ctx)

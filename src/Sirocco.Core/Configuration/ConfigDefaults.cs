@@ -60,6 +60,7 @@ internal static class ConfigDefaults
             {
                 ["base_log_folder"] = "{SIROCCO_HOME}/logs",
                 ["logging_level"] = "INFO",
+                ["json_format"] = "False",
                 ["min_length_masked_secret"] = "5",
             },
             ["metrics"] = new Dictionary<string, string>(StringComparer.Ordinal)

@@ -44,6 +44,7 @@ internal sealed class ApiRetry
                         state.Log?.Invoke(
                             $"Kubernetes API {state.Server}: {state.What} failed (attempt {state.Attempts}): {state.LastError}; "
                             + $"retrying in {args.RetryDelay.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s");
+                        KubernetesLog.Retrying(options.Logger, state.Server, state.What, state.Attempts, state.LastError, args.RetryDelay.TotalSeconds);
                     }
 
                     return ValueTask.CompletedTask;
@@ -67,6 +68,7 @@ internal sealed class ApiRetry
         }
         catch (TimeoutRejectedException e)
         {
+            KubernetesLog.GaveUp(_options.Logger, state.Server, what, _options.RetryBudget.TotalSeconds, state.Attempts, state.LastError ?? "the call did not answer");
             throw new SiroccoException(
                 $"Kubernetes API {state.Server} unreachable: {what} kept failing for {_options.RetryBudget.TotalSeconds:0} s "
                 + $"([kubernetes] api_retry_budget_seconds), {state.Attempts} attempts; last error: {state.LastError ?? "the call did not answer"}",
@@ -74,6 +76,7 @@ internal sealed class ApiRetry
         }
         catch (Exception e) when (IsPermanentAccessFailure(e) && !cancellationToken.IsCancellationRequested)
         {
+            KubernetesLog.Refused(_options.Logger, state.Server, what, Describe(e));
             throw new SiroccoException($"Kubernetes API {state.Server}: {what} failed: {Describe(e)}", e);
         }
         finally

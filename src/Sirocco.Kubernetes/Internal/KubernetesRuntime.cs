@@ -27,6 +27,9 @@ internal sealed record KubernetesRuntimeOptions
     /// <summary>The process environment (HOME, KUBECONFIG, KUBERNETES_SERVICE_HOST), as the composition root read it.</summary>
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>The process's own log (category <c>Sirocco.Kubernetes</c>): API retries and failures, besides the try's log.</summary>
+    public Microsoft.Extensions.Logging.ILogger Logger { get; init; } = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
     /// <summary>Extra HTTP handlers put in front of every client (request counting in tests and the benchmark).</summary>
     public Func<DelegatingHandler[]> Handlers { get; init; } = () => [];
 

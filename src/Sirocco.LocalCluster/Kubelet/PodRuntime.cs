@@ -153,7 +153,7 @@ internal sealed partial class PodRuntime : IAsyncDisposable
                     catch (Exception ex) when (ex is not OutOfMemoryException)
                     {
                         // One bad pod must not stop the kubelet.
-                        Console.Error.WriteLine($"local cluster: pod {e.Object.Key}: {ex.Message}");
+                        LocalClusterLog.EventFault(_cluster.KubeletLog, ex, e.Object.Key);
                     }
                 }
             }

@@ -127,6 +127,7 @@ internal sealed class PodWorker
         try
         {
             _startTime = _cluster.Now;
+            LocalClusterLog.PodStarted(_cluster.KubeletLog, Namespace, Name);
             System.IO.Directory.CreateDirectory(Directory);
             if (_pod.Spec.ActiveDeadlineSeconds is { } deadline)
             {
@@ -169,7 +170,7 @@ internal sealed class PodWorker
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // A fault of the kubelet itself: say so on the pod rather than leave it hanging.
-            Console.Error.WriteLine($"local cluster: pod {Namespace}/{Name}: {e}");
+            LocalClusterLog.PodFault(_cluster.KubeletLog, e, Namespace, Name);
             Record("Warning", "Failed", "the local cluster's kubelet failed to run this pod: " + e.Message, null);
             _initFailed = true;
             await KillAllAsync(TimeSpan.Zero, recordKilling: false).ConfigureAwait(true);
@@ -178,6 +179,11 @@ internal sealed class PodWorker
         {
             Finished = true;
             PublishStatus();
+            if (_cluster.KubeletLog.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
+            {
+                LocalClusterLog.PodEnded(_cluster.KubeletLog, Namespace, Name, BuildStatus()["phase"]?.ToString() ?? "Unknown");
+            }
+
             _runtime.PodFinished(this);
         }
     }

@@ -59,6 +59,7 @@ internal sealed class ApiRegistry
                         return Problem.Result(401, "Unauthorized", "No credentials, or wrong ones: send Authorization: Basic (user:password) or Bearer (a token from POST /auth/token)");
                     }
 
+                    context.Items[WebLog.UserItem] = user.Username;
                     if (!user.Can(needed))
                     {
                         return Problem.Result(403, "Forbidden", $"User '{user.Username}' with role {user.Role} may not do this: it needs the {needed} role or higher");

@@ -62,6 +62,7 @@ internal static class Middleware
 #pragma warning restore CA1031
         {
             state.Options.Log?.Invoke($"web server: {context.Request.Method} {context.Request.Path}: {state.Masker.Redact(e.ToString())}");
+            WebLog.RequestFailed(state.Log, context.Request.Method, context.Request.Path.ToString(), state.Masker.Redact(e.ToString()));
             if (!context.Response.HasStarted)
             {
                 context.Response.Clear();

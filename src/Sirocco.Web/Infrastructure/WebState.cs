@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Sirocco.Connections;
 using Sirocco.Scheduler;
 using Sirocco.Variables;
@@ -13,6 +14,22 @@ internal sealed class WebState
         Variables = new VariableAccessor(options.Store, options.Environment, options.Masker);
         Connections = new ConnectionAccessor(options.Store, options.Environment, options.Masker);
         Audit = new Security.AuditLog(this);
+        var loggers = options.LoggerFactory ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
+        Log = loggers.CreateLogger(WebLog.Category);
+        AccessLog = loggers.CreateLogger(WebLog.AccessCategory);
+    }
+
+    /// <summary>The server's own log (category <c>Sirocco.Web</c>).</summary>
+    public ILogger Log { get; }
+
+    /// <summary>One line per request (category <c>Sirocco.Web.Access</c>).</summary>
+    public ILogger AccessLog { get; }
+
+    /// <summary>A warning for whoever runs the server: to the log, and to <see cref="WebServerOptions.Log"/> when set.</summary>
+    public void Warn(string message)
+    {
+        Options.Log?.Invoke(message);
+        WebLog.Warning(Log, message);
     }
 
     /// <summary>The audit log of changes, logins and logouts made through this server.</summary>

@@ -69,7 +69,7 @@ internal sealed class AuditLog
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            _state.Options.Log?.Invoke($"web server: the audit log could not record '{@event}' by {owner}: {e.Message}");
+            _state.Warn($"web server: the audit log could not record '{@event}' by {owner}: {e.Message}");
         }
     }
 

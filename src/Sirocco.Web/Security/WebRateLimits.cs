@@ -36,7 +36,7 @@ internal static partial class WebRateLimits
                     http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(r.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
                 }
 
-                state.Options.Log?.Invoke($"web server: sign-in attempts from {http.Connection.RemoteIpAddress} refused by [webserver] auth_rate_limit ({text})");
+                state.Warn($"web server: sign-in attempts from {http.Connection.RemoteIpAddress} refused by [webserver] auth_rate_limit ({text})");
                 var message = LoginMessages.RateLimited(text, retry);
                 if (http.Request.Path.StartsWithSegments("/login", StringComparison.Ordinal))
                 {

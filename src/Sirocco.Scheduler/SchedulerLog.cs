@@ -1,0 +1,47 @@
+using Microsoft.Extensions.Logging;
+
+namespace Sirocco.Scheduler;
+
+/// <summary>
+/// What the scheduler tells whoever runs it (category <c>Sirocco.Scheduler</c>): its start and stop, DAG runs created and
+/// ended, tries started and ended, tries ended from outside, DAG files that failed to load, heartbeat trouble. Task logs
+/// are separate (one file per try); these lines are for the operator of the service.
+/// </summary>
+internal static partial class SchedulerLog
+{
+    /// <summary>The category of the scheduler's own log.</summary>
+    public const string Category = "Sirocco.Scheduler";
+
+    [LoggerMessage(1, LogLevel.Information, "Scheduler job {JobId} started on {Hostname} (pid {Pid})")]
+    public static partial void Started(ILogger logger, string jobId, string hostname, int pid);
+
+    [LoggerMessage(2, LogLevel.Information, "Scheduler job {JobId} stopped")]
+    public static partial void Stopped(ILogger logger, string jobId);
+
+    [LoggerMessage(3, LogLevel.Information, "Created DAG run {DagId} {RunId}")]
+    public static partial void RunCreated(ILogger logger, string dagId, string runId);
+
+    [LoggerMessage(4, LogLevel.Information, "DAG run {DagId} {RunId} finished: {State} in {Seconds:0.###} s")]
+    public static partial void RunFinished(ILogger logger, string dagId, string runId, string state, double seconds);
+
+    [LoggerMessage(5, LogLevel.Information, "Started try {TryNumber} of {DagId}.{TaskId} (run {RunId}, map index {MapIndex})")]
+    public static partial void TryStarted(ILogger logger, string dagId, string taskId, string runId, int mapIndex, int tryNumber);
+
+    [LoggerMessage(6, LogLevel.Information, "Try {TryNumber} of {DagId}.{TaskId} (run {RunId}, map index {MapIndex}) ended: {State}")]
+    public static partial void TryFinished(ILogger logger, string dagId, string taskId, string runId, int mapIndex, int tryNumber, string state);
+
+    [LoggerMessage(7, LogLevel.Warning, "Ending try {TryNumber} of {DagId}.{TaskId} (run {RunId}): {Reason}")]
+    public static partial void TryKilled(ILogger logger, string dagId, string taskId, string runId, int tryNumber, string reason);
+
+    [LoggerMessage(8, LogLevel.Warning, "DAG file {File} failed to load: {Error}")]
+    public static partial void ImportError(ILogger logger, string file, string error);
+
+    [LoggerMessage(9, LogLevel.Warning, "Scheduler heartbeat failed, retried in {Seconds:0.#} s: {Error}")]
+    public static partial void HeartbeatFailed(ILogger logger, double seconds, string error);
+
+    [LoggerMessage(10, LogLevel.Error, "Scheduler job {JobId} lost its runs: its heartbeat was older than {Threshold} s and another scheduler adopted them")]
+    public static partial void AdoptedAway(ILogger logger, string jobId, double threshold);
+
+    [LoggerMessage(11, LogLevel.Information, "Loaded {Dags} DAGs, {Errors} import errors, in {Milliseconds:0} ms")]
+    public static partial void DagsLoaded(ILogger logger, int dags, int errors, double milliseconds);
+}
