@@ -1,3 +1,5 @@
+using Sirocco.Scheduling;
+
 namespace Sirocco.Core.Tests;
 
 public class DagTests
@@ -155,5 +157,13 @@ public class DagTests
         Assert.Equal("up_for_retry", TaskInstanceState.UpForRetry.ToName());
         Assert.Equal(TaskInstanceState.UpstreamFailed, StateNames.ParseTaskInstanceState("upstream_failed"));
         Assert.Throws<SiroccoException>(() => TriggerRuleNames.Parse("sometimes"));
+    }
+
+    [Fact]
+    public void A_null_schedule_means_manual_runs_only_as_schedule_None_does_in_Airflow()
+    {
+        var dag = new Dag("manual_only") { Schedule = null };
+        Assert.Same(Schedule.None, dag.Schedule);
+        Assert.NotSame(Schedule.None, new Dag("daily").Schedule);
     }
 }

@@ -10,6 +10,7 @@ namespace Sirocco;
 public sealed class Dag : IEnumerable<BaseOperator>
 {
     private readonly Dictionary<string, BaseOperator> _tasks = new(StringComparer.Ordinal);
+    private Schedule _schedule = Schedule.Every(TimeSpan.FromDays(1));
 
     /// <summary>Creates a DAG (id: letters, digits, '_', '-', '.'; at most 250 characters).</summary>
     public Dag(string dagId)
@@ -25,8 +26,12 @@ public sealed class Dag : IEnumerable<BaseOperator>
     /// <summary>A description shown in the UI.</summary>
     public string? Description { get; set; }
 
-    /// <summary>When the DAG runs (Airflow 2's default is one day); <see cref="Schedule.None"/> for manual runs only.</summary>
-    public Schedule Schedule { get; set; } = Schedule.Every(TimeSpan.FromDays(1));
+    /// <summary>
+    /// When the DAG runs (Airflow 2's default is one day); <see cref="Schedule.None"/> for manual runs only. Setting
+    /// <c>null</c> means the same, as <c>schedule=None</c> does in Airflow.
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.AllowNull]
+    public Schedule Schedule { get => _schedule; set => _schedule = value ?? Schedule.None; }
 
     /// <summary>The first logical date to schedule (<c>default_args['start_date']</c> when unset).</summary>
     public DateTimeOffset? StartDate

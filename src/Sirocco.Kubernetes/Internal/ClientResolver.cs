@@ -17,8 +17,8 @@ internal sealed record ResolvedConfig(
 
 /// <summary>
 /// Finds the cluster of a try, in this order: the operator's <c>in_cluster</c>; its <c>config_file</c>; the connection's
-/// extras (<c>in_cluster</c>, <c>kube_config_path</c>, <c>kube_config</c>); the in-cluster service account when running
-/// in a pod; <c>$KUBECONFIG</c> or <c>~/.kube/config</c>. Errors name the file or connection at fault.
+/// extras (<c>in_cluster</c>, <c>kube_config_path</c>, <c>kube_config</c>); <c>[kubernetes] in_cluster = True</c>; the
+/// in-cluster service account when running in a pod; <c>$KUBECONFIG</c> or <c>~/.kube/config</c>. Errors name the file or connection at fault.
 /// </summary>
 internal static class ClientResolver
 {
@@ -100,6 +100,13 @@ internal static class ClientResolver
         {
             var text = inline is JsonValue v ? v.ToString() : inline.ToJsonString();
             return Done(FromText(text, context, connId!), "inline:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text))), $"connection {connId} kube_config");
+        }
+
+        if (config is not null && config.GetBool("kubernetes", "in_cluster"))
+        {
+            // The deployment's default (deploy/kubernetes sets it): the pod's own service account, unless the task or
+            // its connection named a cluster above.
+            return Done(InCluster("[kubernetes] in_cluster"), "in-cluster", "in-cluster", inClusterNs: true);
         }
 
         if (environment.TryGetValue("KUBERNETES_SERVICE_HOST", out var host) && host.Length > 0)
