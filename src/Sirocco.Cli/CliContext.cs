@@ -36,6 +36,9 @@ internal sealed class CliContext : IAsyncDisposable
 
     public bool OutputRedirected { get; }
 
+    /// <summary>Whether standard error is this process's own terminal (where progress is drawn).</summary>
+    public bool ErrorIsTerminal => ReferenceEquals(Error, Console.Error) && !Console.IsErrorRedirected;
+
     public string Home { get; }
 
     public SiroccoConfig Config { get; private set; }

@@ -141,10 +141,38 @@ public sealed class DagCommandsTests : IDisposable
     }
 
     [Fact]
+    public async Task A_backfill_at_a_terminal_draws_its_progress_and_still_prints_its_results()
+    {
+        // `script` runs the program on a pseudo-terminal, as at a shell; its output is what the terminal received.
+        var command = $"dotnet '{Path.Combine(AppContext.BaseDirectory, "sirocco.dll")}' dags backfill cli_dag -s 2024-02-01 -e 2024-02-03";
+        var psi = new ProcessStartInfo("script") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        foreach (var a in new[] { "-qec", command, "/dev/null" })
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.Environment["SIROCCO_HOME"] = _home;
+        psi.Environment["TERM"] = "xterm";
+        using var p = Process.Start(psi)!;
+        p.StandardInput.Close();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(120));
+        var screen = await stdout;
+        Assert.True(p.ExitCode == 0, screen + await stderr);
+        Assert.Contains("Backfilling cli_dag", screen, StringComparison.Ordinal);
+        Assert.Contains("100%", screen, StringComparison.Ordinal);
+        Assert.Contains("\u001b[", screen, StringComparison.Ordinal); // drawn in place with terminal escapes
+        Assert.Contains("said: hello world on 2024-02-02", screen, StringComparison.Ordinal); // task log lines above the bar
+        Assert.Contains("backfill__2024-02-03T00:00:00+00:00: success", screen, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Backfill_runs_each_interval_then_state_logs_and_clear_work_on_its_runs()
     {
         var backfill = await Sirocco("dags", "backfill", "cli_dag", "-s", "2024-01-01", "-e", "2024-01-03");
         Assert.Equal(0, backfill.Code);
+        Assert.DoesNotContain("Backfilling", backfill.Err, StringComparison.Ordinal); // no progress drawn into a pipe
         var runs = JsonNode.Parse((await Sirocco("dags", "list-runs", "-d", "cli_dag", "-o", "json")).Out)!.AsArray();
         Assert.Equal(["backfill__2024-01-03T00:00:00+00:00", "backfill__2024-01-02T00:00:00+00:00", "backfill__2024-01-01T00:00:00+00:00"], runs.Select(r => r!["run_id"]!.ToString()));
         Assert.All(runs, r => Assert.Equal("success", r!["state"]!.ToString()));

@@ -269,7 +269,9 @@ internal static class DagsCommands
                 throw new SiroccoException($"--end-date {pr.GetValue(end)} is before --start-date {pr.GetValue(start)}");
             }
 
-            var scheduler = Hosting.CreateScheduler(ctx, new StaticDagSource(dag), ctx.Out.WriteLine);
+            // Task log lines go through the progress display while it is drawn, so the bar stays whole.
+            Action<string> echo = ctx.Out.WriteLine;
+            var scheduler = Hosting.CreateScheduler(ctx, new StaticDagSource(dag), line => echo(line));
             var runs = new List<DagRun>();
             Scheduling.DataInterval? last = null;
             while (dag.Schedule.Next(last, from, to, catchup: true, now: DateTimeOffset.MaxValue) is { } next && next.LogicalDate <= to)
@@ -297,7 +299,27 @@ internal static class DagsCommands
 
             using var shutdown = Hosting.ShutdownOnSignal();
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, shutdown.Token);
-            var results = runs.Count == 0 ? [] : await scheduler.RunToCompletionAsync(runs, linked.Token);
+            var results = runs.Count == 0
+                ? []
+                : await CliProgress.BarAsync(ctx, $"Backfilling {dag.DagId}: {runs.Count} run(s)", runs.Count * dag.Tasks.Count, async progress =>
+                {
+                    echo = progress.Line;
+                    scheduler.TaskInstanceFinished += ti =>
+                    {
+                        if (ti.State is not TaskInstanceState.UpForRetry and not TaskInstanceState.UpForReschedule)
+                        {
+                            progress.Advance();
+                        }
+                    };
+                    try
+                    {
+                        return await scheduler.RunToCompletionAsync(runs, linked.Token);
+                    }
+                    finally
+                    {
+                        echo = ctx.Out.WriteLine;
+                    }
+                });
             foreach (var r in results)
             {
                 ctx.Out.WriteLine($"{r.RunId}: {r.State.ToName()}");

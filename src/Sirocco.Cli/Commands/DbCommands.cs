@@ -15,7 +15,8 @@ internal static class DbCommands
             var store = Storage.MetadataStore.Open(ctx.Config.SqlConn);
             await using (store)
             {
-                var applied = await store.MigrateAsync(ct);
+                IReadOnlyList<int> applied = [];
+                await CliProgress.StepsAsync(ctx, "Applying the migrations the database lacks", async _ => applied = await store.MigrateAsync(ct));
                 var version = await store.GetSchemaVersionAsync(ct);
                 ctx.Out.WriteLine(applied.Count == 0
                     ? $"Database is up to date (schema version {version})."

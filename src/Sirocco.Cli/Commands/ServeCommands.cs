@@ -136,28 +136,53 @@ internal static class ServeCommands
 
         ctx.ReloadConfig();
         var config = ctx.Config;
-        await ctx.Store.MigrateAsync(ct);
-        var password = await EnsureAdminAsync(ctx.Store, ctx.Home, ct);
         var dags = config.Get("core", "dags_folder");
-        var copied = CopyExamples(config, dags);
-
+        string? password = null;
+        var copied = 0;
         LocalCluster.LocalCluster? cluster = null;
+        string? clusterWarning = null;
+        Scheduler.DagCollection collection = null!;
+        using var bag = Hosting.CreateDagBag(ctx, watch: true);
+        var source = new DagBagSource(bag);
+
+        // The first start sets everything up, which takes a while: a spinner on a terminal names each step.
         try
         {
-            cluster = await StartClusterAsync(ctx, null, ct);
-            PointDefaultConnection(ctx.Store, cluster.KubeconfigPath);
+            await CliProgress.StepsAsync(ctx, "Creating the metadata database", async step =>
+            {
+                await ctx.Store.MigrateAsync(ct);
+                step("Creating the admin user");
+                password = await EnsureAdminAsync(ctx.Store, ctx.Home, ct);
+                copied = CopyExamples(config, dags);
+                step("Starting the local cluster");
+                try
+                {
+                    cluster = await StartClusterAsync(ctx, null, ct);
+                    PointDefaultConnection(ctx.Store, cluster.KubeconfigPath);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    clusterWarning = $"warning: the local cluster did not start ({e.Message}); pod tasks need another cluster (kubernetes_default connection)";
+                }
+
+                // Parse the DAGs once before reporting, so what is printed is what runs.
+                step($"Loading the DAG files in {dags}");
+                collection = await source.CollectAsync(ct);
+            });
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch when (cluster is not null)
         {
-            await ctx.Error.WriteLineAsync($"warning: the local cluster did not start ({e.Message}); pod tasks need another cluster (kubernetes_default connection)");
+            await cluster.DisposeAsync();
+            throw;
+        }
+
+        if (clusterWarning is not null)
+        {
+            await ctx.Error.WriteLineAsync(clusterWarning);
         }
 
         await using (cluster)
         {
-            // Parse the DAGs once before reporting, so what is printed is what runs.
-            using var bag = Hosting.CreateDagBag(ctx, watch: true);
-            var source = new DagBagSource(bag);
-            var collection = await source.CollectAsync(ct);
             await Scheduler.SiroccoScheduler.SyncDagsAsync(ctx.Store, collection, Hosting.Options(ctx), DateTimeOffset.UtcNow, ct);
 
             ctx.Out.WriteLine("Sirocco standalone is running.");
