@@ -1,5 +1,6 @@
 // Sirocco.Kubernetes: see README.md in this folder.
 using System.Runtime.CompilerServices;
 
-// The benchmark drives the internal runtime directly to count API requests (the tests get access from the build).
+// The benchmarks drive the internal runtime directly to count API requests (the tests get access from the build).
 [assembly: InternalsVisibleTo("Sirocco.Bench.Kubernetes")]
+[assembly: InternalsVisibleTo("Sirocco.Bench.Scale")]

@@ -16,7 +16,6 @@ namespace Sirocco.NodeSimulator;
 /// </summary>
 internal sealed class NodeSimulator(SimulatorOptions options)
 {
-    private const int Workers = 4;
     private const string HostIp = "10.10.0.1";
 
     private readonly ConcurrentDictionary<string, V1Pod> _pods = new(StringComparer.Ordinal);
@@ -33,7 +32,7 @@ internal sealed class NodeSimulator(SimulatorOptions options)
         _client = client;
         await RetryAsync("register the node", RegisterNodeAsync, stop).ConfigureAwait(false);
         var heartbeat = HeartbeatLoopAsync(stop);
-        var workers = Enumerable.Range(0, Workers).Select(_ => WorkAsync(stop)).ToList();
+        var workers = Enumerable.Range(0, options.Workers).Select(_ => WorkAsync(stop)).ToList();
         Log($"node {options.NodeName} registered (bind={options.Bind.ToString().ToLowerInvariant()})");
         try
         {
@@ -111,7 +110,7 @@ internal sealed class NodeSimulator(SimulatorOptions options)
         {
             ["cpu"] = new("32"),
             ["memory"] = new("256Gi"),
-            ["pods"] = new("250"),
+            ["pods"] = new(options.PodCapacity.ToString(CultureInfo.InvariantCulture)),
             ["ephemeral-storage"] = new("100Gi"),
         };
         V1NodeCondition Condition(string type, string status, string reason, string message) =>
@@ -344,7 +343,8 @@ internal sealed class NodeSimulator(SimulatorOptions options)
         var ns = pod.Metadata.NamespaceProperty;
         if (string.IsNullOrEmpty(pod.Spec.NodeName))
         {
-            if (options.Bind && pod.Metadata.DeletionTimestamp is null)
+            if (options.Bind && pod.Metadata.DeletionTimestamp is null
+                && (options.SchedulerName is null || pod.Spec.SchedulerName == options.SchedulerName))
             {
                 var binding = new V1Binding
                 {

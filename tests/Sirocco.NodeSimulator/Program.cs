@@ -2,6 +2,7 @@ using System.Globalization;
 using Sirocco.NodeSimulator;
 
 // sirocco-node-simulator --kubeconfig FILE [--node-name NAME] [--bind true|false] [--default-run-for SECONDS]
+//                        [--scheduler-name NAME] [--workers N] [--pods N]
 // Runs until SIGTERM or SIGINT.
 var options = SimulatorOptions.Parse(args);
 using var stop = new CancellationTokenSource();

@@ -5,6 +5,15 @@ namespace Sirocco.NodeSimulator;
 /// <summary>Command-line options of the node simulator.</summary>
 internal sealed record SimulatorOptions(string Kubeconfig, string NodeName, bool Bind, TimeSpan DefaultRunFor)
 {
+    /// <summary>With <see cref="Bind"/>, only pods asking for this scheduler are bound (null: every unbound pod).</summary>
+    public string? SchedulerName { get; init; }
+
+    /// <summary>How many pods are brought a step further at once.</summary>
+    public int Workers { get; init; } = 4;
+
+    /// <summary>The node's pod capacity as it reports it.</summary>
+    public int PodCapacity { get; init; } = 250;
+
     /// <summary>How long a run-to-completion pod runs, e.g. <c>5s</c>, <c>500ms</c> or <c>1m</c>.</summary>
     public const string RunForAnnotation = "fake-kubelet/run-for";
 
@@ -17,6 +26,9 @@ internal sealed record SimulatorOptions(string Kubeconfig, string NodeName, bool
         var node = "fake-node-0";
         var bind = true;
         var runFor = TimeSpan.FromSeconds(2);
+        string? schedulerName = null;
+        var workers = 4;
+        var pods = 250;
         for (var i = 0; i < args.Length; i++)
         {
             var (name, value) = Split(args, ref i);
@@ -34,6 +46,15 @@ internal sealed record SimulatorOptions(string Kubeconfig, string NodeName, bool
                 case "--default-run-for":
                     runFor = ParseDuration(value) ?? throw new ArgumentException($"--default-run-for: not a duration: '{value}'");
                     break;
+                case "--scheduler-name":
+                    schedulerName = value;
+                    break;
+                case "--workers":
+                    workers = Positive(name, value);
+                    break;
+                case "--pods":
+                    pods = Positive(name, value);
+                    break;
                 default:
                     throw new ArgumentException($"unknown option '{name}'");
             }
@@ -44,8 +65,13 @@ internal sealed record SimulatorOptions(string Kubeconfig, string NodeName, bool
             throw new ArgumentException("--kubeconfig (or KUBECONFIG) is required");
         }
 
-        return new SimulatorOptions(kubeconfig, node, bind, runFor);
+        return new SimulatorOptions(kubeconfig, node, bind, runFor) { SchedulerName = schedulerName, Workers = workers, PodCapacity = pods };
     }
+
+    private static int Positive(string name, string value) =>
+        int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0
+            ? n
+            : throw new ArgumentException($"{name}: expected a positive whole number, got '{value}'");
 
     /// <summary>A Go-style duration with one unit (<c>ms</c>, <c>s</c>, <c>m</c>, <c>h</c>) or plain seconds; null if not one.</summary>
     public static TimeSpan? ParseDuration(string text)
