@@ -60,7 +60,7 @@ internal sealed class CliContext : IAsyncDisposable
         {
             if (_store is null)
             {
-                var store = MetadataStore.Open(Config.SqlConn, FernetKeys());
+                var store = MetadataStore.Open(Config.SqlConn, FernetKeys(), StoreOptions(Config));
                 store.MigrateAsync().GetAwaiter().GetResult();
                 _store = store;
             }
@@ -68,6 +68,14 @@ internal sealed class CliContext : IAsyncDisposable
             return _store;
         }
     }
+
+    /// <summary>The pool of a server database, from Airflow's <c>[database]</c> options.</summary>
+    internal static MetadataStoreOptions StoreOptions(SiroccoConfig config) => new()
+    {
+        PoolEnabled = config.GetBool("database", "sql_alchemy_pool_enabled"),
+        PoolSize = config.GetInt("database", "sql_alchemy_pool_size"),
+        MaxOverflow = config.GetInt("database", "sql_alchemy_max_overflow"),
+    };
 
     /// <summary>
     /// The keys of <c>[core] fernet_key</c>, which encrypt Variable values and connection passwords and extras in the

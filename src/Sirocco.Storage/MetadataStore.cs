@@ -11,11 +11,14 @@ public static class MetadataStore
     /// <c>postgresql://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=require</c> (also <c>postgres://</c>,
     /// <c>postgresql+psycopg2://</c> and <c>postgresql+psycopg://</c>; a missing port is 5432). Errors name the URL with
     /// its password masked. With <paramref name="fernet"/> (the keys of <c>[core] fernet_key</c>), Variable values and
-    /// connection passwords and extras are stored encrypted.
+    /// connection passwords and extras are stored encrypted. <paramref name="options"/> size a server database's
+    /// connection pool (Airflow's defaults when left out).
     /// </summary>
-    public static IMetadataStore Open(string sqlConn, Fernet? fernet = null)
+    public static IMetadataStore Open(string sqlConn, Fernet? fernet = null, MetadataStoreOptions? options = null)
     {
-        var store = OpenStore(sqlConn);
+        options ??= new MetadataStoreOptions();
+        options.Validate();
+        var store = OpenStore(sqlConn, options);
         store.Cipher = fernet;
         return store;
     }
@@ -23,7 +26,7 @@ public static class MetadataStore
     /// <summary>Opens the SQLite store at <paramref name="path"/>; <paramref name="fernet"/> as in <see cref="Open"/>.</summary>
     public static IMetadataStore OpenSqlite(string path, Fernet? fernet = null) => new SqliteMetadataStore(path) { Cipher = fernet };
 
-    private static SqlMetadataStore OpenStore(string sqlConn)
+    private static SqlMetadataStore OpenStore(string sqlConn, MetadataStoreOptions options)
     {
         ArgumentNullException.ThrowIfNull(sqlConn);
         const string sqlite = "sqlite:///";
@@ -41,7 +44,7 @@ public static class MetadataStore
 
         if (PostgresUrl.Matches(sqlConn))
         {
-            return new PostgresMetadataStore(PostgresUrl.ToConnectionString(sqlConn), PostgresUrl.Redact(sqlConn));
+            return new PostgresMetadataStore(PostgresUrl.ToConnectionString(sqlConn), PostgresUrl.Redact(sqlConn), options);
         }
 
         throw new SiroccoException($"[database] sql_conn '{RedactUrl(sqlConn)}' is not supported: use sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DATABASE");

@@ -13,12 +13,15 @@ internal sealed partial class PostgresMetadataStore : SqlMetadataStore
 {
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _safeUrl;
+    private readonly MetadataStoreOptions _options;
 
     /// <param name="connectionString">The Npgsql connection string (holds the password; never shown).</param>
     /// <param name="safeUrl">The URL with its password masked, for error messages.</param>
-    public PostgresMetadataStore(string connectionString, string safeUrl)
+    /// <param name="options">The pool's size.</param>
+    public PostgresMetadataStore(string connectionString, string safeUrl, MetadataStoreOptions options)
     {
         _safeUrl = safeUrl;
+        _options = options;
         // The store keeps no session state, so a pooled connection needs no reset (a round trip per transaction
         // saved); its few statements, repeated thousands of times, are prepared after their second use.
         var builder = new NpgsqlConnectionStringBuilder(connectionString)
@@ -26,6 +29,9 @@ internal sealed partial class PostgresMetadataStore : SqlMetadataStore
             NoResetOnClose = true,
             MaxAutoPrepare = 64,
             AutoPrepareMinUsages = 2,
+            Pooling = options.PoolEnabled,
+            MaxPoolSize = options.MaxConnections,
+            MinPoolSize = 0,
         };
         _dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
     }
@@ -146,5 +152,11 @@ internal sealed partial class PostgresMetadataStore : SqlMetadataStore
 
     // Npgsql's messages name the host and user, never the password; the URL shown is the masked one.
     private SiroccoException CannotConnect(NpgsqlException e) =>
-        new($"[database] sql_conn '{_safeUrl}': cannot connect: {e.Message}", e);
+        e.InnerException is TimeoutException && e.Message.Contains("pool", StringComparison.OrdinalIgnoreCase)
+            ? new(
+                $"[database] sql_conn '{_safeUrl}': all {_options.MaxConnections} connections of this process's pool stayed busy "
+                + $"until the connection timeout ([database] sql_alchemy_pool_size = {_options.PoolSize} + sql_alchemy_max_overflow = {_options.MaxOverflow}; "
+                + "raise them within the server's max_connections, or connect_timeout in the URL)",
+                e)
+            : new($"[database] sql_conn '{_safeUrl}': cannot connect: {e.Message}", e);
 }

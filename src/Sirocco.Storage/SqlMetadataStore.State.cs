@@ -116,7 +116,9 @@ internal abstract partial class SqlMetadataStore
     private async Task<IReadOnlyList<StateConflict>> ApplyAsync(DbConnection conn, DbTransaction tx, StateBatch batch, CancellationToken ct)
     {
         // First every compare-and-set, then what depends on winning (XComs cleared, try records), then the finished tries.
-        var tiChanges = batch.TaskInstances.ToList();
+        // Rows are changed in key order, the order tries' own writes use too (GroupCommit): two transactions changing
+        // some of the same task instances never lock them in opposite orders (a deadlock on PostgreSQL).
+        var tiChanges = batch.TaskInstances.OrderBy(c => RowOrder(c.After.DagId, c.After.TaskId, c.After.RunId, c.After.MapIndex), StringComparer.Ordinal).ToList();
         var runChanges = batch.DagRuns.ToList();
         var sets = new List<(string Sql, (string, object?)[] Args)>(tiChanges.Count + runChanges.Count);
         sets.AddRange(tiChanges.Select(c => c.Before is null ? (SqlTaskInstanceInsert, TaskInstanceParameters(c.After)) : (SqlTaskInstanceSet, TaskInstanceSetParameters(c.Before, c.After))));
@@ -261,19 +263,38 @@ internal abstract partial class SqlMetadataStore
     public async Task<bool> RecordTryExternalIdAsync(TaskInstance running, string externalId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(running);
-        var ct = cancellationToken;
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        await using var tx = await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
         (string, object?)[] args = [.. KeyParameters(running), ("try", running.TryNumber), ("ext", externalId)];
-        var n = await ExecAsync(conn, tx, "UPDATE task_instance SET external_id = @ext WHERE dag_id = @dag AND task_id = @task AND run_id = @run AND map_index = @mi AND state = 'running' AND try_number = @try", args, ct).ConfigureAwait(false);
-        if (n == 0)
-        {
-            return false;
-        }
+        // The try's row follows only while the task instance still runs this try (both in the same transaction).
+        var affected = await Writes.RunAsync(
+            RowOrder(running.DagId, running.TaskId, running.RunId, running.MapIndex),
+            [
+                ("UPDATE task_instance SET external_id = @ext WHERE dag_id = @dag AND task_id = @task AND run_id = @run AND map_index = @mi AND state = 'running' AND try_number = @try", args),
+                ("""
+                 UPDATE task_instance_try SET external_id = @ext WHERE dag_id = @dag AND task_id = @task AND run_id = @run AND map_index = @mi AND try_number = @try
+                 AND EXISTS (SELECT 1 FROM task_instance t WHERE t.dag_id = @dag AND t.task_id = @task AND t.run_id = @run AND t.map_index = @mi AND t.state = 'running' AND t.try_number = @try)
+                 """, args),
+            ],
+            cancellationToken).ConfigureAwait(false);
+        return affected[0] > 0;
+    }
 
-        await ExecAsync(conn, tx, "UPDATE task_instance_try SET external_id = @ext WHERE dag_id = @dag AND task_id = @task AND run_id = @run AND map_index = @mi AND try_number = @try", args, ct).ConfigureAwait(false);
-        await tx.CommitAsync(ct).ConfigureAwait(false);
-        return true;
+    /// <summary>The order in which transactions lock task instances (and the rows that belong to one).</summary>
+    private static string RowOrder(string dagId, string taskId, string runId, int mapIndex) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{dagId}\u0001{taskId}\u0001{runId}\u0001{mapIndex}");
+
+    /// <summary>Tries' small writes, committed together (<see cref="GroupCommit"/>).</summary>
+    private GroupCommit Writes => LazyInitializer.EnsureInitialized(ref _writes, () => new GroupCommit(ExecInOneTransactionAsync));
+
+    private GroupCommit? _writes;
+
+    private async Task<int[]> ExecInOneTransactionAsync(IReadOnlyList<(string Sql, (string, object?)[] Args)> statements)
+    {
+        // Not cancellable: other callers' writes ride on it. Bounded by the database's own command and pool timeouts.
+        await using var conn = await OpenAsync(CancellationToken.None).ConfigureAwait(false);
+        await using var tx = await conn.BeginTransactionAsync(CancellationToken.None).ConfigureAwait(false);
+        var affected = await ExecManyAsync(conn, tx, statements, CancellationToken.None).ConfigureAwait(false);
+        await tx.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+        return affected;
     }
 
     /// <summary>How many task instances inserted at once make the planner's statistics worth refreshing.</summary>

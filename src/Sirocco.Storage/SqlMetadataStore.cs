@@ -260,12 +260,14 @@ internal abstract partial class SqlMetadataStore : IMetadataStore
     public Task SetXComAsync(XComEntry entry, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        return ExecAsync(
-            """
+        // Committed with other tries' writes (a pod's name and namespace are pushed by every pod task at once).
+        return Writes.RunAsync(
+            RowOrder(entry.DagId, entry.TaskId, entry.RunId, entry.MapIndex),
+            [("""
             INSERT INTO xcom (dag_id, task_id, run_id, map_index, key, value, timestamp) VALUES (@dag, @task, @run, @mi, @key, @value, @ts)
             ON CONFLICT (dag_id, task_id, run_id, map_index, key) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp
             """,
-            [("dag", entry.DagId), ("task", entry.TaskId), ("run", entry.RunId), ("mi", entry.MapIndex), ("key", entry.Key), ("value", entry.Value.GetRawText()), ("ts", Time(entry.Timestamp))],
+            [("dag", entry.DagId), ("task", entry.TaskId), ("run", entry.RunId), ("mi", entry.MapIndex), ("key", entry.Key), ("value", entry.Value.GetRawText()), ("ts", Time(entry.Timestamp))])],
             cancellationToken);
     }
 

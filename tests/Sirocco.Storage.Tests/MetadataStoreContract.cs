@@ -281,6 +281,45 @@ public abstract class MetadataStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Many_tries_recording_their_pods_at_once_each_get_their_own_answer_and_a_bad_write_fails_only_its_caller()
+    {
+        // More callers than one combined transaction takes (500), all at once, as when every pod of a wide run starts.
+        var run = Run("wide", Utc(2024, 1, 1), DagRunState.Running);
+        await Store.CreateDagRunAsync(run);
+        var tis = Enumerable.Range(0, 700).Select(i => new TaskInstance
+        {
+            DagId = "wide", TaskId = $"t{i:D3}", RunId = run.RunId, State = TaskInstanceState.Running, TryNumber = 1,
+        }).ToList();
+        tis[7] = tis[7] with { State = TaskInstanceState.Success }; // marked by a user meanwhile: its try is over
+        await Store.SaveAsync(new StateBatch { TaskInstances = [.. tis.Select(ti => TaskInstanceChange.Insert(ti) with { Try = Try(ti) })] });
+
+        var running = tis.Select(ti => ti with { State = TaskInstanceState.Running }).ToList();
+        var recorded = running.Select(ti => Task.Run(() => Store.RecordTryExternalIdAsync(ti, $"ns/pod-{ti.TaskId}"))).ToList();
+        var pushed = running.Select(ti => Task.Run(() => Store.SetXComAsync(new XComEntry
+        {
+            DagId = ti.DagId, TaskId = ti.TaskId, RunId = ti.RunId, Key = "pod_name", Value = JsonSerializer.SerializeToElement($"pod-{ti.TaskId}"), Timestamp = Utc(2024, 1, 1),
+        }))).ToList();
+        var bad = Task.Run(() => Store.SetXComAsync(new XComEntry
+        {
+            DagId = "wide", TaskId = "t001", RunId = run.RunId, Key = null!, Value = JsonSerializer.SerializeToElement(1), Timestamp = Utc(2024, 1, 1),
+        }));
+
+        var answers = await Task.WhenAll(recorded).WaitAsync(TimeSpan.FromSeconds(60));
+        await Task.WhenAll(pushed).WaitAsync(TimeSpan.FromSeconds(60));
+        await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => bad.WaitAsync(TimeSpan.FromSeconds(60)));
+
+        Assert.Equal(Enumerable.Range(0, 700).Select(i => i != 7), answers);
+        var stored = (await Store.ListTaskInstancesAsync("wide", run.RunId)).ToDictionary(t => t.TaskId);
+        Assert.All(running.Where((_, i) => i != 7), ti => Assert.Equal($"ns/pod-{ti.TaskId}", stored[ti.TaskId].ExternalId));
+        Assert.Null(stored["t007"].ExternalId);
+        Assert.Equal("ns/pod-t500", Assert.Single(await Store.ListTriesAsync("wide", "t500", run.RunId)).ExternalId);
+        Assert.Null(Assert.Single(await Store.ListTriesAsync("wide", "t007", run.RunId)).ExternalId);
+        var xcoms = await Store.ListXComsAsync("wide", run.RunId);
+        Assert.Equal(700, xcoms.Count);
+        Assert.Equal("pod-t699", xcoms.Single(x => x.TaskId == "t699").Value.GetString());
+    }
+
+    [Fact]
     public async Task A_change_from_a_state_the_row_no_longer_has_loses_and_reports_the_stored_row()
     {
         var run = Run("d", Utc(2024, 1, 1), DagRunState.Running);

@@ -53,6 +53,63 @@ public sealed class PostgresMetadataStoreTests(PostgresServer server) : Metadata
     }
 
     [Fact]
+    public async Task A_store_never_opens_more_connections_than_its_pool_allows()
+    {
+        var url = await server.CreateDatabaseAsync();
+        var database = url[(url.LastIndexOf('/') + 1)..];
+        await using var store = MetadataStore.Open(url, options: new MetadataStoreOptions { PoolSize = 2, MaxOverflow = 1 });
+        await store.MigrateAsync();
+        var run = new DagRun { DagId = "d", RunId = "r", RunType = DagRunType.Manual, LogicalDate = DateTimeOffset.UnixEpoch, DataInterval = new Sirocco.Scheduling.DataInterval(DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch), State = DagRunState.Running };
+        await store.CreateDagRunAsync(run);
+        var tis = Enumerable.Range(0, 300).Select(i => new TaskInstance { DagId = "d", TaskId = $"t{i}", RunId = "r", State = TaskInstanceState.Running, TryNumber = 1 }).ToList();
+        await store.SaveAsync(new StateBatch { TaskInstances = [.. tis.Select(TaskInstanceChange.Insert)] });
+
+        // 300 tries writing and 300 readers at once, against a pool of 3.
+        var work = tis.Select(ti => Task.Run(() => store.RecordTryExternalIdAsync(ti, "ns/" + ti.TaskId)))
+            .Concat(tis.Select(ti => Task.Run(async () => (await store.GetTaskInstanceAsync("d", ti.TaskId, "r")) is not null)))
+            .ToList();
+        var peak = 0;
+        await using var observer = new Npgsql.NpgsqlConnection(new Npgsql.NpgsqlConnectionStringBuilder(PostgresUrl.ToConnectionString(server.Url("postgres"))) { Pooling = false }.ConnectionString);
+        await observer.OpenAsync();
+        while (!work.All(t => t.IsCompleted))
+        {
+            await using var count = new Npgsql.NpgsqlCommand("SELECT count(*) FROM pg_stat_activity WHERE datname = @db", observer);
+            count.Parameters.AddWithValue("db", database);
+            peak = Math.Max(peak, Convert.ToInt32(await count.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        Assert.All(await Task.WhenAll(work).WaitAsync(TimeSpan.FromSeconds(60)), Assert.True);
+        Assert.InRange(peak, 1, 3);
+    }
+
+    [Fact]
+    public async Task A_pool_that_stays_busy_fails_a_waiting_caller_with_the_options_to_raise()
+    {
+        var url = await server.CreateDatabaseAsync();
+        await using var store = MetadataStore.Open(url + "?connect_timeout=1", options: new MetadataStoreOptions { PoolSize = 1, MaxOverflow = 0 });
+        await store.MigrateAsync();
+
+        // The only connection is held inside a transaction (the decision of which tries to start) until released.
+        using var release = new ManualResetEventSlim();
+        using var holding = new ManualResetEventSlim();
+        var holder = Task.Run(() => store.StartTriesAsync(new StateBatch(), _ =>
+        {
+            holding.Set();
+            release.Wait(TimeSpan.FromSeconds(30));
+            return new StateBatch();
+        }));
+        Assert.True(holding.Wait(TimeSpan.FromSeconds(30)));
+
+        var e = await Assert.ThrowsAsync<SiroccoException>(() => store.ListDagsAsync()).WaitAsync(TimeSpan.FromSeconds(30));
+        release.Set();
+        await holder.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Contains("all 1 connections of this process's pool stayed busy", e.Message, StringComparison.Ordinal);
+        Assert.Contains("[database] sql_alchemy_pool_size = 1 + sql_alchemy_max_overflow = 0", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(server.Password, e.Message, StringComparison.Ordinal);
+        Assert.Empty(await store.ListDagsAsync()); // and the pool serves again once its connection is back
+    }
+
+    [Fact]
     public async Task A_wrong_password_is_named_without_the_password()
     {
         var url = server.Url("postgres").Replace(Uri.EscapeDataString(server.Password), "not-the-password", StringComparison.Ordinal);

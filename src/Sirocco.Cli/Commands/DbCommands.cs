@@ -12,7 +12,7 @@ internal static class DbCommands
         var migrate = new Command("migrate", "Apply the migrations the database lacks (also done on first use by any command)");
         migrate.SetAction(async (_, ct) =>
         {
-            var store = Storage.MetadataStore.Open(ctx.Config.SqlConn);
+            var store = Storage.MetadataStore.Open(ctx.Config.SqlConn, options: CliContext.StoreOptions(ctx.Config));
             await using (store)
             {
                 IReadOnlyList<int> applied = [];

@@ -27,6 +27,9 @@ internal static class ConfigDefaults
             ["database"] = new Dictionary<string, string>(StringComparer.Ordinal)
             {
                 ["sql_conn"] = "sqlite:///{SIROCCO_HOME}/sirocco.db",
+                ["sql_alchemy_pool_enabled"] = "True",
+                ["sql_alchemy_pool_size"] = "5",
+                ["sql_alchemy_max_overflow"] = "10",
             },
             ["scheduler"] = new Dictionary<string, string>(StringComparer.Ordinal)
             {
