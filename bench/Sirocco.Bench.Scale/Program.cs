@@ -117,6 +117,7 @@ try
     }
 
     var url = pg is null ? $"sqlite:///{Path.Combine(work, "sirocco.db")}" : await pg.CreateDatabaseAsync();
+    var activity = pg is null ? Task.CompletedTask : SamplePostgresAsync(pg, url[(url.LastIndexOf('/') + 1)..], watchStop.Token);
     var requests = new Counter();
     var stores = Enumerable.Range(0, schedulerCount).Select(_ => MetadataStore.Open(url)).ToList();
     var runtimes = Enumerable.Range(0, schedulerCount)
@@ -183,6 +184,7 @@ try
 
     await watchStop.CancelAsync();
     await observer;
+    await activity;
     foreach (var r in runtimes)
     {
         await r.DisposeAsync();
@@ -195,6 +197,43 @@ try
 
     stopCluster = !wasRunning;
     return states.GetValueOrDefault("Success") == total ? 0 : 1;
+
+    // Every 5 s with --postgres: the benchmark database's server connections by state, and what the longest-open
+    // transaction runs (where a pool's connections go).
+    static async Task SamplePostgresAsync(PostgresServer server, string database, CancellationToken stop)
+    {
+        var cs = $"Host=127.0.0.1;Port={server.Port};Username=sirocco;Password={server.Password};Database=postgres;Pooling=false";
+        try
+        {
+            await using var conn = new Npgsql.NpgsqlConnection(cs);
+            await conn.OpenAsync(stop);
+            while (!stop.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(5), stop);
+                await using var cmd = new Npgsql.NpgsqlCommand(
+                    """
+                    SELECT coalesce(state, '?') || coalesce('/' || wait_event, ''), count(*),
+                           max(extract(epoch FROM now() - xact_start))::int, (array_agg(left(query, 70) ORDER BY xact_start))[1]
+                    FROM pg_stat_activity WHERE datname = @db GROUP BY 1 ORDER BY 2 DESC
+                    """,
+                    conn);
+                cmd.Parameters.AddWithValue("db", database);
+                var parts = new List<string>();
+                await using (var r = await cmd.ExecuteReaderAsync(stop))
+                {
+                    while (await r.ReadAsync(stop))
+                    {
+                        parts.Add($"{r.GetString(0)} {r.GetInt64(1)} (oldest tx {(r.IsDBNull(2) ? "-" : r.GetInt32(2) + " s")}: {(r.IsDBNull(3) ? "" : r.GetString(3).ReplaceLineEndings(" "))})");
+                    }
+                }
+
+                Console.Error.WriteLine($"pg {DateTime.UtcNow:HH:mm:ss}: " + string.Join("; ", parts));
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+    }
 
     List<Dag> Dags(string prefix, int count, int tasks, int seconds)
     {
@@ -227,6 +266,7 @@ try
     async Task<(double FinishedAt, Dictionary<string, int> States, string PerScheduler)> RunSchedulersAsync(List<Dag> dagList, int count, TimeSpan timeout, Action? onStarted)
     {
         var expected = dagList.Sum(d => d.Tasks.Count);
+        var failedTries = new ConcurrentQueue<(string DagId, string TaskId)>();
         var done = 0;
         var states = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
         var finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -251,6 +291,11 @@ try
             scheduler.TaskInstanceFinished += ti =>
             {
                 states.AddOrUpdate(ti.State.ToString(), 1, (_, n) => n + 1);
+                if (ti.State != TaskInstanceState.Success)
+                {
+                    failedTries.Enqueue((ti.DagId, ti.TaskId));
+                }
+
                 if (Interlocked.Increment(ref done) == expected)
                 {
                     finishedAt = clock.Elapsed.TotalSeconds;
@@ -274,6 +319,14 @@ try
 
         await cts.CancelAsync();
         await Task.WhenAll(loops);
+        foreach (var (dagId, taskId) in failedTries.Take(3))
+        {
+            // Why a try failed: the end of its log.
+            var folder = Path.Combine(work, "logs", dagId, taskId);
+            var log = Directory.Exists(folder) ? Directory.EnumerateFiles(folder, "*.log", SearchOption.AllDirectories).Order(StringComparer.Ordinal).LastOrDefault() : null;
+            Console.Error.WriteLine($"failed try {dagId}.{taskId}: " + (log is null ? "no log" : string.Join(" | ", File.ReadLines(log).TakeLast(6))));
+        }
+
         return (finishedAt, new Dictionary<string, int>(states), string.Join(" / ", schedulers.Select(s => s.TriesStarted)));
     }
 }

@@ -39,7 +39,7 @@ public class GKEStartPodOperator : KubernetesPodOperator
     public string? ImpersonationChain { get; set; }
 
     /// <inheritdoc/>
-    public override Task<object?> ExecuteAsync(TaskExecutionContext context, CancellationToken cancellationToken)
+    public override async Task<object?> ExecuteAsync(TaskExecutionContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
         if (string.IsNullOrEmpty(ProjectId) || string.IsNullOrEmpty(Location) || string.IsNullOrEmpty(ClusterName))
@@ -47,13 +47,13 @@ public class GKEStartPodOperator : KubernetesPodOperator
             throw new SiroccoException($"task {TaskId}: GKEStartPodOperator needs project_id, location and cluster_name");
         }
 
-        var hasConnection = KubernetesConnId is { Length: > 0 } id && context.Connections.TryGet(id, out _);
+        var hasConnection = KubernetesConnId is { Length: > 0 } id && await context.Connections.FindAsync(id, cancellationToken).ConfigureAwait(false) is not null;
         if (string.IsNullOrEmpty(ConfigFile) && !hasConnection && InCluster != true)
         {
             throw new SiroccoException(
                 $"task {TaskId}: Sirocco cannot fetch credentials for GKE cluster projects/{ProjectId}/locations/{Location}/clusters/{ClusterName} yet; set config_file to its kubeconfig (gcloud container clusters get-credentials) or a kubernetes connection");
         }
 
-        return base.ExecuteAsync(context, cancellationToken);
+        return await base.ExecuteAsync(context, cancellationToken).ConfigureAwait(false);
     }
 }

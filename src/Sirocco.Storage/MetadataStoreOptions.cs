@@ -12,8 +12,8 @@ public sealed record MetadataStoreOptions
     /// <summary>
     /// Connections opened beyond <see cref="PoolSize"/> under load and closed when idle
     /// (<c>[database] sql_alchemy_max_overflow</c>, 10 as in Airflow). A process never holds more than
-    /// <see cref="PoolSize"/> + <see cref="MaxOverflow"/> connections, so several schedulers and web servers fit in the
-    /// server's <c>max_connections</c>; when all are busy a caller waits for one, up to the connection timeout
+    /// <see cref="PoolSize"/> + <see cref="MaxOverflow"/> connections, plus one kept for its heartbeat, so several
+    /// schedulers and web servers fit in the server's <c>max_connections</c>; when all are busy a caller waits for one, up to the connection timeout
     /// (<c>connect_timeout</c> in the URL, 15 s by default), and then fails with an error naming these options.
     /// </summary>
     public int MaxOverflow { get; init; } = 10;

@@ -12,6 +12,7 @@ namespace Sirocco.Storage;
 internal sealed partial class PostgresMetadataStore : SqlMetadataStore
 {
     private readonly NpgsqlDataSource _dataSource;
+    private readonly NpgsqlDataSource _heartbeatSource;
     private readonly string _safeUrl;
     private readonly MetadataStoreOptions _options;
 
@@ -34,6 +35,9 @@ internal sealed partial class PostgresMetadataStore : SqlMetadataStore
             MinPoolSize = 0,
         };
         _dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
+        builder.MaxPoolSize = 1;
+        builder.MaxAutoPrepare = 0;
+        _heartbeatSource = NpgsqlDataSource.Create(builder.ConnectionString);
     }
 
     public override bool SupportsManySchedulers => true;
@@ -145,10 +149,26 @@ internal sealed partial class PostgresMetadataStore : SqlMetadataStore
         }
     }
 
+    protected override async Task<DbConnection> OpenForHeartbeatAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _heartbeatSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (NpgsqlException e)
+        {
+            throw CannotConnect(e);
+        }
+    }
+
     protected override bool IsUniqueViolation(DbException exception) =>
         exception is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
 
-    public override ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+    public override async ValueTask DisposeAsync()
+    {
+        await _heartbeatSource.DisposeAsync().ConfigureAwait(false);
+        await _dataSource.DisposeAsync().ConfigureAwait(false);
+    }
 
     // Npgsql's messages name the host and user, never the password; the URL shown is the masked one.
     private SiroccoException CannotConnect(NpgsqlException e) =>

@@ -33,8 +33,17 @@ internal abstract partial class SqlMetadataStore
         return null;
     }
 
-    public async Task<bool> HeartbeatJobAsync(string jobId, DateTimeOffset at, CancellationToken cancellationToken = default) =>
-        await ExecAsync("UPDATE job SET latest_heartbeat = @t WHERE id = @id AND state = 'running'", [("t", Time(at)), ("id", jobId)], cancellationToken).ConfigureAwait(false) > 0;
+    public async Task<bool> HeartbeatJobAsync(string jobId, DateTimeOffset at, CancellationToken cancellationToken = default)
+    {
+        await using var conn = await OpenForHeartbeatAsync(cancellationToken).ConfigureAwait(false);
+        return await ExecAsync(conn, null, "UPDATE job SET latest_heartbeat = @t WHERE id = @id AND state = 'running'", [("t", Time(at)), ("id", jobId)], cancellationToken).ConfigureAwait(false) > 0;
+    }
+
+    /// <summary>
+    /// A connection for a heartbeat. A server database keeps one apart from the pool, so that a pool busy with
+    /// thousands of tries' writes never makes a live scheduler look dead to the others.
+    /// </summary>
+    protected virtual Task<DbConnection> OpenForHeartbeatAsync(CancellationToken cancellationToken) => OpenAsync(cancellationToken);
 
     public async Task EndJobAsync(string jobId, DateTimeOffset at, CancellationToken cancellationToken = default)
     {

@@ -124,6 +124,9 @@ internal abstract partial class SqlMetadataStore : IMetadataStore
     public Connection? GetConnection(string connId) =>
         Query(SqlConnectionSelect + " WHERE conn_id = @id", [("id", connId)], ReadConnection).FirstOrDefault();
 
+    public async Task<Connection?> GetConnectionAsync(string connId, CancellationToken cancellationToken = default) =>
+        (await QueryAsync(SqlConnectionSelect + " WHERE conn_id = @id", [("id", connId)], ReadConnection, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
+
     public IReadOnlyList<Connection> ListConnections() => Query(SqlConnectionSelect + " ORDER BY conn_id", [], ReadConnection);
 
     public void SetConnection(Connection connection)

@@ -49,6 +49,22 @@ public sealed class ConnectionAccessor
         return true;
     }
 
+    /// <summary>
+    /// Looks a connection up in the environment, then in the store, without blocking a thread on the database; null
+    /// when it is in neither.
+    /// </summary>
+    public async Task<Connection?> FindAsync(string connId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(connId);
+        var connection = FromEnvironment(connId) ?? await _store.GetConnectionAsync(connId, cancellationToken).ConfigureAwait(false);
+        if (connection is not null)
+        {
+            Register(_masker, connection);
+        }
+
+        return connection;
+    }
+
     /// <summary>Registers a connection's secrets with a masker.</summary>
     public static void Register(SecretMasker masker, Connection connection)
     {

@@ -25,17 +25,18 @@ internal static class ClientResolver
     public const string DefaultConnId = "kubernetes_default";
     private const string InClusterNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
-    public static ResolvedConfig Resolve(
+    public static async Task<ResolvedConfig> ResolveAsync(
         KubernetesPodOperator op,
         ConnectionAccessor? connections,
         Sirocco.Configuration.SiroccoConfig? config,
-        IReadOnlyDictionary<string, string> environment)
+        IReadOnlyDictionary<string, string> environment,
+        CancellationToken cancellationToken)
     {
         JsonObject extras = [];
         string? connId = null;
         if (op.KubernetesConnId is { Length: > 0 } id && connections is not null)
         {
-            if (connections.TryGet(id, out var conn))
+            if (await connections.FindAsync(id, cancellationToken).ConfigureAwait(false) is { } conn)
             {
                 extras = conn.ExtraDejson();
                 connId = id;
