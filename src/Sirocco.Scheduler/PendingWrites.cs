@@ -46,6 +46,28 @@ internal sealed class PendingWrites
     /// <summary>The record of a try that ended, written whatever its task instance's state is now.</summary>
     public void FinishedTry(TaskInstanceTry attempt) => _finishedTries.Add(attempt);
 
+    /// <summary>
+    /// Puts back a batch the store did not commit (the database failed), so that the next pass writes it: a change
+    /// made since keeps its new state and takes the batch's expected one, which is still what the store holds.
+    /// </summary>
+    public void Restore(StateBatch batch)
+    {
+        foreach (var c in batch.TaskInstances)
+        {
+            _tis[c.After.Key] = _tis.TryGetValue(c.After.Key, out var later)
+                ? later with { Before = c.Before, Try = later.Try ?? c.Try, ClearXComs = later.ClearXComs || c.ClearXComs }
+                : c;
+        }
+
+        foreach (var c in batch.DagRuns)
+        {
+            var key = (c.After.DagId, c.After.RunId);
+            _runs[key] = _runs.TryGetValue(key, out var later) ? later with { ExpectedState = c.ExpectedState } : c;
+        }
+
+        _finishedTries.InsertRange(0, batch.FinishedTries);
+    }
+
     /// <summary>The pass's changes as one batch; starts a new pass.</summary>
     public StateBatch Take()
     {

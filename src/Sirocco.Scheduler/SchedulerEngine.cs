@@ -106,6 +106,7 @@ public sealed partial class SiroccoScheduler
             await RecoverAsync(loop.Token).ConfigureAwait(false);
             var changeWatch = _source.WaitForChangeAsync(loop.Token);
             var nextSweep = _time.GetUtcNow();
+            var failedPasses = 0;
             while (!loop.IsCancellationRequested)
             {
                 if (changeWatch.IsCompleted)
@@ -121,7 +122,25 @@ public sealed partial class SiroccoScheduler
                     nextSweep = now + _options.SweepInterval;
                 }
 
-                var wakeAt = await TickAsync(sweep, loop.Token).ConfigureAwait(false);
+                DateTimeOffset? wakeAt;
+                try
+                {
+                    wakeAt = await TickAsync(sweep, loop.Token).ConfigureAwait(false);
+                    failedPasses = 0;
+                }
+                catch (Exception e) when (IsDatabaseFault(e) && !loop.IsCancellationRequested && ++failedPasses < MaxFailedPasses)
+                {
+                    // A database that failed a pass (a lost connection, a pool busy past its timeout, a deadlock) is
+                    // given time; the pass's unwritten changes were kept, and the next pass compares with the store.
+                    var delay = TimeSpan.FromSeconds(Math.Min(1 << (failedPasses - 1), 10));
+                    var message = (e.InnerException is System.Data.Common.DbException && e is SiroccoException ? e.Message : e.GetType().Name + ": " + e.Message).ReplaceLineEndings(" ");
+                    SchedulerLog.PassFailed(_log, failedPasses, MaxFailedPasses, delay.TotalSeconds, message);
+                    _options.LogEcho?.Invoke($"scheduler pass failed on the metadata database (attempt {failedPasses} of {MaxFailedPasses}), retried in {delay.TotalSeconds:0} s: {message}");
+                    Interlocked.Exchange(ref _sweepRequested, 1);
+                    await Task.Delay(delay, _time, loop.Token).ConfigureAwait(false);
+                    continue;
+                }
+
                 Volatile.Write(ref _runningGauge, _running.Count);
                 if (sweep)
                 {
@@ -285,6 +304,13 @@ public sealed partial class SiroccoScheduler
     }
 
     // ---------------------------------------------------------------- the loop
+
+    /// <summary>Consecutive passes the database may fail (about a minute of back-off) before the scheduler stops.</summary>
+    private const int MaxFailedPasses = 10;
+
+    private static bool IsDatabaseFault(Exception e) =>
+        e is System.Data.Common.DbException or TimeoutException
+        || (e is SiroccoException && e.InnerException is System.Data.Common.DbException or TimeoutException);
 
     private async Task<DateTimeOffset?> TickAsync(bool sweep, CancellationToken ct)
     {

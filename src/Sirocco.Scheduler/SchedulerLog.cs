@@ -39,6 +39,9 @@ internal static partial class SchedulerLog
     [LoggerMessage(9, LogLevel.Warning, "Scheduler heartbeat failed, retried in {Seconds:0.#} s: {Error}")]
     public static partial void HeartbeatFailed(ILogger logger, double seconds, string error);
 
+    [LoggerMessage(12, LogLevel.Warning, "Scheduler pass failed on the metadata database (attempt {Attempt} of {MaxAttempts}), retried in {Seconds:0.#} s: {Error}")]
+    public static partial void PassFailed(ILogger logger, int attempt, int maxAttempts, double seconds, string error);
+
     [LoggerMessage(10, LogLevel.Error, "Scheduler job {JobId} lost its runs: its heartbeat was older than {Threshold} s and another scheduler adopted them")]
     public static partial void AdoptedAway(ILogger logger, string jobId, double threshold);
 

@@ -185,7 +185,19 @@ public sealed partial class SiroccoScheduler
             return [];
         }
 
-        return await TakeConflictsAsync(await _store.SaveAsync(_writes.Take(), ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+        var batch = _writes.Take();
+        IReadOnlyList<StateConflict> conflicts;
+        try
+        {
+            conflicts = await _store.SaveAsync(batch, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            _writes.Restore(batch); // not committed: written by the next pass
+            throw;
+        }
+
+        return await TakeConflictsAsync(conflicts, ct).ConfigureAwait(false);
     }
 
     private async Task<HashSet<string>> TakeConflictsAsync(IReadOnlyList<StateConflict> conflicts, CancellationToken ct)

@@ -26,34 +26,45 @@ public sealed partial class SiroccoScheduler
             .Select(c => new LaunchCandidate(c.Ti, c.Run.Dag.MaxActiveTasks ?? _options.MaxActiveTasksPerDag, c.Run.Run.LogicalDate))
             .ToList();
         var started = new List<TaskInstance>();
-        var conflicts = await _store.StartTriesAsync(
-            _writes.Take(),
-            usage =>
-            {
-                started.Clear();
-                var now = _time.GetUtcNow();
-                foreach (var ti in LaunchDecisions.Choose(candidates, usage, _pools, free))
+        var pending = _writes.Take();
+        IReadOnlyList<StateConflict> conflicts;
+        try
+        {
+            conflicts = await _store.StartTriesAsync(
+                pending,
+                usage =>
                 {
-                    started.Add(ti with
+                    started.Clear();
+                    var now = _time.GetUtcNow();
+                    foreach (var ti in LaunchDecisions.Choose(candidates, usage, _pools, free))
                     {
-                        State = TaskInstanceState.Running,
-                        TryNumber = ti.TryNumber + 1,
-                        QueuedAt = now,
-                        StartDate = now,
-                        EndDate = null,
-                        NextRetryAt = null,
-                        Hostname = _options.Hostname,
-                        ExternalId = null,
-                        ChangedBy = null,
-                    });
-                }
+                        started.Add(ti with
+                        {
+                            State = TaskInstanceState.Running,
+                            TryNumber = ti.TryNumber + 1,
+                            QueuedAt = now,
+                            StartDate = now,
+                            EndDate = null,
+                            NextRetryAt = null,
+                            Hostname = _options.Hostname,
+                            ExternalId = null,
+                            ChangedBy = null,
+                        });
+                    }
 
-                return new StateBatch
-                {
-                    TaskInstances = [.. started.Select(s => new TaskInstanceChange(ready[s.Key].Ti, s) { Try = TryRecord(s), ClearXComs = true })],
-                };
-            },
-            ct).ConfigureAwait(false);
+                    return new StateBatch
+                    {
+                        TaskInstances = [.. started.Select(s => new TaskInstanceChange(ready[s.Key].Ti, s) { Try = TryRecord(s), ClearXComs = true })],
+                    };
+                },
+                ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            _writes.Restore(pending); // nothing was committed and no try started: the next pass writes and decides again
+            throw;
+        }
+
         var lost = await TakeConflictsAsync(conflicts, ct).ConfigureAwait(false);
         foreach (var ti in started.Where(t => !lost.Contains(t.Key)))
         {

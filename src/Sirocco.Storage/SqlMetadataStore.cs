@@ -124,8 +124,34 @@ internal abstract partial class SqlMetadataStore : IMetadataStore
     public Connection? GetConnection(string connId) =>
         Query(SqlConnectionSelect + " WHERE conn_id = @id", [("id", connId)], ReadConnection).FirstOrDefault();
 
-    public async Task<Connection?> GetConnectionAsync(string connId, CancellationToken cancellationToken = default) =>
-        (await QueryAsync(SqlConnectionSelect + " WHERE conn_id = @id", [("id", connId)], ReadConnection, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
+    public async Task<Connection?> GetConnectionAsync(string connId, CancellationToken cancellationToken = default)
+    {
+        // Tries starting together look the same connection up at once: one read in flight answers all of them (no
+        // cache: a read that starts after a change sees it).
+        var mine = new TaskCompletionSource<Connection?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var read = _connectionReads.GetOrAdd(connId, mine.Task);
+        if (read != mine.Task)
+        {
+            return await read.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            mine.SetResult((await QueryAsync(SqlConnectionSelect + " WHERE conn_id = @id", [("id", connId)], ReadConnection, CancellationToken.None).ConfigureAwait(false)).FirstOrDefault());
+        }
+        catch (Exception e)
+        {
+            mine.SetException(e);
+        }
+        finally
+        {
+            _connectionReads.TryRemove(new KeyValuePair<string, Task<Connection?>>(connId, mine.Task));
+        }
+
+        return await mine.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task<Connection?>> _connectionReads = new(StringComparer.Ordinal);
 
     public IReadOnlyList<Connection> ListConnections() => Query(SqlConnectionSelect + " ORDER BY conn_id", [], ReadConnection);
 

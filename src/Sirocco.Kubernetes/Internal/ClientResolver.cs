@@ -84,7 +84,7 @@ internal static class ClientResolver
 
         if (op.ConfigFile is { Length: > 0 } file)
         {
-            return Done(FromFile(file, context, "config_file"), FileKey(file), $"config_file {file}");
+            return Done(await FromFileAsync(file, context, skipTls, "config_file").ConfigureAwait(false), FileKey(file), $"config_file {file}");
         }
 
         if (inCluster == true)
@@ -94,7 +94,7 @@ internal static class ClientResolver
 
         if (Extra("kube_config_path") is { } path)
         {
-            return Done(FromFile(path, context, $"connection '{connId}' kube_config_path"), FileKey(path), $"connection {connId} kube_config_path {path}");
+            return Done(await FromFileAsync(path, context, skipTls, $"connection '{connId}' kube_config_path").ConfigureAwait(false), FileKey(path), $"connection {connId} kube_config_path {path}");
         }
 
         if ((extras["kube_config"] ?? extras["extra__kubernetes__kube_config"]) is { } inline)
@@ -124,7 +124,7 @@ internal static class ClientResolver
                 $"no Kubernetes configuration for task {op.TaskId}: set config_file, or kube_config_path in connection '{op.KubernetesConnId ?? DefaultConnId}', or create {fallback}");
         }
 
-        return Done(FromFile(fallback, context, "default kubeconfig"), FileKey(fallback), $"kubeconfig {fallback}");
+        return Done(await FromFileAsync(fallback, context, skipTls, "default kubeconfig").ConfigureAwait(false), FileKey(fallback), $"kubeconfig {fallback}");
     }
 
     private static string FileKey(string path)
@@ -133,22 +133,42 @@ internal static class ClientResolver
         return $"file:{info.FullName}:{(info.Exists ? info.LastWriteTimeUtc.Ticks : 0)}:{(info.Exists ? info.Length : 0)}";
     }
 
-    private static KubernetesClientConfiguration FromFile(string path, string? context, string what)
+    /// <summary>
+    /// Kubeconfig files parsed, by file version, context and TLS choice. Every try of a task reads the same file: it is
+    /// parsed once (asynchronously, with one read in flight for all the tries that start together), not once per try,
+    /// and never by a thread blocked on the file. A changed file has a new key.
+    /// </summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task<KubernetesClientConfiguration>>> ParsedFiles = new(StringComparer.Ordinal);
+
+    private const int MaxParsedFiles = 256;
+
+    private static async Task<KubernetesClientConfiguration> FromFileAsync(string path, string? context, bool skipTls, string what)
     {
         if (!File.Exists(path))
         {
             throw new SiroccoException($"{what} '{path}' does not exist");
         }
 
+        if (ParsedFiles.Count > MaxParsedFiles)
+        {
+            ParsedFiles.Clear();
+        }
+
+        var key = $"{FileKey(path)}|ctx={context}|skip={skipTls}";
+        var parsed = ParsedFiles.GetOrAdd(key, _ => new Lazy<Task<KubernetesClientConfiguration>>(() => ParseFileAsync(path, context)));
         try
         {
-            return KubernetesClientConfiguration.BuildConfigFromConfigFile(path, currentContext: context);
+            return await parsed.Value.ConfigureAwait(false);
         }
-        catch (Exception e) when (e is KubeConfigException or YamlDotNet.Core.YamlException or ArgumentException or FormatException or InvalidOperationException or NullReferenceException)
+        catch (Exception e) when (e is KubeConfigException or YamlDotNet.Core.YamlException or ArgumentException or FormatException or InvalidOperationException or NullReferenceException or IOException)
         {
+            ParsedFiles.TryRemove(new KeyValuePair<string, Lazy<Task<KubernetesClientConfiguration>>>(key, parsed));
             throw new SiroccoException($"{what} '{path}' is not a valid kubeconfig: {e.Message}", e);
         }
     }
+
+    private static async Task<KubernetesClientConfiguration> ParseFileAsync(string path, string? context) =>
+        await KubernetesClientConfiguration.BuildConfigFromConfigFileAsync(new FileInfo(path), currentContext: context).ConfigureAwait(false);
 
     private static KubernetesClientConfiguration FromText(string text, string? context, string connId)
     {
