@@ -69,7 +69,7 @@ public sealed partial class SiroccoScheduler
             {
                 return false;
             }
-            catch (Exception e) when (e is System.Data.Common.DbException || e.InnerException is System.Data.Common.DbException)
+            catch (Exception e) when (IsDatabaseFault(e))
             {
                 _options.LogEcho?.Invoke($"scheduler heartbeat failed, retried in {interval.TotalSeconds:0.#} s: {e.Message}");
                 SchedulerLog.HeartbeatFailed(_log, interval.TotalSeconds, e.Message);

@@ -27,11 +27,6 @@ internal sealed class GroupCommit
     /// <param name="execute">Runs statements in one transaction and returns each one's affected rows.</param>
     public GroupCommit(Func<IReadOnlyList<(string Sql, (string, object?)[] Args)>, Task<int[]>> execute) => _execute = execute;
 
-    /// <summary>Flushes so far (a measure of how much was combined).</summary>
-    public long Flushes => Interlocked.Read(ref _flushes);
-
-    private long _flushes;
-
     /// <summary>
     /// Queues statements to commit together with others, ordered by <paramref name="rowKey"/> (the key of the row
     /// they lock first); completes with their affected rows once committed.
@@ -81,7 +76,6 @@ internal sealed class GroupCommit
                 }
             }
 
-            Interlocked.Increment(ref _flushes);
             await FlushAsync(batch).ConfigureAwait(false);
         }
     }

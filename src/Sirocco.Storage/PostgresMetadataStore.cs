@@ -137,23 +137,15 @@ internal sealed partial class PostgresMetadataStore : SqlMetadataStore
         }
     }
 
-    protected override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (NpgsqlException e)
-        {
-            throw CannotConnect(e);
-        }
-    }
+    protected override Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => OpenFromAsync(_dataSource, cancellationToken);
 
-    protected override async Task<DbConnection> OpenForHeartbeatAsync(CancellationToken cancellationToken)
+    protected override Task<DbConnection> OpenForHeartbeatAsync(CancellationToken cancellationToken) => OpenFromAsync(_heartbeatSource, cancellationToken);
+
+    private async Task<DbConnection> OpenFromAsync(NpgsqlDataSource source, CancellationToken cancellationToken)
     {
         try
         {
-            return await _heartbeatSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            return await source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (NpgsqlException e)
         {

@@ -41,24 +41,9 @@ internal static class Support
         throw new InvalidOperationException("repository root not found");
     }
 
-    /// <summary>The seed page's DAG code: from the shared seed when present, else the committed copy.</summary>
+    /// <summary>The seed page's DAG code, as committed in the fixtures (the repository needs nothing outside it).</summary>
     public static string SeedDagText()
     {
-        const string Seed = "/work/shared/seed/000_06347bc38ef2beaa.txt";
-        if (File.Exists(Seed))
-        {
-            var lines = File.ReadAllLines(Seed);
-            var start = Array.IndexOf(lines, "\"\"\"Example DAG using KubernetesPodOperator.\"\"\"");
-            var closes = 0;
-            for (var i = start; i < lines.Length; i++)
-            {
-                if (lines[i] == "    )" && ++closes == 4)
-                {
-                    return string.Join('\n', lines[start..(i + 1)]) + "\n";
-                }
-            }
-        }
-
         return File.ReadAllText(Path.Combine(Fixtures, "seed_kubernetes_pod_operator.py"));
     }
 }

@@ -84,7 +84,8 @@ internal static class ClientResolver
 
         if (op.ConfigFile is { Length: > 0 } file)
         {
-            return Done(await FromFileAsync(file, context, skipTls, "config_file").ConfigureAwait(false), FileKey(file), $"config_file {file}");
+            var (c, key) = await FromFileAsync(file, context, skipTls, "config_file").ConfigureAwait(false);
+            return Done(c, key, $"config_file {file}");
         }
 
         if (inCluster == true)
@@ -94,7 +95,8 @@ internal static class ClientResolver
 
         if (Extra("kube_config_path") is { } path)
         {
-            return Done(await FromFileAsync(path, context, skipTls, $"connection '{connId}' kube_config_path").ConfigureAwait(false), FileKey(path), $"connection {connId} kube_config_path {path}");
+            var (c, key) = await FromFileAsync(path, context, skipTls, $"connection '{connId}' kube_config_path").ConfigureAwait(false);
+            return Done(c, key, $"connection {connId} kube_config_path {path}");
         }
 
         if ((extras["kube_config"] ?? extras["extra__kubernetes__kube_config"]) is { } inline)
@@ -124,7 +126,8 @@ internal static class ClientResolver
                 $"no Kubernetes configuration for task {op.TaskId}: set config_file, or kube_config_path in connection '{op.KubernetesConnId ?? DefaultConnId}', or create {fallback}");
         }
 
-        return Done(await FromFileAsync(fallback, context, skipTls, "default kubeconfig").ConfigureAwait(false), FileKey(fallback), $"kubeconfig {fallback}");
+        var (parsed, fileKey) = await FromFileAsync(fallback, context, skipTls, "default kubeconfig").ConfigureAwait(false);
+        return Done(parsed, fileKey, $"kubeconfig {fallback}");
     }
 
     private static string FileKey(string path)
@@ -142,7 +145,8 @@ internal static class ClientResolver
 
     private const int MaxParsedFiles = 256;
 
-    private static async Task<KubernetesClientConfiguration> FromFileAsync(string path, string? context, bool skipTls, string what)
+    /// <summary>The parsed file and its version key (path, modification time, length), read once per try.</summary>
+    private static async Task<(KubernetesClientConfiguration Config, string FileKey)> FromFileAsync(string path, string? context, bool skipTls, string what)
     {
         if (!File.Exists(path))
         {
@@ -154,11 +158,12 @@ internal static class ClientResolver
             ParsedFiles.Clear();
         }
 
-        var key = $"{FileKey(path)}|ctx={context}|skip={skipTls}";
+        var fileKey = FileKey(path);
+        var key = $"{fileKey}|ctx={context}|skip={skipTls}";
         var parsed = ParsedFiles.GetOrAdd(key, _ => new Lazy<Task<KubernetesClientConfiguration>>(() => ParseFileAsync(path, context)));
         try
         {
-            return await parsed.Value.ConfigureAwait(false);
+            return (await parsed.Value.ConfigureAwait(false), fileKey);
         }
         catch (Exception e) when (e is KubeConfigException or YamlDotNet.Core.YamlException or ArgumentException or FormatException or InvalidOperationException or NullReferenceException or IOException)
         {
