@@ -145,6 +145,7 @@ public sealed partial class SiroccoScheduler
                 if (sweep)
                 {
                     Volatile.Write(ref _queuedGauge, _runs.Values.Sum(r => r.Tis.Values.Count(t => t.State == TaskInstanceState.Queued)));
+                    await RefreshPoolMetricsAsync(loop.Token).ConfigureAwait(false);
                 }
 
                 if (wakeAt is null || wakeAt > nextSweep)
@@ -439,6 +440,7 @@ public sealed partial class SiroccoScheduler
 
         _loggedImportErrors = now;
         SchedulerLog.DagsLoaded(_log, collection.Dags.Count, now.Count, took.TotalMilliseconds);
+        SchedulerMetrics.Parsed(now.Count, took, collection.Dags.Count);
     }
 
     /// <summary>
@@ -468,6 +470,24 @@ public sealed partial class SiroccoScheduler
         await store.SyncDagsAsync(new DagSync(dags, errors), cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Pool usage for the pool gauges, read from the store on each sweep while an exporter listens to them.</summary>
+    private async Task RefreshPoolMetricsAsync(CancellationToken ct)
+    {
+        if (!SchedulerMetrics.PoolsObserved)
+        {
+            return;
+        }
+
+        try
+        {
+            SchedulerMetrics.SetPools(await _store.ListPoolStatsAsync(ct).ConfigureAwait(false), LaunchDecisions.DefaultPoolSlots);
+        }
+        catch (Exception e) when (IsDatabaseFault(e))
+        {
+            // Metrics wait for the next sweep; a failing database is reported by the pass itself.
+        }
+    }
+
     private async Task LoadPoolsAsync(CancellationToken ct) =>
         _pools = (await _store.ListPoolsAsync(ct).ConfigureAwait(false)).ToDictionary(p => p.Name, StringComparer.Ordinal);
 
@@ -480,6 +500,9 @@ public sealed partial class SiroccoScheduler
         public Dictionary<string, TaskInstance> Tis { get; } = tis;
 
         public bool Dirty { get; set; } = true;
+
+        /// <summary>The run's trace span while this scheduler holds it (null when no tracer listens).</summary>
+        public System.Diagnostics.Activity? Span { get; init; }
     }
 
     private sealed record RunningTry(TaskInstance Ti, TryControl Control, Task Task);

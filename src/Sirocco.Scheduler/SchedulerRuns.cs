@@ -163,7 +163,7 @@ public sealed partial class SiroccoScheduler
             _writes.Set(ti, tis[ti.TaskId]);
         }
 
-        var active = new ActiveRun(run, dag, tis);
+        var active = new ActiveRun(run, dag, tis) { Span = SchedulerMetrics.StartRunSpan(run, _time.GetUtcNow()) };
         _runs[(run.DagId, run.RunId)] = active;
         _changes++;
         await ResumeTriesAsync(active, ct).ConfigureAwait(false);
@@ -297,7 +297,7 @@ public sealed partial class SiroccoScheduler
         var leaves = run.Dag.Tasks.Where(t => t.DownstreamTaskIds.Count == 0).Select(t => run.Tis[t.TaskId].State);
         var failed = leaves.Any(s => s is TaskInstanceState.Failed or TaskInstanceState.UpstreamFailed);
         SetRun(run, run.Run with { State = failed ? DagRunState.Failed : DagRunState.Success, EndDate = _time.GetUtcNow() });
-        SchedulerMetrics.RunFinished(run.Run);
+        SchedulerMetrics.RunFinished(run.Run, run.Span);
         LogRunFinished(run.Run);
         _runs.Remove((run.Run.DagId, run.Run.RunId));
         _changes++;
@@ -316,7 +316,7 @@ public sealed partial class SiroccoScheduler
         }
 
         SetRun(run, run.Run with { State = DagRunState.Failed, EndDate = _time.GetUtcNow() });
-        SchedulerMetrics.RunFinished(run.Run);
+        SchedulerMetrics.RunFinished(run.Run, run.Span);
         LogRunFinished(run.Run);
         _runs.Remove((run.Run.DagId, run.Run.RunId));
     }

@@ -88,7 +88,11 @@ public sealed partial class SiroccoScheduler
     private async Task RunTryAsync(ActiveRun run, TaskInstance ti, string? resumedExternalId, TryControl control)
     {
         await Task.Yield();
+
+        // The try's span is the ambient activity while it runs, so the pod's span (Kubernetes code) is its child.
+        using var span = SchedulerMetrics.StartTrySpan(run.Span, ti);
         var outcome = await _executor.RunAsync(new TryRequest(run.Dag, run.Run, ti, resumedExternalId), control).ConfigureAwait(false);
+        SchedulerMetrics.EndTrySpan(span, outcome.Result);
         await _outcomes.Writer.WriteAsync(outcome, CancellationToken.None).ConfigureAwait(false);
     }
 

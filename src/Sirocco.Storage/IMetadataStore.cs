@@ -108,6 +108,14 @@ public sealed record EventLogQuery
 /// <param name="Description">Description.</param>
 public sealed record Pool(string Name, int Slots, string? Description = null);
 
+/// <summary>A pool's slots in use across every scheduler, as Airflow's pool statistics count them.</summary>
+/// <param name="Name">Pool name (a pool that task instances name but no row defines is listed too).</param>
+/// <param name="Slots">Its size, or null when no row defines it.</param>
+/// <param name="Running">Slots taken by running task instances.</param>
+/// <param name="Queued">Slots taken by queued task instances.</param>
+/// <param name="Scheduled">Slots wanted by scheduled task instances (waiting for a slot).</param>
+public sealed record PoolStats(string Name, int? Slots, int Running, int Queued, int Scheduled);
+
 /// <summary>The DAGs of the dags folder at one moment, recorded by <see cref="IMetadataStore.SyncDagsAsync"/>.</summary>
 /// <param name="Dags">Every DAG loaded (a new DAG's <see cref="DagModel.IsPaused"/> is its initial flag).</param>
 /// <param name="ImportErrors">Every file that failed to load.</param>
@@ -344,4 +352,7 @@ public interface IMetadataStore : IVariableStore, IConnectionStore, IAsyncDispos
 
     /// <summary>Every pool, by name.</summary>
     Task<IReadOnlyList<Pool>> ListPoolsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Every pool defined or named by a task instance, with the slots its scheduled, queued and running task instances take.</summary>
+    Task<IReadOnlyList<PoolStats>> ListPoolStatsAsync(CancellationToken cancellationToken = default);
 }

@@ -369,6 +369,27 @@ internal abstract partial class SqlMetadataStore : IMetadataStore
     public Task<IReadOnlyList<Pool>> ListPoolsAsync(CancellationToken cancellationToken = default) =>
         QueryAsync("SELECT pool, slots, description FROM slot_pool ORDER BY pool", [], r => new Pool(r.GetString(0), r.GetInt32(1), NullableString(r, 2)), cancellationToken);
 
+    public async Task<IReadOnlyList<PoolStats>> ListPoolStatsAsync(CancellationToken cancellationToken = default)
+    {
+        var rows = await QueryAsync(
+            """
+            SELECT pool, slots, NULL, 0 FROM slot_pool
+            UNION ALL
+            SELECT pool, NULL, state, SUM(pool_slots) FROM task_instance WHERE state IN ('scheduled', 'queued', 'running') GROUP BY pool, state
+            """,
+            [],
+            r => (Pool: r.GetString(0), Slots: r.IsDBNull(1) ? (int?)null : Convert.ToInt32(r.GetValue(1), CultureInfo.InvariantCulture), State: NullableString(r, 2), Count: Convert.ToInt32(r.GetValue(3), CultureInfo.InvariantCulture)),
+            cancellationToken).ConfigureAwait(false);
+        return [.. rows.GroupBy(r => r.Pool, StringComparer.Ordinal)
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => new PoolStats(
+                g.Key,
+                g.Select(r => r.Slots).FirstOrDefault(s => s is not null),
+                g.Where(r => r.State == "running").Sum(r => r.Count),
+                g.Where(r => r.State == "queued").Sum(r => r.Count),
+                g.Where(r => r.State == "scheduled").Sum(r => r.Count)))];
+    }
+
     // ---- plumbing ----
 
     private const string SqlVariableSelect = "SELECT key, val, description, is_encrypted FROM variable";

@@ -122,9 +122,10 @@ public sealed class SiroccoWebServer : IAsyncDisposable
         builder.Services.AddSingleton(state);
         WebRateLimits.Add(builder.Services, options.Config, state);
 
-        // Prometheus at /metrics: the scheduler's Airflow-named metrics (when it runs in this process) and the server's own.
+        // Prometheus at /metrics: every Sirocco meter of the process (the scheduler's Airflow-named metrics and the
+        // Kubernetes code's when a scheduler runs here, the local cluster's in standalone) and the server's own.
         builder.Services.AddOpenTelemetry().WithMetrics(m => m
-            .AddMeter(Scheduler.SchedulerMetrics.MeterName, "Microsoft.AspNetCore.Hosting")
+            .AddMeter("Sirocco.*", "Microsoft.AspNetCore.Hosting")
             .AddPrometheusExporter());
 
         // The host process owns Ctrl-C and SIGTERM: the server stops when its owner disposes it.

@@ -492,6 +492,34 @@ public abstract class MetadataStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Pool_stats_count_slots_by_state_across_every_pool_named()
+    {
+        await Store.SetPoolAsync(new Pool("k8s", 4));
+        var run = Run("d", Utc(2024, 1, 1));
+        await Store.CreateDagRunAsync(run);
+        TaskInstanceChange Ti(string task, string pool, int slots, TaskInstanceState state) =>
+            TaskInstanceChange.Insert(new TaskInstance { DagId = "d", TaskId = task, RunId = run.RunId, Pool = pool, PoolSlots = slots, State = state });
+        await Store.SaveAsync(new StateBatch
+        {
+            TaskInstances =
+            [
+                Ti("a", "k8s", 2, TaskInstanceState.Running),
+                Ti("b", "k8s", 1, TaskInstanceState.Queued),
+                Ti("c", "k8s", 3, TaskInstanceState.Scheduled),
+                Ti("d", "k8s", 5, TaskInstanceState.Success),
+                Ti("e", "unknown_pool", 1, TaskInstanceState.Scheduled),
+                Ti("f", "default_pool", 1, TaskInstanceState.Running),
+            ],
+        });
+
+        var stats = (await Store.ListPoolStatsAsync()).ToDictionary(p => p.Name);
+        Assert.Equal(new PoolStats("k8s", 4, 2, 1, 3), stats["k8s"]);
+        Assert.Equal(new PoolStats("unknown_pool", null, 0, 0, 1), stats["unknown_pool"]); // named by a task, defined nowhere
+        Assert.Equal(1, stats["default_pool"].Running);
+        Assert.Equal(["default_pool", "k8s", "unknown_pool"], stats.Keys.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task The_audit_log_numbers_lines_in_order_and_filters_them()
     {
         var first = await Store.AddEventLogAsync(new EventLogEntry(0, Utc(2024, 1, 1, 1), "trigger", "alice", "ui", "etl", RunId: "manual__1"));

@@ -229,6 +229,7 @@ internal static class DagsCommands
             }
 
             var sync = new Lock();
+            using var telemetry = Telemetry.Start(ctx, prometheus: false);
             var scheduler = Hosting.CreateScheduler(ctx, new StaticDagSource(dag), line =>
             {
                 lock (sync)
@@ -271,6 +272,7 @@ internal static class DagsCommands
 
             // Task log lines go through the progress display while it is drawn, so the bar stays whole.
             Action<string> echo = ctx.Out.WriteLine;
+            using var telemetry = Telemetry.Start(ctx, prometheus: false);
             var scheduler = Hosting.CreateScheduler(ctx, new StaticDagSource(dag), line => echo(line));
             var runs = new List<DagRun>();
             Scheduling.DataInterval? last = null;

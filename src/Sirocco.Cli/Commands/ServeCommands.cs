@@ -20,7 +20,7 @@ internal static class ServeCommands
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, shutdown.Token);
             using var bag = Hosting.CreateDagBag(ctx, watch: true);
             ctx.Out.WriteLine($"Scheduler started: dags folder {bag.DagsFolder}, database {ctx.Masker.Redact(MetadataStore.RedactUrl(ctx.Config.SqlConn))}");
-            using var metrics = MetricsEndpoint.Start(ctx);
+            using var telemetry = Telemetry.Start(ctx, prometheus: true);
             await Hosting.CreateScheduler(ctx, new DagBagSource(bag)).RunAsync(linked.Token);
             ctx.Out.WriteLine("Scheduler stopped.");
             return 0;
@@ -202,6 +202,7 @@ internal static class ServeCommands
 
             // The web server reads the DAGs the scheduler collects, and wakes it after a trigger or a clear.
             var dagSnapshot = new Web.DagSnapshotSource(source);
+            using var telemetry = Telemetry.Start(ctx, prometheus: false); // the web server serves /metrics
             var scheduler = Hosting.CreateScheduler(ctx, dagSnapshot);
             await using var web = await Web.SiroccoWebServer.StartAsync(WebCommands.Options(ctx, dagSnapshot, scheduler), ct);
             ctx.Out.WriteLine($"  web UI:     {web.Address}");

@@ -56,6 +56,7 @@ internal static class TasksCommands
 
             // As Airflow does: a temporary run, deleted afterwards, in which only this task runs, ignoring dependencies.
             var run = DagRun.Create(dag.DagId, DagRunType.Manual, logical, dag.Schedule.InferManualDataInterval(logical), DateTimeOffset.UtcNow, runId: "__sirocco_temporary_run_" + AirflowTime.IsoFormat(DateTimeOffset.UtcNow) + "__");
+            using var telemetry = Telemetry.Start(ctx, prometheus: false);
             var scheduler = Hosting.CreateScheduler(ctx, new StaticDagSource(dag), ctx.Out.WriteLine);
             for (var attempt = 1; ; attempt++)
             {

@@ -25,6 +25,7 @@ internal static class WebCommands
             using var bag = Hosting.CreateDagBag(ctx, watch: true);
             var dags = new DagSnapshotSource(new DagBagSource(bag));
             var watch = dags.WatchAsync(linked.Token);
+            using var telemetry = Telemetry.Start(ctx, prometheus: false);
             await using (var server = await SiroccoWebServer.StartAsync(Options(ctx, dags, null, pr.GetValue(host), pr.GetValue(port)), linked.Token))
             {
                 ctx.Out.WriteLine($"Web server listening on {server.Address} (Ctrl-C to stop)");

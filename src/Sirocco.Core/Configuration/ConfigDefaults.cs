@@ -70,6 +70,20 @@ internal static class ConfigDefaults
             {
                 ["prometheus_host"] = "127.0.0.1",
                 ["prometheus_port"] = string.Empty,
+                ["otel_on"] = "False",
+                ["otel_host"] = "localhost",
+                ["otel_port"] = "8889",
+                ["otel_interval_milliseconds"] = "60000",
+                ["otel_ssl_active"] = "False",
+                ["otel_service"] = "sirocco",
+            },
+            ["traces"] = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["otel_on"] = "False",
+                ["otel_host"] = "localhost",
+                ["otel_port"] = "8889",
+                ["otel_ssl_active"] = "False",
+                ["otel_service"] = "sirocco",
             },
             ["local_cluster"] = new Dictionary<string, string>(StringComparer.Ordinal)
             {

@@ -158,6 +158,7 @@ internal abstract class Informer<T> : IAsyncDisposable
     {
         string? resourceVersion = null;
         var delay = Runtime.Options.FirstRetryDelay;
+        var watched = false;
         while (!stop.IsCancellationRequested)
         {
             try
@@ -172,6 +173,12 @@ internal abstract class Informer<T> : IAsyncDisposable
                 }
 
                 Exception? streamError = null;
+                if (watched)
+                {
+                    KubernetesMetrics.WatchRestarted(typeof(T) == typeof(k8s.Models.V1Pod) ? "pods" : "events");
+                }
+
+                watched = true;
                 var stream = WatchAsync(resourceVersion ?? "0", Runtime.Options.WatchTimeoutSeconds, e => streamError ??= e, stop);
                 Interlocked.Exchange(ref _watchOpenedTicks, Runtime.Time.GetUtcNow().UtcTicks);
                 try

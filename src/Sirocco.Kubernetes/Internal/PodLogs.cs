@@ -165,6 +165,7 @@ internal sealed class PodLogs
 
     private void Write(string container, string prefix, string content)
     {
+        KubernetesMetrics.LogStreamed(System.Text.Encoding.UTF8.GetByteCount(content) + 1);
         var queue = _last[container];
         lock (queue)
         {

@@ -27,6 +27,7 @@ internal sealed class PodRun
     private string? _name;
     private volatile bool _liveEvents = true;
     private long _startSeenTicks;
+    private long _createRequested;
     private bool _cleanedUp;
     private bool _owned;
     private DateTimeOffset? _unreachableSince;
@@ -54,8 +55,23 @@ internal sealed class PodRun
 
     public static async Task<object?> ExecuteAsync(KubernetesPodOperator op, TaskExecutionContext context, KubernetesRuntime runtime, CancellationToken cancellationToken)
     {
+        // A span per pod (child of the try's span when traces are on): namespace, name and outcome.
+        using var span = KubernetesMetrics.Activities.StartActivity("pod", System.Diagnostics.ActivityKind.Client);
         var run = new PodRun(op, context, runtime);
-        return await run.RunAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await run.RunAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (span is not null)
+        {
+            span.SetStatus(System.Diagnostics.ActivityStatusCode.Error, context.Masker.Redact(e.Message));
+            throw;
+        }
+        finally
+        {
+            span?.SetTag("k8s.namespace.name", run._ns);
+            span?.SetTag("k8s.pod.name", run._name);
+        }
     }
 
     private void Log(string line)
@@ -222,6 +238,7 @@ internal sealed class PodRun
     private async Task CreateAsync(V1Pod request, CancellationToken token)
     {
         Log($"Creating pod {_ns}/{_name}");
+        _createRequested = Time.GetTimestamp();
         V1Pod created;
         try
         {
@@ -305,6 +322,11 @@ internal sealed class PodRun
         }
 
         Interlocked.Exchange(ref _startSeenTicks, Time.GetUtcNow().UtcTicks);
+        if (_createRequested != 0)
+        {
+            KubernetesMetrics.PodStarted(Time.GetElapsedTime(_createRequested));
+        }
+
         _liveEvents = false;
         Log($"Pod {_ns}/{_name} is {started.Status?.Phase}");
         var logs = _op.GetLogs

@@ -31,10 +31,15 @@ internal sealed class ApiHandler
         _tokenBytes = Encoding.UTF8.GetBytes("Bearer " + cluster.Token);
     }
 
+    /// <summary>Request counts and gauges served at <c>/metrics</c>.</summary>
+    public ApiMetrics Metrics { get; } = new();
+
     /// <summary>Set by the kubelet once it runs; serves logs and exec.</summary>
     public PodRuntime? Runtime { get; set; }
 
-    public async Task HandleAsync(HttpContext ctx)
+    public Task HandleAsync(HttpContext ctx) => Metrics.MeasureAsync(ctx, () => HandleCoreAsync(ctx));
+
+    private async Task HandleCoreAsync(HttpContext ctx)
     {
         try
         {
@@ -56,6 +61,13 @@ internal sealed class ApiHandler
                 // Read what the client sends, so it gets the answer rather than a broken connection.
                 await ctx.Request.Body.CopyToAsync(Stream.Null, ctx.RequestAborted).ConfigureAwait(false);
                 throw new ApiException(413, "RequestEntityTooLarge", $"Request entity too large: limit is {MaxRequestBody}");
+            }
+
+            if (path == "/metrics" && ctx.Request.Method == "GET")
+            {
+                ctx.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+                await ctx.Response.WriteAsync(Metrics.Render(_store), ctx.RequestAborted).ConfigureAwait(false);
+                return;
             }
 
             await RouteAsync(ctx, path).ConfigureAwait(false);
@@ -96,7 +108,7 @@ internal sealed class ApiHandler
         switch (parts)
         {
             case []:
-                await WriteJsonAsync(ctx, 200, new JsonObject { ["paths"] = new JsonArray("/api", "/api/v1", "/apis", "/healthz", "/livez", "/readyz", "/version") }).ConfigureAwait(false);
+                await WriteJsonAsync(ctx, 200, new JsonObject { ["paths"] = new JsonArray("/api", "/api/v1", "/apis", "/healthz", "/livez", "/metrics", "/readyz", "/version") }).ConfigureAwait(false);
                 return;
             case ["version"]:
                 await WriteJsonAsync(ctx, 200, Discovery.Version()).ConfigureAwait(false);
