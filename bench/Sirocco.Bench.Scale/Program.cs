@@ -4,10 +4,11 @@
 // Options: --dags D (100) --tasks T (100): D DAGs of T independent pod tasks; --run-for S (60): each pod runs S seconds;
 // --schedulers N (1) schedulers in this process, each with its own store connection and Kubernetes runtime as N
 // processes would have; --postgres: a throwaway PostgreSQL server instead of SQLite (needed for N > 1);
-// --workers W (16): the node simulator's concurrent requests.
+// --workers W (16): the node simulator's concurrent requests; --get-logs: tries follow their pods' logs (get_logs=True),
+// which the simulated node serves as a kubelet does (three lines from an annotation, the stream open until the pod's
+// run time is over); off by default, as in the numbers of docs/BENCHMARKS.md measured before it existed.
 // The pods ask for the scheduler "sirocco-scale", which only the benchmark's own simulated node binds (the reference
-// cluster's kube-scheduler would bind at its client's default 50 requests per second). get_logs is off: the simulator
-// serves no container logs, so a log request would wait on a kubelet that does not exist.
+// cluster's kube-scheduler would bind at its client's default 50 requests per second).
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
@@ -30,6 +31,7 @@ var runFor = Option("--run-for", 60);
 var schedulerCount = Option("--schedulers", 1);
 var workers = Option("--workers", 16);
 var usePostgres = args.Contains("--postgres");
+var getLogs = args.Contains("--get-logs");
 if (schedulerCount > 1 && !usePostgres)
 {
     Console.Error.WriteLine("--schedulers above 1 needs --postgres");
@@ -55,7 +57,8 @@ try
     await Shell(repo, "dotnet", "build", "tests/Sirocco.NodeSimulator/Sirocco.NodeSimulator.csproj", "-c", "Release", "-nologo", "-v", "q", "-o", Path.Combine(work, "sim"));
     simulator = Process.Start(new ProcessStartInfo("dotnet",
         [Path.Combine(work, "sim", "Sirocco.NodeSimulator.dll"), "--kubeconfig", kubeconfig, "--node-name", NodeName, "--bind", "true",
-            "--scheduler-name", SchedulerName, "--workers", workers.ToString(CultureInfo.InvariantCulture), "--pods", (total * 2).ToString(CultureInfo.InvariantCulture)])
+            "--scheduler-name", SchedulerName, "--workers", workers.ToString(CultureInfo.InvariantCulture), "--pods", (total * 2).ToString(CultureInfo.InvariantCulture),
+            "--serve-logs", getLogs ? "true" : "false"])
     {
         RedirectStandardOutput = true,
         RedirectStandardError = true,
@@ -138,7 +141,7 @@ try
     var baseManaged = GC.GetTotalMemory(forceFullCollection: true);
     var baseWorkingSet = Process.GetCurrentProcess().WorkingSet64;
     var metricsBefore = await ApiServerMetricsAsync(repo, kubeconfig);
-    Console.WriteLine($"Sirocco scale run: {dagCount} DAGs x {taskCount} pod tasks = {total} tries of {runFor} s, {schedulerCount} scheduler(s) on {(usePostgres ? "PostgreSQL" : "SQLite")}, {Environment.ProcessorCount} cores, .NET {Environment.Version}; warm-up used {warmupRequests} requests");
+    Console.WriteLine($"Sirocco scale run: {dagCount} DAGs x {taskCount} pod tasks = {total} tries of {runFor} s, {schedulerCount} scheduler(s) on {(usePostgres ? "PostgreSQL" : "SQLite")}, get_logs {(getLogs ? "on" : "off")}, {Environment.ProcessorCount} cores, .NET {Environment.Version}; warm-up used {warmupRequests} requests");
 
     double startedAt = 0, allRunningAt = 0;
     long peakManaged = 0, peakWorkingSet = 0, requestsAtAllRunning = 0;
@@ -177,6 +180,15 @@ try
     }
 
     Console.WriteLine($"peak working set of the process: {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576} MB");
+    if (getLogs)
+    {
+        // Each try's log holds the pod's output, streamed through the API server from the simulated kubelet.
+        var withOutput = Directory.EnumerateDirectories(Path.Combine(work, "logs"), "scale_*")
+            .SelectMany(d => Directory.EnumerateFiles(d, "*.log", SearchOption.AllDirectories))
+            .Count(f => File.ReadAllText(f).Contains("done", StringComparison.Ordinal));
+        Console.WriteLine($"task logs with the pod's output: {withOutput} of {total}");
+    }
+
     foreach (var line in simulatorLog.Where(l => l.Contains("attempt", StringComparison.Ordinal)).Take(5))
     {
         Console.WriteLine("simulator: " + line);
@@ -249,9 +261,9 @@ try
                     Name = prefix,
                     Image = "busybox",
                     Cmds = ["sleep", seconds.ToString(CultureInfo.InvariantCulture)],
-                    Annotations = new Dictionary<string, string> { ["fake-kubelet/run-for"] = $"{seconds}s" },
+                    Annotations = new Dictionary<string, string> { ["fake-kubelet/run-for"] = $"{seconds}s", ["fake-kubelet/log"] = "starting\nworking\ndone\n" },
                     SchedulerName = SchedulerName,
-                    GetLogs = false,
+                    GetLogs = getLogs,
                     ConfigFile = kubeconfig,
                     StartupTimeoutSeconds = 900,
                 });

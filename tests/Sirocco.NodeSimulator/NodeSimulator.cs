@@ -23,6 +23,7 @@ internal sealed class NodeSimulator(SimulatorOptions options)
     private readonly ConcurrentDictionary<string, string> _podIps = new(StringComparer.Ordinal);
     private readonly Channel<string> _queue = Channel.CreateUnbounded<string>();
     private int _ipSequence;
+    private int _kubeletPort;
     private k8s.Kubernetes _client = null!;
 
     public async Task RunAsync(CancellationToken stop)
@@ -30,10 +31,14 @@ internal sealed class NodeSimulator(SimulatorOptions options)
         var config = KubernetesClientConfiguration.BuildConfigFromConfigFile(options.Kubeconfig);
         using var client = new k8s.Kubernetes(config);
         _client = client;
+        await using var logs = options.ServeLogs
+            ? await LogServer.StartAsync(key => _pods.GetValueOrDefault(key), RunFor, stop).ConfigureAwait(false)
+            : null;
+        _kubeletPort = logs?.Port ?? 0;
         await RetryAsync("register the node", RegisterNodeAsync, stop).ConfigureAwait(false);
         var heartbeat = HeartbeatLoopAsync(stop);
         var workers = Enumerable.Range(0, options.Workers).Select(_ => WorkAsync(stop)).ToList();
-        Log($"node {options.NodeName} registered (bind={options.Bind.ToString().ToLowerInvariant()})");
+        Log($"node {options.NodeName} registered (bind={options.Bind.ToString().ToLowerInvariant()}{(logs is null ? string.Empty : $", logs served on 127.0.0.1:{logs.Port}")})");
         try
         {
             await WatchPodsAsync(stop).ConfigureAwait(false);
@@ -120,7 +125,11 @@ internal sealed class NodeSimulator(SimulatorOptions options)
             Capacity = resources,
             Allocatable = resources,
             Phase = "Running",
-            Addresses = [new V1NodeAddress { Address = HostIp, Type = "InternalIP" }, new V1NodeAddress { Address = options.NodeName, Type = "Hostname" }],
+            // Serving logs, the node's only address is loopback, where the API server finds the log endpoint.
+            Addresses = _kubeletPort == 0
+                ? [new V1NodeAddress { Address = HostIp, Type = "InternalIP" }, new V1NodeAddress { Address = options.NodeName, Type = "Hostname" }]
+                : [new V1NodeAddress { Address = "127.0.0.1", Type = "InternalIP" }],
+            DaemonEndpoints = _kubeletPort == 0 ? null : new V1NodeDaemonEndpoints { KubeletEndpoint = new V1DaemonEndpoint { Port = _kubeletPort } },
             NodeInfo = new V1NodeSystemInfo
             {
                 Architecture = "amd64",
@@ -380,9 +389,7 @@ internal sealed class NodeSimulator(SimulatorOptions options)
                     return;
                 }
 
-                var runFor = pod.Metadata.Annotations?.TryGetValue(SimulatorOptions.RunForAnnotation, out var text) == true
-                    ? SimulatorOptions.ParseDuration(text) ?? options.DefaultRunFor
-                    : options.DefaultRunFor;
+                var runFor = RunFor(pod);
                 var started = pod.Status.StartTime ?? DateTime.UtcNow;
                 var left = started.ToUniversalTime() + runFor - DateTime.UtcNow;
                 if (left > TimeSpan.Zero)
@@ -405,6 +412,11 @@ internal sealed class NodeSimulator(SimulatorOptions options)
                 return;
         }
     }
+
+    private TimeSpan RunFor(V1Pod pod) =>
+        pod.Metadata.Annotations?.TryGetValue(SimulatorOptions.RunForAnnotation, out var text) == true
+            ? SimulatorOptions.ParseDuration(text) ?? options.DefaultRunFor
+            : options.DefaultRunFor;
 
     private string NextPodIp()
     {

@@ -14,6 +14,16 @@ internal sealed record SimulatorOptions(string Kubeconfig, string NodeName, bool
     /// <summary>The node's pod capacity as it reports it.</summary>
     public int PodCapacity { get; init; } = 250;
 
+    /// <summary>
+    /// Serve container logs as a kubelet does (<c>/containerLogs/NS/POD/CONTAINER</c> over https on 127.0.0.1, the
+    /// node's only address), so the API server's <c>pods/log</c> works: each container's output is the pod's
+    /// <see cref="LogAnnotation"/>, stamped from the container's start, followed until the pod's run time is over.
+    /// </summary>
+    public bool ServeLogs { get; init; }
+
+    /// <summary>The container output the simulated kubelet serves (lines separated by <c>\n</c>).</summary>
+    public const string LogAnnotation = "fake-kubelet/log";
+
     /// <summary>How long a run-to-completion pod runs, e.g. <c>5s</c>, <c>500ms</c> or <c>1m</c>.</summary>
     public const string RunForAnnotation = "fake-kubelet/run-for";
 
@@ -29,6 +39,7 @@ internal sealed record SimulatorOptions(string Kubeconfig, string NodeName, bool
         string? schedulerName = null;
         var workers = 4;
         var pods = 250;
+        var serveLogs = false;
         for (var i = 0; i < args.Length; i++)
         {
             var (name, value) = Split(args, ref i);
@@ -55,6 +66,9 @@ internal sealed record SimulatorOptions(string Kubeconfig, string NodeName, bool
                 case "--pods":
                     pods = Positive(name, value);
                     break;
+                case "--serve-logs":
+                    serveLogs = bool.TryParse(value, out var s) ? s : throw new ArgumentException($"--serve-logs: expected true or false, got '{value}'");
+                    break;
                 default:
                     throw new ArgumentException($"unknown option '{name}'");
             }
@@ -65,7 +79,7 @@ internal sealed record SimulatorOptions(string Kubeconfig, string NodeName, bool
             throw new ArgumentException("--kubeconfig (or KUBECONFIG) is required");
         }
 
-        return new SimulatorOptions(kubeconfig, node, bind, runFor) { SchedulerName = schedulerName, Workers = workers, PodCapacity = pods };
+        return new SimulatorOptions(kubeconfig, node, bind, runFor) { SchedulerName = schedulerName, Workers = workers, PodCapacity = pods, ServeLogs = serveLogs };
     }
 
     private static int Positive(string name, string value) =>
