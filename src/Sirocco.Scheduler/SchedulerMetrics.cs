@@ -35,7 +35,7 @@ public static class SchedulerMetrics
     private static readonly ObservableGauge<long>[] PoolGauges;
 
     private static IReadOnlyList<(string Pool, long Open, long Queued, long Running, long Scheduled)> _pools = [];
-    private static (long Errors, double ParseSeconds, long Dags)? _parse;
+    private static ParseStats? _parse; // replaced whole, so a reader never sees half of one parse and half of another
 
     static SchedulerMetrics()
     {
@@ -110,7 +110,7 @@ public static class SchedulerMetrics
             return (p.Name, (long)Math.Max(0, size - p.Running - p.Queued), (long)p.Queued, (long)p.Running, (long)p.Scheduled);
         })];
 
-    internal static void Parsed(int importErrors, TimeSpan took, int dags) => _parse = (importErrors, took.TotalSeconds, dags);
+    internal static void Parsed(int importErrors, TimeSpan took, int dags) => Volatile.Write(ref _parse, new ParseStats(importErrors, took.TotalSeconds, dags));
 
     /// <summary>
     /// The span of a DAG run (named by its DAG id, as Airflow names it), started at the run's start, kept by the
@@ -173,8 +173,10 @@ public static class SchedulerMetrics
     private static IEnumerable<Measurement<long>> PoolMeasurements(Func<(string Pool, long Open, long Queued, long Running, long Scheduled), long> value) =>
         _pools.Select(p => new Measurement<long>(value(p), new KeyValuePair<string, object?>("pool_name", p.Pool)));
 
-    private static IEnumerable<Measurement<double>> Parse(Func<(long Errors, double ParseSeconds, long Dags), double> value) =>
-        _parse is { } p ? [new Measurement<double>(value(p))] : [];
+    private static IEnumerable<Measurement<double>> Parse(Func<ParseStats, double> value) =>
+        Volatile.Read(ref _parse) is { } p ? [new Measurement<double>(value(p))] : [];
+
+    private sealed record ParseStats(long Errors, double ParseSeconds, long Dags);
 
     private static TagList Tags(TaskInstance ti) => new() { { "dag_id", ti.DagId }, { "task_id", ti.TaskId } };
 }

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Sirocco.LocalCluster;
 using Sirocco.Storage;
+using Sirocco.Testing;
 
 namespace Sirocco.Cli.Tests;
 
@@ -99,13 +100,13 @@ public sealed class TelemetryTests : IDisposable
         Assert.Contains(output, l => l.Contains($"Metrics: OTLP to http://127.0.0.1:{collector.Port}/v1/metrics every 300 ms", StringComparison.Ordinal));
 
         // Prometheus: the Kubernetes code's own metrics, the pool gauges and the DAG-file gauges.
-        Assert.True(Value(metrics, "sirocco_kubernetes_api_requests_total", "code=\"201\"", "resource=\"pods\"", "verb=\"POST\"") >= 1, metrics);
-        Assert.True(Value(metrics, "sirocco_kubernetes_api_requests_total", "resource=\"pods\"", "verb=\"WATCH\"") >= 1, metrics);
-        Assert.True(Value(metrics, "sirocco_kubernetes_pod_start_latency_seconds_count") >= 1, metrics);
-        Assert.True(Value(metrics, "sirocco_kubernetes_log_bytes_total") >= "one\ntwo\nthree\n".Length, metrics);
-        Assert.Equal(0, Value(metrics, "airflow_pool_running_slots", "pool_name=\"default_pool\""));
-        Assert.Equal(1, Value(metrics, "airflow_dag_processing_import_errors"));
-        Assert.Equal(1, Value(metrics, "airflow_dagbag_size"));
+        Assert.True(PrometheusText.Value(metrics, "sirocco_kubernetes_api_requests_total", "code=\"201\"", "resource=\"pods\"", "verb=\"POST\"") >= 1, metrics);
+        Assert.True(PrometheusText.Value(metrics, "sirocco_kubernetes_api_requests_total", "resource=\"pods\"", "verb=\"WATCH\"") >= 1, metrics);
+        Assert.True(PrometheusText.Value(metrics, "sirocco_kubernetes_pod_start_latency_seconds_count") >= 1, metrics);
+        Assert.True(PrometheusText.Value(metrics, "sirocco_kubernetes_log_bytes_total") >= "one\ntwo\nthree\n".Length, metrics);
+        Assert.Equal(0, PrometheusText.Value(metrics, "airflow_pool_running_slots", "pool_name=\"default_pool\""));
+        Assert.Equal(1, PrometheusText.Value(metrics, "airflow_dag_processing_import_errors"));
+        Assert.Equal(1, PrometheusText.Value(metrics, "airflow_dagbag_size"));
 
         // OTLP metrics: protobuf posted to /v1/metrics carries the Airflow names.
         var posted = collector.Bodies("/v1/metrics");
@@ -143,19 +144,6 @@ public sealed class TelemetryTests : IDisposable
     }
 
     private static bool Contains(byte[] body, string text) => body.AsSpan().IndexOf(Encoding.UTF8.GetBytes(text)) >= 0;
-
-    private static long Value(string text, string metric, params string[] labels)
-    {
-        foreach (Match m in Regex.Matches(text, "(?m)^" + Regex.Escape(metric) + @"(\{(?<l>[^}]*)\})? (?<v>[0-9.e+]+)( \d+)?$"))
-        {
-            if (labels.All(l => m.Groups["l"].Value.Contains(l, StringComparison.Ordinal)))
-            {
-                return (long)double.Parse(m.Groups["v"].Value, CultureInfo.InvariantCulture);
-            }
-        }
-
-        throw new Xunit.Sdk.XunitException($"no {metric}{{{string.Join(',', labels)}}} in:\n{text}");
-    }
 
     private static int FreePort()
     {

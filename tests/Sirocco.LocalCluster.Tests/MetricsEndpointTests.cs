@@ -1,8 +1,8 @@
-using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
 using k8s;
 using k8s.Models;
+using Sirocco.Testing;
 
 namespace Sirocco.LocalCluster.Tests;
 
@@ -10,19 +10,6 @@ namespace Sirocco.LocalCluster.Tests;
 [Collection("cluster")]
 public sealed class MetricsEndpointTests(ClusterFixture fx)
 {
-    private static long Value(string text, string metric, params string[] labels)
-    {
-        foreach (Match m in Regex.Matches(text, "(?m)^" + Regex.Escape(metric) + @"(\{(?<l>[^}]*)\})? (?<v>[0-9.e+]+)$"))
-        {
-            if (labels.All(l => m.Groups["l"].Value.Contains(l, StringComparison.Ordinal)))
-            {
-                return (long)double.Parse(m.Groups["v"].Value, CultureInfo.InvariantCulture);
-            }
-        }
-
-        throw new Xunit.Sdk.XunitException($"no {metric}{{{string.Join(',', labels)}}} in:\n{text}");
-    }
-
     private async Task<string> ScrapeAsync()
     {
         var (code, output, err) = await fx.KubectlAsync("get", "--raw", "/metrics");
@@ -35,7 +22,7 @@ public sealed class MetricsEndpointTests(ClusterFixture fx)
     {
         var before = await ScrapeAsync();
         long Created(string text) => Regex.IsMatch(text, "apiserver_request_total\\{code=\"201\"[^}]*resource=\"configmaps\"[^}]*verb=\"POST\"")
-            ? Value(text, "apiserver_request_total", "code=\"201\"", "resource=\"configmaps\"", "subresource=\"\"", "verb=\"POST\"")
+            ? PrometheusText.Value(text, "apiserver_request_total", "code=\"201\"", "resource=\"configmaps\"", "subresource=\"\"", "verb=\"POST\"")
             : 0;
 
         var name = "metrics-" + Guid.NewGuid().ToString("N")[..8];
@@ -47,14 +34,14 @@ public sealed class MetricsEndpointTests(ClusterFixture fx)
 
         var after = await ScrapeAsync();
         Assert.Equal(Created(before) + 1, Created(after));
-        Assert.True(Value(after, "apiserver_request_total", "code=\"200\"", "resource=\"configmaps\"", "verb=\"GET\"") >= 1);
-        Assert.True(Value(after, "apiserver_request_total", "code=\"404\"", "resource=\"configmaps\"", "verb=\"GET\"") >= 1);
-        Assert.True(Value(after, "apiserver_request_total", "code=\"200\"", "resource=\"configmaps\"", "verb=\"LIST\"") >= 1);
-        Assert.True(Value(after, "apiserver_request_duration_seconds_count", "resource=\"configmaps\"", "verb=\"POST\"") >= 1);
-        Assert.True(Value(after, "apiserver_storage_objects", "resource=\"configmaps\"") >= 1);
-        Assert.True(Value(after, "apiserver_storage_objects", "resource=\"namespaces\"") >= 4); // default, kube-system, kube-public, kube-node-lease
+        Assert.True(PrometheusText.Value(after, "apiserver_request_total", "code=\"200\"", "resource=\"configmaps\"", "verb=\"GET\"") >= 1);
+        Assert.True(PrometheusText.Value(after, "apiserver_request_total", "code=\"404\"", "resource=\"configmaps\"", "verb=\"GET\"") >= 1);
+        Assert.True(PrometheusText.Value(after, "apiserver_request_total", "code=\"200\"", "resource=\"configmaps\"", "verb=\"LIST\"") >= 1);
+        Assert.True(PrometheusText.Value(after, "apiserver_request_duration_seconds_count", "resource=\"configmaps\"", "verb=\"POST\"") >= 1);
+        Assert.True(PrometheusText.Value(after, "apiserver_storage_objects", "resource=\"configmaps\"") >= 1);
+        Assert.True(PrometheusText.Value(after, "apiserver_storage_objects", "resource=\"namespaces\"") >= 4); // default, kube-system, kube-public, kube-node-lease
         Assert.Contains("# TYPE apiserver_request_total counter", after, StringComparison.Ordinal);
-        Assert.Equal(0, Value(after, "apiserver_current_inflight_requests", "request_kind=\"mutating\""));
+        Assert.Equal(0, PrometheusText.Value(after, "apiserver_current_inflight_requests", "request_kind=\"mutating\""));
     }
 
     [Fact]

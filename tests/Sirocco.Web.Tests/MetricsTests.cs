@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.RegularExpressions;
+using Sirocco.Testing;
 
 namespace Sirocco.Web.Tests;
 
@@ -33,24 +34,10 @@ public sealed class MetricsTests(WebFixture fixture)
             await Task.Delay(200);
         }
 
-        long Value(string metric, string labels)
-        {
-            var m = Regex.Match(text, "(?m)^" + Regex.Escape(metric) + @"\{(?<l>[^}]*)\} (?<v>[0-9.e+]+)", RegexOptions.None);
-            for (; m.Success; m = m.NextMatch())
-            {
-                if (labels.Split(',').All(l => m.Groups["l"].Value.Contains(l, StringComparison.Ordinal)))
-                {
-                    return (long)double.Parse(m.Groups["v"].Value, System.Globalization.CultureInfo.InvariantCulture);
-                }
-            }
-
-            throw new Xunit.Sdk.XunitException($"no {metric}{{{labels}}} in:\n{text}");
-        }
-
-        Assert.True(Value("airflow_ti_successes_total", "dag_id=\"templated\"") >= 1);
-        Assert.True(Value("airflow_ti_start_total", "dag_id=\"templated\"") >= 1);
-        Assert.True(Value("airflow_ti_finish_total", "dag_id=\"templated\",state=\"success\"") >= 1);
-        Assert.True(Value("airflow_dagrun_duration_success_milliseconds_count", "dag_id=\"templated\"") >= 1);
+        Assert.True(PrometheusText.Value(text, "airflow_ti_successes_total", "dag_id=\"templated\"") >= 1);
+        Assert.True(PrometheusText.Value(text, "airflow_ti_start_total", "dag_id=\"templated\"") >= 1);
+        Assert.True(PrometheusText.Value(text, "airflow_ti_finish_total", "dag_id=\"templated\"", "state=\"success\"") >= 1);
+        Assert.True(PrometheusText.Value(text, "airflow_dagrun_duration_success_milliseconds_count", "dag_id=\"templated\"") >= 1);
         Assert.Matches(@"(?m)^airflow_executor_open_slots(\{[^}]*\})? \d+", text);
         Assert.Matches(@"(?m)^airflow_scheduler_heartbeat_total(\{[^}]*\})? \d+", text);
         Assert.Contains("http_server_request_duration_seconds", text, StringComparison.Ordinal);
