@@ -18,6 +18,9 @@ command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
 command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 # Python's cryptography package: the Fernet interoperability test (Airflow encrypts with it).
 python3 -c "import cryptography.fernet" >/dev/null 2>&1 || need+=(python3-cryptography)
+# The official Python Kubernetes client (the one Airflow's operator uses) for the client-conformance tests; Debian's
+# package is for Debian's python3, which the tests call by its full path.
+/usr/bin/python3 -c "import kubernetes" >/dev/null 2>&1 || need+=(python3-kubernetes)
 # Chromium for the web UI's browser tests (Playwright drives the Debian package; it cannot download its own).
 [ -x /usr/lib/chromium/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then

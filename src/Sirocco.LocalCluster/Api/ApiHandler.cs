@@ -184,7 +184,7 @@ internal sealed class ApiHandler
         switch (name, sub, method)
         {
             case (null, _, "GET"):
-                if (IsTrue(ctx.Request.Query["watch"]))
+                if (QueryParams.Bool(ctx.Request.Query, "watch"))
                 {
                     await WatchAsync(ctx, resource, ns).ConfigureAwait(false);
                 }
@@ -218,6 +218,9 @@ internal sealed class ApiHandler
             case (not null, "exec", "GET" or "POST"):
                 await Runtime!.ExecAsync(ctx, Existing(resource, key, name), ctx.RequestAborted).ConfigureAwait(false);
                 return;
+            case (not null, "attach", "GET" or "POST"):
+                await Runtime!.AttachAsync(ctx, Existing(resource, key, name), ctx.RequestAborted).ConfigureAwait(false);
+                return;
             default:
                 throw ApiException.MethodNotAllowed($"the server does not allow this method on the requested resource");
         }
@@ -241,8 +244,13 @@ internal sealed class ApiHandler
     /// <summary>The largest request body the server reads, as the real API server's limit.</summary>
     internal const int MaxRequestBody = 3 * 1024 * 1024;
 
+    /// <summary>ListOptions' integers, decoded before anything else is looked at, as the real server does.</summary>
+    private static (long? Limit, long? TimeoutSeconds) ListIntegers(IQueryCollection query) =>
+        (QueryParams.Int(query, "limit"), QueryParams.Int(query, "timeoutSeconds"));
+
     private async Task ListAsync(HttpContext ctx, ResourceInfo resource, string? ns)
     {
+        var (limitOption, _) = ListIntegers(ctx.Request.Query);
         var match = (string?)ctx.Request.Query["resourceVersionMatch"];
         var listVersion = (string?)ctx.Request.Query["resourceVersion"];
         if (!string.IsNullOrEmpty(match) && string.IsNullOrEmpty(listVersion))
@@ -281,7 +289,7 @@ internal sealed class ApiHandler
         var selected = items.ToList();
         string? nextToken = null;
         var remaining = 0;
-        if (int.TryParse(ctx.Request.Query["limit"], out var limit) && limit > 0 && selected.Count > limit)
+        if (limitOption is > 0 and <= int.MaxValue && (int)limitOption.Value is var limit && selected.Count > limit)
         {
             remaining = selected.Count - limit;
             selected = selected.Take(limit).ToList();
@@ -351,6 +359,7 @@ internal sealed class ApiHandler
     private async Task WatchAsync(HttpContext ctx, ResourceInfo resource, string? ns)
     {
         var query = ctx.Request.Query;
+        var (_, timeoutOption) = ListIntegers(query);
         var labels = Selector.ParseLabels(query["labelSelector"]);
         var fields = Selector.ParseFields(query["fieldSelector"], resource.Name);
         var rvText = (string?)query["resourceVersion"];
@@ -365,16 +374,16 @@ internal sealed class ApiHandler
             from = parsed;
         }
 
-        var sendInitial = IsTrue(query["sendInitialEvents"]);
+        var sendInitial = QueryParams.Bool(query, "sendInitialEvents");
         if (sendInitial)
         {
             from = null;
         }
 
-        var bookmarks = IsTrue(query["allowWatchBookmarks"]);
+        var bookmarks = QueryParams.Bool(query, "allowWatchBookmarks");
         var table = Tables.Wanted(ctx.Request.Headers.Accept);
         string? includeObject = query["includeObject"];
-        var timeout = int.TryParse(query["timeoutSeconds"], out var t) && t > 0 ? TimeSpan.FromSeconds(t) : TimeSpan.FromMinutes(30);
+        var timeout = timeoutOption is > 0 ? TimeSpan.FromSeconds(Math.Min(timeoutOption.Value, int.MaxValue)) : TimeSpan.FromMinutes(30);
 
         ctx.Response.StatusCode = 200;
         ctx.Response.ContentType = "application/json";
@@ -1108,7 +1117,7 @@ internal sealed class ApiHandler
             };
         }
 
-        if (long.TryParse(ctx.Request.Query["gracePeriodSeconds"], out var q))
+        if (QueryParams.Int(ctx.Request.Query, "gracePeriodSeconds") is { } q)
         {
             options = options with { GracePeriodSeconds = q };
         }
@@ -1292,7 +1301,6 @@ internal sealed class ApiHandler
         return values.Count > 0;
     }
 
-    private static bool IsTrue(StringValues v) => v.Count > 0 && (v[0] is "true" or "1" or "True");
 
     private static string RandomSuffix()
     {

@@ -23,7 +23,7 @@ internal sealed class ApiMetrics
     public async Task MeasureAsync(HttpContext ctx, Func<Task> handle)
     {
         var (verb, resource, sub) = Describe(ctx.Request.Method, ctx.Request.Path.Value ?? "/", ctx.Request.Query);
-        var longRunning = verb is "WATCH" or "CONNECT" || (sub == "log" && IsTrue(ctx.Request.Query["follow"]));
+        var longRunning = verb is "WATCH" or "CONNECT" || (sub == "log" && QueryParams.Bool(ctx.Request.Query, "follow"));
         var kind = longRunning ? 2 : verb is "GET" or "LIST" ? 1 : 0;
         Interlocked.Increment(ref _inFlight[kind]);
         var started = Stopwatch.GetTimestamp();
@@ -100,7 +100,7 @@ internal sealed class ApiMetrics
         var sub = rest.Length > 2 ? rest[2] : string.Empty;
         var verb = method switch
         {
-            "GET" when IsTrue(query["watch"]) => "WATCH",
+            "GET" when QueryParams.Bool(query, "watch") => "WATCH",
             "GET" or "POST" when sub is "exec" or "attach" or "portforward" => "CONNECT",
             "GET" when !named => "LIST",
             "DELETE" when !named => "DELETECOLLECTION",
@@ -108,9 +108,6 @@ internal sealed class ApiMetrics
         };
         return (verb, resource, sub);
     }
-
-    private static bool IsTrue(Microsoft.Extensions.Primitives.StringValues v) =>
-        v.Count > 0 && v[0] is "1" or "t" or "T" or "true" or "TRUE" or "True";
 
     private sealed class Totals
     {

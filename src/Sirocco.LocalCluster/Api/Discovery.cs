@@ -69,10 +69,10 @@ internal static class Discovery
                     ["name"] = $"{r.Name}/{sub}",
                     ["singularName"] = "",
                     ["namespaced"] = r.Namespaced,
-                    ["kind"] = sub == "exec" ? "PodExecOptions" : sub == "log" ? "Pod" : r.Kind,
+                    ["kind"] = sub switch { "exec" => "PodExecOptions", "attach" => "PodAttachOptions", "log" => "Pod", _ => r.Kind },
                     ["verbs"] = sub switch
                     {
-                        "exec" => new JsonArray("create", "get"),
+                        "exec" or "attach" => new JsonArray("create", "get"),
                         "log" => new JsonArray("get"),
                         _ => new JsonArray("get", "patch", "update"),
                     },

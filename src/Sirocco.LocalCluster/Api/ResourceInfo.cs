@@ -21,7 +21,7 @@ internal sealed record ResourceInfo(
     [
         new("namespaces", "Namespace", false, ["ns"], ["create", "delete", "get", "list", "patch", "update", "watch"], typeof(V1Namespace), ["status"]),
         new("nodes", "Node", false, ["no"], AllVerbs, typeof(V1Node), ["status"]),
-        new("pods", "Pod", true, ["po"], AllVerbs, typeof(V1Pod), ["status", "log", "exec"]),
+        new("pods", "Pod", true, ["po"], AllVerbs, typeof(V1Pod), ["attach", "exec", "log", "status"]),
         new("secrets", "Secret", true, [], AllVerbs, typeof(V1Secret), []),
         new("configmaps", "ConfigMap", true, ["cm"], AllVerbs, typeof(V1ConfigMap), []),
         new("serviceaccounts", "ServiceAccount", true, ["sa"], AllVerbs, typeof(V1ServiceAccount), []),

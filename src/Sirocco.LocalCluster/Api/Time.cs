@@ -12,6 +12,10 @@ internal static class Time
     public static string Micro(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
 
     /// <summary>RFC 3339 with nanoseconds, trailing zeros dropped (Go's RFC3339Nano), as in log timestamps.</summary>
+    /// <summary>RFC 3339 with nanoseconds in a fixed width (the kubelet's RFC3339NanoFixed), as a log line's timestamp.</summary>
+    public static string NanoFixed(DateTimeOffset t) =>
+        t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff", CultureInfo.InvariantCulture) + "00Z";
+
     public static string Nano(DateTimeOffset t)
     {
         var fraction = t.UtcDateTime.ToString("fffffff", CultureInfo.InvariantCulture) + "00";

@@ -42,6 +42,9 @@ internal sealed class ContainerRun
 
     public Process? Process { get; set; }
 
+    /// <summary>The running process's stdin when the container asks for one (<c>stdin: true</c>), for <c>attach</c>.</summary>
+    public ContainerStdin? Stdin { get; set; }
+
     public List<KeyValuePair<string, string>> Environment { get; set; } = [];
 
     /// <summary>The logs of every run, the current one last.</summary>
@@ -94,5 +97,61 @@ internal sealed class ContainerRun
         }
 
         return o;
+    }
+}
+
+/// <summary>
+/// A container's stdin held open for attached clients. With <c>stdinOnce</c> it closes when the first attached client
+/// detaches, as the container runtime does.
+/// </summary>
+internal sealed class ContainerStdin(Stream stream, bool once)
+{
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private int _closed;
+
+    public async Task WriteAsync(ReadOnlyMemory<byte> data, CancellationToken token)
+    {
+        await _gate.WaitAsync(token).ConfigureAwait(false);
+        try
+        {
+            if (Volatile.Read(ref _closed) == 0)
+            {
+                await stream.WriteAsync(data, token).ConfigureAwait(false);
+                await stream.FlushAsync(token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            // The process closed its stdin, or the container ended.
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>An attached client detached (or closed its stdin).</summary>
+    public void Detached()
+    {
+        if (once)
+        {
+            Close();
+        }
+    }
+
+    /// <summary>Closes the container's stdin; a write in progress fails and is dropped.</summary>
+    public void Close()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) == 0)
+        {
+            try
+            {
+                stream.Close();
+            }
+            catch (IOException)
+            {
+                // Already gone.
+            }
+        }
     }
 }

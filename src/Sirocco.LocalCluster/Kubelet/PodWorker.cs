@@ -398,7 +398,16 @@ internal sealed class PodWorker
             }
         }
 
-        process.StandardInput.Close();
+        if (c.Spec.Stdin == true)
+        {
+            // Kept open for `attach`; the container sees the end of its input only when the pod ends.
+            c.Stdin = new ContainerStdin(process.StandardInput.BaseStream, c.Spec.StdinOnce == true);
+        }
+        else
+        {
+            process.StandardInput.Close();
+        }
+
         var pump = log.PumpAsync(process.StandardOutput.BaseStream);
         var errors = process.StandardError.ReadToEndAsync(CancellationToken.None);
         Record("Normal", "Created", $"Created container: {c.Name}", c);
@@ -427,9 +436,11 @@ internal sealed class PodWorker
         }
 
         var terminationMessage = ReadTerminationMessage(terminationLog, c, exit, log);
+        c.Stdin?.Close();
         lock (_gate)
         {
             c.Process = null;
+            c.Stdin = null;
             c.State = "terminated";
             c.ExitCode = exit;
             c.Reason = exit == 0 ? "Completed" : oomKilled ? "OOMKilled" : "Error";

@@ -24,6 +24,7 @@ public static partial class CorpusCases
         all.AddRange(Events());
         all.AddRange(PodUpdates());
         all.AddRange(Probes());
+        all.AddRange(QueryParameters());
         for (var i = 0; i < all.Count; i++)
         {
             all[i].Namespace = all[i].Isolated ? $"f{i:000}-{run}" : $"fshared-{run}";

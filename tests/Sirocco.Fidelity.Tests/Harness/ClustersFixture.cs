@@ -14,6 +14,11 @@ public sealed class ClustersFixture : IAsyncLifetime
 
     public Endpoint Real { get; private set; } = null!;
 
+    /// <summary>The kubeconfig files of the two, for outside clients (kubectl, the Python client).</summary>
+    public string LocalKubeconfig { get; private set; } = null!;
+
+    public string RealKubeconfig { get; private set; } = null!;
+
     public async Task InitializeAsync()
     {
         var real = RealApiServer.KubeconfigAsync();
@@ -21,8 +26,10 @@ public sealed class ClustersFixture : IAsyncLifetime
         // start is too old on both (410), as after any restart.
         await (await Sirocco.LocalCluster.LocalCluster.StartAsync(new LocalClusterOptions { HomeDirectory = _home })).DisposeAsync();
         _cluster = await Sirocco.LocalCluster.LocalCluster.StartAsync(new LocalClusterOptions { HomeDirectory = _home });
-        Local = Endpoint.FromKubeconfig("local", _cluster.KubeconfigPath);
-        Real = Endpoint.FromKubeconfig("real", await real);
+        LocalKubeconfig = _cluster.KubeconfigPath;
+        RealKubeconfig = await real;
+        Local = Endpoint.FromKubeconfig("local", LocalKubeconfig);
+        Real = Endpoint.FromKubeconfig("real", RealKubeconfig);
         await Task.WhenAll(PrepareAsync(Local), PrepareAsync(Real));
     }
 
