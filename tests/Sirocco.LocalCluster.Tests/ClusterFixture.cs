@@ -75,9 +75,13 @@ public sealed class ClusterFixture : IAsyncLifetime
     }
 
     /// <summary>Runs kubectl against the cluster; returns exit code, stdout and stderr.</summary>
-    public async Task<(int Code, string Out, string Err)> KubectlWithInputAsync(string stdin, params string[] args)
+    public Task<(int Code, string Out, string Err)> KubectlWithInputAsync(string stdin, params string[] args) =>
+        RunAsync("/usr/bin/kubectl", stdin, null, ["--kubeconfig", Cluster.KubeconfigPath, .. args]);
+
+    /// <summary>Runs a program with the given stdin and extra environment (at most 60 s); returns exit code, stdout and stderr.</summary>
+    public async Task<(int Code, string Out, string Err)> RunAsync(string program, string stdin, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
-        var start = new ProcessStartInfo("/usr/bin/kubectl")
+        var start = new ProcessStartInfo(program)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -85,11 +89,14 @@ public sealed class ClusterFixture : IAsyncLifetime
             UseShellExecute = false,
             WorkingDirectory = Home,
         };
-        start.ArgumentList.Add("--kubeconfig");
-        start.ArgumentList.Add(Cluster.KubeconfigPath);
         foreach (var a in args)
         {
             start.ArgumentList.Add(a);
+        }
+
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[k] = v;
         }
 
         using var p = Process.Start(start)!;
@@ -105,7 +112,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         catch (OperationCanceledException)
         {
             p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"kubectl {string.Join(' ', args)} did not finish in 60 s; output so far: {await stdout}{await stderr}");
+            throw new TimeoutException($"{program} {string.Join(' ', args)} did not finish in 60 s; output so far: {await stdout}{await stderr}");
         }
 
         return (p.ExitCode, await stdout, await stderr);

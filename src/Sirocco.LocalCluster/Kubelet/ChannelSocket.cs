@@ -39,7 +39,7 @@ internal sealed record StreamOptions(bool Stdin, bool Stdout, bool Stderr, bool 
 /// channel (0 stdin, 1 stdout, 2 stderr, 3 error, 4 resize; 255 close in v5). Error-channel content is a
 /// <c>Status</c> object in v4 and v5, plain text before.
 /// </summary>
-internal sealed class ChannelSocket : IDisposable
+internal sealed class ChannelSocket : IStreamTransport
 {
     /// <summary>The protocols offered, most capable first.</summary>
     public static readonly string[] Protocols = ["v5.channel.k8s.io", "v4.channel.k8s.io", "v3.channel.k8s.io", "v2.channel.k8s.io", "channel.k8s.io"];
@@ -58,7 +58,7 @@ internal sealed class ChannelSocket : IDisposable
     private bool StatusObjects => Protocol is "v4.channel.k8s.io" or "v5.channel.k8s.io";
 
     /// <summary>Accepts the upgrade with the best protocol both sides speak.</summary>
-    public static async Task<ChannelSocket> AcceptAsync(HttpContext ctx)
+    public static async Task<IStreamTransport> AcceptAsync(HttpContext ctx)
     {
         var protocol = Protocols.FirstOrDefault(p => ctx.WebSockets.WebSocketRequestedProtocols.Contains(p));
         var socket = await ctx.WebSockets.AcceptWebSocketAsync(protocol).ConfigureAwait(false);
@@ -92,32 +92,35 @@ internal sealed class ChannelSocket : IDisposable
     /// <summary>Sends how the session ended on the error channel: success, a non-zero exit code, or another failure.</summary>
     public Task SendStatusAsync(int? exitCode, IReadOnlyList<string> command, string? failure = null)
     {
-        JsonObject status;
-        if (failure is not null)
-        {
-            status = new JsonObject { ["metadata"] = new JsonObject(), ["status"] = "Failure", ["message"] = failure, ["reason"] = "InternalError" };
-        }
-        else if (exitCode is null or 0)
-        {
-            status = new JsonObject { ["metadata"] = new JsonObject(), ["status"] = "Success" };
-        }
-        else
-        {
-            var code = exitCode.Value.ToString(CultureInfo.InvariantCulture);
-            status = new JsonObject
-            {
-                ["metadata"] = new JsonObject(),
-                ["status"] = "Failure",
-                ["message"] = $"command terminated with non-zero exit code: error executing command [{string.Join(" ", command)}], exit code {code}",
-                ["reason"] = "NonZeroExitCode",
-                ["details"] = new JsonObject { ["causes"] = new JsonArray(new JsonObject { ["reason"] = "ExitCode", ["message"] = code }) },
-            };
-        }
-
+        var status = Status(exitCode, command, failure);
         var payload = StatusObjects
             ? JsonSerializer.SerializeToUtf8Bytes(status, JsonText.Options)
             : (string)status["status"]! == "Success" ? [] : Encoding.UTF8.GetBytes((string)status["message"]!);
         return SendAsync(3, payload);
+    }
+
+    /// <summary>The <c>Status</c> a session ends with, as the kubelet words it.</summary>
+    internal static JsonObject Status(int? exitCode, IReadOnlyList<string> command, string? failure)
+    {
+        if (failure is not null)
+        {
+            return new JsonObject { ["metadata"] = new JsonObject(), ["status"] = "Failure", ["message"] = failure, ["reason"] = "InternalError" };
+        }
+
+        if (exitCode is null or 0)
+        {
+            return new JsonObject { ["metadata"] = new JsonObject(), ["status"] = "Success" };
+        }
+
+        var code = exitCode.Value.ToString(CultureInfo.InvariantCulture);
+        return new JsonObject
+        {
+            ["metadata"] = new JsonObject(),
+            ["status"] = "Failure",
+            ["message"] = $"command terminated with non-zero exit code: error executing command [{string.Join(" ", command)}], exit code {code}",
+            ["reason"] = "NonZeroExitCode",
+            ["details"] = new JsonObject { ["causes"] = new JsonArray(new JsonObject { ["reason"] = "ExitCode", ["message"] = code }) },
+        };
     }
 
     /// <summary>

@@ -62,7 +62,7 @@ internal sealed partial class PodRuntime
     /// <summary>Runs a command in a running container over a WebSocket channel protocol, with a terminal when asked.</summary>
     public async Task ExecAsync(HttpContext ctx, StoredObject stored, CancellationToken cancellationToken)
     {
-        if (!ctx.WebSockets.IsWebSocketRequest)
+        if (!StreamTransport.IsUpgrade(ctx))
         {
             throw UpgradeRequired();
         }
@@ -75,8 +75,8 @@ internal sealed partial class PodRuntime
             throw ApiException.BadRequest($"unable to upgrade connection: container not found (\"{run.Name}\")");
         }
 
-        var enter = Sandbox.EnterArguments(pid.Value, run.Spec, options.Command).ToList();
-        using var socket = await ChannelSocket.AcceptAsync(ctx).ConfigureAwait(false);
+        var enter = Sandbox.EnterArguments(pid.Value, run.Spec, options.Tty ? Pty.InSession(options.Command) : options.Command).ToList();
+        using var socket = await StreamTransport.AcceptAsync(ctx, options).ConfigureAwait(false);
         using var pty = options.Tty ? Pty.Open(pid.Value) : null;
         var start = new ProcessStartInfo(pty is null ? NsenterPath : "/bin/sh")
         {
@@ -220,7 +220,7 @@ internal sealed partial class PodRuntime
     /// </summary>
     public async Task AttachAsync(HttpContext ctx, StoredObject stored, CancellationToken cancellationToken)
     {
-        if (!ctx.WebSockets.IsWebSocketRequest)
+        if (!StreamTransport.IsUpgrade(ctx))
         {
             throw UpgradeRequired();
         }
@@ -234,7 +234,7 @@ internal sealed partial class PodRuntime
 
         var log = run.Logs[^1];
         var stdin = options.Stdin ? run.Stdin : null;
-        using var socket = await ChannelSocket.AcceptAsync(ctx).ConfigureAwait(false);
+        using var socket = await StreamTransport.AcceptAsync(ctx, options).ConfigureAwait(false);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _cluster.Stopping.Token);
         var reader = socket.ReceiveAsync(
             data => stdin?.WriteAsync(data, cts.Token) ?? Task.CompletedTask,
@@ -297,7 +297,7 @@ internal sealed partial class PodRuntime
     }
 
     /// <summary>Sends a stream's output on a channel, or drains it when the client did not ask for that stream.</summary>
-    private static async Task PumpAsync(Stream from, ChannelSocket socket, byte channel, bool wanted)
+    private static async Task PumpAsync(Stream from, IStreamTransport socket, byte channel, bool wanted)
     {
         var buffer = new byte[16 * 1024];
         try
@@ -318,7 +318,7 @@ internal sealed partial class PodRuntime
     }
 
     /// <summary>Sends a terminal's output on stdout, read on a dedicated thread (see <see cref="Pty.Read"/>).</summary>
-    private static Task PumpTerminalAsync(Pty pty, ChannelSocket socket, bool wanted) =>
+    private static Task PumpTerminalAsync(Pty pty, IStreamTransport socket, bool wanted) =>
         Task.Factory.StartNew(
             () =>
             {

@@ -61,11 +61,14 @@ internal sealed partial class Pty : IDisposable
     }
 
     /// <summary>
-    /// The arguments that run a command on this terminal: a shell opens it as fds 0-2, then <c>setsid -c</c> makes it the
-    /// command's controlling terminal in a new session.
+    /// The command, wrapped to run on this terminal: util-linux <c>setsid -c</c> starts a session inside the container
+    /// and makes the terminal its controlling terminal, so the shell's job control sees only its own processes.
     /// </summary>
+    public static IEnumerable<string> InSession(IEnumerable<string> command) => ["/usr/bin/setsid", "-w", "-c", .. command];
+
+    /// <summary>The launcher's arguments: a host shell opens the terminal as fds 0-2, then runs the program on it.</summary>
     public IEnumerable<string> LaunchArguments(string program, IEnumerable<string> arguments) =>
-        ["-c", "exec /usr/bin/setsid -w -c \"$@\" <>\"$0\" >&0 2>&0", Terminal, program, .. arguments];
+        ["-c", "exec \"$@\" <>\"$0\" >&0 2>&0", Terminal, program, .. arguments];
 
     /// <summary>Sets the window size; the command's foreground process group gets SIGWINCH.</summary>
     public void Resize(int columns, int rows)
