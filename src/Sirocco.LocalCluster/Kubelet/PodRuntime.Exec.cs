@@ -234,6 +234,10 @@ internal sealed partial class PodRuntime
 
         var log = run.Logs[^1];
         var stdin = options.Stdin ? run.Stdin : null;
+
+        // Output from this moment: marked before the client can send anything the container would answer.
+        long offset = 0;
+        log.ReadFrom(ref offset);
         using var socket = await StreamTransport.AcceptAsync(ctx, options).ConfigureAwait(false);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _cluster.Stopping.Token);
         var reader = socket.ReceiveAsync(
@@ -241,8 +245,6 @@ internal sealed partial class PodRuntime
             () => stdin?.Detached(),
             (_, _) => { },
             cts.Token);
-        long offset = 0;
-        log.ReadFrom(ref offset);
         try
         {
             while (!reader.IsCompleted)
