@@ -234,7 +234,7 @@ internal sealed class ApiHandler
         var stored = Existing(resource, ns, name);
         if (Tables.Wanted(ctx.Request.Headers.Accept))
         {
-            await WriteJsonAsync(ctx, 200, Tables.Build(resource, [stored.ToJson()], stored.ResourceVersion.ToString(CultureInfo.InvariantCulture), ctx.Request.Query["includeObject"], _cluster.Now)).ConfigureAwait(false);
+            await WriteJsonAsync(ctx, 200, Tables.Build(resource, [stored.ToJson()], stored.ResourceVersion.ToString(CultureInfo.InvariantCulture), QueryParams.Text(ctx.Request.Query, "includeObject"), _cluster.Now)).ConfigureAwait(false);
             return;
         }
 
@@ -251,8 +251,8 @@ internal sealed class ApiHandler
     private async Task ListAsync(HttpContext ctx, ResourceInfo resource, string? ns)
     {
         var (limitOption, _) = ListIntegers(ctx.Request.Query);
-        var match = (string?)ctx.Request.Query["resourceVersionMatch"];
-        var listVersion = (string?)ctx.Request.Query["resourceVersion"];
+        var match = QueryParams.Text(ctx.Request.Query, "resourceVersionMatch");
+        var listVersion = QueryParams.Text(ctx.Request.Query, "resourceVersion");
         if (!string.IsNullOrEmpty(match) && string.IsNullOrEmpty(listVersion))
         {
             throw ApiException.InvalidOptions("ListOptions", [new FieldCause("FieldValueForbidden", "resourceVersionMatch", "Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided")]);
@@ -264,13 +264,13 @@ internal sealed class ApiHandler
             throw ApiException.Gone("The resourceVersion for the provided list is too old.");
         }
 
-        var labels = Selector.ParseLabels(ctx.Request.Query["labelSelector"]);
-        var fields = Selector.ParseFields(ctx.Request.Query["fieldSelector"], resource.Name);
+        var labels = Selector.ParseLabels(QueryParams.Text(ctx.Request.Query, "labelSelector"));
+        var fields = Selector.ParseFields(QueryParams.Text(ctx.Request.Query, "fieldSelector"), resource.Name);
         var (all, rv) = _store.List(resource.Name, ns);
         var items = all.Where(o => labels.Matches(o.Labels) && fields.Matches(o.Fields));
 
         // Paging: the continue token is the last key returned.
-        var continueFrom = (string?)ctx.Request.Query["continue"];
+        var continueFrom = QueryParams.Text(ctx.Request.Query, "continue");
         if (!string.IsNullOrEmpty(continueFrom))
         {
             string after;
@@ -299,7 +299,7 @@ internal sealed class ApiHandler
         var rvText = rv.ToString(CultureInfo.InvariantCulture);
         if (Tables.Wanted(ctx.Request.Headers.Accept))
         {
-            var table = Tables.Build(resource, selected.Select(s => s.ToJson()), rvText, ctx.Request.Query["includeObject"], _cluster.Now);
+            var table = Tables.Build(resource, selected.Select(s => s.ToJson()), rvText, QueryParams.Text(ctx.Request.Query, "includeObject"), _cluster.Now);
             if (nextToken is not null)
             {
                 ((JsonObject)table["metadata"]!)["continue"] = nextToken;
@@ -360,9 +360,9 @@ internal sealed class ApiHandler
     {
         var query = ctx.Request.Query;
         var (_, timeoutOption) = ListIntegers(query);
-        var labels = Selector.ParseLabels(query["labelSelector"]);
-        var fields = Selector.ParseFields(query["fieldSelector"], resource.Name);
-        var rvText = (string?)query["resourceVersion"];
+        var labels = Selector.ParseLabels(QueryParams.Text(query, "labelSelector"));
+        var fields = Selector.ParseFields(QueryParams.Text(query, "fieldSelector"), resource.Name);
+        var rvText = QueryParams.Text(query, "resourceVersion");
         long? from = null;
         if (!string.IsNullOrEmpty(rvText) && rvText != "0")
         {
@@ -382,7 +382,7 @@ internal sealed class ApiHandler
 
         var bookmarks = QueryParams.Bool(query, "allowWatchBookmarks");
         var table = Tables.Wanted(ctx.Request.Headers.Accept);
-        string? includeObject = query["includeObject"];
+        string? includeObject = QueryParams.Text(query, "includeObject");
         var timeout = timeoutOption is > 0 ? TimeSpan.FromSeconds(Math.Min(timeoutOption.Value, int.MaxValue)) : TimeSpan.FromMinutes(30);
 
         ctx.Response.StatusCode = 200;
@@ -883,8 +883,8 @@ internal sealed class ApiHandler
     private async Task DeleteCollectionAsync(HttpContext ctx, ResourceInfo resource, string? ns)
     {
         var options = await ReadDeleteOptionsAsync(ctx).ConfigureAwait(false);
-        var labels = Selector.ParseLabels(ctx.Request.Query["labelSelector"]);
-        var fields = Selector.ParseFields(ctx.Request.Query["fieldSelector"], resource.Name);
+        var labels = Selector.ParseLabels(QueryParams.Text(ctx.Request.Query, "labelSelector"));
+        var fields = Selector.ParseFields(QueryParams.Text(ctx.Request.Query, "fieldSelector"), resource.Name);
         var (all, rv) = _store.List(resource.Name, ns);
         var items = new JsonArray();
         foreach (var o in all.Where(o => labels.Matches(o.Labels) && fields.Matches(o.Fields)))
@@ -1122,7 +1122,7 @@ internal sealed class ApiHandler
             options = options with { GracePeriodSeconds = q };
         }
 
-        var policy = (string?)ctx.Request.Query["propagationPolicy"] ?? options.PropagationPolicy;
+        var policy = QueryParams.Text(ctx.Request.Query, "propagationPolicy") ?? options.PropagationPolicy;
         options = options with { PropagationPolicy = policy };
         if (policy is not null and not ("Orphan" or "Background" or "Foreground"))
         {
@@ -1219,7 +1219,7 @@ internal sealed class ApiHandler
 
     private static string FieldValidation(HttpContext ctx)
     {
-        var value = (string?)ctx.Request.Query["fieldValidation"] ?? "Warn";
+        var value = QueryParams.Text(ctx.Request.Query, "fieldValidation") ?? "Warn";
         return value is "Strict" or "Warn" or "Ignore"
             ? value
             : throw ApiException.BadRequest($"fieldValidation parameter unsupported: {value}");

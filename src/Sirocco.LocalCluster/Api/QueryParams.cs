@@ -13,6 +13,9 @@ namespace Sirocco.LocalCluster.Api;
 /// </summary>
 internal static class QueryParams
 {
+    /// <summary>A string option: the first of its values (the real server ignores the rest); absent is null.</summary>
+    public static string? Text(IQueryCollection query, string name) => query[name] is { Count: > 0 } values ? values[0] : null;
+
     /// <summary>A boolean option; absent is false.</summary>
     public static bool Bool(IQueryCollection query, string name) => Bool(query[name]);
 

@@ -24,7 +24,7 @@ internal sealed record StreamOptions(bool Stdin, bool Stdout, bool Stderr, bool 
             throw ApiException.BadRequest("you must specify at least 1 command");
         }
 
-        var options = new StreamOptions(QueryParams.Bool(q, "stdin"), QueryParams.Bool(q, "stdout"), QueryParams.Bool(q, "stderr"), QueryParams.Bool(q, "tty"), q["container"], command);
+        var options = new StreamOptions(QueryParams.Bool(q, "stdin"), QueryParams.Bool(q, "stdout"), QueryParams.Bool(q, "stderr"), QueryParams.Bool(q, "tty"), QueryParams.Text(q, "container"), command);
         if (!options.Stdin && !options.Stdout && !options.Stderr)
         {
             throw ApiException.BadRequest("you must specify at least 1 of stdin, stdout, stderr");

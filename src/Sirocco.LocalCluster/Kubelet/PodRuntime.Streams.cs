@@ -44,7 +44,7 @@ internal sealed partial class PodRuntime
         var q = ctx.Request.Query;
         var options = DecodeLogOptions(q, stored.Name);
         var pod = stored.ToJson();
-        var run = FindContainer(pod, q["container"], out var worker);
+        var run = FindContainer(pod, QueryParams.Text(q, "container"), out var worker);
         var previous = options.Previous;
         if (run.Logs.Count == 0 || (previous && run.Logs.Count < 2))
         {

@@ -32,6 +32,9 @@ public static partial class CorpusCases
             ("limit-first-of-repeated-bad", "limit=abc&limit=1"),
             ("timeout-float", "timeoutSeconds=1.5"),
             ("unknown-parameter", "colour=blue&pretty=maybe"),
+            ("label-selector-first-of-repeated", "labelSelector=q%3D1&labelSelector=q%3D2"),
+            ("label-selector-first-of-repeated-none", "labelSelector=q%3D2&labelSelector=q%3D1"),
+            ("field-selector-first-of-repeated", "fieldSelector=metadata.name%3Da&fieldSelector=metadata.name%3Db"),
         ];
         foreach (var (id, query) in lists)
         {
