@@ -96,6 +96,22 @@ internal sealed partial class PodRuntime
             start.Environment[k] = v;
         }
 
+        // The client's input is read from the start: a terminal gets its first window size before the command starts
+        // (kubectl sends it at once; a client that sends none waits at most half a second), so the command sees its
+        // size from the beginning.
+        var input = new ExecInput(options.Stdin, pty);
+        var sized = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var readCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var reader = socket.ReceiveAsync(input.WriteAsync, input.Close, (width, height) =>
+        {
+            pty?.Resize(width, height);
+            sized.TrySetResult();
+        }, readCts.Token);
+        if (pty is not null)
+        {
+            await Task.WhenAny(sized.Task, reader, Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken)).ConfigureAwait(false);
+        }
+
         Process process;
         try
         {
@@ -104,94 +120,19 @@ internal sealed partial class PodRuntime
         }
         catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
         {
+            input.Failed();
             await socket.SendStatusAsync(null, options.Command, e.Message).ConfigureAwait(false);
+            await readCts.CancelAsync().ConfigureAwait(false);
             return;
         }
 
         using var _ = process;
-        Task output;
-        Func<ReadOnlyMemory<byte>, Task> stdin;
-        Action closeStdin;
-        if (pty is not null)
-        {
-            process.StandardInput.Close();
-            output = PumpTerminalAsync(pty, socket, options.Stdout);
-            var gate = new Lock();
-            var closed = false;
-            stdin = data =>
-            {
-                lock (gate)
-                {
-                    if (!closed && options.Stdin)
-                    {
-                        WriteTerminal(pty, data.Span);
-                    }
-                }
-
-                return Task.CompletedTask;
-            };
-
-            // A terminal has no end of input to close: the session sends the end-of-file character, as a user typing ^D.
-            closeStdin = () =>
-            {
-                lock (gate)
-                {
-                    if (!closed && options.Stdin)
-                    {
-                        WriteTerminal(pty, [4]);
-                    }
-
-                    closed = true;
-                }
-            };
-        }
-        else
-        {
-            output = Task.WhenAll(
+        input.Started(process.StandardInput.BaseStream);
+        var output = pty is not null
+            ? PumpTerminalAsync(pty, socket, options.Stdout)
+            : Task.WhenAll(
                 PumpAsync(process.StandardOutput.BaseStream, socket, 1, options.Stdout),
                 PumpAsync(process.StandardError.BaseStream, socket, 2, options.Stderr));
-            var input = process.StandardInput.BaseStream;
-            var open = options.Stdin;
-            if (!open)
-            {
-                process.StandardInput.Close();
-            }
-
-            stdin = async data =>
-            {
-                if (open)
-                {
-                    try
-                    {
-                        await input.WriteAsync(data, cancellationToken).ConfigureAwait(false);
-                        await input.FlushAsync(cancellationToken).ConfigureAwait(false);
-                    }
-                    catch (IOException)
-                    {
-                        // The command closed its stdin.
-                        open = false;
-                    }
-                }
-            };
-            closeStdin = () =>
-            {
-                if (open)
-                {
-                    open = false;
-                    try
-                    {
-                        input.Close();
-                    }
-                    catch (IOException)
-                    {
-                        // Already closed.
-                    }
-                }
-            };
-        }
-
-        using var readCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var reader = socket.ReceiveAsync(stdin, closeStdin, (width, height) => pty?.Resize(width, height), readCts.Token);
         await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
 
         // A terminal's output ends when every holder closes it; a daemon the command left behind may keep it open.
@@ -283,18 +224,6 @@ internal sealed partial class PodRuntime
         catch (OperationCanceledException)
         {
             // The client never closed its side.
-        }
-    }
-
-    private static void WriteTerminal(Pty pty, ReadOnlySpan<byte> data)
-    {
-        try
-        {
-            pty.Write(data);
-        }
-        catch (IOException)
-        {
-            // The command has gone.
         }
     }
 
