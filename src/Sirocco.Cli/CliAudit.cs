@@ -14,6 +14,7 @@ internal static class CliAudit
     private static readonly HashSet<string> Changing = new(StringComparer.Ordinal)
     {
         "variables set", "variables delete", "variables import",
+        "pools set", "pools delete", "pools import",
         "connections add", "connections delete", "connections import",
         "users create", "users delete", "users reset-password",
         "dags trigger", "dags backfill", "dags delete",

@@ -15,9 +15,6 @@ internal sealed record LaunchCandidate(TaskInstance Ti, int MaxActiveTasks, Date
 /// </summary>
 internal static class LaunchDecisions
 {
-    /// <summary>The default pool's size when the database has no row for it.</summary>
-    public const int DefaultPoolSlots = 128;
-
     public static List<TaskInstance> Choose(IEnumerable<LaunchCandidate> candidates, SlotUsage usage, IReadOnlyDictionary<string, Pool> pools, int freeParallelism)
     {
         var chosen = new List<TaskInstance>();
@@ -40,8 +37,8 @@ internal static class LaunchDecisions
                 continue;
             }
 
-            var slots = pools.TryGetValue(ti.Pool, out var pool) ? pool.Slots : (ti.Pool == "default_pool" ? DefaultPoolSlots : 0);
-            if (perPool.GetValueOrDefault(ti.Pool) + ti.PoolSlots > slots)
+            var slots = pools.TryGetValue(ti.Pool, out var pool) ? pool.Slots : (ti.Pool == Pool.DefaultName ? Pool.DefaultSlots : 0);
+            if (slots >= 0 && perPool.GetValueOrDefault(ti.Pool) + ti.PoolSlots > slots)
             {
                 continue;
             }

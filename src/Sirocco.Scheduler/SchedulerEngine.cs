@@ -35,6 +35,7 @@ public sealed partial class SiroccoScheduler
     private Dictionary<string, Dag> _dags = new(StringComparer.Ordinal);
     private Dictionary<string, DagModel> _dagModels = new(StringComparer.Ordinal);
     private Dictionary<string, Pool> _pools = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _warnedPools = new(StringComparer.Ordinal);
     private HashSet<(string, string)>? _onlyRuns;
     private bool _dagsChanged = true;
     private bool _recovered;
@@ -342,6 +343,9 @@ public sealed partial class SiroccoScheduler
             if (sweep)
             {
                 await SweepStoreAsync(ct).ConfigureAwait(false);
+
+                // Pools changed by the CLI, the API or the UI apply from the next sweep.
+                await LoadPoolsAsync(ct).ConfigureAwait(false);
             }
         }
 
@@ -480,7 +484,7 @@ public sealed partial class SiroccoScheduler
 
         try
         {
-            SchedulerMetrics.SetPools(await _store.ListPoolStatsAsync(ct).ConfigureAwait(false), LaunchDecisions.DefaultPoolSlots);
+            SchedulerMetrics.SetPools(await _store.ListPoolStatsAsync(ct).ConfigureAwait(false), Pool.DefaultSlots);
         }
         catch (Exception e) when (IsDatabaseFault(e))
         {

@@ -47,4 +47,7 @@ internal static partial class SchedulerLog
 
     [LoggerMessage(11, LogLevel.Information, "Loaded {Dags} DAGs, {Errors} import errors, in {Milliseconds:0} ms")]
     public static partial void DagsLoaded(ILogger logger, int dags, int errors, double milliseconds);
+
+    [LoggerMessage(13, LogLevel.Warning, "Tasks using non-existent pool '{Pool}' will not be scheduled (waiting: {Tasks}); create it with `sirocco pools set {Pool} SLOTS DESCRIPTION`, the API or Admin > Pools")]
+    public static partial void UnknownPool(ILogger logger, string pool, string tasks);
 }

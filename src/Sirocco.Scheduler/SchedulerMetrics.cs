@@ -106,8 +106,9 @@ public static class SchedulerMetrics
     internal static void SetPools(IEnumerable<PoolStats> pools, int defaultPoolSlots) =>
         _pools = [.. pools.Select(p =>
         {
-            var size = p.Slots ?? (p.Name == "default_pool" ? defaultPoolSlots : 0);
-            return (p.Name, (long)Math.Max(0, size - p.Running - p.Queued), (long)p.Queued, (long)p.Running, (long)p.Scheduled);
+            var size = p.Slots ?? (p.Name == Pool.DefaultName ? defaultPoolSlots : 0);
+            var open = size < 0 ? long.MaxValue : Math.Max(0, size - p.Running - p.Queued);
+            return (p.Name, open, (long)p.Queued, (long)p.Running, (long)p.Scheduled);
         })];
 
     internal static void Parsed(int importErrors, TimeSpan took, int dags) => Volatile.Write(ref _parse, new ParseStats(importErrors, took.TotalSeconds, dags));

@@ -18,6 +18,8 @@ public sealed partial class SiroccoScheduler
             return;
         }
 
+        WarnUnknownPools(ready.Values.Select(c => c.Ti));
+
         // In one transaction: what the pass changed, then the choice made under the start lock with the slots every
         // scheduler's tries take. A try starts only once its running state is stored, so a crash never loses track of
         // started work; a start that lost to another writer (a user marked or cleared the task meanwhile) does not
@@ -188,4 +190,22 @@ public sealed partial class SiroccoScheduler
         Hostname = ti.Hostname,
         ExternalId = ti.ExternalId,
     };
+
+    /// <summary>
+    /// Says once, in the scheduler's log, which pool is missing and which tasks wait for it (as Airflow's scheduler
+    /// does); said again if the pool is deleted after it was created.
+    /// </summary>
+    private void WarnUnknownPools(IEnumerable<TaskInstance> ready)
+    {
+        _warnedPools.RemoveWhere(_pools.ContainsKey);
+        foreach (var group in ready.Where(t => t.Pool != Pool.DefaultName && !_pools.ContainsKey(t.Pool)).GroupBy(t => t.Pool, StringComparer.Ordinal))
+        {
+            if (_warnedPools.Add(group.Key))
+            {
+                var tasks = string.Join(", ", group.Select(t => $"{t.DagId}.{t.TaskId}").Distinct(StringComparer.Ordinal).Take(5));
+                SchedulerLog.UnknownPool(_log, group.Key, tasks);
+                _options.LogEcho?.Invoke($"Tasks using non-existent pool '{group.Key}' will not be scheduled (waiting: {tasks}); create it with `sirocco pools set {group.Key} SLOTS DESCRIPTION`, the API or Admin > Pools");
+            }
+        }
+    }
 }

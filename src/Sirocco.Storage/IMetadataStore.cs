@@ -104,9 +104,19 @@ public sealed record EventLogQuery
 
 /// <summary>A pool of task slots.</summary>
 /// <param name="Name">Pool name.</param>
-/// <param name="Slots">Number of slots.</param>
+/// <param name="Slots">Number of slots; -1 for no limit, as in Airflow.</param>
 /// <param name="Description">Description.</param>
-public sealed record Pool(string Name, int Slots, string? Description = null);
+public sealed record Pool(string Name, int Slots, string? Description = null)
+{
+    /// <summary>The pool a task takes when it names none; it cannot be deleted.</summary>
+    public const string DefaultName = "default_pool";
+
+    /// <summary>The default pool's size when the database has no row for it (Airflow's <c>default_pool_task_slot_count</c>).</summary>
+    public const int DefaultSlots = 128;
+
+    /// <summary>True when the pool takes any number of tasks (slots -1).</summary>
+    public bool Unlimited => Slots < 0;
+}
 
 /// <summary>A pool's slots in use across every scheduler, as Airflow's pool statistics count them.</summary>
 /// <param name="Name">Pool name (a pool that task instances name but no row defines is listed too).</param>
@@ -352,6 +362,9 @@ public interface IMetadataStore : IVariableStore, IConnectionStore, IAsyncDispos
 
     /// <summary>Every pool, by name.</summary>
     Task<IReadOnlyList<Pool>> ListPoolsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes a pool; false when there is none of that name. The default pool cannot be deleted.</summary>
+    Task<bool> DeletePoolAsync(string name, CancellationToken cancellationToken = default);
 
     /// <summary>Every pool defined or named by a task instance, with the slots its scheduled, queued and running task instances take.</summary>
     Task<IReadOnlyList<PoolStats>> ListPoolStatsAsync(CancellationToken cancellationToken = default);

@@ -355,9 +355,14 @@ internal abstract partial class SqlMetadataStore : IMetadataStore
     public Task SetPoolAsync(Pool pool, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(pool);
-        if (pool.Slots < 0)
+        if (string.IsNullOrWhiteSpace(pool.Name) || pool.Name.Length > 256)
         {
-            throw new SiroccoException($"pool {pool.Name}: slots must be 0 or more, got {pool.Slots}");
+            throw new SiroccoException($"pool name '{pool.Name}': give 1 to 256 characters");
+        }
+
+        if (pool.Slots < -1)
+        {
+            throw new SiroccoException($"pool {pool.Name}: slots must be 0 or more, or -1 for no limit; got {pool.Slots}");
         }
 
         return ExecAsync(
@@ -368,6 +373,16 @@ internal abstract partial class SqlMetadataStore : IMetadataStore
 
     public Task<IReadOnlyList<Pool>> ListPoolsAsync(CancellationToken cancellationToken = default) =>
         QueryAsync("SELECT pool, slots, description FROM slot_pool ORDER BY pool", [], r => new Pool(r.GetString(0), r.GetInt32(1), NullableString(r, 2)), cancellationToken);
+
+    public async Task<bool> DeletePoolAsync(string name, CancellationToken cancellationToken = default)
+    {
+        if (name == Pool.DefaultName)
+        {
+            throw new SiroccoException($"{Pool.DefaultName} cannot be deleted");
+        }
+
+        return await ExecAsync("DELETE FROM slot_pool WHERE pool = @p", [("p", name)], cancellationToken).ConfigureAwait(false) > 0;
+    }
 
     public async Task<IReadOnlyList<PoolStats>> ListPoolStatsAsync(CancellationToken cancellationToken = default)
     {

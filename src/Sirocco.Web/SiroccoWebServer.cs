@@ -145,6 +145,7 @@ public sealed class SiroccoWebServer : IAsyncDisposable
         DagEndpoints.Register(api, state, ops);
         RunEndpoints.Register(api, state, ops);
         AdminEndpoints.Register(api, state, ops, auth);
+        PoolEndpoints.Register(api, state);
         EventLogEndpoints.Register(api, state);
         api.Map(app, auth, state.Audit);
         UiPages.Register(app, state, ops, auth);

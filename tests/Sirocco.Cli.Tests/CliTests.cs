@@ -46,6 +46,40 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Pools_are_set_listed_exported_imported_and_deleted_as_with_airflow()
+    {
+        Assert.Equal("Pool k8s_pool created\n", (await Sirocco(["pools", "set", "k8s_pool", "4", "Pods on the cluster"])).Out);
+        Assert.Equal("Pool k8s_pool updated\n", (await Sirocco(["pools", "set", "k8s_pool", "6", "Pods on the cluster"])).Out);
+        Assert.Equal(0, (await Sirocco(["pools", "set", "any", "-1", ""])).ExitCode);
+
+        var listed = JsonNode.Parse((await Sirocco(["pools", "list", "-o", "json"])).Out)!.AsArray();
+        Assert.Equal(["any", "default_pool", "k8s_pool"], listed.Select(p => p!["pool"]!.GetValue<string>()));
+        var k8s = listed.Single(p => p!["pool"]!.GetValue<string>() == "k8s_pool")!;
+        Assert.Equal(("6", "Pods on the cluster", "6"), (k8s["slots"]!.GetValue<string>(), k8s["description"]!.GetValue<string>(), k8s["open_slots"]!.GetValue<string>()));
+        Assert.Equal("unlimited", listed.Single(p => p!["pool"]!.GetValue<string>() == "any")!["open_slots"]!.GetValue<string>());
+        Assert.Contains("k8s_pool", (await Sirocco(["pools", "get", "k8s_pool"])).Out, StringComparison.Ordinal);
+
+        var file = Path.Combine(_home, "pools.json");
+        Assert.Equal($"Exported 3 pools to {file}\n", (await Sirocco(["pools", "export", file])).Out);
+        var exported = JsonNode.Parse(await File.ReadAllTextAsync(file))!;
+        Assert.Equal(6, exported["k8s_pool"]!["slots"]!.GetValue<int>());
+        Assert.Equal("Pool k8s_pool deleted\n", (await Sirocco(["pools", "delete", "k8s_pool"])).Out);
+        Assert.Equal("Uploaded 3 pool(s)\n", (await Sirocco(["pools", "import", file])).Out);
+        Assert.Equal("6", JsonNode.Parse((await Sirocco(["pools", "get", "k8s_pool", "-o", "json"])).Out)!.AsArray().Single()!["slots"]!.GetValue<string>());
+
+        // Bad input names what is wrong and changes nothing.
+        var bad = await Sirocco(["pools", "set", "k8s_pool", "many", "x"]);
+        Assert.NotEqual(0, bad.ExitCode);
+        Assert.Contains("pool k8s_pool: slots must be a whole number", bad.Err, StringComparison.Ordinal);
+        Assert.Contains("default_pool cannot be deleted", (await Sirocco(["pools", "delete", "default_pool"])).Err, StringComparison.Ordinal);
+        Assert.Contains("Pool nothing does not exist", (await Sirocco(["pools", "delete", "nothing"])).Err, StringComparison.Ordinal);
+        await File.WriteAllTextAsync(file, """{"ok": {"slots": 2}, "broken": {"slots": -5}}""");
+        var refused = await Sirocco(["pools", "import", file]);
+        Assert.Contains("pool broken: slots must be", refused.Err, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"ok\"", (await Sirocco(["pools", "list", "-o", "json"])).Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     public async Task Secrets_are_encrypted_at_rest_with_a_generated_fernet_key_and_rotate_and_files_are_private()
     {

@@ -33,5 +33,9 @@ public class LaunchDecisionsTests
         Assert.Empty(LaunchDecisions.Choose([C("d", "t", pool: "missing")], Usage(), pools, 32));
         Assert.Single(LaunchDecisions.Choose([C("d", "t")], Usage(new() { ["default_pool"] = 127 }), pools, 32));
         Assert.Empty(LaunchDecisions.Choose([C("d", "t")], Usage(new() { ["default_pool"] = 128 }), pools, 32));
+
+        // A pool of -1 slots (Airflow's unlimited) takes any number, whatever runs in it already.
+        var unlimited = new Dictionary<string, Pool> { ["any"] = new("any", -1) };
+        Assert.Equal(2, LaunchDecisions.Choose([C("d", "a", pool: "any", slots: 50), C("e", "b", pool: "any")], Usage(new() { ["any"] = 1000 }), unlimited, 32).Count);
     }
 }

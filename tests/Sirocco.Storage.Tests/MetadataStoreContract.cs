@@ -488,7 +488,13 @@ public abstract class MetadataStoreContract : IAsyncLifetime
 
         await Store.SetPoolAsync(new Pool("k8s", 4));
         Assert.Equal(2, (await Store.ListPoolsAsync()).Count);
-        await Assert.ThrowsAsync<SiroccoException>(() => Store.SetPoolAsync(new Pool("bad", -1)));
+        await Assert.ThrowsAsync<SiroccoException>(() => Store.SetPoolAsync(new Pool("bad", -2)));
+        await Store.SetPoolAsync(new Pool("any", -1, "no limit"));
+        Assert.True((await Store.ListPoolsAsync()).Single(p => p.Name == "any").Unlimited);
+        Assert.True(await Store.DeletePoolAsync("any"));
+        Assert.False(await Store.DeletePoolAsync("any"));
+        Assert.Contains("cannot be deleted", (await Assert.ThrowsAsync<SiroccoException>(() => Store.DeletePoolAsync(Pool.DefaultName))).Message, StringComparison.Ordinal);
+        Assert.Equal([Pool.DefaultName, "k8s"], (await Store.ListPoolsAsync()).Select(p => p.Name));
     }
 
     [Fact]

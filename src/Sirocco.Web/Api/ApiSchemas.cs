@@ -44,6 +44,9 @@ internal static class ApiSchemas
             ["InstanceLog"] = Obj(("content", "string"), ("continuation_token", "string"), ("end_of_log", "boolean")),
             ["XCom"] = Obj(("key", "string"), ("timestamp", "date-time"), ("logical_date", "date-time"), ("map_index", "integer"), ("task_id", "string"), ("dag_id", "string"), ("value", "string")),
             ["Variable"] = Obj(("key", "string"), ("value", "string"), ("description", "string")),
+            ["Pool"] = Obj(
+                ("name", "string"), ("slots", "integer"), ("occupied_slots", "integer"), ("running_slots", "integer"), ("queued_slots", "integer"),
+                ("scheduled_slots", "integer"), ("open_slots", "integer"), ("deferred_slots", "integer"), ("description", "string"), ("include_deferred", "boolean")),
             ["Connection"] = Obj(
                 ("connection_id", "string"), ("conn_type", "string"), ("description", "string"), ("host", "string"), ("login", "string"), ("schema", "string"), ("port", "integer"),
                 ("password", "string"), ("extra", "string")),
@@ -64,7 +67,7 @@ internal static class ApiSchemas
         {
             ("DAGCollection", "dags", "DAG"), ("TaskCollection", "tasks", "Task"), ("DAGRunCollection", "dag_runs", "DAGRun"),
             ("TaskInstanceCollection", "task_instances", "TaskInstance"), ("TaskInstanceReferenceCollection", "task_instances", "TaskInstanceReference"),
-            ("XComCollection", "xcom_entries", "XCom"), ("VariableCollection", "variables", "Variable"), ("ConnectionCollection", "connections", "Connection"),
+            ("XComCollection", "xcom_entries", "XCom"), ("VariableCollection", "variables", "Variable"), ("PoolCollection", "pools", "Pool"), ("ConnectionCollection", "connections", "Connection"),
             ("ImportErrorCollection", "import_errors", "ImportError"), ("UserCollection", "users", "User"),
             ("EventLogCollection", "event_logs", "EventLog"),
         }.Select(x => (x.Item1, (x.Item2, x.Item3))))

@@ -50,10 +50,11 @@ internal static class Html
             sb.Append(NavLink("/dags", "DAGs", nav == "dags"));
             if (user.Can(Role.Op))
             {
-                var admin = nav is "variables" or "connections" or "configuration" or "users" or "audit";
+                var admin = nav is "variables" or "pools" or "connections" or "configuration" or "users" or "audit";
                 sb.Append("<div class=\"menu\"><button type=\"button\" class=\"menu-button").Append(admin ? " active" : string.Empty)
                     .Append("\" aria-haspopup=\"true\">Admin &#9662;</button><div class=\"menu-items\">");
                 sb.Append(NavLink("/admin/variables", "Variables", nav == "variables"));
+                sb.Append(NavLink("/admin/pools", "Pools", nav == "pools"));
                 sb.Append(NavLink("/admin/connections", "Connections", nav == "connections"));
                 sb.Append(NavLink("/admin/configuration", "Configuration", nav == "configuration"));
                 if (user.Can(Role.Admin))

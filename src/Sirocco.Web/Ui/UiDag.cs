@@ -399,6 +399,13 @@ internal static partial class UiPages
         }
 
         Row(sb, "Pool", E(ti.Pool));
+        if (ti.State == TaskInstanceState.Scheduled && ti.Pool != Pool.DefaultName
+            && !(await state.Store.ListPoolsAsync(ctx.RequestAborted).ConfigureAwait(false)).Any(p => p.Name == ti.Pool))
+        {
+            Row(sb, "Waiting", $"<span id=\"ti-waiting\">pool <span class=\"mono\">{E(ti.Pool)}</span> does not exist, so this task is not scheduled: "
+                + (user.Can(Role.Op) ? $"<a href=\"/admin/pools/add?name={U(ti.Pool)}\">create it</a>" : "ask an operator to create it") + "</span>");
+        }
+
         sb.Append("</table></div>");
         if (user.Can(Role.User))
         {

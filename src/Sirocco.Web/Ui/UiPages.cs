@@ -68,6 +68,7 @@ internal static partial class UiPages
         Get(app, auth, "/dags", Role.Viewer, (ctx, user) => DagsPageAsync(ctx, user, state));
         RegisterDag(app, auth, state, ops);
         RegisterAdmin(app, auth, state, ops);
+        RegisterPools(app, auth, state);
         RegisterAudit(app, auth, state);
     }
 

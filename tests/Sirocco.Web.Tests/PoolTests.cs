@@ -1,0 +1,98 @@
+using System.Net;
+using System.Text;
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace Sirocco.Web.Tests;
+
+/// <summary>Pools through the REST API (Airflow's shape) and Admin &gt; Pools in Chromium.</summary>
+[Collection("web")]
+public sealed class PoolTests(WebFixture fixture)
+{
+    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+    [Fact]
+    public async Task Pools_api_creates_lists_patches_and_deletes_with_airflows_rules()
+    {
+        var name = "api_pool_" + Guid.NewGuid().ToString("n")[..6];
+        using var op = fixture.Client("op");
+        using var viewer = fixture.Client("viewer");
+        var created = await WebFixture.JsonAsync(await op.PostAsync("/api/v1/pools", Json($$"""{"name":"{{name}}","slots":3,"description":"for pods"}""")));
+        Assert.Equal((3, 3, 0, "for pods"), (created["slots"]!.GetValue<int>(), created["open_slots"]!.GetValue<int>(), created["occupied_slots"]!.GetValue<int>(), created["description"]!.GetValue<string>()));
+        Assert.Equal(HttpStatusCode.Conflict, (await op.PostAsync("/api/v1/pools", Json($$"""{"name":"{{name}}","slots":1}"""))).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await viewer.PostAsync("/api/v1/pools", Json("""{"name":"viewer_pool","slots":1}"""))).StatusCode);
+
+        // A run holding two slots of it: one running task of two slots.
+        var when = DateTimeOffset.UtcNow;
+        var runId = "pool_run_" + name;
+        await fixture.Store.CreateDagRunAsync(new DagRun { DagId = "example_empty", RunId = runId, RunType = DagRunType.Manual, LogicalDate = when, DataInterval = new(when, when), State = DagRunState.Running });
+        await fixture.Store.SaveAsync(new Storage.StateBatch { TaskInstances = [Storage.TaskInstanceChange.Insert(new TaskInstance { DagId = "example_empty", TaskId = "extract", RunId = runId, State = TaskInstanceState.Running, TryNumber = 1, Pool = name, PoolSlots = 2 })] });
+        var got = await WebFixture.JsonAsync(await viewer.GetAsync($"/api/v1/pools/{name}"));
+        Assert.Equal((2, 2, 1), (got["running_slots"]!.GetValue<int>(), got["occupied_slots"]!.GetValue<int>(), got["open_slots"]!.GetValue<int>()));
+        var list = await WebFixture.JsonAsync(await viewer.GetAsync("/api/v1/pools?limit=1000"));
+        Assert.Contains(list["pools"]!.AsArray(), p => p!["name"]!.GetValue<string>() == "default_pool");
+        Assert.Equal(list["pools"]!.AsArray().Count, list["total_entries"]!.GetValue<int>());
+
+        var patched = await WebFixture.JsonAsync(await op.PatchAsync($"/api/v1/pools/{name}?update_mask=slots", Json("""{"slots":5,"description":"ignored by the mask"}""")));
+        Assert.Equal((5, "for pods"), (patched["slots"]!.GetValue<int>(), patched["description"]!.GetValue<string>()));
+        var renamed = await op.PatchAsync("/api/v1/pools/default_pool", Json("""{"name":"renamed"}"""));
+        Assert.Equal(HttpStatusCode.BadRequest, renamed.StatusCode);
+        Assert.Contains("Only slots and include_deferred can be modified on Default Pool", await renamed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var negative = await op.PatchAsync($"/api/v1/pools/{name}", Json("""{"slots":-4}"""));
+        Assert.Equal(HttpStatusCode.BadRequest, negative.StatusCode);
+        Assert.Contains("-1 for no limit", await negative.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        Assert.Equal(HttpStatusCode.BadRequest, (await op.DeleteAsync("/api/v1/pools/default_pool")).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await op.DeleteAsync($"/api/v1/pools/{name}")).StatusCode);
+        var missing = await viewer.GetAsync($"/api/v1/pools/{name}");
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal($"Pool with name:'{name}' not found", System.Text.Json.Nodes.JsonNode.Parse(await missing.Content.ReadAsStringAsync())!["detail"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Admin_pools_page_shows_slots_names_an_unknown_pool_and_adds_it()
+    {
+        var ghost = "ghost_" + Guid.NewGuid().ToString("n")[..6];
+        var when = DateTimeOffset.UtcNow;
+        var runId = "ghost_run_" + ghost;
+        await fixture.Store.CreateDagRunAsync(new DagRun { DagId = "example_empty", RunId = runId, RunType = DagRunType.Manual, LogicalDate = when, DataInterval = new(when, when), State = DagRunState.Running });
+        await fixture.Store.SaveAsync(new Storage.StateBatch { TaskInstances = [Storage.TaskInstanceChange.Insert(new TaskInstance { DagId = "example_empty", TaskId = "extract", RunId = runId, State = TaskInstanceState.Scheduled, TryNumber = 0, Pool = ghost })] });
+
+        var browser = await fixture.BrowserAsync();
+        await using var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = fixture.Address.ToString() });
+        context.SetDefaultTimeout(30_000);
+        var page = await context.NewPageAsync();
+        await page.GotoAsync("/login");
+        await page.FillAsync("input[name=username]", "op");
+        await page.FillAsync("input[name=password]", WebFixture.Password);
+        await page.ClickAsync("button:has-text('Sign in')");
+
+        // The task page says why the task waits.
+        await page.GotoAsync($"/dags/example_empty/runs/{runId}/tasks/extract");
+        await Expect(page.Locator("#ti-waiting")).ToContainTextAsync($"pool {ghost} does not exist");
+
+        await page.ClickAsync("header nav button:has-text('Admin')");
+        await page.ClickAsync("header nav a:has-text('Pools')");
+        await Expect(page.Locator("h1")).ToHaveTextAsync("List Pool");
+        await Expect(page.Locator("tr[data-pool=default_pool]")).ToHaveCountAsync(1);
+        var warning = page.Locator($"[data-unknown-pool={ghost}]");
+        await Expect(warning).ToContainTextAsync("1 task slot(s) wait for it");
+        await warning.Locator("a:has-text('Create it')").ClickAsync();
+        await Expect(page.Locator("#pool_name")).ToHaveValueAsync(ghost);
+        await page.FillAsync("#slots", "2");
+        await page.FillAsync("#description", "made from the warning");
+        await page.ClickAsync("button:has-text('Save')");
+        await Expect(page).ToHaveURLAsync(new Regex("/admin/pools$"));
+        var row = page.Locator($"tr[data-pool={ghost}]");
+        await Expect(row.Locator("td.scheduled")).ToHaveTextAsync("1");
+        await Expect(row.Locator("td.open")).ToHaveTextAsync("2");
+        await Expect(page.Locator($"[data-unknown-pool={ghost}]")).ToHaveCountAsync(0);
+        Assert.Equal(2, (await fixture.Store.ListPoolsAsync()).Single(p => p.Name == ghost).Slots);
+
+        page.Dialog += (_, dialog) => dialog.AcceptAsync();
+        await row.Locator("button:has-text('Delete')").ClickAsync();
+        await Expect(page.Locator($"tr[data-pool={ghost}]")).ToHaveCountAsync(0);
+        await Expect(page.Locator("tr[data-pool=default_pool] button:has-text('Delete')")).ToHaveCountAsync(0);
+    }
+}
