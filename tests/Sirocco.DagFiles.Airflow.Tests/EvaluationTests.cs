@@ -123,6 +123,17 @@ public sealed class EvaluationTests
     }
 
     [Fact]
+    public void Weight_rules_come_from_the_operator_default_args_and_airflows_enum()
+    {
+        var dag = Support.One(Head + "from airflow.utils.weight_rule import WeightRule\n"
+            + "with DAG('d', default_args={'weight_rule': 'upstream'}):\n"
+            + "    EmptyOperator(task_id='a')\n    EmptyOperator(task_id='b', weight_rule='absolute')\n    EmptyOperator(task_id='c', weight_rule=WeightRule.DOWNSTREAM)\n");
+        Assert.Equal([WeightRule.Upstream, WeightRule.Absolute, WeightRule.Downstream], new[] { "a", "b", "c" }.Select(t => dag.GetTask(t).WeightRule));
+        var error = Support.Error(Head + "with DAG('d'):\n    EmptyOperator(task_id='a', weight_rule='sideways')\n");
+        Assert.Contains("unknown weight_rule 'sideways'; valid rules: downstream, upstream, absolute", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Provider_aliases_and_special_forms_map_onto_the_operator()
     {
         var op = Pod("with DAG('d'):\n    KubernetesPodOperator(task_id='t', image='i', is_delete_operator_pod=False, image_pull_secrets='a,b', skip_on_exit_code=100, "

@@ -84,4 +84,30 @@ public class TriggerRuleTests
         Assert.Equal(2, w["c"]);
         Assert.Equal(8, w["a"]); // a + b + c + d, d counted once
     }
+
+    [Fact]
+    public void Priority_weights_follow_each_tasks_weight_rule()
+    {
+        var a = new EmptyOperator("a") { PriorityWeight = 2, WeightRule = WeightRule.Upstream };
+        var b = new EmptyOperator("b") { PriorityWeight = 5, WeightRule = WeightRule.Upstream };
+        var c = new EmptyOperator("c") { PriorityWeight = 3, WeightRule = WeightRule.Absolute };
+        var d = new EmptyOperator("d") { PriorityWeight = 7, WeightRule = WeightRule.Upstream };
+        var e = new EmptyOperator("e") { PriorityWeight = 1 };
+        var dag = new Dag("rules") { a, b, c, d, e };
+        _ = a >> new[] { b, c };
+        _ = b >> d;
+        _ = c >> d;
+        _ = d >> e;
+        var w = PriorityWeights.Compute(dag);
+        Assert.Equal(2, w["a"]);          // upstream: no ancestors
+        Assert.Equal(7, w["b"]);          // 5 + a
+        Assert.Equal(3, w["c"]);          // absolute
+        Assert.Equal(17, w["d"]);         // 7 + a + b + c, a counted once
+        Assert.Equal(1, w["e"]);          // downstream (the default): no descendants
+        Assert.Equal("upstream", WeightRuleNames.Parse("UPSTREAM").ToName());
+        Assert.Contains("unknown weight_rule 'sideways'", Assert.Throws<SiroccoException>(() => WeightRuleNames.Parse("sideways")).Message, StringComparison.Ordinal);
+        var f = new EmptyOperator("f");
+        _ = new Dag("defaults") { DefaultArgs = new DefaultArgs { ["weight_rule"] = "absolute" }, Tasks = { f } };
+        Assert.Equal(WeightRule.Absolute, f.WeightRule);
+    }
 }

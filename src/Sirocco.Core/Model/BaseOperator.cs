@@ -18,6 +18,7 @@ public abstract partial class BaseOperator
     private TimeSpan? _maxRetryDelay;
     private TimeSpan? _executionTimeout;
     private TriggerRule? _triggerRule;
+    private WeightRule? _weightRule;
     private string? _pool;
     private int? _poolSlots;
     private int? _priorityWeight;
@@ -87,6 +88,9 @@ public abstract partial class BaseOperator
 
     /// <summary>Priority among runnable tasks; higher runs first (default 1).</summary>
     public int PriorityWeight { get => _priorityWeight ?? Defaults?.Get<int>("priority_weight") ?? 1; set => _priorityWeight = value; }
+
+    /// <summary>How <see cref="PriorityWeight"/> adds up with the task's relatives (default downstream).</summary>
+    public WeightRule WeightRule { get => _weightRule ?? Defaults?.Get<WeightRule>("weight_rule") ?? WeightRule.Downstream; set => _weightRule = value; }
 
     /// <summary>Whether the task waits for its own previous run to have succeeded.</summary>
     public bool DependsOnPast { get => _dependsOnPast ?? Defaults?.Get<bool>("depends_on_past") ?? false; set => _dependsOnPast = value; }

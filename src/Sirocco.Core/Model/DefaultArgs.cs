@@ -45,6 +45,7 @@ public sealed class DefaultArgs : Dictionary<string, object?>
             (nameof(DateTimeOffset), DateTime dt) => new DateTimeOffset(DateTime.SpecifyKind(dt, dt.Kind == DateTimeKind.Unspecified ? DateTimeKind.Utc : dt.Kind)),
             (nameof(DateTimeOffset), string s) => AirflowTime.Parse(s),
             (nameof(TriggerRule), string s) => TriggerRuleNames.Parse(s),
+            (nameof(WeightRule), string s) => WeightRuleNames.Parse(s),
             _ => null,
         };
         return result is T typed

@@ -127,6 +127,7 @@ internal sealed class Library
         Module("airflow.utils.task_group", new(StringComparer.Ordinal) { ["TaskGroup"] = taskGroup });
         Module("airflow.utils.dates", new(StringComparer.Ordinal) { ["days_ago"] = Fn("days_ago", DaysAgo) });
         Module("airflow.utils.trigger_rule", new(StringComparer.Ordinal) { ["TriggerRule"] = TriggerRules() });
+        Module("airflow.utils.weight_rule", new(StringComparer.Ordinal) { ["WeightRule"] = WeightRules() });
         Module("airflow.kubernetes.secret", new(StringComparer.Ordinal) { ["Secret"] = secret });
         Module("airflow.contrib.kubernetes.secret", new(StringComparer.Ordinal) { ["Secret"] = secret });
         Module("airflow.providers.cncf.kubernetes.secret", new(StringComparer.Ordinal) { ["Secret"] = secret });
@@ -153,6 +154,9 @@ internal sealed class Library
 
         return new Namespace("type", "TriggerRule", members);
     }
+
+    private static Namespace WeightRules() =>
+        new("type", "WeightRule", Enum.GetValues<WeightRule>().ToDictionary(r => r.ToName().ToUpperInvariant(), r => (object?)r.ToName(), StringComparer.Ordinal));
 
     /// <summary>Runs an import statement: binds the names or fails naming the module or the name.</summary>
     public void Import(ImportStmt stmt, Frame frame)

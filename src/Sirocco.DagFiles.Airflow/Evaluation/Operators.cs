@@ -16,7 +16,7 @@ internal static class Operators
     public static readonly HashSet<string> Ignored = new(StringComparer.Ordinal)
     {
         "email", "email_on_failure", "email_on_retry", "doc", "doc_md", "doc_rst", "doc_json", "doc_yaml", "queue", "sla",
-        "wait_for_downstream", "weight_rule", "max_active_tis_per_dag", "max_active_tis_per_dagrun", "task_concurrency",
+        "wait_for_downstream", "max_active_tis_per_dag", "max_active_tis_per_dagrun", "task_concurrency",
         "executor_config", "run_as_user", "owner_links", "task_display_name", "inlets", "outlets", "multiple_outputs",
         "output_encoding",
     };
@@ -380,6 +380,11 @@ internal static class Operators
         if (target == typeof(TriggerRule))
         {
             return value is string s ? TriggerRuleNames.Parse(s) : throw new DagEvalException($"{name} must be a TriggerRule or str, not {Interpreter.Describe(value)}");
+        }
+
+        if (target == typeof(WeightRule))
+        {
+            return value is string s ? WeightRuleNames.Parse(s) : throw new DagEvalException($"{name} must be a WeightRule or str, not {Interpreter.Describe(value)}");
         }
 
         if (target == typeof(OnFinishAction))

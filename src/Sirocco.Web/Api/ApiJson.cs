@@ -101,7 +101,7 @@ internal static class ApiJson
             ["retry_delay"] = TimeDelta(t.RetryDelay),
             ["retry_exponential_backoff"] = t.RetryExponentialBackoff,
             ["priority_weight"] = t.PriorityWeight,
-            ["weight_rule"] = "downstream",
+            ["weight_rule"] = t.WeightRule.ToName(),
             ["ui_color"] = "#fff",
             ["ui_fgcolor"] = "#000",
             ["template_fields"] = new JsonArray([.. t.TemplateFields.Select(f => (JsonNode?)f)]),
