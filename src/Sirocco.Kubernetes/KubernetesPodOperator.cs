@@ -106,6 +106,33 @@ public class KubernetesPodOperator : BaseOperator
     /// <summary>Seconds a pod may stay unscheduled; the startup timeout when unset.</summary>
     public int? ScheduleTimeoutSeconds { get; set; }
 
+    /// <summary>
+    /// The provider's deferrable mode (Composer's recommended one), accepted with its meaning kept: a Sirocco try already
+    /// waits on watch streams and async I/O without holding a worker slot or a thread, deferrable or not.
+    /// </summary>
+    public bool Deferrable { get; set; }
+
+    /// <summary>
+    /// Seconds between the deferrable trigger's checks of the pod in the provider (default 2). Accepted: Sirocco learns
+    /// of pod changes from a watch as they happen, so it never polls on an interval.
+    /// </summary>
+    public double PollInterval { get; set; } = 2;
+
+    /// <summary>
+    /// Seconds a deferred provider task waits before fetching logs again. Accepted: Sirocco streams logs as they are
+    /// written.
+    /// </summary>
+    public int? LoggingInterval { get; set; }
+
+    /// <summary>Arguments for the provider's trigger; accepted and kept (Sirocco has no triggerer).</summary>
+    public IDictionary<string, object?>? TriggerKwargs { get; set; }
+
+    /// <summary>
+    /// Whether each logged line starts with its container's name (<c>[base] …</c>): true always prefixes, false never;
+    /// unset (the default) prefixes only when more than one container is logged.
+    /// </summary>
+    public bool? ContainerNameLogPrefixEnabled { get; set; }
+
     /// <summary>Whether container output is streamed into the task log (default true).</summary>
     public bool GetLogs { get; set; } = true;
 

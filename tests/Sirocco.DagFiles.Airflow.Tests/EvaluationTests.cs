@@ -123,6 +123,23 @@ public sealed class EvaluationTests
     }
 
     [Fact]
+    public void Composers_deferrable_parameters_are_accepted_and_python_hooks_say_why_not()
+    {
+        var op = Pod("with DAG('d'):\n    KubernetesPodOperator(task_id='t', image='i', deferrable=True, poll_interval=5, logging_interval=30, "
+            + "trigger_kwargs={'x': 1}, container_name_log_prefix_enabled=False, log_formatter=None, progress_callback=None, callbacks=None)\n");
+        Assert.True(op.Deferrable);
+        Assert.Equal(5.0, op.PollInterval);
+        Assert.Equal(30, op.LoggingInterval);
+        Assert.Equal(1L, op.TriggerKwargs!["x"]);
+        Assert.False(op.ContainerNameLogPrefixEnabled);
+        foreach (var hook in new[] { "callbacks", "progress_callback", "log_formatter" })
+        {
+            var error = Support.Error(Head + $"def f(*a):\n    return None\nwith DAG('d'):\n    KubernetesPodOperator(task_id='t', image='i', {hook}=f)\n");
+            Assert.Contains($"{hook}: Python code the provider would call while the pod runs; Sirocco runs no Python in the scheduler", error.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public void Weight_rules_come_from_the_operator_default_args_and_airflows_enum()
     {
         var dag = Support.One(Head + "from airflow.utils.weight_rule import WeightRule\n"

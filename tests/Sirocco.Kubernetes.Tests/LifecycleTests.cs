@@ -1,4 +1,6 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
+using k8s;
 using Sirocco.Kubernetes.Tests.Harness;
 
 namespace Sirocco.Kubernetes.Tests;
@@ -216,6 +218,52 @@ public sealed class LifecycleTests(ClusterFixture fx)
     }
 
     [Fact]
+    public async Task Connection_extras_shape_the_xcom_sidecar_and_the_container_name_prefix_is_honoured()
+    {
+        var ns = await fx.NamespaceAsync("sidecar");
+        var harness = new TryHarness();
+        harness.AddConnection(new Connections.Connection
+        {
+            ConnId = "kubernetes_default",
+            ConnType = "kubernetes",
+            Extra = new JsonObject
+            {
+                ["kube_config_path"] = fx.Kubeconfig,
+                ["namespace"] = ns,
+                ["xcom_sidecar_container_resources"] = """{"requests": {"cpu": "5m", "memory": "12Mi"}, "limits": {"memory": "64Mi"}}""",
+                ["xcom_sidecar_container_security_context"] = new JsonObject { ["allowPrivilegeEscalation"] = false, ["runAsNonRoot"] = false },
+            }.ToJsonString(),
+        });
+        var op = new KubernetesPodOperator("shaped")
+        {
+            Image = "i",
+            Cmds = ["sh", "-c", "echo prefixed; echo '[1]' > /airflow/xcom/return.json"],
+            DoXcomPush = true,
+            ContainerNameLogPrefixEnabled = true,
+            OnFinishAction = OnFinishAction.KeepPod,
+        };
+
+        await harness.RunAsync(op);
+
+        Assert.Contains("[base] prefixed", harness.Log);
+        var pod = await fx.Client.CoreV1.ReadNamespacedPodAsync(harness.XComs[("shaped", "pod_name")].GetString(), ns);
+        var sidecar = pod.Spec.Containers.Single(c => c.Name == "airflow-xcom-sidecar");
+        Assert.Equal("5m", sidecar.Resources.Requests["cpu"].ToString());
+        Assert.Equal("64Mi", sidecar.Resources.Limits["memory"].ToString());
+        Assert.False(sidecar.SecurityContext.AllowPrivilegeEscalation);
+
+        // A bad extra names the connection and the extra.
+        harness.AddConnection(new Connections.Connection
+        {
+            ConnId = "kubernetes_default",
+            ConnType = "kubernetes",
+            Extra = new JsonObject { ["kube_config_path"] = fx.Kubeconfig, ["namespace"] = ns, ["xcom_sidecar_container_resources"] = "not json" }.ToJsonString(),
+        });
+        var e = await Assert.ThrowsAsync<SiroccoException>(() => harness.RunAsync(new KubernetesPodOperator("bad-extra") { Image = "i", Cmds = ["true"] }));
+        Assert.Contains("connection 'kubernetes_default': extra 'xcom_sidecar_container_resources' must be a JSON object", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Several_containers_are_logged_with_their_name_and_events_on_failure()
     {
         var ns = await fx.NamespaceAsync("multi");
@@ -237,6 +285,7 @@ public sealed class LifecycleTests(ClusterFixture fx)
             },
         };
 
+        op.ContainerNameLogPrefixEnabled = null;
         await Assert.ThrowsAsync<SiroccoException>(() => harness.RunAsync(op));
 
         Assert.Contains("[prepare] from-init", harness.Log);

@@ -21,6 +21,12 @@ internal static class Operators
         "output_encoding",
     };
 
+    /// <summary>
+    /// Provider keywords whose value is Python code the provider calls while the pod runs; Sirocco runs no Python in
+    /// the scheduler, so only None is accepted, and any other value is an import error saying so.
+    /// </summary>
+    private static readonly HashSet<string> PythonHooks = new(StringComparer.Ordinal) { "callbacks", "progress_callback", "log_formatter" };
+
     private static readonly HashSet<string> Callbacks = new(StringComparer.Ordinal)
     {
         "on_failure_callback", "on_success_callback", "on_retry_callback", "on_execute_callback", "on_skipped_callback",
@@ -215,6 +221,16 @@ internal static class Operators
             throw new KeywordException(name, $"{className}(): {name}: callbacks are not supported in DAG files read without Python");
         }
 
+        if (op is KubernetesPodOperator && PythonHooks.Contains(name))
+        {
+            if (value is not null)
+            {
+                throw new KeywordException(name, $"{className}(): {name}: Python code the provider would call while the pod runs; Sirocco runs no Python in the scheduler, so set it to None or remove it");
+            }
+
+            return;
+        }
+
         if (op is KubernetesPodOperator kpo && Special(kpo, className, name, value))
         {
             return;
@@ -355,6 +371,11 @@ internal static class Operators
             }
 
             return l is >= int.MinValue and <= int.MaxValue ? (int)l : throw new DagEvalException($"{name} is out of range");
+        }
+
+        if (target == typeof(double))
+        {
+            return value is long or double ? PyOps.ToDouble(value) : throw new DagEvalException($"{name} must be a float, not {Interpreter.Describe(value)}");
         }
 
         if (target == typeof(bool))

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using k8s;
+using k8s.Models;
 using k8s.Exceptions;
 using Sirocco.Connections;
 
@@ -13,7 +14,9 @@ internal sealed record ResolvedConfig(
     string CacheKey,
     string Source,
     string DefaultNamespace,
-    string? SidecarImage);
+    string? SidecarImage,
+    V1ResourceRequirements? SidecarResources = null,
+    V1SecurityContext? SidecarSecurityContext = null);
 
 /// <summary>
 /// Finds the cluster of a try, in this order: the operator's <c>in_cluster</c>; its <c>config_file</c>; the connection's
@@ -63,13 +66,42 @@ internal static class ClientResolver
         var sidecar = Extra("xcom_sidecar_container_image") ?? config?.Get("kubernetes", "xcom_sidecar_container_image", null);
         var connNamespace = Extra("namespace");
 
+        // The sidecar's resources and security context: a JSON object in the extra, or its text (the provider's extras).
+        T? ExtraModel<T>(string name)
+            where T : class
+        {
+            var node = extras[name] ?? extras["extra__kubernetes__" + name];
+            var text = node switch
+            {
+                null => null,
+                JsonValue v when v.TryGetValue<string>(out var s) => s.Length == 0 ? null : s,
+                _ => node.ToJsonString(),
+            };
+            if (text is null)
+            {
+                return null;
+            }
+
+            try
+            {
+                return KubernetesJson.Deserialize<T>(text);
+            }
+            catch (Exception e) when (e is System.Text.Json.JsonException or FormatException or InvalidOperationException)
+            {
+                throw new SiroccoException($"connection '{connId}': extra '{name}' must be a JSON object of a {typeof(T).Name[2..]}: {e.Message}", e);
+            }
+        }
+
+        var sidecarResources = ExtraModel<V1ResourceRequirements>("xcom_sidecar_container_resources");
+        var sidecarSecurity = ExtraModel<V1SecurityContext>("xcom_sidecar_container_security_context");
+
         ResolvedConfig Done(KubernetesClientConfiguration c, string key, string source, bool inClusterNs = false)
         {
             c.SkipTlsVerify = c.SkipTlsVerify || skipTls;
             var ns = connNamespace
                 ?? (inClusterNs && File.Exists(InClusterNamespaceFile) ? File.ReadAllText(InClusterNamespaceFile).Trim() : null)
                 ?? "default";
-            return new ResolvedConfig(c, $"{key}|ctx={context}|skip={skipTls}", source, ns, sidecar);
+            return new ResolvedConfig(c, $"{key}|ctx={context}|skip={skipTls}", source, ns, sidecar, sidecarResources, sidecarSecurity);
         }
 
         if (op.InCluster == true && op.ConfigFile is { Length: > 0 })

@@ -24,6 +24,12 @@ internal sealed record PodBuildContext
 
     public string XComSidecarImage { get; init; } = PodBuilder.DefaultSidecarImage;
 
+    /// <summary>The sidecar's resources from the connection's <c>xcom_sidecar_container_resources</c>; the small default when null.</summary>
+    public V1ResourceRequirements? XComSidecarResources { get; init; }
+
+    /// <summary>The sidecar's security context from the connection's <c>xcom_sidecar_container_security_context</c>.</summary>
+    public V1SecurityContext? XComSidecarSecurityContext { get; init; }
+
     /// <summary>Where a relative pod_template_file is looked up.</summary>
     public string? DagFolder { get; init; }
 
@@ -95,7 +101,7 @@ internal static class PodBuilder
 
         if (op.DoXcomPush)
         {
-            AddXComSidecar(pod, baseContainer, ctx.XComSidecarImage);
+            AddXComSidecar(pod, baseContainer, ctx);
         }
 
         var labels = pod.Metadata.Labels ?? new Dictionary<string, string>(StringComparer.Ordinal);
@@ -360,7 +366,7 @@ internal static class PodBuilder
         }
     }
 
-    private static void AddXComSidecar(V1Pod pod, V1Container container, string image)
+    private static void AddXComSidecar(V1Pod pod, V1Container container, PodBuildContext ctx)
     {
         pod.Spec.Volumes ??= [];
         pod.Spec.Volumes.Add(new V1Volume { Name = XComVolume, EmptyDir = new V1EmptyDirVolumeSource() });
@@ -369,10 +375,11 @@ internal static class PodBuilder
         pod.Spec.Containers.Add(new V1Container
         {
             Name = SidecarName,
-            Image = image,
+            Image = ctx.XComSidecarImage,
             Command = ["sh", "-c", SidecarCommand],
             VolumeMounts = [new V1VolumeMount { Name = XComVolume, MountPath = XComPath }],
-            Resources = new V1ResourceRequirements
+            SecurityContext = ctx.XComSidecarSecurityContext,
+            Resources = ctx.XComSidecarResources ?? new V1ResourceRequirements
             {
                 Requests = new Dictionary<string, ResourceQuantity>(StringComparer.Ordinal)
                 {

@@ -25,8 +25,11 @@ internal sealed class PodLogs
     private readonly Action<string> _log;
     private readonly Dictionary<string, Queue<string>> _last = new(StringComparer.Ordinal);
 
-    public PodLogs(IKubernetes client, string ns, string pod, PodSubscription sub, KubernetesRuntime runtime, List<(string Name, bool Init)> containers, Action<string> log)
+    private readonly bool? _prefixContainerNames;
+
+    public PodLogs(IKubernetes client, string ns, string pod, PodSubscription sub, KubernetesRuntime runtime, List<(string Name, bool Init)> containers, Action<string> log, bool? prefixContainerNames = null)
     {
+        _prefixContainerNames = prefixContainerNames;
         _client = client;
         _ns = ns;
         _pod = pod;
@@ -58,7 +61,8 @@ internal sealed class PodLogs
 
     public async Task StreamAsync(CancellationToken token)
     {
-        var prefix = _containers.Count > 1;
+        // The container's name before each line: as the operator says, else only when several containers are logged.
+        var prefix = _prefixContainerNames ?? _containers.Count > 1;
         foreach (var (name, _) in _containers.Where(c => c.Init))
         {
             await StreamContainerAsync(name, init: true, prefix, token).ConfigureAwait(false);

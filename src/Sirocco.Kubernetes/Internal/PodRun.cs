@@ -98,6 +98,8 @@ internal sealed class PodRun
             MapIndex = _ctx.TaskInstance.MapIndex,
             DefaultNamespace = resolved.DefaultNamespace,
             XComSidecarImage = resolved.SidecarImage ?? PodBuilder.DefaultSidecarImage,
+            XComSidecarResources = resolved.SidecarResources,
+            XComSidecarSecurityContext = resolved.SidecarSecurityContext,
             DagFolder = _ctx.DagFolder,
         });
         _ns = request.Metadata.NamespaceProperty;
@@ -330,7 +332,7 @@ internal sealed class PodRun
         _liveEvents = false;
         Log($"Pod {_ns}/{_name} is {started.Status?.Phase}");
         var logs = _op.GetLogs
-            ? new PodLogs(_cluster.Client, _ns, _name!, _sub!, _runtime, LogContainers(started), Log)
+            ? new PodLogs(_cluster.Client, _ns, _name!, _sub!, _runtime, LogContainers(started), Log, _op.ContainerNameLogPrefixEnabled)
             : null;
         var logTask = logs?.StreamAsync(token) ?? Task.CompletedTask;
         V1Pod final;
