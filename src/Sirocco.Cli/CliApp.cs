@@ -73,6 +73,7 @@ internal static class CliApp
         root.Subcommands.Add(ConfigCommands.Create(ctx));
         root.Subcommands.Add(VariablesCommands.Create(ctx));
         root.Subcommands.Add(PoolsCommands.Create(ctx));
+        root.Subcommands.Add(KubernetesCommands.Create(ctx));
         root.Subcommands.Add(ConnectionsCommands.Create(ctx));
         root.Subcommands.Add(DagsCommands.Create(ctx));
         root.Subcommands.Add(TasksCommands.Create(ctx));

@@ -47,7 +47,14 @@ public sealed record ImportErrorRecord(string FileName, string Message, DateTime
 /// <param name="Email">E-mail address.</param>
 /// <param name="Active">Whether the user may log in.</param>
 /// <param name="SessionsValidAfter">Web sessions and API tokens issued before this time no longer count (set on logout).</param>
-public sealed record User(string Username, string PasswordHash, string Role, string? Email = null, bool Active = true, DateTimeOffset? SessionsValidAfter = null);
+public sealed record User(string Username, string PasswordHash, string Role, string? Email = null, bool Active = true, DateTimeOffset? SessionsValidAfter = null)
+{
+    /// <summary>First name (kept when an update leaves it out).</summary>
+    public string? FirstName { get; init; }
+
+    /// <summary>Last name (kept when an update leaves it out).</summary>
+    public string? LastName { get; init; }
+}
 
 /// <summary>One line of the audit log (Airflow's event log): who did what, when, to which DAG, task or run, from where.</summary>
 /// <param name="Id">Its number, assigned when it is added (0 before).</param>
@@ -221,6 +228,13 @@ public interface IMetadataStore : IVariableStore, IConnectionStore, IAsyncDispos
 
     /// <summary>Deletes a run with its task instances, tries and XComs; false when it did not exist.</summary>
     Task<bool> DeleteDagRunAsync(string dagId, string runId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes every record of a DAG (its runs, task instances, tries, XComs and its row; the audit log keeps its
+    /// lines), as <c>airflow dags delete</c>; returns how many rows went. Refused while any of its task instances is
+    /// queued or running. A DAG whose file is still in the folder comes back at the next parse.
+    /// </summary>
+    Task<int> DeleteDagAsync(string dagId, CancellationToken cancellationToken = default);
 
     /// <summary>The task instance, or null.</summary>
     Task<TaskInstance?> GetTaskInstanceAsync(string dagId, string taskId, string runId, int mapIndex = -1, CancellationToken cancellationToken = default);

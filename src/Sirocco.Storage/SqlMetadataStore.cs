@@ -241,6 +241,27 @@ internal abstract partial class SqlMetadataStore : IMetadataStore
         return n > 0;
     }
 
+    public async Task<int> DeleteDagAsync(string dagId, CancellationToken cancellationToken = default)
+    {
+        await using var conn = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var tx = await conn.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        (string, object?)[] args = [("dag", dagId)];
+        var active = await ExecScalarCountAsync(conn, tx, "SELECT COUNT(*) FROM task_instance WHERE dag_id = @dag AND state IN ('queued', 'running')", args, cancellationToken).ConfigureAwait(false);
+        if (active > 0)
+        {
+            throw new SiroccoException($"DAG {dagId} has {active} task instance(s) still queued or running; let them finish, or mark them, then delete it");
+        }
+
+        var removed = 0;
+        foreach (var table in new[] { "xcom", "task_instance_try", "task_instance", "dag_run", "dag" })
+        {
+            removed += await ExecAsync(conn, tx, $"DELETE FROM {table} WHERE dag_id = @dag", args, cancellationToken).ConfigureAwait(false);
+        }
+
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return removed;
+    }
+
     // ---- task instances ----
 
     public async Task<TaskInstance?> GetTaskInstanceAsync(string dagId, string taskId, string runId, int mapIndex = -1, CancellationToken cancellationToken = default) =>
@@ -335,11 +356,12 @@ internal abstract partial class SqlMetadataStore : IMetadataStore
         ArgumentNullException.ThrowIfNull(user);
         return ExecAsync(
             """
-            INSERT INTO app_user (username, password_hash, role, email, active, created_at, sessions_valid_after) VALUES (@u, @h, @r, @e, @a, @c, @v)
+            INSERT INTO app_user (username, password_hash, role, email, active, created_at, sessions_valid_after, first_name, last_name) VALUES (@u, @h, @r, @e, @a, @c, @v, @f, @l)
             ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash, role = excluded.role, email = excluded.email, active = excluded.active,
-                sessions_valid_after = excluded.sessions_valid_after
+                sessions_valid_after = excluded.sessions_valid_after, first_name = COALESCE(excluded.first_name, app_user.first_name),
+                last_name = COALESCE(excluded.last_name, app_user.last_name)
             """,
-            [("u", user.Username), ("h", user.PasswordHash), ("r", user.Role), ("e", user.Email), ("a", user.Active ? 1 : 0), ("c", Time(DateTimeOffset.UtcNow)), ("v", Time(user.SessionsValidAfter))],
+            [("u", user.Username), ("h", user.PasswordHash), ("r", user.Role), ("e", user.Email), ("a", user.Active ? 1 : 0), ("c", Time(DateTimeOffset.UtcNow)), ("v", Time(user.SessionsValidAfter)), ("f", user.FirstName), ("l", user.LastName)],
             cancellationToken);
     }
 
@@ -414,7 +436,7 @@ internal abstract partial class SqlMetadataStore : IMetadataStore
     private const string SqlDagRunSelect = "SELECT dag_id, run_id, run_type, logical_date, data_interval_start, data_interval_end, state, conf, queued_at, start_date, end_date FROM dag_run";
     private const string SqlTaskInstanceSelect = "SELECT dag_id, task_id, run_id, map_index, state, try_number, max_tries, start_date, end_date, queued_at, next_retry_at, hostname, operator, pool, pool_slots, priority_weight, external_id, changed_by FROM task_instance";
     private const string SqlXComSelect = "SELECT dag_id, task_id, run_id, map_index, key, value, timestamp FROM xcom";
-    private const string SqlUserSelect = "SELECT username, password_hash, role, email, active, sessions_valid_after FROM app_user";
+    private const string SqlUserSelect = "SELECT username, password_hash, role, email, active, sessions_valid_after, first_name, last_name FROM app_user";
 
     internal static string? Time(DateTimeOffset? t) => t?.UtcDateTime.ToString(TimeFormat, CultureInfo.InvariantCulture);
 
@@ -515,7 +537,7 @@ internal abstract partial class SqlMetadataStore : IMetadataStore
     }
 
     private static User ReadUser(DbDataReader r) =>
-        new(r.GetString(0), r.GetString(1), r.GetString(2), NullableString(r, 3), r.GetInt32(4) != 0, ParseTime(r, 5));
+        new(r.GetString(0), r.GetString(1), r.GetString(2), NullableString(r, 3), r.GetInt32(4) != 0, ParseTime(r, 5)) { FirstName = NullableString(r, 6), LastName = NullableString(r, 7) };
 
     private static DbCommand Command(DbConnection conn, DbTransaction? tx, string sql, (string Name, object? Value)[] args)
     {
@@ -564,6 +586,12 @@ internal abstract partial class SqlMetadataStore : IMetadataStore
     {
         await using var cmd = Command(conn, tx, sql, args);
         return await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
+    private static async Task<int> ExecScalarCountAsync(DbConnection conn, DbTransaction? tx, string sql, (string, object?)[] args, CancellationToken ct)
+    {
+        await using var cmd = Command(conn, tx, sql, args);
+        return Convert.ToInt32(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false), CultureInfo.InvariantCulture);
     }
 
     private async Task<IReadOnlyList<T>> QueryAsync<T>(string sql, (string, object?)[] args, Func<DbDataReader, T> map, CancellationToken ct)

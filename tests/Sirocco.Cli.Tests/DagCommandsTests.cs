@@ -197,6 +197,32 @@ public sealed class DagCommandsTests : IDisposable
     }
 
     [Fact]
+    public async Task States_for_a_run_dags_delete_and_user_names_as_airflow_users_type_them()
+    {
+        Assert.Equal(0, (await Sirocco("dags", "backfill", "cli_dag", "-s", "2024-05-01", "-e", "2024-05-02")).Code);
+        var states = JsonNode.Parse((await Sirocco("tasks", "states-for-dag-run", "cli_dag", "backfill__2024-05-01T00:00:00+00:00", "-o", "json")).Out)!.AsArray();
+        Assert.Equal(["echo", "flaky", "start"], states.Select(t => t!["task_id"]!.ToString()));
+        Assert.All(states, t => Assert.Equal("success", t!["state"]!.ToString()));
+        Assert.StartsWith("2024-05-01T00:00:00", states[0]!["logical_date"]!.ToString(), StringComparison.Ordinal);
+        Assert.Equal(3, JsonNode.Parse((await Sirocco("tasks", "states-for-dag-run", "cli_dag", "2024-05-02", "-o", "json")).Out)!.AsArray().Count);
+
+        // Without --yes it asks; anything but y cancels (stdin is empty here).
+        var asked = await Sirocco("dags", "delete", "cli_dag");
+        Assert.Equal(1, asked.Code);
+        Assert.Contains("Cancelled", asked.Out, StringComparison.Ordinal);
+        var deleted = await Sirocco("dags", "delete", "cli_dag", "-y");
+        Assert.Equal(0, deleted.Code);
+        Assert.Matches(@"^Removed \d+ record\(s\)\n$", deleted.Out);
+        Assert.Empty(JsonNode.Parse((await Sirocco("dags", "list-runs", "-d", "cli_dag", "-o", "json")).Out)!.AsArray());
+        Assert.Contains("Dag id nothing_here not found", (await Sirocco("dags", "delete", "nothing_here", "-y")).Err, StringComparison.Ordinal);
+
+        var created = await Sirocco("users", "create", "--username", "peter", "--firstname", "Peter", "--lastname", "Parker", "--role", "Admin", "--email", "spiderman@superhero.org", "--password", "correct-horse-9");
+        Assert.Equal(0, created.Code);
+        var user = JsonNode.Parse((await Sirocco("users", "list", "-o", "json")).Out)!.AsArray().Single(u => u!["username"]!.ToString() == "peter")!;
+        Assert.Equal(("Peter", "Parker"), (user["first_name"]!.ToString(), user["last_name"]!.ToString()));
+    }
+
+    [Fact]
     public async Task Trigger_creates_a_queued_manual_run_with_conf_and_bad_conf_is_refused()
     {
         var trigger = await Sirocco("dags", "trigger", "cli_dag", "--conf", "{\"k\": 1}", "--logical-date", "2024-05-01T10:00:00Z");

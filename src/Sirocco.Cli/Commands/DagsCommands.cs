@@ -37,6 +37,7 @@ internal static class DagsCommands
 
         dags.Subcommands.Add(Pause(ctx, "pause", paused: true));
         dags.Subcommands.Add(Pause(ctx, "unpause", paused: false));
+        dags.Subcommands.Add(Delete(ctx));
 
         var errorsOutput = CliApp.OutputOption();
         var importErrors = new Command("list-import-errors", "Parse the dags folder and list the files that failed to load") { errorsOutput };
@@ -78,6 +79,39 @@ internal static class DagsCommands
             }
 
             ctx.Out.WriteLine($"Dag: {id}, paused: {paused}");
+            return 0;
+        });
+        return cmd;
+    }
+
+    /// <summary><c>dags delete</c>: every record of a DAG, after a confirmation unless <c>--yes</c>, as Airflow's command.</summary>
+    private static Command Delete(CliContext ctx)
+    {
+        var dagId = DagIdArgument();
+        var yes = new Option<bool>("--yes", "-y") { Description = "Do not ask for confirmation" };
+        var cmd = new Command("delete", "Delete every record of a DAG (runs, task instances, XComs); its file stays, so it comes back at the next parse") { dagId, yes };
+        cmd.SetAction(async (pr, ct) =>
+        {
+            var id = pr.GetValue(dagId)!;
+            if (!pr.GetValue(yes))
+            {
+                ctx.Out.Write("This will drop all existing records related to the specified DAG. Proceed? (y/n)");
+                var answer = Console.In.ReadLine();
+                if (!string.Equals(answer?.Trim(), "y", StringComparison.OrdinalIgnoreCase))
+                {
+                    ctx.Out.WriteLine();
+                    ctx.Out.WriteLine("Cancelled");
+                    return 1;
+                }
+            }
+
+            var removed = await ctx.Store.DeleteDagAsync(id, ct);
+            if (removed == 0)
+            {
+                throw new SiroccoException($"Dag id {id} not found");
+            }
+
+            ctx.Out.WriteLine($"Removed {removed} record(s)");
             return 0;
         });
         return cmd;

@@ -16,6 +16,7 @@ internal static class TasksCommands
         tasks.Subcommands.Add(Test(ctx));
         tasks.Subcommands.Add(Render(ctx));
         tasks.Subcommands.Add(State(ctx));
+        tasks.Subcommands.Add(StatesForDagRun(ctx));
         tasks.Subcommands.Add(Clear(ctx));
         tasks.Subcommands.Add(Mark(ctx));
         tasks.Subcommands.Add(Logs(ctx));
@@ -148,6 +149,29 @@ internal static class TasksCommands
             var ti = await ctx.Store.GetTaskInstanceAsync(r.DagId, pr.GetValue(taskId)!, r.RunId, -1, ct)
                 ?? throw new SiroccoException($"Task {pr.GetValue(taskId)} has no instance in run {r.RunId} of {r.DagId}");
             ctx.Out.WriteLine(ti.State.ToName());
+            return 0;
+        });
+        return cmd;
+    }
+
+    /// <summary><c>tasks states-for-dag-run</c>: every task instance of a run, as Airflow's command lists them.</summary>
+    private static Command StatesForDagRun(CliContext ctx)
+    {
+        var dagId = new Argument<string>("dag_id") { Description = "The DAG" };
+        var run = new Argument<string>("run_id") { Description = "Run id or logical date" };
+        var output = CliApp.OutputOption();
+        var cmd = new Command("states-for-dag-run", "List the state of every task instance of a DAG run") { dagId, run, output };
+        cmd.SetAction(async (pr, ct) =>
+        {
+            var r = await FindRunAsync(ctx, pr.GetValue(dagId)!, pr.GetValue(run)!, ct);
+            var tis = await ctx.Store.ListTaskInstancesAsync(r.DagId, r.RunId, ct);
+            static string? Time(DateTimeOffset? t) => t?.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffffzzz", System.Globalization.CultureInfo.InvariantCulture);
+            Output.Rows(
+                ctx,
+                pr.GetValue(output)!,
+                ["dag_id", "logical_date", "task_id", "state", "start_date", "end_date"],
+                tis.OrderBy(t => t.TaskId, StringComparer.Ordinal).ThenBy(t => t.MapIndex)
+                    .Select(t => (IReadOnlyList<string?>)[t.DagId, Time(r.LogicalDate), t.MapIndex >= 0 ? $"{t.TaskId}[{t.MapIndex}]" : t.TaskId, t.State.ToName(), Time(t.StartDate), Time(t.EndDate)]));
             return 0;
         });
         return cmd;

@@ -71,7 +71,9 @@ internal static class WebCommands
         var email = new Option<string?>("--email", "-e") { Description = "E-mail address" };
         var password = new Option<string?>("--password", "-p") { Description = "Password (at least 8 characters)" };
         var random = new Option<bool>("--use-random-password") { Description = "Generate a password and print it once" };
-        var create = new Command("create", "Create a user") { username, role, email, password, random };
+        var firstName = new Option<string?>("--firstname", "-f") { Description = "First name" };
+        var lastName = new Option<string?>("--lastname", "-l") { Description = "Last name" };
+        var create = new Command("create", "Create a user") { username, role, email, password, random, firstName, lastName };
         create.SetAction(async (pr, ct) =>
         {
             var name = pr.GetValue(username)!;
@@ -83,7 +85,7 @@ internal static class WebCommands
             }
 
             var (secret, generated) = PasswordFrom(pr.GetValue(password), pr.GetValue(random));
-            await ctx.Store.UpsertUserAsync(new User(name, PasswordHasher.Create(secret), roleName, pr.GetValue(email)), ct);
+            await ctx.Store.UpsertUserAsync(new User(name, PasswordHasher.Create(secret), roleName, pr.GetValue(email)) { FirstName = pr.GetValue(firstName), LastName = pr.GetValue(lastName) }, ct);
             ctx.Out.WriteLine($"User {name} created with role {roleName}");
             if (generated)
             {
@@ -99,7 +101,7 @@ internal static class WebCommands
         list.SetAction(async (pr, ct) =>
         {
             var all = await ctx.Store.ListUsersAsync(ct);
-            Output.Rows(ctx, pr.GetValue(output)!, ["username", "role", "email", "active"], all.Select(u => (IReadOnlyList<string?>)[u.Username, u.Role, u.Email, u.Active ? "True" : "False"]));
+            Output.Rows(ctx, pr.GetValue(output)!, ["username", "first_name", "last_name", "role", "email", "active"], all.Select(u => (IReadOnlyList<string?>)[u.Username, u.FirstName, u.LastName, u.Role, u.Email, u.Active ? "True" : "False"]));
             return 0;
         });
         users.Subcommands.Add(list);

@@ -218,7 +218,11 @@ internal static class AdminEndpoints
                 throw ApiException.Conflict($"Username `{name}` already exists. Use PATCH to update.");
             }
 
-            var user = new User(name, PasswordHasher.Create(CheckPassword(password)), role, ApiInput.Str(body, "email"));
+            var user = new User(name, PasswordHasher.Create(CheckPassword(password)), role, ApiInput.Str(body, "email"))
+            {
+                FirstName = ApiInput.Str(body, "first_name"),
+                LastName = ApiInput.Str(body, "last_name"),
+            };
             await state.Store.UpsertUserAsync(user, ctx.RequestAborted).ConfigureAwait(false);
             return Results.Json(ApiJson.User(user));
         });
@@ -232,6 +236,8 @@ internal static class AdminEndpoints
                 Role = RoleFrom(body) ?? current.Role,
                 Email = ApiInput.Str(body, "email") ?? current.Email,
                 Active = ApiInput.Bool(body, "active") ?? current.Active,
+                FirstName = ApiInput.Str(body, "first_name") ?? current.FirstName,
+                LastName = ApiInput.Str(body, "last_name") ?? current.LastName,
                 PasswordHash = password is null ? current.PasswordHash : PasswordHasher.Create(CheckPassword(password)),
             };
             await state.Store.UpsertUserAsync(user, ctx.RequestAborted).ConfigureAwait(false);

@@ -254,6 +254,8 @@ internal static class ApiJson
     public static JsonObject User(User u) => new()
     {
         ["username"] = u.Username,
+        ["first_name"] = u.FirstName,
+        ["last_name"] = u.LastName,
         ["email"] = u.Email,
         ["active"] = u.Active,
         ["roles"] = new JsonArray(new JsonObject { ["name"] = u.Role }),
