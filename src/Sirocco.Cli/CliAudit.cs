@@ -19,7 +19,8 @@ internal static class CliAudit
         "users create", "users delete", "users reset-password",
         "dags trigger", "dags backfill", "dags delete",
         "tasks clear", "tasks mark",
-        "db migrate", "rotate-fernet-key",
+        "db migrate", "db clean", "rotate-fernet-key",
+        "kubernetes cleanup-pods",
     };
 
     public static async Task RecordAsync(CliContext ctx, ParseResult parse)

@@ -236,6 +236,17 @@ public interface IMetadataStore : IVariableStore, IConnectionStore, IAsyncDispos
     /// </summary>
     Task<int> DeleteDagAsync(string dagId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Purges old records, as <c>airflow db clean</c>: finished DAG runs that ended before <paramref name="before"/>
+    /// (with their task instances, tries and XComs; each DAG's latest run is kept), audit log lines and finished jobs
+    /// older than it, among <paramref name="tables"/> (<see cref="CleanableTables"/>). Returns the rows per table;
+    /// with <paramref name="dryRun"/> only counts them.
+    /// </summary>
+    Task<IReadOnlyList<(string Table, int Rows)>> CleanAsync(DateTimeOffset before, IReadOnlyCollection<string> tables, bool dryRun, CancellationToken cancellationToken = default);
+
+    /// <summary>The tables <see cref="CleanAsync"/> can purge.</summary>
+    static IReadOnlyList<string> CleanableTables { get; } = ["dag_run", "log", "job"];
+
     /// <summary>The task instance, or null.</summary>
     Task<TaskInstance?> GetTaskInstanceAsync(string dagId, string taskId, string runId, int mapIndex = -1, CancellationToken cancellationToken = default);
 

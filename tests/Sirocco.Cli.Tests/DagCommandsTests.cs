@@ -223,6 +223,30 @@ public sealed class DagCommandsTests : IDisposable
     }
 
     [Fact]
+    public async Task Db_clean_purges_old_finished_runs_keeping_each_dags_latest()
+    {
+        Assert.Equal(0, (await Sirocco("dags", "backfill", "cli_dag", "-s", "2024-06-01", "-e", "2024-06-03")).Code);
+        var future = DateTimeOffset.UtcNow.AddDays(1).ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+        var dry = JsonNode.Parse((await Sirocco("db", "clean", "--clean-before-timestamp", future, "--dry-run", "-o", "json")).Out)!.AsArray();
+        int Rows(JsonArray rows, string table, string column) => int.Parse(rows.Single(r => r!["table"]!.ToString() == table)![column]!.ToString(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(2, Rows(dry, "dag_run", "rows_to_purge"));
+        Assert.Equal(6, Rows(dry, "task_instance", "rows_to_purge"));
+        Assert.True(Rows(dry, "log", "rows_to_purge") > 0);
+        Assert.Equal(3, JsonNode.Parse((await Sirocco("dags", "list-runs", "-d", "cli_dag", "-o", "json")).Out)!.AsArray().Count);
+
+        var past = JsonNode.Parse((await Sirocco("db", "clean", "--clean-before-timestamp", "2000-01-01", "-y", "-o", "json")).Out)!.AsArray();
+        Assert.Equal(0, Rows(past, "dag_run", "rows_purged"));
+        var purged = JsonNode.Parse((await Sirocco("db", "clean", "--clean-before-timestamp", future, "--tables", "dag_run", "-y", "-o", "json")).Out)!.AsArray();
+        Assert.Equal(2, Rows(purged, "dag_run", "rows_purged"));
+        Assert.DoesNotContain(purged, r => r!["table"]!.ToString() == "log");
+        var left = JsonNode.Parse((await Sirocco("dags", "list-runs", "-d", "cli_dag", "-o", "json")).Out)!.AsArray();
+        Assert.Equal("backfill__2024-06-03T00:00:00+00:00", Assert.Single(left)!["run_id"]!.ToString());
+
+        Assert.Contains("table 'sessions' cannot be cleaned", (await Sirocco("db", "clean", "--clean-before-timestamp", future, "--tables", "sessions", "-y")).Err, StringComparison.Ordinal);
+        Assert.Contains("invalid date 'soon'", (await Sirocco("db", "clean", "--clean-before-timestamp", "soon", "-y")).Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Trigger_creates_a_queued_manual_run_with_conf_and_bad_conf_is_refused()
     {
         var trigger = await Sirocco("dags", "trigger", "cli_dag", "--conf", "{\"k\": 1}", "--logical-date", "2024-05-01T10:00:00Z");

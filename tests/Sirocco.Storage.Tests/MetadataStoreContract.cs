@@ -498,6 +498,32 @@ public abstract class MetadataStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Clean_purges_finished_runs_before_a_time_keeping_each_dags_latest_and_running_ones()
+    {
+        for (var day = 1; day <= 3; day++)
+        {
+            await Store.CreateDagRunAsync(Run("old", Utc(2024, 1, day), DagRunState.Success) with { StartDate = Utc(2024, 1, day, 1), EndDate = Utc(2024, 1, day, 2) });
+        }
+
+        await Store.CreateDagRunAsync(Run("old", Utc(2023, 12, 1), DagRunState.Running) with { StartDate = Utc(2023, 12, 1, 1) });
+        var first = Run("old", Utc(2024, 1, 1));
+        await Store.SaveAsync(new StateBatch { TaskInstances = [TaskInstanceChange.Insert(new TaskInstance { DagId = "old", TaskId = "t", RunId = first.RunId, State = TaskInstanceState.Success, TryNumber = 1 })] });
+        await Store.AddEventLogAsync(new EventLogEntry(0, Utc(2023, 6, 1), "cli_test", "me", "cli"));
+
+        var dry = await Store.CleanAsync(Utc(2025, 1, 1), IMetadataStore.CleanableTables, dryRun: true);
+        Assert.Equal(2, dry.Single(c => c.Table == "dag_run").Rows);
+        Assert.Equal(1, dry.Single(c => c.Table == "task_instance").Rows);
+        Assert.Equal(1, dry.Single(c => c.Table == "log").Rows);
+        Assert.Equal(4, (await Store.ListDagRunsAsync(new DagRunQuery { DagId = "old" })).Count);
+
+        var done = await Store.CleanAsync(Utc(2025, 1, 1), ["dag_run", "log"], dryRun: false);
+        Assert.Equal([("xcom", 0), ("task_instance_try", 0), ("task_instance", 1), ("dag_run", 2), ("log", 1)], done);
+        var left = await Store.ListDagRunsAsync(new DagRunQuery { DagId = "old" });
+        Assert.Equal([Utc(2024, 1, 3), Utc(2023, 12, 1)], left.Select(r => r.LogicalDate).OrderDescending());
+        await Assert.ThrowsAsync<SiroccoException>(() => Store.CleanAsync(Utc(2025, 1, 1), ["session"], dryRun: true));
+    }
+
+    [Fact]
     public async Task Pool_stats_count_slots_by_state_across_every_pool_named()
     {
         await Store.SetPoolAsync(new Pool("k8s", 4));

@@ -35,6 +35,47 @@ internal static class DbCommands
             return 0;
         });
         db.Subcommands.Add(check);
+        db.Subcommands.Add(Clean(ctx));
         return db;
+    }
+
+    /// <summary><c>db clean</c>: purges records older than a time, as Airflow's command (asks first unless <c>--yes</c>).</summary>
+    private static Command Clean(CliContext ctx)
+    {
+        var before = new Option<string>("--clean-before-timestamp") { Description = "Purge records older than this (ISO 8601; UTC when no offset)", Required = true };
+        var tables = new Option<string?>("--tables", "-t") { Description = $"Comma-separated tables (default all: {string.Join(", ", Storage.IMetadataStore.CleanableTables)})" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Count what would be purged; change nothing" };
+        var yes = new Option<bool>("--yes", "-y") { Description = "Do not ask for confirmation" };
+        var skipArchive = new Option<bool>("--skip-archive") { Description = "Accepted for Airflow's CLI: Sirocco keeps no archive tables" };
+        var output = CliApp.OutputOption();
+        var clean = new Command("clean", "Purge old DAG runs (each DAG's latest is kept), audit log lines and finished jobs") { before, tables, dryRun, yes, skipArchive, output };
+        clean.SetAction(async (pr, ct) =>
+        {
+            var text = pr.GetValue(before)!;
+            if (!DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var when))
+            {
+                throw new SiroccoException($"--clean-before-timestamp: invalid date '{text}'; give ISO 8601, e.g. 2024-01-31T00:00:00+00:00");
+            }
+
+            var chosen = pr.GetValue(tables) is { } list
+                ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                : [.. Storage.IMetadataStore.CleanableTables];
+            var dry = pr.GetValue(dryRun);
+            if (!dry && !pr.GetValue(yes))
+            {
+                ctx.Out.Write($"This will purge records older than {when:O} from {string.Join(", ", chosen)}. Proceed? (y/n)");
+                if (!string.Equals(Console.In.ReadLine()?.Trim(), "y", StringComparison.OrdinalIgnoreCase))
+                {
+                    ctx.Out.WriteLine();
+                    ctx.Out.WriteLine("Cancelled");
+                    return 1;
+                }
+            }
+
+            var counts = await ctx.Store.CleanAsync(when, chosen, dry, ct);
+            Output.Rows(ctx, pr.GetValue(output)!, ["table", dry ? "rows_to_purge" : "rows_purged"], counts.Select(c => (IReadOnlyList<string?>)[c.Table, c.Rows.ToString(System.Globalization.CultureInfo.InvariantCulture)]));
+            return 0;
+        });
+        return clean;
     }
 }
