@@ -140,6 +140,22 @@ public sealed class EvaluationTests
     }
 
     [Fact]
+    public void Airflow_3_dags_from_the_sdk_have_no_schedule_and_no_catchup_unless_given()
+    {
+        var plain = Support.One("from airflow.sdk import DAG\nfrom airflow.providers.standard.operators.empty import EmptyOperator\n"
+            + "with DAG('af3', start_date=None):\n    EmptyOperator(task_id='a')\n");
+        Assert.Equal(Sirocco.Scheduling.Schedule.None, plain.Schedule);
+        Assert.False(plain.Catchup);
+        var given = Support.One("from airflow.sdk import DAG\nimport datetime\n"
+            + "with DAG('af3b', schedule='@daily', catchup=True, start_date=datetime.datetime(2024, 1, 1)):\n    pass\n");
+        Assert.NotEqual(Sirocco.Scheduling.Schedule.None, given.Schedule);
+        Assert.True(given.Catchup);
+        var airflow2 = Support.One(Head + "with DAG('af2', start_date=datetime.datetime(2024, 1, 1)):\n    EmptyOperator(task_id='a')\n");
+        Assert.NotEqual(Sirocco.Scheduling.Schedule.None, airflow2.Schedule);
+        Assert.Null(airflow2.Catchup);
+    }
+
+    [Fact]
     public void Weight_rules_come_from_the_operator_default_args_and_airflows_enum()
     {
         var dag = Support.One(Head + "from airflow.utils.weight_rule import WeightRule\n"

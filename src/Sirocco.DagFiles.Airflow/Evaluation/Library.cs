@@ -62,7 +62,10 @@ internal sealed class Library
 
     private void Build()
     {
-        var dag = Fn("DAG", NewDag);
+        var dag = Fn("DAG", a => NewDag(a, airflow3: false));
+
+        // Airflow 3's DAG (from airflow.sdk) has Airflow 3's defaults: no schedule and no catchup.
+        var dag3 = Fn("DAG", a => NewDag(a, airflow3: true));
         var variable = new Namespace("type", "Variable", new(StringComparer.Ordinal) { ["get"] = Fn("Variable.get", VariableGet) });
         var secret = Fn("Secret", NewSecret);
         var kpo = Fn("KubernetesPodOperator", a => Operators.Create(this, "KubernetesPodOperator", a));
@@ -111,7 +114,7 @@ internal sealed class Library
         // Airflow 3's homes of the same names.
         Module("airflow.sdk", new(StringComparer.Ordinal)
         {
-            ["DAG"] = dag,
+            ["DAG"] = dag3,
             ["Variable"] = variable,
             ["Param"] = param,
             ["chain"] = chain,
@@ -265,7 +268,7 @@ internal sealed class Library
         return result;
     }
 
-    private object? NewDag(Args a)
+    private object? NewDag(Args a, bool airflow3)
     {
         a.Check("DAG", 2, "dag_id", "description", "schedule_interval", "schedule", "start_date", "end_date", "catchup",
             "default_args", "tags", "params", "max_active_runs", "max_active_tasks", "concurrency", "dagrun_timeout",
@@ -291,6 +294,12 @@ internal sealed class Library
 
         var id = a.Get(0, "dag_id") as string ?? throw new DagEvalException("DAG() needs dag_id, a str");
         var dag = new Dag(id);
+        if (airflow3)
+        {
+            // Airflow 3: `schedule` defaults to None and `catchup` to False ([scheduler] catchup_by_default).
+            dag.Schedule = Schedule.None;
+            dag.Catchup = false;
+        }
         if (a.Get(1, "description") is { } description)
         {
             dag.Description = Expect<string>(description, "description");

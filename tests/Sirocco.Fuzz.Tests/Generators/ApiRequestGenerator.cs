@@ -65,8 +65,9 @@ internal sealed class ApiRequestGenerator
         ["ClearDagRun"] = Parse("""{"dry_run":true}"""),
         ["UpdateTaskInstance"] = Parse("""{"new_state":"success","dry_run":true}"""),
         ["ListDagRunsForm"] = Parse("""{"dag_ids":["fuzz_dag"],"states":["success","queued"],"page_offset":0,"page_limit":10,"order_by":"-logical_date"}"""),
-        ["UserWrite"] = Parse("""{"username":"fuzz_new","password":"long-enough-password","role":"Viewer","roles":[{"name":"Viewer"}],"email":"a@example.com","active":true}"""),
+        ["UserWrite"] = Parse("""{"username":"fuzz_new","password":"long-enough-password","role":"Viewer","roles":[{"name":"Viewer"}],"email":"a@example.com","active":true,"first_name":"F","last_name":"L"}"""),
         ["Variable"] = Parse("""{"key":"fuzz_var","value":"v","description":"d"}"""),
+        ["Pool"] = Parse("""{"name":"fuzz_pool","slots":4,"description":"d","include_deferred":false}"""),
         ["TokenRequest"] = Parse("""{"username":"fuzz_user","password":"long-enough-password"}"""),
     };
 
@@ -79,6 +80,7 @@ internal sealed class ApiRequestGenerator
         ["variable_key"] = "fuzz_var",
         ["connection_id"] = "fuzz_conn",
         ["username"] = "fuzz_user",
+        ["pool_name"] = "default_pool",
     };
 
     private static readonly string?[] ContentTypes =
