@@ -247,6 +247,18 @@ public sealed class DagCommandsTests : IDisposable
     }
 
     [Fact]
+    public async Task Trigger_checks_conf_against_the_params_schema()
+    {
+        File.WriteAllText(Path.Combine(_home, "dags", "typed.py"), "from airflow.sdk import DAG, Param\nwith DAG('typed', params={'n': Param(2, type='integer', maximum=5)}):\n    pass\n");
+        var refused = await Sirocco("dags", "trigger", "typed", "-c", "{\"n\": 9}");
+        Assert.NotEqual(0, refused.Code);
+        Assert.Contains("Invalid params for DAG typed: param 'n': 9 is invalid", refused.Err, StringComparison.Ordinal);
+        Assert.Empty(JsonNode.Parse((await Sirocco("dags", "list-runs", "-d", "typed", "-o", "json")).Out)!.AsArray());
+        Assert.Equal(0, (await Sirocco("dags", "trigger", "typed", "-c", "{\"n\": 4}")).Code);
+        Assert.Single(JsonNode.Parse((await Sirocco("dags", "list-runs", "-d", "typed", "-o", "json")).Out)!.AsArray());
+    }
+
+    [Fact]
     public async Task Trigger_creates_a_queued_manual_run_with_conf_and_bad_conf_is_refused()
     {
         var trigger = await Sirocco("dags", "trigger", "cli_dag", "--conf", "{\"k\": 1}", "--logical-date", "2024-05-01T10:00:00Z");

@@ -156,6 +156,25 @@ public sealed class EvaluationTests
     }
 
     [Fact]
+    public void Params_carry_their_json_schema_and_a_bad_default_is_an_import_error()
+    {
+        var dag = Support.One("from airflow import DAG\nfrom airflow.models.param import Param\n"
+            + "with DAG('p', schedule=None, params={'n': Param(3, type='integer', minimum=1), 'env': Param('dev', enum=['dev', 'prod']), 'plain': 'x', 'needed': Param(type='string')}):\n    pass\n");
+        Assert.Equal(3L, dag.Params["n"]);
+        Assert.Equal("x", dag.Params["plain"]);
+        Assert.False(dag.Params.ContainsKey("needed"));
+        Assert.Equal("""{"type":"integer","minimum":1}""", dag.ParamSchemas["n"].ToJsonString());
+        ParamValidation.Validate(dag, new System.Text.Json.Nodes.JsonObject { ["needed"] = "yes", ["env"] = "prod" });
+        var bad = Assert.Throws<SiroccoException>(() => ParamValidation.Validate(dag, new System.Text.Json.Nodes.JsonObject { ["n"] = 0, ["env"] = "staging" }));
+        Assert.Contains("param 'env': \"staging\" is invalid", bad.Message, StringComparison.Ordinal);
+        Assert.Contains("param 'n': 0 is invalid", bad.Message, StringComparison.Ordinal);
+        Assert.Contains("param 'needed': no value passed and it has no default", bad.Message, StringComparison.Ordinal);
+
+        var error = Support.Error("from airflow import DAG\nfrom airflow.models.param import Param\nwith DAG('p', schedule=None, params={'n': Param(0, type='integer', minimum=1)}):\n    pass\n");
+        Assert.Contains("Invalid params for DAG p: param 'n': 0 is invalid", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Weight_rules_come_from_the_operator_default_args_and_airflows_enum()
     {
         var dag = Support.One(Head + "from airflow.utils.weight_rule import WeightRule\n"

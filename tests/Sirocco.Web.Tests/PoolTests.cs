@@ -51,6 +51,19 @@ public sealed class PoolTests(WebFixture fixture)
     }
 
     [Fact]
+    public async Task Triggering_checks_params_against_their_schema()
+    {
+        using var user = fixture.Client("user");
+        var refused = await user.PostAsync("/api/v1/dags/validated_params/dagRuns", Json("""{"conf":{"count":0}}"""));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        var detail = System.Text.Json.Nodes.JsonNode.Parse(await refused.Content.ReadAsStringAsync())!["detail"]!.GetValue<string>();
+        Assert.StartsWith("Invalid params for DAG validated_params: param 'count': 0 is invalid", detail, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, (await user.PostAsync("/api/v1/dags/validated_params/dagRuns", Json("""{"conf":{"count":"many"}}"""))).StatusCode);
+        var accepted = await WebFixture.JsonAsync(await user.PostAsync("/api/v1/dags/validated_params/dagRuns", Json("""{"conf":{"count":7}}""")));
+        Assert.Equal(7, accepted["conf"]!["count"]!.GetValue<int>());
+    }
+
+    [Fact]
     public async Task Admin_pools_page_shows_slots_names_an_unknown_pool_and_adds_it()
     {
         var ghost = "ghost_" + Guid.NewGuid().ToString("n")[..6];

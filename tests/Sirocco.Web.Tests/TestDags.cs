@@ -22,6 +22,16 @@ internal static class TestDags
         templated.Add(new EchoOperator("echo_date") { Message = "date is {{ ds }}" });
         yield return templated;
 
+        var validated = new Dag("validated_params")
+        {
+            Schedule = Scheduling.Schedule.None,
+            FileLoc = "/dags/validated_params.cs",
+            Params = new Dictionary<string, object?> { ["count"] = 3 },
+            ParamSchemas = new Dictionary<string, System.Text.Json.Nodes.JsonObject> { ["count"] = new() { ["type"] = "integer", ["minimum"] = 1 } },
+        };
+        validated.Add(new EchoOperator("echo_count") { Message = "count is {{ params.count }}" });
+        yield return validated;
+
         var live = new Dag("live_log") { Schedule = Scheduling.Schedule.None, FileLoc = "/dags/live_log.cs" };
         live.Add(new GatedOperator("gated"));
         yield return live;

@@ -199,7 +199,9 @@ internal static class DagsCommands
         cmd.SetAction(async (pr, ct) =>
         {
             var dag = await Hosting.GetDagAsync(ctx, pr.GetValue(dagId)!, ct);
-            var run = await SiroccoScheduler.CreateManualRunAsync(ctx.Store, dag.Schedule, dag.DagId, ParseConf(pr.GetValue(conf)), pr.GetValue(logicalDate) is { } d ? AirflowTime.Parse(d) : DateTimeOffset.UtcNow, TimeProvider.System, ct);
+            var runConf = ParseConf(pr.GetValue(conf));
+            ParamValidation.Validate(dag, runConf);
+            var run = await SiroccoScheduler.CreateManualRunAsync(ctx.Store, dag.Schedule, dag.DagId, runConf, pr.GetValue(logicalDate) is { } d ? AirflowTime.Parse(d) : DateTimeOffset.UtcNow, TimeProvider.System, ct);
             ctx.Out.WriteLine($"Created <DagRun {run.DagId} @ {AirflowTime.IsoFormat(run.LogicalDate)}: {run.RunId}, state:queued, queued_at: {AirflowTime.IsoFormat(run.QueuedAt!.Value)}. externally triggered: True>");
             return 0;
         });
@@ -256,7 +258,9 @@ internal static class DagsCommands
         {
             var dag = await Hosting.GetDagAsync(ctx, pr.GetValue(dagId)!, ct);
             var logical = (pr.GetValue(date) is { } d ? AirflowTime.Parse(d) : DateTimeOffset.UtcNow).ToUniversalTime();
-            var run = DagRun.Create(dag.DagId, DagRunType.Manual, logical, dag.Schedule.InferManualDataInterval(logical), DateTimeOffset.UtcNow, ParseConf(pr.GetValue(conf)));
+            var testConf = ParseConf(pr.GetValue(conf));
+            ParamValidation.Validate(dag, testConf);
+            var run = DagRun.Create(dag.DagId, DagRunType.Manual, logical, dag.Schedule.InferManualDataInterval(logical), DateTimeOffset.UtcNow, testConf);
             if (await ctx.Store.GetDagRunAsync(run.DagId, run.RunId, ct) is not null)
             {
                 await ctx.Store.DeleteDagRunAsync(run.DagId, run.RunId, ct);

@@ -56,6 +56,12 @@ public sealed class Dag : IEnumerable<BaseOperator>
     /// <summary>Parameters available to templates as <c>params</c>; a run's conf may override them.</summary>
     public IDictionary<string, object?> Params { get; set; } = new Dictionary<string, object?>(StringComparer.Ordinal);
 
+    /// <summary>
+    /// The JSON Schema of each param given as Airflow's <c>Param(default, type=…, enum=…, minimum=…)</c>; a run's value
+    /// must match it (see <see cref="ParamValidation"/>). Params without one take any value.
+    /// </summary>
+    public IDictionary<string, System.Text.Json.Nodes.JsonObject> ParamSchemas { get; set; } = new Dictionary<string, System.Text.Json.Nodes.JsonObject>(StringComparer.Ordinal);
+
     /// <summary>Tags shown in the UI and usable as filters.</summary>
     public IList<string> Tags { get; set; } = [];
 

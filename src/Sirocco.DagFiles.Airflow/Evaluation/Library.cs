@@ -352,9 +352,42 @@ internal sealed class Library
 
         if (a.Get(-1, "params") is { } p)
         {
-            dag.Params = p is PyDict pd
-                ? pd.ToDictionary(kv => PyOps.Str(PyEqualityComparer.Unkey(kv.Key)), kv => Convert.ToDotNet(kv.Value), StringComparer.Ordinal)
-                : throw new KeywordException("params", "DAG(): params must be a dict");
+            if (p is not PyDict pd)
+            {
+                throw new KeywordException("params", "DAG(): params must be a dict");
+            }
+
+            dag.Params = new Dictionary<string, object?>(StringComparer.Ordinal);
+            foreach (var (key, entry) in pd)
+            {
+                var name = PyOps.Str(PyEqualityComparer.Unkey(key));
+                if (entry is ParamValue param)
+                {
+                    if (param.HasDefault)
+                    {
+                        dag.Params[name] = Convert.ToDotNet(param.Default);
+                    }
+
+                    if (param.Schema.Count > 0)
+                    {
+                        dag.ParamSchemas[name] = param.Schema;
+                    }
+                }
+                else
+                {
+                    dag.Params[name] = Convert.ToDotNet(entry);
+                }
+            }
+
+            // As Airflow checks when it reads the file: a default that breaks its own schema is an import error.
+            try
+            {
+                ParamValidation.Validate(new Dag(id) { Params = dag.Params, ParamSchemas = dag.ParamSchemas.Where(s => dag.Params.ContainsKey(s.Key)).ToDictionary() });
+            }
+            catch (SiroccoException e)
+            {
+                throw new KeywordException("params", "DAG(): " + e.Message);
+            }
         }
 
         if ((a.Get(-1, "max_active_tasks") ?? a.Get(-1, "concurrency")) is { } maxTasks)
@@ -410,12 +443,32 @@ internal sealed class Library
         throw new KeywordException(keyword, $"{keyword} must be {expected}, not {Interpreter.Describe(value)}");
     }
 
-    /// <summary><c>Param(default, type=..., ...)</c>: Sirocco keeps the default value (validation is not done).</summary>
+    /// <summary>
+    /// <c>Param(default, type=..., enum=..., minimum=..., ...)</c>: the default, and the JSON Schema its keywords make
+    /// (with <c>schema=</c> merged in), checked when the DAG is read and when a run is triggered.
+    /// </summary>
     private static object? NewParam(Args a)
     {
         a.Check("Param", 2, "default", "description", "type", "enum", "values_display", "title", "format", "minimum", "maximum",
-            "minLength", "maxLength", "pattern", "examples", "section", "const", "items", "schema");
-        return a.Get(0, "default");
+            "minLength", "maxLength", "pattern", "examples", "section", "const", "items", "schema", "exclusiveMinimum",
+            "exclusiveMaximum", "multipleOf", "minItems", "maxItems", "uniqueItems", "properties", "required", "additionalProperties");
+        var schema = new System.Text.Json.Nodes.JsonObject();
+        if (a.Get(-1, "schema") is { } given)
+        {
+            schema = System.Text.Json.JsonSerializer.SerializeToNode(Convert.ToDotNet(given)) as System.Text.Json.Nodes.JsonObject
+                ?? throw new KeywordException("schema", "Param(): schema must be a dict");
+        }
+
+        foreach (var keyword in new[] { "type", "enum", "format", "minimum", "maximum", "minLength", "maxLength", "pattern", "const", "items", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minItems", "maxItems", "uniqueItems", "properties", "required", "additionalProperties" })
+        {
+            if (a.Has(keyword))
+            {
+                schema[keyword] = System.Text.Json.JsonSerializer.SerializeToNode(Convert.ToDotNet(a.Get(-1, keyword)));
+            }
+        }
+
+        var hasDefault = a.Given(0, "default");
+        return new ParamValue(hasDefault ? a.Get(0, "default") : null, hasDefault, schema);
     }
 
     private object? NewSecret(Args a)
@@ -760,3 +813,6 @@ internal sealed class Library
         }
     }
 }
+
+/// <summary>An Airflow <c>Param</c> as the DAG file gave it: its default (if any) and its JSON Schema.</summary>
+internal sealed record ParamValue(object? Default, bool HasDefault, System.Text.Json.Nodes.JsonObject Schema);

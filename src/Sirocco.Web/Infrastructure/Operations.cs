@@ -83,7 +83,20 @@ internal sealed class Operations
             throw ApiException.Conflict($"DAGRun with DAG ID: '{dagId}' and DAGRun ID: '{id}' already exists");
         }
 
-        var schedule = _state.Dag(dagId)?.Schedule;
+        var parsed = _state.Dag(dagId);
+        if (parsed is not null)
+        {
+            try
+            {
+                ParamValidation.Validate(parsed, conf);
+            }
+            catch (SiroccoException e)
+            {
+                throw ApiException.BadRequest(e.Message);
+            }
+        }
+
+        var schedule = parsed?.Schedule;
         when = when.ToUniversalTime();
         var run = DagRun.Create(dagId, DagRunType.Manual, when, (schedule ?? Scheduling.Schedule.None).InferManualDataInterval(when), _state.Time.GetUtcNow(), conf, runId);
         try
