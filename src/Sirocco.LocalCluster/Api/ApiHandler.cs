@@ -80,9 +80,9 @@ internal sealed class ApiHandler
         {
             await WriteErrorAsync(ctx, new ApiException(413, "RequestEntityTooLarge", $"Request entity too large: limit is {MaxRequestBody}")).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
+        catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested || _cluster.Stopping.IsCancellationRequested)
         {
-            // The client went away.
+            // The client went away, or the cluster stops (Ctrl-C ends open watches: not an error).
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
