@@ -123,6 +123,9 @@ public sealed record Pool(string Name, int Slots, string? Description = null)
 
     /// <summary>True when the pool takes any number of tasks (slots -1).</summary>
     public bool Unlimited => Slots < 0;
+
+    /// <summary>Slots free given what its queued and running task instances take; null when the pool has no limit.</summary>
+    public int? OpenSlots(PoolStats? usage) => Unlimited ? null : Math.Max(0, Slots - (usage?.Running ?? 0) - (usage?.Queued ?? 0));
 }
 
 /// <summary>A pool's slots in use across every scheduler, as Airflow's pool statistics count them.</summary>

@@ -150,8 +150,7 @@ internal static class PoolsCommands
             shown.Select(p =>
             {
                 var u = usage.GetValueOrDefault(p.Name);
-                var used = (u?.Running ?? 0) + (u?.Queued ?? 0);
-                var open = p.Unlimited ? "unlimited" : Math.Max(0, p.Slots - used).ToString(CultureInfo.InvariantCulture);
+                var open = p.OpenSlots(u)?.ToString(CultureInfo.InvariantCulture) ?? "unlimited";
                 return (IReadOnlyList<string?>)[
                     p.Name, p.Slots.ToString(CultureInfo.InvariantCulture), p.Description, "False",
                     (u?.Running ?? 0).ToString(CultureInfo.InvariantCulture), (u?.Queued ?? 0).ToString(CultureInfo.InvariantCulture),

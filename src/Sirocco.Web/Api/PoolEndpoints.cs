@@ -120,7 +120,7 @@ internal static class PoolEndpoints
                 ["running_slots"] = running,
                 ["queued_slots"] = queued,
                 ["scheduled_slots"] = u?.Scheduled ?? 0,
-                ["open_slots"] = p.Unlimited ? -1 : Math.Max(0, p.Slots - running - queued),
+                ["open_slots"] = p.OpenSlots(u) ?? -1,
                 ["deferred_slots"] = 0,
                 ["description"] = p.Description,
                 ["include_deferred"] = false,
