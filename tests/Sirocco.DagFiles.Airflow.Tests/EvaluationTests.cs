@@ -175,6 +175,16 @@ public sealed class EvaluationTests
     }
 
     [Fact]
+    public void Tasks_made_in_a_task_group_know_their_group()
+    {
+        var dag = Support.One(Head + "from airflow.utils.task_group import TaskGroup\nwith DAG('g', schedule=None):\n"
+            + "    with TaskGroup('outer'):\n        EmptyOperator(task_id='a')\n        with TaskGroup('inner'):\n            EmptyOperator(task_id='b')\n    EmptyOperator(task_id='c')\n");
+        Assert.Equal("outer", dag.GetTask("outer.a").TaskGroupId);
+        Assert.Equal("outer.inner", dag.GetTask("outer.inner.b").TaskGroupId);
+        Assert.Null(dag.GetTask("c").TaskGroupId);
+    }
+
+    [Fact]
     public void Weight_rules_come_from_the_operator_default_args_and_airflows_enum()
     {
         var dag = Support.One(Head + "from airflow.utils.weight_rule import WeightRule\n"

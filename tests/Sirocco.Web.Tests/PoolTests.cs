@@ -51,6 +51,47 @@ public sealed class PoolTests(WebFixture fixture)
     }
 
     [Fact]
+    public async Task Task_groups_are_drawn_as_groups_in_the_grid_and_the_graph()
+    {
+        var when = DateTimeOffset.UtcNow;
+        await fixture.Store.CreateDagRunAsync(new DagRun { DagId = "grouped", RunId = "grouped_run", RunType = DagRunType.Manual, LogicalDate = when, DataInterval = new(when, when), State = DagRunState.Failed });
+        await fixture.Store.SaveAsync(new Storage.StateBatch
+        {
+            TaskInstances =
+            [
+                Storage.TaskInstanceChange.Insert(new TaskInstance { DagId = "grouped", TaskId = "etl.extract", RunId = "grouped_run", State = TaskInstanceState.Success, TryNumber = 1 }),
+                Storage.TaskInstanceChange.Insert(new TaskInstance { DagId = "grouped", TaskId = "etl.load", RunId = "grouped_run", State = TaskInstanceState.Failed, TryNumber = 1 }),
+                Storage.TaskInstanceChange.Insert(new TaskInstance { DagId = "grouped", TaskId = "report", RunId = "grouped_run", State = TaskInstanceState.UpstreamFailed, TryNumber = 0 }),
+            ],
+        });
+        var page = await LoginAsync("viewer");
+        await using var context = page.Context;
+        await page.GotoAsync("/dags/grouped/grid");
+        await Expect(page.Locator("tr.group[data-group=etl]")).ToHaveCountAsync(1);
+        await Expect(page.Locator("span.cell[data-group=etl][data-run-id=grouped_run]")).ToHaveAttributeAsync("data-state", "failed");
+        await Expect(page.Locator("tr.in-group")).ToHaveCountAsync(2);
+        var rows = await page.Locator("table.grid tbody th.task").AllInnerTextsAsync();
+        Assert.Equal(["\u25BE etl", "etl.extract", "etl.load", "report"], rows.Select(r => r.Trim()));
+        await page.GotoAsync("/dags/grouped/graph");
+        await Expect(page.Locator("g.taskgroup[data-group=etl]")).ToHaveCountAsync(1);
+        await Screenshots.TakeAsync(page, "task-group-graph.png");
+    }
+
+    private async Task<IPage> LoginAsync(string user)
+    {
+        var browser = await fixture.BrowserAsync();
+        var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = fixture.Address.ToString() });
+        context.SetDefaultTimeout(30_000);
+        var page = await context.NewPageAsync();
+        await page.GotoAsync("/login");
+        await page.FillAsync("input[name=username]", user);
+        await page.FillAsync("input[name=password]", WebFixture.Password);
+        await page.ClickAsync("button:has-text('Sign in')");
+        await Expect(page).ToHaveURLAsync(new Regex("/dags$"));
+        return page;
+    }
+
+    [Fact]
     public async Task Triggering_checks_params_against_their_schema()
     {
         using var user = fixture.Client("user");
@@ -72,14 +113,8 @@ public sealed class PoolTests(WebFixture fixture)
         await fixture.Store.CreateDagRunAsync(new DagRun { DagId = "example_empty", RunId = runId, RunType = DagRunType.Manual, LogicalDate = when, DataInterval = new(when, when), State = DagRunState.Running });
         await fixture.Store.SaveAsync(new Storage.StateBatch { TaskInstances = [Storage.TaskInstanceChange.Insert(new TaskInstance { DagId = "example_empty", TaskId = "extract", RunId = runId, State = TaskInstanceState.Scheduled, TryNumber = 0, Pool = ghost })] });
 
-        var browser = await fixture.BrowserAsync();
-        await using var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = fixture.Address.ToString() });
-        context.SetDefaultTimeout(30_000);
-        var page = await context.NewPageAsync();
-        await page.GotoAsync("/login");
-        await page.FillAsync("input[name=username]", "op");
-        await page.FillAsync("input[name=password]", WebFixture.Password);
-        await page.ClickAsync("button:has-text('Sign in')");
+        var page = await LoginAsync("op");
+        await using var context = page.Context;
 
         // The task page says why the task waits.
         await page.GotoAsync($"/dags/example_empty/runs/{runId}/tasks/extract");

@@ -32,6 +32,16 @@ internal static class TestDags
         validated.Add(new EchoOperator("echo_count") { Message = "count is {{ params.count }}" });
         yield return validated;
 
+        var grouped = new Dag("grouped") { Schedule = Scheduling.Schedule.None, FileLoc = "/dags/grouped.py" };
+        var extract = new EmptyOperator("etl.extract") { TaskGroupId = "etl" };
+        var load = new EmptyOperator("etl.load") { TaskGroupId = "etl" };
+        var report = new EmptyOperator("report");
+        grouped.Add(extract);
+        grouped.Add(load);
+        grouped.Add(report);
+        _ = extract >> load >> report;
+        yield return grouped;
+
         var live = new Dag("live_log") { Schedule = Scheduling.Schedule.None, FileLoc = "/dags/live_log.cs" };
         live.Add(new GatedOperator("gated"));
         yield return live;

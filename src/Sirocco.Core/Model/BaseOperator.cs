@@ -89,6 +89,9 @@ public abstract partial class BaseOperator
     /// <summary>Priority among runnable tasks; higher runs first (default 1).</summary>
     public int PriorityWeight { get => _priorityWeight ?? Defaults?.Get<int>("priority_weight") ?? 1; set => _priorityWeight = value; }
 
+    /// <summary>The task group the task was made in (its full id, <c>outer.inner</c>), drawn as a group by the UI; none when null.</summary>
+    public string? TaskGroupId { get; set; }
+
     /// <summary>How <see cref="PriorityWeight"/> adds up with the task's relatives (default downstream).</summary>
     public WeightRule WeightRule { get => _weightRule ?? Defaults?.Get<WeightRule>("weight_rule") ?? WeightRule.Downstream; set => _weightRule = value; }
 

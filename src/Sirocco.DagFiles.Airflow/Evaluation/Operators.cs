@@ -200,6 +200,7 @@ internal static class Operators
         var wrapped = library.Wrap(op);
         if (group is not null && !a.Has("dag"))
         {
+            op.TaskGroupId = group.GroupId;
             for (var g = group; g is not null; g = g.Parent)
             {
                 g.Tasks.Add(wrapped);

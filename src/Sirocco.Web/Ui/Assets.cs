@@ -67,10 +67,13 @@ table.grid th.task { text-align:left; font-weight:500; padding-right:14px; white
 table.grid td { padding:0; }
 table.grid a.cell { display:block; width:18px; height:18px; border-radius:3px; }
 table.grid a.cell:hover { outline:2px solid var(--brand); }
+table.grid span.cell { display:block; width:18px; height:18px; border-radius:9px; opacity:.85; }
+table.grid tr.group th.task { font-weight:600; } table.grid tr.in-group th.task { padding-left:18px; }
 table.grid .runbar { display:block; width:18px; border-radius:3px 3px 0 0; height:34px; }
 .legend { display:flex; flex-wrap:wrap; gap:10px; margin:10px 0 0; font-size:12px; color:var(--muted); }
 .legend span.sw { display:inline-block; width:12px; height:12px; border-radius:2px; margin-right:4px; vertical-align:-1px; }
 .graph { background:#fff; border:1px solid var(--line); border-radius:6px; padding:12px; overflow:auto; }
+.graph g.taskgroup rect { fill:#f0f4f8; stroke:#9fb3c8; stroke-dasharray:4 3; } .graph g.taskgroup text { fill:#486581; }
 .graph rect.node { stroke:#52606d; stroke-width:1; } .graph text { font-size:12px; } .graph line { stroke:#9aa5b1; stroke-width:1.5; }
 .graph text.light { fill:#fff; }
 .tabs { display:flex; gap:4px; margin-bottom:-1px; } .tabs a { padding:6px 14px; border:1px solid var(--line); border-bottom:none; border-radius:6px 6px 0 0; background:#f0f4f8; color:var(--ink); }

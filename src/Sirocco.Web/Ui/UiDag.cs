@@ -194,9 +194,14 @@ internal static partial class UiPages
         }
 
         var dag = state.Dag(m.DagId);
+
+        // Tasks of one task group stay together, under a row for the group, in the order the group first appears.
+        var groups = new Dictionary<string, string?>(StringComparer.Ordinal);
         var taskIds = dag is not null
-            ? dag.TopologicalOrder().Select(t => t.TaskId).ToList()
-            : tis.Values.SelectMany(x => x.Keys).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+            ? dag.TopologicalOrder().Select(t => (t.TaskId, Group: t.TaskGroupId)).ToList()
+            : tis.Values.SelectMany(x => x.Keys).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Select(id => (TaskId: id, Group: (string?)null)).ToList();
+        var firstSeen = taskIds.Select((t, i) => (t.Group, i)).Where(x => x.Group is not null).GroupBy(x => x.Group!).ToDictionary(g => g.Key, g => g.Min(x => x.i), StringComparer.Ordinal);
+        taskIds = [.. taskIds.Select((t, i) => (t, i)).OrderBy(x => x.t.Group is null ? x.i : firstSeen[x.t.Group]).ThenBy(x => x.i).Select(x => x.t)];
         var active = runs.Any(r => r.State is DagRunState.Queued or DagRunState.Running);
         var sb = new StringBuilder();
         sb.Append("<div class=\"grid-wrap\" id=\"grid\" data-active=\"").Append(active ? "true" : "false").Append("\" data-src=\"/dags/").Append(U(m.DagId)).Append("/grid?fragment=1\">");
@@ -214,9 +219,26 @@ internal static partial class UiPages
         }
 
         sb.Append("</tr></thead><tbody>");
-        foreach (var taskId in taskIds)
+        string? currentGroup = null;
+        foreach (var (taskId, group) in taskIds)
         {
-            sb.Append("<tr><th class=\"task\">").Append(E(taskId)).Append("</th>");
+            if (group is not null && group != currentGroup)
+            {
+                // The group's row: per run, the state that matters most among its tasks.
+                sb.Append("<tr class=\"group\" data-group=\"").Append(E(group)).Append("\"><th class=\"task group\">&#9662; ").Append(E(group)).Append("</th>");
+                var members = taskIds.Where(t => t.Group == group).Select(t => t.TaskId).ToList();
+                foreach (var r in runs)
+                {
+                    var gs = GroupState(members.Select(id => tis[r.RunId].TryGetValue(id, out var ti) ? ti.State.ToName() : "none"));
+                    sb.Append("<td><span class=\"cell st-").Append(gs).Append("\" data-group=\"").Append(E(group)).Append("\" data-run-id=\"").Append(E(r.RunId)).Append("\" data-state=\"").Append(gs)
+                        .Append("\" title=\"").Append(E(group)).Append(" · ").Append(E(r.RunId)).Append(": ").Append(gs).Append("\"></span></td>");
+                }
+
+                sb.Append("</tr>");
+            }
+
+            currentGroup = group;
+            sb.Append("<tr").Append(group is null ? string.Empty : " class=\"in-group\"").Append("><th class=\"task\">").Append(E(taskId)).Append("</th>");
             foreach (var r in runs)
             {
                 var s = tis[r.RunId].TryGetValue(taskId, out var ti) ? ti.State.ToName() : "none";
@@ -236,6 +258,21 @@ internal static partial class UiPages
 
         sb.Append("</div>");
         return sb.ToString();
+    }
+
+    /// <summary>A task group's state in one run: failed before running before queued …, success only when all are.</summary>
+    private static string GroupState(IEnumerable<string> states)
+    {
+        var all = states.ToList();
+        foreach (var s in new[] { "failed", "upstream_failed", "up_for_retry", "running", "queued", "scheduled" })
+        {
+            if (all.Contains(s))
+            {
+                return s;
+            }
+        }
+
+        return all.Count > 0 && all.All(s => s is "success" or "skipped") ? (all.All(s => s == "skipped") ? "skipped" : "success") : "none";
     }
 
     private static async Task<IResult> GraphPageAsync(HttpContext ctx, Principal user, WebState state, Operations ops)
@@ -274,10 +311,22 @@ internal static partial class UiPages
             pos[t.TaskId] = (20 + (col * dx), 20 + (row * dy));
         }
 
+        var groupBoxes = new StringBuilder();
         var width = 40 + ((rows.Count == 0 ? 1 : rows.Keys.Max() + 1) * dx);
         var height = 40 + ((rows.Count == 0 ? 1 : rows.Values.Max()) * dy);
         sb.Append("<p class=\"muted\">").Append(run is null ? "No runs yet." : $"States of run {E(run.RunId)}.").Append("</p>");
         sb.Append(CultureInfo.InvariantCulture, $"<div class=\"graph\"><svg id=\"graph\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" role=\"img\" aria-label=\"Graph of {E(m.DagId)}\">");
+        // Each task group: a box behind its tasks, with its id above them.
+        foreach (var g in order.Where(t => t.TaskGroupId is not null).GroupBy(t => t.TaskGroupId!, StringComparer.Ordinal))
+        {
+            var x0 = g.Min(t => pos[t.TaskId].X) - 8;
+            var y0 = g.Min(t => pos[t.TaskId].Y) - 18;
+            var x1 = g.Max(t => pos[t.TaskId].X) + w + 8;
+            var y1 = g.Max(t => pos[t.TaskId].Y) + h + 8;
+            groupBoxes.Append(CultureInfo.InvariantCulture, $"<g class=\"taskgroup\" data-group=\"{E(g.Key)}\"><rect x=\"{x0}\" y=\"{y0}\" width=\"{x1 - x0}\" height=\"{y1 - y0}\" rx=\"8\"/><text x=\"{x0 + 8}\" y=\"{y0 + 12}\" font-size=\"10\">{E(g.Key)}</text></g>");
+        }
+
+        sb.Append(groupBoxes);
         sb.Append("<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#9aa5b1\"/></marker></defs>");
         foreach (var t in order)
         {
