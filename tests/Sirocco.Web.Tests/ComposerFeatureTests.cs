@@ -6,9 +6,9 @@ using static Microsoft.Playwright.Assertions;
 
 namespace Sirocco.Web.Tests;
 
-/// <summary>Pools through the REST API (Airflow's shape) and Admin &gt; Pools in Chromium.</summary>
+/// <summary>Composer DAG features in the web server: pools (API and Admin &gt; Pools), params checked on trigger, task groups in the grid and graph.</summary>
 [Collection("web")]
-public sealed class PoolTests(WebFixture fixture)
+public sealed class ComposerFeatureTests(WebFixture fixture)
 {
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
