@@ -60,7 +60,7 @@ internal static class Operators
         var table = new Dictionary<string, PropertyInfo>(StringComparer.Ordinal);
         foreach (var p in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
         {
-            if (p.SetMethod is { IsPublic: true } && p.Name is not (nameof(BaseOperator.Dag) or nameof(KubernetesPodOperator.EnvVarList)))
+            if (p.SetMethod is { IsPublic: true } && p.Name is not (nameof(BaseOperator.Dag) or nameof(BaseOperator.TaskGroupId) or nameof(KubernetesPodOperator.EnvVarList)))
             {
                 table[KubernetesModels.Snake(p.Name)] = p;
             }
