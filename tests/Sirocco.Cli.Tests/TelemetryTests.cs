@@ -177,8 +177,17 @@ public sealed class TelemetryTests : IDisposable
 
         public void Dispose()
         {
-            _listener.Stop();
-            _listener.Close();
+            // Close alone: after Stop, the managed HttpListener's Close binds the prefix's port again to remove it,
+            // and fails with "Address already in use" when something else has taken the port meanwhile.
+            try
+            {
+                _listener.Close();
+            }
+            catch (HttpListenerException)
+            {
+                // The listener is gone either way.
+            }
+
             try
             {
                 _loop.Wait(TimeSpan.FromSeconds(5));
