@@ -20,9 +20,16 @@ public static class WeightRuleNames
     public static string ToName(this WeightRule rule) => rule.ToString().ToLowerInvariant();
 
     /// <summary>Parses a name; the error lists the valid ones.</summary>
-    public static WeightRule Parse(string name) =>
-        Enum.GetValues<WeightRule>().FirstOrDefault(r => string.Equals(r.ToName(), name, StringComparison.OrdinalIgnoreCase)) is var rule
-        && string.Equals(rule.ToName(), name, StringComparison.OrdinalIgnoreCase)
-            ? rule
-            : throw new SiroccoException($"unknown weight_rule '{name}'; valid rules: downstream, upstream, absolute");
+    public static WeightRule Parse(string name)
+    {
+        foreach (var rule in Enum.GetValues<WeightRule>())
+        {
+            if (string.Equals(rule.ToName(), name, StringComparison.OrdinalIgnoreCase))
+            {
+                return rule;
+            }
+        }
+
+        throw new SiroccoException($"unknown weight_rule '{name}'; valid rules: downstream, upstream, absolute");
+    }
 }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Primitives;
 
 namespace Sirocco.LocalCluster.Api;
 
@@ -17,11 +16,9 @@ internal static class QueryParams
     public static string? Text(IQueryCollection query, string name) => query[name] is { Count: > 0 } values ? values[0] : null;
 
     /// <summary>A boolean option; absent is false.</summary>
-    public static bool Bool(IQueryCollection query, string name) => Bool(query[name]);
-
-    /// <summary>A boolean option from its values; none is false.</summary>
-    public static bool Bool(StringValues values)
+    public static bool Bool(IQueryCollection query, string name)
     {
+        var values = query[name];
         if (values.Count == 0)
         {
             return false;

@@ -55,8 +55,6 @@ internal sealed class ChannelSocket : IStreamTransport
 
     public string? Protocol { get; }
 
-    private bool StatusObjects => Protocol is "v4.channel.k8s.io" or "v5.channel.k8s.io";
-
     /// <summary>Accepts the upgrade with the best protocol both sides speak.</summary>
     public static async Task<IStreamTransport> AcceptAsync(HttpContext ctx)
     {
@@ -92,11 +90,16 @@ internal sealed class ChannelSocket : IStreamTransport
     /// <summary>Sends how the session ended on the error channel: success, a non-zero exit code, or another failure.</summary>
     public Task SendStatusAsync(int? exitCode, IReadOnlyList<string> command, string? failure = null)
     {
+        return SendAsync(3, StatusPayload(Protocol, exitCode, command, failure));
+    }
+
+    /// <summary>The error channel's content: a Status object in v4 and v5, the failure's text (nothing on success) before.</summary>
+    internal static byte[] StatusPayload(string? protocol, int? exitCode, IReadOnlyList<string> command, string? failure)
+    {
         var status = Status(exitCode, command, failure);
-        var payload = StatusObjects
+        return protocol is "v4.channel.k8s.io" or "v5.channel.k8s.io"
             ? JsonSerializer.SerializeToUtf8Bytes(status, JsonText.Options)
             : (string)status["status"]! == "Success" ? [] : Encoding.UTF8.GetBytes((string)status["message"]!);
-        return SendAsync(3, payload);
     }
 
     /// <summary>The <c>Status</c> a session ends with, as the kubelet words it.</summary>

@@ -139,18 +139,7 @@ internal sealed partial class PodRuntime
         await Task.WhenAny(output, Task.Delay(pty is null ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(1), CancellationToken.None)).ConfigureAwait(false);
         process.StandardOutput.Dispose();
         process.StandardError.Dispose();
-        await socket.SendStatusAsync(process.ExitCode, options.Command).ConfigureAwait(false);
-        await socket.CloseOutputAsync().ConfigureAwait(false);
-        await Task.WhenAny(reader, Task.Delay(TimeSpan.FromSeconds(5), CancellationToken.None)).ConfigureAwait(false);
-        await readCts.CancelAsync().ConfigureAwait(false);
-        try
-        {
-            await reader.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // The client never closed its side.
-        }
+        await EndAsync(socket, process.ExitCode, options.Command, reader, readCts).ConfigureAwait(false);
     }
 
     private const string NsenterPath = "/usr/bin/nsenter";
@@ -213,10 +202,19 @@ internal sealed partial class PodRuntime
             // The client left or the cluster stops.
         }
 
-        await socket.SendStatusAsync(0, options.Command).ConfigureAwait(false);
+        await EndAsync(socket, 0, options.Command, reader, cts).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Ends a session: its status, the end of output, then up to 5 s for the client to close its side (cancelling a
+    /// receive earlier would abort the socket).
+    /// </summary>
+    private static async Task EndAsync(IStreamTransport socket, int? exitCode, IReadOnlyList<string> command, Task reader, CancellationTokenSource readCts)
+    {
+        await socket.SendStatusAsync(exitCode, command).ConfigureAwait(false);
         await socket.CloseOutputAsync().ConfigureAwait(false);
         await Task.WhenAny(reader, Task.Delay(TimeSpan.FromSeconds(5), CancellationToken.None)).ConfigureAwait(false);
-        await cts.CancelAsync().ConfigureAwait(false);
+        await readCts.CancelAsync().ConfigureAwait(false);
         try
         {
             await reader.ConfigureAwait(false);

@@ -1,12 +1,10 @@
 using System.Buffers.Binary;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Sirocco.LocalCluster.Api;
-using Sirocco.LocalCluster.Store;
 
 namespace Sirocco.LocalCluster.Kubelet;
 
@@ -253,11 +251,7 @@ internal sealed class SpdySession : IStreamTransport
             return;
         }
 
-        var status = ChannelSocket.Status(exitCode, command, failure);
-        var payload = Protocol == "v4.channel.k8s.io"
-            ? JsonSerializer.SerializeToUtf8Bytes(status, JsonText.Options)
-            : (string)status["status"]! == "Success" ? [] : Encoding.UTF8.GetBytes((string)status["message"]!);
-        await SendDataAsync(error, payload, fin: true).ConfigureAwait(false);
+        await SendDataAsync(error, ChannelSocket.StatusPayload(Protocol, exitCode, command, failure), fin: true).ConfigureAwait(false);
     }
 
     public async Task ReceiveAsync(Func<ReadOnlyMemory<byte>, Task> stdin, Action closeStdin, Action<int, int> resize, CancellationToken token)

@@ -103,13 +103,23 @@ internal static class PoolEndpoints
     private static async Task<JsonObject> GetAsync(WebState state, string name, CancellationToken ct) =>
         (await ListAsync(state, ct).ConfigureAwait(false)).FirstOrDefault(p => p["name"]!.GetValue<string>() == name) ?? throw NotFound(name);
 
+    /// <summary>Every pool with what its task instances take, read once: for the API's JSON and the Pools page.</summary>
+    internal static async Task<(IReadOnlyList<Pool> Pools, IReadOnlyList<PoolStats> Usage)> LoadAsync(WebState state, CancellationToken ct) =>
+        (await state.Store.ListPoolsAsync(ct).ConfigureAwait(false), await state.Store.ListPoolStatsAsync(ct).ConfigureAwait(false));
+
     /// <summary>Every pool as the API shows it: Airflow's fields, the open slots counted over every scheduler's tries.</summary>
     internal static async Task<List<JsonObject>> ListAsync(WebState state, CancellationToken ct)
     {
-        var usage = (await state.Store.ListPoolStatsAsync(ct).ConfigureAwait(false)).ToDictionary(s => s.Name, StringComparer.Ordinal);
-        return [.. (await state.Store.ListPoolsAsync(ct).ConfigureAwait(false)).Select(p =>
+        var (pools, usage) = await LoadAsync(state, ct).ConfigureAwait(false);
+        return ToJson(pools, usage);
+    }
+
+    internal static List<JsonObject> ToJson(IReadOnlyList<Pool> pools, IReadOnlyList<PoolStats> usage)
+    {
+        var byName = usage.ToDictionary(s => s.Name, StringComparer.Ordinal);
+        return [.. pools.Select(p =>
         {
-            var u = usage.GetValueOrDefault(p.Name);
+            var u = byName.GetValueOrDefault(p.Name);
             var running = u?.Running ?? 0;
             var queued = u?.Queued ?? 0;
             return new JsonObject

@@ -15,7 +15,15 @@ internal static partial class UiPages
 {
     private static void RegisterPools(WebApplication app, Authenticator auth, WebState state)
     {
-        Get(app, auth, "/admin/pools", Role.Op, async (ctx, user) => PoolsPage(ctx, user, await PoolEndpoints.ListAsync(state, ctx.RequestAborted).ConfigureAwait(false), await UnknownPoolsAsync(state, ctx.RequestAborted).ConfigureAwait(false)));
+        Get(app, auth, "/admin/pools", Role.Op, async (ctx, user) =>
+        {
+            var (pools, usage) = await PoolEndpoints.LoadAsync(state, ctx.RequestAborted).ConfigureAwait(false);
+
+            // Pools that task instances name but nobody created: their tasks wait until someone does.
+            var defined = pools.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+            var unknown = usage.Where(s => !defined.Contains(s.Name) && s.Name != Pool.DefaultName && s.Scheduled > 0).ToList();
+            return PoolsPage(ctx, user, PoolEndpoints.ToJson(pools, usage), unknown);
+        });
         Get(app, auth, "/admin/pools/add", Role.Op, (ctx, user) => Task.FromResult(PoolForm(ctx, user, null, ctx.Request.Query["name"].ToString(), "1", string.Empty, null)));
         Get(app, auth, "/admin/pools/edit/{name}", Role.Op, async (ctx, user) =>
         {
@@ -78,13 +86,6 @@ internal static partial class UiPages
 
             return Results.Redirect("/admin/pools");
         });
-    }
-
-    /// <summary>Pools that task instances name but nobody created: their tasks wait until someone does.</summary>
-    private static async Task<List<PoolStats>> UnknownPoolsAsync(WebState state, CancellationToken ct)
-    {
-        var defined = (await state.Store.ListPoolsAsync(ct).ConfigureAwait(false)).Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
-        return [.. (await state.Store.ListPoolStatsAsync(ct).ConfigureAwait(false)).Where(s => !defined.Contains(s.Name) && s.Name != Pool.DefaultName && s.Scheduled > 0)];
     }
 
     private static IResult PoolsPage(HttpContext ctx, Principal user, List<System.Text.Json.Nodes.JsonObject> pools, List<PoolStats> unknown)
