@@ -315,6 +315,51 @@ public class KubernetesPodOperator : BaseOperator
         ScheduleTimeoutSeconds = ScheduleTimeoutSeconds is { } s ? Math.Min(s, max) : null;
     }
 
+    /// <summary>
+    /// A mapped <c>env_vars</c> may be a dict (name to value) or a list of <c>V1EnvVar</c> objects, as in the provider;
+    /// a mapped <c>image_pull_secrets</c> may be the comma-separated form.
+    /// </summary>
+    protected override bool TryApplyMappedArgument(System.Reflection.PropertyInfo property, System.Text.Json.JsonElement value)
+    {
+        ArgumentNullException.ThrowIfNull(property);
+        switch (property.Name)
+        {
+            case nameof(EnvVars) when value.ValueKind == System.Text.Json.JsonValueKind.Array:
+                EnvVarList = KubernetesJson.Deserialize<List<V1EnvVar>>(value.GetRawText());
+                EnvVars = new Dictionary<string, string>(StringComparer.Ordinal);
+                return true;
+            case nameof(ImagePullSecrets) when value.ValueKind == System.Text.Json.JsonValueKind.String:
+                SetImagePullSecrets(value.GetString()!);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>Kubernetes models are read with the client's own JSON rules (quantities, int-or-string).</summary>
+    protected override object? ConvertMappedValue(Type type, System.Text.Json.JsonElement value)
+    {
+        ArgumentNullException.ThrowIfNull(type);
+        var element = type.IsGenericType ? type.GetGenericArguments()[^1] : type;
+        if (element.Namespace == typeof(V1Pod).Namespace)
+        {
+            var target = type.IsInterface && type.IsGenericType ? typeof(List<>).MakeGenericType(element) : type;
+            var deserialize = typeof(KubernetesJson).GetMethods()
+                .First(m => m.Name == nameof(KubernetesJson.Deserialize) && m.IsGenericMethodDefinition && m.GetParameters() is [{ ParameterType: var first }, ..] && first == typeof(string));
+            object?[] args = [value.GetRawText(), .. Enumerable.Repeat<object?>(null, deserialize.GetParameters().Length - 1)];
+            try
+            {
+                return deserialize.MakeGenericMethod(target).Invoke(null, args);
+            }
+            catch (System.Reflection.TargetInvocationException e) when (e.InnerException is { } inner)
+            {
+                throw new SiroccoException(inner.Message);
+            }
+        }
+
+        return base.ConvertMappedValue(type, value);
+    }
+
     private static T? DeepCopy<T>(T? model)
         where T : class =>
         model is null ? null : KubernetesJson.Deserialize<T>(KubernetesJson.Serialize(model));

@@ -33,7 +33,7 @@ public sealed class AirflowTaskRenderer : ITaskRenderer
             Config = request.Services.Config,
             Variables = request.Services.Variables,
             Connections = request.Services.Connections,
-            XComs = new StoreXComReader(request.Store),
+            XComs = new StoreXComReader(request.Store, request.Dag),
             Time = request.Time,
         });
         var renderer = new TemplateFieldRenderer(_engine, new TemplateFieldOptions
@@ -127,10 +127,12 @@ public sealed class AirflowTaskRenderer : ITaskRenderer
         }
     }
 
-    private sealed class StoreXComReader(IMetadataStore store) : IXComReader
+    private sealed class StoreXComReader(IMetadataStore store, Dag dag) : IXComReader
     {
         public object? Pull(string dagId, string runId, string? taskId, string key) => taskId is null
             ? store.ListXComsAsync(dagId, runId).GetAwaiter().GetResult().Where(x => x.Key == key).MaxBy(x => x.Timestamp)?.Value
-            : store.GetXComAsync(dagId, taskId, runId, key).GetAwaiter().GetResult()?.Value;
+            : dagId == dag.DagId
+                ? MapExpansion.PullAsync(store, dag, runId, taskId, key, CancellationToken.None).GetAwaiter().GetResult()
+                : store.GetXComAsync(dagId, taskId, runId, key).GetAwaiter().GetResult()?.Value;
     }
 }

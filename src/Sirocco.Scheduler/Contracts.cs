@@ -94,6 +94,9 @@ public sealed record SchedulerOptions
     /// <summary><c>[core] max_active_runs_per_dag</c>.</summary>
     public int MaxActiveRunsPerDag { get; init; } = 16;
 
+    /// <summary><c>[core] max_map_length</c>: most instances one mapped task expands into (Airflow's default, 1024).</summary>
+    public int MaxMapLength { get; init; } = 1024;
+
     /// <summary><c>[scheduler] catchup_by_default</c>.</summary>
     public bool CatchupByDefault { get; init; } = true;
 
@@ -136,6 +139,7 @@ public sealed record SchedulerOptions
             Parallelism = config.GetInt("core", "parallelism"),
             MaxActiveTasksPerDag = config.GetInt("core", "max_active_tasks_per_dag"),
             MaxActiveRunsPerDag = config.GetInt("core", "max_active_runs_per_dag"),
+            MaxMapLength = Math.Max(1, config.GetInt("core", "max_map_length")),
             CatchupByDefault = config.GetBool("scheduler", "catchup_by_default"),
             DagsArePausedAtCreation = config.GetBool("core", "dags_are_paused_at_creation"),
             LogFolder = config.Get("logging", "base_log_folder"),

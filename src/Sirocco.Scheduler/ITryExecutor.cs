@@ -1,7 +1,12 @@
 namespace Sirocco.Scheduler;
 
 /// <summary>One try to run: its DAG, run and task instance (already stored as running), and, when the try is resumed after a restart, where its work runs ("" when that was never recorded).</summary>
-internal sealed record TryRequest(Dag Dag, DagRun Run, TaskInstance TaskInstance, string? ResumedExternalId);
+/// <param name="Dag">The DAG.</param>
+/// <param name="Run">The run.</param>
+/// <param name="TaskInstance">The task instance, stored as running.</param>
+/// <param name="ResumedExternalId">Where the resumed try's work runs, or null for a new try.</param>
+/// <param name="MappedArguments">A mapped instance's arguments when the scheduler holds its expansion; null lets the executor resolve them.</param>
+internal sealed record TryRequest(Dag Dag, DagRun Run, TaskInstance TaskInstance, string? ResumedExternalId, IReadOnlyList<KeyValuePair<string, System.Text.Json.JsonElement>>? MappedArguments = null);
 
 /// <summary>
 /// The executor seam: the one way the scheduler runs a try. The scheduler decides which tries start and records how

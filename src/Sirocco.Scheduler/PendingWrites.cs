@@ -20,8 +20,10 @@ internal sealed class PendingWrites
     /// <summary>A task instance's change from <paramref name="seen"/> (what the scheduler holds) to <paramref name="after"/>.</summary>
     public void Set(TaskInstance seen, TaskInstance after, TaskInstanceTry? tryRecord = null, bool clearXComs = false)
     {
+        // A change of this pass to the same row comes first; a mapped task's expansion renames its row (-1 to 0), so
+        // the earlier change is found under the key the row had.
         var before = seen;
-        if (_tis.TryGetValue(after.Key, out var prior))
+        if (_tis.Remove(seen.Key, out var prior))
         {
             before = prior.Before!;
             tryRecord ??= prior.Try;

@@ -495,13 +495,13 @@ public sealed partial class SiroccoScheduler
     private async Task LoadPoolsAsync(CancellationToken ct) =>
         _pools = (await _store.ListPoolsAsync(ct).ConfigureAwait(false)).ToDictionary(p => p.Name, StringComparer.Ordinal);
 
-    private sealed class ActiveRun(DagRun run, Dag dag, Dictionary<string, TaskInstance> tis)
+    private sealed class ActiveRun(DagRun run, Dag dag, RunTaskInstances tis)
     {
         public DagRun Run { get; set; } = run;
 
         public Dag Dag { get; } = dag;
 
-        public Dictionary<string, TaskInstance> Tis { get; } = tis;
+        public RunTaskInstances Tis { get; } = tis;
 
         public bool Dirty { get; set; } = true;
 

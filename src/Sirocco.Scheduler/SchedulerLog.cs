@@ -50,4 +50,10 @@ internal static partial class SchedulerLog
 
     [LoggerMessage(13, LogLevel.Warning, "Tasks using non-existent pool '{Pool}' will not be scheduled (waiting: {Tasks}); create it with `sirocco pools set {Pool} SLOTS DESCRIPTION`, the API or Admin > Pools")]
     public static partial void UnknownPool(ILogger logger, string pool, string tasks);
+
+    [LoggerMessage(14, LogLevel.Error, "Could not expand mapped task {DagId}.{TaskId} (run {RunId}): {Reason}")]
+    public static partial void ExpansionFailed(ILogger logger, string dagId, string taskId, string runId, string reason);
+
+    [LoggerMessage(15, LogLevel.Information, "Expanded mapped task {DagId}.{TaskId} (run {RunId}) into {Count} instances")]
+    public static partial void Expanded(ILogger logger, string dagId, string taskId, string runId, long count);
 }

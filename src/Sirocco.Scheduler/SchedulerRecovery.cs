@@ -40,7 +40,7 @@ public sealed partial class SiroccoScheduler
 
             foreach (var stored in await _store.ListTaskInstancesAsync(key.DagId, key.RunId, ct).ConfigureAwait(false))
             {
-                if (run.Tis.TryGetValue(stored.TaskId, out var mine) && (mine.State != stored.State || mine.TryNumber != stored.TryNumber || mine.MaxTries != stored.MaxTries))
+                if (run.Tis.TryGet(stored.TaskId, stored.MapIndex, out var mine) && (mine.State != stored.State || mine.TryNumber != stored.TryNumber || mine.MaxTries != stored.MaxTries))
                 {
                     await TakeStoredAsync(mine, stored, ct).ConfigureAwait(false);
                 }
@@ -63,7 +63,8 @@ public sealed partial class SiroccoScheduler
         }
 
         _changes++;
-        run.Tis[stored.TaskId] = stored;
+        run.Tis.Remove(mine); // a lost expansion held the instance under its new map index
+        run.Tis.Put(stored);
         run.Dirty = true;
         if (_running.TryGetValue(stored.Key, out var r) && (stored.State != TaskInstanceState.Running || stored.TryNumber != r.Ti.TryNumber))
         {
@@ -160,9 +161,9 @@ public sealed partial class SiroccoScheduler
     private void Set(ActiveRun run, TaskInstance ti, TaskInstanceTry? tryRecord = null, bool clearXComs = false)
     {
         _changes++;
-        var seen = run.Tis[ti.TaskId];
+        var seen = run.Tis.Get(ti);
         ti = ti with { ChangedBy = null };
-        run.Tis[ti.TaskId] = ti;
+        run.Tis.Put(ti);
         _writes.Set(seen, ti, tryRecord, clearXComs);
     }
 

@@ -134,12 +134,13 @@ public sealed partial class SiroccoScheduler
             _writes.SetRun(seenState, run);
         }
 
-        var tis = (await _store.ListTaskInstancesAsync(run.DagId, run.RunId, ct).ConfigureAwait(false)).ToDictionary(t => t.TaskId, StringComparer.Ordinal);
+        var tis = new RunTaskInstances(await _store.ListTaskInstancesAsync(run.DagId, run.RunId, ct).ConfigureAwait(false));
         var weights = Weights(dag);
         foreach (var task in dag.Tasks)
         {
-            if (!tis.ContainsKey(task.TaskId))
+            if (!tis.HasTask(task.TaskId))
             {
+                // A mapped task has one instance (index -1) until it is expanded.
                 var ti = new TaskInstance
                 {
                     DagId = dag.DagId,
@@ -153,14 +154,15 @@ public sealed partial class SiroccoScheduler
                     PriorityWeight = weights[task.TaskId],
                 };
                 _writes.Insert(ti);
-                tis[task.TaskId] = ti;
+                tis.Put(ti);
             }
         }
 
         foreach (var ti in tis.Values.Where(t => !dag.HasTask(t.TaskId) && !t.State.IsFinished()).ToList())
         {
-            tis[ti.TaskId] = ti with { State = TaskInstanceState.Removed, ChangedBy = null };
-            _writes.Set(ti, tis[ti.TaskId]);
+            var removed = ti with { State = TaskInstanceState.Removed, ChangedBy = null };
+            tis.Put(removed);
+            _writes.Set(ti, removed);
         }
 
         var active = new ActiveRun(run, dag, tis) { Span = SchedulerMetrics.StartRunSpan(run, _time.GetUtcNow()) };
@@ -234,18 +236,24 @@ public sealed partial class SiroccoScheduler
                 changed = false;
                 foreach (var task in Order(run.Dag))
                 {
-                    var ti = run.Tis[task.TaskId];
-                    if (ti.State != TaskInstanceState.None)
+                    var waiting = run.Tis.Of(task.TaskId).Where(t => t.State == TaskInstanceState.None).ToList();
+                    if (waiting.Count == 0)
                     {
                         continue;
                     }
 
                     var readiness = _onlyTask == task.TaskId
                         ? Readiness.Run
-                        : TriggerRules.Evaluate(task.TriggerRule, UpstreamCounts.Of(task.UpstreamTaskIds.Select(u => run.Tis[u].State)));
+                        : TriggerRules.Evaluate(task.TriggerRule, UpstreamCounts.Of(task.UpstreamTaskIds.SelectMany(run.Tis.Of).Select(t => t.State)));
                     if (readiness == Readiness.Run && task.DependsOnPast && !await PastSucceededAsync(run, task, ct).ConfigureAwait(false))
                     {
                         readiness = Readiness.Wait;
+                    }
+
+                    if (readiness == Readiness.Run && task.IsMapped)
+                    {
+                        changed |= await ExpandAsync(run, task, waiting, ct).ConfigureAwait(false);
+                        continue;
                     }
 
                     var state = readiness switch
@@ -258,7 +266,11 @@ public sealed partial class SiroccoScheduler
                     if (state != TaskInstanceState.None)
                     {
                         var end = state is TaskInstanceState.Skipped or TaskInstanceState.UpstreamFailed ? now : (DateTimeOffset?)null;
-                        Set(run, ti with { State = state, EndDate = end ?? ti.EndDate });
+                        foreach (var ti in waiting)
+                        {
+                            Set(run, ti with { State = state, EndDate = end ?? ti.EndDate });
+                        }
+
                         changed |= state != TaskInstanceState.Scheduled;
                     }
                 }
@@ -286,7 +298,7 @@ public sealed partial class SiroccoScheduler
         }
 
         var ti = _runs.TryGetValue((previous.DagId, previous.RunId), out var held)
-            ? held.Tis.GetValueOrDefault(task.TaskId)
+            ? held.Tis.Of(task.TaskId).FirstOrDefault()
             : await _store.GetTaskInstanceAsync(previous.DagId, task.TaskId, previous.RunId, -1, ct).ConfigureAwait(false);
         return ti is null || ti.State is TaskInstanceState.Success or TaskInstanceState.Skipped;
     }
@@ -294,7 +306,7 @@ public sealed partial class SiroccoScheduler
     private async Task FinishRunAsync(ActiveRun run, CancellationToken ct)
     {
         // A run fails when a leaf task failed or is upstream_failed, as in Airflow.
-        var leaves = run.Dag.Tasks.Where(t => t.DownstreamTaskIds.Count == 0).Select(t => run.Tis[t.TaskId].State);
+        var leaves = run.Dag.Tasks.Where(t => t.DownstreamTaskIds.Count == 0).SelectMany(t => run.Tis.Of(t.TaskId)).Select(t => t.State);
         var failed = leaves.Any(s => s is TaskInstanceState.Failed or TaskInstanceState.UpstreamFailed);
         SetRun(run, run.Run with { State = failed ? DagRunState.Failed : DagRunState.Success, EndDate = _time.GetUtcNow() });
         SchedulerMetrics.RunFinished(run.Run, run.Span);

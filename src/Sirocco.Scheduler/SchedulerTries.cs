@@ -25,7 +25,11 @@ public sealed partial class SiroccoScheduler
         // started work; a start that lost to another writer (a user marked or cleared the task meanwhile) does not
         // happen.
         var candidates = ready.Values
-            .Select(c => new LaunchCandidate(c.Ti, c.Run.Dag.MaxActiveTasks ?? _options.MaxActiveTasksPerDag, c.Run.Run.LogicalDate))
+            .Select(c =>
+            {
+                var task = c.Run.Dag.GetTask(c.Ti.TaskId);
+                return new LaunchCandidate(c.Ti, c.Run.Dag.MaxActiveTasks ?? _options.MaxActiveTasksPerDag, c.Run.Run.LogicalDate, task.MaxActiveTisPerDag, task.MaxActiveTisPerDagrun);
+            })
             .ToList();
         var started = new List<TaskInstance>();
         var pending = _writes.Take();
@@ -72,7 +76,7 @@ public sealed partial class SiroccoScheduler
         {
             var run = ready[ti.Key].Run;
             _changes++;
-            run.Tis[ti.TaskId] = ti;
+            run.Tis.Put(ti);
             Start(run, ti, resumedExternalId: null);
         }
     }
@@ -93,7 +97,7 @@ public sealed partial class SiroccoScheduler
 
         // The try's span is the ambient activity while it runs, so the pod's span (Kubernetes code) is its child.
         using var span = SchedulerMetrics.StartTrySpan(run.Span, ti);
-        var outcome = await _executor.RunAsync(new TryRequest(run.Dag, run.Run, ti, resumedExternalId), control).ConfigureAwait(false);
+        var outcome = await _executor.RunAsync(new TryRequest(run.Dag, run.Run, ti, resumedExternalId, MappedArguments(run, ti)), control).ConfigureAwait(false);
         SchedulerMetrics.EndTrySpan(span, outcome.Result);
         await _outcomes.Writer.WriteAsync(outcome, CancellationToken.None).ConfigureAwait(false);
     }
@@ -135,7 +139,7 @@ public sealed partial class SiroccoScheduler
         _writes.FinishedTry(TryRecord(finished));
         SchedulerMetrics.TryFinished(finished, state);
         SchedulerLog.TryFinished(_log, ti.DagId, ti.TaskId, ti.RunId, ti.MapIndex, ti.TryNumber, state.ToName());
-        if (run is null || !run.Tis.TryGetValue(ti.TaskId, out var current) || current.State != TaskInstanceState.Running || current.TryNumber != ti.TryNumber)
+        if (run is null || !run.Tis.TryGet(ti.TaskId, ti.MapIndex, out var current) || current.State != TaskInstanceState.Running || current.TryNumber != ti.TryNumber)
         {
             return Task.CompletedTask; // the run timed out or a user changed the state meanwhile: theirs stands
         }

@@ -37,13 +37,13 @@ internal sealed class TryRunner : ITryExecutor
 
     public async Task<TryOutcome> RunAsync(TryRequest request, TryControl control)
     {
-        var (dag, run, ti, resumedExternalId) = request;
+        var (dag, run, ti, resumedExternalId, _) = request;
         var kill = control.Kill;
         var shutdown = control.Shutdown;
         var task = dag.GetTask(ti.TaskId);
         var path = TaskLogPaths.For(_options.LogFolder, ti.DagId, ti.TaskId, run.LogicalDate, ti.TryNumber, ti.MapIndex);
         using var log = new TaskLogWriter(path, _services.Masker, _time, _options.LogEcho is { } echo ? line => echo($"{ti.TaskId}: {line}") : null);
-        var recorder = new Recorder(_store, ti, _time);
+        var recorder = new Recorder(_store, dag, ti, _time);
         try
         {
             log.Info(resumedExternalId is null
@@ -52,6 +52,13 @@ internal sealed class TryRunner : ITryExecutor
                     + (resumedExternalId.Length > 0 ? $"its work runs at {resumedExternalId}" : "where its work runs was not recorded: the operator looks for it"));
 
             var copy = task.CloneForTry();
+            if (task.IsMapped)
+            {
+                var arguments = request.MappedArguments ?? await MapExpansion.ArgumentsAsync(_store, dag, ti, task, kill).ConfigureAwait(false);
+                copy.ApplyMappedArguments(arguments);
+                log.Info($"Map index {ti.MapIndex}: " + string.Join(", ", arguments.Select(a => $"{a.Key}={Truncate(a.Value.GetRawText())}")));
+            }
+
             if (_renderer is not null)
             {
                 var rendered = _renderer.Render(copy, new RenderRequest(dag, run, ti, _services, _store, _time));
@@ -147,12 +154,14 @@ internal sealed class TryRunner : ITryExecutor
     private sealed class Recorder : ITaskTryRecorder
     {
         private readonly IMetadataStore _store;
+        private readonly Dag _dag;
         private readonly TaskInstance _ti;
         private readonly TimeProvider _time;
 
-        public Recorder(IMetadataStore store, TaskInstance ti, TimeProvider time)
+        public Recorder(IMetadataStore store, Dag dag, TaskInstance ti, TimeProvider time)
         {
             _store = store;
+            _dag = dag;
             _ti = ti;
             _time = time;
             ExternalId = ti.ExternalId;
@@ -165,8 +174,8 @@ internal sealed class TryRunner : ITryExecutor
                 new XComEntry { DagId = _ti.DagId, TaskId = _ti.TaskId, RunId = _ti.RunId, MapIndex = _ti.MapIndex, Key = key, Value = value, Timestamp = _time.GetUtcNow() },
                 cancellationToken);
 
-        public async Task<JsonElement?> PullXComAsync(string taskId, string key, CancellationToken cancellationToken) =>
-            (await _store.GetXComAsync(_ti.DagId, taskId, _ti.RunId, key, -1, cancellationToken).ConfigureAwait(false))?.Value;
+        public Task<JsonElement?> PullXComAsync(string taskId, string key, CancellationToken cancellationToken) =>
+            MapExpansion.PullAsync(_store, _dag, _ti.RunId, taskId, key, cancellationToken);
 
         public async Task RecordExternalIdAsync(string externalId, CancellationToken cancellationToken)
         {

@@ -155,7 +155,14 @@ public sealed record JobRecord(string Id, string JobType, string Hostname, int P
 /// <summary>The slots taken by queued and running task instances, across every scheduler.</summary>
 /// <param name="PoolSlots">Slots taken per pool.</param>
 /// <param name="TasksPerDag">Task instances queued or running per DAG.</param>
-public sealed record SlotUsage(IReadOnlyDictionary<string, int> PoolSlots, IReadOnlyDictionary<string, int> TasksPerDag);
+public sealed record SlotUsage(IReadOnlyDictionary<string, int> PoolSlots, IReadOnlyDictionary<string, int> TasksPerDag)
+{
+    /// <summary>Queued and running instances per task, keyed <c>dag/task</c> (for <c>max_active_tis_per_dag</c>).</summary>
+    public IReadOnlyDictionary<string, int> InstancesPerTask { get; init; } = new Dictionary<string, int>();
+
+    /// <summary>Queued and running instances per task and run, keyed <c>dag/task/run</c> (for <c>max_active_tis_per_dagrun</c>).</summary>
+    public IReadOnlyDictionary<string, int> InstancesPerTaskRun { get; init; } = new Dictionary<string, int>();
+}
 
 /// <summary>Filters for listing DAG runs.</summary>
 public sealed record DagRunQuery

@@ -96,7 +96,11 @@ internal abstract partial class SqlMetadataStore
         var rows = await QueryAsync(conn, tx, SqlSlotUsage, [], r => (Kind: r.GetString(0), Key: r.GetString(1), Count: Convert.ToInt32(r.GetValue(2), System.Globalization.CultureInfo.InvariantCulture)), ct).ConfigureAwait(false);
         var usage = new SlotUsage(
             rows.Where(r => r.Kind == "pool").ToDictionary(r => r.Key, r => r.Count, StringComparer.Ordinal),
-            rows.Where(r => r.Kind == "dag").ToDictionary(r => r.Key, r => r.Count, StringComparer.Ordinal));
+            rows.Where(r => r.Kind == "dag").ToDictionary(r => r.Key, r => r.Count, StringComparer.Ordinal))
+        {
+            InstancesPerTask = rows.Where(r => r.Kind == "task").ToDictionary(r => r.Key, r => r.Count, StringComparer.Ordinal),
+            InstancesPerTaskRun = rows.Where(r => r.Kind == "taskrun").ToDictionary(r => r.Key, r => r.Count, StringComparer.Ordinal),
+        };
         var batch = decide(usage);
         if (!batch.IsEmpty)
         {
@@ -132,7 +136,10 @@ internal abstract partial class SqlMetadataStore
             var c = tiChanges[i];
             if (affected[i] == 0)
             {
-                var stored = await GetTaskInstanceAsync(conn, tx, c.After, ct).ConfigureAwait(false);
+                // A mapped task's expansion renames its unmapped instance (-1) to index 0: the row it expected is the old one.
+                var stored = c.Before is { } b && b.MapIndex != c.After.MapIndex
+                    ? await GetTaskInstanceAsync(conn, tx, b, ct).ConfigureAwait(false) ?? await GetTaskInstanceAsync(conn, tx, c.After, ct).ConfigureAwait(false)
+                    : await GetTaskInstanceAsync(conn, tx, c.After, ct).ConfigureAwait(false);
                 conflicts.Add(new StateConflict(c, stored, null, null));
                 continue;
             }
@@ -368,7 +375,7 @@ internal abstract partial class SqlMetadataStore
         [.. KeyParameters(ti), ("state", ti.State.ToName()), ("try", ti.TryNumber), ("max", ti.MaxTries), ("start", Time(ti.StartDate)), ("end", Time(ti.EndDate)), ("queued", Time(ti.QueuedAt)), ("retry", Time(ti.NextRetryAt)), ("host", ti.Hostname), ("op", ti.Operator), ("pool", ti.Pool), ("slots", ti.PoolSlots), ("prio", ti.PriorityWeight), ("ext", ti.ExternalId), ("by", ti.ChangedBy)];
 
     private static (string, object?)[] TaskInstanceSetParameters(TaskInstance before, TaskInstance after) =>
-        [.. TaskInstanceParameters(after), ("xstate", before.State.ToName()), ("xtry", before.TryNumber)];
+        [.. TaskInstanceParameters(after), ("xstate", before.State.ToName()), ("xtry", before.TryNumber), ("xmi", before.MapIndex)];
 
     private static (string, object?)[] DagRunSetParameters(DagRunState expected, DagRun after) =>
         [.. DagRunParameters(after), ("xstate", expected.ToName())];
@@ -383,6 +390,10 @@ internal abstract partial class SqlMetadataStore
         SELECT 'pool', pool, SUM(pool_slots) FROM task_instance WHERE state IN ('queued', 'running') GROUP BY pool
         UNION ALL
         SELECT 'dag', dag_id, COUNT(*) FROM task_instance WHERE state IN ('queued', 'running') GROUP BY dag_id
+        UNION ALL
+        SELECT 'task', dag_id || '/' || task_id, COUNT(*) FROM task_instance WHERE state IN ('queued', 'running') GROUP BY dag_id, task_id
+        UNION ALL
+        SELECT 'taskrun', dag_id || '/' || task_id || '/' || run_id, COUNT(*) FROM task_instance WHERE state IN ('queued', 'running') GROUP BY dag_id, task_id, run_id
         """;
 
     private const string SqlKeyWhere = " WHERE dag_id = @dag AND task_id = @task AND run_id = @run AND map_index = @mi";
@@ -444,7 +455,7 @@ internal abstract partial class SqlMetadataStore
     private const string SqlTaskInstanceSet = """
         UPDATE task_instance SET state = @state, try_number = @try, max_tries = @max, start_date = @start, end_date = @end,
           queued_at = @queued, next_retry_at = @retry, hostname = @host, operator = @op, pool = @pool, pool_slots = @slots,
-          priority_weight = @prio, external_id = @ext, changed_by = @by
-        WHERE dag_id = @dag AND task_id = @task AND run_id = @run AND map_index = @mi AND state = @xstate AND try_number = @xtry
+          priority_weight = @prio, external_id = @ext, changed_by = @by, map_index = @mi
+        WHERE dag_id = @dag AND task_id = @task AND run_id = @run AND map_index = @xmi AND state = @xstate AND try_number = @xtry
         """;
 }

@@ -283,7 +283,7 @@ internal static class DagsCommands
             var result = (await scheduler.RunToCompletionAsync([run], linked.Token))[0];
             foreach (var ti in await ctx.Store.ListTaskInstancesAsync(run.DagId, run.RunId, ct))
             {
-                ctx.Out.WriteLine($"{ti.TaskId}: {ti.State.ToName()}");
+                ctx.Out.WriteLine($"{(ti.MapIndex >= 0 ? $"{ti.TaskId}[{ti.MapIndex}]" : ti.TaskId)}: {ti.State.ToName()}");
             }
 
             ctx.Out.WriteLine($"Dag run {result.RunId} finished: {result.State.ToName()}");

@@ -15,6 +15,7 @@ internal static class ConfigDefaults
                 ["parallelism"] = "32",
                 ["max_active_tasks_per_dag"] = "16",
                 ["max_active_runs_per_dag"] = "16",
+                ["max_map_length"] = "1024",
                 ["dags_are_paused_at_creation"] = "True",
                 ["default_timezone"] = "utc",
                 ["load_examples"] = "True",

@@ -749,6 +749,8 @@ internal sealed class Interpreter
     {
         switch (target)
         {
+            case XComArgValue x when key is string k:
+                return x with { Key = k };
             case PyDict d:
                 Nesting.Check(key);
                 return d.TryGetValue(PyEqualityComparer.Key(key), out var v) ? v : throw new DagEvalException($"KeyError: {PyOps.Repr(key)}", offset);

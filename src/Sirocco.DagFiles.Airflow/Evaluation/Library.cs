@@ -108,7 +108,9 @@ internal sealed class Library
         Module("__future__", new(StringComparer.Ordinal) { ["annotations"] = null });
 
         var param = Fn("Param", NewParam);
-        var models = Module("airflow.models", new(StringComparer.Ordinal) { ["DAG"] = dag, ["Variable"] = variable, ["Param"] = param });
+        var xcomArg = Fn("XComArg", NewXComArg);
+        var models = Module("airflow.models", new(StringComparer.Ordinal) { ["DAG"] = dag, ["Variable"] = variable, ["Param"] = param, ["XComArg"] = xcomArg });
+        Module("airflow.models.xcom_arg", new(StringComparer.Ordinal) { ["XComArg"] = xcomArg });
         Module("airflow.models.param", new(StringComparer.Ordinal) { ["Param"] = param });
 
         // Airflow 3's homes of the same names.
@@ -120,6 +122,7 @@ internal sealed class Library
             ["chain"] = chain,
             ["cross_downstream"] = cross,
             ["TaskGroup"] = taskGroup,
+            ["XComArg"] = xcomArg,
         });
         Module("airflow.providers.standard.operators.bash", new(StringComparer.Ordinal) { ["BashOperator"] = bash });
         Module("airflow.providers.standard.operators.empty", new(StringComparer.Ordinal) { ["EmptyOperator"] = empty });
@@ -716,6 +719,14 @@ internal sealed class Library
         return new GroupValue(fullId, prefix, dag, parent, defaults);
     }
 
+    private static XComArgValue NewXComArg(Args a)
+    {
+        a.Check("XComArg", 2, "operator", "key");
+        var task = a.Get(0, "operator") as TaskValue ?? throw new DagEvalException($"XComArg() takes a task, not {Interpreter.Describe(a.Get(0, "operator"))}");
+        var key = a.Get(1, "key", XComEntry.ReturnValueKey) as string ?? throw new DagEvalException("XComArg(): key must be a str");
+        return new XComArgValue(task, key, null);
+    }
+
     // ---- Attributes ----
     public object? GetAttribute(object? target, string name, int offset, Interpreter interpreter)
     {
@@ -739,6 +750,14 @@ internal sealed class Library
 
                     return null;
                 });
+            case NativeFunction f when name == "partial" && Operators.ClassNames.Contains(f.Name):
+                return Fn($"{f.Name}.partial", a => new PartialValue(f.Name, a));
+            case PartialValue p when name is "expand" or "expand_kwargs":
+                return Fn(name, a => Mapping.Expand(this, p, name == "expand_kwargs", a));
+            case TaskValue t when name == "output":
+                return new XComArgValue(t, XComEntry.ReturnValueKey, null);
+            case XComArgValue x when name == "map":
+                return Fn("map", a => Mapping.Map(x, a.Positional.Count == 1 && a.Keywords.Count == 0 ? a.Positional[0] : throw new DagEvalException("XComArg.map() takes one function", offset), interpreter, offset));
             case TaskValue t when name == "dag":
                 return t.Task.Dag is { } dag ? DagValueOf(dag) : null;
             case List<object?> list when Mutators.List(list, name, interpreter) is { } m:

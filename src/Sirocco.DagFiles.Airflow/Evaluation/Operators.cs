@@ -16,7 +16,7 @@ internal static class Operators
     public static readonly HashSet<string> Ignored = new(StringComparer.Ordinal)
     {
         "email", "email_on_failure", "email_on_retry", "doc", "doc_md", "doc_rst", "doc_json", "doc_yaml", "queue", "sla",
-        "wait_for_downstream", "max_active_tis_per_dag", "max_active_tis_per_dagrun", "task_concurrency",
+        "wait_for_downstream", "task_concurrency",
         "executor_config", "run_as_user", "owner_links", "task_display_name", "inlets", "outlets", "multiple_outputs",
         "output_encoding",
     };
@@ -77,7 +77,18 @@ internal static class Operators
     /// <summary>Every keyword an operator class accepts (for the documentation test).</summary>
     public static IReadOnlyCollection<string> Keywords(Type type) => Tables[type].Keys;
 
-    public static TaskValue Create(Library library, string className, Args a)
+    /// <summary>The operator classes a DAG file can make (and map with <c>.partial(...).expand(...)</c>).</summary>
+    public static readonly HashSet<string> ClassNames = new(StringComparer.Ordinal) { "KubernetesPodOperator", "GKEStartPodOperator", "EmptyOperator", "DummyOperator", "BashOperator" };
+
+    /// <summary>The property a keyword sets on <paramref name="op"/> (aliases included), or null.</summary>
+    public static string? Property(BaseOperator op, string keyword) =>
+        Tables[op.GetType()].TryGetValue(keyword, out var p) ? p.Name : null;
+
+    /// <param name="library">The file's library.</param>
+    /// <param name="className">The operator class.</param>
+    /// <param name="a">The call's arguments.</param>
+    /// <param name="mapped">Keywords given to <c>expand</c> instead (they count as given).</param>
+    public static TaskValue Create(Library library, string className, Args a, IReadOnlySet<string>? mapped = null)
     {
         if (a.Positional.Count > 0)
         {
@@ -154,7 +165,7 @@ internal static class Operators
             }
         }
 
-        if (className == "BashOperator" && !a.Has("bash_command") && dag?.DefaultArgs?.ContainsKey("bash_command") != true && taskDefaults?.ContainsKey("bash_command") != true)
+        if (className == "BashOperator" && !a.Has("bash_command") && mapped?.Contains("bash_command") != true && dag?.DefaultArgs?.ContainsKey("bash_command") != true && taskDefaults?.ContainsKey("bash_command") != true)
         {
             throw new DagEvalException("BashOperator() missing required argument: 'bash_command'");
         }
