@@ -281,6 +281,29 @@ public abstract class MetadataStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Expanding_a_mapped_task_renames_its_unmapped_instance_and_a_stale_expansion_is_a_conflict()
+    {
+        var run = Run("mapped", Utc(2024, 1, 1), DagRunState.Running);
+        await Store.CreateDagRunAsync(run);
+        var unmapped = new TaskInstance { DagId = "mapped", TaskId = "each", RunId = run.RunId, PriorityWeight = 3 };
+        await Insert(unmapped);
+
+        var first = unmapped with { MapIndex = 0, State = TaskInstanceState.Scheduled };
+        Assert.Empty(await Store.SaveAsync(new StateBatch
+        {
+            TaskInstances = [new TaskInstanceChange(unmapped, first), TaskInstanceChange.Insert(first with { MapIndex = 1 })],
+        }));
+        var stored = await Store.ListTaskInstancesAsync("mapped", run.RunId);
+        Assert.Equal([0, 1], stored.Select(t => t.MapIndex));
+        Assert.All(stored, t => Assert.Equal((TaskInstanceState.Scheduled, 3), (t.State, t.PriorityWeight)));
+        Assert.Null(await Store.GetTaskInstanceAsync("mapped", "each", run.RunId, -1));
+
+        // A second expansion from the same stale view loses, and the conflict names the row as it is now.
+        var conflict = Assert.Single(await Store.SaveAsync(new StateBatch { TaskInstances = [new TaskInstanceChange(unmapped, first)] }));
+        Assert.Equal(0, conflict.StoredTaskInstance!.MapIndex);
+    }
+
+    [Fact]
     public async Task Many_tries_recording_their_pods_at_once_each_get_their_own_answer_and_a_bad_write_fails_only_its_caller()
     {
         // More callers than one combined transaction takes (500), all at once, as when every pod of a wide run starts.

@@ -63,7 +63,7 @@ internal static class Mapping
             throw new KeywordException(k.Name, $"{className}.partial(...).expand(): '{k.Name}' is given to both partial() and expand()");
         }
 
-        var wrapped = Operators.Create(library, className, partial.Args, a.Keywords.Select(k => k.Name).ToHashSet(StringComparer.Ordinal));
+        var wrapped = Operators.Create(library, className, partial.Args, a.Keywords.Select(k => k.Name).ToHashSet(StringComparer.Ordinal), anyMapped: kwargs);
         var op = wrapped.Task;
         if (kwargs)
         {
@@ -74,7 +74,10 @@ internal static class Mapping
         foreach (var k in a.Keywords)
         {
             var property = Operators.Property(op, k.Name) ?? throw new KeywordException(k.Name, $"{className}.expand() got an unexpected keyword argument '{k.Name}'");
-            Map(() => op.ExpandArgument(property, Source(k.Value, $"{call}({k.Name}=...)", wrapped)), k.Name);
+
+            // Errors name the keyword as written; an alias (node_selectors) is kept as its property's name.
+            var name = string.Concat(k.Name.Split('_').Select(p => p.Length == 0 ? p : char.ToUpperInvariant(p[0]) + p[1..])) == property ? k.Name : property;
+            Map(() => op.ExpandArgument(name, Source(k.Value, $"{call}({k.Name}=...)", wrapped)), k.Name);
         }
 
         return wrapped;
@@ -151,7 +154,7 @@ internal static class Mapping
             case List<object?> or PyTuple or PyDict:
                 return new LiteralMapSource(JsonSerializer.SerializeToElement(ToJson(value, where)));
             default:
-                throw new DagEvalException($"{where}: cannot map over {Interpreter.Describe(value)}; give a list, a dict or an upstream task's output (task.output, XComArg(task))");
+                throw new SiroccoException($"{where}: cannot map over a {Interpreter.Describe(value)} ({PyOps.Repr(value)}); give a list, a dict or an upstream task's output (task.output, XComArg(task))");
         }
     }
 

@@ -87,8 +87,9 @@ internal static class Operators
     /// <param name="library">The file's library.</param>
     /// <param name="className">The operator class.</param>
     /// <param name="a">The call's arguments.</param>
-    /// <param name="mapped">Keywords given to <c>expand</c> instead (they count as given).</param>
-    public static TaskValue Create(Library library, string className, Args a, IReadOnlySet<string>? mapped = null)
+    /// <param name="mapped">Keywords given to <c>expand</c> instead (they count as given); for <c>expand_kwargs</c>, which may give any, null with <paramref name="anyMapped"/>.</param>
+    /// <param name="anyMapped">Whether <c>expand_kwargs</c> gives the mapped keywords (required ones are not checked).</param>
+    public static TaskValue Create(Library library, string className, Args a, IReadOnlySet<string>? mapped = null, bool anyMapped = false)
     {
         if (a.Positional.Count > 0)
         {
@@ -165,7 +166,7 @@ internal static class Operators
             }
         }
 
-        if (className == "BashOperator" && !a.Has("bash_command") && mapped?.Contains("bash_command") != true && dag?.DefaultArgs?.ContainsKey("bash_command") != true && taskDefaults?.ContainsKey("bash_command") != true)
+        if (className == "BashOperator" && !a.Has("bash_command") && !anyMapped && mapped?.Contains("bash_command") != true && dag?.DefaultArgs?.ContainsKey("bash_command") != true && taskDefaults?.ContainsKey("bash_command") != true)
         {
             throw new DagEvalException("BashOperator() missing required argument: 'bash_command'");
         }
