@@ -50,8 +50,42 @@ public sealed class AirflowTaskRenderer : ITaskRenderer
             fields.Add(new(name, Describe(value)));
         }
 
-        return new RenderedTask(rendered, fields);
+        return new RenderedTask(rendered, fields) { MapIndexName = RenderMapIndex(rendered, request) };
     }
+
+    /// <summary>
+    /// A mapped instance's name from <c>map_index_template</c>, rendered with the try's context in which <c>task</c>
+    /// carries the rendered template fields (<c>{{ task.arguments[0] }}</c>).
+    /// </summary>
+    private string? RenderMapIndex(BaseOperator rendered, RenderRequest request)
+    {
+        if (rendered.MapIndexTemplate is not { Length: > 0 } template || request.TaskInstance.MapIndex < 0)
+        {
+            return null;
+        }
+
+        var attributes = new Dictionary<string, object?>(StringComparer.Ordinal);
+        foreach (var name in rendered.TemplateFields)
+        {
+            if (rendered.GetType().GetProperty(name)?.GetValue(rendered) is { } value)
+            {
+                attributes[Snake(name)] = ToPlain(JsonSerializer.SerializeToNode(value, value.GetType()));
+            }
+        }
+
+        var context = AirflowContext.Build(BuildInput(rendered, request) with { TaskAttributes = attributes }, new AirflowServices
+        {
+            Config = request.Services.Config,
+            Variables = request.Services.Variables,
+            Connections = request.Services.Connections,
+            XComs = new StoreXComReader(request.Store, request.Dag),
+            Time = request.Time,
+        });
+        return _engine.Render(template, context, "map_index_template");
+    }
+
+    private static string Snake(string pascal) =>
+        string.Concat(pascal.Select((c, i) => char.IsUpper(c) && i > 0 ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
 
     /// <summary>The Airflow context inputs of a try.</summary>
     internal static AirflowContextInput BuildInput(BaseOperator task, RenderRequest request)

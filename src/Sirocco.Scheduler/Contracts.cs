@@ -62,7 +62,11 @@ public sealed record RenderRequest(Dag Dag, DagRun DagRun, TaskInstance TaskInst
 /// <summary>A task with its template fields rendered, and each field's rendered value as text.</summary>
 /// <param name="Task">The rendered copy (the DAG's own task is never changed).</param>
 /// <param name="Fields">Each template field with its rendered value as text, for the log and <c>tasks render</c>.</param>
-public sealed record RenderedTask(BaseOperator Task, IReadOnlyList<KeyValuePair<string, string>> Fields);
+public sealed record RenderedTask(BaseOperator Task, IReadOnlyList<KeyValuePair<string, string>> Fields)
+{
+    /// <summary>A mapped instance's <c>map_index_template</c> rendered (with <c>task</c>'s rendered fields), or null.</summary>
+    public string? MapIndexName { get; init; }
+}
 
 /// <summary>Renders the template fields of a try's copy of its task.</summary>
 public interface ITaskRenderer

@@ -7,8 +7,9 @@ namespace Sirocco.Scheduler;
 /// Resolves what a mapped task maps over in one run: each source's items (a literal list or dict, or an upstream
 /// task's XCom; a mapped upstream gives the list of its instances' values in map index order).
 /// </summary>
-internal static class MapExpansion
+public static class MapExpansion
 {
+    /// <summary>Each source's items for <paramref name="task"/> in the run, in the order of its mapping.</summary>
     public static async Task<IReadOnlyList<IReadOnlyList<JsonElement>>> ResolveAsync(IMetadataStore store, Dag dag, string runId, BaseOperator task, CancellationToken ct)
     {
         var mapping = task.Mapping ?? throw new InvalidOperationException($"{task.TaskId} is not mapped");
@@ -28,7 +29,7 @@ internal static class MapExpansion
         return items;
     }
 
-    /// <summary>One instance's arguments: from the scheduler's expansion when it has one, else resolved again.</summary>
+    /// <summary>The arguments of one mapped instance, resolved from the store (the UI shows them; a resumed try uses them).</summary>
     public static async Task<IReadOnlyList<KeyValuePair<string, JsonElement>>> ArgumentsAsync(IMetadataStore store, Dag dag, TaskInstance ti, BaseOperator task, CancellationToken ct)
     {
         var items = await ResolveAsync(store, dag, ti.RunId, task, ct).ConfigureAwait(false);

@@ -131,6 +131,7 @@ public sealed partial class SiroccoScheduler
             State = state,
             EndDate = outcome.EndDate,
             ExternalId = outcome.ExternalId ?? ti.ExternalId,
+            RenderedMapIndex = outcome.MapIndexName ?? ti.RenderedMapIndex,
             NextRetryAt = state == TaskInstanceState.UpForRetry ? outcome.EndDate + RetryDelays.Next(task!, ti.DagId, run!.Run.LogicalDate, ti.TryNumber + 1) : null,
             ChangedBy = null,
         };

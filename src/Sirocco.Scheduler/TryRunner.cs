@@ -15,7 +15,11 @@ internal enum TryResult
 }
 
 /// <summary>A finished try, posted back to the scheduler loop.</summary>
-internal sealed record TryOutcome(TaskInstance TaskInstance, TryResult Result, string? Message, DateTimeOffset EndDate, string? ExternalId);
+internal sealed record TryOutcome(TaskInstance TaskInstance, TryResult Result, string? Message, DateTimeOffset EndDate, string? ExternalId)
+{
+    /// <summary>A mapped instance's rendered <c>map_index_template</c>, or null.</summary>
+    public string? MapIndexName { get; init; }
+}
 
 /// <summary>The production <see cref="ITryExecutor"/>: renders the task, runs its operator, writes the try's log and records its XComs. Never throws.</summary>
 internal sealed class TryRunner : ITryExecutor
@@ -66,6 +70,12 @@ internal sealed class TryRunner : ITryExecutor
                 foreach (var (field, value) in rendered.Fields)
                 {
                     log.Info($"Rendered {field}: {value}");
+                }
+
+                if (rendered.MapIndexName is { } mapName)
+                {
+                    recorder.MapIndexName = mapName;
+                    log.Info($"Rendered map_index_template: {mapName}");
                 }
             }
 
@@ -146,7 +156,7 @@ internal sealed class TryRunner : ITryExecutor
             TryResult.Skipped => $"Marking task as SKIPPED. dag_id={ti.DagId}, task_id={ti.TaskId}, run_id={ti.RunId}",
             _ => $"Try {ti.TryNumber} of {ti.MaxTries} FAILED. dag_id={ti.DagId}, task_id={ti.TaskId}, run_id={ti.RunId}",
         });
-        return new TryOutcome(ti, result, message, end, recorder.ExternalId);
+        return new TryOutcome(ti, result, message, end, recorder.ExternalId) { MapIndexName = recorder.MapIndexName };
     }
 
     private static string Truncate(string s) => s.Length <= 500 ? s : s[..500] + "…";
@@ -168,6 +178,9 @@ internal sealed class TryRunner : ITryExecutor
         }
 
         public string? ExternalId { get; private set; }
+
+        /// <summary>The instance's rendered <c>map_index_template</c>, kept with its outcome.</summary>
+        public string? MapIndexName { get; set; }
 
         public Task PushXComAsync(string key, JsonElement value, CancellationToken cancellationToken) =>
             _store.SetXComAsync(

@@ -372,7 +372,7 @@ internal abstract partial class SqlMetadataStore
         [("dag", ti.DagId), ("task", ti.TaskId), ("run", ti.RunId), ("mi", ti.MapIndex)];
 
     private static (string, object?)[] TaskInstanceParameters(TaskInstance ti) =>
-        [.. KeyParameters(ti), ("state", ti.State.ToName()), ("try", ti.TryNumber), ("max", ti.MaxTries), ("start", Time(ti.StartDate)), ("end", Time(ti.EndDate)), ("queued", Time(ti.QueuedAt)), ("retry", Time(ti.NextRetryAt)), ("host", ti.Hostname), ("op", ti.Operator), ("pool", ti.Pool), ("slots", ti.PoolSlots), ("prio", ti.PriorityWeight), ("ext", ti.ExternalId), ("by", ti.ChangedBy)];
+        [.. KeyParameters(ti), ("state", ti.State.ToName()), ("try", ti.TryNumber), ("max", ti.MaxTries), ("start", Time(ti.StartDate)), ("end", Time(ti.EndDate)), ("queued", Time(ti.QueuedAt)), ("retry", Time(ti.NextRetryAt)), ("host", ti.Hostname), ("op", ti.Operator), ("pool", ti.Pool), ("slots", ti.PoolSlots), ("prio", ti.PriorityWeight), ("ext", ti.ExternalId), ("by", ti.ChangedBy), ("rmi", ti.RenderedMapIndex)];
 
     private static (string, object?)[] TaskInstanceSetParameters(TaskInstance before, TaskInstance after) =>
         [.. TaskInstanceParameters(after), ("xstate", before.State.ToName()), ("xtry", before.TryNumber), ("xmi", before.MapIndex)];
@@ -447,15 +447,15 @@ internal abstract partial class SqlMetadataStore
         """;
 
     private const string SqlTaskInstanceInsert = """
-        INSERT INTO task_instance (dag_id, task_id, run_id, map_index, state, try_number, max_tries, start_date, end_date, queued_at, next_retry_at, hostname, operator, pool, pool_slots, priority_weight, external_id, changed_by)
-        VALUES (@dag, @task, @run, @mi, @state, @try, @max, @start, @end, @queued, @retry, @host, @op, @pool, @slots, @prio, @ext, @by)
+        INSERT INTO task_instance (dag_id, task_id, run_id, map_index, state, try_number, max_tries, start_date, end_date, queued_at, next_retry_at, hostname, operator, pool, pool_slots, priority_weight, external_id, changed_by, rendered_map_index)
+        VALUES (@dag, @task, @run, @mi, @state, @try, @max, @start, @end, @queued, @retry, @host, @op, @pool, @slots, @prio, @ext, @by, @rmi)
         ON CONFLICT (dag_id, task_id, run_id, map_index) DO NOTHING
         """;
 
     private const string SqlTaskInstanceSet = """
         UPDATE task_instance SET state = @state, try_number = @try, max_tries = @max, start_date = @start, end_date = @end,
           queued_at = @queued, next_retry_at = @retry, hostname = @host, operator = @op, pool = @pool, pool_slots = @slots,
-          priority_weight = @prio, external_id = @ext, changed_by = @by, map_index = @mi
+          priority_weight = @prio, external_id = @ext, changed_by = @by, map_index = @mi, rendered_map_index = @rmi
         WHERE dag_id = @dag AND task_id = @task AND run_id = @run AND map_index = @xmi AND state = @xstate AND try_number = @xtry
         """;
 }

@@ -413,7 +413,7 @@ internal abstract partial class SqlMetadataStore : IMetadataStore
     private const string SqlConnectionSelect = "SELECT conn_id, conn_type, description, host, login, password, schema_name, port, extra, is_encrypted, is_extra_encrypted FROM connection";
     private const string SqlDagSelect = "SELECT dag_id, fileloc, is_paused, is_active, last_parsed_time, description, schedule, owners, tags FROM dag";
     private const string SqlDagRunSelect = "SELECT dag_id, run_id, run_type, logical_date, data_interval_start, data_interval_end, state, conf, queued_at, start_date, end_date FROM dag_run";
-    private const string SqlTaskInstanceSelect = "SELECT dag_id, task_id, run_id, map_index, state, try_number, max_tries, start_date, end_date, queued_at, next_retry_at, hostname, operator, pool, pool_slots, priority_weight, external_id, changed_by FROM task_instance";
+    private const string SqlTaskInstanceSelect = "SELECT dag_id, task_id, run_id, map_index, state, try_number, max_tries, start_date, end_date, queued_at, next_retry_at, hostname, operator, pool, pool_slots, priority_weight, external_id, changed_by, rendered_map_index FROM task_instance";
     private const string SqlXComSelect = "SELECT dag_id, task_id, run_id, map_index, key, value, timestamp FROM xcom";
     private const string SqlUserSelect = "SELECT username, password_hash, role, email, active, sessions_valid_after, first_name, last_name FROM app_user";
 
@@ -498,6 +498,7 @@ internal abstract partial class SqlMetadataStore : IMetadataStore
         PriorityWeight = r.GetInt32(15),
         ExternalId = NullableString(r, 16),
         ChangedBy = NullableString(r, 17),
+        RenderedMapIndex = NullableString(r, 18),
     };
 
     private static XComEntry ReadXCom(DbDataReader r)

@@ -60,6 +60,9 @@ public sealed record TaskInstance
     /// </summary>
     public string? ChangedBy { get; init; }
 
+    /// <summary>A mapped instance's name rendered from its task's <c>map_index_template</c>, shown instead of its index; null when none.</summary>
+    public string? RenderedMapIndex { get; init; }
+
     /// <summary>Duration of the last try.</summary>
     public TimeSpan? Duration => StartDate is { } s && EndDate is { } e ? e - s : null;
 

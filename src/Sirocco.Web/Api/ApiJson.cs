@@ -146,6 +146,7 @@ internal static class ApiJson
             ["state"] = ti.State == TaskInstanceState.None ? null : ti.State.ToName(),
             ["try_number"] = ti.TryNumber,
             ["map_index"] = ti.MapIndex,
+            ["rendered_map_index"] = ti.RenderedMapIndex,
             ["max_tries"] = ti.MaxTries,
             ["hostname"] = ti.Hostname ?? string.Empty,
             ["unixname"] = null,

@@ -37,7 +37,7 @@ internal static class ApiSchemas
             ["TaskInstanceReference"] = Obj(("task_id", "string"), ("dag_id", "string"), ("dag_run_id", "string"), ("execution_date", "date-time")),
             ["TaskInstance"] = Obj(
                 ("task_id", "string"), ("dag_id", "string"), ("dag_run_id", "string"), ("logical_date", "date-time"), ("start_date", "date-time"), ("end_date", "date-time"),
-                ("duration", "number"), ("state", "string"), ("try_number", "integer"), ("map_index", "integer"), ("max_tries", "integer"), ("hostname", "string"), ("pool", "string"),
+                ("duration", "number"), ("state", "string"), ("try_number", "integer"), ("map_index", "integer"), ("rendered_map_index", "string"), ("max_tries", "integer"), ("hostname", "string"), ("pool", "string"),
                 ("pool_slots", "integer"), ("priority_weight", "integer"), ("operator", "string"), ("queued_when", "date-time"), ("external_id", "string"),
                 ("pod_namespace", "string"), ("pod_name", "string"), ("rendered_fields", "object"), ("tries", "object[]")),
             ["UpdateTaskInstance"] = Obj(("new_state", "string"), ("dry_run", "boolean")),

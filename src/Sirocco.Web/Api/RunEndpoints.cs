@@ -212,7 +212,27 @@ internal static class RunEndpoints
                 return Results.Json(ApiJson.Collection("task_instances", items, all.Count));
             });
 
-        api.Add(new ApiRoute("GET", Ti, "get_task_instance", "TaskInstance", "Get a task instance (with its tries and rendered template fields)", Role.Viewer, "TaskInstance"), async (ctx, _) =>
+        api.Add(new ApiRoute("GET", Ti, "get_task_instance", "TaskInstance", "Get a task instance (with its tries and rendered template fields)", Role.Viewer, "TaskInstance"), GetTaskInstanceAsync);
+        api.Add(new ApiRoute("GET", Ti + "/{map_index}", "get_mapped_task_instance", "TaskInstance", "Get one instance of a mapped task (with its tries and rendered template fields)", Role.Viewer, "TaskInstance"), GetTaskInstanceAsync);
+        api.Add(
+            new ApiRoute("GET", Ti + "/listMapped", "get_mapped_task_instances", "TaskInstance", "List the instances of a mapped task in a run", Role.Viewer, "TaskInstanceCollection", Query: page),
+            async (ctx, _) =>
+            {
+                var dagId = ApiInput.Route(ctx, "dag_id");
+                var runId = ApiInput.Route(ctx, "dag_run_id");
+                var run = await ops.RequireRunAsync(dagId, runId, ctx.RequestAborted).ConfigureAwait(false);
+                var taskId = ApiInput.Route(ctx, "task_id");
+                var mapped = await ops.ListMappedAsync(dagId, runId, taskId, ctx.RequestAborted).ConfigureAwait(false);
+                if (mapped.Count == 0 && await state.Store.GetTaskInstanceAsync(dagId, taskId, runId, -1, ctx.RequestAborted).ConfigureAwait(false) is null)
+                {
+                    throw ApiException.NotFound("Task instance not found", $"Task '{taskId}' has no instances in run '{runId}' of DAG '{dagId}'");
+                }
+
+                var (limit, offset) = (ApiInput.QueryInt(ctx, "limit") ?? 100, ApiInput.QueryInt(ctx, "offset") ?? 0);
+                return Results.Json(ApiJson.Collection("task_instances", mapped.Skip(Math.Max(0, offset)).Take(Math.Clamp(limit, 0, 10_000)).Select(t => ApiJson.TaskInstance(t, run)), mapped.Count));
+            });
+
+        async Task<IResult> GetTaskInstanceAsync(HttpContext ctx, Principal? user)
         {
             var (ti, run) = await RequireTiAsync(ops, ctx).ConfigureAwait(false);
             var rendered = TemplateView.Render(state, run, ti);
@@ -225,29 +245,31 @@ internal static class RunEndpoints
             var tries = await state.Store.ListTriesAsync(ti.DagId, ti.TaskId, ti.RunId, ti.MapIndex, ctx.RequestAborted).ConfigureAwait(false);
             o["tries"] = new JsonArray([.. tries.Select(t => (JsonNode)ApiJson.Try(t))]);
             return Results.Json(o);
-        });
+        }
 
-        api.Add(
-            new ApiRoute("PATCH", Ti, "patch_task_instance", "TaskInstance", "Mark a task instance success or failed", Role.User, "TaskInstance", "UpdateTaskInstance"),
-            async (ctx, user) =>
+        api.Add(new ApiRoute("PATCH", Ti, "patch_task_instance", "TaskInstance", "Mark a task instance success or failed", Role.User, "TaskInstance", "UpdateTaskInstance"), PatchTaskInstanceAsync);
+        api.Add(new ApiRoute("PATCH", Ti + "/{map_index}", "patch_mapped_task_instance", "TaskInstance", "Mark one instance of a mapped task success or failed", Role.User, "TaskInstance", "UpdateTaskInstance"), PatchTaskInstanceAsync);
+
+        async Task<IResult> PatchTaskInstanceAsync(HttpContext ctx, Principal? user)
+        {
+            var (ti, run) = await RequireTiAsync(ops, ctx).ConfigureAwait(false);
+            var body = await ApiInput.BodyAsync(ctx).ConfigureAwait(false);
+            var text = ApiInput.Str(body, "new_state", required: true)!;
+            var target = Parse(() => StateNames.ParseTaskInstanceState(text));
+            if (ApiInput.Bool(body, "dry_run") == true)
             {
-                var (ti, run) = await RequireTiAsync(ops, ctx).ConfigureAwait(false);
-                var body = await ApiInput.BodyAsync(ctx).ConfigureAwait(false);
-                var text = ApiInput.Str(body, "new_state", required: true)!;
-                var target = Parse(() => StateNames.ParseTaskInstanceState(text));
-                if (ApiInput.Bool(body, "dry_run") == true)
-                {
-                    return Results.Json(ApiJson.TaskInstance(ti with { State = target }, run));
-                }
+                return Results.Json(ApiJson.TaskInstance(ti with { State = target }, run));
+            }
 
-                return Results.Json(ApiJson.TaskInstance(await ops.MarkTaskInstanceAsync(ti, target, Operations.Api(user), ctx.RequestAborted).ConfigureAwait(false), run));
-            });
+            return Results.Json(ApiJson.TaskInstance(await ops.MarkTaskInstanceAsync(ti, target, Operations.Api(user), ctx.RequestAborted).ConfigureAwait(false), run));
+        }
 
         api.Add(
             new ApiRoute("GET", Ti + "/logs/{task_try_number}", "get_log", "TaskInstance", "A try's log (JSON with a continuation token, or text/plain)", Role.Viewer, "InstanceLog", Query:
             [
                 new("full_content", "boolean", "The whole log at once (default: up to 1 MiB of whole lines)"),
                 new("token", "string", "The continuation_token of the previous read: returns only what was written since"),
+                new("map_index", "integer", "For a mapped task: which instance (default -1, an unmapped task)"),
             ], TextResponse: true),
             async (ctx, _) =>
             {
@@ -314,7 +336,18 @@ internal static class RunEndpoints
         var dagId = ApiInput.Route(ctx, "dag_id");
         var runId = ApiInput.Route(ctx, "dag_run_id");
         var run = await ops.RequireRunAsync(dagId, runId, ctx.RequestAborted).ConfigureAwait(false);
-        var ti = await ops.RequireTaskInstanceAsync(dagId, runId, ApiInput.Route(ctx, "task_id"), ctx.RequestAborted).ConfigureAwait(false);
+        var mapText = ctx.Request.RouteValues.TryGetValue("map_index", out var routed) ? routed?.ToString() : null;
+        int mapIndex;
+        if (mapText is null)
+        {
+            mapIndex = ApiInput.QueryInt(ctx, "map_index") ?? -1;
+        }
+        else if (!int.TryParse(mapText, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out mapIndex) || mapIndex < -1)
+        {
+            throw ApiException.BadRequest($"map_index must be an integer of -1 or more, got '{mapText}'");
+        }
+
+        var ti = await ops.RequireTaskInstanceAsync(dagId, runId, ApiInput.Route(ctx, "task_id"), ctx.RequestAborted, mapIndex).ConfigureAwait(false);
         return (ti, run);
     }
 

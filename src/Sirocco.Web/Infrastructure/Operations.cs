@@ -35,12 +35,23 @@ internal sealed class Operations
         throw ApiException.NotFound("DAGRun not found", $"DAGRun with DAG ID: '{dagId}' and DagRun ID: '{runId}' not found");
     }
 
-    public async Task<TaskInstance> RequireTaskInstanceAsync(string dagId, string runId, string taskId, CancellationToken ct)
+    public async Task<TaskInstance> RequireTaskInstanceAsync(string dagId, string runId, string taskId, CancellationToken ct, int mapIndex = -1)
     {
         await RequireRunAsync(dagId, runId, ct).ConfigureAwait(false);
-        return await _state.Store.GetTaskInstanceAsync(dagId, taskId, runId, -1, ct).ConfigureAwait(false)
-            ?? throw ApiException.NotFound("Task instance not found", $"Task instance '{taskId}' of run '{runId}' of DAG '{dagId}' not found");
+        if (await _state.Store.GetTaskInstanceAsync(dagId, taskId, runId, mapIndex, ct).ConfigureAwait(false) is { } ti)
+        {
+            return ti;
+        }
+
+        var mapped = mapIndex == -1 ? await ListMappedAsync(dagId, runId, taskId, ct).ConfigureAwait(false) : [];
+        throw ApiException.NotFound("Task instance not found", mapped.Count > 0
+            ? $"Task '{taskId}' of run '{runId}' of DAG '{dagId}' is mapped into {mapped.Count} instances: give a map_index from 0 to {mapped.Count - 1}"
+            : $"Task instance '{taskId}'{(mapIndex >= 0 ? $" (map index {mapIndex})" : string.Empty)} of run '{runId}' of DAG '{dagId}' not found");
     }
+
+    /// <summary>The mapped instances (map index 0 and up) of a task in a run, in index order.</summary>
+    public async Task<IReadOnlyList<TaskInstance>> ListMappedAsync(string dagId, string runId, string taskId, CancellationToken ct) =>
+        [.. (await _state.Store.ListTaskInstancesAsync(dagId, runId, ct).ConfigureAwait(false)).Where(t => t.TaskId == taskId && t.MapIndex >= 0).OrderBy(t => t.MapIndex)];
 
     public async Task<DagModel> SetPausedAsync(string dagId, bool paused, CancellationToken ct)
     {

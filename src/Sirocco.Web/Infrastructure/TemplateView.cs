@@ -25,7 +25,13 @@ internal static class TemplateView
         {
             try
             {
-                var rendered = renderer.Render(task.CloneForTry(), new RenderRequest(dag, run, ti, state.Services, state.Store, state.Time));
+                var copy = task.CloneForTry();
+                if (task.IsMapped && ti.MapIndex >= 0)
+                {
+                    copy.ApplyMappedArguments(MapExpansion.ArgumentsAsync(state.Store, dag, ti, task, CancellationToken.None).GetAwaiter().GetResult());
+                }
+
+                var rendered = renderer.Render(copy, new RenderRequest(dag, run, ti, state.Services, state.Store, state.Time));
                 return ([.. rendered.Fields.Select(f => new KeyValuePair<string, string>(f.Key, state.Masker.Redact(f.Value)))], null);
             }
 #pragma warning disable CA1031 // a template that fails to render is shown as its error, as Airflow's Rendered tab does

@@ -91,10 +91,10 @@ internal static partial class UiPages
         Get(app, auth, "/dags/{dag_id}/runs/{run_id}/tasks/{task_id}", Role.Viewer, (ctx, user) => TaskInstancePageAsync(ctx, user, state, ops));
         Post(app, auth, "/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/action", Role.User, async (ctx, user) =>
         {
-            var ti = await ops.RequireTaskInstanceAsync(Route(ctx, "dag_id"), Route(ctx, "run_id"), Route(ctx, "task_id"), ctx.RequestAborted).ConfigureAwait(false);
+            var ti = await ops.RequireTaskInstanceAsync(Route(ctx, "dag_id"), Route(ctx, "run_id"), Route(ctx, "task_id"), ctx.RequestAborted, ApiInput.QueryInt(ctx, "map_index") ?? -1).ConfigureAwait(false);
             var run = (await state.Store.GetDagRunAsync(ti.DagId, ti.RunId, ctx.RequestAborted).ConfigureAwait(false))!;
             var form = await ctx.Request.ReadFormAsync(ctx.RequestAborted).ConfigureAwait(false);
-            var url = $"/dags/{U(ti.DagId)}/runs/{U(ti.RunId)}/tasks/{U(ti.TaskId)}";
+            var url = $"/dags/{U(ti.DagId)}/runs/{U(ti.RunId)}/tasks/{U(ti.TaskId)}" + (ti.MapIndex >= 0 ? $"?map_index={ti.MapIndex}" : string.Empty);
             switch (form["action"].ToString())
             {
                 case "clear":
@@ -115,7 +115,7 @@ internal static partial class UiPages
         Get(app, auth, "/ui/log", Role.Viewer, async (ctx, _) =>
         {
             var q = ctx.Request.Query;
-            var ti = await ops.RequireTaskInstanceAsync(q["dag_id"].ToString(), q["run_id"].ToString(), q["task_id"].ToString(), ctx.RequestAborted).ConfigureAwait(false);
+            var ti = await ops.RequireTaskInstanceAsync(q["dag_id"].ToString(), q["run_id"].ToString(), q["task_id"].ToString(), ctx.RequestAborted, ApiInput.QueryInt(ctx, "map_index") ?? -1).ConfigureAwait(false);
             var run = (await state.Store.GetDagRunAsync(ti.DagId, ti.RunId, ctx.RequestAborted).ConfigureAwait(false))!;
             var tryNumber = ApiInput.QueryInt(ctx, "try") ?? Math.Max(ti.TryNumber, 1);
             if (ApiInput.QueryBool(ctx, "download") == true)
@@ -187,10 +187,17 @@ internal static partial class UiPages
     private static async Task<string> GridAsync(WebState state, DagModel m, CancellationToken ct)
     {
         var runs = (await state.Store.ListDagRunsAsync(new DagRunQuery { DagId = m.DagId, Limit = GridRuns }, ct).ConfigureAwait(false)).Reverse().ToList();
-        var tis = new Dictionary<string, Dictionary<string, TaskInstance>>(StringComparer.Ordinal);
+        // Per run and task, the state shown: a mapped task's instances summed up as a group's are.
+        var tis = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
+        var counts = new Dictionary<(string Run, string Task), string>();
         foreach (var r in runs)
         {
-            tis[r.RunId] = (await state.Store.ListTaskInstancesAsync(m.DagId, r.RunId, ct).ConfigureAwait(false)).ToDictionary(t => t.TaskId, StringComparer.Ordinal);
+            var byTask = (await state.Store.ListTaskInstancesAsync(m.DagId, r.RunId, ct).ConfigureAwait(false)).GroupBy(t => t.TaskId, StringComparer.Ordinal).ToList();
+            tis[r.RunId] = byTask.ToDictionary(g => g.Key, g => g.Count() == 1 && g.First().MapIndex < 0 ? g.First().State.ToName() : GroupState(g.Select(t => t.State.ToName())), StringComparer.Ordinal);
+            foreach (var g in byTask.Where(g => g.Any(t => t.MapIndex >= 0)))
+            {
+                counts[(r.RunId, g.Key)] = $" · {g.Count()} mapped: " + string.Join(", ", g.GroupBy(t => t.State.ToName()).Select(s => $"{s.Count()} {s.Key}"));
+            }
         }
 
         var dag = state.Dag(m.DagId);
@@ -229,7 +236,7 @@ internal static partial class UiPages
                 var members = taskIds.Where(t => t.Group == group).Select(t => t.TaskId).ToList();
                 foreach (var r in runs)
                 {
-                    var gs = GroupState(members.Select(id => tis[r.RunId].TryGetValue(id, out var ti) ? ti.State.ToName() : "none"));
+                    var gs = GroupState(members.Select(id => tis[r.RunId].GetValueOrDefault(id, "none")));
                     sb.Append("<td><span class=\"cell st-").Append(gs).Append("\" data-group=\"").Append(E(group)).Append("\" data-run-id=\"").Append(E(r.RunId)).Append("\" data-state=\"").Append(gs)
                         .Append("\" title=\"").Append(E(group)).Append(" · ").Append(E(r.RunId)).Append(": ").Append(gs).Append("\"></span></td>");
                 }
@@ -238,13 +245,14 @@ internal static partial class UiPages
             }
 
             currentGroup = group;
-            sb.Append("<tr").Append(group is null ? string.Empty : " class=\"in-group\"").Append("><th class=\"task\">").Append(E(taskId)).Append("</th>");
+            var isMapped = dag is not null && dag.HasTask(taskId) && dag.GetTask(taskId).IsMapped;
+            sb.Append("<tr").Append(group is null ? string.Empty : " class=\"in-group\"").Append("><th class=\"task\">").Append(E(taskId)).Append(isMapped ? " <span class=\"muted\">[ ]</span>" : string.Empty).Append("</th>");
             foreach (var r in runs)
             {
-                var s = tis[r.RunId].TryGetValue(taskId, out var ti) ? ti.State.ToName() : "none";
+                var s = tis[r.RunId].GetValueOrDefault(taskId, "none");
                 sb.Append("<td><a class=\"cell st-").Append(s).Append("\" data-task-id=\"").Append(E(taskId)).Append("\" data-run-id=\"").Append(E(r.RunId)).Append("\" data-state=\"").Append(s)
                     .Append("\" href=\"/dags/").Append(U(m.DagId)).Append("/runs/").Append(U(r.RunId)).Append("/tasks/").Append(U(taskId))
-                    .Append("\" title=\"").Append(E(taskId)).Append(" · ").Append(E(r.RunId)).Append(": ").Append(s).Append("\"></a></td>");
+                    .Append("\" title=\"").Append(E(taskId)).Append(" · ").Append(E(r.RunId)).Append(": ").Append(s).Append(E(counts.GetValueOrDefault((r.RunId, taskId), string.Empty))).Append("\"></a></td>");
             }
 
             sb.Append("</tr>");
@@ -290,7 +298,8 @@ internal static partial class UiPages
         var run = runId.Length > 0
             ? await ops.RequireRunAsync(m.DagId, runId, ctx.RequestAborted).ConfigureAwait(false)
             : (await state.Store.ListDagRunsAsync(new DagRunQuery { DagId = m.DagId, Limit = 1 }, ctx.RequestAborted).ConfigureAwait(false)).FirstOrDefault();
-        var states = run is null ? [] : (await state.Store.ListTaskInstancesAsync(m.DagId, run.RunId, ctx.RequestAborted).ConfigureAwait(false)).ToDictionary(t => t.TaskId, t => t.State.ToName(), StringComparer.Ordinal);
+        var states = run is null ? [] : (await state.Store.ListTaskInstancesAsync(m.DagId, run.RunId, ctx.RequestAborted).ConfigureAwait(false))
+            .GroupBy(t => t.TaskId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => GroupState(g.Select(t => t.State.ToName())), StringComparer.Ordinal);
 
         // Layers: a task sits one column right of its furthest upstream task.
         var order = dag.TopologicalOrder();
@@ -418,7 +427,14 @@ internal static partial class UiPages
     private static async Task<IResult> TaskInstancePageAsync(HttpContext ctx, Principal user, WebState state, Operations ops)
     {
         var ct = ctx.RequestAborted;
-        var ti = await ops.RequireTaskInstanceAsync(Route(ctx, "dag_id"), Route(ctx, "run_id"), Route(ctx, "task_id"), ct).ConfigureAwait(false);
+        var mapIndex = ApiInput.QueryInt(ctx, "map_index") ?? -1;
+        if (mapIndex == -1 && await ops.ListMappedAsync(Route(ctx, "dag_id"), Route(ctx, "run_id"), Route(ctx, "task_id"), ct).ConfigureAwait(false) is { Count: > 0 } mapped
+            && await state.Store.GetTaskInstanceAsync(Route(ctx, "dag_id"), Route(ctx, "task_id"), Route(ctx, "run_id"), -1, ct).ConfigureAwait(false) is null)
+        {
+            return Page(ctx, user, Route(ctx, "task_id"), UiMapped.List(Route(ctx, "dag_id"), Route(ctx, "run_id"), Route(ctx, "task_id"), mapped), "dags");
+        }
+
+        var ti = await ops.RequireTaskInstanceAsync(Route(ctx, "dag_id"), Route(ctx, "run_id"), Route(ctx, "task_id"), ct, mapIndex).ConfigureAwait(false);
         var run = (await state.Store.GetDagRunAsync(ti.DagId, ti.RunId, ct).ConfigureAwait(false))!;
         var tries = await state.Store.ListTriesAsync(ti.DagId, ti.TaskId, ti.RunId, ti.MapIndex, ct).ConfigureAwait(false);
         var lastTry = Math.Max(ti.TryNumber, 1);
@@ -429,10 +445,16 @@ internal static partial class UiPages
         }
 
         var baseUrl = $"/dags/{U(ti.DagId)}/runs/{U(ti.RunId)}/tasks/{U(ti.TaskId)}";
+        var mi = ti.MapIndex >= 0 ? $"map_index={ti.MapIndex}&" : string.Empty;
         var sb = new StringBuilder();
         sb.Append("<p><a href=\"/dags/").Append(U(ti.DagId)).Append("/grid\">&larr; ").Append(E(ti.DagId)).Append("</a> / <a href=\"/dags/").Append(U(ti.DagId)).Append("/runs/").Append(U(ti.RunId)).Append("\">")
             .Append(E(ti.RunId)).Append("</a></p>");
-        sb.Append("<h1>Task ").Append(E(ti.TaskId)).Append(" <span id=\"ti-state\" class=\"state st-").Append(ti.State.ToName()).Append("\">").Append(ti.State.ToName()).Append("</span></h1>");
+        if (ti.MapIndex >= 0)
+        {
+            sb.Append("<p><a href=\"").Append(baseUrl).Append("\">&larr; all mapped instances of ").Append(E(ti.TaskId)).Append("</a></p>");
+        }
+
+        sb.Append("<h1>Task ").Append(E(ti.TaskId)).Append(ti.MapIndex >= 0 ? $" [{(ti.RenderedMapIndex is { } name ? E(name) : ti.MapIndex)}]" : string.Empty).Append(" <span id=\"ti-state\" class=\"state st-").Append(ti.State.ToName()).Append("\">").Append(ti.State.ToName()).Append("</span></h1>");
         sb.Append("<div class=\"card\"><table class=\"kv\">");
         Row(sb, "Operator", E(ti.Operator));
         Row(sb, "Try", $"{ti.TryNumber} of {ti.MaxTries}");
@@ -458,7 +480,7 @@ internal static partial class UiPages
         sb.Append("</table></div>");
         if (user.Can(Role.User))
         {
-            var action = baseUrl + "/action";
+            var action = baseUrl + "/action" + (ti.MapIndex >= 0 ? $"?map_index={ti.MapIndex}" : string.Empty);
             sb.Append("<div class=\"actions\">")
                 .Append(ButtonForm(ctx, action, "Clear", hidden: Hidden("action", "clear")))
                 .Append(ButtonForm(ctx, action, "Clear with downstream", hidden: Hidden("action", "clear") + Hidden("downstream", "true")))
@@ -490,7 +512,7 @@ internal static partial class UiPages
             sb.Append("<h2>Tries</h2><table class=\"list\"><thead><tr><th>Try</th><th>State</th><th>Started</th><th>Ended</th><th>Duration</th><th>Host</th><th>Pod</th></tr></thead><tbody>");
             foreach (var t in tries)
             {
-                sb.Append("<tr><td><a href=\"").Append(baseUrl).Append("?try=").Append(t.TryNumber).Append("\">").Append(t.TryNumber).Append("</a></td><td>").Append(Html.State(t.State)).Append("</td><td>")
+                sb.Append("<tr><td><a href=\"").Append(baseUrl).Append('?').Append(mi).Append("try=").Append(t.TryNumber).Append("\">").Append(t.TryNumber).Append("</a></td><td>").Append(Html.State(t.State)).Append("</td><td>")
                     .Append(Html.Time(t.StartDate)).Append("</td><td>").Append(Html.Time(t.EndDate)).Append("</td><td>")
                     .Append(E(ApiJson.Seconds(t.StartDate is { } s && t.EndDate is { } e ? e - s : null))).Append("</td><td>").Append(E(t.Hostname)).Append("</td><td class=\"mono\">").Append(E(t.ExternalId)).Append("</td></tr>");
             }
@@ -502,10 +524,10 @@ internal static partial class UiPages
         sb.Append("<h2>Log <span id=\"log-status\" class=\"").Append(chunk.EndOfLog ? "muted\">finished" : "live\">&#9679; live").Append("</span></h2><div class=\"tabs\">");
         for (var i = 1; i <= lastTry; i++)
         {
-            sb.Append("<a href=\"").Append(baseUrl).Append("?try=").Append(i).Append('"').Append(i == tryNumber ? " class=\"active\"" : string.Empty).Append(">Try ").Append(i).Append("</a>");
+            sb.Append("<a href=\"").Append(baseUrl).Append('?').Append(mi).Append("try=").Append(i).Append('"').Append(i == tryNumber ? " class=\"active\"" : string.Empty).Append(">Try ").Append(i).Append("</a>");
         }
 
-        var src = $"/ui/log?dag_id={U(ti.DagId)}&run_id={U(ti.RunId)}&task_id={U(ti.TaskId)}&try={tryNumber}";
+        var src = $"/ui/log?dag_id={U(ti.DagId)}&run_id={U(ti.RunId)}&task_id={U(ti.TaskId)}&{mi}try={tryNumber}";
         sb.Append("</div>");
         if (skipped > 0)
         {
