@@ -77,6 +77,43 @@ public sealed class ComposerFeatureTests(WebFixture fixture)
         await Screenshots.TakeAsync(page, "task-group-graph.png");
     }
 
+    [Fact]
+    public async Task Mapped_instances_are_listed_opened_and_marked_by_map_index_in_the_api_and_the_ui()
+    {
+        using var user = fixture.Client("user");
+        await fixture.Store.SetDagPausedAsync("mapped", false);
+        var run = await WebFixture.JsonAsync(await user.PostAsync("/api/v1/dags/mapped/dagRuns", Json("""{"dag_run_id":"mapped_run"}""")));
+        Assert.Equal("mapped_run", run["dag_run_id"]!.GetValue<string>());
+        await fixture.WaitForRunAsync("mapped", "mapped_run", DagRunState.Success, TimeSpan.FromSeconds(60));
+
+        var ti = "/api/v1/dags/mapped/dagRuns/mapped_run/taskInstances/echo_each";
+        var list = await WebFixture.JsonAsync(await user.GetAsync(ti + "/listMapped"));
+        Assert.Equal(3, list["total_entries"]!.GetValue<int>());
+        Assert.Equal(["say a0", "say b1", "say c2"], list["task_instances"]!.AsArray().Select(t => t!["rendered_map_index"]!.GetValue<string>()));
+        var one = await WebFixture.JsonAsync(await user.GetAsync(ti + "/1"));
+        Assert.Equal((1, "success"), (one["map_index"]!.GetValue<int>(), one["state"]!.GetValue<string>()));
+        Assert.Contains(one["rendered_fields"]!.AsObject(), f => f.Value!.ToString() == "b1");
+        var unmapped = await user.GetAsync(ti);
+        Assert.Equal(HttpStatusCode.NotFound, unmapped.StatusCode);
+        Assert.Contains("is mapped into 3 instances: give a map_index from 0 to 2", await unmapped.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var log = await user.GetAsync(ti + "/logs/1?map_index=2&full_content=true");
+        Assert.Contains("c2", await log.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var marked = await WebFixture.JsonAsync(await user.PatchAsync(ti + "/2", Json("""{"new_state":"failed"}""")));
+        Assert.Equal((2, "failed"), (marked["map_index"]!.GetValue<int>(), marked["state"]!.GetValue<string>()));
+        Assert.Equal(TaskInstanceState.Success, (await fixture.Store.GetTaskInstanceAsync("mapped", "echo_each", "mapped_run", 1))!.State);
+
+        var page = await LoginAsync("viewer");
+        await using var context = page.Context;
+        await page.GotoAsync("/dags/mapped/grid");
+        await Expect(page.Locator("a.cell[data-task-id=echo_each][data-run-id=mapped_run]")).ToHaveAttributeAsync("data-state", "failed");
+        await Expect(page.Locator("table.grid tbody th.task")).ToContainTextAsync("echo_each [ ]");
+        await page.Locator("a.cell[data-task-id=echo_each][data-run-id=mapped_run]").ClickAsync();
+        await Expect(page.Locator("#mapped tbody tr")).ToHaveCountAsync(3);
+        await page.Locator("#mapped tr[data-map-index='1'] a").ClickAsync();
+        await Expect(page.Locator("h1")).ToContainTextAsync("echo_each [say b1]");
+        await Expect(page.Locator("#log")).ToContainTextAsync("b1");
+    }
+
     private async Task<IPage> LoginAsync(string user)
     {
         var browser = await fixture.BrowserAsync();

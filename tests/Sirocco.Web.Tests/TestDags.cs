@@ -42,6 +42,10 @@ internal static class TestDags
         _ = extract >> load >> report;
         yield return grouped;
 
+        var mapped = new Dag("mapped") { Schedule = Scheduling.Schedule.None, FileLoc = "/dags/mapped.py" };
+        mapped.Add(new EchoOperator("echo_each") { MapIndexTemplate = "say {{ task.message }}" }.Expand(e => e.Message, ["a{{ ti.map_index }}", "b{{ ti.map_index }}", "c{{ ti.map_index }}"]));
+        yield return mapped;
+
         var live = new Dag("live_log") { Schedule = Scheduling.Schedule.None, FileLoc = "/dags/live_log.cs" };
         live.Add(new GatedOperator("gated"));
         yield return live;

@@ -81,6 +81,7 @@ internal sealed class ApiRequestGenerator
         ["connection_id"] = "fuzz_conn",
         ["username"] = "fuzz_user",
         ["pool_name"] = "default_pool",
+        ["map_index"] = "0",
     };
 
     private static readonly string?[] ContentTypes =
