@@ -42,8 +42,36 @@ public sealed class MappedPodsTests : IDisposable
         Directory.CreateDirectory(Path.Combine(_home, "dags"));
         await File.WriteAllTextAsync(Path.Combine(_home, "dags", "mapped_pods.py"), DagFile);
 
+        var (code, output) = await SiroccoAsync(cluster, "dags", "test", "mapped_pods", "2024-01-01");
+        Assert.True(code == 0, output);
+        Assert.Contains("item=b index=1", output, StringComparison.Ordinal);
+        Assert.Contains("total=[1, 2, 3]", output, StringComparison.Ordinal);
+        Assert.Contains("Rendered map_index_template: echo item=c", output, StringComparison.Ordinal);
+        foreach (var line in new[] { "each[0]: success", "each[1]: success", "each[2]: success", "nothing: skipped", "total: success", "finished: success" })
+        {
+            Assert.Contains(line, output, StringComparison.Ordinal);
+        }
+
+        // Each instance's pod carries its map index, as the provider labels it.
+        using var client = new k8s.Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(cluster.KubeconfigPath));
+        var pods = await client.CoreV1.ListNamespacedPodAsync("default", labelSelector: "task_id=each");
+        Assert.Equal(["0", "1", "2"], pods.Items.Select(x => x.Metadata.Labels["map_index"]).Order(StringComparer.Ordinal));
+
+        // The CLI addresses one instance by --map-index, as Airflow's does.
+        var (stateCode, state) = await SiroccoAsync(cluster, "tasks", "state", "mapped_pods", "each", "2024-01-01", "--map-index", "2");
+        Assert.Equal((0, "success"), (stateCode, state.Trim()));
+        var (noIndexCode, noIndex) = await SiroccoAsync(cluster, "tasks", "state", "mapped_pods", "each", "2024-01-01");
+        Assert.NotEqual(0, noIndexCode);
+        Assert.Contains("is mapped into 3 instances: give --map-index 0 to 2", noIndex, StringComparison.Ordinal);
+        var (_, log) = await SiroccoAsync(cluster, "tasks", "logs", "mapped_pods", "each", "2024-01-01", "--map-index", "1");
+        Assert.Contains("item=b index=1", log, StringComparison.Ordinal);
+    }
+
+    private async Task<(int Code, string Output)> SiroccoAsync(LocalCluster.LocalCluster cluster, params string[] args)
+    {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "sirocco.dll"), "dags", "test", "mapped_pods", "2024-01-01" })
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "sirocco.dll"));
+        foreach (var a in args)
         {
             psi.ArgumentList.Add(a);
         }
@@ -58,20 +86,6 @@ public sealed class MappedPodsTests : IDisposable
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         await p.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
-        var output = await stdout + await stderr;
-
-        Assert.True(p.ExitCode == 0, output);
-        Assert.Contains("item=b index=1", output, StringComparison.Ordinal);
-        Assert.Contains("total=[1, 2, 3]", output, StringComparison.Ordinal);
-        Assert.Contains("Rendered map_index_template: echo item=c", output, StringComparison.Ordinal);
-        foreach (var line in new[] { "each[0]: success", "each[1]: success", "each[2]: success", "nothing: skipped", "total: success", "finished: success" })
-        {
-            Assert.Contains(line, output, StringComparison.Ordinal);
-        }
-
-        // Each instance's pod carries its map index, as the provider labels it.
-        using var client = new k8s.Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(cluster.KubeconfigPath));
-        var pods = await client.CoreV1.ListNamespacedPodAsync("default", labelSelector: "task_id=each");
-        Assert.Equal(["0", "1", "2"], pods.Items.Select(x => x.Metadata.Labels["map_index"]).Order(StringComparer.Ordinal));
+        return (p.ExitCode, await stdout + await stderr);
     }
 }

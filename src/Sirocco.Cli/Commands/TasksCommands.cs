@@ -76,10 +76,14 @@ internal static class TasksCommands
             try
             {
                 await scheduler.RunToCompletionAsync([run], ct, onlyTask: task.TaskId);
-                var ti = await ctx.Store.GetTaskInstanceAsync(run.DagId, task.TaskId, run.RunId, -1, ct);
-                var state = ti?.State ?? TaskInstanceState.None;
-                ctx.Out.WriteLine($"{task.TaskId}: {state.ToName()}");
-                return state is TaskInstanceState.Success or TaskInstanceState.Skipped ? 0 : 1;
+                // A mapped task runs every instance; each is listed.
+                var tis = (await ctx.Store.ListTaskInstancesAsync(run.DagId, run.RunId, ct)).Where(t => t.TaskId == task.TaskId).OrderBy(t => t.MapIndex).ToList();
+                foreach (var ti in tis)
+                {
+                    ctx.Out.WriteLine($"{task.TaskId}{(ti.MapIndex >= 0 ? $"[{ti.MapIndex}]" : string.Empty)}: {ti.State.ToName()}");
+                }
+
+                return tis.Count > 0 && tis.All(t => t.State is TaskInstanceState.Success or TaskInstanceState.Skipped) ? 0 : 1;
             }
             finally
             {
@@ -138,16 +142,32 @@ internal static class TasksCommands
         throw new SiroccoException($"DagRun for {dagId} with run_id or logical_date of '{runIdOrDate}' not found");
     }
 
+    /// <summary>Airflow's <c>--map-index</c>: which instance of a mapped task (-1, the default, for an unmapped one).</summary>
+    private static Option<int> MapIndexOption() => new("--map-index") { Description = "For a mapped task: the instance's map index (default -1: an unmapped task)", DefaultValueFactory = _ => -1 };
+
+    private static async Task<TaskInstance> RequireTaskInstanceAsync(CliContext ctx, DagRun r, string taskId, int mapIndex, CancellationToken ct)
+    {
+        if (await ctx.Store.GetTaskInstanceAsync(r.DagId, taskId, r.RunId, mapIndex, ct) is { } ti)
+        {
+            return ti;
+        }
+
+        var mapped = (await ctx.Store.ListTaskInstancesAsync(r.DagId, r.RunId, ct)).Count(t => t.TaskId == taskId && t.MapIndex >= 0);
+        throw new SiroccoException(mapIndex == -1 && mapped > 0
+            ? $"Task {taskId} in run {r.RunId} of {r.DagId} is mapped into {mapped} instances: give --map-index 0 to {mapped - 1}"
+            : $"Task {taskId}{(mapIndex >= 0 ? $" (map index {mapIndex})" : string.Empty)} has no instance in run {r.RunId} of {r.DagId}");
+    }
+
     private static Command State(CliContext ctx)
     {
         var (dagId, taskId) = DagTaskArguments();
         var run = new Argument<string>("run_id") { Description = "Run id or logical date" };
-        var cmd = new Command("state", "Print a task instance's state") { dagId, taskId, run };
+        var mapIndex = MapIndexOption();
+        var cmd = new Command("state", "Print a task instance's state") { dagId, taskId, run, mapIndex };
         cmd.SetAction(async (pr, ct) =>
         {
             var r = await FindRunAsync(ctx, pr.GetValue(dagId)!, pr.GetValue(run)!, ct);
-            var ti = await ctx.Store.GetTaskInstanceAsync(r.DagId, pr.GetValue(taskId)!, r.RunId, -1, ct)
-                ?? throw new SiroccoException($"Task {pr.GetValue(taskId)} has no instance in run {r.RunId} of {r.DagId}");
+            var ti = await RequireTaskInstanceAsync(ctx, r, pr.GetValue(taskId)!, pr.GetValue(mapIndex), ct);
             ctx.Out.WriteLine(ti.State.ToName());
             return 0;
         });
@@ -182,7 +202,8 @@ internal static class TasksCommands
         var (dagId, taskId) = DagTaskArguments();
         var run = new Argument<string>("run_id") { Description = "Run id or logical date" };
         var state = new Option<string>("--state") { Description = "success, failed or skipped", Required = true };
-        var cmd = new Command("mark", "Set a task instance's state (as the UI's mark success / mark failed); a running try is ended") { dagId, taskId, run, state };
+        var mapIndex = MapIndexOption();
+        var cmd = new Command("mark", "Set a task instance's state (as the UI's mark success / mark failed); a running try is ended") { dagId, taskId, run, state, mapIndex };
         cmd.SetAction(async (pr, ct) =>
         {
             var target = StateNames.ParseTaskInstanceState(pr.GetValue(state)!);
@@ -192,10 +213,9 @@ internal static class TasksCommands
             }
 
             var r = await FindRunAsync(ctx, pr.GetValue(dagId)!, pr.GetValue(run)!, ct);
-            var ti = await ctx.Store.GetTaskInstanceAsync(r.DagId, pr.GetValue(taskId)!, r.RunId, -1, ct)
-                ?? throw new SiroccoException($"Task {pr.GetValue(taskId)} has no instance in run {r.RunId} of {r.DagId}");
+            var ti = await RequireTaskInstanceAsync(ctx, r, pr.GetValue(taskId)!, pr.GetValue(mapIndex), ct);
             var marked = await ctx.Store.MarkTaskInstanceAsync(ti, target, ctx.Actor, DateTimeOffset.UtcNow, ct);
-            ctx.Out.WriteLine($"<TaskInstance: {r.DagId}.{ti.TaskId} {r.RunId} [{ti.State.ToName()}]> marked {marked.State.ToName()}");
+            ctx.Out.WriteLine($"<TaskInstance: {r.DagId}.{ti.TaskId} {r.RunId}{(ti.MapIndex >= 0 ? $" map_index={ti.MapIndex}" : string.Empty)} [{ti.State.ToName()}]> marked {marked.State.ToName()}");
             return 0;
         });
         return cmd;
@@ -258,20 +278,20 @@ internal static class TasksCommands
         var run = new Argument<string>("run_id") { Description = "Run id or logical date" };
         var tryNumber = new Option<int?>("--try") { Description = "Try number (the latest by default)" };
         var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing new lines until the try ends" };
-        var cmd = new Command("logs", "Print a task try's log") { dagId, taskId, run, tryNumber, follow };
+        var mapIndex = MapIndexOption();
+        var cmd = new Command("logs", "Print a task try's log") { dagId, taskId, run, tryNumber, follow, mapIndex };
         cmd.SetAction(async (pr, ct) =>
         {
             var r = await FindRunAsync(ctx, pr.GetValue(dagId)!, pr.GetValue(run)!, ct);
             var task = pr.GetValue(taskId)!;
-            var ti = await ctx.Store.GetTaskInstanceAsync(r.DagId, task, r.RunId, -1, ct)
-                ?? throw new SiroccoException($"Task {task} has no instance in run {r.RunId} of {r.DagId}");
+            var ti = await RequireTaskInstanceAsync(ctx, r, task, pr.GetValue(mapIndex), ct);
             var number = pr.GetValue(tryNumber) ?? ti.TryNumber;
             if (number < 1 || number > Math.Max(1, ti.TryNumber))
             {
                 throw new SiroccoException($"Task {task} in run {r.RunId} has tries 1 to {ti.TryNumber}; there is no try {number}");
             }
 
-            var path = TaskLogPaths.For(Hosting.Options(ctx).LogFolder, r.DagId, task, r.LogicalDate, number);
+            var path = TaskLogPaths.For(Hosting.Options(ctx).LogFolder, r.DagId, task, r.LogicalDate, number, ti.MapIndex);
             if (!File.Exists(path) && !pr.GetValue(follow))
             {
                 throw new SiroccoException($"No log for try {number} of {r.DagId}.{task} in {r.RunId} (expected {path})");
@@ -299,7 +319,7 @@ internal static class TasksCommands
                     return 0;
                 }
 
-                var now = await ctx.Store.GetTaskInstanceAsync(r.DagId, task, r.RunId, -1, ct);
+                var now = await ctx.Store.GetTaskInstanceAsync(r.DagId, task, r.RunId, ti.MapIndex, ct);
                 if (now is null || (now.TryNumber > number) || (now.TryNumber == number && now.State is not (TaskInstanceState.Running or TaskInstanceState.Queued)))
                 {
                     // One last read catches lines written just before the try ended.
