@@ -17,16 +17,37 @@ public static class MapExpansion
         var items = new List<IReadOnlyList<JsonElement>>(sources.Count);
         foreach (var source in sources)
         {
-            var value = source switch
-            {
-                LiteralMapSource literal => literal.Values,
-                XComMapSource xcom => await PullAsync(store, dag, runId, xcom, ct).ConfigureAwait(false),
-                _ => throw new SiroccoException($"unknown map source {source.GetType().Name}"),
-            };
-            items.Add(TaskMapping.Items(value, source));
+            items.Add(await ItemsAsync(store, dag, runId, source, ct).ConfigureAwait(false));
         }
 
         return items;
+    }
+
+    private static async Task<IReadOnlyList<JsonElement>> ItemsAsync(IMetadataStore store, Dag dag, string runId, MapSource source, CancellationToken ct)
+    {
+        JsonElement value;
+        switch (source)
+        {
+            case LiteralMapSource literal:
+                value = literal.Values;
+                break;
+            case XComMapSource xcom:
+                value = await PullAsync(store, dag, runId, xcom, ct).ConfigureAwait(false);
+                break;
+            case ZipMapSource zip:
+                var parts = new List<IReadOnlyList<JsonElement>>(zip.Sources.Count);
+                foreach (var part in zip.Sources)
+                {
+                    parts.Add(await ItemsAsync(store, dag, runId, part, ct).ConfigureAwait(false));
+                }
+
+                value = zip.Combine(parts);
+                break;
+            default:
+                throw new SiroccoException($"unknown map source {source.GetType().Name}");
+        }
+
+        return TaskMapping.Items(value, source);
     }
 
     /// <summary>The arguments of one mapped instance, resolved from the store (the UI shows them; a resumed try uses them).</summary>

@@ -32,6 +32,9 @@ public sealed class MappingTests
                 keyed = BashOperator.partial(task_id="keyed").expand(bash_command=XComArg(make, key="commands"))
                 pairs = BashOperator.partial(task_id="pairs", env={"X": "y"}).expand_kwargs([{"bash_command": "echo 1"}, {"bash_command": "echo 2", "env": {"Z": "1"}}])
                 sub = BashOperator.partial(task_id="sub").expand(bash_command=make.output["cmds"])
+                prefix = "run "
+                zipped = BashOperator.partial(task_id="zipped").expand(bash_command=make.output.zip(keyed.output, fillvalue="").map(lambda pair: pair[0] + pair[1]))
+                lam = BashOperator.partial(task_id="lam").expand(bash_command=make.output.map(lambda x, suffix="!": prefix + str(x) + suffix))
             """);
         Assert.True(r.Errors.Count == 0, r.Errors.Count == 0 ? string.Empty : r.Errors[0].Message);
         var dag = Assert.Single(r.Dags);
@@ -53,6 +56,13 @@ public sealed class MappingTests
 
         Assert.Equal("commands", Assert.IsType<XComMapSource>(dag.GetTask("keyed").Mapping!.Arguments.Single().Value).Key);
         Assert.Equal("cmds", Assert.IsType<XComMapSource>(dag.GetTask("sub").Mapping!.Arguments.Single().Value).Key);
+        var zip = Assert.IsType<ZipMapSource>(dag.GetTask("zipped").Mapping!.Arguments.Single().Value);
+        Assert.Equal(["make", "keyed"], zip.Sources.Select(x => ((XComMapSource)x).TaskId));
+        Assert.Equal("\"\"", zip.FillValue!.Value.GetRawText());
+        Assert.Equal("\"ab\"", zip.Transform!(JsonSerializer.SerializeToElement(new[] { "a", "b" })).GetRawText());
+        Assert.Equal(["keyed", "make"], dag.GetTask("zipped").UpstreamTaskIds.Order(StringComparer.Ordinal));
+        var lambdaSource = Assert.IsType<XComMapSource>(dag.GetTask("lam").Mapping!.Arguments.Single().Value);
+        Assert.Equal("\"run 7!\"", lambdaSource.Transform!(JsonSerializer.SerializeToElement(7)).GetRawText());
         var pairs = (BashOperator)dag.GetTask("pairs");
         Assert.IsType<LiteralMapSource>(pairs.Mapping!.Kwargs);
         var second = (BashOperator)pairs.CloneForTry();

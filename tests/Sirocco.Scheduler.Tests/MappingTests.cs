@@ -63,6 +63,26 @@ public sealed class MappingTests
     }
 
     [Fact]
+    public async Task Zipped_outputs_map_side_by_side_to_the_shortest_or_with_a_fill_value_to_the_longest()
+    {
+        await using var f = new Fixture(Utc(2024, 1, 2, 1));
+        var numbers = ScriptedOperator.Ok("numbers", new[] { 1, 2, 3 });
+        var letters = ScriptedOperator.Ok("letters", new[] { "x", "y" });
+        var shortest = new Echo("shortest");
+        shortest.ExpandArgument("items", new ZipMapSource([new XComMapSource("numbers"), new XComMapSource("letters")]));
+        var longest = new Echo("longest");
+        longest.ExpandArgument("items", new ZipMapSource([new XComMapSource("numbers"), new XComMapSource("letters")], JsonSerializer.SerializeToElement("-")));
+        _ = new TaskList(numbers, letters) >> shortest;
+        _ = new TaskList(numbers, letters) >> longest;
+        await f.Create(Daily("zipped", numbers, letters, shortest, longest)).StepAsync();
+
+        var run = Assert.Single(await f.RunsAsync("zipped"));
+        Assert.Equal(DagRunState.Success, run.State);
+        Assert.Equal([":1,x", ":2,y"], await ValuesAsync(f, run, "shortest"));
+        Assert.Equal([":1,x", ":2,y", ":3,-"], await ValuesAsync(f, run, "longest"));
+    }
+
+    [Fact]
     public async Task Nothing_to_map_over_skips_the_task_and_its_all_success_downstream()
     {
         await using var f = new Fixture(Utc(2024, 1, 2, 1));

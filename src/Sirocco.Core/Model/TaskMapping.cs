@@ -37,6 +37,27 @@ public sealed record XComMapSource(string TaskId, string Key = XComEntry.ReturnV
 }
 
 /// <summary>
+/// Several sources side by side (Airflow's <c>XComArg.zip</c>): item i is the list of each source's item i; the
+/// shortest source ends it, or with <see cref="FillValue"/> the longest (missing items take the fill value).
+/// </summary>
+/// <param name="Sources">The sources zipped, first the one <c>zip</c> was called on.</param>
+/// <param name="FillValue">The fill value, when one was given.</param>
+public sealed record ZipMapSource(IReadOnlyList<MapSource> Sources, JsonElement? FillValue = null) : MapSource
+{
+    /// <inheritdoc/>
+    public override string Describe() => "zip(" + string.Join(", ", Sources.Select(s => s.Describe())) + ")";
+
+    /// <summary>Zips each source's items (already resolved) into lists.</summary>
+    public JsonElement Combine(IReadOnlyList<IReadOnlyList<JsonElement>> items)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        var length = items.Count == 0 ? 0 : FillValue is null ? items.Min(i => i.Count) : items.Max(i => i.Count);
+        var fill = FillValue ?? default;
+        return JsonSerializer.SerializeToElement(Enumerable.Range(0, length).Select(i => items.Select(list => i < list.Count ? list[i] : fill).ToList()).ToList());
+    }
+}
+
+/// <summary>
 /// How a task is mapped into one instance per item: Airflow's <c>expand</c> (the cross product of its arguments' values,
 /// the last argument varying fastest) or <c>expand_kwargs</c> (one instance per dict of arguments).
 /// </summary>
@@ -52,9 +73,12 @@ public sealed class TaskMapping
 
     /// <summary>The upstream tasks whose XComs the mapping reads.</summary>
     public IEnumerable<string> UpstreamTaskIds =>
-        _arguments.Select(a => a.Value).Append(Kwargs).OfType<XComMapSource>().Select(s => s.TaskId).Distinct(StringComparer.Ordinal);
+        _arguments.Select(a => a.Value).Append(Kwargs).SelectMany(Flatten).OfType<XComMapSource>().Select(s => s.TaskId).Distinct(StringComparer.Ordinal);
 
     internal void Add(string property, MapSource source) => _arguments.Add(new(property, source));
+
+    private static IEnumerable<MapSource?> Flatten(MapSource? source) =>
+        source is ZipMapSource zip ? zip.Sources.SelectMany(Flatten) : [source];
 
     /// <summary>
     /// The arguments of one mapped instance, given each source's items (resolved by the scheduler): for <c>expand</c>

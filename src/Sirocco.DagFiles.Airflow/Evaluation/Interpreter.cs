@@ -485,6 +485,8 @@ internal sealed class Interpreter
                 return dict;
             case ComprehensionExpr comp:
                 return Comprehension(comp, frame);
+            case LambdaExpr l:
+                return new UserFunction(l.Definition, frame);
             case AttributeExpr a:
                 return _library.GetAttribute(Eval(a.Target, frame), a.Name, a.Offset, this);
             case SubscriptExpr sub:

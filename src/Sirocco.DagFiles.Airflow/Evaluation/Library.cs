@@ -756,8 +756,10 @@ internal sealed class Library
                 return Fn(name, a => Mapping.Expand(this, p, name == "expand_kwargs", a));
             case TaskValue t when name == "output":
                 return new XComArgValue(t, XComEntry.ReturnValueKey, null);
-            case XComArgValue x when name == "map":
-                return Fn("map", a => Mapping.Map(x, a.Positional.Count == 1 && a.Keywords.Count == 0 ? a.Positional[0] : throw new DagEvalException("XComArg.map() takes one function", offset), interpreter, offset));
+            case XComArgValue or ZipArgValue when name == "map":
+                return Fn("map", a => Mapping.Map((IPyObject)target, a.Positional.Count == 1 && a.Keywords.Count == 0 ? a.Positional[0] : throw new DagEvalException("XComArg.map() takes one function", offset), interpreter, offset));
+            case XComArgValue x when name == "zip":
+                return Fn("zip", a => Mapping.Zip(x, a));
             case TaskValue t when name == "dag":
                 return t.Task.Dag is { } dag ? DagValueOf(dag) : null;
             case List<object?> list when Mutators.List(list, name, interpreter) is { } m:

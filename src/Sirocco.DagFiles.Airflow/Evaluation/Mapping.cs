@@ -41,6 +41,20 @@ internal sealed record XComArgValue(TaskValue Task, string Key, Func<JsonElement
     public override string ToString() => $"<XComArg: {Task.Task.TaskId}[{Key}]>";
 }
 
+/// <summary><c>a.output.zip(b.output, ..., fillvalue=x)</c>: outputs side by side, item i the tuple of each one's item i.</summary>
+internal sealed record ZipArgValue(IReadOnlyList<object?> Parts, object? FillValue, bool HasFill, Func<JsonElement, JsonElement>? Transform) : IPyObject
+{
+    public string TypeName => "_ZipResult";
+
+    public bool TryGetAttr(string name, out object? value)
+    {
+        value = null;
+        return false;
+    }
+
+    public override string ToString() => "<zip of XComArgs>";
+}
+
 /// <summary>Dynamic task mapping in DAG files: <c>.partial(...).expand(...)</c> and <c>.expand_kwargs(...)</c>.</summary>
 internal static class Mapping
 {
@@ -83,36 +97,51 @@ internal static class Mapping
         return wrapped;
     }
 
+    /// <summary><c>xcom_arg.zip(*others, fillvalue=...)</c>.</summary>
+    public static ZipArgValue Zip(XComArgValue first, Args a)
+    {
+        a.Check("zip", int.MaxValue, "fillvalue");
+        foreach (var other in a.Positional.Where(p => p is not (XComArgValue or ZipArgValue or List<object?> or PyTuple)))
+        {
+            throw new DagEvalException($"XComArg.zip() takes outputs of tasks (or lists), not {Interpreter.Describe(other)}");
+        }
+
+        return new ZipArgValue([first, .. a.Positional], a.Get(-1, "fillvalue"), a.Has("fillvalue"), null);
+    }
+
     /// <summary><c>xcom_arg.map(f)</c>: <paramref name="function"/> is applied to each item when the task is expanded.</summary>
-    public static XComArgValue Map(XComArgValue arg, object? function, Interpreter interpreter, int offset)
+    public static IPyObject Map(IPyObject arg, object? function, Interpreter interpreter, int offset)
     {
         if (function is not (UserFunction or NativeFunction))
         {
             throw new DagEvalException($"XComArg.map() takes a function or a lambda, not {Interpreter.Describe(function)}", offset);
         }
 
-        var previous = arg.Transform;
-        return arg with
+        var (previous, name) = arg switch
         {
-            Transform = item =>
-            {
-                var input = previous is null ? item : previous(item);
-                object? result;
-                lock (interpreter)
-                {
-                    try
-                    {
-                        result = interpreter.Invoke(function, new Args([PyOps.FromJson(input)], []), offset);
-                    }
-                    catch (DagEvalException e)
-                    {
-                        throw new SiroccoException($"the function given to {arg.Task.Task.TaskId}.output.map() failed on {Short(input)}: {e.Message}");
-                    }
-                }
-
-                return JsonSerializer.SerializeToElement(ToJson(result, "the result of map()"));
-            },
+            XComArgValue x => (x.Transform, $"{x.Task.Task.TaskId}.output"),
+            ZipArgValue z => (z.Transform, "zip(...)"),
+            _ => throw new DagEvalException("map() needs an XComArg", offset),
         };
+        Func<JsonElement, JsonElement> transform = item =>
+        {
+            var input = previous is null ? item : previous(item);
+            object? result;
+            lock (interpreter)
+            {
+                try
+                {
+                    result = interpreter.Invoke(function, new Args([PyOps.FromJson(input)], []), offset);
+                }
+                catch (DagEvalException e)
+                {
+                    throw new SiroccoException($"the function given to {name}.map() failed on {Short(input)}: {e.Message}");
+                }
+            }
+
+            return JsonSerializer.SerializeToElement(ToJson(result, "the result of map()"));
+        };
+        return arg is XComArgValue xcom ? xcom with { Transform = transform } : ((ZipArgValue)arg) with { Transform = transform };
     }
 
     /// <summary>A plain value of the file (str, number, bool, None, list, tuple, dict, Kubernetes model) as JSON.</summary>
@@ -151,6 +180,9 @@ internal static class Mapping
             case XComArgValue x:
                 x.Task.Task.SetDownstream(mapped.Task);
                 return new XComMapSource(x.Task.Task.TaskId, x.Key) { Transform = x.Transform };
+            case ZipArgValue z:
+                var fill = z.HasFill ? JsonSerializer.SerializeToElement(ToJson(z.FillValue, where)) : (JsonElement?)null;
+                return new ZipMapSource([.. z.Parts.Select(p => Source(p, where, mapped))], fill) { Transform = z.Transform };
             case List<object?> or PyTuple or PyDict:
                 return new LiteralMapSource(JsonSerializer.SerializeToElement(ToJson(value, where)));
             default:

@@ -225,6 +225,12 @@ internal sealed class FunctionDef(int offset, string name, Parameter[] parameter
     public string? Docstring { get; } = docstring;
 }
 
+/// <summary><c>lambda params: expr</c>, as a function whose body returns the expression.</summary>
+internal sealed class LambdaExpr(int offset, FunctionDef definition) : Expr(offset)
+{
+    public FunctionDef Definition { get; } = definition;
+}
+
 internal sealed class ReturnStmt(int offset, Expr? value) : Stmt(offset)
 {
     public Expr? Value { get; } = value;

@@ -13,7 +13,6 @@ internal sealed class Parser
     {
         ["class"] = "class definitions",
         ["while"] = "while loops",
-        ["lambda"] = "lambda expressions",
         ["global"] = "global statements",
         ["nonlocal"] = "nonlocal statements",
         ["del"] = "del statements",
@@ -674,6 +673,52 @@ internal sealed class Parser
         }
     }
 
+    /// <summary><c>lambda a, b=1, *rest, **kw: expr</c>: a function whose body returns the expression.</summary>
+    private LambdaExpr Lambda()
+    {
+        var offset = Current.Offset;
+        Next();
+        var parameters = new List<Parameter>();
+        var keywordOnly = false;
+        while (!Current.Is(":"))
+        {
+            if (parameters.Count > 0 || keywordOnly)
+            {
+                Expect(",");
+            }
+
+            if (Skip("**"))
+            {
+                parameters.Add(new Parameter(ExpectName(), null, 2));
+                continue;
+            }
+
+            if (Skip("*"))
+            {
+                keywordOnly = true;
+                if (Current.Kind == TokenKind.Name)
+                {
+                    parameters.Add(new Parameter(ExpectName(), null, 1));
+                }
+
+                continue;
+            }
+
+            var p = ExpectName();
+            Expr? dflt = Skip("=") ? Test() : null;
+            if (parameters.Exists(x => x.Name == p))
+            {
+                throw Error($"duplicate argument '{p}' in lambda");
+            }
+
+            parameters.Add(new Parameter(p, dflt, keywordOnly ? 3 : 0));
+        }
+
+        Expect(":");
+        var body = Test();
+        return new LambdaExpr(offset, new FunctionDef(offset, "<lambda>", [.. parameters], [new ReturnStmt(body.Offset, body)], null));
+    }
+
     private Expr Test()
     {
         Enter();
@@ -681,7 +726,7 @@ internal sealed class Parser
         {
             if (Current.IsName("lambda"))
             {
-                throw Error("lambda expressions are not supported in DAG files read without Python");
+                return Lambda();
             }
 
             var offset = Current.Offset;
