@@ -16,7 +16,7 @@ public sealed class ImportErrorTests
         { "class A:\n    pass\n", 3, 1, "class definitions are not supported" },
         { "while True:\n    pass\n", 3, 1, "while loops are not supported" },
         { "f = lambda x: x\ny = f()\n", 4, 5, "<lambda>() missing required argument: 'x'" },
-        { "@task\ndef f():\n    pass\n", 3, 1, "decorators" },
+        { "from airflow.decorators import task\n@task.branch\ndef f():\n    pass\n", 4, 7, "@task.branch is not supported yet" },
         { "x = 'abc'.__class__\n", 3, 11, "'__class__' is not allowed" },
         { "x = (1,\n", 3, 5, "'(' was never closed" },
         { "x = [1, 2)\n", 3, 10, "closing parenthesis ')' does not match opening parenthesis '['" },

@@ -37,13 +37,13 @@ public abstract partial class BaseOperator
     public void ExpandArgument(string name, MapSource source)
     {
         ArgumentNullException.ThrowIfNull(source);
-        var property = MappableProperty(name);
+        var key = AcceptsMappedKeyword(name) ? name : MappableProperty(name).Name;
         if (Mapping?.Kwargs is not null)
         {
             throw new SiroccoException($"task '{TaskId}': expand and expand_kwargs cannot be combined");
         }
 
-        if (Mapping?.Arguments.Any(a => a.Key == property.Name) == true)
+        if (Mapping?.Arguments.Any(a => a.Key == key) == true)
         {
             throw new SiroccoException($"task '{TaskId}': argument '{name}' is mapped twice");
         }
@@ -57,7 +57,7 @@ public abstract partial class BaseOperator
         }
 
         Mapping ??= new TaskMapping();
-        Mapping.Add(property.Name, source);
+        Mapping.Add(key, source);
     }
 
     /// <summary>
@@ -96,6 +96,12 @@ public abstract partial class BaseOperator
         ArgumentNullException.ThrowIfNull(arguments);
         foreach (var (name, value) in arguments)
         {
+            if (AcceptsMappedKeyword(name))
+            {
+                ApplyMappedKeyword(name, value);
+                continue;
+            }
+
             var property = MappableProperty(name);
             try
             {
@@ -110,6 +116,16 @@ public abstract partial class BaseOperator
             }
         }
     }
+
+    /// <summary>
+    /// Whether <paramref name="name"/> is mapped as a keyword of the operator's own (such as a Python function's
+    /// parameter) rather than a property; such keywords are set by <see cref="ApplyMappedKeyword"/>.
+    /// </summary>
+    protected virtual bool AcceptsMappedKeyword(string name) => false;
+
+    /// <summary>Sets a mapped keyword that <see cref="AcceptsMappedKeyword"/> accepted.</summary>
+    protected virtual void ApplyMappedKeyword(string name, JsonElement value) =>
+        throw new NotSupportedException($"{OperatorName} maps no keyword '{name}'");
 
     /// <summary>
     /// Lets an operator set a mapped argument that takes more than a JSON conversion (e.g. a list of environment

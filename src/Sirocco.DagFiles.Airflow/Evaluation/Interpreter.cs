@@ -40,6 +40,7 @@ internal sealed class Interpreter
     {
         _module = module;
         _library = library;
+        library.Evaluator = this;
         _timeout = timeout;
         _maxSteps = maxSteps;
         _cancellationToken = cancellationToken;
@@ -167,7 +168,13 @@ internal sealed class Interpreter
                 case WithStmt w:
                     return With(w, frame);
                 case FunctionDef def:
-                    frame.Vars[def.Name] = new UserFunction(def, frame);
+                    object? function = new UserFunction(def, frame);
+                    for (var i = def.Decorators.Length - 1; i >= 0; i--)
+                    {
+                        function = Invoke(Eval(def.Decorators[i], frame), new Args([function], []), def.Decorators[i].Offset);
+                    }
+
+                    frame.Vars[def.Name] = function;
                     return Flow.Normal;
                 case ReturnStmt r:
                     if (ReferenceEquals(frame, _globals))
@@ -206,7 +213,7 @@ internal sealed class Interpreter
                 _ = Exec(s, scratch);
             }
         }
-        catch (DagEvalException e) when (e.Message.StartsWith(Library.ImportErrorPrefix, StringComparison.Ordinal))
+        catch (DagEvalException e) when (e.Message.StartsWith(Library.ImportErrorPrefix, StringComparison.Ordinal) || e.Message.StartsWith(Library.MissingNamePrefix, StringComparison.Ordinal))
         {
             return ExecBlock(stmt.Handler, frame);
         }

@@ -17,6 +17,9 @@ internal sealed class Library
 {
     public const string ImportErrorPrefix = "No module named";
 
+    /// <summary>Python's other ImportError: a module without the name imported from it.</summary>
+    public const string MissingNamePrefix = "cannot import name";
+
     private readonly Dictionary<string, Namespace> _modules = new(StringComparer.Ordinal);
     private readonly List<DagValue> _dags = [];
     private readonly HashSet<DagValue> _registered = [];
@@ -109,6 +112,13 @@ internal sealed class Library
 
         var param = Fn("Param", NewParam);
         var xcomArg = Fn("XComArg", NewXComArg);
+        var task = TaskFlow.Decorator(this, "python");
+        _taskDecorator = task;
+        var pythonOperator = Fn("PythonOperator", a => TaskFlow.PythonOperator(this, a));
+        Module("airflow.decorators", new(StringComparer.Ordinal) { ["task"] = task, ["dag"] = Fn("dag", a => DagDecorator(a, airflow3: false)) });
+        Module("airflow.operators.python", new(StringComparer.Ordinal) { ["PythonOperator"] = pythonOperator });
+        Module("airflow.operators.python_operator", new(StringComparer.Ordinal) { ["PythonOperator"] = pythonOperator });
+        Module("airflow.providers.standard.operators.python", new(StringComparer.Ordinal) { ["PythonOperator"] = pythonOperator });
         var models = Module("airflow.models", new(StringComparer.Ordinal) { ["DAG"] = dag, ["Variable"] = variable, ["Param"] = param, ["XComArg"] = xcomArg });
         Module("airflow.models.xcom_arg", new(StringComparer.Ordinal) { ["XComArg"] = xcomArg });
         Module("airflow.models.param", new(StringComparer.Ordinal) { ["Param"] = param });
@@ -123,6 +133,8 @@ internal sealed class Library
             ["cross_downstream"] = cross,
             ["TaskGroup"] = taskGroup,
             ["XComArg"] = xcomArg,
+            ["task"] = task,
+            ["dag"] = Fn("dag", a => DagDecorator(a, airflow3: true)),
         });
         Module("airflow.providers.standard.operators.bash", new(StringComparer.Ordinal) { ["BashOperator"] = bash });
         Module("airflow.providers.standard.operators.empty", new(StringComparer.Ordinal) { ["EmptyOperator"] = empty });
@@ -165,8 +177,22 @@ internal sealed class Library
         new("type", "WeightRule", Enum.GetValues<WeightRule>().ToDictionary(r => r.ToName().ToUpperInvariant(), r => (object?)r.ToName(), StringComparer.Ordinal));
 
     /// <summary>Runs an import statement: binds the names or fails naming the module or the name.</summary>
+    /// <summary>The interpreter running the file (a <c>@dag</c> function's body runs in it when the function is called).</summary>
+    public Interpreter? Evaluator { get; set; }
+
+    /// <summary>The import statement that bound each name of the file, for shipping a task function to its pod.</summary>
+    public Dictionary<string, string> ImportLines { get; } = new(StringComparer.Ordinal);
+
     public void Import(ImportStmt stmt, Frame frame)
     {
+        foreach (var (name, asName, _) in stmt.Names)
+        {
+            var bound = asName ?? (stmt.Module is null ? name.Split('.')[0] : name);
+            ImportLines[bound] = stmt.Module is null
+                ? asName is null ? $"import {name}" : $"import {name} as {asName}"
+                : asName is null ? $"from {stmt.Module} import {name}" : $"from {stmt.Module} import {name} as {asName}";
+        }
+
         if (stmt.Module is null)
         {
             foreach (var (name, asName, offset) in stmt.Names)
@@ -210,7 +236,7 @@ internal sealed class Library
             }
             else
             {
-                throw new DagEvalException(ImportHint(stmt.Module, name) ?? $"cannot import name '{name}' from '{stmt.Module}' (not in the DAG-file subset)", offset);
+                throw new DagEvalException(ImportHint(stmt.Module, name) ?? $"{MissingNamePrefix} '{name}' from '{stmt.Module}' (not in the DAG-file subset)", offset);
             }
         }
     }
@@ -230,7 +256,6 @@ internal sealed class Library
     {
         (_, "GKECreateClusterOperator" or "GKEDeleteClusterOperator") =>
             $"{name} is not supported yet by Sirocco's DAG-file reader",
-        ("airflow.decorators", _) => $"decorators ({name}) are not supported in DAG files read without Python",
         _ => null,
     };
 
@@ -594,13 +619,14 @@ internal sealed class Library
     private static List<IPyObject> Items(object? value, int offset, string what) => value switch
     {
         TaskValue or GroupValue => [(IPyObject)value],
-        List<object?> or PyTuple => [.. ((IEnumerable<object?>)value).Select(x => x as TaskValue as IPyObject ?? x as GroupValue ?? throw new DagEvalException($"{what}: {Interpreter.Describe(x)} is not a task", offset))],
+        XComArgValue x => [x.Task], // a @task call's output stands for its task
+        List<object?> or PyTuple => [.. ((IEnumerable<object?>)value).Select(x => x as TaskValue as IPyObject ?? x as GroupValue ?? (IPyObject?)(x as XComArgValue)?.Task ?? throw new DagEvalException($"{what}: {Interpreter.Describe(x)} is not a task", offset))],
         _ => throw new DagEvalException($"{what}: {Interpreter.Describe(value)} is not a task or a list of tasks", offset),
     };
 
     public object? Dependency(string op, object? left, object? right, int offset)
     {
-        if (left is not (TaskValue or GroupValue) && right is not (TaskValue or GroupValue))
+        if (left is not (TaskValue or GroupValue or XComArgValue) && right is not (TaskValue or GroupValue or XComArgValue))
         {
             throw new DagEvalException($"unsupported operand type(s) for {op}: '{Interpreter.Describe(left)}' and '{Interpreter.Describe(right)}'", offset);
         }
@@ -643,7 +669,7 @@ internal sealed class Library
         for (var i = 0; i + 1 < items.Count; i++)
         {
             var (up, down) = (items[i], items[i + 1]);
-            if (up is TaskValue or GroupValue || down is TaskValue or GroupValue)
+            if (up is TaskValue or GroupValue or XComArgValue || down is TaskValue or GroupValue or XComArgValue)
             {
                 foreach (var u in Items(up, 0, "chain"))
                 {
@@ -727,6 +753,44 @@ internal sealed class Library
         return new XComArgValue(task, key, null);
     }
 
+    private NativeFunction? _taskDecorator;
+
+    /// <summary><c>@dag</c> or <c>@dag(...)</c>: calling the function makes the DAG, its body run inside it (the function's name is the dag_id by default).</summary>
+    private object? DagDecorator(Args a, bool airflow3)
+    {
+        if (a.Positional is [UserFunction f] && a.Keywords.Count == 0)
+        {
+            return DagFactory(f, [], airflow3);
+        }
+
+        if (a.Positional.Count == 0)
+        {
+            var keywords = a.Keywords;
+            return Fn("dag", b => b.Positional is [UserFunction g] && b.Keywords.Count == 0
+                ? DagFactory(g, keywords, airflow3)
+                : throw new DagEvalException("@dag(...) must decorate a function defined with def"));
+        }
+
+        throw new DagEvalException($"@dag takes a function defined with def, or keyword arguments and then the function, not {Interpreter.Describe(a.Positional[0])}");
+    }
+
+    private NativeFunction DagFactory(UserFunction function, List<KeywordArg> keywords, bool airflow3) => Fn(function.Definition.Name, call =>
+    {
+        List<KeywordArg> dagArgs = keywords.Exists(k => k.Name == "dag_id") ? keywords : [new KeywordArg("dag_id", function.Definition.Name, 0), .. keywords];
+        var dag = (DagValue)NewDag(new Args([], dagArgs), airflow3)!;
+        EnterDag(dag);
+        try
+        {
+            (Evaluator ?? throw new InvalidOperationException("no interpreter")).Invoke(function, call, function.Definition.Offset);
+        }
+        finally
+        {
+            ExitDag();
+        }
+
+        return dag;
+    });
+
     // ---- Attributes ----
     public object? GetAttribute(object? target, string name, int offset, Interpreter interpreter)
     {
@@ -750,8 +814,14 @@ internal sealed class Library
 
                     return null;
                 });
+            case NativeFunction t when ReferenceEquals(t, _taskDecorator):
+                return TaskFlow.Attribute(this, name);
+            case NativeFunction f when TaskFlow.FactoryAttribute(this, f, name) is { } attribute:
+                return attribute;
             case NativeFunction f when name == "partial" && Operators.ClassNames.Contains(f.Name):
                 return Fn($"{f.Name}.partial", a => new PartialValue(f.Name, a));
+            case TaskFlowPartial tp when name is "expand" or "expand_kwargs":
+                return Fn(name, a => TaskFlow.Expand(this, tp, name == "expand_kwargs", a));
             case PartialValue p when name is "expand" or "expand_kwargs":
                 return Fn(name, a => Mapping.Expand(this, p, name == "expand_kwargs", a));
             case TaskValue t when name == "output":

@@ -173,7 +173,7 @@ internal static class Mapping
         return obj;
     }
 
-    private static MapSource Source(object? value, string where, TaskValue mapped)
+    public static MapSource Source(object? value, string where, TaskValue mapped)
     {
         switch (value)
         {

@@ -37,6 +37,7 @@ internal static class Operators
     {
         [typeof(KubernetesPodOperator)] = Table(typeof(KubernetesPodOperator), PodAliases()),
         [typeof(GKEStartPodOperator)] = Table(typeof(GKEStartPodOperator), PodAliases()),
+        [typeof(PythonPodOperator)] = Table(typeof(PythonPodOperator), PodAliases()),
         [typeof(EmptyOperator)] = Table(typeof(EmptyOperator), []),
         [typeof(BashOperator)] = Table(typeof(BashOperator), new(StringComparer.Ordinal)
         {
@@ -111,6 +112,7 @@ internal static class Operators
             {
                 "KubernetesPodOperator" => new KubernetesPodOperator(taskId),
                 "GKEStartPodOperator" => new GKEStartPodOperator(taskId),
+                "PythonPodOperator" => new PythonPodOperator(taskId),
                 "BashOperator" => new BashOperator(taskId),
                 _ => new EmptyOperator(taskId),
             };

@@ -223,6 +223,12 @@ internal sealed class FunctionDef(int offset, string name, Parameter[] parameter
     public Stmt[] Body { get; } = body;
 
     public string? Docstring { get; } = docstring;
+
+    /// <summary>The decorators, outermost first.</summary>
+    public Expr[] Decorators { get; set; } = [];
+
+    /// <summary>The definition's text from its <c>def</c> line, dedented; for a lambda, its expression in parentheses.</summary>
+    public string? Source { get; init; }
 }
 
 /// <summary><c>lambda params: expr</c>, as a function whose body returns the expression.</summary>
@@ -256,4 +262,10 @@ internal sealed class ModuleNode(Stmt[] body, string? docstring)
     public Stmt[] Body { get; } = body;
 
     public string? Docstring { get; } = docstring;
+
+    /// <summary>The decorators, outermost first.</summary>
+    public Expr[] Decorators { get; set; } = [];
+
+    /// <summary>The definition's text from its <c>def</c> line, dedented; for a lambda, its expression in parentheses.</summary>
+    public string? Source { get; init; }
 }

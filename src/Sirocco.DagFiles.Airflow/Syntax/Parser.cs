@@ -133,7 +133,7 @@ internal sealed class Parser
         var t = Current;
         if (t.Kind == TokenKind.Op && t.Text == "@")
         {
-            throw Error("decorators (such as @dag or @task) are not supported in DAG files read without Python");
+            return [Decorated()];
         }
 
         if (t.Kind == TokenKind.Name)
@@ -507,6 +507,32 @@ internal sealed class Parser
         return new WithStmt(offset, [.. items], Block());
     }
 
+    /// <summary><c>@expr</c> lines (each any expression, as since Python 3.9) before a <c>def</c>.</summary>
+    private FunctionDef Decorated()
+    {
+        var decorators = new List<Expr>();
+        while (Current.Kind == TokenKind.Op && Current.Text == "@")
+        {
+            Next();
+            decorators.Add(Test());
+            if (Current.Kind != TokenKind.Newline)
+            {
+                throw Error($"invalid syntax: expected the end of the line after a decorator, got {Describe(Current)}");
+            }
+
+            Next();
+        }
+
+        if (!Current.IsName("def"))
+        {
+            throw Error(Current.IsName("class") ? "class definitions are not supported in DAG files read without Python" : $"invalid syntax: a decorator must be followed by 'def', got {Describe(Current)}");
+        }
+
+        var def = Def();
+        def.Decorators = [.. decorators];
+        return def;
+    }
+
     private FunctionDef Def()
     {
         var offset = Next().Offset;
@@ -569,7 +595,7 @@ internal sealed class Parser
 
         var body = Block();
         var doc = body.Length > 0 && body[0] is ExprStmt { Value: ConstExpr { Value: string s } } ? s : null;
-        return new FunctionDef(offset, name, [.. parameters], body, doc);
+        return new FunctionDef(offset, name, [.. parameters], body, doc) { Source = SourceOf(offset, Current.Kind == TokenKind.End ? _text.Length : Current.Offset) };
     }
 
     private void SkipAnnotation()
@@ -673,6 +699,15 @@ internal sealed class Parser
         }
     }
 
+    /// <summary>A definition's text from its <c>def</c> line to <paramref name="end"/>, dedented to column 0 (the text shipped when a task's function runs in a pod).</summary>
+    private string SourceOf(int defOffset, int end)
+    {
+        var lineStart = _text.LastIndexOf('\n', Math.Max(0, defOffset - 1)) + 1;
+        var indent = defOffset - lineStart;
+        var lines = _text[lineStart..Math.Min(end, _text.Length)].TrimEnd().Split('\n');
+        return string.Join('\n', lines.Select(l => l.Length >= indent && l[..indent].Trim().Length == 0 ? l[indent..] : l.TrimStart())) + "\n";
+    }
+
     /// <summary><c>lambda a, b=1, *rest, **kw: expr</c>: a function whose body returns the expression.</summary>
     private LambdaExpr Lambda()
     {
@@ -716,7 +751,11 @@ internal sealed class Parser
 
         Expect(":");
         var body = Test();
-        return new LambdaExpr(offset, new FunctionDef(offset, "<lambda>", [.. parameters], [new ReturnStmt(body.Offset, body)], null));
+        var end = Current.Kind == TokenKind.End ? _text.Length : Current.Offset;
+        return new LambdaExpr(offset, new FunctionDef(offset, "<lambda>", [.. parameters], [new ReturnStmt(body.Offset, body)], null)
+        {
+            Source = "(" + _text[offset..end].TrimEnd().TrimEnd(',').TrimEnd() + ")",
+        });
     }
 
     private Expr Test()

@@ -1,0 +1,196 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Sirocco.Kubernetes;
+
+/// <summary>
+/// Runs a Python function of a DAG file in a pod, so that the scheduler runs no Python: Airflow's
+/// <c>@task.kubernetes</c>, and Sirocco's way of running <c>PythonOperator</c> and <c>@task</c>. The function's source
+/// (with the helpers, imports and JSON constants of the file it uses) is shipped in the pod's command; its arguments
+/// (rendered as templates, upstream outputs pulled from XCom) and the context Airflow passes (<c>ds</c>,
+/// <c>params</c>, <c>run_id</c>…) go in as JSON; its return value comes back as the <c>return_value</c> XCom. The image
+/// is <see cref="KubernetesPodOperator.Image"/>, by default <c>[kubernetes] python_task_image</c>; it must have
+/// <c>python3</c>.
+/// </summary>
+public sealed class PythonPodOperator : KubernetesPodOperator
+{
+    /// <summary>The key of an argument that stands for an upstream task's XCom until the try pulls it.</summary>
+    public const string XComPlaceholder = "__sirocco_xcom__";
+
+    private static readonly string[] PythonFields = [nameof(OpArgs), nameof(OpKwargs), nameof(TemplatesDict)];
+
+    /// <summary>Creates the task; its result is pushed to XCom, as a Python task's is.</summary>
+    public PythonPodOperator(string taskId)
+        : base(taskId) => DoXcomPush = true;
+
+    /// <summary>The operator's name as the UI shows it (<c>_PythonDecoratedOperator</c>, <c>PythonOperator</c>…).</summary>
+    public string DisplayName { get; set; } = nameof(PythonPodOperator);
+
+    /// <inheritdoc/>
+    public override string OperatorName => DisplayName;
+
+    /// <summary>The Python code run before the call: the function's definition and what it needs from its file.</summary>
+    public string PythonSource { get; set; } = string.Empty;
+
+    /// <summary>The function called.</summary>
+    public string FunctionName { get; set; } = string.Empty;
+
+    /// <summary>Positional arguments (JSON values; an upstream output is <c>{"__sirocco_xcom__": task, "key": key}</c>).</summary>
+    public IList<object?> OpArgs { get; set; } = [];
+
+    /// <summary>Keyword arguments, as <see cref="OpArgs"/>.</summary>
+    public IDictionary<string, object?> OpKwargs { get; set; } = new Dictionary<string, object?>(StringComparer.Ordinal);
+
+    /// <summary>Airflow's <c>templates_dict</c>: rendered, and passed in the context as <c>templates_dict</c>.</summary>
+    public IDictionary<string, object?>? TemplatesDict { get; set; }
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<string> TemplateFields => [.. base.TemplateFields, .. PythonFields];
+
+    /// <inheritdoc/>
+    public override BaseOperator CloneForTry()
+    {
+        var copy = (PythonPodOperator)base.CloneForTry();
+        copy.OpArgs = [.. OpArgs];
+        copy.OpKwargs = new Dictionary<string, object?>(OpKwargs, StringComparer.Ordinal);
+        copy.TemplatesDict = TemplatesDict is null ? null : new Dictionary<string, object?>(TemplatesDict, StringComparer.Ordinal);
+        return copy;
+    }
+
+    /// <summary>A mapped <c>@task</c> maps its function's keyword arguments.</summary>
+    protected override bool AcceptsMappedKeyword(string name) => true;
+
+    /// <summary>Sets a function keyword argument from a mapped item.</summary>
+    protected override void ApplyMappedKeyword(string name, JsonElement value) => OpKwargs[name] = Plain(JsonNode.Parse(value.GetRawText()));
+
+    /// <summary>JSON as the plain values <see cref="OpArgs"/> and <see cref="OpKwargs"/> hold (dictionaries, lists, strings, numbers, booleans), which the template renderer walks.</summary>
+    public static object? Plain(JsonNode? node) => node switch
+    {
+        null => null,
+        JsonObject o => o.ToDictionary(kv => kv.Key, kv => Plain(kv.Value), StringComparer.Ordinal),
+        JsonArray a => a.Select(Plain).ToList(),
+        JsonValue v => v.GetValueKind() switch
+        {
+            JsonValueKind.String => v.GetValue<string>(),
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            JsonValueKind.Number when v.TryGetValue<long>(out var l) => l,
+            JsonValueKind.Number => v.GetValue<double>(),
+            _ => null,
+        },
+        _ => null,
+    };
+
+    /// <summary>Pulls the upstream outputs among the arguments, writes the call into the pod's command, and runs the pod.</summary>
+    public override async Task<object?> ExecuteAsync(TaskExecutionContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var input = new JsonObject
+        {
+            ["args"] = await ResolveAsync(ToJson(OpArgs), context, cancellationToken).ConfigureAwait(false),
+            ["kwargs"] = await ResolveAsync(ToJson(OpKwargs), context, cancellationToken).ConfigureAwait(false),
+            ["context"] = Context(context),
+        };
+        Image ??= context.Config.Get("kubernetes", "python_task_image", "python:3.12-slim");
+        Cmds = ["python3", "-c"];
+        Arguments = [Script(PythonSource, FunctionName)];
+        EnvVars["SIROCCO_PYTHON_INPUT"] = input.ToJsonString();
+        DoXcomPush = true;
+        return await base.ExecuteAsync(context, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The program the pod runs: the shipped code, then the call with the context keys its signature takes.</summary>
+    internal static string Script(string source, string function) => $$"""
+        import inspect as _sirocco_inspect, json as _sirocco_json, os as _sirocco_os
+        _sirocco_input = _sirocco_json.loads(_sirocco_os.environ["SIROCCO_PYTHON_INPUT"])
+        {{source}}
+        _sirocco_fn = {{function}}
+        _sirocco_args = _sirocco_input["args"]
+        _sirocco_kwargs = dict(_sirocco_input["kwargs"])
+        _sirocco_params = list(_sirocco_inspect.signature(_sirocco_fn).parameters.values())
+        _sirocco_taken = {p.name for p in _sirocco_params[:len(_sirocco_args)]} | set(_sirocco_kwargs)
+        _sirocco_any = any(p.kind == p.VAR_KEYWORD for p in _sirocco_params)
+        for _k, _v in _sirocco_input["context"].items():
+            if _k not in _sirocco_taken and (_sirocco_any or _k in {p.name for p in _sirocco_params}):
+                _sirocco_kwargs[_k] = _v
+        _sirocco_result = _sirocco_fn(*_sirocco_args, **_sirocco_kwargs)
+        _sirocco_os.makedirs("/airflow/xcom", exist_ok=True)
+        with open("/airflow/xcom/return.json", "w") as _sirocco_out:
+            _sirocco_json.dump(_sirocco_result, _sirocco_out)
+        """;
+
+    private JsonObject Context(TaskExecutionContext context)
+    {
+        var run = context.DagRun;
+        var ti = context.TaskInstance;
+        var parameters = new JsonObject();
+        foreach (var (k, v) in Dag?.Params ?? new Dictionary<string, object?>())
+        {
+            parameters[k] = JsonSerializer.SerializeToNode(v);
+        }
+
+        foreach (var (k, v) in run.Conf ?? [])
+        {
+            parameters[k] = v?.DeepClone(); // [core] dag_run_conf_overrides_params, as in Airflow 2
+        }
+
+        var logical = run.LogicalDate.ToUniversalTime();
+        return new JsonObject
+        {
+            ["dag_id"] = run.DagId,
+            ["task_id"] = TaskId,
+            ["run_id"] = run.RunId,
+            ["ds"] = logical.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+            ["ds_nodash"] = logical.ToString("yyyyMMdd", System.Globalization.CultureInfo.InvariantCulture),
+            ["ts"] = logical.ToString("yyyy-MM-dd'T'HH:mm:ss+00:00", System.Globalization.CultureInfo.InvariantCulture),
+            ["logical_date"] = logical.ToString("o", System.Globalization.CultureInfo.InvariantCulture),
+            ["data_interval_start"] = run.DataInterval.Start.ToUniversalTime().ToString("o", System.Globalization.CultureInfo.InvariantCulture),
+            ["data_interval_end"] = run.DataInterval.End.ToUniversalTime().ToString("o", System.Globalization.CultureInfo.InvariantCulture),
+            ["params"] = parameters,
+            ["conf"] = run.Conf?.DeepClone() ?? new JsonObject(),
+            ["try_number"] = Math.Max(1, ti.TryNumber),
+            ["map_index"] = ti.MapIndex,
+            ["templates_dict"] = TemplatesDict is null ? null : ToJson(TemplatesDict),
+        };
+    }
+
+    private static JsonNode? ToJson(object? value) => value switch
+    {
+        null => null,
+        JsonNode node => node.DeepClone(),
+        JsonElement e => JsonNode.Parse(e.GetRawText()),
+        _ => JsonSerializer.SerializeToNode(value, value.GetType()),
+    };
+
+    /// <summary>Replaces each upstream placeholder by the XCom it names (a mapped upstream's: the list of its values).</summary>
+    private static async Task<JsonNode?> ResolveAsync(JsonNode? node, TaskExecutionContext context, CancellationToken ct)
+    {
+        switch (node)
+        {
+            case JsonObject o when o.TryGetPropertyValue(XComPlaceholder, out var task) && task is JsonValue:
+                var taskId = task.GetValue<string>();
+                var key = o["key"]?.GetValue<string>() ?? XComEntry.ReturnValueKey;
+                var value = await context.Recorder.PullXComAsync(taskId, key, ct).ConfigureAwait(false)
+                    ?? throw new SiroccoException($"the output of {taskId} (XCom '{key}') was not pushed, so it cannot be passed to this task");
+                return JsonNode.Parse(value.GetRawText());
+            case JsonObject o:
+                var copy = new JsonObject();
+                foreach (var (k, v) in o)
+                {
+                    copy[k] = await ResolveAsync(v, context, ct).ConfigureAwait(false);
+                }
+
+                return copy;
+            case JsonArray a:
+                var items = new JsonArray();
+                foreach (var v in a)
+                {
+                    items.Add(await ResolveAsync(v, context, ct).ConfigureAwait(false));
+                }
+
+                return items;
+            default:
+                return node?.DeepClone();
+        }
+    }
+}

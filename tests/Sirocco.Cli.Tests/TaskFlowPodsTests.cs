@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Sirocco.LocalCluster;
+
+namespace Sirocco.Cli.Tests;
+
+/// <summary>
+/// A TaskFlow DAG file (@dag, @task, @task.kubernetes, PythonOperator, a mapped @task) run unchanged by
+/// <c>sirocco dags test</c>: each function runs in a pod of the local cluster (the host's python3), never in the scheduler.
+/// </summary>
+public sealed class TaskFlowPodsTests : IDisposable
+{
+    private const string DagFile = """
+        import json
+        from datetime import datetime
+        from airflow.decorators import dag, task
+        from airflow.operators.python import PythonOperator
+
+        FACTOR = 3
+        LABELS = {"a": "alpha"}
+
+        def scale(x):
+            return x * FACTOR
+
+        @dag(schedule=None, start_date=datetime(2024, 1, 1), params={"who": "composer"})
+        def taskflow():
+            @task
+            def extract(ds=None):
+                return {"day": ds, "rows": [1, 2, 3]}
+
+            @task.kubernetes(image="python:3.12-slim")
+            def transform(data: dict, params=None):
+                import math
+                return {"total": sum(scale(r) for r in data["rows"]), "who": params["who"], "root": math.isqrt(16)}
+
+            @task(task_id="load_it")
+            def load(result, **context):
+                print("loading", json.dumps(result, sort_keys=True), LABELS["a"], context["run_id"])
+                return result["total"]
+
+            @task
+            def square(x, offset):
+                return x * x + offset
+
+            total = load(transform(extract()))
+            PythonOperator(task_id="report", python_callable=lambda total, note: f"{note}:{total}", op_kwargs={"total": total, "note": "{{ ds_nodash }}"})
+            squares = square.partial(offset=1).expand(x=[1, 2, 3])
+            PythonOperator(task_id="sum_squares", python_callable=lambda values: sum(values), op_args=[squares])
+
+        taskflow()
+        """;
+
+    private readonly string _home = Directory.CreateTempSubdirectory("sirocco-taskflow-").FullName;
+
+    public void Dispose() => Directory.Delete(_home, recursive: true);
+
+    [Fact]
+    public async Task Dags_test_runs_every_python_function_in_a_pod_with_arguments_context_and_results_through_xcom()
+    {
+        await using var cluster = await LocalCluster.LocalCluster.StartAsync(new LocalClusterOptions { HomeDirectory = Path.Combine(_home, "cluster") });
+        Directory.CreateDirectory(Path.Combine(_home, "dags"));
+        await File.WriteAllTextAsync(Path.Combine(_home, "dags", "taskflow.py"), DagFile);
+
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "sirocco.dll"), "dags", "test", "taskflow", "2024-01-02" })
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.Environment["SIROCCO_HOME"] = _home;
+        psi.Environment["SIROCCO_CONN_KUBERNETES_DEFAULT"] = new JsonObject
+        {
+            ["conn_type"] = "kubernetes",
+            ["extra"] = new JsonObject { ["kube_config_path"] = cluster.KubeconfigPath },
+        }.ToJsonString();
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
+        var output = await stdout + await stderr;
+
+        Assert.True(p.ExitCode == 0, output);
+        Assert.Contains("Pushed XCom return_value: {\"day\": \"2024-01-02\", \"rows\": [1, 2, 3]}", output, StringComparison.Ordinal);
+        Assert.Contains("Pushed XCom return_value: {\"total\": 18, \"who\": \"composer\", \"root\": 4}", output, StringComparison.Ordinal);
+        Assert.Contains("loading {\"root\": 4, \"total\": 18, \"who\": \"composer\"} alpha manual__2024-01-02T00:00:00+00:00", output, StringComparison.Ordinal);
+        Assert.Contains("Pushed XCom return_value: \"20240102:18\"", output, StringComparison.Ordinal);
+        Assert.Contains("Pushed XCom return_value: 17", output, StringComparison.Ordinal); // (1+1) + (4+1) + (9+1)
+        Assert.Contains("_KubernetesDecoratedOperator taskflow.transform", output, StringComparison.Ordinal);
+        foreach (var line in new[] { "extract: success", "transform: success", "load_it: success", "report: success", "square[0]: success", "square[2]: success", "sum_squares: success", "finished: success" })
+        {
+            Assert.Contains(line, output, StringComparison.Ordinal);
+        }
+    }
+}
