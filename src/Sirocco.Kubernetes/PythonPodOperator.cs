@@ -61,25 +61,7 @@ public sealed class PythonPodOperator : KubernetesPodOperator
     protected override bool AcceptsMappedKeyword(string name) => true;
 
     /// <summary>Sets a function keyword argument from a mapped item.</summary>
-    protected override void ApplyMappedKeyword(string name, JsonElement value) => OpKwargs[name] = Plain(JsonNode.Parse(value.GetRawText()));
-
-    /// <summary>JSON as the plain values <see cref="OpArgs"/> and <see cref="OpKwargs"/> hold (dictionaries, lists, strings, numbers, booleans), which the template renderer walks.</summary>
-    public static object? Plain(JsonNode? node) => node switch
-    {
-        null => null,
-        JsonObject o => o.ToDictionary(kv => kv.Key, kv => Plain(kv.Value), StringComparer.Ordinal),
-        JsonArray a => a.Select(Plain).ToList(),
-        JsonValue v => v.GetValueKind() switch
-        {
-            JsonValueKind.String => v.GetValue<string>(),
-            JsonValueKind.True => true,
-            JsonValueKind.False => false,
-            JsonValueKind.Number when v.TryGetValue<long>(out var l) => l,
-            JsonValueKind.Number => v.GetValue<double>(),
-            _ => null,
-        },
-        _ => null,
-    };
+    protected override void ApplyMappedKeyword(string name, JsonElement value) => OpKwargs[name] = PlainJson.From(JsonNode.Parse(value.GetRawText()));
 
     /// <summary>Pulls the upstream outputs among the arguments, writes the call into the pod's command, and runs the pod.</summary>
     public override async Task<object?> ExecuteAsync(TaskExecutionContext context, CancellationToken cancellationToken)

@@ -124,22 +124,7 @@ public sealed class AirflowTaskRenderer : ITaskRenderer
         };
     }
 
-    private static object? ToPlain(JsonNode? node) => node switch
-    {
-        null => null,
-        JsonObject o => o.ToDictionary(kv => kv.Key, kv => ToPlain(kv.Value), StringComparer.Ordinal) as IReadOnlyDictionary<string, object?>,
-        JsonArray a => a.Select(ToPlain).ToList(),
-        JsonValue v => v.GetValueKind() switch
-        {
-            JsonValueKind.String => v.GetValue<string>(),
-            JsonValueKind.True => true,
-            JsonValueKind.False => false,
-            JsonValueKind.Number when v.TryGetValue<long>(out var l) => l,
-            JsonValueKind.Number => v.GetValue<double>(),
-            _ => null,
-        },
-        _ => null,
-    };
+    private static object? ToPlain(JsonNode? node) => PlainJson.From(node);
 
     private static string Describe(object? value) => value switch
     {

@@ -103,7 +103,7 @@ internal static class TaskFlow
             fixedArgs[k.Name] = k.Value;
         }
 
-        op.OpKwargs = (Dictionary<string, object?>)PythonPodOperator.Plain(Arguments(fixedArgs, "partial()", wrapped))!;
+        op.OpKwargs = (Dictionary<string, object?>)PlainJson.From(Arguments(fixedArgs, "partial()", wrapped))!;
         try
         {
             if (kwargs)
@@ -139,9 +139,9 @@ internal static class TaskFlow
         var skip = new HashSet<string>(StringComparer.Ordinal) { "python_callable", "op_args", "op_kwargs", "templates_dict", "show_return_value_in_logs", "templates_exts" };
         var wrapped = Make(library, "PythonOperator", callable, [.. a.Keywords.Where(k => !skip.Contains(k.Name))]);
         var op = (PythonPodOperator)wrapped.Task;
-        op.OpArgs = a.Get(-1, "op_args") is { } args ? (List<object?>)PythonPodOperator.Plain(Arguments(args, "op_args", wrapped))! : [];
-        op.OpKwargs = a.Get(-1, "op_kwargs") is { } kwargs ? (Dictionary<string, object?>)PythonPodOperator.Plain(Arguments(kwargs, "op_kwargs", wrapped))! : new Dictionary<string, object?>(StringComparer.Ordinal);
-        op.TemplatesDict = a.Get(-1, "templates_dict") is { } t ? (Dictionary<string, object?>?)PythonPodOperator.Plain(Arguments(t, "templates_dict", wrapped)) : null;
+        op.OpArgs = a.Get(-1, "op_args") is { } args ? (List<object?>)PlainJson.From(Arguments(args, "op_args", wrapped))! : [];
+        op.OpKwargs = a.Get(-1, "op_kwargs") is { } kwargs ? (Dictionary<string, object?>)PlainJson.From(Arguments(kwargs, "op_kwargs", wrapped))! : new Dictionary<string, object?>(StringComparer.Ordinal);
+        op.TemplatesDict = a.Get(-1, "templates_dict") is { } t ? (Dictionary<string, object?>?)PlainJson.From(Arguments(t, "templates_dict", wrapped)) : null;
         return wrapped;
     }
 
@@ -173,14 +173,14 @@ internal static class TaskFlow
     {
         var wrapped = Make(library, factory.Kind == "kubernetes" ? "_KubernetesDecoratedOperator" : "_PythonDecoratedOperator", factory.Function, factory.Options);
         var op = (PythonPodOperator)wrapped.Task;
-        op.OpArgs = (List<object?>)PythonPodOperator.Plain(Arguments(call.Positional, "arguments", wrapped))!;
+        op.OpArgs = (List<object?>)PlainJson.From(Arguments(call.Positional, "arguments", wrapped))!;
         var kwargs = new PyDict();
         foreach (var k in call.Keywords)
         {
             kwargs[k.Name] = k.Value;
         }
 
-        op.OpKwargs = (Dictionary<string, object?>)PythonPodOperator.Plain(Arguments(kwargs, "arguments", wrapped))!;
+        op.OpKwargs = (Dictionary<string, object?>)PlainJson.From(Arguments(kwargs, "arguments", wrapped))!;
         return new XComArgValue(wrapped, XComEntry.ReturnValueKey, null);
     }
 
