@@ -41,6 +41,19 @@ public sealed class PythonPodOperator : KubernetesPodOperator
     /// <summary>Keyword arguments, as <see cref="OpArgs"/>.</summary>
     public IDictionary<string, object?> OpKwargs { get; set; } = new Dictionary<string, object?>(StringComparer.Ordinal);
 
+    /// <summary>
+    /// What the function's result decides: null (nothing), <c>branch</c> (the task ids to follow among the direct
+    /// downstream tasks; the others are skipped, as BranchPythonOperator does) or <c>short_circuit</c> (a falsy
+    /// result skips the downstream tasks, as ShortCircuitOperator does).
+    /// </summary>
+    public string? Decision { get; set; }
+
+    /// <summary>For <c>short_circuit</c>: skip every task downstream, whatever its trigger rule (default), or only the direct ones.</summary>
+    public bool IgnoreDownstreamTriggerRules { get; set; } = true;
+
+    /// <summary>Whether the function is a callback, called with Airflow's context as its one argument.</summary>
+    public bool CallWithContext { get; set; }
+
     /// <summary>Airflow's <c>templates_dict</c>: rendered, and passed in the context as <c>templates_dict</c>.</summary>
     public IDictionary<string, object?>? TemplatesDict { get; set; }
 
@@ -75,14 +88,90 @@ public sealed class PythonPodOperator : KubernetesPodOperator
         };
         Image ??= context.Config.Get("kubernetes", "python_task_image", "python:3.12-slim");
         Cmds = ["python3", "-c"];
-        Arguments = [Script(PythonSource, FunctionName)];
+        Arguments = [Script(PythonSource, FunctionName, CallWithContext)];
         EnvVars["SIROCCO_PYTHON_INPUT"] = input.ToJsonString();
-        DoXcomPush = true;
-        return await base.ExecuteAsync(context, cancellationToken).ConfigureAwait(false);
+        DoXcomPush = !CallWithContext;
+        var result = await base.ExecuteAsync(context, cancellationToken).ConfigureAwait(false);
+        var skipped = Decision switch
+        {
+            "branch" => Branch(result as JsonElement?),
+            "short_circuit" when !Truthy(result as JsonElement?) => ShortCircuit(),
+            _ => [],
+        };
+        if (Decision == "short_circuit")
+        {
+            context.Log(skipped.Count == 0 ? "Condition result is truthy: downstream tasks proceed" : $"Condition result is falsy: skipping {string.Join(", ", skipped)}");
+        }
+
+        if (skipped.Count > 0)
+        {
+            context.Recorder.SkipTasks(skipped);
+        }
+
+        return result;
     }
 
+    /// <summary>The direct downstream tasks a branch did not choose; a choice that is not one of them fails the try.</summary>
+    private List<string> Branch(JsonElement? result)
+    {
+        var chosen = result switch
+        {
+            null or { ValueKind: JsonValueKind.Null } => [],
+            { ValueKind: JsonValueKind.String } e => [e.GetString()!],
+            { ValueKind: JsonValueKind.Array } e when e.EnumerateArray().All(x => x.ValueKind == JsonValueKind.String) => e.EnumerateArray().Select(x => x.GetString()!).ToList(),
+            { } e => throw new SiroccoException($"Branch task '{TaskId}' must return a task id, a list of task ids or None, not {e.GetRawText()}"),
+        };
+        foreach (var id in chosen.Where(id => !DownstreamTaskIds.Contains(id)))
+        {
+            throw new SiroccoException($"Branch task '{TaskId}' returned '{id}', which is not directly downstream of it (its downstream tasks: {string.Join(", ", DownstreamTaskIds.Order(StringComparer.Ordinal))})");
+        }
+
+        return [.. DownstreamTaskIds.Where(d => !chosen.Contains(d)).Order(StringComparer.Ordinal)];
+    }
+
+    /// <summary>What a falsy short circuit skips: every task downstream, or only the direct ones.</summary>
+    private List<string> ShortCircuit()
+    {
+        if (!IgnoreDownstreamTriggerRules || Dag is null)
+        {
+            return [.. DownstreamTaskIds.Order(StringComparer.Ordinal)];
+        }
+
+        var all = new SortedSet<string>(StringComparer.Ordinal);
+        var next = new Queue<string>(DownstreamTaskIds);
+        while (next.TryDequeue(out var id))
+        {
+            if (all.Add(id))
+            {
+                foreach (var d in Dag.GetTask(id).DownstreamTaskIds)
+                {
+                    next.Enqueue(d);
+                }
+            }
+        }
+
+        return [.. all];
+    }
+
+    /// <summary>Python's truth of a JSON value: null, false, 0, "", [] and {} are false.</summary>
+    private static bool Truthy(JsonElement? value) => value switch
+    {
+        null => false,
+        { ValueKind: JsonValueKind.Null or JsonValueKind.False or JsonValueKind.Undefined } => false,
+        { ValueKind: JsonValueKind.Number } e => e.GetDouble() != 0,
+        { ValueKind: JsonValueKind.String } e => e.GetString()!.Length > 0,
+        { ValueKind: JsonValueKind.Array } e => e.GetArrayLength() > 0,
+        { ValueKind: JsonValueKind.Object } e => e.EnumerateObject().Any(),
+        _ => true,
+    };
+
     /// <summary>The program the pod runs: the shipped code, then the call with the context keys its signature takes.</summary>
-    internal static string Script(string source, string function) => $$"""
+    internal static string Script(string source, string function, bool callWithContext = false) => callWithContext ? $$"""
+        import json as _sirocco_json, os as _sirocco_os
+        _sirocco_input = _sirocco_json.loads(_sirocco_os.environ["SIROCCO_PYTHON_INPUT"])
+        {{source}}
+        {{function}}(_sirocco_input["context"])
+        """ : $$"""
         import inspect as _sirocco_inspect, json as _sirocco_json, os as _sirocco_os
         _sirocco_input = _sirocco_json.loads(_sirocco_os.environ["SIROCCO_PYTHON_INPUT"])
         {{source}}
@@ -120,7 +209,7 @@ public sealed class PythonPodOperator : KubernetesPodOperator
         return new JsonObject
         {
             ["dag_id"] = run.DagId,
-            ["task_id"] = TaskId,
+            ["task_id"] = context.TaskInstance.TaskId,
             ["run_id"] = run.RunId,
             ["ds"] = logical.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
             ["ds_nodash"] = logical.ToString("yyyyMMdd", System.Globalization.CultureInfo.InvariantCulture),
@@ -133,6 +222,9 @@ public sealed class PythonPodOperator : KubernetesPodOperator
             ["try_number"] = Math.Max(1, ti.TryNumber),
             ["map_index"] = ti.MapIndex,
             ["templates_dict"] = TemplatesDict is null ? null : ToJson(TemplatesDict),
+            ["task_instance_key_str"] = $"{run.DagId}__{ti.TaskId}__{logical:yyyyMMdd}",
+            ["exception"] = context.CallbackException,
+            ["reason"] = context.CallbackKind,
         };
     }
 

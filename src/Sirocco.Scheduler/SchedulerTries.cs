@@ -146,6 +146,12 @@ public sealed partial class SiroccoScheduler
         }
 
         Set(run, finished with { MaxTries = current.MaxTries, StartDate = current.StartDate });
+        foreach (var skipped in outcome.SkipTaskIds.SelectMany(run.Tis.Of).Where(t => t.State == TaskInstanceState.None).ToList())
+        {
+            // As Airflow's SkipMixin: a branch not taken or a short circuit ends these before they start.
+            Set(run, skipped with { State = TaskInstanceState.Skipped, StartDate = outcome.EndDate, EndDate = outcome.EndDate });
+        }
+
         run.Dirty = true;
         TaskInstanceFinished?.Invoke(finished);
         return Task.CompletedTask;

@@ -19,6 +19,9 @@ internal sealed record TryOutcome(TaskInstance TaskInstance, TryResult Result, s
 {
     /// <summary>A mapped instance's rendered <c>map_index_template</c>, or null.</summary>
     public string? MapIndexName { get; init; }
+
+    /// <summary>Tasks of the run the successful try skips (a branch not taken, a short circuit).</summary>
+    public IReadOnlyList<string> SkipTaskIds { get; init; } = [];
 }
 
 /// <summary>The production <see cref="ITryExecutor"/>: renders the task, runs its operator, writes the try's log and records its XComs. Never throws.</summary>
@@ -42,12 +45,78 @@ internal sealed class TryRunner : ITryExecutor
     public async Task<TryOutcome> RunAsync(TryRequest request, TryControl control)
     {
         var (dag, run, ti, resumedExternalId, _) = request;
-        var kill = control.Kill;
-        var shutdown = control.Shutdown;
         var task = dag.GetTask(ti.TaskId);
         var path = TaskLogPaths.For(_options.LogFolder, ti.DagId, ti.TaskId, run.LogicalDate, ti.TryNumber, ti.MapIndex);
         using var log = new TaskLogWriter(path, _services.Masker, _time, _options.LogEcho is { } echo ? line => echo($"{ti.TaskId}: {line}") : null);
         var recorder = new Recorder(_store, dag, ti, _time);
+        var context = new TaskExecutionContext
+        {
+            DagRun = run,
+            TaskInstance = ti,
+            Log = log.Info,
+            Recorder = recorder,
+            Config = _services.Config,
+            Connections = _services.Connections,
+            Variables = _services.Variables,
+            Masker = _services.Masker,
+            Time = _time,
+            ResumedExternalId = resumedExternalId,
+            DagFolder = dag.FileLoc is { } f ? Path.GetDirectoryName(f) : null,
+            Shutdown = control.Shutdown,
+            Services = _services.Runtime,
+        };
+        var outcome = await AttemptAsync(request, control, task, log, recorder, context).ConfigureAwait(false);
+        var kind = outcome.Result switch
+        {
+            TryResult.Success => "on_success_callback",
+            TryResult.Skipped => "on_skipped_callback",
+            TryResult.Failed when ti.TryNumber < ti.MaxTries => "on_retry_callback",
+            TryResult.Failed => "on_failure_callback",
+            _ => null,
+        };
+        if (kind is not null)
+        {
+            await RunCallbacksAsync(task, kind, outcome.Message, context, log, control).ConfigureAwait(false);
+        }
+
+        return outcome;
+    }
+
+    /// <summary>
+    /// Runs a task's callbacks of one kind in the try's context, each bounded by ten minutes and the scheduler's
+    /// shutdown; a failing callback is logged and changes nothing, as in Airflow.
+    /// </summary>
+    private async Task RunCallbacksAsync(BaseOperator task, string kind, string? error, TaskExecutionContext context, TaskLogWriter log, TryControl control)
+    {
+        if (!task.TaskCallbacks.TryGetValue(kind, out var callbacks) || callbacks.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var callback in callbacks)
+        {
+            log.Info($"Running {kind} {callback.TaskId}");
+            using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(10), _time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(limit.Token, control.Shutdown);
+            try
+            {
+                await callback.CloneForTry().ExecuteAsync(context.ForCallback(kind, error), linked.Token).ConfigureAwait(false);
+                log.Info($"{kind} {callback.TaskId} finished");
+            }
+#pragma warning disable CA1031 // a callback's failure is reported in the try's log and never changes the task's state
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                log.Error($"{kind} {callback.TaskId} failed: {(e is OperationCanceledException ? "it ran longer than 10 minutes or the scheduler stopped" : e.Message)}");
+            }
+        }
+    }
+
+    private async Task<TryOutcome> AttemptAsync(TryRequest request, TryControl control, BaseOperator task, TaskLogWriter log, Recorder recorder, TaskExecutionContext context)
+    {
+        var (dag, run, ti, resumedExternalId, _) = request;
+        var kill = control.Kill;
+        var shutdown = control.Shutdown;
         try
         {
             log.Info(resumedExternalId is null
@@ -81,23 +150,7 @@ internal sealed class TryRunner : ITryExecutor
 
             using var timeout = task.ExecutionTimeout is { } limit ? new CancellationTokenSource(limit, _time) : null;
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(kill, timeout?.Token ?? CancellationToken.None);
-            var context = new TaskExecutionContext
-            {
-                DagRun = run,
-                TaskInstance = ti,
-                Log = log.Info,
-                Recorder = recorder,
-                Config = _services.Config,
-                Connections = _services.Connections,
-                Variables = _services.Variables,
-                Masker = _services.Masker,
-                Time = _time,
-                ResumedExternalId = resumedExternalId,
-                DagFolder = dag.FileLoc is { } f ? Path.GetDirectoryName(f) : null,
-                Shutdown = shutdown,
-                Services = _services.Runtime,
-            };
-
+            await RunCallbacksAsync(task, "on_execute_callback", null, context, log, control).ConfigureAwait(false);
             object? result;
             try
             {
@@ -156,7 +209,7 @@ internal sealed class TryRunner : ITryExecutor
             TryResult.Skipped => $"Marking task as SKIPPED. dag_id={ti.DagId}, task_id={ti.TaskId}, run_id={ti.RunId}",
             _ => $"Try {ti.TryNumber} of {ti.MaxTries} FAILED. dag_id={ti.DagId}, task_id={ti.TaskId}, run_id={ti.RunId}",
         });
-        return new TryOutcome(ti, result, message, end, recorder.ExternalId) { MapIndexName = recorder.MapIndexName };
+        return new TryOutcome(ti, result, message, end, recorder.ExternalId) { MapIndexName = recorder.MapIndexName, SkipTaskIds = result == TryResult.Success ? recorder.SkippedTasks : [] };
     }
 
     private static string Truncate(string s) => s.Length <= 500 ? s : s[..500] + "…";
@@ -181,6 +234,11 @@ internal sealed class TryRunner : ITryExecutor
 
         /// <summary>The instance's rendered <c>map_index_template</c>, kept with its outcome.</summary>
         public string? MapIndexName { get; set; }
+
+        /// <summary>The tasks the try asked to skip (a branch not taken, a short circuit).</summary>
+        public List<string> SkippedTasks { get; } = [];
+
+        public void SkipTasks(IReadOnlyCollection<string> taskIds) => SkippedTasks.AddRange(taskIds);
 
         public Task PushXComAsync(string key, JsonElement value, CancellationToken cancellationToken) =>
             _store.SetXComAsync(

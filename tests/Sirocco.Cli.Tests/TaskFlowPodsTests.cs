@@ -14,7 +14,7 @@ public sealed class TaskFlowPodsTests : IDisposable
         import json
         from datetime import datetime
         from airflow.decorators import dag, task
-        from airflow.operators.python import PythonOperator
+        from airflow.operators.python import PythonOperator, ShortCircuitOperator
 
         FACTOR = 3
         LABELS = {"a": "alpha"}
@@ -46,6 +46,38 @@ public sealed class TaskFlowPodsTests : IDisposable
             PythonOperator(task_id="report", python_callable=lambda total, note: f"{note}:{total}", op_kwargs={"total": total, "note": "{{ ds_nodash }}"})
             squares = square.partial(offset=1).expand(x=[1, 2, 3])
             PythonOperator(task_id="sum_squares", python_callable=lambda values: sum(values), op_args=[squares])
+
+            @task.branch
+            def choose(total):
+                return "big" if total > 10 else "small"
+
+            @task
+            def big():
+                return "big"
+
+            @task
+            def small():
+                return "small"
+
+            @task(trigger_rule="none_failed_min_one_success")
+            def joined():
+                return "joined"
+
+            choose(total) >> [big(), small()] >> joined()
+            ShortCircuitOperator(task_id="cond", python_callable=lambda: []) >> PythonOperator(task_id="after_cond", python_callable=lambda: 1)
+
+            def notify(context):
+                print("ALERT", context["reason"], context["task_id"], bool(context["exception"]))
+
+            @task(on_failure_callback=notify)
+            def fails():
+                raise ValueError("boom")
+
+            @task(trigger_rule="all_done", on_success_callback=[notify])
+            def cleanup():
+                return "clean"
+
+            fails() >> cleanup()
 
         taskflow()
         """;
@@ -86,7 +118,14 @@ public sealed class TaskFlowPodsTests : IDisposable
         Assert.Contains("Pushed XCom return_value: \"20240102:18\"", output, StringComparison.Ordinal);
         Assert.Contains("Pushed XCom return_value: 17", output, StringComparison.Ordinal); // (1+1) + (4+1) + (9+1)
         Assert.Contains("_KubernetesDecoratedOperator taskflow.transform", output, StringComparison.Ordinal);
-        foreach (var line in new[] { "extract: success", "transform: success", "load_it: success", "report: success", "square[0]: success", "square[2]: success", "sum_squares: success", "finished: success" })
+        Assert.Contains("Condition result is falsy: skipping after_cond", output, StringComparison.Ordinal);
+        Assert.Contains("ALERT on_failure_callback fails True", output, StringComparison.Ordinal);
+        Assert.Contains("ALERT on_success_callback cleanup False", output, StringComparison.Ordinal);
+        foreach (var line in new[]
+        {
+            "extract: success", "transform: success", "load_it: success", "report: success", "square[0]: success", "square[2]: success", "sum_squares: success",
+            "choose: success", "big: success", "small: skipped", "joined: success", "cond: success", "after_cond: skipped", "fails: failed", "cleanup: success", "finished: success",
+        })
         {
             Assert.Contains(line, output, StringComparison.Ordinal);
         }

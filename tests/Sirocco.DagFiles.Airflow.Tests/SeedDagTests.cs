@@ -165,7 +165,7 @@ public sealed class SeedDagTests
         {
             await File.WriteAllTextAsync(Path.Combine(folder.FullName, "kubernetes_pod_operator.py"), Support.SeedDagText());
             await File.WriteAllTextAsync(Path.Combine(folder.FullName, "helper.py"), "def helper():\n    return 1\n");
-            await File.WriteAllTextAsync(Path.Combine(folder.FullName, "broken.py"), "from airflow import DAG\nimport subprocess\n");
+            await File.WriteAllTextAsync(Path.Combine(folder.FullName, "broken.py"), "from airflow import DAG\nimport subprocess\nsubprocess.run(['x'])\n");
             using var bag = new DagBag(new DagBagOptions
             {
                 DagsFolder = folder.FullName,
@@ -178,8 +178,8 @@ public sealed class SeedDagTests
             Assert.Equal(Path.Combine(folder.FullName, "kubernetes_pod_operator.py"), dag.FileLoc);
             var error = Assert.Single(result.ImportErrors);
             Assert.EndsWith("broken.py", error.FileName);
-            Assert.Contains("broken.py:2:8: No module named 'subprocess'", error.Message);
-            Assert.Equal(2, error.Line);
+            Assert.Contains("broken.py:3:12: 'import subprocess' is outside the DAG-file subset", error.Message);
+            Assert.Equal(3, error.Line);
 
             var again = await bag.CollectAsync();
             Assert.Equal(3, again.Stats.FilesUnchanged);

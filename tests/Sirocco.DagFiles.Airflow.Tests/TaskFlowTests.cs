@@ -53,11 +53,51 @@ public sealed class TaskFlowTests
         Assert.Equal("{{ ds }}", use.OpKwargs["label"]);
     }
 
+    [Fact]
+    public void A_function_body_outside_the_subset_still_ships_to_its_pod_but_cannot_run_while_the_file_is_read()
+    {
+        var dag = Support.One("""
+            import time
+            from datetime import datetime
+            from airflow import DAG
+            from airflow.decorators import task
+
+            RETRIES = 3
+
+            def flaky():
+                raise ValueError("not yet")
+
+            with DAG("opaque", schedule=None, start_date=datetime(2024, 1, 1)):
+                @task
+                def poll():
+                    attempt = 0
+                    while True:
+                        try:
+                            return flaky()
+                        except ValueError:
+                            attempt += 1
+                            if attempt >= RETRIES:
+                                raise
+                            time.sleep(1)
+
+                poll()
+            """);
+        var poll = Assert.IsType<PythonPodOperator>(dag.GetTask("poll"));
+        Assert.Contains("import time\n", poll.PythonSource, StringComparison.Ordinal);
+        Assert.Contains("RETRIES = _sirocco_json.loads(\"3\")\n", poll.PythonSource, StringComparison.Ordinal);
+        Assert.StartsWith("def flaky():\n    raise ValueError(\"not yet\")\n", poll.PythonSource, StringComparison.Ordinal);
+        Assert.Contains("    while True:\n", poll.PythonSource, StringComparison.Ordinal);
+
+        var error = Support.Error("from airflow import DAG\ndef f():\n    raise ValueError('x')\n\nf()\n");
+        Assert.Contains("f() cannot run while the DAG file is read (", error.Message, StringComparison.Ordinal);
+        Assert.Contains("raise statements are not supported", error.Message, StringComparison.Ordinal);
+    }
+
     public static TheoryData<string, string> Unshippable() => new()
     {
         { "CONFIG = DAG('other', schedule=None)\n@task\ndef f():\n    return CONFIG\nf()\n", "task function 'f' uses 'CONFIG', a DAG, which cannot be shipped to the pod that runs it" },
         { "from airflow.models import Variable\n@task\ndef f():\n    return Variable.get('x')\nf()\n", "task function 'f' uses 'Variable' (from airflow.models import Variable), but the pod that runs it has no Airflow" },
-        { "@task.branch\ndef f():\n    return 'a'\n", "@task.branch is not supported yet" },
+        { "@task.virtualenv\ndef f():\n    return 'a'\n", "@task.virtualenv is not supported yet" },
         { "PythonOperator(task_id='p', python_callable='not a function')\n", "python_callable must be a function defined in the file" },
     };
 

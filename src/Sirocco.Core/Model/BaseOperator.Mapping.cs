@@ -11,6 +11,14 @@ public abstract partial class BaseOperator
     private int? _maxActiveTisPerDag;
     private int? _maxActiveTisPerDagrun;
 
+    /// <summary>
+    /// Work run when a try of the task ends or starts, by Airflow's callback names: <c>on_failure_callback</c> (the
+    /// last try failed), <c>on_retry_callback</c> (a try failed and another follows), <c>on_success_callback</c>,
+    /// <c>on_execute_callback</c> (before the task runs), <c>on_skipped_callback</c>. Each is an operator run in the
+    /// try's context (a Python function in a pod, for DAG files); its failure is logged and changes nothing.
+    /// </summary>
+    public IDictionary<string, IList<BaseOperator>> TaskCallbacks { get; } = new Dictionary<string, IList<BaseOperator>>(StringComparer.Ordinal);
+
     /// <summary>How the task is mapped (<c>expand</c>/<c>expand_kwargs</c>), or null for an ordinary task.</summary>
     public TaskMapping? Mapping { get; private set; }
 

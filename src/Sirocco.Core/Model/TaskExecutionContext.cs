@@ -21,6 +21,13 @@ public interface ITaskTryRecorder
     /// after a restart finds it again instead of starting a second one.
     /// </summary>
     Task RecordExternalIdAsync(string externalId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Asks that these tasks of the run be skipped when this try succeeds (a branch not taken, a short circuit);
+    /// only task instances that have not started are skipped.
+    /// </summary>
+    void SkipTasks(IReadOnlyCollection<string> taskIds) =>
+        throw new NotSupportedException("this recorder cannot skip tasks");
 }
 
 /// <summary>
@@ -80,4 +87,29 @@ public sealed class TaskExecutionContext
 
     /// <summary>The run's data interval.</summary>
     public DataInterval DataInterval => DagRun.DataInterval;
+
+    /// <summary>For a callback (<c>on_failure_callback</c>…): which one, e.g. <c>on_failure_callback</c>; null for the task itself.</summary>
+    public string? CallbackKind { get; init; }
+
+    /// <summary>For a callback: the try's error, as Airflow's context gives it under <c>exception</c>.</summary>
+    public string? CallbackException { get; init; }
+
+    /// <summary>The same try's context for one of its callbacks.</summary>
+    public TaskExecutionContext ForCallback(string kind, string? exception) => new()
+    {
+        DagRun = DagRun,
+        TaskInstance = TaskInstance,
+        Log = Log,
+        Recorder = Recorder,
+        Config = Config,
+        Connections = Connections,
+        Variables = Variables,
+        Masker = Masker,
+        Time = Time,
+        DagFolder = DagFolder,
+        Shutdown = Shutdown,
+        Services = Services,
+        CallbackKind = kind,
+        CallbackException = exception,
+    };
 }

@@ -917,6 +917,8 @@ internal sealed class Interpreter
                 return CallUser(u, args, offset);
             case IPyCallable c:
                 return Charge(c.Invoke(args.ToCallArgs()));
+            case ForeignValue f:
+                throw new DagEvalException(f.Unusable(), offset);
             default:
                 throw new DagEvalException($"'{PyOps.TypeName(callee)}' object is not callable", offset);
         }
@@ -924,6 +926,11 @@ internal sealed class Interpreter
 
     private object? CallUser(UserFunction f, Args args, int offset)
     {
+        if (f.Definition.OpaqueReason is { } reason)
+        {
+            throw new DagEvalException($"{f.Definition.Name}() cannot run while the DAG file is read ({reason}); it can run as a task, in a pod", offset);
+        }
+
         if (_callDepth >= MaxCallDepth)
         {
             throw new DagEvalException($"function calls nested more than {MaxCallDepth} deep (recursion?)", offset);

@@ -114,11 +114,16 @@ internal sealed class Library
         var xcomArg = Fn("XComArg", NewXComArg);
         var task = TaskFlow.Decorator(this, "python");
         _taskDecorator = task;
-        var pythonOperator = Fn("PythonOperator", a => TaskFlow.PythonOperator(this, a));
+        var pythonOperators = new Dictionary<string, object?>(StringComparer.Ordinal);
+        foreach (var name in new[] { "PythonOperator", "BranchPythonOperator", "ShortCircuitOperator" })
+        {
+            pythonOperators[name] = Fn(name, a => TaskFlow.PythonOperator(this, name, a));
+        }
+
         Module("airflow.decorators", new(StringComparer.Ordinal) { ["task"] = task, ["dag"] = Fn("dag", a => DagDecorator(a, airflow3: false)) });
-        Module("airflow.operators.python", new(StringComparer.Ordinal) { ["PythonOperator"] = pythonOperator });
-        Module("airflow.operators.python_operator", new(StringComparer.Ordinal) { ["PythonOperator"] = pythonOperator });
-        Module("airflow.providers.standard.operators.python", new(StringComparer.Ordinal) { ["PythonOperator"] = pythonOperator });
+        Module("airflow.operators.python", new(pythonOperators, StringComparer.Ordinal));
+        Module("airflow.operators.python_operator", new(pythonOperators, StringComparer.Ordinal));
+        Module("airflow.providers.standard.operators.python", new(pythonOperators, StringComparer.Ordinal));
         var models = Module("airflow.models", new(StringComparer.Ordinal) { ["DAG"] = dag, ["Variable"] = variable, ["Param"] = param, ["XComArg"] = xcomArg });
         Module("airflow.models.xcom_arg", new(StringComparer.Ordinal) { ["XComArg"] = xcomArg });
         Module("airflow.models.param", new(StringComparer.Ordinal) { ["Param"] = param });
@@ -176,13 +181,17 @@ internal sealed class Library
     private static Namespace WeightRules() =>
         new("type", "WeightRule", Enum.GetValues<WeightRule>().ToDictionary(r => r.ToName().ToUpperInvariant(), r => (object?)r.ToName(), StringComparer.Ordinal));
 
-    /// <summary>Runs an import statement: binds the names or fails naming the module or the name.</summary>
     /// <summary>The interpreter running the file (a <c>@dag</c> function's body runs in it when the function is called).</summary>
     public Interpreter? Evaluator { get; set; }
 
     /// <summary>The import statement that bound each name of the file, for shipping a task function to its pod.</summary>
     public Dictionary<string, string> ImportLines { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Runs an import statement: binds the names or fails naming the module or the name. A module the reader does not
+    /// have and that is not Airflow's (<c>requests</c>, <c>pandas</c>, <c>time</c>…) is bound to a stand-in: task
+    /// functions that use it get the import shipped to their pods, and using it while the file is read is an error.
+    /// </summary>
     public void Import(ImportStmt stmt, Frame frame)
     {
         foreach (var (name, asName, _) in stmt.Names)
@@ -191,6 +200,17 @@ internal sealed class Library
             ImportLines[bound] = stmt.Module is null
                 ? asName is null ? $"import {name}" : $"import {name} as {asName}"
                 : asName is null ? $"from {stmt.Module} import {name}" : $"from {stmt.Module} import {name} as {asName}";
+        }
+
+        if (IsForeign(stmt.Module ?? string.Empty) || (stmt.Module is null && stmt.Names.All(n => IsForeign(n.Name))))
+        {
+            foreach (var (name, asName, _) in stmt.Names)
+            {
+                var bound = asName ?? (stmt.Module is null ? name.Split('.')[0] : name);
+                frame.Vars[bound] = new ForeignValue(ImportLines[bound]);
+            }
+
+            return;
         }
 
         if (stmt.Module is null)
@@ -239,6 +259,13 @@ internal sealed class Library
                 throw new DagEvalException(ImportHint(stmt.Module, name) ?? $"{MissingNamePrefix} '{name}' from '{stmt.Module}' (not in the DAG-file subset)", offset);
             }
         }
+    }
+
+    /// <summary>Whether a module is outside what the reader has and outside Airflow (whose modules it must know).</summary>
+    private bool IsForeign(string module)
+    {
+        var top = module.Split('.')[0];
+        return top.Length > 0 && top is not ("airflow" or "__future__") && !_modules.ContainsKey(top);
     }
 
     private Namespace FindModule(string name, int offset)
@@ -796,6 +823,8 @@ internal sealed class Library
     {
         switch (target)
         {
+            case ForeignValue f:
+                throw new DagEvalException(f.Unusable(), offset);
             case TaskValue or GroupValue when name is "set_downstream" or "set_upstream":
                 var self = (IPyObject)target;
                 return Fn(name, a =>

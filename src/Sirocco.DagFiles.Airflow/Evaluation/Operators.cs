@@ -139,7 +139,7 @@ internal static class Operators
                     continue;
             }
 
-            Apply(op, table, className, k.Name, k.Value);
+            Apply(library, op, table, className, k.Name, k.Value);
         }
 
         // A task group's default_args sit between the DAG's and the task's own (inner groups win).
@@ -184,12 +184,12 @@ internal static class Operators
 
             foreach (var (key, value) in defaults)
             {
-                if (key is string name && !a.Has(name) && table.ContainsKey(name) && (own || !BaseKeys.Contains(name))
+                if (key is string name && !a.Has(name) && (table.ContainsKey(name) || Callbacks.Contains(name)) && (own || !BaseKeys.Contains(name))
                     && !(own is false && taskDefaults?.ContainsKey(name) == true))
                 {
                     try
                     {
-                        Apply(op, table, className, name, value);
+                        Apply(library, op, table, className, name, value);
                     }
                     catch (KeywordException e)
                     {
@@ -224,7 +224,7 @@ internal static class Operators
         return wrapped;
     }
 
-    private static void Apply(BaseOperator op, Dictionary<string, PropertyInfo> table, string className, string name, object? value)
+    private static void Apply(Library library, BaseOperator op, Dictionary<string, PropertyInfo> table, string className, string name, object? value)
     {
         if (Ignored.Contains(name))
         {
@@ -233,7 +233,13 @@ internal static class Operators
 
         if (Callbacks.Contains(name))
         {
-            throw new KeywordException(name, $"{className}(): {name}: callbacks are not supported in DAG files read without Python");
+            if (name is "pre_execute" or "post_execute")
+            {
+                throw new KeywordException(name, $"{className}(): {name} is not supported (use on_execute_callback or on_success_callback, which run in a pod)");
+            }
+
+            op.TaskCallbacks[name] = TaskFlow.Callbacks(library, op, name, value);
+            return;
         }
 
         if (op is KubernetesPodOperator && PythonHooks.Contains(name))

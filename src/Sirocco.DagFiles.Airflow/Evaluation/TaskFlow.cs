@@ -58,9 +58,9 @@ internal static class TaskFlow
     /// <summary>What <c>task.x</c> is: a decorator of another kind, or an error naming what is not supported yet.</summary>
     public static object? Attribute(Library library, string name) => name switch
     {
-        "python" or "kubernetes" => Decorator(library, name),
-        "pyspark" or "virtualenv" or "external_python" or "branch_virtualenv" or "branch_external_python" or "docker" or "bash" or "sensor" or "branch" or "short_circuit" or "sql" =>
-            throw new DagEvalException($"@task.{name} is not supported yet by Sirocco's DAG-file reader (@task, @task.python and @task.kubernetes are)"),
+        "python" or "kubernetes" or "branch" or "short_circuit" => Decorator(library, name),
+        "pyspark" or "virtualenv" or "external_python" or "branch_virtualenv" or "branch_external_python" or "docker" or "bash" or "sensor" or "sql" =>
+            throw new DagEvalException($"@task.{name} is not supported yet by Sirocco's DAG-file reader (@task, @task.python, @task.kubernetes, @task.branch and @task.short_circuit are)"),
         _ => throw new DagEvalException($"'task' has no attribute '{name}'"),
     };
 
@@ -83,6 +83,42 @@ internal static class TaskFlow
     }
 
     /// <summary>
+    /// A task's <c>on_*_callback</c> (a function of the file, or a list of them): each a pod that calls the function
+    /// with Airflow's context, run by the try when it ends.
+    /// </summary>
+    public static List<BaseOperator> Callbacks(Library library, BaseOperator task, string kind, object? value)
+    {
+        List<UserFunction> functions = value switch
+        {
+            null => [],
+            UserFunction f => [f],
+            List<object?> or PyTuple => [.. ((IEnumerable<object?>)value).Select(x => x as UserFunction
+                ?? throw new KeywordException(kind, $"{kind}: {Interpreter.Describe(x)} is not a function defined in the file"))],
+            _ => throw new KeywordException(kind, $"{kind} must be a function defined in the file or a list of them, not {Interpreter.Describe(value)} (notifiers are not supported yet)"),
+        };
+        var callbacks = new List<BaseOperator>();
+        for (var i = 0; i < functions.Count; i++)
+        {
+            var f = functions[i];
+            callbacks.Add(new PythonPodOperator($"{task.TaskId}__{kind}{(i == 0 ? string.Empty : i.ToString(System.Globalization.CultureInfo.InvariantCulture))}")
+            {
+                DisplayName = kind,
+                PythonSource = Ship(library, f),
+                FunctionName = f.Definition.Name == "<lambda>" ? LambdaName : f.Definition.Name,
+                CallWithContext = true,
+                // On the task's cluster, when the task is a pod.
+                Namespace = (task as KubernetesPodOperator)?.Namespace,
+                KubernetesConnId = (task as KubernetesPodOperator)?.KubernetesConnId ?? "kubernetes_default",
+                ConfigFile = (task as KubernetesPodOperator)?.ConfigFile,
+                InCluster = (task as KubernetesPodOperator)?.InCluster,
+                ClusterContext = (task as KubernetesPodOperator)?.ClusterContext,
+            });
+        }
+
+        return callbacks;
+    }
+
+    /// <summary>
     /// <c>f.partial(...).expand(x=...)</c> / <c>f.expand_kwargs(...)</c>: one instance per item, the mapped values
     /// passed as the function's keyword arguments; the output is the list of the instances' results.
     /// </summary>
@@ -95,8 +131,9 @@ internal static class TaskFlow
             throw new DagEvalException(kwargs ? $"{name}.expand_kwargs() takes one argument: a list of dicts or an output" : $"{name}.expand() takes keyword arguments only, at least one: the parameters to map over");
         }
 
-        var wrapped = Make(library, factory.Kind == "kubernetes" ? "_KubernetesDecoratedOperator" : "_PythonDecoratedOperator", factory.Function, factory.Options);
+        var wrapped = Make(library, DisplayName(factory.Kind), factory.Function, factory.Options);
         var op = (PythonPodOperator)wrapped.Task;
+        op.Decision = factory.Kind is "branch" or "short_circuit" ? factory.Kind : null;
         var fixedArgs = new PyDict();
         foreach (var k in partial.Keywords)
         {
@@ -132,13 +169,22 @@ internal static class TaskFlow
     }
 
     /// <summary><c>PythonOperator(task_id=..., python_callable=f, op_args=[...], op_kwargs={...}, templates_dict={...})</c>.</summary>
-    public static TaskValue PythonOperator(Library library, Args a)
+    /// <param name="library">The file's library.</param>
+    /// <param name="className">PythonOperator, BranchPythonOperator or ShortCircuitOperator.</param>
+    /// <param name="a">The call's arguments.</param>
+    public static TaskValue PythonOperator(Library library, string className, Args a)
     {
         var callable = a.Get(-1, "python_callable") as UserFunction
-            ?? throw new KeywordException(a.Has("python_callable") ? "python_callable" : "task_id", "PythonOperator(): python_callable must be a function defined in the file (def or lambda)");
+            ?? throw new KeywordException(a.Has("python_callable") ? "python_callable" : "task_id", $"{className}(): python_callable must be a function defined in the file (def or lambda)");
         var skip = new HashSet<string>(StringComparer.Ordinal) { "python_callable", "op_args", "op_kwargs", "templates_dict", "show_return_value_in_logs", "templates_exts" };
-        var wrapped = Make(library, "PythonOperator", callable, [.. a.Keywords.Where(k => !skip.Contains(k.Name))]);
+        var wrapped = Make(library, className, callable, [.. a.Keywords.Where(k => !skip.Contains(k.Name))]);
         var op = (PythonPodOperator)wrapped.Task;
+        op.Decision = className switch
+        {
+            "BranchPythonOperator" => "branch",
+            "ShortCircuitOperator" => "short_circuit",
+            _ => null,
+        };
         op.OpArgs = a.Get(-1, "op_args") is { } args ? (List<object?>)PlainJson.From(Arguments(args, "op_args", wrapped))! : [];
         op.OpKwargs = a.Get(-1, "op_kwargs") is { } kwargs ? (Dictionary<string, object?>)PlainJson.From(Arguments(kwargs, "op_kwargs", wrapped))! : new Dictionary<string, object?>(StringComparer.Ordinal);
         op.TemplatesDict = a.Get(-1, "templates_dict") is { } t ? (Dictionary<string, object?>?)PlainJson.From(Arguments(t, "templates_dict", wrapped)) : null;
@@ -171,8 +217,9 @@ internal static class TaskFlow
     /// <summary>Calling a decorated function: a task whose arguments are the call's, whose output is returned.</summary>
     private static XComArgValue Call(Library library, TaskFactory factory, Args call)
     {
-        var wrapped = Make(library, factory.Kind == "kubernetes" ? "_KubernetesDecoratedOperator" : "_PythonDecoratedOperator", factory.Function, factory.Options);
+        var wrapped = Make(library, DisplayName(factory.Kind), factory.Function, factory.Options);
         var op = (PythonPodOperator)wrapped.Task;
+        op.Decision = factory.Kind is "branch" or "short_circuit" ? factory.Kind : null;
         op.OpArgs = (List<object?>)PlainJson.From(Arguments(call.Positional, "arguments", wrapped))!;
         var kwargs = new PyDict();
         foreach (var k in call.Keywords)
@@ -183,6 +230,14 @@ internal static class TaskFlow
         op.OpKwargs = (Dictionary<string, object?>)PlainJson.From(Arguments(kwargs, "arguments", wrapped))!;
         return new XComArgValue(wrapped, XComEntry.ReturnValueKey, null);
     }
+
+    private static string DisplayName(string kind) => kind switch
+    {
+        "kubernetes" => "_KubernetesDecoratedOperator",
+        "branch" => "_BranchPythonDecoratedOperator",
+        "short_circuit" => "_ShortCircuitDecoratedOperator",
+        _ => "_PythonDecoratedOperator",
+    };
 
     private static TaskValue Make(Library library, string displayName, UserFunction function, IReadOnlyList<KeywordArg> options)
     {
@@ -260,7 +315,10 @@ internal static class TaskFlow
             throw new DagEvalException($"task function '{root}' uses a function whose source is unknown");
         }
 
-        foreach (var name in FreeNames(def))
+        // An opaque body's names come from its tokens, locals included: what cannot be shipped is left to Python.
+        var strict = def.OpaqueReason is null;
+        var names = strict ? FreeNames(def) : [.. def.OpaqueNames!.Distinct(StringComparer.Ordinal).Where(n => !Builtins.Contains(n) && def.Parameters.All(p => p.Name != n) && n != def.Name)];
+        foreach (var name in names)
         {
             if (!shipped.Add(name))
             {
@@ -271,6 +329,11 @@ internal static class TaskFlow
             {
                 if (import.StartsWith("from airflow", StringComparison.Ordinal) || import.StartsWith("import airflow", StringComparison.Ordinal))
                 {
+                    if (!strict)
+                    {
+                        continue;
+                    }
+
                     throw new DagEvalException($"task function '{root}' uses '{name}' ({import}), but the pod that runs it has no Airflow: pass the value as an argument or a template");
                 }
 
@@ -293,6 +356,11 @@ internal static class TaskFlow
                     sb.Append(name).Append(" = _sirocco_json.loads(").Append(JsonSerializer.Serialize(json)).Append(")\n");
                     continue;
                 default:
+                    if (!strict)
+                    {
+                        continue;
+                    }
+
                     throw new DagEvalException($"task function '{root}' uses '{name}', a {Interpreter.Describe(value)}, which cannot be shipped to the pod that runs it: "
                         + "only JSON values, functions and imports of the file can; pass it as an argument or make it inside the function");
             }

@@ -313,3 +313,25 @@ internal static class Nesting
         }
     }
 }
+
+/// <summary>
+/// A name imported from a module outside the reader (<c>import requests</c>): a stand-in that task functions may use
+/// (the import is shipped to their pods) and that nothing may use while the file is read.
+/// </summary>
+internal sealed class ForeignValue(string import) : IPyObject
+{
+    public string Import { get; } = import;
+
+    public string TypeName => "module";
+
+    public bool TryGetAttr(string name, out object? value)
+    {
+        value = null;
+        return false;
+    }
+
+    public string Unusable() =>
+        $"'{Import}' is outside the DAG-file subset: it cannot be used while the file is read, only inside task functions, which run in pods";
+
+    public override string ToString() => $"<{Import}>";
+}

@@ -229,6 +229,12 @@ internal sealed class FunctionDef(int offset, string name, Parameter[] parameter
 
     /// <summary>The definition's text from its <c>def</c> line, dedented; for a lambda, its expression in parentheses.</summary>
     public string? Source { get; init; }
+
+    /// <summary>Why the body could not be parsed into the subset (it is kept as text, to run in a pod); null when it was.</summary>
+    public string? OpaqueReason { get; init; }
+
+    /// <summary>For an opaque body: the names it reads, as far as its tokens tell.</summary>
+    public IReadOnlyList<string>? OpaqueNames { get; init; }
 }
 
 /// <summary><c>lambda params: expr</c>, as a function whose body returns the expression.</summary>
@@ -268,4 +274,10 @@ internal sealed class ModuleNode(Stmt[] body, string? docstring)
 
     /// <summary>The definition's text from its <c>def</c> line, dedented; for a lambda, its expression in parentheses.</summary>
     public string? Source { get; init; }
+
+    /// <summary>Why the body could not be parsed into the subset (it is kept as text, to run in a pod); null when it was.</summary>
+    public string? OpaqueReason { get; init; }
+
+    /// <summary>For an opaque body: the names it reads, as far as its tokens tell.</summary>
+    public IReadOnlyList<string>? OpaqueNames { get; init; }
 }

@@ -593,9 +593,31 @@ internal sealed class Parser
             _ = Test();
         }
 
-        var body = Block();
+        // A body with constructs the reader cannot run (raise, while, try/except...) is kept as text: the function can
+        // still run in a pod (a task), but not while the file is read.
+        var (bodyStart, depth) = (_pos, _depth);
+        Stmt[] body;
+        string? opaque = null;
+        List<string>? names = null;
+        try
+        {
+            body = Block();
+        }
+        catch (DagSyntaxException e) when (e.Message.Contains("not supported", StringComparison.Ordinal))
+        {
+            (_pos, _depth) = (bodyStart, depth);
+            opaque = e.Message;
+            names = SkipBlock();
+            body = [];
+        }
+
         var doc = body.Length > 0 && body[0] is ExprStmt { Value: ConstExpr { Value: string s } } ? s : null;
-        return new FunctionDef(offset, name, [.. parameters], body, doc) { Source = SourceOf(offset, Current.Kind == TokenKind.End ? _text.Length : Current.Offset) };
+        return new FunctionDef(offset, name, [.. parameters], body, doc)
+        {
+            Source = SourceOf(offset, Current.Kind == TokenKind.End ? _text.Length : Current.Offset),
+            OpaqueReason = opaque,
+            OpaqueNames = names,
+        };
     }
 
     private void SkipAnnotation()
@@ -697,6 +719,45 @@ internal sealed class Parser
         {
             throw Error($"expression nested more than {MaxDepth} levels deep");
         }
+    }
+
+    /// <summary>Skips a block without parsing it; returns the names it reads (not attributes, not keywords).</summary>
+    private List<string> SkipBlock()
+    {
+        Expect(":");
+        var names = new List<string>();
+        void Take(Token t, Token? before)
+        {
+            if (t.Kind == TokenKind.Name && !IsKeyword(t.Text) && before is not { Kind: TokenKind.Op, Text: "." })
+            {
+                names.Add(t.Text);
+            }
+        }
+
+        Token? previous = null;
+        if (Current.Kind != TokenKind.Newline)
+        {
+            while (Current.Kind is not (TokenKind.Newline or TokenKind.End))
+            {
+                Take(Current, previous);
+                previous = Next();
+            }
+
+            EndOfLine();
+            return names;
+        }
+
+        Next();
+        var level = 0;
+        do
+        {
+            var t = Next();
+            level += t.Kind switch { TokenKind.Indent => 1, TokenKind.Dedent => -1, _ => 0 };
+            Take(t, previous);
+            previous = t;
+        }
+        while (level > 0 && Current.Kind != TokenKind.End);
+        return names;
     }
 
     /// <summary>A definition's text from its <c>def</c> line to <paramref name="end"/>, dedented to column 0 (the text shipped when a task's function runs in a pod).</summary>
