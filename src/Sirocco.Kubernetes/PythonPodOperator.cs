@@ -86,6 +86,13 @@ public sealed class PythonPodOperator : KubernetesPodOperator
             ["kwargs"] = await ResolveAsync(ToJson(OpKwargs), context, cancellationToken).ConfigureAwait(false),
             ["context"] = Context(context),
         };
+        var size = input.ToJsonString().Length;
+        if (size > MaxInputChars)
+        {
+            throw new SiroccoException($"the arguments and context of {TaskId} come to {size / 1024} KiB, more than the {MaxInputChars / 1024} KiB a pod's environment carries; pass a reference (a path, a key, a URI) instead of the data");
+        }
+
+        input["xcoms"] = await UpstreamXComsAsync(context, MaxInputChars - size, cancellationToken).ConfigureAwait(false);
         Image ??= context.Config.Get("kubernetes", "python_task_image", "python:3.12-slim");
         Cmds = ["python3", "-c"];
         Arguments = [Script(PythonSource, FunctionName, CallWithContext)];
@@ -165,15 +172,60 @@ public sealed class PythonPodOperator : KubernetesPodOperator
         _ => true,
     };
 
+    /// <summary>What the pod's environment variable may carry (Linux refuses one string over 128 KiB).</summary>
+    private const int MaxInputChars = 96 * 1024;
+
+    /// <summary>
+    /// The <c>return_value</c> of every task upstream of this one (directly or not), for <c>ti.xcom_pull</c> inside the
+    /// pod, as far as <paramref name="budget"/> allows; a value left out is named, so that pulling it says why.
+    /// </summary>
+    private async Task<JsonObject> UpstreamXComsAsync(TaskExecutionContext context, int budget, CancellationToken ct)
+    {
+        var values = new JsonObject();
+        var tooLarge = new JsonArray();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var next = new Queue<string>(UpstreamTaskIds.Order(StringComparer.Ordinal));
+        while (next.TryDequeue(out var id))
+        {
+            if (!seen.Add(id))
+            {
+                continue;
+            }
+
+            if (await context.Recorder.PullXComAsync(id, XComEntry.ReturnValueKey, ct).ConfigureAwait(false) is { } value)
+            {
+                var text = value.GetRawText();
+                if (text.Length + id.Length + 8 <= budget)
+                {
+                    values[id] = JsonNode.Parse(text);
+                    budget -= text.Length + id.Length + 8;
+                }
+                else
+                {
+                    tooLarge.Add(id);
+                }
+            }
+
+            if (Dag is { } dag && dag.HasTask(id))
+            {
+                foreach (var up in dag.GetTask(id).UpstreamTaskIds)
+                {
+                    next.Enqueue(up);
+                }
+            }
+        }
+
+        return new JsonObject { ["values"] = values, ["too_large"] = tooLarge };
+    }
+
     /// <summary>The program the pod runs: the shipped code, then the call with the context keys its signature takes.</summary>
     internal static string Script(string source, string function, bool callWithContext = false) => callWithContext ? $$"""
-        import json as _sirocco_json, os as _sirocco_os
-        _sirocco_input = _sirocco_json.loads(_sirocco_os.environ["SIROCCO_PYTHON_INPUT"])
+        {{Prelude}}
         {{source}}
         {{function}}(_sirocco_input["context"])
         """ : $$"""
-        import inspect as _sirocco_inspect, json as _sirocco_json, os as _sirocco_os
-        _sirocco_input = _sirocco_json.loads(_sirocco_os.environ["SIROCCO_PYTHON_INPUT"])
+        {{Prelude}}
+        import inspect as _sirocco_inspect
         {{source}}
         _sirocco_fn = {{function}}
         _sirocco_args = _sirocco_input["args"]
@@ -188,6 +240,31 @@ public sealed class PythonPodOperator : KubernetesPodOperator
         _sirocco_os.makedirs("/airflow/xcom", exist_ok=True)
         with open("/airflow/xcom/return.json", "w") as _sirocco_out:
             _sirocco_json.dump(_sirocco_result, _sirocco_out)
+        """;
+
+    /// <summary>The input, and a task instance object with <c>xcom_pull</c> over the upstream results, in the context as <c>ti</c>.</summary>
+    private const string Prelude = """
+        import json as _sirocco_json, os as _sirocco_os
+        _sirocco_input = _sirocco_json.loads(_sirocco_os.environ["SIROCCO_PYTHON_INPUT"])
+        class _SiroccoTaskInstance:
+            def __init__(self, context, xcoms):
+                for _k in ("dag_id", "task_id", "run_id", "try_number", "map_index"):
+                    setattr(self, _k, context[_k])
+                self._values = xcoms.get("values", {})
+                self._too_large = set(xcoms.get("too_large", []))
+            def _pull(self, task_id):
+                if task_id in self._too_large:
+                    raise ValueError("the result of %s is too large to pass to a pod; pass a reference instead" % task_id)
+                return self._values.get(task_id)
+            def xcom_pull(self, task_ids=None, key="return_value", **kwargs):
+                if key != "return_value" or task_ids is None:
+                    raise NotImplementedError("in a pod, xcom_pull gives the return_value of upstream tasks named by task_ids")
+                if isinstance(task_ids, str):
+                    return self._pull(task_ids)
+                return [self._pull(t) for t in task_ids]
+            def xcom_push(self, key, value):
+                raise NotImplementedError("xcom_push is not available in a pod: return the value instead")
+        _sirocco_input["context"]["ti"] = _sirocco_input["context"]["task_instance"] = _SiroccoTaskInstance(_sirocco_input["context"], _sirocco_input.get("xcoms", {}))
         """;
 
     private JsonObject Context(TaskExecutionContext context)

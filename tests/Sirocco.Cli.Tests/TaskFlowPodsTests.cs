@@ -79,6 +79,12 @@ public sealed class TaskFlowPodsTests : IDisposable
 
             fails() >> cleanup()
 
+            def pulls(**context):
+                ti = context["ti"]
+                return [ti.xcom_pull(task_ids="load_it"), ti.xcom_pull(task_ids=["extract"])[0]["rows"], ti.task_id]
+
+            PythonOperator(task_id="pulls", python_callable=pulls) << total
+
         taskflow()
         """;
 
@@ -117,6 +123,7 @@ public sealed class TaskFlowPodsTests : IDisposable
         Assert.Contains("loading {\"root\": 4, \"total\": 18, \"who\": \"composer\"} alpha manual__2024-01-02T00:00:00+00:00", output, StringComparison.Ordinal);
         Assert.Contains("Pushed XCom return_value: \"20240102:18\"", output, StringComparison.Ordinal);
         Assert.Contains("Pushed XCom return_value: 17", output, StringComparison.Ordinal); // (1+1) + (4+1) + (9+1)
+        Assert.Contains("Pushed XCom return_value: [18, [1, 2, 3], \"pulls\"]", output, StringComparison.Ordinal); // ti.xcom_pull of upstream results
         Assert.Contains("_KubernetesDecoratedOperator taskflow.transform", output, StringComparison.Ordinal);
         Assert.Contains("Condition result is falsy: skipping after_cond", output, StringComparison.Ordinal);
         Assert.Contains("ALERT on_failure_callback fails True", output, StringComparison.Ordinal);
