@@ -51,6 +51,9 @@ public sealed class PythonPodOperator : KubernetesPodOperator
     /// <summary>For <c>short_circuit</c>: skip every task downstream, whatever its trigger rule (default), or only the direct ones.</summary>
     public bool IgnoreDownstreamTriggerRules { get; set; } = true;
 
+    /// <summary>Airflow's <c>multiple_outputs</c>: a dict result also pushes each of its keys as an XCom of that key.</summary>
+    public bool MultipleOutputs { get; set; }
+
     /// <summary>Whether the function is a callback, called with Airflow's context as its one argument.</summary>
     public bool CallWithContext { get; set; }
 
@@ -113,6 +116,14 @@ public sealed class PythonPodOperator : KubernetesPodOperator
         if (skipped.Count > 0)
         {
             context.Recorder.SkipTasks(skipped);
+        }
+
+        if (MultipleOutputs && result is JsonElement { ValueKind: JsonValueKind.Object } outputs)
+        {
+            foreach (var output in outputs.EnumerateObject())
+            {
+                await context.Recorder.PushXComAsync(output.Name, output.Value.Clone(), cancellationToken).ConfigureAwait(false);
+            }
         }
 
         return result;
@@ -291,9 +302,9 @@ public sealed class PythonPodOperator : KubernetesPodOperator
             ["ds"] = logical.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
             ["ds_nodash"] = logical.ToString("yyyyMMdd", System.Globalization.CultureInfo.InvariantCulture),
             ["ts"] = logical.ToString("yyyy-MM-dd'T'HH:mm:ss+00:00", System.Globalization.CultureInfo.InvariantCulture),
-            ["logical_date"] = logical.ToString("o", System.Globalization.CultureInfo.InvariantCulture),
-            ["data_interval_start"] = run.DataInterval.Start.ToUniversalTime().ToString("o", System.Globalization.CultureInfo.InvariantCulture),
-            ["data_interval_end"] = run.DataInterval.End.ToUniversalTime().ToString("o", System.Globalization.CultureInfo.InvariantCulture),
+            ["logical_date"] = Iso(logical),
+            ["data_interval_start"] = Iso(run.DataInterval.Start),
+            ["data_interval_end"] = Iso(run.DataInterval.End),
             ["params"] = parameters,
             ["conf"] = run.Conf?.DeepClone() ?? new JsonObject(),
             ["try_number"] = Math.Max(1, ti.TryNumber),
@@ -304,6 +315,9 @@ public sealed class PythonPodOperator : KubernetesPodOperator
             ["reason"] = context.CallbackKind,
         };
     }
+
+    /// <summary>ISO 8601 with microseconds, which every Python's <c>datetime.fromisoformat</c> reads.</summary>
+    private static string Iso(DateTimeOffset t) => t.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff+00:00", System.Globalization.CultureInfo.InvariantCulture);
 
     private static JsonNode? ToJson(object? value) => value switch
     {

@@ -226,7 +226,7 @@ internal static class Operators
 
     private static void Apply(Library library, BaseOperator op, Dictionary<string, PropertyInfo> table, string className, string name, object? value)
     {
-        if (Ignored.Contains(name))
+        if (Ignored.Contains(name) && !table.ContainsKey(name))
         {
             return;
         }

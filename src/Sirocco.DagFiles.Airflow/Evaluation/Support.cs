@@ -63,7 +63,7 @@ internal static class Convert
 
             if (key.StartsWith("on_", StringComparison.Ordinal) && key.EndsWith("_callback", StringComparison.Ordinal))
             {
-                throw new KeywordException("default_args", $"default_args['{key}']: callbacks are not supported in DAG files read without Python");
+                continue; // each task's operator makes its callbacks from the file's dict (they run in pods)
             }
 
             result[key] = v switch

@@ -258,7 +258,7 @@ internal static class TaskFlow
 
         var source = Ship(library, function);
         var functionName = def.Name == "<lambda>" ? LambdaName : def.Name;
-        List<KeywordArg> keywords = [new KeywordArg("task_id", taskId, 0), .. options.Where(o => o.Name is not ("task_id" or "multiple_outputs"))];
+        List<KeywordArg> keywords = [new KeywordArg("task_id", taskId, 0), .. options.Where(o => o.Name is not "task_id")];
         var wrapped = Operators.Create(library, "PythonPodOperator", new Args([], keywords));
         var op = (PythonPodOperator)wrapped.Task;
         op.DisplayName = displayName;

@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Sirocco.LocalCluster;
+
+namespace Sirocco.Cli.Tests;
+
+/// <summary>The embedded local cluster shared by the run corpus: one cluster for every file.</summary>
+public sealed class CorpusCluster : IAsyncLifetime
+{
+    public string Home { get; } = Directory.CreateTempSubdirectory("sirocco-corpus-").FullName;
+
+    public LocalCluster.LocalCluster Cluster { get; private set; } = null!;
+
+    public async Task InitializeAsync() =>
+        Cluster = await LocalCluster.LocalCluster.StartAsync(new LocalClusterOptions { HomeDirectory = Path.Combine(Home, "cluster") });
+
+    public async Task DisposeAsync()
+    {
+        await Cluster.DisposeAsync();
+        Directory.Delete(Home, recursive: true);
+    }
+}
+
+/// <summary>
+/// DAG files in public styles (tutorials, Composer samples, the providers' examples), each run unchanged by
+/// <c>sirocco dags test</c> on the local cluster and compared with the run its header says it must produce:
+/// <c># expect-run: dag_id | run=state | task=state, mapped[0]=state …</c> and <c># expect-log: text</c>.
+/// </summary>
+public sealed partial class RunCorpusTests(CorpusCluster fixture) : IClassFixture<CorpusCluster>
+{
+    public static TheoryData<string> Files()
+    {
+        var data = new TheoryData<string>();
+        foreach (var f in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "corpus"), "*.py").Order(StringComparer.Ordinal))
+        {
+            data.Add(Path.GetFileName(f));
+        }
+
+        return data;
+    }
+
+    [Fact]
+    public void The_corpus_has_its_files() => Assert.True(Files().Count >= 15, $"{Files().Count} files");
+
+    [Theory]
+    [MemberData(nameof(Files))]
+    public async Task The_file_runs_as_its_header_says(string file)
+    {
+        var text = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "corpus", file));
+        var headers = text.Split('\n').TakeWhile(l => l.StartsWith('#')).ToList();
+        var run = Assert.Single(headers, h => h.StartsWith("# expect-run: ", StringComparison.Ordinal))["# expect-run: ".Length..].Split('|', StringSplitOptions.TrimEntries);
+        var (dagId, runState, expected) = (run[0], run[1]["run=".Length..], run[2].Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
+
+        var home = Directory.CreateDirectory(Path.Combine(fixture.Home, Path.GetFileNameWithoutExtension(file))).FullName;
+        Directory.CreateDirectory(Path.Combine(home, "dags"));
+        await File.WriteAllTextAsync(Path.Combine(home, "dags", file), text);
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "sirocco.dll"), "dags", "test", dagId, "2024-01-06" })
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.Environment["SIROCCO_HOME"] = home;
+        psi.Environment["SIROCCO_CONN_KUBERNETES_DEFAULT"] = new JsonObject
+        {
+            ["conn_type"] = "kubernetes",
+            ["extra"] = new JsonObject { ["kube_config_path"] = fixture.Cluster.KubeconfigPath },
+        }.ToJsonString();
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
+        var output = await stdout + await stderr;
+
+        // The summary dags test prints: one "task[index]: state" line per task instance, then the run's state.
+        var states = StateLine().Matches(output).ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value, StringComparer.Ordinal);
+        Assert.True(output.Contains($"finished: {runState}", StringComparison.Ordinal), output);
+        Assert.Equal(expected.Order(StringComparer.Ordinal), states.Select(kv => $"{kv.Key}={kv.Value}").Order(StringComparer.Ordinal));
+        foreach (var log in headers.Where(h => h.StartsWith("# expect-log: ", StringComparison.Ordinal)))
+        {
+            Assert.True(output.Contains(log["# expect-log: ".Length..], StringComparison.Ordinal), $"{log}\n{output}");
+        }
+    }
+
+    [GeneratedRegex(@"^([A-Za-z0-9_.\-]+(?:\[\d+\])?): (success|failed|skipped|upstream_failed|removed|none|up_for_retry)$", RegexOptions.Multiline)]
+    private static partial Regex StateLine();
+}
