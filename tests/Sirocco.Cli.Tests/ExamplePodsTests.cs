@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Text.Json.Nodes;
 using Sirocco.LocalCluster;
 
 namespace Sirocco.Cli.Tests;
@@ -18,25 +16,9 @@ public sealed class ExamplePodsTests : IDisposable
         Directory.CreateDirectory(Path.Combine(_home, "dags"));
         File.Copy(Path.Combine(AppContext.BaseDirectory, "example_dags", "example_pods.cs"), Path.Combine(_home, "dags", "example_pods.cs"));
 
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "sirocco.dll"), "dags", "test", "example_pods", "2024-01-01" })
-        {
-            psi.ArgumentList.Add(a);
-        }
+        var (code, output) = await SiroccoProcess.RunAsync(_home, cluster.KubeconfigPath, "dags", "test", "example_pods", "2024-01-01");
 
-        psi.Environment["SIROCCO_HOME"] = _home;
-        psi.Environment["SIROCCO_CONN_KUBERNETES_DEFAULT"] = new JsonObject
-        {
-            ["conn_type"] = "kubernetes",
-            ["extra"] = new JsonObject { ["kube_config_path"] = cluster.KubeconfigPath },
-        }.ToJsonString();
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
-        var output = await stdout + await stderr;
-
-        Assert.True(p.ExitCode == 0, output);
+        Assert.True(code == 0, output);
         Assert.Contains("producing for 2024-01-01", output, StringComparison.Ordinal);
         Assert.Contains("consumed 42 rows", output, StringComparison.Ordinal);
         Assert.Contains("finished: success", output, StringComparison.Ordinal);

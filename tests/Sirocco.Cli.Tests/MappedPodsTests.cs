@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Text.Json.Nodes;
 using k8s;
 using Sirocco.LocalCluster;
 
@@ -67,25 +65,6 @@ public sealed class MappedPodsTests : IDisposable
         Assert.Contains("item=b index=1", log, StringComparison.Ordinal);
     }
 
-    private async Task<(int Code, string Output)> SiroccoAsync(LocalCluster.LocalCluster cluster, params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "sirocco.dll"));
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        psi.Environment["SIROCCO_HOME"] = _home;
-        psi.Environment["SIROCCO_CONN_KUBERNETES_DEFAULT"] = new JsonObject
-        {
-            ["conn_type"] = "kubernetes",
-            ["extra"] = new JsonObject { ["kube_config_path"] = cluster.KubeconfigPath },
-        }.ToJsonString();
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
-        return (p.ExitCode, await stdout + await stderr);
-    }
+    private Task<(int Code, string Output)> SiroccoAsync(LocalCluster.LocalCluster cluster, params string[] args) =>
+        SiroccoProcess.RunAsync(_home, cluster.KubeconfigPath, args);
 }

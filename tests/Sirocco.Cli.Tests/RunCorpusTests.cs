@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Sirocco.LocalCluster;
 
@@ -55,23 +53,7 @@ public sealed partial class RunCorpusTests(CorpusCluster fixture) : IClassFixtur
         var home = Directory.CreateDirectory(Path.Combine(fixture.Home, Path.GetFileNameWithoutExtension(file))).FullName;
         Directory.CreateDirectory(Path.Combine(home, "dags"));
         await File.WriteAllTextAsync(Path.Combine(home, "dags", file), text);
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "sirocco.dll"), "dags", "test", dagId, "2024-01-06" })
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        psi.Environment["SIROCCO_HOME"] = home;
-        psi.Environment["SIROCCO_CONN_KUBERNETES_DEFAULT"] = new JsonObject
-        {
-            ["conn_type"] = "kubernetes",
-            ["extra"] = new JsonObject { ["kube_config_path"] = fixture.Cluster.KubeconfigPath },
-        }.ToJsonString();
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
-        var output = await stdout + await stderr;
+        var (_, output) = await SiroccoProcess.RunAsync(home, fixture.Cluster.KubeconfigPath, "dags", "test", dagId, "2024-01-06");
 
         // The summary dags test prints: one "task[index]: state" line per task instance, then the run's state.
         var states = StateLine().Matches(output).ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value, StringComparer.Ordinal);

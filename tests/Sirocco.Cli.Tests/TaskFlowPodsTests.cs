@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Text.Json.Nodes;
 using Sirocco.LocalCluster;
 
 namespace Sirocco.Cli.Tests;
@@ -99,25 +97,8 @@ public sealed class TaskFlowPodsTests : IDisposable
         Directory.CreateDirectory(Path.Combine(_home, "dags"));
         await File.WriteAllTextAsync(Path.Combine(_home, "dags", "taskflow.py"), DagFile);
 
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "sirocco.dll"), "dags", "test", "taskflow", "2024-01-02" })
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        psi.Environment["SIROCCO_HOME"] = _home;
-        psi.Environment["SIROCCO_CONN_KUBERNETES_DEFAULT"] = new JsonObject
-        {
-            ["conn_type"] = "kubernetes",
-            ["extra"] = new JsonObject { ["kube_config_path"] = cluster.KubeconfigPath },
-        }.ToJsonString();
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
-        var output = await stdout + await stderr;
-
-        Assert.True(p.ExitCode == 0, output);
+        var (code, output) = await SiroccoProcess.RunAsync(_home, cluster.KubeconfigPath, "dags", "test", "taskflow", "2024-01-02");
+        Assert.True(code == 0, output);
         Assert.Contains("Pushed XCom return_value: {\"day\": \"2024-01-02\", \"rows\": [1, 2, 3]}", output, StringComparison.Ordinal);
         Assert.Contains("Pushed XCom return_value: {\"total\": 18, \"who\": \"composer\", \"root\": 4}", output, StringComparison.Ordinal);
         Assert.Contains("loading {\"root\": 4, \"total\": 18, \"who\": \"composer\"} alpha manual__2024-01-02T00:00:00+00:00", output, StringComparison.Ordinal);
