@@ -342,6 +342,7 @@ public sealed partial class SiroccoScheduler
 
             if (sweep)
             {
+                await CreateDatasetRunsAsync(ct).ConfigureAwait(false);
                 await SweepStoreAsync(ct).ConfigureAwait(false);
 
                 // Pools changed by the CLI, the API or the UI apply from the next sweep.

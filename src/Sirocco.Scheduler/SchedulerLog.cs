@@ -56,4 +56,10 @@ internal static partial class SchedulerLog
 
     [LoggerMessage(15, LogLevel.Information, "Expanded mapped task {DagId}.{TaskId} (run {RunId}) into {Count} instances")]
     public static partial void Expanded(ILogger logger, string dagId, string taskId, string runId, long count);
+
+    [LoggerMessage(16, LogLevel.Information, "Dataset {Uri} updated by {DagId}.{TaskId}; queued for {Consumers} DAG(s)")]
+    public static partial void DatasetUpdated(ILogger logger, string uri, string dagId, string taskId, int consumers);
+
+    [LoggerMessage(17, LogLevel.Information, "Created dataset-triggered run {RunId} of {DagId} (datasets: {Uris})")]
+    public static partial void DatasetRunCreated(ILogger logger, string dagId, string runId, string uris);
 }

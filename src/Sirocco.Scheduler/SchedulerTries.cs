@@ -102,9 +102,8 @@ public sealed partial class SiroccoScheduler
         await _outcomes.Writer.WriteAsync(outcome, CancellationToken.None).ConfigureAwait(false);
     }
 
-    private Task ApplyOutcomeAsync(TryOutcome outcome, CancellationToken ct)
+    private async Task ApplyOutcomeAsync(TryOutcome outcome, CancellationToken ct)
     {
-        _ = ct;
         var ti = outcome.TaskInstance;
         if (_running.TryGetValue(ti.Key, out var running) && running.Ti.TryNumber == ti.TryNumber)
         {
@@ -114,7 +113,7 @@ public sealed partial class SiroccoScheduler
 
         if (outcome.Result == TryResult.Interrupted)
         {
-            return Task.CompletedTask; // left running in the store; the next start resumes it
+            return; // left running in the store; the next start resumes it
         }
 
         _runs.TryGetValue((ti.DagId, ti.RunId), out var run);
@@ -142,7 +141,7 @@ public sealed partial class SiroccoScheduler
         SchedulerLog.TryFinished(_log, ti.DagId, ti.TaskId, ti.RunId, ti.MapIndex, ti.TryNumber, state.ToName());
         if (run is null || !run.Tis.TryGet(ti.TaskId, ti.MapIndex, out var current) || current.State != TaskInstanceState.Running || current.TryNumber != ti.TryNumber)
         {
-            return Task.CompletedTask; // the run timed out or a user changed the state meanwhile: theirs stands
+            return; // the run timed out or a user changed the state meanwhile: theirs stands
         }
 
         Set(run, finished with { MaxTries = current.MaxTries, StartDate = current.StartDate });
@@ -154,7 +153,10 @@ public sealed partial class SiroccoScheduler
 
         run.Dirty = true;
         TaskInstanceFinished?.Invoke(finished);
-        return Task.CompletedTask;
+        if (state == TaskInstanceState.Success && task is { Outlets.Count: > 0 })
+        {
+            await RecordDatasetUpdatesAsync(task, finished, ct).ConfigureAwait(false);
+        }
     }
 
     private async Task DrainAsync()

@@ -164,6 +164,15 @@ public sealed record SlotUsage(IReadOnlyDictionary<string, int> PoolSlots, IRead
     public IReadOnlyDictionary<string, int> InstancesPerTaskRun { get; init; } = new Dictionary<string, int>();
 }
 
+/// <summary>A dataset (asset) updated by a successful task.</summary>
+/// <param name="Uri">The dataset's URI.</param>
+/// <param name="DagId">The DAG of the task that updated it.</param>
+/// <param name="TaskId">The task.</param>
+/// <param name="RunId">The run.</param>
+/// <param name="MapIndex">The task instance's map index (-1 when unmapped).</param>
+/// <param name="Timestamp">When.</param>
+public sealed record DatasetUpdate(string Uri, string DagId, string TaskId, string RunId, int MapIndex, DateTimeOffset Timestamp);
+
 /// <summary>Filters for listing DAG runs.</summary>
 public sealed record DagRunQuery
 {
@@ -403,4 +412,19 @@ public interface IMetadataStore : IVariableStore, IConnectionStore, IAsyncDispos
 
     /// <summary>Every pool defined or named by a task instance, with the slots its scheduled, queued and running task instances take.</summary>
     Task<IReadOnlyList<PoolStats>> ListPoolStatsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Records that a task updated a dataset and queues the update for each DAG scheduled on it.</summary>
+    Task RecordDatasetUpdateAsync(DatasetUpdate update, IReadOnlyCollection<string> consumers, CancellationToken cancellationToken = default);
+
+    /// <summary>The queued dataset updates: which dataset each waiting DAG has seen updated since its last such run.</summary>
+    Task<IReadOnlyList<(string Uri, string TargetDagId)>> ListDatasetQueueAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>The latest dataset updates, newest first (of one dataset when <paramref name="uri"/> is given).</summary>
+    Task<IReadOnlyList<DatasetUpdate>> ListDatasetUpdatesAsync(string? uri = null, int limit = 100, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Creates a dataset-triggered run and takes the DAG's queued updates of <paramref name="uris"/>, in one
+    /// transaction; false (nothing changed) when another writer took them first.
+    /// </summary>
+    Task<bool> CreateDatasetTriggeredRunAsync(DagRun run, IReadOnlyCollection<string> uris, CancellationToken cancellationToken = default);
 }

@@ -15,6 +15,7 @@ internal abstract partial class SqlMetadataStore
         }
 
         var removed = 0;
+        await ExecAsync(conn, tx, "DELETE FROM dataset_dag_run_queue WHERE target_dag_id = @dag", args, cancellationToken).ConfigureAwait(false);
         foreach (var table in new[] { "xcom", "task_instance_try", "task_instance", "dag_run", "dag" })
         {
             removed += await ExecAsync(conn, tx, $"DELETE FROM {table} WHERE dag_id = @dag", args, cancellationToken).ConfigureAwait(false);

@@ -281,6 +281,23 @@ public abstract class MetadataStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Dataset_updates_are_queued_per_consumer_and_taken_once_with_the_run_they_trigger()
+    {
+        var at = Utc(2024, 1, 2);
+        await Store.RecordDatasetUpdateAsync(new DatasetUpdate("gs://b/orders", "p", "t", "r1", -1, at), ["c1", "c2"]);
+        await Store.RecordDatasetUpdateAsync(new DatasetUpdate("gs://b/orders", "p", "t", "r2", -1, at.AddHours(1)), ["c1"]);
+        Assert.Equal([("gs://b/orders", "c1"), ("gs://b/orders", "c2")], await Store.ListDatasetQueueAsync());
+        Assert.Equal(["r2", "r1"], (await Store.ListDatasetUpdatesAsync("gs://b/orders")).Select(u => u.RunId));
+
+        var run = DagRun.Create("c1", DagRunType.DatasetTriggered, at, new DataInterval(at, at), at, null);
+        Assert.True(await Store.CreateDatasetTriggeredRunAsync(run, ["gs://b/orders"]));
+        Assert.False(await Store.CreateDatasetTriggeredRunAsync(run with { RunId = "again" }, ["gs://b/orders"])); // already taken
+        Assert.False(await Store.CreateDatasetTriggeredRunAsync(DagRun.Create("c2", DagRunType.DatasetTriggered, at, new DataInterval(at, at), at, null), ["gs://b/orders", "gs://b/missing"]));
+        Assert.Equal([("gs://b/orders", "c2")], await Store.ListDatasetQueueAsync()); // the failed attempt changed nothing
+        Assert.Equal(DagRunType.DatasetTriggered, (await Store.GetDagRunAsync("c1", run.RunId))!.RunType);
+    }
+
+    [Fact]
     public async Task Expanding_a_mapped_task_renames_its_unmapped_instance_and_a_stale_expansion_is_a_conflict()
     {
         var run = Run("mapped", Utc(2024, 1, 1), DagRunState.Running);

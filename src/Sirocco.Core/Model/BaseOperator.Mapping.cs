@@ -19,6 +19,9 @@ public abstract partial class BaseOperator
     /// </summary>
     public IDictionary<string, IList<BaseOperator>> TaskCallbacks { get; } = new Dictionary<string, IList<BaseOperator>>(StringComparer.Ordinal);
 
+    /// <summary>The datasets (assets) the task updates when it succeeds, by URI (Airflow's <c>outlets</c>).</summary>
+    public IList<string> Outlets { get; set; } = [];
+
     /// <summary>How the task is mapped (<c>expand</c>/<c>expand_kwargs</c>), or null for an ordinary task.</summary>
     public TaskMapping? Mapping { get; private set; }
 

@@ -64,6 +64,9 @@ public enum DagRunType
 
     /// <summary>Created by a backfill.</summary>
     Backfill,
+
+    /// <summary>Created when the datasets (assets) the DAG is scheduled on were updated.</summary>
+    DatasetTriggered,
 }
 
 /// <summary>Airflow's text for states and run types (<c>up_for_retry</c>, <c>scheduled</c>, ...).</summary>
@@ -83,7 +86,7 @@ public static class StateNames
     public static string ToName(this DagRunState state) => state.ToString().ToLowerInvariant();
 
     /// <summary>The lower-case name of a run type; also the prefix of its run ids.</summary>
-    public static string ToName(this DagRunType type) => type.ToString().ToLowerInvariant();
+    public static string ToName(this DagRunType type) => type == DagRunType.DatasetTriggered ? "dataset_triggered" : type.ToString().ToLowerInvariant();
 
     /// <summary>Parses a task instance state name; the error lists the valid names.</summary>
     public static TaskInstanceState ParseTaskInstanceState(string name)
@@ -108,9 +111,10 @@ public static class StateNames
 
     /// <summary>Parses a run type name.</summary>
     public static DagRunType ParseDagRunType(string name) =>
-        Enum.TryParse<DagRunType>(name, ignoreCase: true, out var t) && !int.TryParse(name, out _)
+        name is "dataset_triggered" or "asset_triggered" ? DagRunType.DatasetTriggered
+        : Enum.TryParse<DagRunType>(name, ignoreCase: true, out var t) && !int.TryParse(name, out _) && t != DagRunType.DatasetTriggered
             ? t
-            : throw new SiroccoException($"unknown run type '{name}'; valid types: scheduled, manual, backfill");
+            : throw new SiroccoException($"unknown run type '{name}'; valid types: scheduled, manual, backfill, dataset_triggered");
 
     /// <summary>Whether no further change is expected without a user clearing the task.</summary>
     public static bool IsFinished(this TaskInstanceState state) =>

@@ -19,6 +19,15 @@ public abstract class Schedule
     /// <summary>One run, at the start date.</summary>
     public static Schedule Once { get; } = new OnceSchedule();
 
+    /// <summary>
+    /// A run each time every one of <paramref name="uris"/> has been updated since the last such run (Airflow's
+    /// <c>schedule=[Dataset(...)]</c>, Airflow 3's assets); no runs on a clock.
+    /// </summary>
+    public static Schedule OnDatasets(IEnumerable<string> uris) => new DatasetSchedule([.. uris]);
+
+    /// <summary>The dataset URIs a dataset schedule waits for; empty for a clock or no schedule.</summary>
+    public virtual IReadOnlyList<string> DatasetUris => [];
+
     /// <summary>A short description as the CLI shows it (<c>1 day, 0:00:00</c>, <c>0 0 * * *</c>, <c>@once</c>, <c>None</c>).</summary>
     public abstract string Description { get; }
 
@@ -80,6 +89,17 @@ public abstract class Schedule
     private sealed class NoSchedule : Schedule
     {
         public override string Description => "None";
+
+        public override NextRunInfo? Next(DataInterval? lastAutomated, DateTimeOffset? startDate, DateTimeOffset? endDate, bool catchup, DateTimeOffset now) => null;
+
+        public override DataInterval InferManualDataInterval(DateTimeOffset runAfter) => DataInterval.Exact(runAfter);
+    }
+
+    private sealed class DatasetSchedule(IReadOnlyList<string> uris) : Schedule
+    {
+        public override string Description => "Dataset: " + string.Join(", ", uris);
+
+        public override IReadOnlyList<string> DatasetUris => uris;
 
         public override NextRunInfo? Next(DataInterval? lastAutomated, DateTimeOffset? startDate, DateTimeOffset? endDate, bool catchup, DateTimeOffset now) => null;
 

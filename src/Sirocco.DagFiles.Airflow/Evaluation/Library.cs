@@ -112,6 +112,10 @@ internal sealed class Library
 
         var param = Fn("Param", NewParam);
         var xcomArg = Fn("XComArg", NewXComArg);
+        var dataset = Fn("Dataset", a => NewDataset("Dataset", a));
+        var asset = Fn("Asset", a => NewDataset("Asset", a));
+        Module("airflow.datasets", new(StringComparer.Ordinal) { ["Dataset"] = dataset });
+        Module("airflow.assets", new(StringComparer.Ordinal) { ["Asset"] = asset });
         var task = TaskFlow.Decorator(this, "python");
         _taskDecorator = task;
         var pythonOperators = new Dictionary<string, object?>(StringComparer.Ordinal);
@@ -138,6 +142,8 @@ internal sealed class Library
             ["cross_downstream"] = cross,
             ["TaskGroup"] = taskGroup,
             ["XComArg"] = xcomArg,
+            ["Asset"] = asset,
+            ["Dataset"] = dataset,
             ["task"] = task,
             ["dag"] = Fn("dag", a => DagDecorator(a, airflow3: true)),
         });
@@ -391,7 +397,10 @@ internal sealed class Library
                 null => Schedule.None,
                 string s => ParseSchedule(s, zone, scheduleKey),
                 PyTimeDelta td => Schedule.Every(TimeSpan.FromTicks(td.Ticks)),
-                var other => throw new KeywordException(scheduleKey, $"DAG(): {scheduleKey} must be None, a cron or preset string or a timedelta, not {Interpreter.Describe(other)}"),
+                DatasetValue one => Schedule.OnDatasets([one.Uri]),
+                List<object?> or PyTuple when ((IEnumerable<object?>)a.Get(-1, scheduleKey)!).ToList() is { Count: > 0 } items && items.All(i => i is DatasetValue) =>
+                    Schedule.OnDatasets(items.Select(i => ((DatasetValue)i!).Uri)),
+                var other => throw new KeywordException(scheduleKey, $"DAG(): {scheduleKey} must be None, a cron or preset string, a timedelta or a list of datasets, not {Interpreter.Describe(other)}"),
             };
         }
 
@@ -770,6 +779,16 @@ internal sealed class Library
         };
         var fullId = parent is { Prefix: true } ? $"{parent.GroupId}.{id}" : id;
         return new GroupValue(fullId, prefix, dag, parent, defaults);
+    }
+
+    /// <summary><c>Dataset("s3://bucket/key")</c> / Airflow 3's <c>Asset(uri)</c> or <c>Asset(name=..., uri=...)</c>.</summary>
+    private static DatasetValue NewDataset(string className, Args a)
+    {
+        a.Check(className, 2, "uri", "name", "extra", "group", "watchers");
+        var uri = (a.Get(0, className == "Asset" && !a.Given(0, "uri") ? "name" : "uri") ?? a.Get(-1, "name")) as string;
+        return string.IsNullOrWhiteSpace(uri)
+            ? throw new DagEvalException($"{className}() needs a uri (a non-empty str)")
+            : new DatasetValue(uri);
     }
 
     private static XComArgValue NewXComArg(Args a)

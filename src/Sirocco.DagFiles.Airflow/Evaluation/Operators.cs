@@ -17,7 +17,7 @@ internal static class Operators
     {
         "email", "email_on_failure", "email_on_retry", "doc", "doc_md", "doc_rst", "doc_json", "doc_yaml", "queue", "sla",
         "wait_for_downstream", "task_concurrency",
-        "executor_config", "run_as_user", "owner_links", "task_display_name", "inlets", "outlets", "multiple_outputs",
+        "executor_config", "run_as_user", "owner_links", "task_display_name", "inlets", "multiple_outputs",
         "output_encoding",
     };
 
@@ -254,6 +254,19 @@ internal static class Operators
 
         if (op is KubernetesPodOperator kpo && Special(kpo, className, name, value))
         {
+            return;
+        }
+
+        if (name == "outlets")
+        {
+            // Datasets the task updates; other outlets (lineage entities) change nothing, as without a lineage backend.
+            op.Outlets = value switch
+            {
+                null => [],
+                DatasetValue d => [d.Uri],
+                List<object?> or PyTuple => [.. ((IEnumerable<object?>)value).OfType<DatasetValue>().Select(d => d.Uri)],
+                _ => throw new KeywordException(name, $"{className}(): outlets must be a list of datasets, not {Interpreter.Describe(value)}"),
+            };
             return;
         }
 

@@ -335,3 +335,17 @@ internal sealed class ForeignValue(string import) : IPyObject
 
     public override string ToString() => $"<{Import}>";
 }
+
+/// <summary>A dataset (Airflow 3: asset) by its URI: a task's <c>outlets</c>, a DAG's <c>schedule</c>.</summary>
+internal sealed record DatasetValue(string Uri) : IPyObject
+{
+    public string TypeName => "Dataset";
+
+    public bool TryGetAttr(string name, out object? value)
+    {
+        value = name is "uri" or "name" ? Uri : null;
+        return value is not null;
+    }
+
+    public override string ToString() => $"Dataset(uri='{Uri}')";
+}
