@@ -27,7 +27,7 @@ public sealed class ImportErrorTests
         { "x = 1 +\n", 3, 8, "invalid syntax" },
         { "t = EmptyOperator(task_id='t', colour='red')\n", 3, 32, "EmptyOperator.__init__() got an unexpected keyword argument 'colour'" },
         { "t = EmptyOperator('t')\n", 3, 5, "keyword arguments only" },
-        { "d = DAG('x', schedule=1)\n", 3, 14, "schedule must be None, a cron or preset string or a timedelta" },
+        { "d = DAG('x', schedule=1)\n", 3, 14, "schedule must be None, a cron or preset string, a timedelta or a list of datasets" },
         { "d = DAG('x', on_failure_callback=print)\n", 3, 14, "callbacks are not supported" },
         { "d = DAG('bad id!')\n", 3, 5, "invalid dag_id 'bad id!'" },
         { "a = EmptyOperator(task_id='a')\nb = EmptyOperator(task_id='b')\n[a] >> [b]\n", 5, 5, "unsupported operand type(s) for >>: 'list' and 'list'" },
