@@ -147,6 +147,7 @@ public sealed class SiroccoWebServer : IAsyncDisposable
         AdminEndpoints.Register(api, state, ops, auth);
         PoolEndpoints.Register(api, state);
         EventLogEndpoints.Register(api, state);
+        DatasetEndpoints.Register(api, state);
         api.Map(app, auth, state.Audit);
         UiPages.Register(app, state, ops, auth);
         app.MapPrometheusScrapingEndpoint("/metrics");

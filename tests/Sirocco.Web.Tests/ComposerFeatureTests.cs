@@ -114,6 +114,29 @@ public sealed class ComposerFeatureTests(WebFixture fixture)
         await Expect(page.Locator("#log")).ToContainTextAsync("b1");
     }
 
+    [Fact]
+    public async Task A_producer_run_triggers_its_consumer_and_the_api_lists_the_dataset_and_its_update()
+    {
+        using var user = fixture.Client("user");
+        await fixture.Store.SetDagPausedAsync("dataset_producer", false);
+        await fixture.Store.SetDagPausedAsync("dataset_consumer", false);
+        await user.PostAsync("/api/v1/dags/dataset_producer/dagRuns", Json("""{"dag_run_id":"produce_1"}"""));
+        await fixture.WaitForRunAsync("dataset_producer", "produce_1", DagRunState.Success, TimeSpan.FromSeconds(60));
+        await fixture.WaitForAsync(async () => (await fixture.Store.ListDagRunsAsync(new Storage.DagRunQuery { DagId = "dataset_consumer" })).Any(r => r.State == DagRunState.Success), TimeSpan.FromSeconds(60), "the dataset-triggered run");
+
+        var runs = await WebFixture.JsonAsync(await user.GetAsync("/api/v1/dags/dataset_consumer/dagRuns"));
+        Assert.Equal("dataset_triggered", Assert.Single(runs["dag_runs"]!.AsArray())!["run_type"]!.GetValue<string>());
+        var datasets = await WebFixture.JsonAsync(await user.GetAsync("/api/v1/datasets?uri_pattern=web_orders"));
+        var dataset = Assert.Single(datasets["datasets"]!.AsArray())!;
+        Assert.Equal("s3://lake/web_orders", dataset["uri"]!.GetValue<string>());
+        Assert.Equal("export", Assert.Single(dataset["producing_tasks"]!.AsArray())!["task_id"]!.GetValue<string>());
+        Assert.Equal("dataset_consumer", Assert.Single(dataset["consuming_dags"]!.AsArray())!["dag_id"]!.GetValue<string>());
+        Assert.NotNull(dataset["updated_at"]);
+        var events = await WebFixture.JsonAsync(await user.GetAsync("/api/v1/datasets/events?uri=s3%3A%2F%2Flake%2Fweb_orders"));
+        var update = Assert.Single(events["dataset_events"]!.AsArray())!;
+        Assert.Equal(("dataset_producer", "export", "produce_1"), (update["source_dag_id"]!.GetValue<string>(), update["source_task_id"]!.GetValue<string>(), update["source_run_id"]!.GetValue<string>()));
+    }
+
     private async Task<IPage> LoginAsync(string user)
     {
         var browser = await fixture.BrowserAsync();

@@ -46,6 +46,13 @@ internal static class TestDags
         mapped.Add(new EchoOperator("echo_each") { MapIndexTemplate = "say {{ task.message }}" }.Expand(e => e.Message, ["a{{ ti.map_index }}", "b{{ ti.map_index }}", "c{{ ti.map_index }}"]));
         yield return mapped;
 
+        var producer = new Dag("dataset_producer") { Schedule = Scheduling.Schedule.None, FileLoc = "/dags/datasets.py" };
+        producer.Add(new EchoOperator("export") { Message = "exported", Outlets = ["s3://lake/web_orders"] });
+        yield return producer;
+        var consumer = new Dag("dataset_consumer") { Schedule = Scheduling.Schedule.OnDatasets(["s3://lake/web_orders"]), FileLoc = "/dags/datasets.py" };
+        consumer.Add(new EchoOperator("report") { Message = "reported" });
+        yield return consumer;
+
         var live = new Dag("live_log") { Schedule = Scheduling.Schedule.None, FileLoc = "/dags/live_log.cs" };
         live.Add(new GatedOperator("gated"));
         yield return live;

@@ -124,7 +124,8 @@ internal sealed class Library
             pythonOperators[name] = Fn(name, a => TaskFlow.PythonOperator(this, name, a));
         }
 
-        Module("airflow.decorators", new(StringComparer.Ordinal) { ["task"] = task, ["dag"] = Fn("dag", a => DagDecorator(a, airflow3: false)) });
+        var taskGroupDecorator = Fn("task_group", TaskGroupDecorator);
+        Module("airflow.decorators", new(StringComparer.Ordinal) { ["task"] = task, ["dag"] = Fn("dag", a => DagDecorator(a, airflow3: false)), ["task_group"] = taskGroupDecorator });
         Module("airflow.operators.python", new(pythonOperators, StringComparer.Ordinal));
         Module("airflow.operators.python_operator", new(pythonOperators, StringComparer.Ordinal));
         Module("airflow.providers.standard.operators.python", new(pythonOperators, StringComparer.Ordinal));
@@ -145,6 +146,7 @@ internal sealed class Library
             ["Asset"] = asset,
             ["Dataset"] = dataset,
             ["task"] = task,
+            ["task_group"] = taskGroupDecorator,
             ["dag"] = Fn("dag", a => DagDecorator(a, airflow3: true)),
         });
         Module("airflow.providers.standard.operators.bash", new(StringComparer.Ordinal) { ["BashOperator"] = bash });
@@ -819,6 +821,57 @@ internal sealed class Library
 
         throw new DagEvalException($"@dag takes a function defined with def, or keyword arguments and then the function, not {Interpreter.Describe(a.Positional[0])}");
     }
+
+    private readonly HashSet<(string DagId, string GroupId)> _decoratedGroups = [];
+
+    /// <summary>
+    /// <c>@task_group</c> or <c>@task_group(...)</c>: calling the function makes a TaskGroup (its name is the group_id by
+    /// default; a second call gets <c>name__1</c>, as in Airflow) and runs the body inside it. The call returns what the
+    /// body returned when it is a task or an output, else the group, so that it can be linked and passed on.
+    /// </summary>
+    private object? TaskGroupDecorator(Args a)
+    {
+        if (a.Positional is [UserFunction f] && a.Keywords.Count == 0)
+        {
+            return GroupFactory(f, []);
+        }
+
+        if (a.Positional.Count == 0)
+        {
+            var keywords = a.Keywords;
+            return Fn("task_group", b => b.Positional is [UserFunction g] && b.Keywords.Count == 0
+                ? GroupFactory(g, keywords)
+                : throw new DagEvalException("@task_group(...) must decorate a function defined with def"));
+        }
+
+        throw new DagEvalException($"@task_group takes a function defined with def, or keyword arguments and then the function, not {Interpreter.Describe(a.Positional[0])}");
+    }
+
+    private NativeFunction GroupFactory(UserFunction function, List<KeywordArg> keywords) => Fn(function.Definition.Name, call =>
+    {
+        var id = keywords.Find(k => k.Name == "group_id").Value as string ?? function.Definition.Name;
+        var dagId = CurrentDagValue?.Dag.DagId ?? string.Empty;
+        var prefix = CurrentGroup is { Prefix: true } parent ? parent.GroupId + "." : string.Empty;
+        var unique = id;
+        for (var n = 1; !_decoratedGroups.Add((dagId, prefix + unique)); n++)
+        {
+            unique = $"{id}__{n}";
+        }
+
+        var group = (GroupValue)NewTaskGroup(new Args([], [new KeywordArg("group_id", unique, 0), .. keywords.Where(k => k.Name != "group_id")]))!;
+        EnterGroup(group);
+        object? result;
+        try
+        {
+            result = (Evaluator ?? throw new InvalidOperationException("no interpreter")).Invoke(function, call, function.Definition.Offset);
+        }
+        finally
+        {
+            ExitGroup();
+        }
+
+        return result is XComArgValue or TaskValue ? result : group;
+    });
 
     private NativeFunction DagFactory(UserFunction function, List<KeywordArg> keywords, bool airflow3) => Fn(function.Definition.Name, call =>
     {

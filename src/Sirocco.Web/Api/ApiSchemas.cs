@@ -59,6 +59,8 @@ internal static class ApiSchemas
             ["VersionInfo"] = Obj(("version", "string"), ("git_version", "string")),
             ["TokenRequest"] = Obj(("username", "string"), ("password", "string")),
             ["Token"] = Obj(("access_token", "string"), ("token_type", "string"), ("expires_in", "integer")),
+            ["Dataset"] = Obj(("uri", "string"), ("producing_tasks", "object[]"), ("consuming_dags", "object[]"), ("updated_at", "date-time")),
+            ["DatasetEvent"] = Obj(("dataset_uri", "string"), ("source_dag_id", "string"), ("source_task_id", "string"), ("source_run_id", "string"), ("source_map_index", "integer"), ("timestamp", "date-time")),
             ["EventLog"] = Obj(
                 ("event_log_id", "integer"), ("when", "date-time"), ("event", "string"), ("owner", "string"), ("origin", "string"), ("dag_id", "string"),
                 ("task_id", "string"), ("run_id", "string"), ("map_index", "integer"), ("try_number", "integer"), ("execution_date", "date-time"), ("extra", "string")),
@@ -69,7 +71,7 @@ internal static class ApiSchemas
             ("TaskInstanceCollection", "task_instances", "TaskInstance"), ("TaskInstanceReferenceCollection", "task_instances", "TaskInstanceReference"),
             ("XComCollection", "xcom_entries", "XCom"), ("VariableCollection", "variables", "Variable"), ("PoolCollection", "pools", "Pool"), ("ConnectionCollection", "connections", "Connection"),
             ("ImportErrorCollection", "import_errors", "ImportError"), ("UserCollection", "users", "User"),
-            ("EventLogCollection", "event_logs", "EventLog"),
+            ("EventLogCollection", "event_logs", "EventLog"), ("DatasetCollection", "datasets", "Dataset"), ("DatasetEventCollection", "dataset_events", "DatasetEvent"),
         }.Select(x => (x.Item1, (x.Item2, x.Item3))))
         {
             s[name] = new JsonObject
