@@ -39,7 +39,7 @@ public sealed partial class RunCorpusTests(CorpusCluster fixture) : IClassFixtur
     }
 
     [Fact]
-    public void The_corpus_has_its_files() => Assert.True(Files().Count >= 30, $"{Files().Count} files");
+    public void The_corpus_has_its_files() => Assert.True(Files().Count >= 40, $"{Files().Count} files");
 
     [Theory]
     [MemberData(nameof(Files))]
