@@ -13,6 +13,9 @@ namespace Sirocco.Kubernetes;
 /// </summary>
 public class KubernetesPodOperator : BaseOperator
 {
+    private static readonly System.Reflection.MethodInfo DeserializeString = typeof(KubernetesJson).GetMethods()
+        .First(m => m.Name == nameof(KubernetesJson.Deserialize) && m.IsGenericMethodDefinition && m.GetParameters() is [{ ParameterType: var first }, ..] && first == typeof(string));
+
     private static readonly string[] Fields =
     [
         nameof(Image), nameof(Name), nameof(Hostname), nameof(Cmds), nameof(Arguments), nameof(EnvVars),
@@ -344,12 +347,10 @@ public class KubernetesPodOperator : BaseOperator
         if (element.Namespace == typeof(V1Pod).Namespace)
         {
             var target = type.IsInterface && type.IsGenericType ? typeof(List<>).MakeGenericType(element) : type;
-            var deserialize = typeof(KubernetesJson).GetMethods()
-                .First(m => m.Name == nameof(KubernetesJson.Deserialize) && m.IsGenericMethodDefinition && m.GetParameters() is [{ ParameterType: var first }, ..] && first == typeof(string));
-            object?[] args = [value.GetRawText(), .. Enumerable.Repeat<object?>(null, deserialize.GetParameters().Length - 1)];
+            object?[] args = [value.GetRawText(), .. Enumerable.Repeat<object?>(null, DeserializeString.GetParameters().Length - 1)];
             try
             {
-                return deserialize.MakeGenericMethod(target).Invoke(null, args);
+                return DeserializeString.MakeGenericMethod(target).Invoke(null, args);
             }
             catch (System.Reflection.TargetInvocationException e) when (e.InnerException is { } inner)
             {

@@ -25,9 +25,9 @@ internal sealed class RunTaskInstances
 
     public bool HasTask(string taskId) => _byTask.TryGetValue(taskId, out var d) && d.Count > 0;
 
-    /// <summary>The instances of a task, in map index order.</summary>
+    /// <summary>The instances of a task (unordered: every caller counts or filters them).</summary>
     public IEnumerable<TaskInstance> Of(string taskId) =>
-        _byTask.TryGetValue(taskId, out var d) ? d.Count == 1 ? d.Values : d.Values.OrderBy(t => t.MapIndex) : [];
+        _byTask.TryGetValue(taskId, out var d) ? d.Values : [];
 
     public bool TryGet(string taskId, int mapIndex, out TaskInstance ti)
     {

@@ -61,9 +61,11 @@ public abstract partial class BaseOperator
 
         if (source is LiteralMapSource literal)
         {
+            // A bad item is an error now, not when its instance runs; one scratch copy takes every item in turn.
+            var scratch = CloneForTry();
             foreach (var item in TaskMapping.Items(literal.Values, source))
             {
-                CloneForTry().ApplyMappedArguments([new(name, item)]); // a bad item is an error now, not when its instance runs
+                scratch.ApplyMappedArguments([new(name, item)]);
             }
         }
 
@@ -86,6 +88,7 @@ public abstract partial class BaseOperator
         if (source is LiteralMapSource literal)
         {
             var i = 0;
+            var scratch = CloneForTry();
             foreach (var item in TaskMapping.Items(literal.Values, source))
             {
                 if (item.ValueKind != JsonValueKind.Object)
@@ -93,7 +96,7 @@ public abstract partial class BaseOperator
                     throw new SiroccoException($"expand_kwargs: item {i} is {TaskMapping.Kind(item)}, not a dict of arguments");
                 }
 
-                CloneForTry().ApplyMappedArguments(item.EnumerateObject().Select(p => new KeyValuePair<string, JsonElement>(p.Name, p.Value)));
+                scratch.ApplyMappedArguments(item.EnumerateObject().Select(p => new KeyValuePair<string, JsonElement>(p.Name, p.Value)));
                 i++;
             }
         }
