@@ -99,23 +99,27 @@ public sealed class TaskFlowPodsTests : IDisposable
 
         var (code, output) = await SiroccoProcess.RunAsync(_home, cluster.KubeconfigPath, "dags", "test", "taskflow", "2024-01-02");
         Assert.True(code == 0, output);
-        Assert.Contains("Pushed XCom return_value: {\"day\": \"2024-01-02\", \"rows\": [1, 2, 3]}", output, StringComparison.Ordinal);
-        Assert.Contains("Pushed XCom return_value: {\"total\": 18, \"who\": \"composer\", \"root\": 4}", output, StringComparison.Ordinal);
-        Assert.Contains("loading {\"root\": 4, \"total\": 18, \"who\": \"composer\"} alpha manual__2024-01-02T00:00:00+00:00", output, StringComparison.Ordinal);
-        Assert.Contains("Pushed XCom return_value: \"20240102:18\"", output, StringComparison.Ordinal);
-        Assert.Contains("Pushed XCom return_value: 17", output, StringComparison.Ordinal); // (1+1) + (4+1) + (9+1)
-        Assert.Contains("Pushed XCom return_value: [18, [1, 2, 3], \"pulls\"]", output, StringComparison.Ordinal); // ti.xcom_pull of upstream results
-        Assert.Contains("_KubernetesDecoratedOperator taskflow.transform", output, StringComparison.Ordinal);
-        Assert.Contains("Condition result is falsy: skipping after_cond", output, StringComparison.Ordinal);
-        Assert.Contains("ALERT on_failure_callback fails True", output, StringComparison.Ordinal);
-        Assert.Contains("ALERT on_success_callback cleanup False", output, StringComparison.Ordinal);
+        AssertLogged(output, "Pushed XCom return_value: {\"day\": \"2024-01-02\", \"rows\": [1, 2, 3]}");
+        AssertLogged(output, "Pushed XCom return_value: {\"total\": 18, \"who\": \"composer\", \"root\": 4}");
+        AssertLogged(output, "loading {\"root\": 4, \"total\": 18, \"who\": \"composer\"} alpha manual__2024-01-02T00:00:00+00:00");
+        AssertLogged(output, "Pushed XCom return_value: \"20240102:18\"");
+        AssertLogged(output, "Pushed XCom return_value: 17"); // (1+1) + (4+1) + (9+1)
+        AssertLogged(output, "Pushed XCom return_value: [18, [1, 2, 3], \"pulls\"]"); // ti.xcom_pull of upstream results
+        AssertLogged(output, "_KubernetesDecoratedOperator taskflow.transform");
+        AssertLogged(output, "Condition result is falsy: skipping after_cond");
+        AssertLogged(output, "ALERT on_failure_callback fails True");
+        AssertLogged(output, "ALERT on_success_callback cleanup False");
         foreach (var line in new[]
         {
             "extract: success", "transform: success", "load_it: success", "report: success", "square[0]: success", "square[2]: success", "sum_squares: success",
             "choose: success", "big: success", "small: skipped", "joined: success", "cond: success", "after_cond: skipped", "fails: failed", "cleanup: success", "finished: success",
         })
         {
-            Assert.Contains(line, output, StringComparison.Ordinal);
+            AssertLogged(output, line);
         }
     }
+
+    /// <summary>Like Assert.Contains, but a failure shows the whole output (CI keeps nothing else of the run).</summary>
+    private static void AssertLogged(string output, string expected) =>
+        Assert.True(output.Contains(expected, StringComparison.Ordinal), $"not found: {expected}\n--- output ---\n{output}");
 }
