@@ -26,6 +26,7 @@ internal sealed class Library
     private readonly Stack<DagValue> _context = new();
     private readonly Stack<GroupValue> _groups = new();
     private readonly Dictionary<BaseOperator, TaskValue> _tasks = new(ReferenceEqualityComparer.Instance);
+    private readonly HashSet<NativeFunction> _operatorConstructors = new(ReferenceEqualityComparer.Instance);
     private readonly TimeProvider _time;
     private readonly IReadOnlyDictionary<string, string> _environment;
     private readonly IVariableStore? _variables;
@@ -71,11 +72,6 @@ internal sealed class Library
         var dag3 = Fn("DAG", a => NewDag(a, airflow3: true));
         var variable = new Namespace("type", "Variable", new(StringComparer.Ordinal) { ["get"] = Fn("Variable.get", VariableGet) });
         var secret = Fn("Secret", NewSecret);
-        var kpo = Fn("KubernetesPodOperator", a => Operators.Create(this, "KubernetesPodOperator", a));
-        var gke = Fn("GKEStartPodOperator", a => Operators.Create(this, "GKEStartPodOperator", a));
-        var empty = Fn("EmptyOperator", a => Operators.Create(this, "EmptyOperator", a));
-        var dummy = Fn("DummyOperator", a => Operators.Create(this, "DummyOperator", a));
-        var bash = Fn("BashOperator", a => Operators.Create(this, "BashOperator", a));
         var chain = Fn("chain", Chain);
         var taskGroup = Fn("TaskGroup", NewTaskGroup);
         var cross = Fn("cross_downstream", CrossDownstream);
@@ -149,8 +145,6 @@ internal sealed class Library
             ["task_group"] = taskGroupDecorator,
             ["dag"] = Fn("dag", a => DagDecorator(a, airflow3: true)),
         });
-        Module("airflow.providers.standard.operators.bash", new(StringComparer.Ordinal) { ["BashOperator"] = bash });
-        Module("airflow.providers.standard.operators.empty", new(StringComparer.Ordinal) { ["EmptyOperator"] = empty });
         Module("airflow.models.dag", new(StringComparer.Ordinal) { ["DAG"] = dag });
         Module("airflow.models.variable", new(StringComparer.Ordinal) { ["Variable"] = variable });
         Module("airflow.models.baseoperator", new(StringComparer.Ordinal) { ["chain"] = chain, ["cross_downstream"] = cross });
@@ -162,16 +156,29 @@ internal sealed class Library
         Module("airflow.kubernetes.secret", new(StringComparer.Ordinal) { ["Secret"] = secret });
         Module("airflow.contrib.kubernetes.secret", new(StringComparer.Ordinal) { ["Secret"] = secret });
         Module("airflow.providers.cncf.kubernetes.secret", new(StringComparer.Ordinal) { ["Secret"] = secret });
-        Module("airflow.providers.cncf.kubernetes.operators.kubernetes_pod", new(StringComparer.Ordinal) { ["KubernetesPodOperator"] = kpo });
-        Module("airflow.providers.cncf.kubernetes.operators.pod", new(StringComparer.Ordinal) { ["KubernetesPodOperator"] = kpo });
-        Module("airflow.contrib.operators.kubernetes_pod_operator", new(StringComparer.Ordinal) { ["KubernetesPodOperator"] = kpo });
-        Module("airflow.providers.google.cloud.operators.kubernetes_engine", new(StringComparer.Ordinal) { ["GKEStartPodOperator"] = gke });
-        Module("airflow.operators.empty", new(StringComparer.Ordinal) { ["EmptyOperator"] = empty });
-        Module("airflow.operators.dummy", new(StringComparer.Ordinal) { ["DummyOperator"] = dummy, ["EmptyOperator"] = empty });
-        Module("airflow.operators.dummy_operator", new(StringComparer.Ordinal) { ["DummyOperator"] = dummy });
-        Module("airflow.operators.bash", new(StringComparer.Ordinal) { ["BashOperator"] = bash });
-        Module("airflow.operators.bash_operator", new(StringComparer.Ordinal) { ["BashOperator"] = bash });
         Module("airflow", new(StringComparer.Ordinal) { ["DAG"] = dag, ["models"] = models });
+        OperatorModules();
+    }
+
+    /// <summary>Each importable operator class of the registry, in each of its modules.</summary>
+    private void OperatorModules()
+    {
+        var modules = new Dictionary<string, Dictionary<string, object?>>(StringComparer.Ordinal);
+        foreach (var kind in OperatorRegistry.All.Where(c => c.Importable))
+        {
+            var name = kind.Name;
+            var constructor = Fn(name, a => Operators.Create(this, name, a));
+            _operatorConstructors.Add(constructor);
+            foreach (var module in kind.Modules)
+            {
+                (modules.TryGetValue(module, out var members) ? members : modules[module] = new(StringComparer.Ordinal))[name] = constructor;
+            }
+        }
+
+        foreach (var (module, members) in modules)
+        {
+            Module(module, members);
+        }
     }
 
     private static Namespace TriggerRules()
@@ -919,7 +926,7 @@ internal sealed class Library
                 return TaskFlow.Attribute(this, name);
             case NativeFunction f when TaskFlow.FactoryAttribute(this, f, name) is { } attribute:
                 return attribute;
-            case NativeFunction f when name == "partial" && Operators.ClassNames.Contains(f.Name):
+            case NativeFunction f when name == "partial" && _operatorConstructors.Contains(f):
                 return Fn($"{f.Name}.partial", a => new PartialValue(f.Name, a));
             case TaskFlowPartial tp when name is "expand" or "expand_kwargs":
                 return Fn(name, a => TaskFlow.Expand(this, tp, name == "expand_kwargs", a));

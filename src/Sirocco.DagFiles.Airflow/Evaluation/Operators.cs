@@ -33,57 +33,13 @@ internal static class Operators
         "pre_execute", "post_execute",
     };
 
-    private static readonly Dictionary<Type, Dictionary<string, PropertyInfo>> Tables = new()
-    {
-        [typeof(KubernetesPodOperator)] = Table(typeof(KubernetesPodOperator), PodAliases()),
-        [typeof(GKEStartPodOperator)] = Table(typeof(GKEStartPodOperator), PodAliases()),
-        [typeof(PythonPodOperator)] = Table(typeof(PythonPodOperator), PodAliases()),
-        [typeof(EmptyOperator)] = Table(typeof(EmptyOperator), []),
-        [typeof(BashOperator)] = Table(typeof(BashOperator), new(StringComparer.Ordinal)
-        {
-            ["skip_exit_code"] = nameof(BashOperator.SkipOnExitCode),
-        }),
-    };
-
-    private static Dictionary<string, string> PodAliases() => new(StringComparer.Ordinal)
-    {
-        ["dnspolicy"] = nameof(KubernetesPodOperator.DnsPolicy),
-        ["schedulername"] = nameof(KubernetesPodOperator.SchedulerName),
-        ["node_selectors"] = nameof(KubernetesPodOperator.NodeSelector),
-        ["skip_exit_code"] = nameof(KubernetesPodOperator.SkipOnExitCode),
-    };
-
-    private static readonly HashSet<string> BaseKeys = [.. Table(typeof(EmptyOperator), []).Keys];
-
-    /// <summary>The Python keyword of every settable property of <paramref name="type"/>, plus aliases.</summary>
-    private static Dictionary<string, PropertyInfo> Table(Type type, Dictionary<string, string> aliases)
-    {
-        var table = new Dictionary<string, PropertyInfo>(StringComparer.Ordinal);
-        foreach (var p in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
-        {
-            if (p.SetMethod is { IsPublic: true } && p.Name is not (nameof(BaseOperator.Dag) or nameof(BaseOperator.TaskGroupId) or nameof(KubernetesPodOperator.EnvVarList)))
-            {
-                table[KubernetesModels.Snake(p.Name)] = p;
-            }
-        }
-
-        foreach (var (alias, property) in aliases)
-        {
-            table[alias] = type.GetProperty(property)!;
-        }
-
-        return table;
-    }
-
     /// <summary>Every keyword an operator class accepts (for the documentation test).</summary>
-    public static IReadOnlyCollection<string> Keywords(Type type) => Tables[type].Keys;
-
-    /// <summary>The operator classes a DAG file can make (and map with <c>.partial(...).expand(...)</c>).</summary>
-    public static readonly HashSet<string> ClassNames = new(StringComparer.Ordinal) { "KubernetesPodOperator", "GKEStartPodOperator", "EmptyOperator", "DummyOperator", "BashOperator" };
+    public static IReadOnlyCollection<string> Keywords(Type type) =>
+        OperatorRegistry.All.First(c => c.Type == type).Keywords.Keys.ToList();
 
     /// <summary>The property a keyword sets on <paramref name="op"/> (aliases included), or null.</summary>
     public static string? Property(BaseOperator op, string keyword) =>
-        Tables[op.GetType()].TryGetValue(keyword, out var p) ? p.Name : null;
+        OperatorRegistry.Of(op).Keywords.TryGetValue(keyword, out var p) ? p.Name : null;
 
     /// <param name="library">The file's library.</param>
     /// <param name="className">The operator class.</param>
@@ -105,24 +61,18 @@ internal static class Operators
             var other => throw new KeywordException("task_id", $"{className}(): task_id must be a str, not {Interpreter.Describe(other)}"),
         };
 
+        var kind = OperatorRegistry.Get(className);
         BaseOperator op;
         try
         {
-            op = className switch
-            {
-                "KubernetesPodOperator" => new KubernetesPodOperator(taskId),
-                "GKEStartPodOperator" => new GKEStartPodOperator(taskId),
-                "PythonPodOperator" => new PythonPodOperator(taskId),
-                "BashOperator" => new BashOperator(taskId),
-                _ => new EmptyOperator(taskId),
-            };
+            op = kind.Create(taskId);
         }
         catch (SiroccoException e)
         {
             throw new KeywordException("task_id", e.Message);
         }
 
-        var table = Tables[op.GetType()];
+        var table = kind.Keywords;
         DagValue? dag = library.CurrentDagValue;
         PyDict? taskDefaults = null;
         foreach (var k in a.Keywords)
@@ -168,9 +118,12 @@ internal static class Operators
             }
         }
 
-        if (className == "BashOperator" && !a.Has("bash_command") && !anyMapped && mapped?.Contains("bash_command") != true && dag?.DefaultArgs?.ContainsKey("bash_command") != true && taskDefaults?.ContainsKey("bash_command") != true)
+        foreach (var required in kind.Required)
         {
-            throw new DagEvalException("BashOperator() missing required argument: 'bash_command'");
+            if (!a.Has(required) && !anyMapped && mapped?.Contains(required) != true && dag?.DefaultArgs?.ContainsKey(required) != true && taskDefaults?.ContainsKey(required) != true)
+            {
+                throw new DagEvalException($"{className}() missing required argument: '{required}'");
+            }
         }
 
         // default_args as Airflow applies them: every key the operator accepts and the call did not give. Keys of
@@ -184,7 +137,7 @@ internal static class Operators
 
             foreach (var (key, value) in defaults)
             {
-                if (key is string name && !a.Has(name) && (table.ContainsKey(name) || Callbacks.Contains(name)) && (own || !BaseKeys.Contains(name))
+                if (key is string name && !a.Has(name) && (table.ContainsKey(name) || Callbacks.Contains(name)) && (own || !OperatorRegistry.BaseKeywords.Contains(name))
                     && !(own is false && taskDefaults?.ContainsKey(name) == true))
                 {
                     try
@@ -224,7 +177,7 @@ internal static class Operators
         return wrapped;
     }
 
-    private static void Apply(Library library, BaseOperator op, Dictionary<string, PropertyInfo> table, string className, string name, object? value)
+    private static void Apply(Library library, BaseOperator op, IReadOnlyDictionary<string, PropertyInfo> table, string className, string name, object? value)
     {
         if (Ignored.Contains(name) && !table.ContainsKey(name))
         {
