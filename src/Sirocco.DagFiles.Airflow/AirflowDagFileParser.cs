@@ -55,7 +55,7 @@ public sealed class AirflowDagFileParser : IDagFileParser
             var library = new Library(path, _options.TimeProvider, _environment, _options.Variables);
             var interpreter = new Interpreter(module, library, timeout, _options.MaxSteps, cancellationToken);
             interpreter.Run();
-            return new DagFileParseResult(library.Results(interpreter.Globals), []);
+            return new DagFileParseResult(library.Results(interpreter.Globals, text), []);
         }
         catch (DagSyntaxException e)
         {

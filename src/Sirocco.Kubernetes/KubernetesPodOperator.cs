@@ -242,6 +242,14 @@ public class KubernetesPodOperator : BaseOperator
     /// <summary>The base container's <c>terminationMessagePolicy</c> (default <c>File</c>).</summary>
     public string TerminationMessagePolicy { get; set; } = "File";
 
+    /// <summary>
+    /// JSON values written into the pod as it is sent to the API server, after the typed pod is built, each at a JSON
+    /// pointer (<c>/spec/affinity/podAffinity/...</c>). The Airflow reader puts here what a DAG file gave that the
+    /// typed models cannot hold (a string where Kubernetes wants a list), as Python's client would send it, so the API
+    /// server judges the pod as it judges the provider's and only this task fails.
+    /// </summary>
+    public IDictionary<string, System.Text.Json.Nodes.JsonNode?> RawPodFields { get; } = new Dictionary<string, System.Text.Json.Nodes.JsonNode?>(StringComparer.Ordinal);
+
     /// <summary>Sets <see cref="ImagePullSecrets"/> from the provider's comma-separated form, e.g. <c>"a,b"</c>.</summary>
     public void SetImagePullSecrets(string commaSeparated)
     {

@@ -83,6 +83,11 @@ public sealed class Dag : IEnumerable<BaseOperator>
     /// <summary>The file the DAG was loaded from (set by the loader).</summary>
     public string? FileLoc { get; set; }
 
+    /// <summary>
+    /// What the loader accepted but a user should fix (Airflow's DAG warnings): shown by the CLI, the API and the UI.
+    /// </summary>
+    public IList<DagWarning> Warnings { get; } = [];
+
     /// <summary>The tasks, in the order they were added; also a collection initializer target.</summary>
     public TaskCollection Tasks { get; }
 

@@ -97,6 +97,7 @@ internal static class KubernetesModels
         }
 
         var json = new JsonObject();
+        var problems = new List<ModelProblem>();
         foreach (var k in keywords)
         {
             var name = k.Name.TrimStart('_');
@@ -112,7 +113,7 @@ internal static class KubernetesModels
 
             try
             {
-                json[field.Json] = ToJson(k.Value, field.Type, $"{type.Name}.{k.Name}");
+                json[field.Json] = ToJson(k.Value, field.Type, $"{type.Name}.{k.Name}", new Lenient(problems, "/" + field.Json, k.Offset));
             }
             catch (DagEvalException e)
             {
@@ -120,8 +121,47 @@ internal static class KubernetesModels
             }
         }
 
-        return new ModelValue(type, json, Deserialize(type, json, type.Name));
+        var clean = json;
+        if (problems.Count > 0)
+        {
+            clean = (JsonObject)json.DeepClone();
+            foreach (var p in problems.Where(p => p.Drop))
+            {
+                Remove(clean, p.Pointer);
+            }
+        }
+
+        return new ModelValue(type, json, clean, Deserialize(type, clean, type.Name), problems);
     }
+
+    /// <summary>Removes the node at a JSON pointer (made of object keys and list indexes), if there.</summary>
+    private static void Remove(JsonNode root, string pointer)
+    {
+        var parts = pointer.TrimStart('/').Split('/');
+        var node = root;
+        for (var i = 0; i < parts.Length - 1 && node is not null; i++)
+        {
+            node = node is JsonArray a ? (int.TryParse(parts[i], out var n) && n < a.Count ? a[n] : null) : node[parts[i]];
+        }
+
+        switch (node)
+        {
+            case JsonObject o:
+                o.Remove(parts[^1]);
+                break;
+            case JsonArray a when int.TryParse(parts[^1], out var n) && n < a.Count:
+                a[n] = null;
+                break;
+        }
+    }
+
+    /// <summary>The problems a value carries (a model's, or those of the models of a list, under their index).</summary>
+    public static IEnumerable<ModelProblem> Problems(object? value) => value switch
+    {
+        ModelValue m => m.Problems,
+        List<object?> or PyTuple => ((IEnumerable<object?>)value).SelectMany((v, i) => Problems(v).Select(p => p.Under($"/{i}"))),
+        _ => [],
+    };
 
     public static object Deserialize(Type type, JsonNode json, string where)
     {
@@ -142,10 +182,24 @@ internal static class KubernetesModels
     }
 
     /// <summary>A value of the file as the JSON of a field of type <paramref name="type"/>, checking model field names.</summary>
-    public static JsonNode? ToJson(object? value, Type type, string where)
+    /// <param name="value">The value.</param>
+    /// <param name="type">The field's type.</param>
+    /// <param name="where">The field, for messages.</param>
+    /// <param name="lenient">
+    /// Inside a model's constructor: a value Python's client would send though its type is wrong (a str for a list, a
+    /// model of another type) is kept as it is and recorded here instead of failing the file.
+    /// </param>
+    public static JsonNode? ToJson(object? value, Type type, string where, Lenient? lenient = null)
     {
         Nesting.Check(value);
         var target = Nullable.GetUnderlyingType(type) ?? type;
+        if (lenient is not null && value is not (null or List<object?> or PyTuple) && target != typeof(string) && ListElementType(target) is var wanted && wanted != typeof(object))
+        {
+            var sent = ToJson(value, typeof(object), where, lenient);
+            lenient.Add(sent, $"{where} must be a list of {Describe(wanted)}, not {Interpreter.Describe(value)}", drop: true);
+            return sent;
+        }
+
         switch (value)
         {
             case null:
@@ -153,9 +207,15 @@ internal static class KubernetesModels
             case ModelValue m:
                 if (IsModel(target) && !target.IsAssignableFrom(m.Type))
                 {
-                    throw new DagEvalException($"{where} must be a {target.Name}, not a {m.Type.Name}");
+                    if (lenient is null)
+                    {
+                        throw new DagEvalException($"{where} must be a {target.Name}, not a {m.Type.Name}");
+                    }
+
+                    lenient.Add(m.Json, $"{where} must be a {target.Name}, not a {m.Type.Name} (the API server reads only the fields of {target.Name} in it)", drop: false);
                 }
 
+                lenient?.AddAll(m.Problems);
                 return m.Json.DeepClone();
             case PyDict d:
                 if (IsModel(target))
@@ -195,7 +255,7 @@ internal static class KubernetesModels
                 var array = new JsonArray();
                 foreach (var x in (IEnumerable<object?>)value)
                 {
-                    array.Add(ToJson(x, item, where));
+                    array.Add(ToJson(x, item, where, lenient?.At(array.Count)));
                 }
 
                 return array;
@@ -214,8 +274,15 @@ internal static class KubernetesModels
         }
     }
 
+    private static string Describe(Type t) => t == typeof(string) ? "str" : t.Name;
+
     private static Type ListElementType(Type t)
     {
+        if (t == typeof(string))
+        {
+            return typeof(object);
+        }
+
         if (t.IsArray)
         {
             return t.GetElementType()!;
@@ -241,7 +308,7 @@ internal static class KubernetesModels
     {
         if (value is ModelValue m && type.IsAssignableFrom(m.Type))
         {
-            return Deserialize(type, m.Json, where);
+            return Deserialize(type, m.Clean, where);
         }
 
         if (value is PyDict)
@@ -254,11 +321,18 @@ internal static class KubernetesModels
 }
 
 /// <summary>A Kubernetes model object of the file: its JSON, and the client model it deserializes to.</summary>
-internal sealed class ModelValue(Type type, JsonObject json, object model) : IPyObject
+internal sealed class ModelValue(Type type, JsonObject json, JsonObject clean, object model, IReadOnlyList<ModelProblem> problems) : IPyObject
 {
     public Type Type { get; } = type;
 
+    /// <summary>The JSON Python's client would send, wrong values included.</summary>
     public JsonObject Json { get; } = json;
+
+    /// <summary>The JSON without the values the typed model cannot hold.</summary>
+    public JsonObject Clean { get; } = clean;
+
+    /// <summary>Values of the wrong type inside, by JSON pointer from this object.</summary>
+    public IReadOnlyList<ModelProblem> Problems { get; } = problems;
 
     public object Model { get; } = model;
 
@@ -281,4 +355,25 @@ internal sealed class ModelValue(Type type, JsonObject json, object model) : IPy
     }
 
     public override string ToString() => $"{Type.Name}({Json.ToJsonString()})";
+}
+
+/// <summary>A value of the wrong type inside a model object, as Python's client would send it.</summary>
+/// <param name="Pointer">Where, as a JSON pointer from the model object.</param>
+/// <param name="Sent">The JSON sent there.</param>
+/// <param name="Message">What is wrong.</param>
+/// <param name="Offset">Where the file gave it.</param>
+/// <param name="Drop">Whether the typed model leaves it out (true), or holds what of it the model knows (false).</param>
+internal sealed record ModelProblem(string Pointer, JsonNode? Sent, string Message, int Offset, bool Drop)
+{
+    public ModelProblem Under(string prefix) => this with { Pointer = prefix + Pointer };
+}
+
+/// <summary>Where <see cref="KubernetesModels.ToJson"/> records the problems it lets through, and at which pointer it is.</summary>
+internal sealed class Lenient(List<ModelProblem> sink, string pointer, int offset)
+{
+    public Lenient At(int index) => new(sink, $"{pointer}/{index}", offset);
+
+    public void Add(JsonNode? sent, string message, bool drop) => sink.Add(new ModelProblem(pointer, sent?.DeepClone(), message, offset, drop));
+
+    public void AddAll(IEnumerable<ModelProblem> inner) => sink.AddRange(inner.Select(p => p.Under(pointer)));
 }

@@ -324,8 +324,23 @@ internal sealed class Library
     public DagValue? DagValueOf(Dag dag) => _dags.Find(d => ReferenceEquals(d.Dag, dag));
 
     /// <summary>The DAGs the file defines: those used as a context manager and those bound to a module-level name.</summary>
-    public List<Dag> Results(Frame globals)
+    private readonly List<(BaseOperator Op, int Offset, string Message)> _warnings = [];
+
+    /// <summary>Records a DAG warning about a task, at an offset of the file (given to its DAG by <see cref="Results"/>).</summary>
+    public void Warn(BaseOperator op, int offset, string message) => _warnings.Add((op, offset, message));
+
+    /// <summary>The DAGs the file defines, each with the warnings about its tasks (placed by <paramref name="text"/>).</summary>
+    public List<Dag> Results(Frame globals, string text)
     {
+        foreach (var (op, offset, message) in _warnings)
+        {
+            if (op.Dag is { } dag)
+            {
+                var (line, column) = AirflowDagFileParser.Position(text, offset);
+                dag.Warnings.Add(new DagWarning(DagWarning.KubernetesModel, $"{FilePath}:{line}:{column}: {message}"));
+            }
+        }
+
         var result = new List<Dag>();
         foreach (var d in _dags)
         {

@@ -261,6 +261,50 @@ internal static class Operators
         {
             throw new KeywordException(name, $"{className}(): {name}: {e.InnerException.Message}");
         }
+
+        SendAsWritten(library, op, className, property, value);
+    }
+
+    /// <summary>Where in the pod each model-valued property of KubernetesPodOperator goes (JSON pointer).</summary>
+    private static readonly Dictionary<string, string> PodPointers = new(StringComparer.Ordinal)
+    {
+        [nameof(KubernetesPodOperator.Affinity)] = "/spec/affinity",
+        [nameof(KubernetesPodOperator.Tolerations)] = "/spec/tolerations",
+        [nameof(KubernetesPodOperator.Volumes)] = "/spec/volumes",
+        [nameof(KubernetesPodOperator.InitContainers)] = "/spec/initContainers",
+        [nameof(KubernetesPodOperator.HostAliases)] = "/spec/hostAliases",
+        [nameof(KubernetesPodOperator.SecurityContext)] = "/spec/securityContext",
+        [nameof(KubernetesPodOperator.ImagePullSecrets)] = "/spec/imagePullSecrets",
+        [nameof(KubernetesPodOperator.VolumeMounts)] = "/spec/containers/0/volumeMounts",
+        [nameof(KubernetesPodOperator.ContainerResources)] = "/spec/containers/0/resources",
+        [nameof(KubernetesPodOperator.ContainerSecurityContext)] = "/spec/containers/0/securityContext",
+        [nameof(KubernetesPodOperator.EnvFrom)] = "/spec/containers/0/envFrom",
+        [nameof(KubernetesPodOperator.Ports)] = "/spec/containers/0/ports",
+    };
+
+    /// <summary>
+    /// Values of the wrong type inside the Kubernetes objects of a keyword (Python does not check them): the task sends
+    /// them as Python's client would, so the API server refuses this task's pod with its own error when it runs, and
+    /// the DAG gets a warning naming each one. Where the pod place of a keyword is unknown, the file fails as before.
+    /// </summary>
+    private static void SendAsWritten(Library library, BaseOperator op, string className, PropertyInfo property, object? value)
+    {
+        var problems = KubernetesModels.Problems(value).ToList();
+        if (problems.Count == 0)
+        {
+            return;
+        }
+
+        if (op is not KubernetesPodOperator kpo || !PodPointers.TryGetValue(property.Name, out var pointer))
+        {
+            throw new KeywordException(property.Name, $"{className}(): {problems[0].Message}");
+        }
+
+        foreach (var p in problems)
+        {
+            kpo.RawPodFields[pointer + p.Pointer] = p.Sent;
+            library.Warn(op, p.Offset, $"task '{op.TaskId}': {p.Message}; Python's client sends it as written, so the API server decides when the task runs (only this task fails if it refuses the pod)");
+        }
     }
 
     /// <summary>Keywords of the provider whose Python form differs from the C# property's.</summary>

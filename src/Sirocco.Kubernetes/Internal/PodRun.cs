@@ -253,6 +253,7 @@ internal sealed class PodRun
                     {
                         try
                         {
+                            using var raw = RawPodFields.Use(_op.RawPodFields);
                             return await _cluster.Client.CoreV1.CreateNamespacedPodAsync(request, _ns, cancellationToken: t).ConfigureAwait(false);
                         }
                         catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.Conflict)
