@@ -472,7 +472,8 @@ public sealed partial class SiroccoScheduler
             Tags = [.. dag.Tags],
         }).ToList();
         var errors = collection.ImportErrors.Select(e => new ImportErrorRecord(e.FileName, e.Message, now)).ToList();
-        await store.SyncDagsAsync(new DagSync(dags, errors), cancellationToken).ConfigureAwait(false);
+        var warnings = collection.Dags.Values.SelectMany(d => d.Warnings.Select(w => new DagWarningRecord(d.DagId, w.WarningType, w.Message, now))).ToList();
+        await store.SyncDagsAsync(new DagSync(dags, errors) { Warnings = warnings }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Pool usage for the pool gauges, read from the store on each sweep while an exporter listens to them.</summary>

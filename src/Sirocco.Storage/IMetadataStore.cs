@@ -139,7 +139,18 @@ public sealed record PoolStats(string Name, int? Slots, int Running, int Queued,
 /// <summary>The DAGs of the dags folder at one moment, recorded by <see cref="IMetadataStore.SyncDagsAsync"/>.</summary>
 /// <param name="Dags">Every DAG loaded (a new DAG's <see cref="DagModel.IsPaused"/> is its initial flag).</param>
 /// <param name="ImportErrors">Every file that failed to load.</param>
-public sealed record DagSync(IReadOnlyCollection<DagModel> Dags, IReadOnlyCollection<ImportErrorRecord> ImportErrors);
+public sealed record DagSync(IReadOnlyCollection<DagModel> Dags, IReadOnlyCollection<ImportErrorRecord> ImportErrors)
+{
+    /// <summary>Every DAG warning of the loaded DAGs (they replace the recorded ones).</summary>
+    public IReadOnlyCollection<DagWarningRecord> Warnings { get; init; } = [];
+}
+
+/// <summary>A DAG warning as recorded (Airflow's <c>dag_warning</c> row).</summary>
+/// <param name="DagId">The DAG.</param>
+/// <param name="WarningType">The kind of warning.</param>
+/// <param name="Message">What is wrong and where.</param>
+/// <param name="Timestamp">When the DAG was loaded with it.</param>
+public sealed record DagWarningRecord(string DagId, string WarningType, string Message, DateTimeOffset Timestamp);
 
 /// <summary>A long-running job (Airflow's <c>job</c> table): a scheduler or a backfill, with its heartbeat.</summary>
 /// <param name="Id">Unique id: host, pid and a random suffix.</param>
@@ -339,6 +350,9 @@ public interface IMetadataStore : IVariableStore, IConnectionStore, IAsyncDispos
 
     /// <summary>Every import error, by file name.</summary>
     Task<IReadOnlyList<ImportErrorRecord>> ListImportErrorsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>The DAG warnings of one DAG, or of all (by DAG, then kind, then message).</summary>
+    Task<IReadOnlyList<DagWarningRecord>> ListDagWarningsAsync(string? dagId = null, CancellationToken cancellationToken = default);
 
     /// <summary>Creates or replaces a user.</summary>
     Task UpsertUserAsync(User user, CancellationToken cancellationToken = default);

@@ -43,6 +43,12 @@ internal abstract partial class SqlMetadataStore
             await ExecAsync(conn, tx, SqlImportErrorUpsert, [("f", e.FileName), ("m", e.Message), ("t", Time(e.Timestamp))], ct).ConfigureAwait(false);
         }
 
+        await ExecAsync(conn, tx, "DELETE FROM dag_warning", [], ct).ConfigureAwait(false);
+        foreach (var w in sync.Warnings.DistinctBy(w => (w.DagId, w.WarningType, w.Message)))
+        {
+            await ExecAsync(conn, tx, "INSERT INTO dag_warning (dag_id, warning_type, message, timestamp) VALUES (@d, @w, @m, @t)", [("d", w.DagId), ("w", w.WarningType), ("m", w.Message), ("t", Time(w.Timestamp))], ct).ConfigureAwait(false);
+        }
+
         await tx.CommitAsync(ct).ConfigureAwait(false);
     }
 

@@ -328,6 +328,13 @@ internal abstract partial class SqlMetadataStore : IMetadataStore
     public Task<IReadOnlyList<ImportErrorRecord>> ListImportErrorsAsync(CancellationToken cancellationToken = default) =>
         QueryAsync("SELECT filename, message, timestamp FROM import_error ORDER BY filename", [], r => new ImportErrorRecord(r.GetString(0), r.GetString(1), ParseTime(r, 2)!.Value), cancellationToken);
 
+    public Task<IReadOnlyList<DagWarningRecord>> ListDagWarningsAsync(string? dagId = null, CancellationToken cancellationToken = default) =>
+        QueryAsync(
+            $"SELECT dag_id, warning_type, message, timestamp FROM dag_warning {(dagId is null ? string.Empty : "WHERE dag_id = @d")} ORDER BY dag_id, warning_type, message",
+            dagId is null ? [] : [("d", dagId)],
+            r => new DagWarningRecord(r.GetString(0), r.GetString(1), r.GetString(2), ParseTime(r, 3)!.Value),
+            cancellationToken);
+
     // ---- users and pools ----
 
     public Task UpsertUserAsync(User user, CancellationToken cancellationToken = default)

@@ -65,6 +65,31 @@ public sealed partial class RunCorpusTests(CorpusCluster fixture) : IClassFixtur
         }
     }
 
+    [Fact]
+    public async Task Dags_list_warnings_names_each_wrong_model_value_by_file_line_and_column()
+    {
+        const string file = "kpo_affinity_lenient_models.py";
+        var home = Directory.CreateDirectory(Path.Combine(fixture.Home, "list-warnings")).FullName;
+        Directory.CreateDirectory(Path.Combine(home, "dags"));
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "corpus", file), Path.Combine(home, "dags", file));
+
+        var (code, listed) = await SiroccoProcess.RunAsync(home, null, "dags", "list");
+        Assert.Equal(0, code);
+        Assert.Contains("warning: 2 DAG warning(s); see `sirocco dags list-warnings`", listed, StringComparison.Ordinal);
+
+        (code, var json) = await SiroccoProcess.RunAsync(home, null, "dags", "list-warnings", "-d", "kpo_affinity_lenient_models", "-o", "json");
+        Assert.Equal(0, code);
+        var rows = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsArray();
+        Assert.Equal(2, rows.Count);
+        Assert.All(rows, r => Assert.Equal("kubernetes model", r!["warning_type"]!.ToString()));
+        var places = rows.Select(r => Regex.Match(r!["message"]!.ToString(), @"^\S+/dags/" + Regex.Escape(file) + @":(\d+):\d+: ").Groups[1].Value).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(["17", "30"], places);
+
+        (code, json) = await SiroccoProcess.RunAsync(home, null, "dags", "list-warnings", "-d", "no_such_dag", "-o", "json");
+        Assert.Equal(0, code);
+        Assert.Empty(System.Text.Json.Nodes.JsonNode.Parse(json)!.AsArray());
+    }
+
     [GeneratedRegex(@"^([A-Za-z0-9_.\-]+(?:\[\d+\])?): (success|failed|skipped|upstream_failed|removed|none|up_for_retry)$", RegexOptions.Multiline)]
     private static partial Regex StateLine();
 }

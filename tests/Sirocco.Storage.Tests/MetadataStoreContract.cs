@@ -504,6 +504,27 @@ public abstract class MetadataStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Dag_warnings_are_replaced_at_each_sync_and_listed_by_dag()
+    {
+        var first = new DagSync([new DagModel { DagId = "a" }, new DagModel { DagId = "b" }], [])
+        {
+            Warnings =
+            [
+                new DagWarningRecord("b", "kubernetes model", "/dags/b.py:3:7: task 't': wrong", Utc(2024, 1, 1)),
+                new DagWarningRecord("a", "kubernetes model", "/dags/a.py:9:1: task 'u': wrong too", Utc(2024, 1, 1)),
+                new DagWarningRecord("a", "kubernetes model", "/dags/a.py:9:1: task 'u': wrong too", Utc(2024, 1, 1)),
+            ],
+        };
+        await Store.SyncDagsAsync(first);
+        Assert.Equal(["a", "b"], (await Store.ListDagWarningsAsync()).Select(w => w.DagId));
+        var b = Assert.Single(await Store.ListDagWarningsAsync("b"));
+        Assert.Equal(("kubernetes model", "/dags/b.py:3:7: task 't': wrong", Utc(2024, 1, 1)), (b.WarningType, b.Message, b.Timestamp));
+
+        await Store.SyncDagsAsync(new DagSync([new DagModel { DagId = "a" }, new DagModel { DagId = "b" }], []));
+        Assert.Empty(await Store.ListDagWarningsAsync());
+    }
+
+    [Fact]
     public async Task Import_errors_are_kept_per_file_until_cleared()
     {
         await Store.SetImportErrorAsync(new ImportErrorRecord("/dags/bad.py", "line 3, column 5: invalid syntax", Utc(2024, 1, 1)));

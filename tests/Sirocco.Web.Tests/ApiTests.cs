@@ -266,4 +266,21 @@ public sealed class ApiTests(WebFixture fixture)
             await fixture.Store.ClearImportErrorAsync("/dags/api_broken.py");
         }
     }
+
+    [Fact]
+    public async Task Dag_warnings_are_listed_and_filtered()
+    {
+        using var viewer = fixture.Client("viewer");
+        var all = await WebFixture.JsonAsync(await viewer.GetAsync("/api/v1/dagWarnings"));
+        var warning = Assert.Single(all["dag_warnings"]!.AsArray())!;
+        Assert.Equal(1, all["total_entries"]!.GetValue<int>());
+        Assert.Equal("mapped", warning["dag_id"]!.GetValue<string>());
+        Assert.Equal("kubernetes model", warning["warning_type"]!.GetValue<string>());
+        Assert.StartsWith("/dags/mapped.py:4:9: task 'echo_each': tolerations", warning["message"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        Assert.Empty((await WebFixture.JsonAsync(await viewer.GetAsync("/api/v1/dagWarnings?dag_id=templated")))["dag_warnings"]!.AsArray());
+        Assert.Empty((await WebFixture.JsonAsync(await viewer.GetAsync("/api/v1/dagWarnings?warning_type=nonexistent")))["dag_warnings"]!.AsArray());
+        Assert.Single((await WebFixture.JsonAsync(await viewer.GetAsync("/api/v1/dagWarnings?dag_id=mapped&warning_type=kubernetes%20model")))["dag_warnings"]!.AsArray());
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, (await viewer.GetAsync("/api/v1/dagWarnings?order_by=nope")).StatusCode);
+    }
 }

@@ -44,6 +44,7 @@ internal static class TestDags
 
         var mapped = new Dag("mapped") { Schedule = Scheduling.Schedule.None, FileLoc = "/dags/mapped.py" };
         mapped.Add(new EchoOperator("echo_each") { MapIndexTemplate = "say {{ task.message }}" }.Expand(e => e.Message, ["a{{ ti.map_index }}", "b{{ ti.map_index }}", "c{{ ti.map_index }}"]));
+        mapped.Warnings.Add(new DagWarning(DagWarning.KubernetesModel, "/dags/mapped.py:4:9: task 'echo_each': tolerations: expected a list, got a str <b>'NoSchedule'</b>"));
         yield return mapped;
 
         var producer = new Dag("dataset_producer") { Schedule = Scheduling.Schedule.None, FileLoc = "/dags/datasets.py" };

@@ -250,4 +250,16 @@ public sealed class UiTests(WebFixture fixture)
         Assert.Empty(lines);
         await Assert.ThrowsAsync<SiroccoException>(() => SiroccoWebServer.StartAsync(new WebServerOptions { Config = fixture.Config, Store = fixture.Store, Urls = "https://127.0.0.1:0" }));
     }
+
+    [Fact]
+    public async Task Dag_warnings_show_escaped_on_the_dag_list_and_their_dags_grid_only()
+    {
+        using var client = await SignInAsync("viewer");
+        var list = await client.GetStringAsync("/dags");
+        Assert.Contains("id=\"dag-warnings\"", list, StringComparison.Ordinal);
+        Assert.Contains("&lt;b&gt;&#39;NoSchedule&#39;&lt;/b&gt;", list.Replace("&#x27;", "&#39;", StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.DoesNotContain("<b>'NoSchedule'</b>", list, StringComparison.Ordinal);
+        Assert.Contains("dag-warnings", await client.GetStringAsync("/dags/mapped/grid"), StringComparison.Ordinal);
+        Assert.DoesNotContain("dag-warnings", await client.GetStringAsync("/dags/templated/grid"), StringComparison.Ordinal);
+    }
 }

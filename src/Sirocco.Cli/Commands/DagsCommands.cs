@@ -31,6 +31,11 @@ internal static class DagsCommands
                 ctx.Error.WriteLine($"warning: {collection.ImportErrors.Count} DAG file(s) failed to load; see `sirocco dags list-import-errors`");
             }
 
+            if (collection.Dags.Values.Sum(d => d.Warnings.Count) is > 0 and var warned)
+            {
+                ctx.Error.WriteLine($"warning: {warned} DAG warning(s); see `sirocco dags list-warnings`");
+            }
+
             return 0;
         });
         dags.Subcommands.Add(list);
@@ -49,6 +54,18 @@ internal static class DagsCommands
             return 0;
         });
         dags.Subcommands.Add(importErrors);
+
+        var warningsOutput = CliApp.OutputOption();
+        var warningsDag = new Option<string>("--dag-id", "-d") { Description = "Only this DAG's warnings" };
+        var warnings = new Command("list-warnings", "Parse the dags folder and list the DAG warnings (problems a DAG loaded with)") { warningsDag, warningsOutput };
+        warnings.SetAction(async (pr, ct) =>
+        {
+            await Hosting.LoadDagsAsync(ctx, ct);
+            var found = await ctx.Store.ListDagWarningsAsync(pr.GetValue(warningsDag), ct);
+            Output.Rows(ctx, pr.GetValue(warningsOutput)!, ["dag_id", "warning_type", "message"], found.Select(w => (IReadOnlyList<string?>)[w.DagId, w.WarningType, w.Message]));
+            return 0;
+        });
+        dags.Subcommands.Add(warnings);
 
         dags.Subcommands.Add(Details(ctx));
         dags.Subcommands.Add(Show(ctx));
@@ -257,6 +274,11 @@ internal static class DagsCommands
         cmd.SetAction(async (pr, ct) =>
         {
             var dag = await Hosting.GetDagAsync(ctx, pr.GetValue(dagId)!, ct);
+            foreach (var w in dag.Warnings)
+            {
+                ctx.Error.WriteLine($"DAG warning ({w.WarningType}): {w.Message}");
+            }
+
             var logical = (pr.GetValue(date) is { } d ? AirflowTime.Parse(d) : DateTimeOffset.UtcNow).ToUniversalTime();
             var testConf = ParseConf(pr.GetValue(conf));
             ParamValidation.Validate(dag, testConf);

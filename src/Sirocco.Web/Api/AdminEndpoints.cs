@@ -197,6 +197,23 @@ internal static class AdminEndpoints
                 : throw ApiException.NotFound("Import error not found", $"The ImportError with import_error_id: `{id}` was not found");
         });
 
+        // ------------------------------------------------------------ DAG warnings
+        api.Add(
+            new ApiRoute("GET", P + "/dagWarnings", "get_dag_warnings", "DagWarning", "List DAG warnings", Role.Viewer, "DagWarningCollection",
+                Query: [.. page, new("dag_id", "string", "only this DAG's"), new("warning_type", "string", "only this kind"), new("order_by", "string", "dag_id (default), warning_type, message, timestamp")]),
+            async (ctx, _) =>
+            {
+                var (limit, offset) = ApiInput.Page(ctx);
+                var order = ApiInput.OrderBy(ctx, "dag_id", "dag_id", "warning_type", "message", "timestamp");
+                var dagId = ctx.Request.Query["dag_id"].ToString() is { Length: > 0 } d ? d : null;
+                var type = ctx.Request.Query["warning_type"].ToString();
+                var all = (await state.Store.ListDagWarningsAsync(dagId, ctx.RequestAborted).ConfigureAwait(false))
+                    .Where(w => type.Length == 0 || w.WarningType == type).ToList();
+                var items = ApiInput.Sort(all, order, (w, f) => f switch { "warning_type" => w.WarningType, "message" => w.Message, "timestamp" => w.Timestamp, _ => (IComparable)w.DagId })
+                    .Skip(offset).Take(limit).Select(w => ApiJson.DagWarning(w, state.Masker));
+                return Results.Json(ApiJson.Collection("dag_warnings", items, all.Count));
+            });
+
         // ------------------------------------------------------------ users
         api.Add(new ApiRoute("GET", P + "/users", "get_users", "User", "List users", Role.Admin, "UserCollection", Query: page), async (ctx, _) =>
         {

@@ -252,6 +252,14 @@ internal static class ApiJson
         ["stack_trace"] = masker.Redact(e.Message),
     };
 
+    public static JsonObject DagWarning(DagWarningRecord w, SecretMasker masker) => new()
+    {
+        ["dag_id"] = w.DagId,
+        ["warning_type"] = w.WarningType,
+        ["message"] = masker.Redact(w.Message),
+        ["timestamp"] = Iso(w.Timestamp),
+    };
+
     public static JsonObject User(User u) => new()
     {
         ["username"] = u.Username,

@@ -52,6 +52,7 @@ internal static class ApiSchemas
                 ("password", "string"), ("extra", "string")),
             ["ConnectionTest"] = Obj(("status", "boolean"), ("message", "string")),
             ["Config"] = Obj(("sections", "object[]")),
+            ["DagWarning"] = Obj(("dag_id", "string"), ("warning_type", "string"), ("message", "string"), ("timestamp", "date-time")),
             ["ImportError"] = Obj(("import_error_id", "integer"), ("timestamp", "date-time"), ("filename", "string"), ("stack_trace", "string")),
             ["User"] = Obj(("username", "string"), ("first_name", "string"), ("last_name", "string"), ("email", "string"), ("active", "boolean"), ("roles", "object[]")),
             ["UserWrite"] = Obj(("username", "string"), ("password", "string"), ("first_name", "string"), ("last_name", "string"), ("role", "string"), ("roles", "object[]"), ("email", "string"), ("active", "boolean")),
@@ -70,7 +71,7 @@ internal static class ApiSchemas
             ("DAGCollection", "dags", "DAG"), ("TaskCollection", "tasks", "Task"), ("DAGRunCollection", "dag_runs", "DAGRun"),
             ("TaskInstanceCollection", "task_instances", "TaskInstance"), ("TaskInstanceReferenceCollection", "task_instances", "TaskInstanceReference"),
             ("XComCollection", "xcom_entries", "XCom"), ("VariableCollection", "variables", "Variable"), ("PoolCollection", "pools", "Pool"), ("ConnectionCollection", "connections", "Connection"),
-            ("ImportErrorCollection", "import_errors", "ImportError"), ("UserCollection", "users", "User"),
+            ("ImportErrorCollection", "import_errors", "ImportError"), ("DagWarningCollection", "dag_warnings", "DagWarning"), ("UserCollection", "users", "User"),
             ("EventLogCollection", "event_logs", "EventLog"), ("DatasetCollection", "datasets", "Dataset"), ("DatasetEventCollection", "dataset_events", "DatasetEvent"),
         }.Select(x => (x.Item1, (x.Item2, x.Item3))))
         {

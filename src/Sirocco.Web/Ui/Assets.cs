@@ -47,6 +47,9 @@ label.field { display:block; margin:0 0 12px; } label.field > span { display:blo
 .banner-error { background:#fff5f5; border:1px solid #f29b9b; border-radius:6px; padding:12px 16px; margin-bottom:16px; }
 .banner-error summary { cursor:pointer; font-weight:600; color:#b91c1c; }
 .banner-error pre { white-space:pre-wrap; margin:6px 0 10px; }
+.banner-warning { background:#fffbeb; border:1px solid #f3c969; border-radius:6px; padding:12px 16px; margin-bottom:16px; }
+.banner-warning summary { cursor:pointer; font-weight:600; color:#92400e; }
+.banner-warning pre { white-space:pre-wrap; margin:6px 0 10px; }
 .tag { display:inline-block; background:#e6f0fb; color:#0b5cad; border-radius:10px; padding:0 8px; font-size:12px; margin-left:6px; }
 .toggle { width:38px; height:20px; border-radius:10px; border:none; padding:0; position:relative; background:#cbd2d9; vertical-align:middle; }
 .toggle::after { content:""; position:absolute; top:2px; left:2px; width:16px; height:16px; border-radius:50%; background:#fff; transition:left .15s; }

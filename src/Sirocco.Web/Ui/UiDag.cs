@@ -180,7 +180,8 @@ internal static partial class UiPages
         }
 
         legend.Append("</div>");
-        return Page(ctx, user, m.DagId, DagHeader(ctx, user, m, "grid") + grid + legend, "dags");
+        var warnings = await WarningsBannerAsync(state, m.DagId, ctx.RequestAborted).ConfigureAwait(false);
+        return Page(ctx, user, m.DagId, warnings + DagHeader(ctx, user, m, "grid") + grid + legend, "dags");
     }
 
     /// <summary>The grid: task rows × the latest runs (oldest left), each cell coloured by state; live while a run is active.</summary>

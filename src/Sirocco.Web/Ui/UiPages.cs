@@ -181,6 +181,7 @@ internal static partial class UiPages
             sb.Append("</details></div>");
         }
 
+        sb.Append(await WarningsBannerAsync(state, null, ct).ConfigureAwait(false));
         sb.Append("<div class=\"actions\"><h1>DAGs</h1>");
         sb.Append("<form method=\"get\" action=\"/dags\"><input type=\"search\" name=\"search\" placeholder=\"Search DAGs\" value=\"").Append(E(search)).Append("\"></form></div>");
         sb.Append("<table class=\"list\" id=\"dags\"><thead><tr><th></th><th>DAG</th><th>Owner</th><th>Runs</th><th>Schedule</th><th>Last run</th><th>Next run</th><th>Actions</th></tr></thead><tbody>");
