@@ -195,7 +195,13 @@ public sealed class PythonPodOperator : KubernetesPodOperator
         var values = new JsonObject();
         var tooLarge = new JsonArray();
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        var next = new Queue<string>(UpstreamTaskIds.Order(StringComparer.Ordinal));
+        // A callback belongs to no DAG: a task's reads its task's XCom and those upstream of it, a DAG's (it has a
+        // reason) any task's of the run, as ti.xcom_pull can in Airflow.
+        var dag = Dag ?? context.Dag;
+        IEnumerable<string> start = context.CallbackKind is null ? UpstreamTaskIds
+            : context.CallbackReason is not null && dag is not null ? dag.Tasks.Select(t => t.TaskId)
+            : [context.TaskInstance.TaskId];
+        var next = new Queue<string>(start.Order(StringComparer.Ordinal));
         while (next.TryDequeue(out var id))
         {
             if (!seen.Add(id))
@@ -217,7 +223,7 @@ public sealed class PythonPodOperator : KubernetesPodOperator
                 }
             }
 
-            if (Dag is { } dag && dag.HasTask(id))
+            if (dag is not null && dag.HasTask(id))
             {
                 foreach (var up in dag.GetTask(id).UpstreamTaskIds)
                 {
@@ -312,7 +318,7 @@ public sealed class PythonPodOperator : KubernetesPodOperator
             ["templates_dict"] = TemplatesDict is null ? null : ToJson(TemplatesDict),
             ["task_instance_key_str"] = $"{run.DagId}__{ti.TaskId}__{logical:yyyyMMdd}",
             ["exception"] = context.CallbackException,
-            ["reason"] = context.CallbackKind,
+            ["reason"] = context.CallbackReason ?? context.CallbackKind,
         };
     }
 

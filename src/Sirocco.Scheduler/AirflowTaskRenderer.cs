@@ -105,7 +105,8 @@ public sealed class AirflowTaskRenderer : ITaskRenderer
         return new AirflowContextInput
         {
             DagId = run.DagId,
-            TaskId = task.TaskId,
+            // The task instance's id: a callback's context is its task's (ti.task_id in a notifier's subject).
+            TaskId = request.TaskInstance.TaskId,
             RunId = run.RunId,
             RunType = run.RunType.ToName(),
             LogicalDate = run.LogicalDate,
@@ -115,6 +116,9 @@ public sealed class AirflowTaskRenderer : ITaskRenderer
             DagRunStartDate = run.StartDate,
             TryNumber = Math.Max(1, request.TaskInstance.TryNumber),
             MapIndex = request.TaskInstance.MapIndex,
+            State = request.TaskInstance.State is TaskInstanceState.Success or TaskInstanceState.Failed or TaskInstanceState.UpForRetry or TaskInstanceState.Skipped
+                ? request.TaskInstance.State.ToName()
+                : "running",
             ExternalTrigger = run.ExternalTrigger,
             TestMode = request.TestMode,
             Params = parameters,

@@ -24,6 +24,7 @@ public sealed partial class SiroccoScheduler
     private readonly SchedulerOptions _options;
     private readonly TimeProvider _time;
     private readonly ITryExecutor _executor;
+    private readonly DagRunCallbacks _dagCallbacks;
     private readonly ILogger _log;
     private readonly Channel<TryOutcome> _outcomes = Channel.CreateUnbounded<TryOutcome>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -78,6 +79,7 @@ public sealed partial class SiroccoScheduler
         _time = time;
         _log = options.LoggerFactory?.CreateLogger(SchedulerLog.Category) ?? NullLogger.Instance;
         _executor = executor ?? new TryRunner(store, services, renderer, options, _time);
+        _dagCallbacks = new DagRunCallbacks(store, services, renderer, options, _time, _log);
     }
 
     /// <summary>Raised on the loop after each try ends (for tests and progress output).</summary>
@@ -163,7 +165,7 @@ public sealed partial class SiroccoScheduler
 
         await loop.CancelAsync().ConfigureAwait(false);
         var adoptedAway = await heartbeat.ConfigureAwait(false);
-        await DrainAsync().ConfigureAwait(false);
+        await DrainAsync(stopCallbacks: true).ConfigureAwait(false);
         SchedulerMetrics.Unregister(this);
         if (adoptedAway)
         {
@@ -223,7 +225,7 @@ public sealed partial class SiroccoScheduler
         {
             await beating.CancelAsync().ConfigureAwait(false);
             await heartbeat.ConfigureAwait(false);
-            await DrainAsync().ConfigureAwait(false);
+            await DrainAsync(stopCallbacks: cancellationToken.IsCancellationRequested).ConfigureAwait(false);
             await _store.EndJobAsync(JobId, _time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
         }
 
@@ -253,6 +255,7 @@ public sealed partial class SiroccoScheduler
         {
             var before = _changes;
             var wakeAt = await TickAsync(sweep: true, cancellationToken).ConfigureAwait(false);
+            await _dagCallbacks.WaitAsync(stop: false).ConfigureAwait(false);
             if (_running.Count == 0 && !_outcomes.Reader.TryPeek(out _))
             {
                 if (_changes == before)

@@ -62,4 +62,7 @@ internal static partial class SchedulerLog
 
     [LoggerMessage(17, LogLevel.Information, "Created dataset-triggered run {RunId} of {DagId} (datasets: {Uris})")]
     public static partial void DatasetRunCreated(ILogger logger, string dagId, string runId, string uris);
+
+    [LoggerMessage(18, LogLevel.Information, "DAG callback {Kind} {CallbackId} of run {RunId} of {DagId} {Outcome}")]
+    public static partial void DagCallbackEnded(ILogger logger, string kind, string callbackId, string dagId, string runId, string outcome);
 }

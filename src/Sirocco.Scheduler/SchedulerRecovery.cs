@@ -198,7 +198,11 @@ public sealed partial class SiroccoScheduler
             throw;
         }
 
-        return await TakeConflictsAsync(conflicts, ct).ConfigureAwait(false);
+        var lost = await TakeConflictsAsync(conflicts, ct).ConfigureAwait(false);
+
+        // The ends of runs are written now: their DAG callbacks start (a run whose end lost was dropped above).
+        _dagCallbacks.StartRequested();
+        return lost;
     }
 
     private async Task<HashSet<string>> TakeConflictsAsync(IReadOnlyList<StateConflict> conflicts, CancellationToken ct)
@@ -213,6 +217,7 @@ public sealed partial class SiroccoScheduler
             }
             else if (conflict.DagRun is { } runChange)
             {
+                _dagCallbacks.Drop(runChange.After.DagId, runChange.After.RunId);
                 await TakeStoredRunAsync(runChange.After, conflict.StoredRun, ct).ConfigureAwait(false);
             }
         }

@@ -309,6 +309,7 @@ public sealed partial class SiroccoScheduler
         var leaves = run.Dag.Tasks.Where(t => t.DownstreamTaskIds.Count == 0).SelectMany(t => run.Tis.Of(t.TaskId)).Select(t => t.State);
         var failed = leaves.Any(s => s is TaskInstanceState.Failed or TaskInstanceState.UpstreamFailed);
         SetRun(run, run.Run with { State = failed ? DagRunState.Failed : DagRunState.Success, EndDate = _time.GetUtcNow() });
+        _dagCallbacks.Request(run.Dag, run.Run, failed ? "task_failure" : "success", run.Tis.Values);
         SchedulerMetrics.RunFinished(run.Run, run.Span);
         LogRunFinished(run.Run);
         _runs.Remove((run.Run.DagId, run.Run.RunId));
@@ -328,6 +329,7 @@ public sealed partial class SiroccoScheduler
         }
 
         SetRun(run, run.Run with { State = DagRunState.Failed, EndDate = _time.GetUtcNow() });
+        _dagCallbacks.Request(run.Dag, run.Run, "timed_out", run.Tis.Values);
         SchedulerMetrics.RunFinished(run.Run, run.Span);
         LogRunFinished(run.Run);
         _runs.Remove((run.Run.DagId, run.Run.RunId));

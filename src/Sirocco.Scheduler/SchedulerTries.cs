@@ -159,7 +159,7 @@ public sealed partial class SiroccoScheduler
         }
     }
 
-    private async Task DrainAsync()
+    private async Task DrainAsync(bool stopCallbacks)
     {
         // Shutdown: running tries leave their external work running and return quickly.
         foreach (var r in _running.Values.ToList())
@@ -188,6 +188,9 @@ public sealed partial class SiroccoScheduler
         }
 
         await FlushAsync(CancellationToken.None).ConfigureAwait(false);
+
+        // DAG callbacks of runs that ended: awaited (dags test, backfill), or told to stop (shutdown).
+        await _dagCallbacks.WaitAsync(stopCallbacks).ConfigureAwait(false);
     }
 
     private static TaskInstanceTry TryRecord(TaskInstance ti) => new()

@@ -64,6 +64,7 @@ internal sealed class TryRunner : ITryExecutor
             DagFolder = dag.FileLoc is { } f ? Path.GetDirectoryName(f) : null,
             Shutdown = control.Shutdown,
             Services = _services.Runtime,
+            Dag = dag,
         };
         var outcome = await AttemptAsync(request, control, task, log, recorder, context).ConfigureAwait(false);
         var kind = outcome.Result switch
@@ -76,7 +77,15 @@ internal sealed class TryRunner : ITryExecutor
         };
         if (kind is not null)
         {
-            await RunCallbacksAsync(task, kind, outcome.Message, context, log, control).ConfigureAwait(false);
+            // The callback sees the task instance in the state the try ended in, as Airflow's (ti.state in a notifier's subject).
+            var state = outcome.Result switch
+            {
+                TryResult.Success => TaskInstanceState.Success,
+                TryResult.Skipped => TaskInstanceState.Skipped,
+                _ when kind == "on_retry_callback" => TaskInstanceState.UpForRetry,
+                _ => TaskInstanceState.Failed,
+            };
+            await RunCallbacksAsync(task, kind, outcome.Message, context, log, control, ti with { State = state, EndDate = outcome.EndDate }).ConfigureAwait(false);
         }
 
         return outcome;
@@ -86,7 +95,7 @@ internal sealed class TryRunner : ITryExecutor
     /// Runs a task's callbacks of one kind in the try's context, each bounded by ten minutes and the scheduler's
     /// shutdown; a failing callback is logged and changes nothing, as in Airflow.
     /// </summary>
-    private async Task RunCallbacksAsync(BaseOperator task, string kind, string? error, TaskExecutionContext context, TaskLogWriter log, TryControl control)
+    private async Task RunCallbacksAsync(BaseOperator task, string kind, string? error, TaskExecutionContext context, TaskLogWriter log, TryControl control, TaskInstance? endedAs = null)
     {
         if (!task.TaskCallbacks.TryGetValue(kind, out var callbacks) || callbacks.Count == 0)
         {
@@ -96,19 +105,37 @@ internal sealed class TryRunner : ITryExecutor
         foreach (var callback in callbacks)
         {
             log.Info($"Running {kind} {callback.TaskId}");
-            using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(10), _time);
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(limit.Token, control.Shutdown);
-            try
-            {
-                await callback.CloneForTry().ExecuteAsync(context.ForCallback(kind, error), linked.Token).ConfigureAwait(false);
-                log.Info($"{kind} {callback.TaskId} finished");
-            }
-#pragma warning disable CA1031 // a callback's failure is reported in the try's log and never changes the task's state
-            catch (Exception e)
+            var callbackContext = context.ForCallback(kind, error, taskInstance: endedAs);
+            var render = _renderer is null ? null : new Func<BaseOperator, BaseOperator>(op =>
+                _renderer.Render(op, new RenderRequest(context.Dag!, context.DagRun, callbackContext.TaskInstance, _services, _store, _time)).Task);
+            await RunCallbackAsync(callback, kind, callbackContext, log, _time, render, control.Shutdown).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Runs one callback, bounded by ten minutes and <paramref name="shutdown"/>; its end (or its failure, which
+    /// changes nothing, as in Airflow) goes to <paramref name="log"/>; <paramref name="render"/> renders its template
+    /// fields first. Returns null when it finished, else why it failed.
+    /// </summary>
+    internal static async Task<string?> RunCallbackAsync(BaseOperator callback, string kind, TaskExecutionContext context, TaskLogWriter log, TimeProvider time, Func<BaseOperator, BaseOperator>? render, CancellationToken shutdown)
+    {
+        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(10), time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(limit.Token, shutdown);
+        try
+        {
+            // Rendered with the callback's context (a notifier's subject and body are templates).
+            var copy = render is null ? callback.CloneForTry() : render(callback.CloneForTry());
+            await copy.ExecuteAsync(context, linked.Token).ConfigureAwait(false);
+            log.Info($"{kind} {callback.TaskId} finished");
+            return null;
+        }
+#pragma warning disable CA1031 // a callback's failure is reported in the log and never changes a task's or a run's state
+        catch (Exception e)
 #pragma warning restore CA1031
-            {
-                log.Error($"{kind} {callback.TaskId} failed: {(e is OperationCanceledException ? "it ran longer than 10 minutes or the scheduler stopped" : e.Message)}");
-            }
+        {
+            var why = e is OperationCanceledException ? "it ran longer than 10 minutes or the scheduler stopped" : e.Message;
+            log.Error($"{kind} {callback.TaskId} failed: {why}");
+            return why;
         }
     }
 

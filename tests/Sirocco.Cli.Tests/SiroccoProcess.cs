@@ -7,7 +7,11 @@ namespace Sirocco.Cli.Tests;
 internal static class SiroccoProcess
 {
     /// <summary>Runs <c>sirocco ARGS</c>; returns its exit code and stdout then stderr. Bounded by three minutes.</summary>
-    public static async Task<(int Code, string Output)> RunAsync(string home, string? kubeconfig, params string[] args)
+    public static Task<(int Code, string Output)> RunAsync(string home, string? kubeconfig, params string[] args) =>
+        RunAsync(home, kubeconfig, new Dictionary<string, string>(), args);
+
+    /// <summary>Runs <c>sirocco ARGS</c> with more environment variables (connections, settings).</summary>
+    public static async Task<(int Code, string Output)> RunAsync(string home, string? kubeconfig, IReadOnlyDictionary<string, string> env, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "sirocco.dll"));
@@ -24,6 +28,11 @@ internal static class SiroccoProcess
                 ["conn_type"] = "kubernetes",
                 ["extra"] = new JsonObject { ["kube_config_path"] = kubeconfig },
             }.ToJsonString();
+        }
+
+        foreach (var (name, value) in env)
+        {
+            psi.Environment[name] = value;
         }
 
         using var p = Process.Start(psi)!;

@@ -28,7 +28,7 @@ public sealed class ImportErrorTests
         { "t = EmptyOperator(task_id='t', colour='red')\n", 3, 32, "EmptyOperator.__init__() got an unexpected keyword argument 'colour'" },
         { "t = EmptyOperator('t')\n", 3, 5, "keyword arguments only" },
         { "d = DAG('x', schedule=1)\n", 3, 14, "schedule must be None, a cron or preset string, a timedelta or a list of datasets" },
-        { "d = DAG('x', on_failure_callback=print)\n", 3, 14, "callbacks are not supported" },
+        { "d = DAG('x', on_failure_callback=print)\n", 3, 14, "on_failure_callback must be a function defined in the file, a notifier" },
         { "d = DAG('bad id!')\n", 3, 5, "invalid dag_id 'bad id!'" },
         { "a = EmptyOperator(task_id='a')\nb = EmptyOperator(task_id='b')\n[a] >> [b]\n", 5, 5, "unsupported operand type(s) for >>: 'list' and 'list'" },
         { "from airflow.models.baseoperator import chain\na, b, c = [EmptyOperator(task_id=x) for x in 'abc']\nchain([a, b], [c])\n", 5, 1, "Chain not supported for different length Iterable. Got 2 and 1." },

@@ -109,4 +109,85 @@ public sealed class TaskFlowTests
             + "with DAG('d', schedule=None, start_date=datetime(2024, 1, 1)):\n" + string.Join('\n', body.Split('\n').Select(l => l.Length == 0 ? l : "    " + l)) + "\n");
         Assert.True(error.Message.Contains(fragment, StringComparison.Ordinal), error.Message);
     }
+
+    [Fact]
+    public void Dag_level_callbacks_become_pods_named_after_the_dag_on_the_default_connection()
+    {
+        var dag = Support.One("""
+            from datetime import datetime
+            from airflow import DAG
+            from airflow.decorators import dag as dag_decorator
+            from airflow.operators.empty import EmptyOperator
+
+            LEVEL = "page"
+
+            def alert(context):
+                print("ALERT", LEVEL, context["reason"], context["dag_id"], context["run_id"])
+
+            def audit(context):
+                print("AUDIT", context["task_id"])
+
+            with DAG("cb", schedule=None, start_date=datetime(2024, 1, 1), on_failure_callback=[alert, audit],
+                     on_success_callback=lambda context: print("OK", context["reason"]), sla_miss_callback=alert):
+                EmptyOperator(task_id="t")
+            """);
+        var failure = dag.DagCallbacks["on_failure_callback"].Cast<Kubernetes.PythonPodOperator>().ToList();
+        Assert.Equal(["cb__on_failure_callback", "cb__on_failure_callback1"], failure.Select(c => c.TaskId));
+        Assert.Equal(["alert", "audit"], failure.Select(c => c.FunctionName));
+        Assert.All(failure, c => Assert.Equal(("kubernetes_default", true), (c.KubernetesConnId, c.CallWithContext)));
+        Assert.Contains("LEVEL = ", failure[0].PythonSource, StringComparison.Ordinal); // the constant it uses travels with it
+        Assert.Single(dag.DagCallbacks["on_success_callback"]);
+        Assert.False(dag.DagCallbacks.ContainsKey("sla_miss_callback"));
+        Assert.Empty(dag.Tasks.Single().TaskCallbacks);
+    }
+
+    [Fact]
+    public void A_dag_callback_that_is_not_a_function_of_the_file_is_an_import_error_at_its_keyword()
+    {
+        var error = Support.Error("from airflow import DAG\nd = DAG('x', on_failure_callback='alert')\n");
+        Assert.Contains("on_failure_callback must be a function defined in the file, a notifier (send_smtp_notification) or a list of them, not", error.Message, StringComparison.Ordinal);
+        Assert.Contains(":2:14:", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Smtp_notifiers_are_native_callbacks_with_their_keywords_and_refuse_what_they_cannot_do()
+    {
+        var dag = Support.One("""
+            from datetime import datetime
+            from airflow import DAG
+            from airflow.operators.empty import EmptyOperator
+            from airflow.providers.smtp.notifications.smtp import SmtpNotifier, send_smtp_notification
+
+            def page(context):
+                print("page")
+
+            mail = send_smtp_notification(from_email="a@example.com", to=["x@example.com", "y@example.com"], subject="{{ ti.task_id }}",
+                                          cc="c@example.com", custom_headers={"X-A": "1"}, smtp_conn_id="smtp_ops")
+            with DAG("n", schedule=None, start_date=datetime(2024, 1, 1), on_success_callback=SmtpNotifier(None, "owner@example.com")):
+                EmptyOperator(task_id="t", on_failure_callback=[page, mail], on_retry_callback=mail)
+            """);
+        var failure = dag.Tasks.Single().TaskCallbacks["on_failure_callback"];
+        Assert.IsType<Kubernetes.PythonPodOperator>(failure[0]);
+        var notifier = Assert.IsType<SmtpNotifier>(failure[1]);
+        Assert.Equal("t__on_failure_callback1", notifier.TaskId);
+        Assert.Equal(("a@example.com", "{{ ti.task_id }}", "smtp_ops"), (notifier.FromEmail, notifier.Subject, notifier.SmtpConnId));
+        Assert.Equal(["x@example.com", "y@example.com"], notifier.To);
+        Assert.Equal(["c@example.com"], notifier.Cc);
+        Assert.Equal("1", notifier.CustomHeaders["X-A"]);
+        Assert.Equal("t__on_retry_callback", Assert.IsType<SmtpNotifier>(Assert.Single(dag.Tasks.Single().TaskCallbacks["on_retry_callback"])).TaskId);
+        var owner = Assert.IsType<SmtpNotifier>(Assert.Single(dag.DagCallbacks["on_success_callback"]));
+        Assert.Equal((null, "owner@example.com", SmtpNotifier.DefaultSubject), (owner.FromEmail, owner.To.Single(), owner.Subject));
+    }
+
+    [Theory]
+    [InlineData("send_smtp_notification(to='a@example.com', template='mail.html')", "template (a file rendered as the body) is not supported")]
+    [InlineData("send_smtp_notification(to='a@example.com', auth_type='oauth2')", "auth_type: only 'basic'")]
+    [InlineData("send_smtp_notification(from_email='a@example.com')", "SmtpNotifier() needs to")]
+    [InlineData("send_smtp_notification(to=3)", "to must be a list of str, not int")]
+    [InlineData("send_smtp_notification(to='a@example.com', custom_headers={'X': 1})", "custom_headers must be a dict of str to str")]
+    public void Smtp_notifier_keywords_are_checked(string call, string fragment)
+    {
+        var error = Support.Error("from airflow import DAG\nfrom airflow.providers.smtp.notifications.smtp import send_smtp_notification\nn = " + call + "\n");
+        Assert.True(error.Message.Contains(fragment, StringComparison.Ordinal), error.Message);
+    }
 }

@@ -88,6 +88,14 @@ public sealed class Dag : IEnumerable<BaseOperator>
     /// </summary>
     public IList<DagWarning> Warnings { get; } = [];
 
+    /// <summary>
+    /// Work run when a run of the DAG ends, by Airflow's names: <c>on_success_callback</c> and
+    /// <c>on_failure_callback</c> (the run failed: a task failed, reason <c>task_failure</c>, or it exceeded
+    /// <see cref="DagrunTimeout"/>, reason <c>timed_out</c>). Each is an operator run once in the context of the run's
+    /// last task instance, as Airflow gives it; its failure is logged and changes nothing.
+    /// </summary>
+    public IDictionary<string, IList<BaseOperator>> DagCallbacks { get; } = new Dictionary<string, IList<BaseOperator>>(StringComparer.Ordinal);
+
     /// <summary>The tasks, in the order they were added; also a collection initializer target.</summary>
     public TaskCollection Tasks { get; }
 

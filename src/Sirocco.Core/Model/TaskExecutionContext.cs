@@ -85,6 +85,9 @@ public sealed class TaskExecutionContext
     /// <summary>The process-wide runtimes operators use (the Kubernetes clients and watches), from the composition root.</summary>
     public IServiceProvider? Services { get; init; }
 
+    /// <summary>The DAG of the run, when the scheduler runs the try (callbacks, which belong to no DAG, read it here).</summary>
+    public Dag? Dag { get; init; }
+
     /// <summary>The run's data interval.</summary>
     public DataInterval DataInterval => DagRun.DataInterval;
 
@@ -94,11 +97,18 @@ public sealed class TaskExecutionContext
     /// <summary>For a callback: the try's error, as Airflow's context gives it under <c>exception</c>.</summary>
     public string? CallbackException { get; init; }
 
+    /// <summary>For a DAG-level callback: why the run ended (<c>success</c>, <c>task_failure</c>, <c>timed_out</c>), as Airflow's context gives it under <c>reason</c>.</summary>
+    public string? CallbackReason { get; init; }
+
     /// <summary>The same try's context for one of its callbacks.</summary>
-    public TaskExecutionContext ForCallback(string kind, string? exception) => new()
+    /// <param name="kind">The callback's name, e.g. <c>on_failure_callback</c>.</param>
+    /// <param name="exception">The try's error, if any.</param>
+    /// <param name="reason">For a DAG-level callback, why the run ended.</param>
+    /// <param name="taskInstance">The task instance as the callback sees it (in the state the try ended in); null keeps this context's.</param>
+    public TaskExecutionContext ForCallback(string kind, string? exception, string? reason = null, TaskInstance? taskInstance = null) => new()
     {
         DagRun = DagRun,
-        TaskInstance = TaskInstance,
+        TaskInstance = taskInstance ?? TaskInstance,
         Log = Log,
         Recorder = Recorder,
         Config = Config,
@@ -109,7 +119,9 @@ public sealed class TaskExecutionContext
         DagFolder = DagFolder,
         Shutdown = Shutdown,
         Services = Services,
+        Dag = Dag,
         CallbackKind = kind,
         CallbackException = exception,
+        CallbackReason = reason,
     };
 }

@@ -128,6 +128,8 @@ internal sealed class Library
         var models = Module("airflow.models", new(StringComparer.Ordinal) { ["DAG"] = dag, ["Variable"] = variable, ["Param"] = param, ["XComArg"] = xcomArg });
         Module("airflow.models.xcom_arg", new(StringComparer.Ordinal) { ["XComArg"] = xcomArg });
         Module("airflow.models.param", new(StringComparer.Ordinal) { ["Param"] = param });
+        var smtpNotifier = Fn("SmtpNotifier", Notifiers.Smtp);
+        Module(Notifiers.Module, new(StringComparer.Ordinal) { ["SmtpNotifier"] = smtpNotifier, ["send_smtp_notification"] = smtpNotifier });
 
         // Airflow 3's homes of the same names.
         Module("airflow.sdk", new(StringComparer.Ordinal)
@@ -361,14 +363,6 @@ internal sealed class Library
             "default_view", "orientation", "auto_register", "fail_stop", "dag_display_name", "on_failure_callback",
             "on_success_callback", "sla_miss_callback", "user_defined_macros", "user_defined_filters", "template_searchpath",
             "jinja_environment_kwargs", "timetable", "template_undefined");
-        foreach (var unsupported in new[] { "on_failure_callback", "on_success_callback", "sla_miss_callback" })
-        {
-            if (a.Has(unsupported))
-            {
-                throw new KeywordException(unsupported, $"DAG(): {unsupported}: callbacks are not supported in DAG files read without Python");
-            }
-        }
-
         foreach (var unsupported in new[] { "user_defined_macros", "user_defined_filters", "template_searchpath", "jinja_environment_kwargs", "timetable", "template_undefined" })
         {
             if (a.Has(unsupported))
@@ -379,6 +373,15 @@ internal sealed class Library
 
         var id = a.Get(0, "dag_id") as string ?? throw new DagEvalException("DAG() needs dag_id, a str");
         var dag = new Dag(id);
+        // sla_miss_callback is accepted with no effect, as `sla` is (Airflow 3 removed SLAs).
+        foreach (var kind in new[] { "on_failure_callback", "on_success_callback" })
+        {
+            if (a.Get(-1, kind) is { } callback)
+            {
+                dag.DagCallbacks[kind] = TaskFlow.Callbacks(this, id, cluster: null, kind, callback);
+            }
+        }
+
         if (airflow3)
         {
             // Airflow 3: `schedule` defaults to None and `catchup` to False ([scheduler] catchup_by_default).

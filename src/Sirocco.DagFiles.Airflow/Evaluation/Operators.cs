@@ -191,7 +191,7 @@ internal static class Operators
                 throw new KeywordException(name, $"{className}(): {name} is not supported (use on_execute_callback or on_success_callback, which run in a pod)");
             }
 
-            op.TaskCallbacks[name] = TaskFlow.Callbacks(library, op, name, value);
+            op.TaskCallbacks[name] = TaskFlow.Callbacks(library, op.TaskId, op as KubernetesPodOperator, name, value);
             return;
         }
 

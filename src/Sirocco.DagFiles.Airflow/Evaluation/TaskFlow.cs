@@ -83,35 +83,43 @@ internal static class TaskFlow
     }
 
     /// <summary>
-    /// A task's <c>on_*_callback</c> (a function of the file, or a list of them): each a pod that calls the function
-    /// with Airflow's context, run by the try when it ends.
+    /// A task's or a DAG's <c>on_*_callback</c> (a function of the file, or a list of them): each a pod that calls the
+    /// function with Airflow's context, run when the try (or the run) ends. Named <c>{owner}__{kind}</c>; on the
+    /// <paramref name="cluster"/> task's cluster, or the default connection's when null.
     /// </summary>
-    public static List<BaseOperator> Callbacks(Library library, BaseOperator task, string kind, object? value)
+    public static List<BaseOperator> Callbacks(Library library, string owner, KubernetesPodOperator? cluster, string kind, object? value)
     {
-        List<UserFunction> functions = value switch
+        List<object> functions = value switch
         {
             null => [],
-            UserFunction f => [f],
-            List<object?> or PyTuple => [.. ((IEnumerable<object?>)value).Select(x => x as UserFunction
-                ?? throw new KeywordException(kind, $"{kind}: {Interpreter.Describe(x)} is not a function defined in the file"))],
-            _ => throw new KeywordException(kind, $"{kind} must be a function defined in the file or a list of them, not {Interpreter.Describe(value)} (notifiers are not supported yet)"),
+            UserFunction or NotifierValue => [value],
+            List<object?> or PyTuple => [.. ((IEnumerable<object?>)value).Select(x => x as UserFunction ?? x as NotifierValue as object
+                ?? throw new KeywordException(kind, $"{kind}: {Interpreter.Describe(x)} is not a function defined in the file or a notifier"))],
+            _ => throw new KeywordException(kind, $"{kind} must be a function defined in the file, a notifier (send_smtp_notification) or a list of them, not {Interpreter.Describe(value)}"),
         };
         var callbacks = new List<BaseOperator>();
         for (var i = 0; i < functions.Count; i++)
         {
-            var f = functions[i];
-            callbacks.Add(new PythonPodOperator($"{task.TaskId}__{kind}{(i == 0 ? string.Empty : i.ToString(System.Globalization.CultureInfo.InvariantCulture))}")
+            var id = $"{owner}__{kind}{(i == 0 ? string.Empty : i.ToString(System.Globalization.CultureInfo.InvariantCulture))}";
+            if (functions[i] is NotifierValue notifier)
+            {
+                callbacks.Add(notifier.Notifier.CopyAs(id)); // runs natively: no pod
+                continue;
+            }
+
+            var f = (UserFunction)functions[i];
+            callbacks.Add(new PythonPodOperator(id)
             {
                 DisplayName = kind,
                 PythonSource = Ship(library, f),
                 FunctionName = f.Definition.Name == "<lambda>" ? LambdaName : f.Definition.Name,
                 CallWithContext = true,
-                // On the task's cluster, when the task is a pod.
-                Namespace = (task as KubernetesPodOperator)?.Namespace,
-                KubernetesConnId = (task as KubernetesPodOperator)?.KubernetesConnId ?? "kubernetes_default",
-                ConfigFile = (task as KubernetesPodOperator)?.ConfigFile,
-                InCluster = (task as KubernetesPodOperator)?.InCluster,
-                ClusterContext = (task as KubernetesPodOperator)?.ClusterContext,
+                // On the task's cluster when the task is a pod; a DAG's callbacks on the default connection's.
+                Namespace = cluster?.Namespace,
+                KubernetesConnId = cluster?.KubernetesConnId ?? "kubernetes_default",
+                ConfigFile = cluster?.ConfigFile,
+                InCluster = cluster?.InCluster,
+                ClusterContext = cluster?.ClusterContext,
             });
         }
 
