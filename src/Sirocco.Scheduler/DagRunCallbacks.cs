@@ -135,7 +135,7 @@ internal sealed class DagRunCallbacks
             DagRun = run,
             TaskInstance = ti,
             Log = log.Info,
-            Recorder = new ReadOnlyRecorder(_store, dag, run.RunId),
+            Recorder = new RunXComs(_store, dag, run.RunId),
             Config = _services.Config,
             Connections = _services.Connections,
             Variables = _services.Variables,
@@ -157,8 +157,8 @@ internal sealed class DagRunCallbacks
 
     private sealed record Asked(Dag Dag, DagRun Run, string Kind, string Reason, TaskInstance Ti, IList<BaseOperator> Callbacks);
 
-    /// <summary>A DAG callback reads the run's XComs and records nothing on the task instance it borrows the context of.</summary>
-    private sealed class ReadOnlyRecorder(IMetadataStore store, Dag dag, string runId) : ITaskTryRecorder
+    /// <summary>Reads the run's XComs (ForCallback wraps it so that the callback records nothing).</summary>
+    private sealed class RunXComs(IMetadataStore store, Dag dag, string runId) : ITaskTryRecorder
     {
         public Task PushXComAsync(string key, JsonElement value, CancellationToken cancellationToken) => Task.CompletedTask;
 

@@ -110,7 +110,7 @@ public sealed class TaskExecutionContext
         DagRun = DagRun,
         TaskInstance = taskInstance ?? TaskInstance,
         Log = Log,
-        Recorder = Recorder,
+        Recorder = new CallbackRecorder(Recorder),
         Config = Config,
         Connections = Connections,
         Variables = Variables,
@@ -124,4 +124,17 @@ public sealed class TaskExecutionContext
         CallbackException = exception,
         CallbackReason = reason,
     };
+}
+
+/// <summary>
+/// What a callback may record: it reads the run's XComs, and records nothing on the task instance whose context it
+/// borrows (its own pod is not the try's work, and its result is not the task's XCom).
+/// </summary>
+internal sealed class CallbackRecorder(ITaskTryRecorder inner) : ITaskTryRecorder
+{
+    public Task PushXComAsync(string key, JsonElement value, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task<JsonElement?> PullXComAsync(string taskId, string key, CancellationToken cancellationToken) => inner.PullXComAsync(taskId, key, cancellationToken);
+
+    public Task RecordExternalIdAsync(string externalId, CancellationToken cancellationToken) => Task.CompletedTask;
 }
