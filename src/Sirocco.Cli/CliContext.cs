@@ -129,8 +129,20 @@ internal sealed class CliContext : IAsyncDisposable
         return Path.Combine(user, ".sirocco");
     }
 
-    /// <summary>The runtimes tries use (the Kubernetes clients and watches), built once from this process's environment.</summary>
-    public RuntimeServices Runtime => _runtime ??= new RuntimeServices().AddKubernetes(Environment, Config, Logging);
+    /// <summary>
+    /// The runtimes tries use (the Kubernetes clients and watches), built once from this process's environment, with
+    /// the pod_mutation_hook of <c>$SIROCCO_HOME/config/airflow_local_settings.py</c> when that file defines one.
+    /// </summary>
+    public RuntimeServices Runtime => _runtime ??= CreateRuntime();
+
+    private RuntimeServices CreateRuntime()
+    {
+        var runtime = new RuntimeServices().AddKubernetes(Environment, Config, Logging);
+        var settings = DagFiles.Airflow.AirflowLocalSettings.Load(
+            Path.Combine(Home, "config", "airflow_local_settings.py"),
+            new DagFiles.Airflow.AirflowDagFileParserOptions { Environment = Environment, Variables = Store });
+        return settings is null ? runtime : runtime.Add<Kubernetes.IPodMutationHook>(settings);
+    }
 
     /// <summary>The process's own log, per <c>[logging] logging_level</c> and <c>json_format</c>, on standard error.</summary>
     public Microsoft.Extensions.Logging.ILoggerFactory Logging => _logging ??= ProcessLogging.Create(Config);

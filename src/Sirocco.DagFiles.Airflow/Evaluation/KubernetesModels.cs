@@ -276,7 +276,7 @@ internal static class KubernetesModels
 
     private static string Describe(Type t) => t == typeof(string) ? "str" : t.Name;
 
-    private static Type ListElementType(Type t)
+    internal static Type ListElementType(Type t)
     {
         if (t == typeof(string))
         {

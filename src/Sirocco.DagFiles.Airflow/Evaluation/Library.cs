@@ -1019,6 +1019,9 @@ internal sealed class Library
     {
         switch (target)
         {
+            case MutableModel m:
+                m.Set(name, value, offset);
+                return;
             case DagValue d when name == "description":
                 d.Dag.Description = value as string;
                 return;

@@ -32,6 +32,7 @@ internal sealed class PodRun
     private bool _owned;
     private DateTimeOffset? _unreachableSince;
     private bool _renamed;
+    private System.Text.Json.Nodes.JsonObject? _mutatedBody;
 
     private PodRun(KubernetesPodOperator op, TaskExecutionContext ctx, KubernetesRuntime runtime)
     {
@@ -83,6 +84,41 @@ internal sealed class PodRun
         }
     }
 
+    /// <summary>
+    /// The pod after the process's pod_mutation_hook, if it has one: the hook sees the pod as it would be sent (raw
+    /// fields included), and what it returns is sent as it is.
+    /// </summary>
+    private V1Pod Mutate(V1Pod request)
+    {
+        if (_ctx.Services?.GetService(typeof(IPodMutationHook)) is not IPodMutationHook hook)
+        {
+            return request;
+        }
+
+        var pod = System.Text.Json.Nodes.JsonNode.Parse(KubernetesJson.Serialize(request))!.AsObject();
+        RawPodFields.Apply(pod, new Dictionary<string, System.Text.Json.Nodes.JsonNode?>(_op.RawPodFields, StringComparer.Ordinal));
+        System.Text.Json.Nodes.JsonObject mutated;
+        try
+        {
+            mutated = hook.Mutate(pod);
+        }
+        catch (SiroccoException e)
+        {
+            throw new SiroccoException($"pod_mutation_hook of {hook.Source} failed on pod {request.Metadata.NamespaceProperty}/{request.Metadata.Name}: {e.Message}", e);
+        }
+
+        _mutatedBody = mutated;
+        Log($"Applied pod_mutation_hook of {hook.Source}");
+        try
+        {
+            return KubernetesJson.Deserialize<V1Pod>(mutated.ToJsonString());
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new SiroccoException($"pod_mutation_hook of {hook.Source} returned a pod that is not a V1Pod: {e.Message}", e);
+        }
+    }
+
     private async Task<object?> RunAsync(CancellationToken kill)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(kill, _ctx.Shutdown);
@@ -102,6 +138,7 @@ internal sealed class PodRun
             XComSidecarSecurityContext = resolved.SidecarSecurityContext,
             DagFolder = _ctx.DagFolder,
         });
+        request = Mutate(request);
         _ns = request.Metadata.NamespaceProperty;
         UseInformer(_ns);
         IDisposable? events = null;
@@ -253,7 +290,7 @@ internal sealed class PodRun
                     {
                         try
                         {
-                            using var raw = RawPodFields.Use(_op.RawPodFields);
+                            using var raw = _mutatedBody is { } body ? RawPodFields.UseBody(body) : RawPodFields.Use(_op.RawPodFields);
                             return await _cluster.Client.CoreV1.CreateNamespacedPodAsync(request, _ns, cancellationToken: t).ConfigureAwait(false);
                         }
                         catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.Conflict)

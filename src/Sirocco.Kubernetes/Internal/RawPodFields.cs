@@ -12,9 +12,23 @@ namespace Sirocco.Kubernetes.Internal;
 internal static class RawPodFields
 {
     private static readonly AsyncLocal<IReadOnlyDictionary<string, JsonNode?>?> Pending = new();
+    private static readonly AsyncLocal<JsonObject?> PendingBody = new();
 
     /// <summary>The fields for the create request sent from this async flow, if any.</summary>
     public static IReadOnlyDictionary<string, JsonNode?>? Current => Pending.Value;
+
+    /// <summary>The whole pod to send instead of the client's (a pod changed by a pod_mutation_hook), if any.</summary>
+    public static JsonObject? CurrentBody => PendingBody.Value;
+
+    /// <summary>
+    /// Makes the pod create requests of this async flow send <paramref name="pod"/> (its metadata.name taken from the
+    /// request, which a retry may have renamed) until disposed.
+    /// </summary>
+    public static Scope UseBody(JsonObject pod)
+    {
+        PendingBody.Value = pod;
+        return new Scope(true);
+    }
 
     /// <summary>Makes the pod create requests of this async flow carry <paramref name="fields"/> until disposed.</summary>
     public static Scope Use(IDictionary<string, JsonNode?> fields)
@@ -82,6 +96,7 @@ internal static class RawPodFields
             if (active)
             {
                 Pending.Value = null;
+                PendingBody.Value = null;
             }
         }
     }
@@ -92,13 +107,28 @@ internal sealed class RawPodFieldsHandler : DelegatingHandler
 {
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        if (RawPodFields.Current is { } fields && request.Method == HttpMethod.Post && request.Content is not null
+        var fields = RawPodFields.Current;
+        var whole = RawPodFields.CurrentBody;
+        if ((fields is not null || whole is not null) && request.Method == HttpMethod.Post && request.Content is not null
             && request.RequestUri?.AbsolutePath.EndsWith("/pods", StringComparison.Ordinal) == true)
         {
             var body = await request.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            if (JsonNode.Parse(body) is JsonObject pod)
+            if (JsonNode.Parse(body) is JsonObject sent)
             {
-                RawPodFields.Apply(pod, fields);
+                var pod = sent;
+                if (whole is not null)
+                {
+                    pod = whole.DeepClone().AsObject();
+                    if (sent["metadata"]?["name"] is { } name && pod["metadata"] is JsonObject meta)
+                    {
+                        meta["name"] = name.DeepClone();
+                    }
+                }
+                else
+                {
+                    RawPodFields.Apply(pod, fields!);
+                }
+
                 var content = new StringContent(pod.ToJsonString(), System.Text.Encoding.UTF8);
                 content.Headers.ContentType = new MediaTypeHeaderValue(request.Content.Headers.ContentType?.MediaType ?? "application/json");
                 request.Content = content;
