@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 
 namespace Sirocco.DagFiles.Airflow.Syntax;
 
@@ -461,84 +460,7 @@ internal sealed class Tokenizer
 
     private static string Normalize(string s) => s.Contains('\r', StringComparison.Ordinal) ? s.Replace("\r\n", "\n", StringComparison.Ordinal) : s;
 
-    /// <summary>Decodes the escapes of a (non-raw) string body.</summary>
-    public static string Unescape(string text, int start, int end)
-    {
-        if (text.AsSpan(start, end - start).IndexOfAny('\\', '\r') < 0)
-        {
-            return text[start..end];
-        }
-
-        var sb = new StringBuilder(end - start);
-        var i = start;
-        while (i < end)
-        {
-            var c = text[i++];
-            if (c == '\r' && i < end && text[i] == '\n')
-            {
-                continue;
-            }
-
-            if (c != '\\' || i >= end)
-            {
-                sb.Append(c);
-                continue;
-            }
-
-            var e = text[i++];
-            switch (e)
-            {
-                case 'n': sb.Append('\n'); break;
-                case 't': sb.Append('\t'); break;
-                case 'r': sb.Append('\r'); break;
-                case 'a': sb.Append('\a'); break;
-                case 'b': sb.Append('\b'); break;
-                case 'f': sb.Append('\f'); break;
-                case 'v': sb.Append('\v'); break;
-                case '\\': sb.Append('\\'); break;
-                case '\'': sb.Append('\''); break;
-                case '"': sb.Append('"'); break;
-                case '\n': break;
-                case '\r':
-                    if (i < end && text[i] == '\n')
-                    {
-                        i++;
-                    }
-
-                    break;
-                case >= '0' and <= '7':
-                    var code = e - '0';
-                    for (var k = 0; k < 2 && i < end && text[i] is >= '0' and <= '7'; k++)
-                    {
-                        code = (code * 8) + (text[i++] - '0');
-                    }
-
-                    sb.Append((char)code);
-                    break;
-                case 'x' or 'u' or 'U':
-                    var n = e switch
-                    {
-                        'x' => 2,
-                        'u' => 4,
-                        _ => 8,
-                    };
-                    if (i + n > end || !int.TryParse(text.AsSpan(i, n), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var cp)
-                        || cp > 0x10FFFF || cp is >= 0xD800 and <= 0xDFFF)
-                    {
-                        throw new DagSyntaxException($"truncated or invalid \\{e} escape", i - 2);
-                    }
-
-                    sb.Append(char.ConvertFromUtf32(cp));
-                    i += n;
-                    break;
-                case 'N':
-                    throw new DagSyntaxException("\\N{...} escapes are not supported", i - 2);
-                default:
-                    sb.Append('\\').Append(e);
-                    break;
-            }
-        }
-
-        return sb.ToString();
-    }
+    /// <summary>Decodes the escapes of a (non-raw) string body, as template string literals are decoded.</summary>
+    public static string Unescape(string text, int start, int end) =>
+        Templating.Expressions.PyStringLiteral.Decode(text, start, end, static (message, offset) => new DagSyntaxException(message, offset));
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 
 namespace Sirocco.Templating.Expressions;
 
@@ -218,9 +217,11 @@ internal static class Lexer
 
     private static Token StringLiteral(string text, ref int i)
     {
+        // As Jinja's string pattern: a backslash escapes the next character, whatever it is; the body is then
+        // decoded with Python's rules, by the decoder DAG files use too.
         var s = i;
         var quote = text[i++];
-        var sb = new StringBuilder();
+        var bodyStart = i;
         while (true)
         {
             if (i >= text.Length)
@@ -228,60 +229,17 @@ internal static class Lexer
                 throw new SyntaxErrorException("unexpected end of string", s);
             }
 
-            var c = text[i++];
+            var c = text[i];
             if (c == quote)
             {
                 break;
             }
 
-            if (c != '\\')
-            {
-                sb.Append(c);
-                continue;
-            }
-
-            if (i >= text.Length)
-            {
-                throw new SyntaxErrorException("unexpected end of string", s);
-            }
-
-            var e = text[i++];
-            switch (e)
-            {
-                case 'n': sb.Append('\n'); break;
-                case 't': sb.Append('\t'); break;
-                case 'r': sb.Append('\r'); break;
-                case '0': sb.Append('\0'); break;
-                case 'a': sb.Append('\a'); break;
-                case 'b': sb.Append('\b'); break;
-                case 'f': sb.Append('\f'); break;
-                case 'v': sb.Append('\v'); break;
-                case '\\': sb.Append('\\'); break;
-                case '\'': sb.Append('\''); break;
-                case '"': sb.Append('"'); break;
-                case '\n': break;
-                case 'x' or 'u' or 'U':
-                    var n = e switch
-                    {
-                        'x' => 2,
-                        'u' => 4,
-                        _ => 8,
-                    };
-                    if (i + n > text.Length || !int.TryParse(text.AsSpan(i, n), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var code)
-                        || code > 0x10FFFF)
-                    {
-                        throw new SyntaxErrorException("truncated \\" + e + " escape", i - 2);
-                    }
-
-                    sb.Append(char.ConvertFromUtf32(code is >= 0xD800 and <= 0xDFFF ? 0xFFFD : code));
-                    i += n;
-                    break;
-                default:
-                    sb.Append('\\').Append(e);
-                    break;
-            }
+            i += c == '\\' ? 2 : 1;
         }
 
-        return new Token(TokenKind.String, text[s..i], sb.ToString(), s);
+        var body = PyStringLiteral.Decode(text, bodyStart, Math.Min(i, text.Length), static (message, offset) => new SyntaxErrorException(message, offset));
+        i++;
+        return new Token(TokenKind.String, text[s..i], body, s);
     }
 }
