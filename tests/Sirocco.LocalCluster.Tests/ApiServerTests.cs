@@ -209,6 +209,20 @@ public sealed class ApiServerTests(ClusterFixture fx)
         Assert.NotNull(await _client.CoreV1.ReadNamespaceAsync("default"));
     }
 
+    [Theory]
+    [InlineData("""{"metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"i"}],"affinity":{"podAntiAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":[{"topologyKey":"zone","labelSelector":{"matchExpressions":[{"key":"tier","operator":"In","values":"gold"}]}}]}}}}""",
+        "json: cannot unmarshal string into Go struct field LabelSelectorRequirement.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution.labelSelector.matchExpressions.values of type []string")]
+    [InlineData("""{"metadata":{"name":5}}""", "json: cannot unmarshal number into Go struct field ObjectMeta.metadata.name of type string")]
+    [InlineData("""{"metadata":{"name":"p","labels":["a"]}}""", "json: cannot unmarshal array into Go struct field ObjectMeta.metadata.labels of type map[string]string")]
+    [InlineData("""{"metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"i","ports":[{"containerPort":"80"}]}]}}""", "json: cannot unmarshal string into Go struct field ContainerPort.spec.containers.ports.containerPort of type int32")]
+    public async Task A_value_of_the_wrong_type_is_400_in_the_go_decoders_words(string body, string message)
+    {
+        using var http = fx.Http();
+        using var response = await http.PostAsync("/api/v1/namespaces/default/pods", new StringContent(body, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("Pod in version \"v1\" cannot be handled as a Pod: " + message, (string?)(await StatusOf(response))["message"]);
+    }
+
     [Fact]
     public async Task Unknown_fields_fail_with_strict_validation_and_warn_otherwise()
     {

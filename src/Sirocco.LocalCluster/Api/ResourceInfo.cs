@@ -56,7 +56,9 @@ internal sealed record ResourceInfo(
         }
         catch (Exception e) when (e is JsonException or FormatException or ArgumentException or InvalidOperationException or ArithmeticException or NotSupportedException)
         {
-            throw ApiException.BadRequest($"{Kind} in version \"v1\" cannot be handled as a {Kind}: {Describe(e)}");
+            var plain = Describe(e);
+            var why = !plain.StartsWith("quantities", StringComparison.Ordinal) && e is JsonException j && GoJsonErrors.Describe(j, Model, input) is { } go ? go : plain;
+            throw ApiException.BadRequest($"{Kind} in version \"v1\" cannot be handled as a {Kind}: {why}");
         }
 
         var normalized = JsonNode.Parse(typed)!.AsObject();
