@@ -124,7 +124,8 @@ public sealed class SmtpNotifierTests : IDisposable
         }
     }
 
-    private static int FreePort()
+    /// <summary>A loopback port free now (for a server the test starts).</summary>
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

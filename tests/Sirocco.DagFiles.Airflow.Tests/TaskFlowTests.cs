@@ -190,4 +190,26 @@ public sealed class TaskFlowTests
         var error = Support.Error("from airflow import DAG\nfrom airflow.providers.smtp.notifications.smtp import send_smtp_notification\nn = " + call + "\n");
         Assert.True(error.Message.Contains(fragment, StringComparison.Ordinal), error.Message);
     }
+
+    [Fact]
+    public void Slack_webhook_notifiers_keep_their_blocks_as_json_and_check_their_keywords()
+    {
+        var dag = Support.One("""
+            from datetime import datetime
+            from airflow import DAG
+            from airflow.operators.empty import EmptyOperator
+            from airflow.providers.slack.notifications.slack_webhook import send_slack_webhook_notification
+
+            with DAG("s", schedule=None, start_date=datetime(2024, 1, 1),
+                     on_failure_callback=send_slack_webhook_notification(slack_webhook_conn_id="ops", text="{{ dag.dag_id }} failed",
+                                                                         blocks=[{"type": "divider"}], timeout=5)):
+                EmptyOperator(task_id="t")
+            """);
+        var n = Assert.IsType<SlackWebhookNotifier>(Assert.Single(dag.DagCallbacks["on_failure_callback"]));
+        Assert.Equal(("s__on_failure_callback", "ops", "{{ dag.dag_id }} failed", 5), (n.TaskId, n.SlackWebhookConnId, n.Text, n.Timeout));
+        Assert.Equal("""[{"type":"divider"}]""", n.Blocks);
+
+        var error = Support.Error("from airflow import DAG\nfrom airflow.providers.slack.notifications.slack_webhook import send_slack_webhook_notification\nn = send_slack_webhook_notification(text='x', proxy='http://p')\n");
+        Assert.Contains("proxy is not supported", error.Message, StringComparison.Ordinal);
+    }
 }

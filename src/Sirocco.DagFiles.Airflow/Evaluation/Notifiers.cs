@@ -2,10 +2,9 @@ using Sirocco.Templating.Expressions;
 
 namespace Sirocco.DagFiles.Airflow.Evaluation;
 
-/// <summary>A notifier object of a DAG file (<c>send_smtp_notification(...)</c>), given as a callback.</summary>
-internal sealed record NotifierValue(SmtpNotifier Notifier) : IPyObject
+/// <summary>A notifier object of a DAG file (<c>send_smtp_notification(...)</c>), given as a callback: <see cref="Copy"/> makes its callback of an id.</summary>
+internal sealed record NotifierValue(string TypeName, string Description, Func<string, BaseOperator> Copy) : IPyObject
 {
-    public string TypeName => "SmtpNotifier";
 
     public bool TryGetAttr(string name, out object? value)
     {
@@ -13,13 +12,47 @@ internal sealed record NotifierValue(SmtpNotifier Notifier) : IPyObject
         return false;
     }
 
-    public override string ToString() => $"<SmtpNotifier to {string.Join(", ", Notifier.To)}>";
+    public override string ToString() => $"<{TypeName} {Description}>";
 }
 
-/// <summary>The smtp provider's notifier, read from its keywords; it runs natively (no Python, no pod).</summary>
+/// <summary>The smtp and slack providers' notifiers, read from their keywords; they run natively (no Python, no pod).</summary>
 internal static class Notifiers
 {
     public const string Module = "airflow.providers.smtp.notifications.smtp";
+
+    public const string SlackWebhookModule = "airflow.providers.slack.notifications.slack_webhook";
+
+    public static NotifierValue SlackWebhook(Args a)
+    {
+        a.Check("SlackWebhookNotifier", 0, "slack_webhook_conn_id", "text", "blocks", "unfurl_links", "unfurl_media", "timeout", "proxy", "attachments", "retry_handlers");
+        foreach (var unsupported in new[] { "proxy", "retry_handlers" })
+        {
+            if (a.Get(-1, unsupported) is not null)
+            {
+                throw new KeywordException(unsupported, $"SlackWebhookNotifier(): {unsupported} is not supported");
+            }
+        }
+
+        var n = new SlackWebhookNotifier("notifier")
+        {
+            Blocks = Json(a.Get(-1, "blocks"), "blocks"),
+            Attachments = Json(a.Get(-1, "attachments"), "attachments"),
+            UnfurlLinks = a.Get(-1, "unfurl_links") is { } links ? links as bool? ?? throw new KeywordException("unfurl_links", "unfurl_links must be a bool") : null,
+            UnfurlMedia = a.Get(-1, "unfurl_media") is { } media ? media as bool? ?? throw new KeywordException("unfurl_media", "unfurl_media must be a bool") : null,
+            Timeout = a.Get(-1, "timeout") is { } t ? t is long l and > 0 and < 3600 ? (int)l : throw new KeywordException("timeout", "timeout must be a number of seconds (an int)") : null,
+        };
+        n.Text = Str(a.Get(-1, "text"), "text") ?? n.Text;
+        n.SlackWebhookConnId = Str(a.Get(-1, "slack_webhook_conn_id"), "slack_webhook_conn_id") ?? n.SlackWebhookConnId;
+        return new NotifierValue("SlackWebhookNotifier", $"on {n.SlackWebhookConnId}", n.CopyAs);
+    }
+
+    private static string? Json(object? value, string keyword) => value switch
+    {
+        null => null,
+        string s => s, // a template that renders to JSON
+        List<object?> or PyDict or PyTuple => System.Text.Json.JsonSerializer.Serialize(Convert.ToDotNet(value)),
+        _ => throw new KeywordException(keyword, $"{keyword} must be a list or a dict, not {Interpreter.Describe(value)}"),
+    };
 
     public static NotifierValue Smtp(Args a)
     {
@@ -55,7 +88,7 @@ internal static class Notifiers
                 : throw new KeywordException("custom_headers", $"custom_headers must be a dict of str to str, not {Interpreter.Describe(headers)}");
         }
 
-        return new NotifierValue(n);
+        return new NotifierValue("SmtpNotifier", "to " + string.Join(", ", n.To), n.CopyAs);
     }
 
     private static string? Str(object? value, string keyword) => value switch

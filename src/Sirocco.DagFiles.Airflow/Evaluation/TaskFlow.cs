@@ -103,7 +103,7 @@ internal static class TaskFlow
             var id = $"{owner}__{kind}{(i == 0 ? string.Empty : i.ToString(System.Globalization.CultureInfo.InvariantCulture))}";
             if (functions[i] is NotifierValue notifier)
             {
-                callbacks.Add(notifier.Notifier.CopyAs(id)); // runs natively: no pod
+                callbacks.Add(notifier.Copy(id)); // runs natively: no pod
                 continue;
             }
 
