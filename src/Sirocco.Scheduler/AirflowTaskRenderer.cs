@@ -125,6 +125,7 @@ public sealed class AirflowTaskRenderer : ITaskRenderer
             DagRunConf = conf ?? new Dictionary<string, object?>(),
             OperatorName = task.OperatorName,
             Owner = task.Owner,
+            Extra = request.Extra,
         };
     }
 

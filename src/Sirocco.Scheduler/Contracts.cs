@@ -57,7 +57,11 @@ public sealed class StaticDagSource : IDagSource
 /// <param name="Store">The metadata store (XComs for <c>ti.xcom_pull</c>, previous runs).</param>
 /// <param name="Time">The clock.</param>
 /// <param name="TestMode">True for <c>tasks test</c> / <c>dags test</c> runs.</param>
-public sealed record RenderRequest(Dag Dag, DagRun DagRun, TaskInstance TaskInstance, SchedulerServices Services, Storage.IMetadataStore Store, TimeProvider Time, bool TestMode = false);
+public sealed record RenderRequest(Dag Dag, DagRun DagRun, TaskInstance TaskInstance, SchedulerServices Services, Storage.IMetadataStore Store, TimeProvider Time, bool TestMode = false)
+{
+    /// <summary>More top-level keys of the context (a callback's <c>reason</c> and <c>exception</c>).</summary>
+    public IReadOnlyDictionary<string, string?>? Extra { get; init; }
+}
 
 /// <summary>A task with its template fields rendered, and each field's rendered value as text.</summary>
 /// <param name="Task">The rendered copy (the DAG's own task is never changed).</param>

@@ -149,7 +149,7 @@ internal sealed class DagRunCallbacks
         foreach (var callback in callbacks)
         {
             log.Info($"Running {kind} {callback.TaskId} of DAG {dag.DagId} for run {run.RunId} ({run.State.ToName()}, reason {reason}) in the context of {ti.TaskId}");
-            var render = _renderer is null ? null : new Func<BaseOperator, BaseOperator>(op => _renderer.Render(op, new RenderRequest(dag, run, ti, _services, _store, _time)).Task);
+            var render = _renderer is null ? null : new Func<BaseOperator, BaseOperator>(op => _renderer.Render(op, new RenderRequest(dag, run, ti, _services, _store, _time) { Extra = TryRunner.CallbackKeys(context) }).Task);
             var failure = await TryRunner.RunCallbackAsync(callback, kind, context, log, _time, render, _stop.Token).ConfigureAwait(false);
             SchedulerLog.DagCallbackEnded(_log, kind, callback.TaskId, run.DagId, run.RunId, failure is null ? "finished" : "failed: " + failure);
         }

@@ -107,10 +107,17 @@ internal sealed class TryRunner : ITryExecutor
             log.Info($"Running {kind} {callback.TaskId}");
             var callbackContext = context.ForCallback(kind, error, taskInstance: endedAs);
             var render = _renderer is null ? null : new Func<BaseOperator, BaseOperator>(op =>
-                _renderer.Render(op, new RenderRequest(context.Dag!, context.DagRun, callbackContext.TaskInstance, _services, _store, _time)).Task);
+                _renderer.Render(op, new RenderRequest(context.Dag!, context.DagRun, callbackContext.TaskInstance, _services, _store, _time) { Extra = CallbackKeys(callbackContext) }).Task);
             await RunCallbackAsync(callback, kind, callbackContext, log, _time, render, control.Shutdown).ConfigureAwait(false);
         }
     }
+
+    /// <summary>What Airflow adds to a callback's context: <c>exception</c> and <c>reason</c>.</summary>
+    internal static Dictionary<string, string?> CallbackKeys(TaskExecutionContext context) => new(StringComparer.Ordinal)
+    {
+        ["exception"] = context.CallbackException,
+        ["reason"] = context.CallbackReason ?? context.CallbackKind,
+    };
 
     /// <summary>
     /// Runs one callback, bounded by ten minutes and <paramref name="shutdown"/>; its end (or its failure, which

@@ -8,7 +8,7 @@ public sealed class PublicApiTests
     {
         var exported = typeof(AirflowDagFileParser).Assembly.GetExportedTypes().Select(t => t.FullName).Order(StringComparer.Ordinal);
         Assert.Equal(
-            ["Sirocco.DagFiles.Airflow.AirflowDagFileParser", "Sirocco.DagFiles.Airflow.AirflowDagFileParserOptions", "Sirocco.DagFiles.Airflow.AirflowLocalSettings", "Sirocco.DagFiles.Airflow.BashOperator", "Sirocco.DagFiles.Airflow.SlackWebhookNotifier", "Sirocco.DagFiles.Airflow.SmtpNotifier"],
+            ["Sirocco.DagFiles.Airflow.AirflowDagFileParser", "Sirocco.DagFiles.Airflow.AirflowDagFileParserOptions", "Sirocco.DagFiles.Airflow.AirflowLocalSettings", "Sirocco.DagFiles.Airflow.BashOperator", "Sirocco.DagFiles.Airflow.SlackMessageNotifier", "Sirocco.DagFiles.Airflow.SlackNotifier", "Sirocco.DagFiles.Airflow.SlackWebhookNotifier", "Sirocco.DagFiles.Airflow.SmtpNotifier"],
             exported);
     }
 

@@ -130,6 +130,8 @@ internal sealed class Library
         Module("airflow.models.param", new(StringComparer.Ordinal) { ["Param"] = param });
         var smtpNotifier = Fn("SmtpNotifier", Notifiers.Smtp);
         Module(Notifiers.Module, new(StringComparer.Ordinal) { ["SmtpNotifier"] = smtpNotifier, ["send_smtp_notification"] = smtpNotifier });
+        var slack = Fn("SlackNotifier", Notifiers.Slack);
+        Module(Notifiers.SlackModule, new(StringComparer.Ordinal) { ["SlackNotifier"] = slack, ["send_slack_notification"] = slack });
         var slackWebhook = Fn("SlackWebhookNotifier", Notifiers.SlackWebhook);
         Module(Notifiers.SlackWebhookModule, new(StringComparer.Ordinal) { ["SlackWebhookNotifier"] = slackWebhook, ["send_slack_webhook_notification"] = slackWebhook });
 

@@ -22,24 +22,71 @@ internal static class Notifiers
 
     public const string SlackWebhookModule = "airflow.providers.slack.notifications.slack_webhook";
 
+    public const string SlackModule = "airflow.providers.slack.notifications.slack";
+
+    public static NotifierValue Slack(Args a)
+    {
+        a.Check("SlackNotifier", 0, "slack_conn_id", "text", "channel", "username", "icon_url", "blocks", "attachments", "base_url", "proxy", "timeout", "retry_handlers", "unfurl_links", "unfurl_media");
+        Refuse(a, "SlackNotifier", "proxy", "retry_handlers");
+
+        var n = new SlackNotifier("notifier")
+        {
+            Blocks = Json(a.Get(-1, "blocks"), "blocks"),
+            Attachments = Json(a.Get(-1, "attachments"), "attachments"),
+            Timeout = Seconds(a.Get(-1, "timeout")),
+            UnfurlLinks = Bool(a.Get(-1, "unfurl_links"), "unfurl_links"),
+            UnfurlMedia = Bool(a.Get(-1, "unfurl_media"), "unfurl_media"),
+        };
+        n.Text = Str(a.Get(-1, "text"), "text") ?? n.Text;
+        n.Channel = Str(a.Get(-1, "channel"), "channel") ?? n.Channel;
+        n.Username = Str(a.Get(-1, "username"), "username") ?? n.Username;
+        n.IconUrl = Str(a.Get(-1, "icon_url"), "icon_url") ?? n.IconUrl;
+        n.SlackConnId = Str(a.Get(-1, "slack_conn_id"), "slack_conn_id") ?? n.SlackConnId;
+        if (a.Get(-1, "base_url") is not null)
+        {
+            throw new KeywordException("base_url", "SlackNotifier(): base_url: set the extra base_url of the Slack connection instead");
+        }
+
+        return new NotifierValue("SlackNotifier", $"to {n.Channel}", n.CopyAs);
+    }
+
+    private static void Refuse(Args a, string notifier, params string[] keywords)
+    {
+        foreach (var keyword in keywords.Where(a.Has))
+        {
+            if (a.Get(-1, keyword) is not null)
+            {
+                throw new KeywordException(keyword, $"{notifier}(): {keyword} is not supported");
+            }
+        }
+    }
+
+    private static bool? Bool(object? value, string keyword) => value switch
+    {
+        null => null,
+        bool b => b,
+        _ => throw new KeywordException(keyword, $"{keyword} must be a bool, not {Interpreter.Describe(value)}"),
+    };
+
+    private static int? Seconds(object? value) => value switch
+    {
+        null => null,
+        long l and > 0 and < 3600 => (int)l,
+        _ => throw new KeywordException("timeout", "timeout must be a number of seconds (an int)"),
+    };
+
     public static NotifierValue SlackWebhook(Args a)
     {
         a.Check("SlackWebhookNotifier", 0, "slack_webhook_conn_id", "text", "blocks", "unfurl_links", "unfurl_media", "timeout", "proxy", "attachments", "retry_handlers");
-        foreach (var unsupported in new[] { "proxy", "retry_handlers" })
-        {
-            if (a.Get(-1, unsupported) is not null)
-            {
-                throw new KeywordException(unsupported, $"SlackWebhookNotifier(): {unsupported} is not supported");
-            }
-        }
+        Refuse(a, "SlackWebhookNotifier", "proxy", "retry_handlers");
 
         var n = new SlackWebhookNotifier("notifier")
         {
             Blocks = Json(a.Get(-1, "blocks"), "blocks"),
             Attachments = Json(a.Get(-1, "attachments"), "attachments"),
-            UnfurlLinks = a.Get(-1, "unfurl_links") is { } links ? links as bool? ?? throw new KeywordException("unfurl_links", "unfurl_links must be a bool") : null,
-            UnfurlMedia = a.Get(-1, "unfurl_media") is { } media ? media as bool? ?? throw new KeywordException("unfurl_media", "unfurl_media must be a bool") : null,
-            Timeout = a.Get(-1, "timeout") is { } t ? t is long l and > 0 and < 3600 ? (int)l : throw new KeywordException("timeout", "timeout must be a number of seconds (an int)") : null,
+            UnfurlLinks = Bool(a.Get(-1, "unfurl_links"), "unfurl_links"),
+            UnfurlMedia = Bool(a.Get(-1, "unfurl_media"), "unfurl_media"),
+            Timeout = Seconds(a.Get(-1, "timeout")),
         };
         n.Text = Str(a.Get(-1, "text"), "text") ?? n.Text;
         n.SlackWebhookConnId = Str(a.Get(-1, "slack_webhook_conn_id"), "slack_webhook_conn_id") ?? n.SlackWebhookConnId;

@@ -98,6 +98,11 @@ public static class AirflowContext
             ["outlets"] = new List<object?>(),
             ["templates_dict"] = null,
         };
+        foreach (var (key, value) in input.Extra ?? new Dictionary<string, string?>())
+        {
+            values[key] = value;
+        }
+
         return new TemplateContext(values);
     }
 

@@ -84,6 +84,9 @@ public sealed record AirflowContextInput
 
     /// <summary>More attributes of <c>task</c> (e.g. <c>retries</c>, <c>queue</c>), by Airflow's snake_case names.</summary>
     public IReadOnlyDictionary<string, object?>? TaskAttributes { get; init; }
+
+    /// <summary>More top-level keys (a callback's <c>reason</c> and <c>exception</c>), strings or null.</summary>
+    public IReadOnlyDictionary<string, string?>? Extra { get; init; }
 }
 
 /// <summary>Reads XComs for <c>ti.xcom_pull</c>.</summary>
