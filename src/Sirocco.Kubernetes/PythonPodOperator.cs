@@ -260,7 +260,9 @@ public sealed class PythonPodOperator : KubernetesPodOperator
         """;
 
     /// <summary>The input, and a task instance object with <c>xcom_pull</c> over the upstream results, in the context as <c>ti</c>.</summary>
+    // Annotations stay unevaluated (the names they use, such as typing's, are not shipped with the function).
     private const string Prelude = """
+        from __future__ import annotations
         import json as _sirocco_json, os as _sirocco_os
         _sirocco_input = _sirocco_json.loads(_sirocco_os.environ["SIROCCO_PYTHON_INPUT"])
         class _SiroccoTaskInstance:

@@ -212,4 +212,50 @@ public sealed class TaskFlowTests
         var error = Support.Error("from airflow import DAG\nfrom airflow.providers.slack.notifications.slack_webhook import send_slack_webhook_notification\nn = send_slack_webhook_notification(text='x', proxy='http://p')\n");
         Assert.Contains("proxy is not supported", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_dict_return_annotation_infers_multiple_outputs_unless_the_decorator_says_otherwise()
+    {
+        var dag = Support.One("""
+            import typing
+            from datetime import datetime
+            from typing import Dict
+            from airflow import DAG
+            from airflow.decorators import task
+
+            with DAG("ann", schedule=None, start_date=datetime(2024, 1, 1)):
+                @task
+                def plain() -> dict:
+                    return {}
+
+                @task
+                def generic() -> Dict[str, int]:
+                    return {}
+
+                @task
+                def qualified() -> typing.Dict:
+                    return {}
+
+                @task
+                def text() -> "dict[str, str]":
+                    return {}
+
+                @task(multiple_outputs=False)
+                def refused() -> dict:
+                    return {}
+
+                @task
+                def listing() -> list:
+                    return []
+
+                @task
+                def bare():
+                    return {}
+
+                for f in [plain, generic, qualified, text, refused, listing, bare]:
+                    f()
+            """);
+        var inferred = dag.Tasks.Cast<Kubernetes.PythonPodOperator>().Where(t => t.MultipleOutputs).Select(t => t.TaskId).Order(StringComparer.Ordinal);
+        Assert.Equal(["generic", "plain", "qualified", "text"], inferred);
+    }
 }

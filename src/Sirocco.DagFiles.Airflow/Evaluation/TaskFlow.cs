@@ -272,6 +272,13 @@ internal static class TaskFlow
         op.DisplayName = displayName;
         op.PythonSource = source;
         op.FunctionName = functionName;
+
+        // As Airflow's @task: a dict return annotation means multiple_outputs unless the decorator says otherwise.
+        if (def.ReturnsDict && !options.Any(o => o.Name == "multiple_outputs"))
+        {
+            op.MultipleOutputs = true;
+        }
+
         return wrapped;
     }
 

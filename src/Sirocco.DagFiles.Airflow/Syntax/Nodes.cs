@@ -235,6 +235,12 @@ internal sealed class FunctionDef(int offset, string name, Parameter[] parameter
 
     /// <summary>For an opaque body: the names it reads, as far as its tokens tell.</summary>
     public IReadOnlyList<string>? OpaqueNames { get; init; }
+
+    /// <summary>
+    /// Whether the return annotation is a dict (<c>-&gt; dict</c>, <c>-&gt; dict[str, int]</c>, <c>-&gt; Dict[...]</c>,
+    /// <c>-&gt; typing.Dict</c>, or the same as a string), from which Airflow infers a @task's multiple_outputs.
+    /// </summary>
+    public bool ReturnsDict { get; init; }
 }
 
 /// <summary><c>lambda params: expr</c>, as a function whose body returns the expression.</summary>

@@ -588,10 +588,7 @@ internal sealed class Parser
         }
 
         Expect(")");
-        if (Skip("->"))
-        {
-            _ = Test();
-        }
+        var returnsDict = Skip("->") && IsDict(Test());
 
         // A body with constructs the reader cannot run (raise, while, try/except...) is kept as text: the function can
         // still run in a pod (a task), but not while the file is read.
@@ -617,6 +614,7 @@ internal sealed class Parser
             Source = SourceOf(offset, Current.Kind == TokenKind.End ? _text.Length : Current.Offset),
             OpaqueReason = opaque,
             OpaqueNames = names,
+            ReturnsDict = returnsDict,
         };
     }
 
@@ -1584,4 +1582,15 @@ internal sealed class Parser
 
         FlushLiteral(end);
     }
+
+    /// <summary>Whether a return annotation names dict (or typing.Dict), subscripted or not, or is that text.</summary>
+    private static bool IsDict(Expr annotation) => annotation switch
+    {
+        NameExpr n => n.Name is "dict" or "Dict",
+        AttributeExpr a => a.Name == "Dict" && a.Target is NameExpr { Name: "typing" },
+        SubscriptExpr s => IsDict(s.Target),
+        ConstExpr { Value: string text } => text.Trim() is var t && (t == "dict" || t == "Dict" || t == "typing.Dict"
+            || t.StartsWith("dict[", StringComparison.Ordinal) || t.StartsWith("Dict[", StringComparison.Ordinal) || t.StartsWith("typing.Dict[", StringComparison.Ordinal)),
+        _ => false,
+    };
 }
