@@ -81,7 +81,7 @@ public abstract class SlackMessageNotifier : BaseOperator
     {
         ArgumentNullException.ThrowIfNull(uri);
         ArgumentNullException.ThrowIfNull(connection);
-        var seconds = Timeout ?? (connection.ExtraDejson()["timeout"]?.GetValue<double>() is { } t ? (int)t : 30);
+        var seconds = Timeout ?? (int)(ConnectionExtras.Number(connection.ExtraDejson()["timeout"]) ?? 30);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(seconds) };
         using var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = JsonContent.Create(body) };
         if (bearer is not null)

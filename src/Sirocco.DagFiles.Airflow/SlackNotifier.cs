@@ -49,7 +49,7 @@ public sealed class SlackNotifier : SlackMessageNotifier
         var conn = context.Connections.Get(SlackConnId);
         var token = conn.Password is { Length: > 0 } p ? p : throw new SiroccoException($"SlackNotifier {TaskId}: connection '{SlackConnId}' needs the Slack API token as its password");
         context.Masker.Add(token);
-        var baseUrl = conn.ExtraDejson()["base_url"]?.GetValue<string>() is { Length: > 0 } b ? b : "https://slack.com/api/";
+        var baseUrl = ConnectionExtras.Str(conn.ExtraDejson()["base_url"]) is { Length: > 0 } b ? b : "https://slack.com/api/";
         var uri = new Uri(new Uri(baseUrl.EndsWith('/') ? baseUrl : baseUrl + "/"), "chat.postMessage");
         var body = Message();
         body["channel"] = Channel;

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net.Sockets;
-using System.Text.Json.Nodes;
 using MailKit.Net.Smtp;
 using MailKit.Security;
 using MimeKit;
@@ -82,15 +81,11 @@ public sealed class SmtpNotifier : BaseOperator
     /// <summary>The same notifier under another id (one per task or DAG that uses it).</summary>
     /// <param name="taskId">The new id.</param>
     public SmtpNotifier CopyAs(string taskId)
-    {
-        var copy = (SmtpNotifier)CloneForTry();
-        var clone = new SmtpNotifier(taskId)
+        => new(taskId)
         {
-            FromEmail = copy.FromEmail, To = copy.To, Subject = copy.Subject, HtmlContent = copy.HtmlContent, Files = copy.Files, Cc = copy.Cc,
-            Bcc = copy.Bcc, MimeSubtype = copy.MimeSubtype, MimeCharset = copy.MimeCharset, CustomHeaders = copy.CustomHeaders, SmtpConnId = copy.SmtpConnId,
+            FromEmail = FromEmail, To = [.. To], Subject = Subject, HtmlContent = HtmlContent, Files = [.. Files], Cc = [.. Cc], Bcc = [.. Bcc],
+            MimeSubtype = MimeSubtype, MimeCharset = MimeCharset, CustomHeaders = new Dictionary<string, string>(CustomHeaders, StringComparer.Ordinal), SmtpConnId = SmtpConnId,
         };
-        return clone;
-    }
 
     /// <summary>Sends the e-mail (the templates were rendered by the scheduler).</summary>
     /// <param name="context">The callback's context: the log, the connections.</param>
@@ -100,14 +95,14 @@ public sealed class SmtpNotifier : BaseOperator
         ArgumentNullException.ThrowIfNull(context);
         var conn = context.Connections.Get(SmtpConnId);
         var extra = conn.ExtraDejson();
-        var from = FromEmail ?? Str(extra["from_email"])
+        var from = FromEmail ?? ConnectionExtras.Str(extra["from_email"])
             ?? throw new SiroccoException($"SmtpNotifier {TaskId}: no sender: give from_email, or the extra from_email of connection '{SmtpConnId}'");
         var host = conn.Host ?? throw new SiroccoException($"SmtpNotifier {TaskId}: connection '{SmtpConnId}' has no host");
-        var ssl = !Bool(extra["disable_ssl"]);
-        var tls = !Bool(extra["disable_tls"]);
+        var ssl = !ConnectionExtras.Bool(extra["disable_ssl"]);
+        var tls = !ConnectionExtras.Bool(extra["disable_tls"]);
         var port = conn.Port ?? (ssl ? 465 : 25);
-        var timeout = TimeSpan.FromSeconds(Number(extra["timeout"]) ?? 30);
-        var attempts = (int)(Number(extra["retry_limit"]) ?? 5);
+        var timeout = TimeSpan.FromSeconds(ConnectionExtras.Number(extra["timeout"]) ?? 30);
+        var attempts = (int)(ConnectionExtras.Number(extra["retry_limit"]) ?? 5);
 
         using var message = Message(from);
         var recipients = string.Join(", ", message.To.Mailboxes.Select(m => m.Address));
@@ -188,20 +183,4 @@ public sealed class SmtpNotifier : BaseOperator
     private static string Describe(Exception e, TimeSpan timeout) => e is OperationCanceledException or TimeoutException
         ? $"no answer within {timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s ([connection extra] timeout)"
         : e.Message;
-
-    private static string? Str(JsonNode? node) => node?.GetValueKind() == System.Text.Json.JsonValueKind.String ? node.GetValue<string>() : node?.ToJsonString();
-
-    private static bool Bool(JsonNode? node) => node?.GetValueKind() switch
-    {
-        System.Text.Json.JsonValueKind.True => true,
-        System.Text.Json.JsonValueKind.String => node.GetValue<string>().Trim().ToLowerInvariant() is "true" or "1" or "yes",
-        _ => false,
-    };
-
-    private static double? Number(JsonNode? node) => node?.GetValueKind() switch
-    {
-        System.Text.Json.JsonValueKind.Number => node.GetValue<double>(),
-        System.Text.Json.JsonValueKind.String when double.TryParse(node.GetValue<string>(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) => d,
-        _ => null,
-    };
 }

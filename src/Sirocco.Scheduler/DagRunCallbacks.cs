@@ -35,18 +35,6 @@ internal sealed class DagRunCallbacks
         _log = log;
     }
 
-    /// <summary>Whether callbacks are asked for or running (tests step until none are).</summary>
-    public bool Busy
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _requested.Count > 0 || _running.Count > 0;
-            }
-        }
-    }
-
     /// <summary>
     /// Asks for the callbacks of a run that just ended (nothing when its DAG has none of that kind).
     /// <paramref name="reason"/> is Airflow's: <c>success</c>, <c>task_failure</c> or <c>timed_out</c>.
