@@ -1,5 +1,6 @@
 using Sirocco.Configuration;
 using Sirocco.Connections;
+using Sirocco.Google;
 using Sirocco.Kubernetes;
 using Sirocco.Masking;
 using Sirocco.Storage;
@@ -130,14 +131,14 @@ internal sealed class CliContext : IAsyncDisposable
     }
 
     /// <summary>
-    /// The runtimes tries use (the Kubernetes clients and watches), built once from this process's environment, with
+    /// The runtimes tries use (the Kubernetes clients and watches, Google Cloud access), built once from this process's environment, with
     /// the pod_mutation_hook of <c>$SIROCCO_HOME/config/airflow_local_settings.py</c> when that file defines one.
     /// </summary>
     public RuntimeServices Runtime => _runtime ??= CreateRuntime();
 
     private RuntimeServices CreateRuntime()
     {
-        var runtime = new RuntimeServices().AddKubernetes(Environment, Config, Logging);
+        var runtime = new RuntimeServices().AddKubernetes(Environment, Config, Logging).AddGoogleCloud(Config, Environment);
         var settings = DagFiles.Airflow.AirflowLocalSettings.Load(
             Path.Combine(Home, "config", "airflow_local_settings.py"),
             new DagFiles.Airflow.AirflowDagFileParserOptions { Environment = Environment, Variables = Store });

@@ -2,10 +2,11 @@ namespace Sirocco.Kubernetes;
 
 /// <summary>
 /// Runs the pod in a named GKE cluster (project, location, cluster), as Airflow's Google provider's
-/// <c>GKEStartPodOperator</c>; everything else is <see cref="KubernetesPodOperator"/>'s. Sirocco does not fetch GKE
-/// credentials itself yet: give the cluster's kubeconfig in <see cref="KubernetesPodOperator.ConfigFile"/> (for
-/// example written by <c>gcloud container clusters get-credentials</c>) or in the connection; without one the try fails
-/// with a message naming the cluster.
+/// <c>GKEStartPodOperator</c>; everything else is <see cref="KubernetesPodOperator"/>'s. The cluster's endpoint and CA
+/// are read from the Kubernetes Engine API and the API server is called with Google tokens of
+/// <see cref="GcpConnId"/> (application default credentials when that connection is not defined), refreshed while
+/// the pod runs. A <see cref="KubernetesPodOperator.ConfigFile"/> given anyway wins (a Sirocco extension, for a
+/// kubeconfig written by <c>gcloud container clusters get-credentials</c>).
 /// </summary>
 public class GKEStartPodOperator : KubernetesPodOperator
 {
@@ -45,13 +46,6 @@ public class GKEStartPodOperator : KubernetesPodOperator
         if (string.IsNullOrEmpty(ProjectId) || string.IsNullOrEmpty(Location) || string.IsNullOrEmpty(ClusterName))
         {
             throw new SiroccoException($"task {TaskId}: GKEStartPodOperator needs project_id, location and cluster_name");
-        }
-
-        var hasConnection = KubernetesConnId is { Length: > 0 } id && await context.Connections.FindAsync(id, cancellationToken).ConfigureAwait(false) is not null;
-        if (string.IsNullOrEmpty(ConfigFile) && !hasConnection && InCluster != true)
-        {
-            throw new SiroccoException(
-                $"task {TaskId}: Sirocco cannot fetch credentials for GKE cluster projects/{ProjectId}/locations/{Location}/clusters/{ClusterName} yet; set config_file to its kubeconfig (gcloud container clusters get-credentials) or a kubernetes connection");
         }
 
         return await base.ExecuteAsync(context, cancellationToken).ConfigureAwait(false);

@@ -174,11 +174,11 @@ public sealed class GkeOperatorTests
     }
 
     [Fact]
-    public async Task Gke_without_a_kubeconfig_fails_naming_the_cluster()
+    public async Task Gke_without_google_access_in_the_process_fails_naming_the_task()
     {
         var harness = new Harness.TryHarness();
         var op = new GKEStartPodOperator("g") { ProjectId = "p", Location = "us-central1", ClusterName = "c", Image = "i" };
         var e = await Assert.ThrowsAsync<SiroccoException>(() => harness.RunAsync(op));
-        Assert.Contains("projects/p/locations/us-central1/clusters/c", e.Message, StringComparison.Ordinal);
+        Assert.Contains("task g: no Google Cloud access in this process", e.Message, StringComparison.Ordinal);
     }
 }

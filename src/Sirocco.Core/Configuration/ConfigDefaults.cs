@@ -87,6 +87,12 @@ internal static class ConfigDefaults
                 ["otel_ssl_active"] = "False",
                 ["otel_service"] = "sirocco",
             },
+            ["google"] = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["container_api_endpoint"] = "https://container.googleapis.com/",
+                ["storage_api_endpoint"] = string.Empty,
+                ["secret_manager_endpoint"] = "https://secretmanager.googleapis.com/",
+            },
             ["local_cluster"] = new Dictionary<string, string>(StringComparer.Ordinal)
             {
                 ["port"] = "0",

@@ -253,17 +253,6 @@ internal sealed class Library
             return;
         }
 
-        if (!_modules.ContainsKey(stmt.Module))
-        {
-            foreach (var (name, _, offset) in stmt.Names)
-            {
-                if (ImportHint(stmt.Module, name) is { } hint)
-                {
-                    throw new DagEvalException(hint, offset);
-                }
-            }
-        }
-
         var source = FindModule(stmt.Module, stmt.Offset);
         foreach (var (name, asName, offset) in stmt.Names)
         {
@@ -277,7 +266,7 @@ internal sealed class Library
             }
             else
             {
-                throw new DagEvalException(ImportHint(stmt.Module, name) ?? $"{MissingNamePrefix} '{name}' from '{stmt.Module}' (not in the DAG-file subset)", offset);
+                throw new DagEvalException($"{MissingNamePrefix} '{name}' from '{stmt.Module}' (not in the DAG-file subset)", offset);
             }
         }
     }
@@ -299,13 +288,6 @@ internal sealed class Library
 
         throw new DagEvalException($"{ImportErrorPrefix} '{name}': the module is outside the DAG-file subset read without Python", offset);
     }
-
-    private static string? ImportHint(string module, string name) => (module, name) switch
-    {
-        (_, "GKECreateClusterOperator" or "GKEDeleteClusterOperator") =>
-            $"{name} is not supported yet by Sirocco's DAG-file reader",
-        _ => null,
-    };
 
     // ---- DAG context ----
     public void EnterDag(DagValue dag)

@@ -1,4 +1,5 @@
 using System.Reflection;
+using Sirocco.Google;
 using Sirocco.Kubernetes;
 
 namespace Sirocco.DagFiles.Airflow.Evaluation;
@@ -86,6 +87,9 @@ internal static class OperatorRegistry
             ["airflow.providers.cncf.kubernetes.operators.pod", "airflow.providers.cncf.kubernetes.operators.kubernetes_pod", "airflow.contrib.operators.kubernetes_pod_operator"],
             PodAliases),
         OperatorClass.Of("GKEStartPodOperator", id => new GKEStartPodOperator(id), ["airflow.providers.google.cloud.operators.kubernetes_engine"], PodAliases),
+        OperatorClass.Of("GKECreateClusterOperator", id => new GKECreateClusterOperator(id), ["airflow.providers.google.cloud.operators.kubernetes_engine"], required: ["location", "body"]),
+        OperatorClass.Of("GKEDeleteClusterOperator", id => new GKEDeleteClusterOperator(id), ["airflow.providers.google.cloud.operators.kubernetes_engine"],
+            new(StringComparer.Ordinal) { ["name"] = nameof(GKEDeleteClusterOperator.ClusterName) }, required: ["location"]),
         OperatorClass.Of("EmptyOperator", id => new EmptyOperator(id), ["airflow.providers.standard.operators.empty", "airflow.operators.empty", "airflow.operators.dummy"]),
         OperatorClass.Of("DummyOperator", id => new EmptyOperator(id), ["airflow.operators.dummy", "airflow.operators.dummy_operator"]),
         OperatorClass.Of("BashOperator", id => new BashOperator(id), ["airflow.providers.standard.operators.bash", "airflow.operators.bash", "airflow.operators.bash_operator"],

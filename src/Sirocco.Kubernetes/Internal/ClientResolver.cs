@@ -33,7 +33,8 @@ internal static class ClientResolver
         ConnectionAccessor? connections,
         Sirocco.Configuration.SiroccoConfig? config,
         IReadOnlyDictionary<string, string> environment,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        IServiceProvider? services = null)
     {
         JsonObject extras = [];
         string? connId = null;
@@ -109,6 +110,12 @@ internal static class ClientResolver
             throw new SiroccoException($"task {op.TaskId}: in_cluster and config_file '{op.ConfigFile}' are mutually exclusive");
         }
 
+        if (op is GKEStartPodOperator gke && op.ConfigFile is not { Length: > 0 })
+        {
+            var (c, key, source) = await GkeAsync(gke, connections, services, cancellationToken).ConfigureAwait(false);
+            return Done(c, key, source);
+        }
+
         if (op.InCluster == true)
         {
             return Done(InCluster("in_cluster"), "in-cluster", "in-cluster", inClusterNs: true);
@@ -160,6 +167,42 @@ internal static class ClientResolver
 
         var (parsed, fileKey) = await FromFileAsync(fallback, context, skipTls, "default kubeconfig").ConfigureAwait(false);
         return Done(parsed, fileKey, $"kubeconfig {fallback}");
+    }
+
+    /// <summary>
+    /// A GKE cluster's endpoint and CA from the Container API, authenticated with Google tokens (refreshed by the
+    /// credential while the pod runs), as the Google provider's GKEStartPodOperator does.
+    /// </summary>
+    private static async Task<(KubernetesClientConfiguration Config, string Key, string Source)> GkeAsync(
+        GKEStartPodOperator op, ConnectionAccessor? connections, IServiceProvider? services, CancellationToken cancellationToken)
+    {
+        var google = Sirocco.Google.GoogleCloud.From(services, $"task {op.TaskId}");
+        var cluster = await google.GetClusterAsync(connections, op.GcpConnId, op.ProjectId!, op.Location!, op.ClusterName!, op.UseInternalIp, cancellationToken).ConfigureAwait(false);
+        var ca = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+        try
+        {
+            ca.ImportFromPem(cluster.CaCertificatePem);
+        }
+        catch (System.Security.Cryptography.CryptographicException e)
+        {
+            throw new SiroccoException($"GKE cluster {cluster.Name}: its CA certificate cannot be read: {e.Message}", e);
+        }
+
+        var config = new KubernetesClientConfiguration
+        {
+            Host = cluster.Endpoint.ToString(),
+            SslCaCerts = ca,
+            TokenProvider = new GkeTokenProvider(cluster),
+        };
+        var key = $"gke:{cluster.Name}|{cluster.Endpoint}|{cluster.CredentialSource}|{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(cluster.CaCertificatePem)))}";
+        return (config, key, $"GKE cluster {cluster.Name} ({cluster.Endpoint}, credentials from {cluster.CredentialSource})");
+    }
+
+    /// <summary>Bearer tokens for a GKE API server from the cluster's Google credential.</summary>
+    private sealed class GkeTokenProvider(Sirocco.Google.GkeCluster cluster) : k8s.Authentication.ITokenProvider
+    {
+        public async Task<System.Net.Http.Headers.AuthenticationHeaderValue> GetAuthenticationHeaderAsync(CancellationToken cancellationToken) =>
+            new("Bearer", await cluster.GetAccessTokenAsync(cancellationToken).ConfigureAwait(false));
     }
 
     private static string FileKey(string path)

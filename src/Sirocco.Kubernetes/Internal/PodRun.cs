@@ -123,7 +123,7 @@ internal sealed class PodRun
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(kill, _ctx.Shutdown);
         var token = linked.Token;
-        var resolved = await ClientResolver.ResolveAsync(_op, _ctx.Connections, _ctx.Config, _runtime.Options.Environment, token).ConfigureAwait(false);
+        var resolved = await ClientResolver.ResolveAsync(_op, _ctx.Connections, _ctx.Config, _runtime.Options.Environment, token, _ctx.Services).ConfigureAwait(false);
         _cluster = _runtime.GetCluster(resolved);
         var request = PodBuilder.Build(_op, new PodBuildContext
         {

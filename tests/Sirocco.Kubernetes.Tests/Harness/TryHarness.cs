@@ -15,8 +15,11 @@ internal sealed class TryHarness : IConnectionStore, IVariableStore
     private readonly ConcurrentDictionary<string, Variable> _variables = new(StringComparer.Ordinal);
     private TaskCompletionSource _logged = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public TryHarness(string dagId = "kpo_tests", string runId = "manual__2024-01-01T00:00:00+00:00")
+    private readonly RuntimeServices? _services;
+
+    public TryHarness(string dagId = "kpo_tests", string runId = "manual__2024-01-01T00:00:00+00:00", RuntimeServices? services = null)
     {
+        _services = services;
         DagId = dagId;
         RunId = runId;
         Home = Path.Combine(Path.GetTempPath(), "sirocco-kpo-home-" + Guid.NewGuid().ToString("n")[..8]);
@@ -74,15 +77,15 @@ internal sealed class TryHarness : IConnectionStore, IVariableStore
         Masker = Masker,
         ResumedExternalId = resumedExternalId,
         Shutdown = shutdown,
-        Services = ProcessRuntime,
+        Services = _services ?? ProcessRuntime,
     };
 
-    /// <summary>
-    /// The runtime tries of this test process share, as the CLI's composition root builds it (from the process
-    /// environment, read here once).
-    /// </summary>
-    private static readonly RuntimeServices ProcessRuntime = new RuntimeServices().AddKubernetes(
-        Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>().ToDictionary(e => (string)e.Key, e => e.Value?.ToString() ?? string.Empty, StringComparer.Ordinal));
+    /// <summary>The process environment, read once.</summary>
+    public static IReadOnlyDictionary<string, string> ProcessEnvironment { get; } =
+        Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>().ToDictionary(e => (string)e.Key, e => e.Value?.ToString() ?? string.Empty, StringComparer.Ordinal);
+
+    /// <summary>The runtime tries of this test process share, as the CLI's composition root builds it.</summary>
+    private static readonly RuntimeServices ProcessRuntime = new RuntimeServices().AddKubernetes(ProcessEnvironment);
 
     /// <summary>Runs one try of <paramref name="op"/> on a per-try copy; pushes the result as the scheduler does.</summary>
     public async Task<object?> RunAsync(

@@ -1,0 +1,186 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using Google.Apis.Auth.OAuth2;
+using Google.Apis.Auth.OAuth2.Responses;
+using Sirocco.Connections;
+
+namespace Sirocco.Google.Internal;
+
+/// <summary>A credential and where it came from (error messages name the source).</summary>
+internal sealed record ResolvedCredential(GoogleCredential Credential, string Source, string? Project, string CacheKey)
+{
+    /// <summary>A bearer token for a request; the library caches it and refreshes it before it expires.</summary>
+    public async Task<string> AccessTokenAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ((ITokenAccess)Credential).GetAccessTokenForRequestAsync(null, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is TokenResponseException or HttpRequestException or InvalidOperationException or IOException)
+        {
+            throw new SiroccoException($"Google credentials from {Source}: no access token ({e.Message})", e);
+        }
+        catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new SiroccoException($"Google credentials from {Source}: the token request timed out", e);
+        }
+    }
+}
+
+/// <summary>
+/// Google credentials of a <c>google_cloud_platform</c> connection, as the Google provider reads it: the extras
+/// <c>key_path</c>, <c>keyfile_dict</c>, <c>scope</c> (comma-separated) and <c>project</c> (also with the
+/// <c>extra__google_cloud_platform__</c> prefix); with neither key, application default credentials:
+/// <c>GOOGLE_APPLICATION_CREDENTIALS</c>, gcloud's well-known file, then the metadata server (Workload Identity; its
+/// host from <c>GCE_METADATA_HOST</c>). One credential per connection content, shared by every try, so a token is
+/// requested once per lifetime.
+/// </summary>
+internal sealed class GoogleCredentials
+{
+    public const string DefaultConnId = "google_cloud_default";
+    private const string CloudPlatformScope = "https://www.googleapis.com/auth/cloud-platform";
+    private const string ExtraPrefix = "extra__google_cloud_platform__";
+
+    private readonly ConcurrentDictionary<string, Lazy<ResolvedCredential>> _cache = new(StringComparer.Ordinal);
+    private readonly GoogleCloudOptions _options;
+
+    public GoogleCredentials(GoogleCloudOptions options) => _options = options;
+
+    public async Task<ResolvedCredential> ResolveAsync(ConnectionAccessor? connections, string connId, CancellationToken cancellationToken)
+    {
+        Connection? connection = null;
+        if (connections is not null)
+        {
+            connection = await connections.FindAsync(connId, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (connection is null && connId != DefaultConnId)
+        {
+            throw new ConnectionNotFoundException(connId);
+        }
+
+        var extras = connection?.ExtraDejson() ?? [];
+        var key = connId + ":" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(extras.ToJsonString())));
+        var lazy = _cache.GetOrAdd(key, k => new Lazy<ResolvedCredential>(() => Create(connId, extras, k)));
+        try
+        {
+            return lazy.Value;
+        }
+        catch (SiroccoException)
+        {
+            _cache.TryRemove(new KeyValuePair<string, Lazy<ResolvedCredential>>(key, lazy));
+            throw;
+        }
+    }
+
+    private ResolvedCredential Create(string connId, JsonObject extras, string cacheKey)
+    {
+        string? Extra(string name) =>
+            (extras[name] ?? extras[ExtraPrefix + name]) switch
+            {
+                null => null,
+                JsonValue v when v.TryGetValue<string>(out var s) => s.Length == 0 ? null : s,
+                var node => node.ToJsonString(),
+            };
+
+        var scopes = Extra("scope") is { } scope
+            ? scope.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            : [CloudPlatformScope];
+        var project = Extra("project") ?? Extra("project_id");
+        var what = $"connection '{connId}'";
+        if (Extra("key_path") is { } path && Extra("keyfile_dict") is not null)
+        {
+            throw new SiroccoException($"{what}: set key_path or keyfile_dict, not both");
+        }
+
+        if (Extra("key_path") is { } keyPath)
+        {
+            if (!keyPath.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new SiroccoException($"{what}: key_path '{keyPath}' must be a JSON key file (.json), as the Google provider requires");
+            }
+
+            var json = ReadFile(keyPath, $"{what} key_path");
+            return FromJson(json, $"{what} key_path {keyPath}", scopes, project, cacheKey);
+        }
+
+        if (Extra("keyfile_dict") is { } dict)
+        {
+            return FromJson(dict, $"{what} keyfile_dict", scopes, project, cacheKey);
+        }
+
+        return ApplicationDefault(scopes, project, cacheKey);
+    }
+
+    private ResolvedCredential ApplicationDefault(string[] scopes, string? project, string cacheKey)
+    {
+        var env = _options.Environment;
+        if (env.TryGetValue("GOOGLE_APPLICATION_CREDENTIALS", out var file) && file.Length > 0)
+        {
+            return FromJson(ReadFile(file, "GOOGLE_APPLICATION_CREDENTIALS"), $"GOOGLE_APPLICATION_CREDENTIALS {file}", scopes, project, cacheKey);
+        }
+
+        var home = env.TryGetValue("HOME", out var h) && h.Length > 0 ? h : null;
+        var wellKnown = home is null ? null : Path.Combine(home, ".config", "gcloud", "application_default_credentials.json");
+        if (wellKnown is not null && File.Exists(wellKnown))
+        {
+            return FromJson(ReadFile(wellKnown, "gcloud's application default credentials"), $"application default credentials {wellKnown}", scopes, project, cacheKey);
+        }
+
+        // Workload Identity (GKE) or a Compute Engine VM: the metadata server; GCE_METADATA_HOST names another one.
+        var host = env.TryGetValue("GCE_METADATA_HOST", out var m) && m.Length > 0 ? m : "metadata.google.internal";
+        var tokenUrl = $"http://{host}/computeMetadata/v1/instance/service-accounts/default/token";
+        var compute = new ComputeCredential(new ComputeCredential.Initializer(tokenUrl));
+        var credential = GoogleCredential.FromComputeCredential(compute).CreateScoped(scopes);
+        return new ResolvedCredential(credential, $"the metadata server {host}", project, cacheKey);
+    }
+
+    private static ResolvedCredential FromJson(string json, string source, string[] scopes, string? project, string cacheKey)
+    {
+        string type;
+        string? keyProject;
+        try
+        {
+            var node = JsonNode.Parse(json) as JsonObject ?? throw new SiroccoException($"{source}: not a JSON object");
+            type = node["type"]?.GetValue<string>() ?? throw new SiroccoException($"{source}: the key has no \"type\"");
+            keyProject = node["project_id"]?.GetValue<string>() ?? node["quota_project_id"]?.GetValue<string>();
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or FormatException)
+        {
+            throw new SiroccoException($"{source}: not a valid Google key file: {e.Message}", e);
+        }
+
+        GoogleCredential credential;
+        try
+        {
+            credential = type switch
+            {
+                JsonCredentialParameters.ServiceAccountCredentialType =>
+                    CredentialFactory.FromJson<ServiceAccountCredential>(json).ToGoogleCredential(),
+                JsonCredentialParameters.AuthorizedUserCredentialType =>
+                    CredentialFactory.FromJson<UserCredential>(json).ToGoogleCredential(),
+                _ => throw new SiroccoException($"{source}: key type '{type}' is not supported (service_account or authorized_user)"),
+            };
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException or CryptographicException or System.Text.Json.JsonException or Newtonsoft.Json.JsonException)
+        {
+            throw new SiroccoException($"{source}: not a valid {type} key: {e.Message}", e);
+        }
+
+        return new ResolvedCredential(credential.CreateScoped(scopes), source, project ?? keyProject, cacheKey);
+    }
+
+    private static string ReadFile(string path, string what)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SiroccoException($"{what}: cannot read '{path}': {e.Message}", e);
+        }
+    }
+}

@@ -1,0 +1,155 @@
+using Sirocco.Connections;
+using Sirocco.Google;
+using Sirocco.Kubernetes.Tests.Harness;
+using Sirocco.Testing;
+
+namespace Sirocco.Kubernetes.Tests;
+
+/// <summary>
+/// GKEStartPodOperator against a fake Google on loopback whose Container API names the local cluster as the GKE
+/// cluster's endpoint and CA, and whose token endpoint issues the token that cluster accepts: the real Google auth
+/// library signs the JWT-bearer grant, the real Kubernetes client calls the cluster with the Google token.
+/// </summary>
+[Collection("cluster")]
+public sealed class GkeStartPodTests(ClusterFixture fx) : IAsyncLifetime
+{
+    private const string Location = "europe-north1-a";
+    private FakeGoogle _google = null!;
+
+    public async Task InitializeAsync()
+    {
+        _google = await FakeGoogle.StartAsync();
+        _google.AccessToken = fx.Cluster.Token;
+        _google.AddCluster(FakeGoogle.Project, Location, "gke-tests", $"127.0.0.1:{fx.ServerPort}", fx.Cluster.CertificateAuthorityPem);
+    }
+
+    public async Task DisposeAsync() => await _google.DisposeAsync();
+
+    private RuntimeServices Services(Dictionary<string, string>? environment = null) =>
+        new RuntimeServices()
+            .AddKubernetes(TryHarness.ProcessEnvironment)
+            .Add(new GoogleCloud(new GoogleCloudOptions
+            {
+                ContainerApiEndpoint = _google.Url,
+                Environment = environment ?? new Dictionary<string, string>(),
+            }));
+
+    /// <summary>A google_cloud_platform connection whose keyfile_dict extra is the key (text, as the UI stores it).</summary>
+    private static Connection GcpConnection(string id, string keyJson) => new()
+    {
+        ConnId = id,
+        ConnType = "google_cloud_platform",
+        Extra = new System.Text.Json.Nodes.JsonObject { ["keyfile_dict"] = keyJson, ["project"] = FakeGoogle.Project }.ToJsonString(),
+    };
+
+    private static GKEStartPodOperator Pod(string taskId, string ns, string cluster = "gke-tests") => new(taskId)
+    {
+        ProjectId = FakeGoogle.Project,
+        Location = Location,
+        ClusterName = cluster,
+        Namespace = ns,
+        Image = "busybox",
+        Cmds = ["sh", "-c", "echo hello from gke; mkdir -p /airflow/xcom; echo '[1,2]' > /airflow/xcom/return.json"],
+        DoXcomPush = true,
+        OnFinishAction = OnFinishAction.DeletePod,
+    };
+
+    [Fact]
+    public async Task A_key_in_the_connection_runs_the_pod_on_the_clusters_endpoint_with_one_token_and_one_cluster_read()
+    {
+        var ns = await fx.NamespaceAsync("gke");
+        await using var services = Services();
+        var harness = new TryHarness(services: services);
+        harness.AddConnection(GcpConnection("google_cloud_default", _google.KeyFileJson()));
+
+        var first = await harness.RunAsync(Pod("first", ns));
+        var second = await harness.RunAsync(Pod("second", ns));
+
+        Assert.Equal("[1,2]", System.Text.Json.JsonSerializer.Serialize(first));
+        Assert.Equal("[1,2]", System.Text.Json.JsonSerializer.Serialize(second));
+        Assert.Contains(harness.Log, l => l.Contains("hello from gke", StringComparison.Ordinal));
+        Assert.Equal(1, _google.Requests("token"));
+        Assert.Equal(1, _google.Requests("cluster-get"));
+        Assert.All(_google.Authorizations, a => Assert.Equal("Bearer " + fx.Cluster.Token, a));
+        Assert.DoesNotContain(harness.Log, l => l.Contains(fx.Cluster.Token, StringComparison.Ordinal));
+        await fx.WaitNoPodsAsync(ns, TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task Without_a_connection_the_metadata_server_gives_the_token()
+    {
+        var ns = await fx.NamespaceAsync("gke-md");
+        await using var services = Services(new Dictionary<string, string> { ["GCE_METADATA_HOST"] = _google.MetadataHost });
+        var harness = new TryHarness(services: services);
+
+        var result = await harness.RunAsync(Pod("metadata", ns));
+
+        Assert.Equal("[1,2]", System.Text.Json.JsonSerializer.Serialize(result));
+        Assert.True(_google.Requests("metadata-token") >= 1);
+        Assert.Equal(0, _google.Requests("token"));
+    }
+
+    [Fact]
+    public async Task A_key_file_from_GOOGLE_APPLICATION_CREDENTIALS_is_used_when_no_connection_is_defined()
+    {
+        var ns = await fx.NamespaceAsync("gke-adc");
+        var keyFile = Path.Combine(harnessHome(), "key.json");
+        await File.WriteAllTextAsync(keyFile, _google.KeyFileJson());
+        await using var services = Services(new Dictionary<string, string> { ["GOOGLE_APPLICATION_CREDENTIALS"] = keyFile });
+        var harness = new TryHarness(services: services);
+
+        var result = await harness.RunAsync(Pod("adc", ns));
+
+        Assert.Equal("[1,2]", System.Text.Json.JsonSerializer.Serialize(result));
+        Assert.Equal(1, _google.Requests("token"));
+
+        static string harnessHome()
+        {
+            var dir = Path.Combine(Path.GetTempPath(), "sirocco-gke-" + Guid.NewGuid().ToString("n")[..8]);
+            Directory.CreateDirectory(dir);
+            return dir;
+        }
+    }
+
+    [Fact]
+    public async Task A_key_signed_by_another_key_fails_the_try_with_the_token_endpoints_answer()
+    {
+        await using var other = await FakeGoogle.StartAsync();
+        await using var services = Services();
+        var harness = new TryHarness(services: services);
+        harness.AddConnection(GcpConnection("gcp_other", other.KeyFileJson(new Uri(_google.Url, "token").ToString())));
+        var op = Pod("badkey", "default");
+        op.GcpConnId = "gcp_other";
+
+        var e = await Assert.ThrowsAsync<SiroccoException>(() => harness.RunAsync(op));
+
+        Assert.Contains("connection 'gcp_other' keyfile_dict", e.Message, StringComparison.Ordinal);
+        Assert.Contains("Invalid JWT Signature", e.Message, StringComparison.Ordinal);
+        Assert.Equal(0, _google.Requests("cluster-get"));
+    }
+
+    [Fact]
+    public async Task An_unknown_cluster_fails_the_try_naming_it_with_googles_404()
+    {
+        await using var services = Services(new Dictionary<string, string> { ["GCE_METADATA_HOST"] = _google.MetadataHost });
+        var harness = new TryHarness(services: services);
+
+        var e = await Assert.ThrowsAnyAsync<SiroccoException>(() => harness.RunAsync(Pod("missing", "default", cluster: "no-such-cluster")));
+
+        Assert.Contains($"projects/{FakeGoogle.Project}/locations/{Location}/clusters/no-such-cluster", e.Message, StringComparison.Ordinal);
+        Assert.Contains("404 NOT_FOUND", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_undefined_gcp_connection_other_than_the_default_is_an_error_naming_it()
+    {
+        await using var services = Services();
+        var harness = new TryHarness(services: services);
+        var op = Pod("noconn", "default");
+        op.GcpConnId = "gcp_missing";
+
+        var e = await Assert.ThrowsAsync<ConnectionNotFoundException>(() => harness.RunAsync(op));
+
+        Assert.Equal("gcp_missing", e.ConnId);
+    }
+}
