@@ -139,10 +139,44 @@ internal sealed class CliContext : IAsyncDisposable
     private RuntimeServices CreateRuntime()
     {
         var runtime = new RuntimeServices().AddKubernetes(Environment, Config, Logging).AddGoogleCloud(Config, Environment);
+        if (RemoteLogStore(runtime) is { } remote)
+        {
+            runtime.Add(remote);
+        }
+
         var settings = DagFiles.Airflow.AirflowLocalSettings.Load(
             Path.Combine(Home, "config", "airflow_local_settings.py"),
             new DagFiles.Airflow.AirflowDagFileParserOptions { Environment = Environment, Variables = Store });
         return settings is null ? runtime : runtime.Add<Kubernetes.IPodMutationHook>(settings);
+    }
+
+    /// <summary>The remote task-log store of <c>[logging] remote_logging</c>, or null when logs stay local.</summary>
+    public Logs.IRemoteTaskLogs? RemoteLogs => Runtime.GetService(typeof(Logs.IRemoteTaskLogs)) as Logs.IRemoteTaskLogs;
+
+    /// <summary>
+    /// <c>[logging] remote_logging = True</c> with <c>remote_base_log_folder = gs://bucket/path</c> keeps task logs in
+    /// Cloud Storage (credentials of <c>remote_log_conn_id</c>); other schemes are refused by name.
+    /// </summary>
+    private Logs.IRemoteTaskLogs? RemoteLogStore(RuntimeServices runtime)
+    {
+        if (!Config.GetBool("logging", "remote_logging"))
+        {
+            return null;
+        }
+
+        var folder = Config.Get("logging", "remote_base_log_folder", null);
+        if (string.IsNullOrEmpty(folder))
+        {
+            throw new SiroccoException("[logging] remote_logging is True but [logging] remote_base_log_folder is empty; set it to gs://bucket/path");
+        }
+
+        if (!folder.StartsWith("gs://", StringComparison.Ordinal))
+        {
+            throw new SiroccoException($"[logging] remote_base_log_folder '{folder}': only gs:// (Cloud Storage) is supported");
+        }
+
+        var google = (GoogleCloud)runtime.GetService(typeof(GoogleCloud))!;
+        return new GcsTaskLogs(google, Connections, folder, Config.Get("logging", "remote_log_conn_id", null));
     }
 
     /// <summary>The process's own log, per <c>[logging] logging_level</c> and <c>json_format</c>, on standard error.</summary>

@@ -114,6 +114,12 @@ public sealed record SchedulerOptions
     /// <summary><c>[logging] base_log_folder</c>: task logs go below it.</summary>
     public required string LogFolder { get; init; }
 
+    /// <summary>
+    /// <c>[logging] remote_log_upload_interval</c>: with remote logging, how often a running try's log is uploaded (it
+    /// is always uploaded when the try ends).
+    /// </summary>
+    public TimeSpan RemoteLogUploadInterval { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How often the store is re-read for changes made by other processes (a safety net, not the hot path).</summary>
     public TimeSpan SweepInterval { get; init; } = TimeSpan.FromSeconds(2);
 
@@ -151,6 +157,7 @@ public sealed record SchedulerOptions
             CatchupByDefault = config.GetBool("scheduler", "catchup_by_default"),
             DagsArePausedAtCreation = config.GetBool("core", "dags_are_paused_at_creation"),
             LogFolder = config.Get("logging", "base_log_folder"),
+            RemoteLogUploadInterval = TimeSpan.FromSeconds(Math.Max(1, config.GetInt("logging", "remote_log_upload_interval"))),
             HealthCheckThreshold = TimeSpan.FromSeconds(config.GetInt("scheduler", "scheduler_health_check_threshold")),
             HeartbeatInterval = TimeSpan.FromSeconds(Math.Max(1, config.GetInt("scheduler", "scheduler_heartbeat_sec"))),
             MaxRunsToClaimPerLoop = Math.Max(1, config.GetInt("scheduler", "max_dagruns_per_loop_to_schedule")),

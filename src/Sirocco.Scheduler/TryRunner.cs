@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
 using Sirocco.Storage;
 
 namespace Sirocco.Scheduler;
@@ -44,9 +45,27 @@ internal sealed class TryRunner : ITryExecutor
 
     public async Task<TryOutcome> RunAsync(TryRequest request, TryControl control)
     {
+        var (_, run, ti, _, _) = request;
+        var path = TaskLogPaths.For(_options.LogFolder, ti.DagId, ti.TaskId, run.LogicalDate, ti.TryNumber, ti.MapIndex);
+        var logger = _options.LoggerFactory?.CreateLogger("Sirocco.Scheduler") ?? NullLogger.Instance;
+        var uploader = RemoteLogUploader.Start(_services.Runtime, _options.LogFolder, path, _options.RemoteLogUploadInterval, _time, logger);
+        try
+        {
+            return await RunLoggedAsync(request, control, path).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (uploader is not null)
+            {
+                await uploader.FinishAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<TryOutcome> RunLoggedAsync(TryRequest request, TryControl control, string path)
+    {
         var (dag, run, ti, resumedExternalId, _) = request;
         var task = dag.GetTask(ti.TaskId);
-        var path = TaskLogPaths.For(_options.LogFolder, ti.DagId, ti.TaskId, run.LogicalDate, ti.TryNumber, ti.MapIndex);
         using var log = new TaskLogWriter(path, _services.Masker, _time, _options.LogEcho is { } echo ? line => echo($"{ti.TaskId}: {line}") : null);
         var recorder = new Recorder(_store, dag, ti, _time);
         var context = new TaskExecutionContext

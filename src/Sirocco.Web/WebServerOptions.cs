@@ -56,6 +56,9 @@ public sealed record WebServerOptions
     /// </summary>
     public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; init; }
 
+    /// <summary>The remote task-log store (<c>[logging] remote_logging</c>): logs whose local file is gone are read from it.</summary>
+    public Sirocco.Logs.IRemoteTaskLogs? RemoteLogs { get; init; }
+
     /// <summary>Largest request body accepted, in bytes (default 1 MiB); larger requests get 413.</summary>
     public long MaxRequestBodySize { get; init; } = 1024 * 1024;
 }

@@ -63,7 +63,7 @@ public sealed class GkeDagTests(CorpusCluster fixture) : IClassFixture<CorpusClu
                     cluster_name=CLUSTER_NAME,
                     namespace="default",
                     image="busybox",
-                    cmds=["sh", "-c", "test \"$DB_PASSWORD\" = s3cr3t-from-gke && echo password matches"],
+                    cmds=["sh", "-c", "test \"$DB_PASSWORD\" = s3cr3t-from-gke && echo password matches && sleep 2.5"],
                     secrets=[secret_env],
                     name="gke-pod",
                     on_finish_action="delete_pod",
@@ -81,6 +81,10 @@ public sealed class GkeDagTests(CorpusCluster fixture) : IClassFixture<CorpusClu
         var env = new Dictionary<string, string>
         {
             ["AIRFLOW__GOOGLE__CONTAINER_API_ENDPOINT"] = google.Url.ToString(),
+            ["AIRFLOW__GOOGLE__STORAGE_API_ENDPOINT"] = google.Url.ToString(),
+            ["AIRFLOW__LOGGING__REMOTE_LOGGING"] = "True",
+            ["AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER"] = "gs://composer-env-bucket/logs",
+            ["AIRFLOW__LOGGING__REMOTE_LOG_UPLOAD_INTERVAL"] = "1",
             ["AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT"] = new JsonObject
             {
                 ["conn_type"] = "google_cloud_platform",
@@ -102,5 +106,32 @@ public sealed class GkeDagTests(CorpusCluster fixture) : IClassFixture<CorpusClu
         Assert.Equal(1, google.Requests("cluster-delete"));
         Assert.DoesNotContain(fixture.Cluster.Token, output, StringComparison.Ordinal);
         Assert.DoesNotContain("PRIVATE KEY", output, StringComparison.Ordinal);
+
+        // Every try's log is in the bucket, at Airflow's path below the remote folder.
+        Assert.True(google.Errors.IsEmpty, string.Join('\n', google.Errors));
+        Assert.Equal(
+            ["logs/gke_lifecycle/create_cluster/2024-01-06T00:00:00+00:00/1.log", "logs/gke_lifecycle/delete_cluster/2024-01-06T00:00:00+00:00/1.log", "logs/gke_lifecycle/pod_task/2024-01-06T00:00:00+00:00/1.log"],
+            google.ListObjects("composer-env-bucket"));
+        var podLog = System.Text.Encoding.UTF8.GetString(google.GetObject("composer-env-bucket", "logs/gke_lifecycle/pod_task/2024-01-06T00:00:00+00:00/1.log")!);
+        Assert.Contains("password matches", podLog, StringComparison.Ordinal);
+        Assert.Equal(1, google.Requests("token"));
+
+        // The pod's try ran 2.5 s with uploads every second: its log went up while it ran, not only at the end.
+        Assert.True(google.Requests("storage-upload") >= 4, $"{google.Requests("storage-upload")} uploads");
+
+        // With the local logs gone (another machine, a new container), the CLI reads the log from the bucket.
+        Directory.Delete(Path.Combine(home, "logs"), recursive: true);
+        var (logCode, logOutput) = await SiroccoProcess.RunAsync(home, null, env, "tasks", "logs", "gke_lifecycle", "pod_task", "2024-01-06");
+        Assert.True(logCode == 0, logOutput);
+        Assert.Contains("password matches", logOutput, StringComparison.Ordinal);
+        Assert.True(google.Requests("storage-get") >= 1);
+
+        // A bucket that refuses uploads costs the log's copy, not the run: the failure is in the scheduler's log.
+        google.DenyUploads = true;
+        var (deniedCode, deniedOutput) = await SiroccoProcess.RunAsync(home, null, env, "dags", "test", "gke_lifecycle", "2024-01-07");
+        Assert.True(deniedCode == 0 && deniedOutput.Contains("finished: success", StringComparison.Ordinal), deniedOutput);
+        Assert.Contains("Could not upload task log", deniedOutput, StringComparison.Ordinal);
+        Assert.Contains("gs://composer-env-bucket/logs/gke_lifecycle/pod_task/2024-01-07T00:00:00+00:00/1.log", deniedOutput, StringComparison.Ordinal);
+        Assert.Contains("storage.objects.create", deniedOutput, StringComparison.Ordinal);
     }
 }

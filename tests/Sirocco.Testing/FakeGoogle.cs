@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Sirocco.Testing;
@@ -43,8 +44,11 @@ public sealed partial class FakeGoogle : IAsyncDisposable
     /// <summary>How many requests each route answered (token, metadata-token, cluster-get, …).</summary>
     public int Requests(string route) => _requests.GetValueOrDefault(route);
 
-    /// <summary>Every request's Authorization header seen by the APIs (not the token endpoints).</summary>
+    /// <summary>Every request's Authorization header seen by the APIs (not the token endpoints): the issued token, or a JWT the service account signed.</summary>
     public ConcurrentQueue<string?> Authorizations { get; } = new();
+
+    /// <summary>Exceptions the fake's handlers threw (a test asserts there were none).</summary>
+    public ConcurrentQueue<string> Errors { get; } = new();
 
     /// <summary>Starts on a free loopback port.</summary>
     public static async Task<FakeGoogle> StartAsync()
@@ -53,10 +57,26 @@ public sealed partial class FakeGoogle : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Services.AddRequestDecompression();
         var app = builder.Build();
+
+        // Google's clients gzip request bodies (Content-Encoding: gzip), as Google's servers accept.
+        app.UseRequestDecompression();
+        app.Use(async (http, next) =>
+        {
+            try
+            {
+                await next(http);
+            }
+            catch (Exception e)
+            {
+                fake.Errors.Enqueue($"{http.Request.Method} {http.Request.Path}{http.Request.QueryString}: {e}");
+                throw;
+            }
+        });
         fake.MapAuth(app);
         fake.MapContainer(app);
-        MapStorage(app);
+        fake.MapStorage(app);
         MapSecretManager(app);
         await app.StartAsync();
         fake._app = app;
@@ -150,6 +170,34 @@ public sealed partial class FakeGoogle : IAsyncDisposable
             : null;
     }
 
+    /// <summary>Checks a self-signed JWT access token: RS256 by the service account's key, issued by it, not expired.</summary>
+    private string? SelfSignedJwtProblem(string jwt)
+    {
+        var parts = jwt.Split('.');
+        if (parts.Length != 3)
+        {
+            return "not a JWT";
+        }
+
+        try
+        {
+            if (!_key.VerifyData(Encoding.ASCII.GetBytes(parts[0] + "." + parts[1]), Base64Url(parts[2]), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1))
+            {
+                return "bad signature";
+            }
+
+            using var payload = JsonDocument.Parse(Base64Url(parts[1]));
+            var claims = payload.RootElement;
+            return claims.GetProperty("iss").GetString() != ServiceAccount ? "bad issuer"
+                : claims.GetProperty("exp").GetInt64() < DateTimeOffset.UtcNow.ToUnixTimeSeconds() ? "expired"
+                : null;
+        }
+        catch (Exception e) when (e is FormatException or JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            return e.Message;
+        }
+    }
+
     private static byte[] Base64Url(string text)
     {
         var s = text.Replace('-', '+').Replace('_', '/');
@@ -161,9 +209,19 @@ public sealed partial class FakeGoogle : IAsyncDisposable
     {
         var header = http.Request.Headers.Authorization.ToString();
         Authorizations.Enqueue(header);
-        return header == "Bearer " + AccessToken
-            ? null
-            : Error(401, "UNAUTHENTICATED", "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.");
+        if (header == "Bearer " + AccessToken)
+        {
+            return null;
+        }
+
+        // Google's APIs also take a JWT the service account signs itself (the Cloud client libraries send one).
+        if (header.StartsWith("Bearer ", StringComparison.Ordinal) && SelfSignedJwtProblem(header[7..]) is null)
+        {
+            Count("self-signed-jwt");
+            return null;
+        }
+
+        return Error(401, "UNAUTHENTICATED", "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.");
     }
 
     private static IResult Error(int code, string status, string message) =>

@@ -291,10 +291,16 @@ internal static class TasksCommands
                 throw new SiroccoException($"Task {task} in run {r.RunId} has tries 1 to {ti.TryNumber}; there is no try {number}");
             }
 
-            var path = TaskLogPaths.For(Hosting.Options(ctx).LogFolder, r.DagId, task, r.LogicalDate, number, ti.MapIndex);
+            var folder = Hosting.Options(ctx).LogFolder;
+            var path = TaskLogPaths.For(folder, r.DagId, task, r.LogicalDate, number, ti.MapIndex);
             if (!File.Exists(path) && !pr.GetValue(follow))
             {
-                throw new SiroccoException($"No log for try {number} of {r.DagId}.{task} in {r.RunId} (expected {path})");
+                // Another machine's try, or a local file cleaned away: the remote copy when logs are kept remotely.
+                var remote = ctx.RemoteLogs;
+                var finished = number < ti.TryNumber || ti.State is not (TaskInstanceState.Running or TaskInstanceState.Queued);
+                path = await TaskLogFiles.LocateAsync(folder, path, remote, finished, ct)
+                    ?? throw new SiroccoException(
+                        $"No log for try {number} of {r.DagId}.{task} in {r.RunId} (expected {path}{(remote is null ? string.Empty : " or " + remote.Describe(Path.GetRelativePath(folder, path)))})");
             }
 
             long position = 0;

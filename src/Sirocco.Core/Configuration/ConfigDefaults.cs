@@ -67,6 +67,10 @@ internal static class ConfigDefaults
                 ["logging_level"] = "INFO",
                 ["json_format"] = "False",
                 ["min_length_masked_secret"] = "5",
+                ["remote_logging"] = "False",
+                ["remote_base_log_folder"] = string.Empty,
+                ["remote_log_conn_id"] = string.Empty,
+                ["remote_log_upload_interval"] = "30",
             },
             ["metrics"] = new Dictionary<string, string>(StringComparer.Ordinal)
             {

@@ -291,7 +291,7 @@ internal static class RunEndpoints
                 if (full && plain)
                 {
                     // A whole log as text is streamed line by line, however large.
-                    var path = LogReader.PathOf(state, run, ti, tryNumber);
+                    var path = await LogReader.LocateAsync(state, run, ti, tryNumber, ctx.RequestAborted).ConfigureAwait(false);
                     return Results.Stream(output => LogReader.StreamAsync(state, path, offset, output, ctx.RequestAborted), "text/plain; charset=utf-8");
                 }
 

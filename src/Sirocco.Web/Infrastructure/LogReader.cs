@@ -20,15 +20,24 @@ internal static class LogReader
     /// <summary>The most a <c>full_content</c> read returns as JSON; the rest comes with the continuation token.</summary>
     public const int FullLimit = 16 * 1024 * 1024;
 
-    public static string PathOf(WebState state, DagRun run, TaskInstance ti, int tryNumber) =>
-        TaskLogPaths.For(state.LogFolder, run.DagId, ti.TaskId, run.LogicalDate, tryNumber, ti.MapIndex);
+    /// <summary>The file to read a try's log from: the local one, else a copy of the remote one (remote logging); null when neither exists.</summary>
+    public static Task<string?> LocateAsync(WebState state, DagRun run, TaskInstance ti, int tryNumber, CancellationToken ct) =>
+        TaskLogFiles.LocateAsync(
+            state.LogFolder,
+            TaskLogPaths.For(state.LogFolder, run.DagId, ti.TaskId, run.LogicalDate, tryNumber, ti.MapIndex),
+            state.Options.RemoteLogs,
+            Finished(ti, tryNumber),
+            ct);
+
+    private static bool Finished(TaskInstance ti, int tryNumber) =>
+        tryNumber < ti.TryNumber || (tryNumber == ti.TryNumber && ti.State is not (TaskInstanceState.Running or TaskInstanceState.Queued));
 
     /// <summary>The last part of a log (whole lines, at most <see cref="ChunkLimit"/> bytes) and how many bytes come before it.</summary>
     public static async Task<(LogChunk Chunk, long Skipped)> ReadTailAsync(WebState state, DagRun run, TaskInstance ti, int tryNumber, CancellationToken ct)
     {
-        var path = PathOf(state, run, ti, tryNumber);
+        var path = await LocateAsync(state, run, ti, tryNumber, ct).ConfigureAwait(false);
         long start = 0;
-        if (File.Exists(path) && new FileInfo(path).Length is var length && length > ChunkLimit)
+        if (path is not null && new FileInfo(path).Length is var length && length > ChunkLimit)
         {
             // Start after the first newline of the last ChunkLimit bytes, so the tail begins with a whole line.
             using var probe = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 4096);
@@ -39,13 +48,13 @@ internal static class LogReader
             start = length - ChunkLimit + (newline < 0 ? n : newline + 1);
         }
 
-        return (await ReadAsync(state, run, ti, tryNumber, start, false, ct).ConfigureAwait(false), start);
+        return (await ReadAsync(state, path, Finished(ti, tryNumber), start, false, ct).ConfigureAwait(false), start);
     }
 
     /// <summary>Writes a whole log, masked, line by line (memory bounded by the longest line).</summary>
-    public static async Task StreamAsync(WebState state, string path, long offset, Stream output, CancellationToken ct)
+    public static async Task StreamAsync(WebState state, string? path, long offset, Stream output, CancellationToken ct)
     {
-        if (!File.Exists(path))
+        if (path is null || !File.Exists(path))
         {
             return;
         }
@@ -67,11 +76,12 @@ internal static class LogReader
         }
     }
 
-    public static async Task<LogChunk> ReadAsync(WebState state, DagRun run, TaskInstance ti, int tryNumber, long offset, bool full, CancellationToken ct)
+    public static async Task<LogChunk> ReadAsync(WebState state, DagRun run, TaskInstance ti, int tryNumber, long offset, bool full, CancellationToken ct) =>
+        await ReadAsync(state, await LocateAsync(state, run, ti, tryNumber, ct).ConfigureAwait(false), Finished(ti, tryNumber), offset, full, ct).ConfigureAwait(false);
+
+    private static async Task<LogChunk> ReadAsync(WebState state, string? path, bool finished, long offset, bool full, CancellationToken ct)
     {
-        var path = PathOf(state, run, ti, tryNumber);
-        var finished = tryNumber < ti.TryNumber || (tryNumber == ti.TryNumber && ti.State is not (TaskInstanceState.Running or TaskInstanceState.Queued));
-        if (!File.Exists(path))
+        if (path is null || !File.Exists(path))
         {
             return new LogChunk(string.Empty, offset, finished, false);
         }

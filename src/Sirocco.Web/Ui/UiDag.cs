@@ -120,7 +120,7 @@ internal static partial class UiPages
             var tryNumber = ApiInput.QueryInt(ctx, "try") ?? Math.Max(ti.TryNumber, 1);
             if (ApiInput.QueryBool(ctx, "download") == true)
             {
-                var path = LogReader.PathOf(state, run, ti, tryNumber);
+                var path = await LogReader.LocateAsync(state, run, ti, tryNumber, ctx.RequestAborted).ConfigureAwait(false);
                 ctx.Response.Headers.ContentDisposition = $"attachment; filename=\"{ti.TaskId}-try-{tryNumber}.log\"";
                 return Results.Stream(output => LogReader.StreamAsync(state, path, 0, output, ctx.RequestAborted), "text/plain; charset=utf-8");
             }

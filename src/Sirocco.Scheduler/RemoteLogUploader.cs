@@ -1,0 +1,104 @@
+using Microsoft.Extensions.Logging;
+using Sirocco.Logs;
+
+namespace Sirocco.Scheduler;
+
+/// <summary>
+/// Uploads one try's log to the remote log store every interval while the try runs, and once more when it ends. An
+/// upload that fails is logged (with the remote address and the error) and never fails the try, as in Airflow.
+/// </summary>
+internal sealed class RemoteLogUploader
+{
+    private readonly IRemoteTaskLogs _remote;
+    private readonly string _localPath;
+    private readonly string _relativePath;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _periodic;
+
+    private RemoteLogUploader(IRemoteTaskLogs remote, string localPath, string relativePath, TimeSpan interval, TimeProvider time, ILogger logger)
+    {
+        _remote = remote;
+        _localPath = localPath;
+        _relativePath = relativePath;
+        _logger = logger;
+        _periodic = PeriodicAsync(interval, time);
+    }
+
+    /// <summary>Starts the uploads of a try's log, or null without a remote log store.</summary>
+    public static RemoteLogUploader? Start(IServiceProvider? runtime, string logFolder, string localPath, TimeSpan interval, TimeProvider time, ILogger logger) =>
+        runtime?.GetService(typeof(IRemoteTaskLogs)) is IRemoteTaskLogs remote
+            ? new RemoteLogUploader(remote, localPath, Path.GetRelativePath(logFolder, localPath), interval, time, logger)
+            : null;
+
+    /// <summary>Stops the periodic uploads and uploads the finished log.</summary>
+    public async Task FinishAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _periodic.ConfigureAwait(false);
+        _stop.Dispose();
+        using var bound = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await UploadAsync(bound.Token).ConfigureAwait(false);
+    }
+
+    private async Task PeriodicAsync(TimeSpan interval, TimeProvider time)
+    {
+        using var timer = new PeriodicTimer(interval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+            {
+                await UploadAsync(_stop.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+            // The try ended: FinishAsync uploads the whole log.
+        }
+    }
+
+    private async Task UploadAsync(CancellationToken cancellationToken)
+    {
+        if (!File.Exists(_localPath))
+        {
+            return;
+        }
+
+        try
+        {
+            await _remote.UploadAsync(_localPath, _relativePath, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SiroccoException or IOException or HttpRequestException or UnauthorizedAccessException
+            || (e is OperationCanceledException && !_stop.IsCancellationRequested))
+        {
+            _logger.LogError("Could not upload task log {Local} to {Remote}: {Error}", _localPath, _remote.Describe(_relativePath), e.Message);
+        }
+    }
+}
+
+/// <summary>Finds the file to read a try's log from: the local one, else a copy of the remote one.</summary>
+public static class TaskLogFiles
+{
+    /// <summary>
+    /// The local log when it exists; else, with a remote log store, the remote log downloaded below
+    /// <c>base_log_folder/.remote/</c> (downloaded again while the try is not finished, kept once it is); else null.
+    /// </summary>
+    public static async Task<string?> LocateAsync(string logFolder, string localPath, IRemoteTaskLogs? remote, bool finished, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(logFolder);
+        ArgumentNullException.ThrowIfNull(localPath);
+        if (File.Exists(localPath) || remote is null)
+        {
+            return File.Exists(localPath) ? localPath : null;
+        }
+
+        var relative = Path.GetRelativePath(logFolder, localPath);
+        var copy = Path.Combine(logFolder, ".remote", relative);
+        if (finished && File.Exists(copy))
+        {
+            return copy;
+        }
+
+        return await remote.DownloadAsync(relative, copy, cancellationToken).ConfigureAwait(false) ? copy : null;
+    }
+}
