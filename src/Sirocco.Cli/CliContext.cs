@@ -14,6 +14,8 @@ internal sealed class CliContext : IAsyncDisposable
     private IMetadataStore? _store;
     private RuntimeServices? _runtime;
     private SecretMasker? _masker;
+    private GoogleCloud? _google;
+    private Lazy<Secrets.ISecretsBackend?>? _secrets;
     private Microsoft.Extensions.Logging.ILoggerFactory? _logging;
 
     public CliContext(IReadOnlyDictionary<string, string> environment, TextWriter output, TextWriter error, bool outputRedirected)
@@ -50,9 +52,38 @@ internal sealed class CliContext : IAsyncDisposable
     public SecretMasker Masker => _masker ??= new SecretMasker(
         Config.TryGet("logging", "min_length_masked_secret", out var n) && int.TryParse(n, out var min) ? min : 5);
 
-    public VariableAccessor Variables => new(Store, Environment, Masker);
+    public VariableAccessor Variables => new(Store, Environment, Masker, Secrets);
 
-    public ConnectionAccessor Connections => new(Store, Environment, Masker);
+    public ConnectionAccessor Connections => new(Store, Environment, Masker, Secrets);
+
+    /// <summary>The process's Google Cloud access (credentials, Container API), shared by tries, logs and secrets.</summary>
+    public GoogleCloud Google => _google ??= new GoogleCloud(GoogleCloudServices.ReadOptions(Config, Environment));
+
+    /// <summary>
+    /// The secrets backend of <c>[secrets] backend</c>, asked before the environment and the database; null when none is
+    /// set. Google's <c>CloudSecretManagerBackend</c> is served; another class path is an error naming it.
+    /// </summary>
+    public Secrets.ISecretsBackend? Secrets => (_secrets ??= new Lazy<Secrets.ISecretsBackend?>(CreateSecrets)).Value;
+
+    private Secrets.ISecretsBackend? CreateSecrets()
+    {
+        var backend = Config.Get("secrets", "backend", null);
+        if (string.IsNullOrWhiteSpace(backend))
+        {
+            return null;
+        }
+
+        if (backend.Trim() != SecretManagerBackend.ClassPath)
+        {
+            throw new SiroccoException($"[secrets] backend '{backend}' is not available; Sirocco serves {SecretManagerBackend.ClassPath}");
+        }
+
+        var kwargs = Config.Get("secrets", "backend_kwargs", null) is { Length: > 0 } text
+            ? GoogleCloud.ParseObject(text, "[secrets] backend_kwargs")
+            : [];
+        var ttl = Config.GetBool("secrets", "use_cache") ? TimeSpan.FromSeconds(Math.Max(0, Config.GetInt("secrets", "cache_ttl_seconds"))) : TimeSpan.Zero;
+        return new SecretManagerBackend(Google, kwargs, ttl);
+    }
 
     /// <summary>The metadata store; migrated synchronously the first time a command needs it.</summary>
     public IMetadataStore Store
@@ -138,8 +169,8 @@ internal sealed class CliContext : IAsyncDisposable
 
     private RuntimeServices CreateRuntime()
     {
-        var runtime = new RuntimeServices().AddKubernetes(Environment, Config, Logging).AddGoogleCloud(Config, Environment);
-        if (RemoteLogStore(runtime) is { } remote)
+        var runtime = new RuntimeServices().AddKubernetes(Environment, Config, Logging).Add(Google);
+        if (RemoteLogStore() is { } remote)
         {
             runtime.Add(remote);
         }
@@ -157,7 +188,7 @@ internal sealed class CliContext : IAsyncDisposable
     /// <c>[logging] remote_logging = True</c> with <c>remote_base_log_folder = gs://bucket/path</c> keeps task logs in
     /// Cloud Storage (credentials of <c>remote_log_conn_id</c>); other schemes are refused by name.
     /// </summary>
-    private Logs.IRemoteTaskLogs? RemoteLogStore(RuntimeServices runtime)
+    private Logs.IRemoteTaskLogs? RemoteLogStore()
     {
         if (!Config.GetBool("logging", "remote_logging"))
         {
@@ -175,8 +206,7 @@ internal sealed class CliContext : IAsyncDisposable
             throw new SiroccoException($"[logging] remote_base_log_folder '{folder}': only gs:// (Cloud Storage) is supported");
         }
 
-        var google = (GoogleCloud)runtime.GetService(typeof(GoogleCloud))!;
-        return new GcsTaskLogs(google, Connections, folder, Config.Get("logging", "remote_log_conn_id", null));
+        return new GcsTaskLogs(Google, Connections, folder, Config.Get("logging", "remote_log_conn_id", null));
     }
 
     /// <summary>The process's own log, per <c>[logging] logging_level</c> and <c>json_format</c>, on standard error.</summary>
@@ -188,10 +218,19 @@ internal sealed class CliContext : IAsyncDisposable
         {
             await _runtime.DisposeAsync();
         }
+        else
+        {
+            _google?.Dispose();
+        }
 
         if (_store is not null)
         {
             await _store.DisposeAsync();
+        }
+
+        if (_secrets is { IsValueCreated: true, Value: IDisposable secrets })
+        {
+            secrets.Dispose();
         }
 
         _logging?.Dispose(); // last: it flushes what the others wrote while stopping

@@ -111,7 +111,8 @@ public sealed class GoogleCloud : IDisposable
     /// <summary>Disposes the API clients.</summary>
     public void Dispose() => Container.Dispose();
 
-    internal static JsonObject ParseObject(string text, string what)
+    /// <summary>Parses a JSON object option; the error names <paramref name="what"/>.</summary>
+    public static JsonObject ParseObject(string text, string what)
     {
         try
         {

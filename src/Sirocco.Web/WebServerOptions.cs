@@ -59,6 +59,9 @@ public sealed record WebServerOptions
     /// <summary>The remote task-log store (<c>[logging] remote_logging</c>): logs whose local file is gone are read from it.</summary>
     public Sirocco.Logs.IRemoteTaskLogs? RemoteLogs { get; init; }
 
+    /// <summary>The secrets backend (<c>[secrets] backend</c>) templates and connection tests read first, as the scheduler does.</summary>
+    public Sirocco.Secrets.ISecretsBackend? Secrets { get; init; }
+
     /// <summary>Largest request body accepted, in bytes (default 1 MiB); larger requests get 413.</summary>
     public long MaxRequestBodySize { get; init; } = 1024 * 1024;
 }

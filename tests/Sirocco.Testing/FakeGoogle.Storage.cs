@@ -121,6 +121,4 @@ public sealed partial class FakeGoogle
         ["contentType"] = "text/plain",
         ["size"] = (_objects.GetValueOrDefault((bucket, name))?.Length ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
-
-    private static void MapSecretManager(WebApplication app) => _ = app;
 }

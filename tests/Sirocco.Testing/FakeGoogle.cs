@@ -77,7 +77,7 @@ public sealed partial class FakeGoogle : IAsyncDisposable
         fake.MapAuth(app);
         fake.MapContainer(app);
         fake.MapStorage(app);
-        MapSecretManager(app);
+        fake.MapSecretManager(app);
         await app.StartAsync();
         fake._app = app;
         fake.Url = new Uri(app.Urls.First().TrimEnd('/') + "/");

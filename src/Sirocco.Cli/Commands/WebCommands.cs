@@ -61,6 +61,7 @@ internal static class WebCommands
             $"http://{host ?? ctx.Config.Get("webserver", "web_server_host", "127.0.0.1")}:{port?.ToString(CultureInfo.InvariantCulture) ?? ctx.Config.Get("webserver", "web_server_port", "8080")}"),
         LoggerFactory = ctx.Logging,
         RemoteLogs = ctx.RemoteLogs,
+        Secrets = ctx.Secrets,
     };
 
     private static Command Users(CliContext ctx)

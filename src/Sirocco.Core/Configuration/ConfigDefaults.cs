@@ -91,6 +91,13 @@ internal static class ConfigDefaults
                 ["otel_ssl_active"] = "False",
                 ["otel_service"] = "sirocco",
             },
+            ["secrets"] = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["backend"] = string.Empty,
+                ["backend_kwargs"] = string.Empty,
+                ["use_cache"] = "True",
+                ["cache_ttl_seconds"] = "900",
+            },
             ["google"] = new Dictionary<string, string>(StringComparer.Ordinal)
             {
                 ["container_api_endpoint"] = "https://container.googleapis.com/",

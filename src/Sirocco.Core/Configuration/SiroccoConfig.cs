@@ -188,7 +188,7 @@ public sealed class SiroccoConfig
     public static bool IsSensitive(string section, string key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        return (section, key) is ("database", "sql_conn") or ("database", "sql_alchemy_conn") or ("webserver", "secret_key") or ("core", "fernet_key")
+        return (section, key) is ("database", "sql_conn") or ("database", "sql_alchemy_conn") or ("webserver", "secret_key") or ("core", "fernet_key") or ("secrets", "backend_kwargs")
             || Masking.SecretMasker.IsSensitiveName(key);
     }
 

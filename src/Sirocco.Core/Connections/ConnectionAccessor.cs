@@ -15,20 +15,23 @@ public sealed class ConnectionNotFoundException : SiroccoException
 
 /// <summary>
 /// Reads Connections as Airflow does: <c>SIROCCO_CONN_ID</c> (or <c>AIRFLOW_CONN_ID</c>; a URI or JSON) wins over the
-/// stored connection. The password and sensitive extras are registered with the masker when read.
+/// stored connection, and a secrets backend (<c>[secrets] backend</c>) wins over both. The password and sensitive
+/// extras are registered with the masker when read.
 /// </summary>
 public sealed class ConnectionAccessor
 {
     private readonly IConnectionStore _store;
     private readonly IReadOnlyDictionary<string, string> _environment;
     private readonly SecretMasker _masker;
+    private readonly Secrets.ISecretsBackend? _secrets;
 
-    /// <summary>Creates an accessor over a store and the process environment.</summary>
-    public ConnectionAccessor(IConnectionStore store, IReadOnlyDictionary<string, string> environment, SecretMasker masker)
+    /// <summary>Creates an accessor over a store, the process environment and, when configured, a secrets backend.</summary>
+    public ConnectionAccessor(IConnectionStore store, IReadOnlyDictionary<string, string> environment, SecretMasker masker, Secrets.ISecretsBackend? secrets = null)
     {
         _store = store;
         _environment = environment;
         _masker = masker;
+        _secrets = secrets;
     }
 
     /// <summary>The connection; throws <see cref="ConnectionNotFoundException"/> when missing.</summary>
@@ -39,7 +42,9 @@ public sealed class ConnectionAccessor
     public bool TryGet(string connId, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Connection? connection)
     {
         ArgumentNullException.ThrowIfNull(connId);
-        connection = FromEnvironment(connId) ?? _store.GetConnection(connId);
+        connection = FromText(connId, _secrets?.GetConnectionAsync(connId, CancellationToken.None).GetAwaiter().GetResult())
+            ?? FromEnvironment(connId)
+            ?? _store.GetConnection(connId);
         if (connection is null)
         {
             return false;
@@ -56,7 +61,9 @@ public sealed class ConnectionAccessor
     public async Task<Connection?> FindAsync(string connId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(connId);
-        var connection = FromEnvironment(connId) ?? await _store.GetConnectionAsync(connId, cancellationToken).ConfigureAwait(false);
+        var connection = (_secrets is null ? null : FromText(connId, await _secrets.GetConnectionAsync(connId, cancellationToken).ConfigureAwait(false)))
+            ?? FromEnvironment(connId)
+            ?? await _store.GetConnectionAsync(connId, cancellationToken).ConfigureAwait(false);
         if (connection is not null)
         {
             Register(_masker, connection);
@@ -85,6 +92,17 @@ public sealed class ConnectionAccessor
         var upper = connId.ToUpperInvariant();
         if (!_environment.TryGetValue("SIROCCO_CONN_" + upper, out var text)
             && !_environment.TryGetValue("AIRFLOW_CONN_" + upper, out text))
+        {
+            return null;
+        }
+
+        return FromText(connId, text);
+    }
+
+    /// <summary>A connection from its URI or JSON text (environment variables and secrets backends hold either).</summary>
+    private static Connection? FromText(string connId, string? text)
+    {
+        if (text is null)
         {
             return null;
         }

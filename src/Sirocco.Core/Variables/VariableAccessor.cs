@@ -5,20 +5,23 @@ namespace Sirocco.Variables;
 
 /// <summary>
 /// Reads Variables as Airflow does: an environment variable <c>SIROCCO_VAR_KEY</c> (or <c>AIRFLOW_VAR_KEY</c>, key upper
-/// cased) wins over the stored value. Values of sensitive keys are registered with the masker when read.
+/// cased) wins over the stored value, and a secrets backend (<c>[secrets] backend</c>) wins over both. Values of
+/// sensitive keys are registered with the masker when read.
 /// </summary>
 public sealed class VariableAccessor
 {
     private readonly IVariableStore _store;
     private readonly IReadOnlyDictionary<string, string> _environment;
     private readonly SecretMasker _masker;
+    private readonly Secrets.ISecretsBackend? _secrets;
 
-    /// <summary>Creates an accessor over a store and the process environment.</summary>
-    public VariableAccessor(IVariableStore store, IReadOnlyDictionary<string, string> environment, SecretMasker masker)
+    /// <summary>Creates an accessor over a store, the process environment and, when configured, a secrets backend.</summary>
+    public VariableAccessor(IVariableStore store, IReadOnlyDictionary<string, string> environment, SecretMasker masker, Secrets.ISecretsBackend? secrets = null)
     {
         _store = store;
         _environment = environment;
         _masker = masker;
+        _secrets = secrets;
     }
 
     /// <summary>The value of <paramref name="key"/>; throws <see cref="VariableNotFoundException"/> when missing.</summary>
@@ -39,12 +42,17 @@ public sealed class VariableAccessor
         }
     }
 
-    /// <summary>Looks a variable up in the environment, then in the store.</summary>
+    /// <summary>
+    /// Looks a variable up in the secrets backend, the environment, then the store. A template reads Variables
+    /// synchronously, so a backend's answer is waited for here (the backend bounds and caches its calls).
+    /// </summary>
     public bool TryGet(string key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? value)
     {
         ArgumentNullException.ThrowIfNull(key);
         var upper = key.ToUpperInvariant();
-        if (!_environment.TryGetValue("SIROCCO_VAR_" + upper, out value)
+        value = _secrets?.GetVariableAsync(key, CancellationToken.None).GetAwaiter().GetResult();
+        if (value is null
+            && !_environment.TryGetValue("SIROCCO_VAR_" + upper, out value)
             && !_environment.TryGetValue("AIRFLOW_VAR_" + upper, out value))
         {
             value = _store.GetVariable(key)?.Value;

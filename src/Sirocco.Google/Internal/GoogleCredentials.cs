@@ -75,7 +75,14 @@ internal sealed class GoogleCredentials
         }
     }
 
-    private ResolvedCredential Create(string connId, JsonObject extras, string cacheKey)
+    /// <summary>Credentials from extras that belong to no connection (a secrets backend's backend_kwargs), named by <paramref name="what"/>.</summary>
+    public ResolvedCredential FromExtras(string what, JsonObject extras)
+    {
+        var key = what + ":" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(extras.ToJsonString())));
+        return _cache.GetOrAdd(key, k => new Lazy<ResolvedCredential>(() => Create(what, extras, k, quoted: false))).Value;
+    }
+
+    private ResolvedCredential Create(string connId, JsonObject extras, string cacheKey, bool quoted = true)
     {
         string? Extra(string name) =>
             (extras[name] ?? extras[ExtraPrefix + name]) switch
@@ -89,7 +96,7 @@ internal sealed class GoogleCredentials
             ? scope.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             : [CloudPlatformScope];
         var project = Extra("project") ?? Extra("project_id");
-        var what = $"connection '{connId}'";
+        var what = quoted ? $"connection '{connId}'" : connId;
         if (Extra("key_path") is { } path && Extra("keyfile_dict") is not null)
         {
             throw new SiroccoException($"{what}: set key_path or keyfile_dict, not both");

@@ -11,8 +11,8 @@ internal sealed class WebState
     public WebState(WebServerOptions options)
     {
         Options = options;
-        Variables = new VariableAccessor(options.Store, options.Environment, options.Masker);
-        Connections = new ConnectionAccessor(options.Store, options.Environment, options.Masker);
+        Variables = new VariableAccessor(options.Store, options.Environment, options.Masker, options.Secrets);
+        Connections = new ConnectionAccessor(options.Store, options.Environment, options.Masker, options.Secrets);
         Audit = new Security.AuditLog(this);
         var loggers = options.LoggerFactory ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
         Log = loggers.CreateLogger(WebLog.Category);
