@@ -61,7 +61,8 @@ internal sealed class CliContext : IAsyncDisposable
 
     /// <summary>
     /// The secrets backend of <c>[secrets] backend</c>, asked before the environment and the database; null when none is
-    /// set. Google's <c>CloudSecretManagerBackend</c> is served; another class path is an error naming it.
+    /// set. Google's <c>CloudSecretManagerBackend</c> and cncf.kubernetes' <c>KubernetesSecretsBackend</c> are served;
+    /// another class path is an error naming it.
     /// </summary>
     public Secrets.ISecretsBackend? Secrets => (_secrets ??= new Lazy<Secrets.ISecretsBackend?>(CreateSecrets)).Value;
 
@@ -73,16 +74,17 @@ internal sealed class CliContext : IAsyncDisposable
             return null;
         }
 
-        if (backend.Trim() != SecretManagerBackend.ClassPath)
-        {
-            throw new SiroccoException($"[secrets] backend '{backend}' is not available; Sirocco serves {SecretManagerBackend.ClassPath}");
-        }
-
         var kwargs = Config.Get("secrets", "backend_kwargs", null) is { Length: > 0 } text
             ? GoogleCloud.ParseObject(text, "[secrets] backend_kwargs")
             : [];
         var ttl = Config.GetBool("secrets", "use_cache") ? TimeSpan.FromSeconds(Math.Max(0, Config.GetInt("secrets", "cache_ttl_seconds"))) : TimeSpan.Zero;
-        return new SecretManagerBackend(Google, kwargs, ttl);
+        return backend.Trim() switch
+        {
+            SecretManagerBackend.ClassPath => new SecretManagerBackend(Google, kwargs, ttl),
+            KubernetesSecretsBackend.ClassPath => new KubernetesSecretsBackend(kwargs, Config, Environment, ttl),
+            _ => throw new SiroccoException(
+                $"[secrets] backend '{backend}' is not available; Sirocco serves {SecretManagerBackend.ClassPath} and {KubernetesSecretsBackend.ClassPath}"),
+        };
     }
 
     /// <summary>The metadata store; migrated synchronously the first time a command needs it.</summary>

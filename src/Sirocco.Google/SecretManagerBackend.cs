@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -25,9 +24,7 @@ public sealed partial class SecretManagerBackend : ISecretsBackend, IDisposable
     private readonly string? _connectionsPrefix;
     private readonly string? _variablesPrefix;
     private readonly string _sep;
-    private readonly TimeSpan _cacheTtl;
-    private readonly TimeProvider _time;
-    private readonly ConcurrentDictionary<string, (Task<string?> Value, DateTimeOffset At)> _cache = new(StringComparer.Ordinal);
+    private readonly SecretsCache _cache;
 
     /// <summary>
     /// Creates the backend from Airflow's <c>[secrets] backend_kwargs</c> (<c>connections_prefix</c>,
@@ -38,8 +35,7 @@ public sealed partial class SecretManagerBackend : ISecretsBackend, IDisposable
     {
         ArgumentNullException.ThrowIfNull(google);
         ArgumentNullException.ThrowIfNull(backendKwargs);
-        _time = time ?? TimeProvider.System;
-        _cacheTtl = cacheTtl;
+        _cache = new SecretsCache(cacheTtl, time);
         string? Kwarg(string name, string? fallback)
         {
             if (!backendKwargs.TryGetPropertyValue(name, out var node))
@@ -103,12 +99,7 @@ public sealed partial class SecretManagerBackend : ISecretsBackend, IDisposable
             return null;
         }
 
-        var now = _time.GetUtcNow();
-        var entry = _cache.AddOrUpdate(
-            secretId,
-            id => (AccessAsync(id), now),
-            (id, old) => now - old.At > _cacheTtl || old.Value.IsFaulted || old.Value.IsCanceled ? (AccessAsync(id), now) : old);
-        return await entry.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return await _cache.GetAsync(secretId, AccessAsync, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<string?> AccessAsync(string secretId)

@@ -38,6 +38,9 @@ internal static class LabelSanitizer
         return head.Length == 0 ? hash : head + "-" + hash;
     }
 
+    /// <summary>Whether <paramref name="value"/> is a label value as it is (what <see cref="LabelValue"/> leaves unchanged).</summary>
+    public static bool IsValidLabelValue(string value) => value.Length > 0 && LabelValue(value) == value;
+
     /// <summary>
     /// A DNS-1123 pod name from <paramref name="name"/>: lower-cased, other characters turned into '-', trimmed, and
     /// cut so that the suffix (when given) fits within 63 characters.
