@@ -62,6 +62,12 @@ public sealed record WebServerOptions
     /// <summary>The secrets backend (<c>[secrets] backend</c>) templates and connection tests read first, as the scheduler does.</summary>
     public Sirocco.Secrets.ISecretsBackend? Secrets { get; init; }
 
+    /// <summary>
+    /// The connection testers by type (the Test button, <c>POST /api/v1/connections/test</c>), given by the host from
+    /// the assemblies that own each kind of access; a type none tests is answered as not testable.
+    /// </summary>
+    public IReadOnlyList<Sirocco.Connections.IConnectionTester> ConnectionTesters { get; init; } = [];
+
     /// <summary>Largest request body accepted, in bytes (default 1 MiB); larger requests get 413.</summary>
     public long MaxRequestBodySize { get; init; } = 1024 * 1024;
 }

@@ -222,6 +222,28 @@ public sealed class ApiTests(WebFixture fixture)
         Assert.Contains("/nonexistent/kube_config", missing["message"]!.GetValue<string>(), StringComparison.Ordinal);
         var other = await WebFixture.JsonAsync(await op.PostAsync("/api/v1/connections/test", Json("""{"conn_type":"http"}""")));
         Assert.False(other["status"]!.GetValue<bool>());
+        Assert.Contains("testable types: gcpcloudsql, google_cloud_platform, kubernetes", other["message"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        // The same resolver as tasks: a boolean extra it cannot read is named, as a try would name it.
+        var badBool = await WebFixture.JsonAsync(await op.PostAsync("/api/v1/connections/test", Json(new JsonObject { ["connection_id"] = "k", ["conn_type"] = "kubernetes", ["extra"] = new JsonObject { ["kube_config_path"] = cluster.KubeconfigPath, ["in_cluster"] = "maybe" } }.ToJsonString())));
+        Assert.False(badBool["status"]!.GetValue<bool>());
+        Assert.Contains("extra 'in_cluster' must be true or false, got 'maybe'", badBool["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Google_connection_test_gets_a_token_from_the_keys_token_endpoint()
+    {
+        await using var google = await Testing.FakeGoogle.StartAsync();
+        using var op = fixture.Client("op");
+        var ok = await WebFixture.JsonAsync(await op.PostAsync("/api/v1/connections/test", Json(new JsonObject { ["connection_id"] = "gcp", ["conn_type"] = "google_cloud_platform", ["extra"] = new JsonObject { ["keyfile_dict"] = google.KeyFileJson() } }.ToJsonString())));
+        Assert.True(ok["status"]!.GetValue<bool>(), ok.ToJsonString());
+        Assert.Contains("an access token from connection 'gcp' keyfile_dict, project sirocco-test-project", ok["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(1, google.Requests("token"));
+
+        await using var other = await Testing.FakeGoogle.StartAsync();
+        var wrongKey = await WebFixture.JsonAsync(await op.PostAsync("/api/v1/connections/test", Json(new JsonObject { ["connection_id"] = "gcp2", ["conn_type"] = "google_cloud_platform", ["extra"] = new JsonObject { ["keyfile_dict"] = other.KeyFileJson(new Uri(google.Url, "token").ToString()) } }.ToJsonString())));
+        Assert.False(wrongKey["status"]!.GetValue<bool>());
+        Assert.Contains("Invalid JWT Signature", wrongKey["message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
     [Fact]

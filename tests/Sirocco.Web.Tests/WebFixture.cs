@@ -80,8 +80,12 @@ public sealed class WebFixture : IAsyncLifetime
             Urls = "http://127.0.0.1:0",
             Environment = env,
             MaxRequestBodySize = 256 * 1024,
+            ConnectionTesters = [new Kubernetes.KubernetesConnectionTester(Config, env), new Google.GoogleConnectionTester(Google)],
         });
     }
+
+    /// <summary>Google access for the Google connection tester (endpoints of real Google; tests point keys at a fake).</summary>
+    public Google.GoogleCloud Google { get; } = new(new Google.GoogleCloudOptions());
 
     /// <summary>The one Chromium every browser test shares (Debian's package; a missing browser fails the test).</summary>
     public async Task<IBrowser> BrowserAsync()
@@ -110,6 +114,7 @@ public sealed class WebFixture : IAsyncLifetime
 
         _playwright?.Dispose();
         await Server.DisposeAsync();
+        Google.Dispose();
         await _stop.CancelAsync();
         if (_schedulerTask is not null)
         {

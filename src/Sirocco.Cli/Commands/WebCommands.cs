@@ -62,6 +62,7 @@ internal static class WebCommands
         LoggerFactory = ctx.Logging,
         RemoteLogs = ctx.RemoteLogs,
         Secrets = ctx.Secrets,
+        ConnectionTesters = [new Kubernetes.KubernetesConnectionTester(ctx.Config, ctx.Environment), new Google.GoogleConnectionTester(ctx.Google)],
     };
 
     private static Command Users(CliContext ctx)

@@ -36,20 +36,35 @@ internal static class ClientResolver
         CancellationToken cancellationToken,
         IServiceProvider? services = null)
     {
-        JsonObject extras = [];
-        string? connId = null;
+        Connection? connection = null;
         if (op.KubernetesConnId is { Length: > 0 } id && connections is not null)
         {
-            if (await connections.FindAsync(id, cancellationToken).ConfigureAwait(false) is { } conn)
-            {
-                extras = conn.ExtraDejson();
-                connId = id;
-            }
-            else if (id != DefaultConnId)
+            connection = await connections.FindAsync(id, cancellationToken).ConfigureAwait(false);
+            if (connection is null && id != DefaultConnId)
             {
                 throw new ConnectionNotFoundException(id);
             }
         }
+
+        return await ResolveAsync(op, connection, connections, config, environment, services, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The cluster of <paramref name="op"/> with <paramref name="connection"/> as its Kubernetes connection (none: the
+    /// defaults), as a try would resolve it; the connection form's Test button resolves the connection being edited so.
+    /// <paramref name="connections"/> finds a GKE task's Google connection.
+    /// </summary>
+    public static async Task<ResolvedConfig> ResolveAsync(
+        KubernetesPodOperator op,
+        Connection? connection,
+        ConnectionAccessor? connections,
+        Sirocco.Configuration.SiroccoConfig? config,
+        IReadOnlyDictionary<string, string> environment,
+        IServiceProvider? services,
+        CancellationToken cancellationToken)
+    {
+        var extras = connection?.ExtraDejson() ?? [];
+        var connId = connection?.ConnId;
 
         string? Extra(string name) =>
             (extras[name] ?? extras["extra__kubernetes__" + name]) is JsonValue v && v.ToString() is { Length: > 0 } s ? s : null;

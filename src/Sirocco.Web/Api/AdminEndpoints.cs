@@ -139,7 +139,7 @@ internal static class AdminEndpoints
                 var body = await ApiInput.BodyAsync(ctx).ConfigureAwait(false);
                 var id = ApiInput.Str(body, "connection_id") ?? "test_connection";
                 var c = ConnectionFrom(body, id, null);
-                var (ok, message) = await ConnectionTester.TestAsync(c, ctx.RequestAborted).ConfigureAwait(false);
+                var (ok, message) = await ConnectionTester.TestAsync(state, c, ctx.RequestAborted).ConfigureAwait(false);
                 return Results.Json(new JsonObject { ["status"] = ok, ["message"] = state.Masker.Redact(message) });
             });
 

@@ -166,7 +166,7 @@ internal static partial class UiPages
             try
             {
                 var c = ConnectionFromForm(form, state, original);
-                var (ok, message) = await ConnectionTester.TestAsync(c, ctx.RequestAborted).ConfigureAwait(false);
+                var (ok, message) = await ConnectionTester.TestAsync(state, c, ctx.RequestAborted).ConfigureAwait(false);
                 return ConnectionForm(ctx, user, state, original.Length > 0 ? original : null, Echo(form), ok ? null : state.Masker.Redact(message), ok ? state.Masker.Redact(message) : null);
             }
             catch (ApiException e) when (e.Status == 400)
