@@ -153,3 +153,68 @@ public sealed class GkeStartPodTests(ClusterFixture fx) : IAsyncLifetime
         Assert.Equal("gcp_missing", e.ConnId);
     }
 }
+
+/// <summary>
+/// GKEStartPodOperator on the real v1.20 kube-apiserver of scripts/realk8s.sh behind the fake Google: the API server
+/// checks the bearer token the fake issued against its token file and the client checks the server's certificate
+/// against the CA the Container API gave.
+/// </summary>
+[Collection("realk8s")]
+public sealed class GkeOnRealApiServerTests(RealApiServerFixture fx)
+{
+    [Fact]
+    public async Task The_pod_runs_with_the_google_token_and_a_token_the_server_refuses_fails_the_try()
+    {
+        var kubeconfig = k8s.KubernetesClientConfiguration.BuildConfigFromConfigFile(fx.Kubeconfig);
+        var caPem = string.Concat(kubeconfig.SslCaCerts.Select(c => c.ExportCertificatePem() + "\n"));
+        await using var google = await FakeGoogle.StartAsync();
+        google.AccessToken = kubeconfig.AccessToken;
+        google.AddCluster(FakeGoogle.Project, "us-east1", "real", $"127.0.0.1:{fx.ServerPort}", caPem);
+        var ns = await fx.NamespaceAsync("gke-real");
+        await using var services = new RuntimeServices()
+            .AddKubernetes(TryHarness.ProcessEnvironment)
+            .Add(new GoogleCloud(new GoogleCloudOptions
+            {
+                ContainerApiEndpoint = google.Url,
+                Environment = new Dictionary<string, string> { ["GCE_METADATA_HOST"] = google.MetadataHost },
+            }));
+        var harness = new TryHarness(services: services);
+        GKEStartPodOperator Gke(string taskId)
+        {
+            var template = fx.Pod(taskId, ns, TimeSpan.FromSeconds(1));
+            return new GKEStartPodOperator(taskId)
+            {
+                ProjectId = FakeGoogle.Project,
+                Location = "us-east1",
+                ClusterName = "real",
+                Namespace = ns,
+                Image = template.Image,
+                Cmds = template.Cmds,
+                Annotations = template.Annotations,
+                GetLogs = false,
+                StartupTimeoutSeconds = 60,
+            };
+        }
+
+        await harness.RunAsync(Gke("real-ok"));
+
+        Assert.Contains(harness.Log, l => l.Contains("is Running", StringComparison.Ordinal) || l.Contains("Succeeded", StringComparison.Ordinal));
+        Assert.Equal(1, google.Requests("cluster-get"));
+        Assert.True(google.Requests("metadata-token") >= 1);
+
+        // A token the API server does not know: the try fails with the server's 401, not after the retry budget.
+        google.AccessToken = "ya29.not-known-to-the-cluster";
+        await using var refusedServices = new RuntimeServices()
+            .AddKubernetes(TryHarness.ProcessEnvironment)
+            .Add(new GoogleCloud(new GoogleCloudOptions
+            {
+                ContainerApiEndpoint = google.Url,
+                Environment = new Dictionary<string, string> { ["GCE_METADATA_HOST"] = google.MetadataHost },
+            }));
+        var refused = new TryHarness(services: refusedServices);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var e = await Assert.ThrowsAnyAsync<Exception>(() => refused.RunAsync(Gke("real-refused")));
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(60), $"took {started.Elapsed}");
+        Assert.Contains("Unauthorized", e.ToString(), StringComparison.OrdinalIgnoreCase);
+    }
+}
