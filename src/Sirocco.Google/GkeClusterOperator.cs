@@ -27,7 +27,7 @@ public abstract class GkeClusterOperator : BaseOperator
     /// <summary>The provider's API version keyword (accepted; the Container REST API v1 is called).</summary>
     public string ApiVersion { get; set; } = "v2";
 
-    /// <summary>A service account to impersonate (accepted; the connection's own credentials are used).</summary>
+    /// <summary>A service account to impersonate, or a chain (a list) whose last account is impersonated through the others.</summary>
     public object? ImpersonationChain { get; set; }
 
     /// <summary>Accepted: Sirocco's wait on the operation is asynchronous already.</summary>
@@ -46,7 +46,7 @@ public abstract class GkeClusterOperator : BaseOperator
         }
 
         var google = GoogleCloud.From(context.Services, $"task {TaskId}");
-        var credential = await google.Credentials.ResolveAsync(context.Connections, GcpConnId, cancellationToken).ConfigureAwait(false);
+        var credential = await google.Credentials.ResolveAsync(context.Connections, GcpConnId, cancellationToken, ImpersonationChain).ConfigureAwait(false);
         var project = ProjectId ?? credential.Project
             ?? throw new SiroccoException($"task {TaskId}: no project_id, and connection '{GcpConnId}' names no project");
         return (google, credential, project);

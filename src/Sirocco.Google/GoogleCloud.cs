@@ -45,7 +45,8 @@ public sealed class GoogleCloud : IDisposable
     /// <summary>
     /// The API server of GKE cluster <c>projects/<paramref name="project"/>/locations/<paramref name="location"/>/clusters/<paramref name="cluster"/></c>,
     /// read with the credentials of connection <paramref name="gcpConnId"/> (application default credentials when it
-    /// is <c>google_cloud_default</c> and not defined).
+    /// is <c>google_cloud_default</c> and not defined), impersonating <paramref name="impersonationChain"/> when given
+    /// (an account, or a list whose last account is impersonated through the others).
     /// </summary>
     public async Task<GkeCluster> GetClusterAsync(
         ConnectionAccessor? connections,
@@ -54,10 +55,11 @@ public sealed class GoogleCloud : IDisposable
         string location,
         string cluster,
         bool useInternalIp,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        object? impersonationChain = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(gcpConnId);
-        var credential = await Credentials.ResolveAsync(connections, gcpConnId, cancellationToken).ConfigureAwait(false);
+        var credential = await Credentials.ResolveAsync(connections, gcpConnId, cancellationToken, impersonationChain).ConfigureAwait(false);
         var key = $"{credential.CacheKey}|{ContainerApi.ClusterPath(project, location, cluster)}|{useInternalIp}";
         var now = _time.GetUtcNow();
         var entry = _clusters.AddOrUpdate(

@@ -22,6 +22,12 @@ public sealed record GoogleCloudOptions
     /// <summary>The Secret Manager API, <c>[google] secret_manager_endpoint</c>.</summary>
     public Uri SecretManagerEndpoint { get; init; } = new("https://secretmanager.googleapis.com/");
 
+    /// <summary>The IAM Credentials API (service-account impersonation), <c>[google] iam_credentials_endpoint</c>.</summary>
+    public Uri IamCredentialsEndpoint { get; init; } = DefaultIamCredentialsEndpoint;
+
+    /// <summary>Google's IAM Credentials API.</summary>
+    public static Uri DefaultIamCredentialsEndpoint { get; } = new("https://iamcredentials.googleapis.com/");
+
     /// <summary>The bound of one Google API request (token requests included).</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(60);
 

@@ -27,6 +27,11 @@ public static class GoogleCloudServices
             options = options with { ContainerApiEndpoint = container };
         }
 
+        if (Url(config, "iam_credentials_endpoint") is { } iam)
+        {
+            options = options with { IamCredentialsEndpoint = iam };
+        }
+
         if (Url(config, "secret_manager_endpoint") is { } secrets)
         {
             options = options with { SecretManagerEndpoint = secrets };

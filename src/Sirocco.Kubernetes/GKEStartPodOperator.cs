@@ -36,8 +36,14 @@ public class GKEStartPodOperator : KubernetesPodOperator
     /// <summary>The Google Cloud connection (<c>google_cloud_default</c>).</summary>
     public string GcpConnId { get; set; } = "google_cloud_default";
 
-    /// <summary>A service account to impersonate.</summary>
-    public string? ImpersonationChain { get; set; }
+    /// <summary>
+    /// A service account to impersonate, or a chain (a list, or comma-separated text) whose last account is
+    /// impersonated through the others; the Google calls and the API server's token are then that account's.
+    /// </summary>
+    public object? ImpersonationChain { get; set; }
+
+    /// <summary>The provider's deprecated <c>regional</c> flag: accepted; <see cref="Location"/> says region or zone.</summary>
+    public bool Regional { get; set; }
 
     /// <inheritdoc/>
     public override async Task<object?> ExecuteAsync(TaskExecutionContext context, CancellationToken cancellationToken)

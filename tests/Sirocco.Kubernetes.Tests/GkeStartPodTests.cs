@@ -141,6 +141,35 @@ public sealed class GkeStartPodTests(ClusterFixture fx) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_impersonation_chain_gets_the_last_accounts_token_through_the_others()
+    {
+        var ns = await fx.NamespaceAsync("gke-imp");
+        _google.AccessToken = "ya29.source-account-only";
+        _google.ImpersonatedTokens["etl-runner@sirocco-test-project.iam.gserviceaccount.com"] = fx.Cluster.Token;
+        await using var services = new RuntimeServices()
+            .AddKubernetes(TryHarness.ProcessEnvironment)
+            .Add(new GoogleCloud(new GoogleCloudOptions { ContainerApiEndpoint = _google.Url, IamCredentialsEndpoint = _google.Url }));
+        var harness = new TryHarness(services: services);
+        harness.AddConnection(GcpConnection("google_cloud_default", _google.KeyFileJson()));
+        var op = Pod("impersonated", ns);
+        op.ImpersonationChain = new List<object?> { "hop@sirocco-test-project.iam.gserviceaccount.com", "etl-runner@sirocco-test-project.iam.gserviceaccount.com" };
+
+        var result = await harness.RunAsync(op);
+
+        Assert.Equal("[1,2]", System.Text.Json.JsonSerializer.Serialize(result));
+        var request = Assert.Single(_google.ImpersonationRequests);
+        Assert.StartsWith("etl-runner@sirocco-test-project.iam.gserviceaccount.com ", request, StringComparison.Ordinal);
+        Assert.Contains("hop@sirocco-test-project.iam.gserviceaccount.com", request, StringComparison.Ordinal);
+
+        // An account the source may not impersonate: the try fails naming the chain and IAM's 403.
+        var refused = Pod("refused", ns);
+        refused.ImpersonationChain = "someone-else@sirocco-test-project.iam.gserviceaccount.com";
+        var e = await Assert.ThrowsAnyAsync<SiroccoException>(() => harness.RunAsync(refused));
+        Assert.Contains("Forbidden", e.Message, StringComparison.Ordinal);
+        Assert.Contains("impersonating someone-else@", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_undefined_gcp_connection_other_than_the_default_is_an_error_naming_it()
     {
         await using var services = Services();

@@ -101,8 +101,29 @@ public sealed partial class FakeGoogle : IAsyncDisposable
 
     private object TokenBody() => new { access_token = AccessToken, expires_in = TokenLifetimeSeconds, token_type = "Bearer" };
 
+    /// <summary>The tokens IAM Credentials' generateAccessToken issues, by impersonated service account.</summary>
+    public ConcurrentDictionary<string, string> ImpersonatedTokens { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The bodies of generateAccessToken requests (target, delegates, scope).</summary>
+    public ConcurrentQueue<string> ImpersonationRequests { get; } = new();
+
     private void MapAuth(WebApplication app)
     {
+        app.MapPost("/v1/projects/-/serviceAccounts/{target}:generateAccessToken", async (HttpContext http, string target) =>
+        {
+            Count("generate-access-token");
+            if (Unauthorized(http) is { } denied)
+            {
+                return denied;
+            }
+
+            using var reader = new StreamReader(http.Request.Body);
+            ImpersonationRequests.Enqueue(target + " " + await reader.ReadToEndAsync());
+            return ImpersonatedTokens.TryGetValue(target, out var token)
+                ? Results.Json(new { accessToken = token, expireTime = DateTimeOffset.UtcNow.AddHours(1).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture) })
+                : Error(403, "PERMISSION_DENIED", $"Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).");
+        });
+
         app.MapPost("/token", async (HttpContext http) =>
         {
             Count("token");
@@ -209,7 +230,7 @@ public sealed partial class FakeGoogle : IAsyncDisposable
     {
         var header = http.Request.Headers.Authorization.ToString();
         Authorizations.Enqueue(header);
-        if (header == "Bearer " + AccessToken)
+        if (header == "Bearer " + AccessToken || ImpersonatedTokens.Values.Any(t => header == "Bearer " + t))
         {
             return null;
         }

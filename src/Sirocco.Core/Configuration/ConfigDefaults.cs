@@ -103,6 +103,7 @@ internal static class ConfigDefaults
                 ["container_api_endpoint"] = "https://container.googleapis.com/",
                 ["storage_api_endpoint"] = string.Empty,
                 ["secret_manager_endpoint"] = "https://secretmanager.googleapis.com/",
+                ["iam_credentials_endpoint"] = "https://iamcredentials.googleapis.com/",
             },
             ["local_cluster"] = new Dictionary<string, string>(StringComparer.Ordinal)
             {

@@ -449,6 +449,12 @@ internal static class Operators
             return KubernetesModels.As(value, target, name);
         }
 
+        if (target == typeof(object))
+        {
+            // A keyword that takes more than one shape (impersonation_chain: a str or a list of str): plain values.
+            return Convert.ToDotNet(value);
+        }
+
         if (target.IsGenericType)
         {
             var def = target.GetGenericTypeDefinition();

@@ -48,7 +48,12 @@ internal sealed class GoogleCredentials
 
     public GoogleCredentials(GoogleCloudOptions options) => _options = options;
 
-    public async Task<ResolvedCredential> ResolveAsync(ConnectionAccessor? connections, string connId, CancellationToken cancellationToken)
+    /// <summary>
+    /// The credential of connection <paramref name="connId"/>; with <paramref name="impersonationChain"/> (an
+    /// operator's, else the connection's <c>impersonation_chain</c> extra: one service account, or a list whose last
+    /// one is impersonated through the others), the token of the impersonated account.
+    /// </summary>
+    public async Task<ResolvedCredential> ResolveAsync(ConnectionAccessor? connections, string connId, CancellationToken cancellationToken, object? impersonationChain = null)
     {
         Connection? connection = null;
         if (connections is not null)
@@ -62,8 +67,9 @@ internal sealed class GoogleCredentials
         }
 
         var extras = connection?.ExtraDejson() ?? [];
-        var key = connId + ":" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(extras.ToJsonString())));
-        var lazy = _cache.GetOrAdd(key, k => new Lazy<ResolvedCredential>(() => Create(connId, extras, k)));
+        var chain = Chain(impersonationChain) ?? Chain(extras["impersonation_chain"] ?? extras[ExtraPrefix + "impersonation_chain"]);
+        var key = connId + ":" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(extras.ToJsonString() + "|" + string.Join(',', chain ?? []))));
+        var lazy = _cache.GetOrAdd(key, k => new Lazy<ResolvedCredential>(() => Impersonate(Create(connId, extras, k), chain)));
         try
         {
             return lazy.Value;
@@ -72,6 +78,73 @@ internal sealed class GoogleCredentials
         {
             _cache.TryRemove(new KeyValuePair<string, Lazy<ResolvedCredential>>(key, lazy));
             throw;
+        }
+    }
+
+    /// <summary>An impersonation chain as the provider takes it: one account, a comma-separated text, or a list.</summary>
+    private static string[]? Chain(object? value)
+    {
+        var accounts = value switch
+        {
+            null => [],
+            string text => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            JsonArray array => [.. array.Select(n => n?.ToString() ?? string.Empty).Where(a => a.Length > 0)],
+            JsonValue v => v.ToString().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            System.Collections.IEnumerable list => [.. list.Cast<object?>().Select(o => o?.ToString() ?? string.Empty).Where(a => a.Length > 0)],
+            _ => [value.ToString() ?? string.Empty],
+        };
+        return accounts.Length == 0 ? null : accounts;
+    }
+
+    /// <summary>The credential of the chain's last account, obtained through IAM Credentials' generateAccessToken.</summary>
+    private ResolvedCredential Impersonate(ResolvedCredential source, string[]? chain)
+    {
+        if (chain is null)
+        {
+            return source;
+        }
+
+        var target = chain[^1];
+        try
+        {
+            var initializer = new ImpersonatedCredential.Initializer(target)
+            {
+                DelegateAccounts = chain[..^1],
+                Scopes = [CloudPlatformScope],
+            };
+            if (_options.IamCredentialsEndpoint != GoogleCloudOptions.DefaultIamCredentialsEndpoint)
+            {
+                // The library names Google's IAM Credentials host itself; a private endpoint (or a test's) is reached
+                // by sending its requests there instead.
+                initializer.HttpClientFactory = new RedirectingHttpClientFactory(GoogleCloudOptions.DefaultIamCredentialsEndpoint, _options.IamCredentialsEndpoint);
+            }
+
+            var impersonated = source.Credential.Impersonate(initializer);
+            return source with { Credential = impersonated, Source = $"{source.Source} impersonating {string.Join(" -> ", chain)}" };
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new SiroccoException($"{source.Source}: cannot impersonate {target}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Sends the requests of Google's own host <c>from</c> to <c>to</c> (same paths).</summary>
+    private sealed class RedirectingHttpClientFactory(Uri from, Uri to) : global::Google.Apis.Http.HttpClientFactory
+    {
+        protected override HttpMessageHandler CreateHandler(global::Google.Apis.Http.CreateHttpClientArgs args) =>
+            new Redirect(from, to) { InnerHandler = base.CreateHandler(args) };
+
+        private sealed class Redirect(Uri from, Uri to) : DelegatingHandler
+        {
+            protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+            {
+                if (request.RequestUri is { } uri && uri.Host == from.Host)
+                {
+                    request.RequestUri = new Uri(to, uri.PathAndQuery.TrimStart('/'));
+                }
+
+                return base.SendAsync(request, cancellationToken);
+            }
         }
     }
 
