@@ -146,12 +146,13 @@ start_components() {
     --authentication-kubeconfig="$kubeconfig" --authorization-kubeconfig="$kubeconfig" \
     --bind-address=127.0.0.1 --secure-port=10259 --port=0 --leader-elect=false --v=1
 
-  # The node: the scheduler binds pods to it, so the simulator does not.
+  # The node: the scheduler binds pods to it, so the simulator does not. It serves container logs as a kubelet does
+  # (a pod's fake-kubelet/log annotation), so pods/log works through the API server.
   dotnet build "$REPO/tests/Sirocco.NodeSimulator/Sirocco.NodeSimulator.csproj" -c Release -nologo -v q \
     -o "$RUN/node-simulator" >"$STATE/logs/node-simulator-build.log" 2>&1 \
     || { echo "realk8s.sh: the node simulator did not build" >&2; cat "$STATE/logs/node-simulator-build.log" >&2; return 1; }
   launch node-simulator dotnet "$RUN/node-simulator/Sirocco.NodeSimulator.dll" --kubeconfig "$kubeconfig" \
-    --node-name fake-node-0 --bind false
+    --node-name fake-node-0 --bind false --serve-logs true
 
   wait_for 30 default_account_ready || { echo "realk8s.sh: the default ServiceAccount was not created" >&2; return 1; }
   wait_for 30 node_ready || { echo "realk8s.sh: the simulated node did not become Ready" >&2; return 1; }

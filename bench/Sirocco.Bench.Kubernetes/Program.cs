@@ -18,6 +18,8 @@ using Sirocco.Variables;
 // which runs in a child process so that the orchestrator's memory is measured alone.
 //   serve HOME            run a cluster until stdin closes
 //   [--tries N]           run the benchmark (default 200)
+//   [--gke]               the same tries as GKEStartPodOperator behind a fake Google on loopback (issue 16): Google
+//                         calls per try, then the cost of uploading task logs to the fake's Cloud Storage
 if (args is ["serve", var home])
 {
     await using var cluster = await LocalCluster.StartAsync(new LocalClusterOptions { HomeDirectory = home });
@@ -26,7 +28,8 @@ if (args is ["serve", var home])
     return 0;
 }
 
-var tries = args is ["--tries", var n] ? int.Parse(n, CultureInfo.InvariantCulture) : 200;
+var tries = args.SkipWhile(a => a != "--tries").Skip(1).FirstOrDefault() is { } n ? int.Parse(n, CultureInfo.InvariantCulture) : 200;
+var gke = args.Contains("--gke");
 var clusterHome = Path.Combine(Path.GetTempPath(), "sirocco-bench-kpo-" + Guid.NewGuid().ToString("n")[..8]);
 using var child = Process.Start(new ProcessStartInfo(Environment.ProcessPath!, ["serve", clusterHome])
 {
@@ -41,7 +44,22 @@ try
     await using var runtime = new KubernetesRuntime(new KubernetesRuntimeOptions { Handlers = () => [new Counting(requests)] });
     using var admin = new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig));
     await admin.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new() { Name = "bench" } });
-    var env = new Env();
+    await using var google = gke ? await Sirocco.Testing.FakeGoogle.StartAsync() : null;
+    var services = new RuntimeServices();
+    if (google is not null)
+    {
+        var config = KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig);
+        google.AccessToken = config.AccessToken;
+        google.AddCluster(Sirocco.Testing.FakeGoogle.Project, "us-central1", "bench", new Uri(config.Host).Authority, string.Concat(config.SslCaCerts.Select(c => c.ExportCertificatePem() + "\n")));
+        services.Add(new Sirocco.Google.GoogleCloud(new Sirocco.Google.GoogleCloudOptions
+        {
+            ContainerApiEndpoint = google.Url,
+            StorageApiEndpoint = google.Url,
+            Environment = new Dictionary<string, string> { ["GCE_METADATA_HOST"] = google.MetadataHost },
+        }));
+    }
+
+    var env = new Env(services);
 
     // A separate watch records when each pod's termination becomes visible, to split the latency into the
     // cluster's part (container exit -> status on the watch) and Sirocco's (status on the watch -> try success).
@@ -71,7 +89,8 @@ try
     var baseline = GC.GetTotalMemory(forceFullCollection: true);
     var baselineWs = Environment.WorkingSet;
 
-    Console.WriteLine($"Sirocco KubernetesPodOperator benchmark: {tries} concurrent tries per scenario, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+    Console.WriteLine($"Sirocco {(gke ? "GKEStartPodOperator" : "KubernetesPodOperator")} benchmark: {tries} concurrent tries per scenario, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+    var googleBefore = GoogleCalls(google);
     foreach (var (label, script) in new[] { ("true", "date +%s.%N"), ("sleep 5", "sleep 5; date +%s.%N") })
     {
         requests.Clear();
@@ -111,6 +130,18 @@ try
         {
             Console.WriteLine($"Memory with {tries} tries running: managed heap +{(peakManaged - baseline) / 1024.0 / tries:0.0} KiB per try; working set +{(peakWs - baselineWs) / 1024.0 / tries:0.0} KiB per try");
         }
+
+        if (google is not null)
+        {
+            var now = GoogleCalls(google);
+            Console.WriteLine($"Google calls in this scenario: {now - googleBefore} ({string.Join(", ", new[] { "token", "metadata-token", "cluster-get" }.Select(r => $"{r} {google.Requests(r)} so far"))})");
+            googleBefore = now;
+        }
+    }
+
+    if (google is not null)
+    {
+        await LogUploads.RunAsync(google, (Sirocco.Google.GoogleCloud)services.GetService(typeof(Sirocco.Google.GoogleCloud))!, tries, env);
     }
 
     await watchStop.CancelAsync();
@@ -125,6 +156,9 @@ finally
 
 return 0;
 
+static int GoogleCalls(Sirocco.Testing.FakeGoogle? google) =>
+    google is null ? 0 : new[] { "token", "metadata-token", "cluster-get" }.Sum(google.Requests);
+
 static bool IsSharedWatch(string r) =>
     r.StartsWith("GET", StringComparison.Ordinal) && (r.Contains("/pods?", StringComparison.Ordinal) || r.Contains("/events", StringComparison.Ordinal));
 
@@ -136,13 +170,12 @@ static double Percentile(double[] sorted, double p) => sorted[Math.Min(sorted.Le
 
 static async Task<(bool Ok, string Pod, double Exit, double Done)> RunTryAsync(Env env, KubernetesRuntime runtime, string kubeconfig, string taskId, int tryNumber, string script, Action? onRunning = null)
 {
-    var op = new KubernetesPodOperator(taskId)
-    {
-        Namespace = "bench",
-        Image = "busybox",
-        Cmds = ["sh", "-c", script],
-        ConfigFile = kubeconfig,
-    };
+    var op = env.Gke
+        ? new GKEStartPodOperator(taskId) { ProjectId = Sirocco.Testing.FakeGoogle.Project, Location = "us-central1", ClusterName = "bench" }
+        : new KubernetesPodOperator(taskId) { ConfigFile = kubeconfig };
+    op.Namespace = "bench";
+    op.Image = "busybox";
+    op.Cmds = ["sh", "-c", script];
     string? exitStamp = null;
     var pod = string.Empty;
     var context = env.Context(taskId, tryNumber, line =>
@@ -185,9 +218,12 @@ internal sealed class Counting(ConcurrentQueue<string> sink) : DelegatingHandler
 }
 
 /// <summary>The little a try needs besides the cluster: empty stores, a recorder that drops what it gets.</summary>
-internal sealed class Env : IConnectionStore, IVariableStore, ITaskTryRecorder
+internal sealed class Env(RuntimeServices services) : IConnectionStore, IVariableStore, ITaskTryRecorder
 {
     private readonly SecretMasker _masker = new();
+
+    /// <summary>Whether tries are GKEStartPodOperator's (Google access among the services).</summary>
+    public bool Gke => services.GetService(typeof(Sirocco.Google.GoogleCloud)) is not null;
     private readonly SiroccoConfig _config = SiroccoConfig.Load(Path.GetTempPath(), new Dictionary<string, string>());
 
     public TaskExecutionContext Context(string taskId, int tryNumber, Action<string> log) => new()
@@ -207,6 +243,7 @@ internal sealed class Env : IConnectionStore, IVariableStore, ITaskTryRecorder
         Connections = new ConnectionAccessor(this, new Dictionary<string, string>(), _masker),
         Variables = new VariableAccessor(this, new Dictionary<string, string>(), _masker),
         Masker = _masker,
+        Services = services,
     };
 
     public Connection? GetConnection(string connId) => null;

@@ -76,6 +76,25 @@ public sealed class GkeStartPodTests(ClusterFixture fx) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_token_about_to_expire_is_refreshed_while_the_pod_runs()
+    {
+        // Tokens of 60 s are inside the library's refresh window at once, so every API request takes a fresh one:
+        // what a try does when its token expires during a long pod.
+        _google.TokenLifetimeSeconds = 60;
+        var ns = await fx.NamespaceAsync("gke-refresh");
+        await using var services = Services(new Dictionary<string, string> { ["GCE_METADATA_HOST"] = _google.MetadataHost });
+        var harness = new TryHarness(services: services);
+        var op = Pod("refresh", ns);
+        op.Cmds = ["sh", "-c", "echo one; sleep 1; echo two"];
+        op.DoXcomPush = false;
+
+        await harness.RunAsync(op);
+
+        Assert.Contains(harness.Log, l => l.Contains("two", StringComparison.Ordinal));
+        Assert.True(_google.Requests("metadata-token") >= 2, $"{_google.Requests("metadata-token")} token requests");
+    }
+
+    [Fact]
     public async Task Without_a_connection_the_metadata_server_gives_the_token()
     {
         var ns = await fx.NamespaceAsync("gke-md");
@@ -185,8 +204,8 @@ public sealed class GkeStartPodTests(ClusterFixture fx) : IAsyncLifetime
 
 /// <summary>
 /// GKEStartPodOperator on the real v1.20 kube-apiserver of scripts/realk8s.sh behind the fake Google: the API server
-/// checks the bearer token the fake issued against its token file and the client checks the server's certificate
-/// against the CA the Container API gave.
+/// checks the bearer token the fake issued against its token file, the client checks the server's certificate against
+/// the CA the Container API gave, and the pod's log comes from the simulated kubelet through the API server.
 /// </summary>
 [Collection("realk8s")]
 public sealed class GkeOnRealApiServerTests(RealApiServerFixture fx)
@@ -211,6 +230,7 @@ public sealed class GkeOnRealApiServerTests(RealApiServerFixture fx)
         GKEStartPodOperator Gke(string taskId)
         {
             var template = fx.Pod(taskId, ns, TimeSpan.FromSeconds(1));
+            template.Annotations[RealApiServerFixture.LogAnnotation] = "hello from a GKE pod\nread through the real API server";
             return new GKEStartPodOperator(taskId)
             {
                 ProjectId = FakeGoogle.Project,
@@ -220,14 +240,15 @@ public sealed class GkeOnRealApiServerTests(RealApiServerFixture fx)
                 Image = template.Image,
                 Cmds = template.Cmds,
                 Annotations = template.Annotations,
-                GetLogs = false,
+                GetLogs = true,
                 StartupTimeoutSeconds = 60,
             };
         }
 
         await harness.RunAsync(Gke("real-ok"));
 
-        Assert.Contains(harness.Log, l => l.Contains("is Running", StringComparison.Ordinal) || l.Contains("Succeeded", StringComparison.Ordinal));
+        Assert.Contains(harness.Log, l => l.Contains("hello from a GKE pod", StringComparison.Ordinal));
+        Assert.Contains(harness.Log, l => l.Contains("read through the real API server", StringComparison.Ordinal));
         Assert.Equal(1, google.Requests("cluster-get"));
         Assert.True(google.Requests("metadata-token") >= 1);
 

@@ -11,13 +11,14 @@ namespace Sirocco.Kubernetes.Tests.Harness;
 /// <summary>
 /// The real Kubernetes v1.20 API server of <c>scripts/realk8s.sh</c> (with its scheduler, controller manager and simulated
 /// kubelet), shared with other test projects: it is started if needed and never stopped here. The simulated node runs
-/// nothing: a pod's run time and exit code come from its annotations, and there are no logs and no exec, so the
-/// operators made here do not read logs.
+/// nothing: a pod's run time, exit code and log output come from its annotations, and there is no exec, so the
+/// operators made here do not read logs unless a test gives the log annotation.
 /// </summary>
 public sealed class RealApiServerFixture : IAsyncLifetime, ITestCluster
 {
     public const string RunForAnnotation = "fake-kubelet/run-for";
     public const string ExitCodeAnnotation = "fake-kubelet/exit-code";
+    public const string LogAnnotation = "fake-kubelet/log";
 
     /// <summary>The node the simulator serves; a pod bound anywhere else never runs.</summary>
     private const string NodeWithoutKubelet = "sirocco-no-kubelet";
