@@ -134,4 +134,43 @@ public sealed class GkeDagTests(CorpusCluster fixture) : IClassFixture<CorpusClu
         Assert.Contains("gs://composer-env-bucket/logs/gke_lifecycle/pod_task/2024-01-07T00:00:00+00:00/1.log", deniedOutput, StringComparison.Ordinal);
         Assert.Contains("storage.objects.create", deniedOutput, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Creating_an_existing_cluster_and_deleting_a_missing_one_succeed_as_in_the_provider()
+    {
+        await using var google = await FakeGoogle.StartAsync();
+        google.AddCluster(FakeGoogle.Project, "europe-west1", "already-there", "127.0.0.1:1", "unused");
+        var home = Directory.CreateDirectory(Path.Combine(fixture.Home, "gke-idempotent")).FullName;
+        Directory.CreateDirectory(Path.Combine(home, "dags"));
+        await File.WriteAllTextAsync(Path.Combine(home, "dags", "gke_idempotent.py"), """
+            from datetime import datetime
+            from airflow import DAG
+            from airflow.providers.google.cloud.operators.kubernetes_engine import GKECreateClusterOperator, GKEDeleteClusterOperator
+
+            with DAG("gke_idempotent", schedule=None, start_date=datetime(2024, 1, 1)):
+                create = GKECreateClusterOperator(task_id="create", location="europe-west1", body={"name": "already-there", "initial_node_count": 1})
+                delete = GKEDeleteClusterOperator(task_id="delete", location="europe-west1", name="never-was")
+                both = GKECreateClusterOperator(task_id="both", location="europe-west1", body={"name": "x", "initial_node_count": 1, "node_pools": [{"name": "p"}]})
+                create >> delete
+            """);
+        var env = new Dictionary<string, string>
+        {
+            ["AIRFLOW__GOOGLE__CONTAINER_API_ENDPOINT"] = google.Url.ToString(),
+            ["AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT"] = new JsonObject
+            {
+                ["conn_type"] = "google_cloud_platform",
+                ["extra"] = new JsonObject { ["keyfile_dict"] = google.KeyFileJson(), ["project"] = FakeGoogle.Project },
+            }.ToJsonString(),
+        };
+
+        var (_, output) = await SiroccoProcess.RunAsync(home, null, env, "dags", "test", "gke_idempotent", "2024-01-06");
+
+        Assert.Contains("Assuming Success: cluster projects/sirocco-test-project/locations/europe-west1/clusters/already-there already exists", output, StringComparison.Ordinal);
+        Assert.Contains("Assuming Success: cluster projects/sirocco-test-project/locations/europe-west1/clusters/never-was does not exist", output, StringComparison.Ordinal);
+        Assert.Contains("body gives both initial_node_count and node_pools; give one", output, StringComparison.Ordinal);
+        Assert.Matches("create.*Marking task as SUCCESS", output);
+        Assert.Matches("delete.*Marking task as SUCCESS", output);
+        Assert.Equal(2, google.Requests("cluster-create") + google.Requests("cluster-delete"));
+        Assert.True(google.Errors.IsEmpty, string.Join('\n', google.Errors));
+    }
 }
