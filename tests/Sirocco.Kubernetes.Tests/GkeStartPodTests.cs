@@ -95,6 +95,24 @@ public sealed class GkeStartPodTests(ClusterFixture fx) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Use_internal_ip_takes_the_private_endpoint()
+    {
+        // The public endpoint is an address nothing answers on; only the private one reaches the cluster.
+        _google.AddCluster(FakeGoogle.Project, Location, "private-gke", "192.0.2.1:443", fx.Cluster.CertificateAuthorityPem, privateEndpoint: $"127.0.0.1:{fx.ServerPort}");
+        var ns = await fx.NamespaceAsync("gke-private");
+        await using var services = Services(new Dictionary<string, string> { ["GCE_METADATA_HOST"] = _google.MetadataHost });
+        var harness = new TryHarness(services: services);
+        var op = Pod("private", ns, cluster: "private-gke");
+        op.UseInternalIp = true;
+
+        Assert.Equal("[1,2]", System.Text.Json.JsonSerializer.Serialize(await harness.RunAsync(op)));
+
+        // A cluster without a private endpoint says so when use_internal_ip asks for one.
+        var e = await Assert.ThrowsAnyAsync<SiroccoException>(() => harness.RunAsync(new GKEStartPodOperator("no-private") { ProjectId = FakeGoogle.Project, Location = Location, ClusterName = "gke-tests", UseInternalIp = true, Image = "busybox", Namespace = ns }));
+        Assert.Contains("has no private endpoint", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Without_a_connection_the_metadata_server_gives_the_token()
     {
         var ns = await fx.NamespaceAsync("gke-md");
