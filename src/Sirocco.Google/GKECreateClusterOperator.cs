@@ -5,7 +5,7 @@ namespace Sirocco.Google;
 
 /// <summary>
 /// Creates a GKE cluster, as the Google provider's <c>GKECreateClusterOperator</c>: <see cref="Body"/> is the Container
-/// API's <c>Cluster</c> (a <c>name</c>, and <c>initial_node_count</c> or <c>node_pools</c>, not both); the create
+/// API's <c>Cluster</c> (a <c>name</c>, and <c>initial_node_count</c> or <c>node_pools</c>, not both), sent as given; the create
 /// operation is polled every <see cref="GkeClusterOperator.PollInterval"/> seconds until it is done. A cluster that already exists (409)
 /// counts as created. Returns the cluster's resource link.
 /// </summary>
@@ -19,7 +19,7 @@ public sealed class GKECreateClusterOperator : GkeClusterOperator
     {
     }
 
-    /// <summary>The cluster, as the Container API's <c>Cluster</c> (snake_case or camelCase field names).</summary>
+    /// <summary>The cluster, as the Container API's <c>Cluster</c> (snake_case or camelCase field names, sent as given).</summary>
     public IDictionary<string, object?>? Body { get; set; }
 
     /// <inheritdoc/>
@@ -55,7 +55,11 @@ public sealed class GKECreateClusterOperator : GkeClusterOperator
         return done["targetLink"]?.GetValue<string>() ?? path;
     }
 
-    /// <summary>The body as the API's camelCase JSON; the provider's checks of name and node counts.</summary>
+    /// <summary>
+    /// The body as JSON, as given: Google's REST API takes the proto field names (snake_case) as well as camelCase, and
+    /// keys inside maps (resource labels, node labels, metadata) must not be renamed. The provider's checks of name
+    /// and node counts, with either spelling.
+    /// </summary>
     private JsonObject ClusterBody()
     {
         if (Body is null || Body.Count == 0)
@@ -63,38 +67,25 @@ public sealed class GKECreateClusterOperator : GkeClusterOperator
             throw new SiroccoException($"task {TaskId}: GKECreateClusterOperator needs body (the cluster to create)");
         }
 
-        var json = Camel(JsonSerializer.SerializeToNode(Body)) as JsonObject ?? throw new SiroccoException($"task {TaskId}: body must be a dict");
+        var json = JsonSerializer.SerializeToNode(Body) as JsonObject ?? throw new SiroccoException($"task {TaskId}: body must be a dict");
         if (json["name"] is not JsonValue nameValue || !nameValue.TryGetValue<string>(out var name) || name.Length == 0)
         {
             throw new SiroccoException($"task {TaskId}: body has no 'name'");
         }
 
-        var hasCount = json["initialNodeCount"] is not null;
-        var hasPools = json["nodePools"] is JsonArray { Count: > 0 };
+        JsonNode? Field(string snake, string camel) => json[snake] ?? json[camel];
+        var hasCount = Field("initial_node_count", "initialNodeCount") is not null;
+        var hasPools = Field("node_pools", "nodePools") is JsonArray { Count: > 0 };
         if (hasCount && hasPools)
         {
             throw new SiroccoException($"task {TaskId}: body gives both initial_node_count and node_pools; give one");
         }
 
-        if (!hasCount && !hasPools && json["autopilot"]?["enabled"]?.GetValue<bool>() != true)
+        if (!hasCount && !hasPools && Field("autopilot", "autopilot")?["enabled"]?.GetValue<bool>() != true)
         {
             throw new SiroccoException($"task {TaskId}: body needs initial_node_count or node_pools (or autopilot.enabled)");
         }
 
         return json;
-    }
-
-    /// <summary>snake_case keys to the REST API's camelCase (protobuf's JSON mapping accepts both; Google's REST needs camel).</summary>
-    private static JsonNode? Camel(JsonNode? node) => node switch
-    {
-        JsonObject o => new JsonObject(o.Select(p => KeyValuePair.Create(CamelName(p.Key), Camel(p.Value?.DeepClone())))),
-        JsonArray a => new JsonArray([.. a.Select(e => Camel(e?.DeepClone()))]),
-        _ => node?.DeepClone(),
-    };
-
-    private static string CamelName(string name)
-    {
-        var parts = name.Split('_');
-        return parts[0] + string.Concat(parts.Skip(1).Select(p => p.Length == 0 ? p : char.ToUpperInvariant(p[0]) + p[1..]));
     }
 }

@@ -70,7 +70,7 @@ public sealed class GcsTaskLogs : IRemoteTaskLogs
     {
         var client = await ClientAsync(cancellationToken).ConfigureAwait(false);
         Directory.CreateDirectory(Path.GetDirectoryName(localPath)!);
-        var partial = localPath + ".download";
+        var partial = $"{localPath}.{Guid.NewGuid():n}.download";
         try
         {
             var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024, useAsync: true);
@@ -91,6 +91,11 @@ public sealed class GcsTaskLogs : IRemoteTaskLogs
         {
             File.Delete(partial);
             throw new SiroccoException($"reading the log {Describe(relativePath)} failed: {(int)e.HttpStatusCode} {e.Error?.Message ?? e.Message}", e);
+        }
+        catch
+        {
+            File.Delete(partial);
+            throw;
         }
     }
 

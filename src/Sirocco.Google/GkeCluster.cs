@@ -28,6 +28,12 @@ public sealed class GkeCluster
     public string CredentialSource => _credential.Source;
 
     /// <summary>
+    /// Identifies the credential (its connection, the connection's content and its key file's version): clients
+    /// made for this cluster are kept per credential, so a rotated key gets a new client.
+    /// </summary>
+    public string CredentialKey => _credential.CacheKey;
+
+    /// <summary>
     /// A Google access token for the API server: cached and refreshed before it expires, so a long pod keeps a valid
     /// token without a request per call.
     /// </summary>

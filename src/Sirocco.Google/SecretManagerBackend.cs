@@ -107,7 +107,7 @@ public sealed partial class SecretManagerBackend : ISecretsBackend, IDisposable
         JsonObject answer;
         try
         {
-            answer = await _rest.SendAsync(HttpMethod.Get, $"v1/projects/{_project}/secrets/{secretId}/versions/latest:access", null, _credential, CancellationToken.None).ConfigureAwait(false);
+            answer = await _rest.SendAsync(HttpMethod.Get, $"v1/projects/{ContainerApi.Segment(_project)}/secrets/{secretId}/versions/latest:access", null, _credential, CancellationToken.None).ConfigureAwait(false);
         }
         catch (GoogleApiException e) when (e.Status == HttpStatusCode.NotFound)
         {

@@ -30,7 +30,7 @@ public sealed class KubernetesSecretsBackend : ISecretsBackend, IDisposable
     private readonly string _connectionsDataKey;
     private readonly string _variablesDataKey;
     private readonly SemaphoreSlim _clientLock = new(1, 1);
-    private (k8s.Kubernetes Client, string Namespace)? _client;
+    private Tuple<k8s.Kubernetes, string>? _client;
 
     /// <summary>
     /// Creates the backend from <c>[secrets] backend_kwargs</c>: <c>namespace</c>, <c>connections_label</c>,
@@ -103,9 +103,9 @@ public sealed class KubernetesSecretsBackend : ISecretsBackend, IDisposable
 
     private async Task<(k8s.Kubernetes Client, string Namespace)> ClientAsync()
     {
-        if (_client is { } ready)
+        if (Volatile.Read(ref _client) is { } ready)
         {
-            return ready;
+            return (ready.Item1, ready.Item2);
         }
 
         await _clientLock.WaitAsync().ConfigureAwait(false);
@@ -121,10 +121,10 @@ public sealed class KubernetesSecretsBackend : ISecretsBackend, IDisposable
                     _environment,
                     CancellationToken.None).ConfigureAwait(false);
                 resolved.Configuration.HttpClientTimeout = TimeSpan.FromSeconds(30);
-                _client = (new k8s.Kubernetes(resolved.Configuration), _namespace ?? resolved.DefaultNamespace);
+                Volatile.Write(ref _client, Tuple.Create(new k8s.Kubernetes(resolved.Configuration), _namespace ?? resolved.DefaultNamespace));
             }
 
-            return _client.Value;
+            return (_client!.Item1, _client.Item2);
         }
         finally
         {
@@ -135,7 +135,7 @@ public sealed class KubernetesSecretsBackend : ISecretsBackend, IDisposable
     /// <summary>Disposes the client.</summary>
     public void Dispose()
     {
-        _client?.Client.Dispose();
+        _client?.Item1.Dispose();
         _clientLock.Dispose();
     }
 }

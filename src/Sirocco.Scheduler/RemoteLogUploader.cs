@@ -14,6 +14,7 @@ internal sealed class RemoteLogUploader
     private readonly string _relativePath;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
+    private readonly CancellationToken _stopToken;
     private readonly Task _periodic;
 
     private RemoteLogUploader(IRemoteTaskLogs remote, string localPath, string relativePath, TimeSpan interval, TimeProvider time, ILogger logger)
@@ -22,6 +23,7 @@ internal sealed class RemoteLogUploader
         _localPath = localPath;
         _relativePath = relativePath;
         _logger = logger;
+        _stopToken = _stop.Token;
         _periodic = PeriodicAsync(interval, time);
     }
 
@@ -68,8 +70,13 @@ internal sealed class RemoteLogUploader
         {
             await _remote.UploadAsync(_localPath, _relativePath, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is SiroccoException or IOException or HttpRequestException or UnauthorizedAccessException
-            || (e is OperationCanceledException && !_stop.IsCancellationRequested))
+        catch (OperationCanceledException) when (cancellationToken == _stopToken && _stop.IsCancellationRequested)
+        {
+            // A periodic upload cut short because the try ended: the final upload follows.
+        }
+#pragma warning disable CA1031 // an upload that fails, whatever the cause, costs the remote copy and never the try's outcome
+        catch (Exception e)
+#pragma warning restore CA1031
         {
             _logger.LogError("Could not upload task log {Local} to {Remote}: {Error}", _localPath, _remote.Describe(_relativePath), e.Message);
         }

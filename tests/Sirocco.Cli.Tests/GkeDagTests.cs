@@ -153,17 +153,31 @@ public sealed class GkeDagTests(CorpusCluster fixture) : IClassFixture<CorpusClu
                 both = GKECreateClusterOperator(task_id="both", location="europe-west1", body={"name": "x", "initial_node_count": 1, "node_pools": [{"name": "p"}]})
                 create >> delete
             """);
+        await using var stranger = await FakeGoogle.StartAsync();
         var env = new Dictionary<string, string>
         {
             ["AIRFLOW__GOOGLE__CONTAINER_API_ENDPOINT"] = google.Url.ToString(),
+            ["AIRFLOW__GOOGLE__STORAGE_API_ENDPOINT"] = google.Url.ToString(),
             ["AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT"] = new JsonObject
             {
                 ["conn_type"] = "google_cloud_platform",
                 ["extra"] = new JsonObject { ["keyfile_dict"] = google.KeyFileJson(), ["project"] = FakeGoogle.Project },
             }.ToJsonString(),
+
+            // Logs go to a bucket through a key Google refuses (signed by another key): the uploads fail, the tries do not.
+            ["AIRFLOW__LOGGING__REMOTE_LOGGING"] = "True",
+            ["AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER"] = "gs://refused-bucket/logs",
+            ["AIRFLOW__LOGGING__REMOTE_LOG_CONN_ID"] = "gcs_refused",
+            ["AIRFLOW_CONN_GCS_REFUSED"] = new JsonObject
+            {
+                ["conn_type"] = "google_cloud_platform",
+                ["extra"] = new JsonObject { ["keyfile_dict"] = stranger.KeyFileJson(new Uri(google.Url, "token").ToString()) },
+            }.ToJsonString(),
         };
 
         var (_, output) = await SiroccoProcess.RunAsync(home, null, env, "dags", "test", "gke_idempotent", "2024-01-06");
+        Assert.Contains("Could not upload task log", output, StringComparison.Ordinal);
+        Assert.Empty(google.ListObjects("refused-bucket"));
 
         Assert.Contains("Assuming Success: cluster projects/sirocco-test-project/locations/europe-west1/clusters/already-there already exists", output, StringComparison.Ordinal);
         Assert.Contains("Assuming Success: cluster projects/sirocco-test-project/locations/europe-west1/clusters/never-was does not exist", output, StringComparison.Ordinal);

@@ -62,6 +62,9 @@ public sealed class GkeStartPodTests(ClusterFixture fx) : IAsyncLifetime
         var harness = new TryHarness(services: services);
         harness.AddConnection(GcpConnection("google_cloud_default", _google.KeyFileJson()));
 
+        // The Kubernetes connection is for another cluster: a GKE task does not read it (this one would not even parse).
+        harness.AddConnection(new Connection { ConnId = "kubernetes_default", ConnType = "kubernetes", Extra = """{"in_cluster": "maybe", "disable_verify_ssl": "true"}""" });
+
         var first = await harness.RunAsync(Pod("first", ns));
         var second = await harness.RunAsync(Pod("second", ns));
 

@@ -9,7 +9,7 @@ namespace Sirocco.Secrets;
 /// </summary>
 public sealed class SecretsCache
 {
-    private readonly ConcurrentDictionary<string, (Task<string?> Value, DateTimeOffset At)> _entries = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (Lazy<Task<string?>> Value, DateTimeOffset At)> _entries = new(StringComparer.Ordinal);
     private readonly TimeSpan _lifetime;
     private readonly TimeProvider _time;
 
@@ -30,10 +30,11 @@ public sealed class SecretsCache
         }
 
         var now = _time.GetUtcNow();
+        // Lazy: AddOrUpdate may call its factories more than once, but only the stored entry's lookup starts.
         var entry = _entries.AddOrUpdate(
             name,
-            n => (lookup(n), now),
-            (n, old) => now - old.At > _lifetime || old.Value.IsFaulted || old.Value.IsCanceled ? (lookup(n), now) : old);
-        return await entry.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+            n => (new Lazy<Task<string?>>(() => lookup(n)), now),
+            (n, old) => now - old.At > _lifetime || old.Value.Value.IsFaulted || old.Value.Value.IsCanceled ? (new Lazy<Task<string?>>(() => lookup(n)), now) : old);
+        return await entry.Value.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 }

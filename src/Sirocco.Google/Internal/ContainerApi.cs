@@ -16,7 +16,10 @@ internal sealed class ContainerApi : IDisposable
     public int Requests => _rest.Requests;
 
     public static string ClusterPath(string project, string location, string cluster) =>
-        $"projects/{project}/locations/{location}/clusters/{cluster}";
+        $"projects/{Segment(project)}/locations/{Segment(location)}/clusters/{Segment(cluster)}";
+
+    /// <summary>A templated value as one path segment (a slash or a query character in it cannot reach another resource).</summary>
+    public static string Segment(string value) => Uri.EscapeDataString(value);
 
     public Task<JsonObject> GetClusterAsync(string project, string location, string cluster, ResolvedCredential credential, CancellationToken cancellationToken) =>
         _rest.SendAsync(HttpMethod.Get, "v1/" + ClusterPath(project, location, cluster), null, credential, cancellationToken);
@@ -26,7 +29,7 @@ internal sealed class ContainerApi : IDisposable
     {
         try
         {
-            return await _rest.SendAsync(HttpMethod.Post, $"v1/projects/{project}/locations/{location}/clusters", new JsonObject { ["cluster"] = cluster }, credential, cancellationToken).ConfigureAwait(false);
+            return await _rest.SendAsync(HttpMethod.Post, $"v1/projects/{Segment(project)}/locations/{Segment(location)}/clusters", new JsonObject { ["cluster"] = cluster }, credential, cancellationToken).ConfigureAwait(false);
         }
         catch (GoogleApiException e) when (e.Status == HttpStatusCode.Conflict)
         {
@@ -71,7 +74,7 @@ internal sealed class ContainerApi : IDisposable
 
             log($"Operation {name} ({operation["operationType"]?.GetValue<string>()}) is {status}; polling again in {pollInterval.TotalSeconds:0.##} s");
             await Task.Delay(pollInterval, cancellationToken).ConfigureAwait(false);
-            operation = await _rest.SendAsync(HttpMethod.Get, $"v1/projects/{project}/locations/{location}/operations/{name}", null, credential, cancellationToken).ConfigureAwait(false);
+            operation = await _rest.SendAsync(HttpMethod.Get, $"v1/projects/{Segment(project)}/locations/{Segment(location)}/operations/{Segment(name)}", null, credential, cancellationToken).ConfigureAwait(false);
         }
     }
 

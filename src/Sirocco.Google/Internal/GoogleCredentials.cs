@@ -68,7 +68,7 @@ internal sealed class GoogleCredentials
 
         var extras = connection?.ExtraDejson() ?? [];
         var chain = Chain(impersonationChain) ?? Chain(extras["impersonation_chain"] ?? extras[ExtraPrefix + "impersonation_chain"]);
-        var key = connId + ":" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(extras.ToJsonString() + "|" + string.Join(',', chain ?? []))));
+        var key = connId + ":" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(extras.ToJsonString() + "|" + string.Join(',', chain ?? []) + "|" + KeyFileVersions(extras))));
         var lazy = _cache.GetOrAdd(key, k => new Lazy<ResolvedCredential>(() => Impersonate(Create(connId, extras, k), chain)));
         try
         {
@@ -151,8 +151,35 @@ internal sealed class GoogleCredentials
     /// <summary>Credentials from extras that belong to no connection (a secrets backend's backend_kwargs), named by <paramref name="what"/>.</summary>
     public ResolvedCredential FromExtras(string what, JsonObject extras)
     {
-        var key = what + ":" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(extras.ToJsonString())));
-        return _cache.GetOrAdd(key, k => new Lazy<ResolvedCredential>(() => Create(what, extras, k, quoted: false))).Value;
+        var key = what + ":" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(extras.ToJsonString() + "|" + KeyFileVersions(extras))));
+        var lazy = _cache.GetOrAdd(key, k => new Lazy<ResolvedCredential>(() => Create(what, extras, k, quoted: false)));
+        try
+        {
+            return lazy.Value;
+        }
+        catch (SiroccoException)
+        {
+            _cache.TryRemove(new KeyValuePair<string, Lazy<ResolvedCredential>>(key, lazy));
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The versions (modification time and length) of the key files a credential would read, so that a key file
+    /// rotated in place gives a new credential.
+    /// </summary>
+    private string KeyFileVersions(JsonObject extras)
+    {
+        var files = new List<string?>
+        {
+            (extras["key_path"] ?? extras[ExtraPrefix + "key_path"])?.ToString(),
+            _options.Environment.GetValueOrDefault("GOOGLE_APPLICATION_CREDENTIALS"),
+        };
+        return string.Join(';', files.Where(f => !string.IsNullOrEmpty(f)).Select(f =>
+        {
+            var info = new FileInfo(f!);
+            return info.Exists ? $"{f}:{info.LastWriteTimeUtc.Ticks}:{info.Length}" : f;
+        }));
     }
 
     private ResolvedCredential Create(string connId, JsonObject extras, string cacheKey, bool quoted = true)

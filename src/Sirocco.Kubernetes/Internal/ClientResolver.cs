@@ -37,7 +37,11 @@ internal static class ClientResolver
         IServiceProvider? services = null)
     {
         Connection? connection = null;
-        if (op.KubernetesConnId is { Length: > 0 } id && connections is not null)
+
+        // A GKE task's cluster comes from Google, as the provider's GKE hook has it: no Kubernetes connection is read
+        // (its TLS or namespace settings are for another cluster).
+        var gke = op is GKEStartPodOperator && op.ConfigFile is not { Length: > 0 };
+        if (!gke && op.KubernetesConnId is { Length: > 0 } id && connections is not null)
         {
             connection = await connections.FindAsync(id, cancellationToken).ConfigureAwait(false);
             if (connection is null && id != DefaultConnId)
@@ -209,7 +213,7 @@ internal static class ClientResolver
             SslCaCerts = ca,
             TokenProvider = new GkeTokenProvider(cluster),
         };
-        var key = $"gke:{cluster.Name}|{cluster.Endpoint}|{cluster.CredentialSource}|{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(cluster.CaCertificatePem)))}";
+        var key = $"gke:{cluster.Name}|{cluster.Endpoint}|{cluster.CredentialKey}|{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(cluster.CaCertificatePem)))}";
         return (config, key, $"GKE cluster {cluster.Name} ({cluster.Endpoint}, credentials from {cluster.CredentialSource})");
     }
 

@@ -5,8 +5,6 @@ namespace Sirocco.Web.Infrastructure;
 /// <summary>Airflow's connection test: whether it is enabled, its button, and the dispatch to the tester of a connection's type.</summary>
 internal static class ConnectionTester
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
-
     /// <summary><c>[core] test_connection</c>: Disabled (the default, as in Airflow), Enabled or Hidden.</summary>
     public static string Mode(Configuration.SiroccoConfig config) =>
         config.Get("core", "test_connection", "Disabled")!.Trim().ToUpperInvariant() switch
