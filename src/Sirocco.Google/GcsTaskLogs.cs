@@ -45,10 +45,10 @@ public sealed class GcsTaskLogs : IRemoteTaskLogs
     public string Prefix { get; }
 
     /// <inheritdoc/>
-    public string Describe(string relativePath) => $"gs://{Bucket}/{ObjectName(relativePath)}";
+    public string Describe(string name) => $"gs://{Bucket}/{ObjectName(name)}";
 
     /// <inheritdoc/>
-    public async Task UploadAsync(string localPath, string relativePath, CancellationToken cancellationToken)
+    public async Task UploadAsync(string localPath, string name, CancellationToken cancellationToken)
     {
         var client = await ClientAsync(cancellationToken).ConfigureAwait(false);
         var stream = new FileStream(localPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 64 * 1024, useAsync: true);
@@ -56,17 +56,17 @@ public sealed class GcsTaskLogs : IRemoteTaskLogs
         {
             try
             {
-                await client.UploadObjectAsync(Bucket, ObjectName(relativePath), "text/plain", stream, cancellationToken: cancellationToken).ConfigureAwait(false);
+                await client.UploadObjectAsync(Bucket, ObjectName(name), "text/plain", stream, cancellationToken: cancellationToken).ConfigureAwait(false);
             }
             catch (global::Google.GoogleApiException e)
             {
-                throw new SiroccoException($"uploading the log to {Describe(relativePath)} failed: {(int)e.HttpStatusCode} {e.Error?.Message ?? e.Message}", e);
+                throw new SiroccoException($"uploading the log to {Describe(name)} failed: {(int)e.HttpStatusCode} {e.Error?.Message ?? e.Message}", e);
             }
         }
     }
 
     /// <inheritdoc/>
-    public async Task<bool> DownloadAsync(string relativePath, string localPath, CancellationToken cancellationToken)
+    public async Task<bool> DownloadAsync(string name, string localPath, CancellationToken cancellationToken)
     {
         var client = await ClientAsync(cancellationToken).ConfigureAwait(false);
         Directory.CreateDirectory(Path.GetDirectoryName(localPath)!);
@@ -76,7 +76,7 @@ public sealed class GcsTaskLogs : IRemoteTaskLogs
             var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024, useAsync: true);
             await using (file.ConfigureAwait(false))
             {
-                await client.DownloadObjectAsync(Bucket, ObjectName(relativePath), file, cancellationToken: cancellationToken).ConfigureAwait(false);
+                await client.DownloadObjectAsync(Bucket, ObjectName(name), file, cancellationToken: cancellationToken).ConfigureAwait(false);
             }
 
             File.Move(partial, localPath, overwrite: true);
@@ -90,7 +90,7 @@ public sealed class GcsTaskLogs : IRemoteTaskLogs
         catch (global::Google.GoogleApiException e)
         {
             File.Delete(partial);
-            throw new SiroccoException($"reading the log {Describe(relativePath)} failed: {(int)e.HttpStatusCode} {e.Error?.Message ?? e.Message}", e);
+            throw new SiroccoException($"reading the log {Describe(name)} failed: {(int)e.HttpStatusCode} {e.Error?.Message ?? e.Message}", e);
         }
         catch
         {
@@ -99,7 +99,7 @@ public sealed class GcsTaskLogs : IRemoteTaskLogs
         }
     }
 
-    private string ObjectName(string relativePath) => Prefix + relativePath.Replace('\\', '/');
+    private string ObjectName(string name) => Prefix + name.Replace('\\', '/');
 
     private async Task<StorageClient> ClientAsync(CancellationToken cancellationToken)
     {

@@ -28,9 +28,9 @@ internal sealed class RemoteLogUploader
     }
 
     /// <summary>Starts the uploads of a try's log, or null without a remote log store.</summary>
-    public static RemoteLogUploader? Start(IServiceProvider? runtime, string logFolder, string localPath, TimeSpan interval, TimeProvider time, ILogger logger) =>
+    public static RemoteLogUploader? Start(IServiceProvider? runtime, string localPath, string remoteName, TimeSpan interval, TimeProvider time, ILogger logger) =>
         runtime?.GetService(typeof(IRemoteTaskLogs)) is IRemoteTaskLogs remote
-            ? new RemoteLogUploader(remote, localPath, Path.GetRelativePath(logFolder, localPath), interval, time, logger)
+            ? new RemoteLogUploader(remote, localPath, remoteName, interval, time, logger)
             : null;
 
     /// <summary>Stops the periodic uploads and uploads the finished log.</summary>
@@ -87,10 +87,11 @@ internal sealed class RemoteLogUploader
 public static class TaskLogFiles
 {
     /// <summary>
-    /// The local log when it exists; else, with a remote log store, the remote log downloaded below
-    /// <c>base_log_folder/.remote/</c> (downloaded again while the try is not finished, kept once it is); else null.
+    /// The local log when it exists; else, with a remote log store, the remote log <paramref name="remoteName"/>
+    /// (<see cref="TaskLogPaths.RemoteName"/>) downloaded below <c>base_log_folder/.remote/</c> (downloaded again while
+    /// the try is not finished, kept once it is); else null.
     /// </summary>
-    public static async Task<string?> LocateAsync(string logFolder, string localPath, IRemoteTaskLogs? remote, bool finished, CancellationToken cancellationToken)
+    public static async Task<string?> LocateAsync(string logFolder, string localPath, string remoteName, IRemoteTaskLogs? remote, bool finished, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(logFolder);
         ArgumentNullException.ThrowIfNull(localPath);
@@ -99,13 +100,22 @@ public static class TaskLogFiles
             return File.Exists(localPath) ? localPath : null;
         }
 
-        var relative = Path.GetRelativePath(logFolder, localPath);
-        var copy = Path.Combine(logFolder, ".remote", relative);
+        var copy = Path.Combine(logFolder, ".remote", remoteName);
         if (finished && File.Exists(copy))
         {
             return copy;
         }
 
-        return await remote.DownloadAsync(relative, copy, cancellationToken).ConfigureAwait(false) ? copy : null;
+        return await remote.DownloadAsync(remoteName, copy, cancellationToken).ConfigureAwait(false) ? copy : null;
+    }
+
+    /// <summary>
+    /// Whether try <paramref name="tryNumber"/> of <paramref name="ti"/> has ended (its log will not grow): an earlier
+    /// try, or the latest one once it is neither running nor queued.
+    /// </summary>
+    public static bool Finished(TaskInstance ti, int tryNumber)
+    {
+        ArgumentNullException.ThrowIfNull(ti);
+        return tryNumber < ti.TryNumber || (tryNumber == ti.TryNumber && ti.State is not (TaskInstanceState.Running or TaskInstanceState.Queued));
     }
 }

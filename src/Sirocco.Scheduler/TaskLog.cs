@@ -15,6 +15,14 @@ public static class TaskLogPaths
             taskId,
             AirflowTime.IsoFormat(logicalDate.ToUniversalTime()) + (mapIndex >= 0 ? $"_map{mapIndex}" : string.Empty),
             tryNumber.ToString(CultureInfo.InvariantCulture) + ".log");
+
+    /// <summary>
+    /// A try's log name in a remote log store, as Airflow 2 names it (its default <c>log_filename_template</c>):
+    /// <c>dag_id=D/run_id=R/task_id=T/[map_index=M/]attempt=N.log</c>, so logs Airflow wrote to the bucket and logs
+    /// Sirocco writes sit side by side.
+    /// </summary>
+    public static string RemoteName(string dagId, string taskId, string runId, int tryNumber, int mapIndex = -1) =>
+        $"dag_id={dagId}/run_id={runId}/task_id={taskId}/{(mapIndex >= 0 ? $"map_index={mapIndex.ToString(CultureInfo.InvariantCulture)}/" : string.Empty)}attempt={tryNumber.ToString(CultureInfo.InvariantCulture)}.log";
 }
 
 /// <summary>

@@ -48,7 +48,7 @@ internal sealed class TryRunner : ITryExecutor
         var (_, run, ti, _, _) = request;
         var path = TaskLogPaths.For(_options.LogFolder, ti.DagId, ti.TaskId, run.LogicalDate, ti.TryNumber, ti.MapIndex);
         var logger = _options.LoggerFactory?.CreateLogger("Sirocco.Scheduler") ?? NullLogger.Instance;
-        var uploader = RemoteLogUploader.Start(_services.Runtime, _options.LogFolder, path, _options.RemoteLogUploadInterval, _time, logger);
+        var uploader = RemoteLogUploader.Start(_services.Runtime, path, TaskLogPaths.RemoteName(ti.DagId, ti.TaskId, ti.RunId, ti.TryNumber, ti.MapIndex), _options.RemoteLogUploadInterval, _time, logger);
         try
         {
             return await RunLoggedAsync(request, control, path).ConfigureAwait(false);

@@ -107,12 +107,16 @@ public sealed class GkeDagTests(CorpusCluster fixture) : IClassFixture<CorpusClu
         Assert.DoesNotContain(fixture.Cluster.Token, output, StringComparison.Ordinal);
         Assert.DoesNotContain("PRIVATE KEY", output, StringComparison.Ordinal);
 
-        // Every try's log is in the bucket, at Airflow's path below the remote folder.
+        // Every try's log is in the bucket, named as Airflow 2 names it below the remote folder.
         Assert.True(google.Errors.IsEmpty, string.Join('\n', google.Errors));
         Assert.Equal(
-            ["logs/gke_lifecycle/create_cluster/2024-01-06T00:00:00+00:00/1.log", "logs/gke_lifecycle/delete_cluster/2024-01-06T00:00:00+00:00/1.log", "logs/gke_lifecycle/pod_task/2024-01-06T00:00:00+00:00/1.log"],
+            [
+                "logs/dag_id=gke_lifecycle/run_id=manual__2024-01-06T00:00:00+00:00/task_id=create_cluster/attempt=1.log",
+                "logs/dag_id=gke_lifecycle/run_id=manual__2024-01-06T00:00:00+00:00/task_id=delete_cluster/attempt=1.log",
+                "logs/dag_id=gke_lifecycle/run_id=manual__2024-01-06T00:00:00+00:00/task_id=pod_task/attempt=1.log",
+            ],
             google.ListObjects("composer-env-bucket"));
-        var podLog = System.Text.Encoding.UTF8.GetString(google.GetObject("composer-env-bucket", "logs/gke_lifecycle/pod_task/2024-01-06T00:00:00+00:00/1.log")!);
+        var podLog = System.Text.Encoding.UTF8.GetString(google.GetObject("composer-env-bucket", "logs/dag_id=gke_lifecycle/run_id=manual__2024-01-06T00:00:00+00:00/task_id=pod_task/attempt=1.log")!);
         Assert.Contains("password matches", podLog, StringComparison.Ordinal);
         Assert.Equal(1, google.Requests("token"));
 
@@ -131,7 +135,7 @@ public sealed class GkeDagTests(CorpusCluster fixture) : IClassFixture<CorpusClu
         var (deniedCode, deniedOutput) = await SiroccoProcess.RunAsync(home, null, env, "dags", "test", "gke_lifecycle", "2024-01-07");
         Assert.True(deniedCode == 0 && deniedOutput.Contains("finished: success", StringComparison.Ordinal), deniedOutput);
         Assert.Contains("Could not upload task log", deniedOutput, StringComparison.Ordinal);
-        Assert.Contains("gs://composer-env-bucket/logs/gke_lifecycle/pod_task/2024-01-07T00:00:00+00:00/1.log", deniedOutput, StringComparison.Ordinal);
+        Assert.Contains("gs://composer-env-bucket/logs/dag_id=gke_lifecycle/run_id=manual__2024-01-07T00:00:00+00:00/task_id=pod_task/attempt=1.log", deniedOutput, StringComparison.Ordinal);
         Assert.Contains("storage.objects.create", deniedOutput, StringComparison.Ordinal);
     }
 

@@ -37,9 +37,8 @@ public sealed class RemoteLogTests(WebFixture fixture) : IClassFixture<WebFixtur
         // Written on "another machine": uploaded from a file that is not below this server's log folder.
         var elsewhere = Path.Combine(Directory.CreateTempSubdirectory("sirocco-remote-log-").FullName, "1.log");
         await File.WriteAllTextAsync(elsewhere, "[t] {INFO} loaded 42 rows\n[t] {INFO} with bucket-s3cr3t-77\n");
-        var relative = Path.GetRelativePath(fixture.LogFolder, TaskLogPaths.For(fixture.LogFolder, "remote_log_dag", "load", when, 1));
-        await remote.UploadAsync(elsewhere, relative, CancellationToken.None);
-        Assert.NotNull(google.GetObject("env-bucket", "logs/remote_log_dag/load/2021-07-01T00:00:00+00:00/1.log"));
+        await remote.UploadAsync(elsewhere, TaskLogPaths.RemoteName("remote_log_dag", "load", "remote_run", 1), CancellationToken.None);
+        Assert.NotNull(google.GetObject("env-bucket", "logs/dag_id=remote_log_dag/run_id=remote_run/task_id=load/attempt=1.log"));
 
         await using var server = await SiroccoWebServer.StartAsync(new WebServerOptions
         {

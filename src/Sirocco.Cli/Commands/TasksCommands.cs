@@ -297,10 +297,10 @@ internal static class TasksCommands
             {
                 // Another machine's try, or a local file cleaned away: the remote copy when logs are kept remotely.
                 var remote = ctx.RemoteLogs;
-                var finished = number < ti.TryNumber || ti.State is not (TaskInstanceState.Running or TaskInstanceState.Queued);
-                path = await TaskLogFiles.LocateAsync(folder, path, remote, finished, ct)
+                var remoteName = TaskLogPaths.RemoteName(r.DagId, task, r.RunId, number, ti.MapIndex);
+                path = await TaskLogFiles.LocateAsync(folder, path, remoteName, remote, TaskLogFiles.Finished(ti, number), ct)
                     ?? throw new SiroccoException(
-                        $"No log for try {number} of {r.DagId}.{task} in {r.RunId} (expected {path}{(remote is null ? string.Empty : " or " + remote.Describe(Path.GetRelativePath(folder, path)))})");
+                        $"No log for try {number} of {r.DagId}.{task} in {r.RunId} (expected {path}{(remote is null ? string.Empty : " or " + remote.Describe(remoteName))})");
             }
 
             long position = 0;

@@ -25,12 +25,10 @@ internal static class LogReader
         TaskLogFiles.LocateAsync(
             state.LogFolder,
             TaskLogPaths.For(state.LogFolder, run.DagId, ti.TaskId, run.LogicalDate, tryNumber, ti.MapIndex),
+            TaskLogPaths.RemoteName(run.DagId, ti.TaskId, run.RunId, tryNumber, ti.MapIndex),
             state.Options.RemoteLogs,
-            Finished(ti, tryNumber),
+            TaskLogFiles.Finished(ti, tryNumber),
             ct);
-
-    private static bool Finished(TaskInstance ti, int tryNumber) =>
-        tryNumber < ti.TryNumber || (tryNumber == ti.TryNumber && ti.State is not (TaskInstanceState.Running or TaskInstanceState.Queued));
 
     /// <summary>The last part of a log (whole lines, at most <see cref="ChunkLimit"/> bytes) and how many bytes come before it.</summary>
     public static async Task<(LogChunk Chunk, long Skipped)> ReadTailAsync(WebState state, DagRun run, TaskInstance ti, int tryNumber, CancellationToken ct)
@@ -48,7 +46,7 @@ internal static class LogReader
             start = length - ChunkLimit + (newline < 0 ? n : newline + 1);
         }
 
-        return (await ReadAsync(state, path, Finished(ti, tryNumber), start, false, ct).ConfigureAwait(false), start);
+        return (await ReadAsync(state, path, TaskLogFiles.Finished(ti, tryNumber), start, false, ct).ConfigureAwait(false), start);
     }
 
     /// <summary>Writes a whole log, masked, line by line (memory bounded by the longest line).</summary>
@@ -77,7 +75,7 @@ internal static class LogReader
     }
 
     public static async Task<LogChunk> ReadAsync(WebState state, DagRun run, TaskInstance ti, int tryNumber, long offset, bool full, CancellationToken ct) =>
-        await ReadAsync(state, await LocateAsync(state, run, ti, tryNumber, ct).ConfigureAwait(false), Finished(ti, tryNumber), offset, full, ct).ConfigureAwait(false);
+        await ReadAsync(state, await LocateAsync(state, run, ti, tryNumber, ct).ConfigureAwait(false), TaskLogFiles.Finished(ti, tryNumber), offset, full, ct).ConfigureAwait(false);
 
     private static async Task<LogChunk> ReadAsync(WebState state, string? path, bool finished, long offset, bool full, CancellationToken ct)
     {
