@@ -179,7 +179,7 @@ internal sealed class CliContext : IAsyncDisposable
 
         var settings = DagFiles.Airflow.AirflowLocalSettings.Load(
             Path.Combine(Home, "config", "airflow_local_settings.py"),
-            new DagFiles.Airflow.AirflowDagFileParserOptions { Environment = Environment, Variables = Store });
+            new DagFiles.Airflow.AirflowDagFileParserOptions { Environment = Environment, Variables = Store, Secrets = Secrets });
         return settings is null ? runtime : runtime.Add<Kubernetes.IPodMutationHook>(settings);
     }
 

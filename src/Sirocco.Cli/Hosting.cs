@@ -34,7 +34,7 @@ internal static class Hosting
             Watch = watch,
 
             // Airflow DAG files (*.py) that only use pods load unchanged; Variable.get at parse time reads the store.
-            AdditionalParsers = [new DagFiles.Airflow.AirflowDagFileParser(new DagFiles.Airflow.AirflowDagFileParserOptions { Environment = ctx.Environment, Variables = ctx.Store })],
+            AdditionalParsers = [new DagFiles.Airflow.AirflowDagFileParser(new DagFiles.Airflow.AirflowDagFileParserOptions { Environment = ctx.Environment, Variables = ctx.Store, Secrets = ctx.Secrets })],
         });
     }
 

@@ -52,7 +52,7 @@ public sealed class AirflowDagFileParser : IDagFileParser
         try
         {
             var module = Syntax(text, contentHash);
-            var library = new Library(path, _options.TimeProvider, _environment, _options.Variables);
+            var library = new Library(path, _options.TimeProvider, _environment, _options.Variables, _options.Secrets);
             var interpreter = new Interpreter(module, library, timeout, _options.MaxSteps, cancellationToken);
             interpreter.Run();
             return new DagFileParseResult(library.Results(interpreter.Globals, text), []);

@@ -20,6 +20,12 @@ public sealed class AirflowDagFileParserOptions
     /// <summary>Where <c>Variable.get(...)</c> at parse time reads Variables; null means none are stored.</summary>
     public IVariableStore? Variables { get; init; }
 
+    /// <summary>
+    /// The secrets backend (<c>[secrets] backend</c>) <c>Variable.get(...)</c> asks first at parse time, before the
+    /// environment and <see cref="Variables"/>, as Airflow does; null means none.
+    /// </summary>
+    public Sirocco.Secrets.ISecretsBackend? Secrets { get; init; }
+
     /// <summary>The most statements, loop iterations and calls one file may run (1,000,000 by default).</summary>
     public long MaxSteps { get; init; } = 1_000_000;
 }

@@ -89,7 +89,7 @@ public sealed class AirflowLocalSettings : IPodMutationHook
 
     private object? Run(out Interpreter interpreter)
     {
-        var library = new Library(Source, _options.TimeProvider, _environment, _options.Variables);
+        var library = new Library(Source, _options.TimeProvider, _environment, _options.Variables, _options.Secrets);
         interpreter = new Interpreter(_module, library, Timeout, _options.MaxSteps, CancellationToken.None);
         try
         {

@@ -19,18 +19,22 @@ public sealed class SecretManagerTests : IDisposable
     {
         await using var google = await FakeGoogle.StartAsync();
         google.SetSecret(FakeGoogle.Project, "airflow-variables-db_host", "sm-host.internal");
+        google.SetSecret(FakeGoogle.Project, "airflow-variables-target_table", "events_from_sm");
         google.SetSecret(FakeGoogle.Project, "airflow-connections-warehouse", "postgresql://etl:pw-from-sm-123@db.internal:5432/dwh");
         Directory.CreateDirectory(Path.Combine(_home, "dags"));
         await File.WriteAllTextAsync(Path.Combine(_home, "dags", "secrets_dag.py"), """
             from datetime import datetime
             from airflow import DAG
+            from airflow.models import Variable
             from airflow.operators.bash import BashOperator
+
+            TABLE = Variable.get("target_table")
 
             with DAG("secrets_dag", schedule=None, start_date=datetime(2024, 1, 1)):
                 BashOperator(
                     task_id="show",
                     bash_command="echo host={{ var.value.db_host }} again={{ var.value.db_host }} env={{ var.value.only_env }} "
-                                 "login={{ conn.warehouse.login }} pw={{ conn.warehouse.password }}",
+                                 "login={{ conn.warehouse.login }} pw={{ conn.warehouse.password }} table=" + TABLE,
                 )
             """);
         var env = new Dictionary<string, string>
@@ -45,9 +49,9 @@ public sealed class SecretManagerTests : IDisposable
         var (code, output) = await SiroccoProcess.RunAsync(_home, null, env, "dags", "test", "secrets_dag", "2024-01-06");
 
         Assert.True(code == 0 && output.Contains("finished: success", StringComparison.Ordinal), output);
-        Assert.Contains("host=sm-host.internal again=sm-host.internal env=from-env login=etl pw=***", output, StringComparison.Ordinal);
+        Assert.Contains("host=sm-host.internal again=sm-host.internal env=from-env login=etl pw=*** table=events_from_sm", output, StringComparison.Ordinal);
         Assert.DoesNotContain("pw-from-sm-123", output, StringComparison.Ordinal);
-        Assert.Equal(3, google.Requests("secret-access"));
+        Assert.Equal(4, google.Requests("secret-access"));
         Assert.True(google.Errors.IsEmpty, string.Join('\n', google.Errors));
 
         // An unknown backend class is refused by name.

@@ -30,13 +30,15 @@ internal sealed class Library
     private readonly TimeProvider _time;
     private readonly IReadOnlyDictionary<string, string> _environment;
     private readonly IVariableStore? _variables;
+    private readonly Sirocco.Secrets.ISecretsBackend? _secrets;
 
-    public Library(string filePath, TimeProvider time, IReadOnlyDictionary<string, string> environment, IVariableStore? variables)
+    public Library(string filePath, TimeProvider time, IReadOnlyDictionary<string, string> environment, IVariableStore? variables, Sirocco.Secrets.ISecretsBackend? secrets = null)
     {
         FilePath = filePath;
         _time = time;
         _environment = environment;
         _variables = variables;
+        _secrets = secrets;
         Build();
     }
 
@@ -581,10 +583,11 @@ internal sealed class Library
         a.Check("Variable.get", 3, "key", "default_var", "deserialize_json");
         var key = a.Get(0, "key") as string ?? throw new DagEvalException("Variable.get() needs key, a str");
         var json = Interpreter.Truthy(a.Get(2, "deserialize_json", false));
-        string? text = null;
+        // The secrets backend first, then the environment, then the store, as Airflow's search path.
+        var text = _secrets?.GetVariableAsync(key, CancellationToken.None).GetAwaiter().GetResult();
         foreach (var prefix in new[] { "SIROCCO_VAR_", "AIRFLOW_VAR_" })
         {
-            if (_environment.TryGetValue(prefix + key.ToUpperInvariant(), out var env))
+            if (text is null && _environment.TryGetValue(prefix + key.ToUpperInvariant(), out var env))
             {
                 text = env;
                 break;
