@@ -43,7 +43,8 @@ public sealed class GoogleCloud : IDisposable
         ?? throw new SiroccoException($"{who}: no Google Cloud access in this process: the composition root must add it with AddGoogleCloud");
 
     /// <summary>
-    /// The API server of GKE cluster <c>projects/<paramref name="project"/>/locations/<paramref name="location"/>/clusters/<paramref name="cluster"/></c>,
+    /// The API server of GKE cluster <c>projects/<paramref name="project"/>/locations/<paramref name="location"/>/clusters/<paramref name="cluster"/></c>
+    /// (the project of the connection or its key when <paramref name="project"/> is null),
     /// read with the credentials of connection <paramref name="gcpConnId"/> (application default credentials when it
     /// is <c>google_cloud_default</c> and not defined), impersonating <paramref name="impersonationChain"/> when given
     /// (an account, or a list whose last account is impersonated through the others).
@@ -51,7 +52,7 @@ public sealed class GoogleCloud : IDisposable
     public async Task<GkeCluster> GetClusterAsync(
         ConnectionAccessor? connections,
         string gcpConnId,
-        string project,
+        string? project,
         string location,
         string cluster,
         bool useInternalIp,
@@ -60,6 +61,8 @@ public sealed class GoogleCloud : IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(gcpConnId);
         var credential = await Credentials.ResolveAsync(connections, gcpConnId, cancellationToken, impersonationChain).ConfigureAwait(false);
+        project ??= credential.Project
+            ?? throw new SiroccoException($"GKE cluster {cluster} in {location}: no project_id, and the credentials of '{gcpConnId}' name no project");
         var key = $"{credential.CacheKey}|{ContainerApi.ClusterPath(project, location, cluster)}|{useInternalIp}";
         var now = _time.GetUtcNow();
         var entry = _clusters.AddOrUpdate(

@@ -21,7 +21,7 @@ public class GKEStartPodOperator : KubernetesPodOperator
     /// <summary>The template fields: the pod operator's plus the cluster's coordinates.</summary>
     public override IReadOnlyList<string> TemplateFields => [.. base.TemplateFields, .. GkeFields];
 
-    /// <summary>The Google Cloud project of the cluster.</summary>
+    /// <summary>The Google Cloud project of the cluster; the connection's (or the key's) project when not given.</summary>
     public string? ProjectId { get; set; }
 
     /// <summary>The cluster's region or zone, e.g. <c>us-central1</c>.</summary>
@@ -49,9 +49,9 @@ public class GKEStartPodOperator : KubernetesPodOperator
     public override async Task<object?> ExecuteAsync(TaskExecutionContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (string.IsNullOrEmpty(ProjectId) || string.IsNullOrEmpty(Location) || string.IsNullOrEmpty(ClusterName))
+        if (string.IsNullOrEmpty(Location) || string.IsNullOrEmpty(ClusterName))
         {
-            throw new SiroccoException($"task {TaskId}: GKEStartPodOperator needs project_id, location and cluster_name");
+            throw new SiroccoException($"task {TaskId}: GKEStartPodOperator needs location and cluster_name");
         }
 
         return await base.ExecuteAsync(context, cancellationToken).ConfigureAwait(false);

@@ -66,7 +66,11 @@ public sealed class GkeStartPodTests(ClusterFixture fx) : IAsyncLifetime
         harness.AddConnection(new Connection { ConnId = "kubernetes_default", ConnType = "kubernetes", Extra = """{"in_cluster": "maybe", "disable_verify_ssl": "true"}""" });
 
         var first = await harness.RunAsync(Pod("first", ns));
-        var second = await harness.RunAsync(Pod("second", ns));
+
+        // Without project_id the connection's project is the cluster's, as in the provider.
+        var noProject = Pod("second", ns);
+        noProject.ProjectId = null;
+        var second = await harness.RunAsync(noProject);
 
         Assert.Equal("[1,2]", System.Text.Json.JsonSerializer.Serialize(first));
         Assert.Equal("[1,2]", System.Text.Json.JsonSerializer.Serialize(second));

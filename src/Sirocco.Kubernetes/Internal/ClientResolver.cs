@@ -196,7 +196,7 @@ internal static class ClientResolver
         GKEStartPodOperator op, ConnectionAccessor? connections, IServiceProvider? services, CancellationToken cancellationToken)
     {
         var google = Sirocco.Google.GoogleCloud.From(services, $"task {op.TaskId}");
-        var cluster = await google.GetClusterAsync(connections, op.GcpConnId, op.ProjectId!, op.Location!, op.ClusterName!, op.UseInternalIp, cancellationToken, op.ImpersonationChain).ConfigureAwait(false);
+        var cluster = await google.GetClusterAsync(connections, op.GcpConnId, string.IsNullOrEmpty(op.ProjectId) ? null : op.ProjectId, op.Location!, op.ClusterName!, op.UseInternalIp, cancellationToken, op.ImpersonationChain).ConfigureAwait(false);
         var ca = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
         try
         {
