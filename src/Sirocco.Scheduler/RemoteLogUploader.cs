@@ -86,10 +86,12 @@ internal sealed class RemoteLogUploader
 /// <summary>Finds the file to read a try's log from: the local one, else a copy of the remote one.</summary>
 public static class TaskLogFiles
 {
+    private static readonly TimeSpan RunningCopyLifetime = TimeSpan.FromSeconds(5);
+
     /// <summary>
     /// The local log when it exists; else, with a remote log store, the remote log <paramref name="remoteName"/>
-    /// (<see cref="TaskLogPaths.RemoteName"/>) downloaded below <c>base_log_folder/.remote/</c> (downloaded again while
-    /// the try is not finished, kept once it is); else null.
+    /// (<see cref="TaskLogPaths.RemoteName"/>) downloaded below <c>base_log_folder/.remote/</c> (downloaded again, at most
+    /// every 5 seconds, while the try is not finished; kept once it is); else null.
     /// </summary>
     public static async Task<string?> LocateAsync(string logFolder, string localPath, string remoteName, IRemoteTaskLogs? remote, bool finished, CancellationToken cancellationToken)
     {
@@ -100,8 +102,10 @@ public static class TaskLogFiles
             return File.Exists(localPath) ? localPath : null;
         }
 
+        // A finished try's copy is kept; a running try's is reused for a few seconds, so a page polling the log
+        // every second does not download the whole object each time.
         var copy = Path.Combine(logFolder, ".remote", remoteName);
-        if (finished && File.Exists(copy))
+        if (File.Exists(copy) && (finished || DateTime.UtcNow - File.GetLastWriteTimeUtc(copy) < RunningCopyLifetime))
         {
             return copy;
         }
