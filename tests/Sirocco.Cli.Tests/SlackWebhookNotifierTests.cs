@@ -1,6 +1,9 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace Sirocco.Cli.Tests;
 
@@ -19,7 +22,7 @@ public sealed class SlackWebhookNotifierTests : IDisposable
     [Fact]
     public async Task A_failure_posts_the_rendered_message_to_the_webhook_and_a_refusing_webhook_changes_nothing()
     {
-        await using var server = new LoopbackHttp((path, _, _) => path.Contains("revoked", StringComparison.Ordinal) ? (403, "invalid_token") : (200, "ok"));
+        await using var server = await LoopbackHttp.StartAsync((path, _, _) => path.Contains("revoked", StringComparison.Ordinal) ? (403, "invalid_token") : (200, "ok"));
         Directory.CreateDirectory(Path.Combine(_home, "dags"));
         await File.WriteAllTextAsync(Path.Combine(_home, "dags", "slack.py"), """
             from datetime import datetime
@@ -64,7 +67,7 @@ public sealed class SlackWebhookNotifierTests : IDisposable
     public async Task Send_slack_notification_posts_with_the_api_token_and_slacks_refusal_is_logged()
     {
         // Slack answers 200 with ok false when it refuses.
-        await using var server = new LoopbackHttp((_, _, body) =>
+        await using var server = await LoopbackHttp.StartAsync((_, _, body) =>
             (200, body["channel"]!.GetValue<string>() == "#archived" ? """{"ok":false,"error":"is_archived"}""" : """{"ok":true}"""));
         Directory.CreateDirectory(Path.Combine(_home, "dags"));
         await File.WriteAllTextAsync(Path.Combine(_home, "dags", "slack_api.py"), """
@@ -100,59 +103,49 @@ public sealed class SlackWebhookNotifierTests : IDisposable
     }
 }
 
-/// <summary>An HTTP server on a loopback port that records each POST (path, Authorization, JSON body) and answers as told.</summary>
+/// <summary>
+/// An HTTP server on a loopback port (Kestrel, port chosen by the OS, so no other server can take it first) that
+/// records each POST (path, Authorization, JSON body) and answers as told.
+/// </summary>
 internal sealed class LoopbackHttp : IAsyncDisposable
 {
-    private readonly HttpListener _listener = new();
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task _serving;
+    private readonly WebApplication _app;
 
-    public LoopbackHttp(Func<string, string?, JsonNode, (int Status, string Answer)> answer)
+    private LoopbackHttp(WebApplication app, int port)
     {
-        Port = SmtpNotifierTests.FreePort();
-        _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
-        _listener.Start();
-        _serving = Task.Run(async () =>
-        {
-            while (!_stop.IsCancellationRequested)
-            {
-                HttpListenerContext ctx;
-                try
-                {
-                    ctx = await _listener.GetContextAsync();
-                }
-                catch (Exception) when (_stop.IsCancellationRequested)
-                {
-                    return;
-                }
-
-                using var reader = new StreamReader(ctx.Request.InputStream);
-                var body = JsonNode.Parse(await reader.ReadToEndAsync())!;
-                var path = ctx.Request.Url!.AbsolutePath;
-                var auth = ctx.Request.Headers["Authorization"];
-                Posts.Enqueue((path, auth, body));
-                var (status, text) = answer(path, auth, body);
-                ctx.Response.StatusCode = status;
-                await using (var w = new StreamWriter(ctx.Response.OutputStream))
-                {
-                    await w.WriteAsync(text);
-                }
-
-                ctx.Response.Close();
-            }
-        });
+        _app = app;
+        Port = port;
     }
 
     public int Port { get; }
 
     public ConcurrentQueue<(string Path, string? Auth, JsonNode Body)> Posts { get; } = new();
 
+    public static async Task<LoopbackHttp> StartAsync(Func<string, string?, JsonNode, (int Status, string Answer)> answer)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var app = builder.Build();
+        LoopbackHttp? server = null;
+        app.MapPost("/{**path}", async (HttpContext http) =>
+        {
+            using var reader = new StreamReader(http.Request.Body);
+            var body = JsonNode.Parse(await reader.ReadToEndAsync())!;
+            var path = http.Request.Path.Value ?? "/";
+            var auth = http.Request.Headers.Authorization.ToString() is { Length: > 0 } a ? a : null;
+            server!.Posts.Enqueue((path, auth, body));
+            var (status, text) = answer(path, auth, body);
+            return Results.Text(text, statusCode: status);
+        });
+        await app.StartAsync();
+        server = new LoopbackHttp(app, new Uri(app.Urls.First()).Port);
+        return server;
+    }
+
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync();
-        _listener.Stop();
-        await Task.WhenAny(_serving, Task.Delay(TimeSpan.FromSeconds(10)));
-        _listener.Close();
-        _stop.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
     }
 }
