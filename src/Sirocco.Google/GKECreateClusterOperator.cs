@@ -7,7 +7,7 @@ namespace Sirocco.Google;
 /// Creates a GKE cluster, as the Google provider's <c>GKECreateClusterOperator</c>: <see cref="Body"/> is the Container
 /// API's <c>Cluster</c> (a <c>name</c>, and <c>initial_node_count</c> or <c>node_pools</c>, not both), sent as given; the create
 /// operation is polled every <see cref="GkeClusterOperator.PollInterval"/> seconds until it is done. A cluster that already exists (409)
-/// counts as created. Returns the cluster's resource link.
+/// counts as created. Returns the cluster's link (the operation's target, or the existing cluster's selfLink).
 /// </summary>
 public sealed class GKECreateClusterOperator : GkeClusterOperator
 {
@@ -46,8 +46,10 @@ public sealed class GKECreateClusterOperator : GkeClusterOperator
         google.Forget(project, Location, name);
         if (operation is null)
         {
+            // As the provider: the existing cluster counts as created, and its link is the result.
             context.Log($"Assuming Success: cluster {path} already exists");
-            return path;
+            var existing = await google.Container.GetClusterAsync(project, Location, name, credential, cancellationToken).ConfigureAwait(false);
+            return existing["selfLink"]?.GetValue<string>() ?? path;
         }
 
         var done = await WaitAsync(google, credential, project, operation, context, cancellationToken).ConfigureAwait(false);

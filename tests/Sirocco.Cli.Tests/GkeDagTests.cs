@@ -189,6 +189,7 @@ public sealed class GkeDagTests(CorpusCluster fixture) : IClassFixture<CorpusClu
         Assert.Matches("create.*Marking task as SUCCESS", output);
         Assert.Matches("delete.*Marking task as SUCCESS", output);
         Assert.Equal(2, google.Requests("cluster-create") + google.Requests("cluster-delete"));
+        Assert.Contains($"Pushed XCom return_value: \"{google.Url}v1/projects/sirocco-test-project/locations/europe-west1/clusters/already-there\"", output, StringComparison.Ordinal);
         Assert.True(google.Errors.IsEmpty, string.Join('\n', google.Errors));
     }
 }

@@ -24,17 +24,18 @@ public sealed partial class FakeGoogle
 
     /// <summary>Adds a running cluster served by <paramref name="endpoint"/> (host:port) with CA <paramref name="caPem"/>.</summary>
     public void AddCluster(string project, string location, string name, string endpoint, string caPem, string? privateEndpoint = null) =>
-        _clusters[$"projects/{project}/locations/{location}/clusters/{name}"] = ClusterJson(name, location, endpoint, caPem, privateEndpoint, "RUNNING");
+        _clusters[$"projects/{project}/locations/{location}/clusters/{name}"] = ClusterJson(project, name, location, endpoint, caPem, privateEndpoint, "RUNNING");
 
     /// <summary>Whether the fake has the cluster.</summary>
     public bool HasCluster(string project, string location, string name) =>
         _clusters.ContainsKey($"projects/{project}/locations/{location}/clusters/{name}");
 
-    private static JsonObject ClusterJson(string name, string location, string endpoint, string caPem, string? privateEndpoint, string status)
+    private JsonObject ClusterJson(string project, string name, string location, string endpoint, string caPem, string? privateEndpoint, string status)
     {
         var cluster = new JsonObject
         {
             ["name"] = name,
+            ["selfLink"] = new Uri(Url, $"v1/projects/{project}/locations/{location}/clusters/{name}").ToString(),
             ["location"] = location,
             ["status"] = status,
             ["endpoint"] = endpoint,
@@ -78,7 +79,7 @@ public sealed partial class FakeGoogle
             }
 
             var path = $"projects/{project}/locations/{location}/clusters/{name}";
-            var cluster = ClusterJson(name, location, BackingEndpoint ?? "", BackingCaPem ?? "", null, "PROVISIONING");
+            var cluster = ClusterJson(project, name, location, BackingEndpoint ?? "", BackingCaPem ?? "", null, "PROVISIONING");
             if (!_clusters.TryAdd(path, cluster))
             {
                 return Error(409, "ALREADY_EXISTS", $"Already exists: {path}.");
