@@ -10,7 +10,7 @@ namespace Sirocco.Google;
 /// The process's access to Google Cloud, shared by every try: credentials per connection (one token request per
 /// token lifetime), GKE clusters read from the Container API (one read per cluster per
 /// <see cref="GoogleCloudOptions.ClusterCacheLifetime"/>), and the API clients. Built by the composition root
-/// (<see cref="GoogleCloudServices.AddGoogleCloud"/>) and found by operators in <see cref="TaskExecutionContext.Services"/>.
+/// (options from <see cref="GoogleCloudServices.ReadOptions"/>) and found by operators in <see cref="TaskExecutionContext.Services"/>.
 /// </summary>
 public sealed class GoogleCloud : IDisposable
 {
@@ -40,7 +40,7 @@ public sealed class GoogleCloud : IDisposable
     /// <summary>The process's Google access in <paramref name="services"/>, or a clear error when it has none.</summary>
     public static GoogleCloud From(IServiceProvider? services, string who) =>
         services?.GetService(typeof(GoogleCloud)) as GoogleCloud
-        ?? throw new SiroccoException($"{who}: no Google Cloud access in this process: the composition root must add it with AddGoogleCloud");
+        ?? throw new SiroccoException($"{who}: no Google Cloud access in this process: the composition root must add a GoogleCloud to its RuntimeServices");
 
     /// <summary>
     /// The API server of GKE cluster <c>projects/<paramref name="project"/>/locations/<paramref name="location"/>/clusters/<paramref name="cluster"/></c>

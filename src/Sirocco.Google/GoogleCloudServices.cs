@@ -2,20 +2,9 @@ using Sirocco.Configuration;
 
 namespace Sirocco.Google;
 
-/// <summary>Registers Google Cloud access with the process's runtime services.</summary>
+/// <summary>Reads Google Cloud access options from the configuration.</summary>
 public static class GoogleCloudServices
 {
-    /// <summary>
-    /// Adds <see cref="GoogleCloud"/> with the endpoints of <c>[google]</c> (<c>container_api_endpoint</c>,
-    /// <c>storage_api_endpoint</c> or <c>STORAGE_EMULATOR_HOST</c>, <c>secret_manager_endpoint</c>) and the process
-    /// environment as the composition root read it.
-    /// </summary>
-    public static RuntimeServices AddGoogleCloud(this RuntimeServices services, SiroccoConfig config, IReadOnlyDictionary<string, string> environment)
-    {
-        ArgumentNullException.ThrowIfNull(services);
-        return services.Add(new GoogleCloud(ReadOptions(config, environment)));
-    }
-
     /// <summary>The options of <c>[google]</c>; a value that is not an absolute http(s) URL is an error naming the option.</summary>
     public static GoogleCloudOptions ReadOptions(SiroccoConfig config, IReadOnlyDictionary<string, string> environment)
     {

@@ -36,20 +36,8 @@ public sealed partial class SecretManagerBackend : ISecretsBackend, IDisposable
         ArgumentNullException.ThrowIfNull(google);
         ArgumentNullException.ThrowIfNull(backendKwargs);
         _cache = new SecretsCache(cacheTtl, time);
-        string? Kwarg(string name, string? fallback)
-        {
-            if (!backendKwargs.TryGetPropertyValue(name, out var node))
-            {
-                return fallback;
-            }
-
-            return node switch
-            {
-                null => null,
-                JsonValue v when v.TryGetValue<string>(out var s) => s,
-                _ => node.ToJsonString(),
-            };
-        }
+        string? Kwarg(string name, string? fallback) =>
+            backendKwargs.TryGetPropertyValue(name, out var node) ? PlainJson.Text(node) : fallback;
 
         var extras = new JsonObject();
         foreach (var (kwarg, extra) in new[] { ("gcp_key_path", "key_path"), ("gcp_keyfile_dict", "keyfile_dict"), ("gcp_scopes", "scope") })

@@ -46,9 +46,7 @@ public sealed class KubernetesSecretsBackend : ISecretsBackend, IDisposable
         _environment = environment;
         _cache = new SecretsCache(cacheTtl, time);
         string? Kwarg(string name, string? fallback) =>
-            !backendKwargs.TryGetPropertyValue(name, out var node) ? fallback
-            : node is JsonValue v && v.TryGetValue<string>(out var s) ? s
-            : node?.ToJsonString();
+            backendKwargs.TryGetPropertyValue(name, out var node) ? PlainJson.Text(node) : fallback;
 
         _configFile = Kwarg("config_file", null);
         _namespace = Kwarg("namespace", null);

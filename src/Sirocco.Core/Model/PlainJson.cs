@@ -23,4 +23,15 @@ public static class PlainJson
         },
         _ => null,
     };
+
+    /// <summary>
+    /// An option given as JSON that may be text or structure (a connection extra, a backend kwarg): a string's text,
+    /// any other node's JSON, null for none.
+    /// </summary>
+    public static string? Text(JsonNode? node) => node switch
+    {
+        null => null,
+        JsonValue v when v.TryGetValue<string>(out var s) => s,
+        _ => node.ToJsonString(),
+    };
 }

@@ -185,12 +185,7 @@ internal sealed class GoogleCredentials
     private ResolvedCredential Create(string connId, JsonObject extras, string cacheKey, bool quoted = true)
     {
         string? Extra(string name) =>
-            (extras[name] ?? extras[ExtraPrefix + name]) switch
-            {
-                null => null,
-                JsonValue v when v.TryGetValue<string>(out var s) => s.Length == 0 ? null : s,
-                var node => node.ToJsonString(),
-            };
+            PlainJson.Text(extras[name] ?? extras[ExtraPrefix + name]) is { Length: > 0 } text ? text : null;
 
         var scopes = Extra("scope") is { } scope
             ? scope.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
