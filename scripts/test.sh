@@ -23,6 +23,13 @@ python3 -c "import cryptography.fernet" >/dev/null 2>&1 || need+=(python3-crypto
 /usr/bin/python3 -c "import kubernetes" >/dev/null 2>&1 || need+=(python3-kubernetes)
 # Chromium for the web UI's browser tests (Playwright drives the Debian package; it cannot download its own).
 [ -x /usr/lib/chromium/chromium ] || need+=(chromium)
+# The local cluster's image tests: Debian's distribution registry, umoci to build test images from busybox-static,
+# skopeo to push them, htpasswd (apache2-utils) for the registry's basic auth.
+command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
+command -v umoci >/dev/null 2>&1 || need+=(umoci)
+command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
+[ -x /bin/busybox ] || need+=(busybox-static)
+command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi

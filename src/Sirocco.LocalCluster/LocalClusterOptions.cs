@@ -51,4 +51,38 @@ public sealed class LocalClusterOptions
     /// runtime adds them slowly and API requests wait behind that work. The setting is process-wide and only raised.
     /// </summary>
     public int MinimumThreadPoolThreads { get; init; } = 16;
+
+    /// <summary>
+    /// Whether containers run in their images (pulled from registries or loaded with <c>sirocco cluster load-image</c>)
+    /// or as host commands. <see cref="LocalClusterImageMode.Host"/> by default for an embedded cluster; Sirocco's
+    /// <c>[local_cluster] image_mode</c> defaults to <see cref="LocalClusterImageMode.Auto"/>.
+    /// </summary>
+    public LocalClusterImageMode ImageMode { get; init; } = LocalClusterImageMode.Host;
+
+    /// <summary>
+    /// Registries (host or host:port) that may be reached over plain HTTP or with a certificate that does not verify.
+    /// </summary>
+    public IReadOnlyList<string> InsecureRegistries { get; init; } = [];
+
+    /// <summary>A PEM file of certificate authorities that registry certificates are checked against, instead of the system's.</summary>
+    public string? RegistryCertificateAuthorityFile { get; init; }
+
+    /// <summary>
+    /// How long a registry may take to answer a request, and the longest pause while a layer downloads, before the pull
+    /// fails.
+    /// </summary>
+    public TimeSpan RegistryTimeout { get; init; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>How the local cluster runs a container's image.</summary>
+public enum LocalClusterImageMode
+{
+    /// <summary>Every container runs as a host command under the sandbox; images are names only.</summary>
+    Host,
+
+    /// <summary>Every container runs in its image's root filesystem; an image that cannot be had fails the container.</summary>
+    Pull,
+
+    /// <summary>In the image when it can be had; otherwise as a host command, saying so in the pod's events.</summary>
+    Auto,
 }

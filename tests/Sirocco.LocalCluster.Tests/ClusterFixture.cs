@@ -121,13 +121,17 @@ public sealed class ClusterFixture : IAsyncLifetime
     public Task<(int Code, string Out, string Err)> KubectlAsync(params string[] args) => KubectlWithInputAsync("", args);
 
     /// <summary>Waits, on a watch, until the pod satisfies the condition; returns it.</summary>
-    public async Task<V1Pod> WaitForPodAsync(string ns, string name, Func<V1Pod, bool> condition, int seconds = 30)
+    public Task<V1Pod> WaitForPodAsync(string ns, string name, Func<V1Pod, bool> condition, int seconds = 30) =>
+        WaitForPodAsync(Client, ns, name, condition, seconds);
+
+    /// <summary>Waits, on a watch of <paramref name="client"/>'s cluster, until the pod satisfies the condition.</summary>
+    public static async Task<V1Pod> WaitForPodAsync(Kubernetes client, string ns, string name, Func<V1Pod, bool> condition, int seconds)
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
         V1Pod? last = null;
         try
         {
-            await foreach (var (_, pod) in Client.CoreV1.WatchListNamespacedPodAsync(ns, fieldSelector: $"metadata.name={name}", cancellationToken: cts.Token))
+            await foreach (var (_, pod) in client.CoreV1.WatchListNamespacedPodAsync(ns, fieldSelector: $"metadata.name={name}", cancellationToken: cts.Token))
             {
                 last = pod;
                 if (condition(pod))

@@ -37,7 +37,11 @@ internal static class ContainerConfig
     public const string DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
     /// <summary>The container's environment in order, or throws <see cref="ConfigMissingException"/>.</summary>
-    public static List<KeyValuePair<string, string>> Environment(ObjectStore store, V1Pod pod, V1Container container, ClusterContext cluster)
+    /// <remarks>
+    /// In an image, its Env comes after the defaults and before Kubernetes' service variables and the container's env;
+    /// <paramref name="home"/> is the image user's home folder.
+    /// </remarks>
+    public static List<KeyValuePair<string, string>> Environment(ObjectStore store, V1Pod pod, V1Container container, ClusterContext cluster, IReadOnlyList<string>? imageEnv = null, string? home = null)
     {
         var ns = pod.Metadata.NamespaceProperty;
         var env = new List<KeyValuePair<string, string>>();
@@ -51,7 +55,16 @@ internal static class ContainerConfig
 
         Set("PATH", DefaultPath);
         Set("HOSTNAME", pod.Metadata.Name);
-        Set("HOME", "/root");
+        Set("HOME", home ?? "/root");
+        foreach (var entry in imageEnv ?? [])
+        {
+            var eq = entry.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0)
+            {
+                Set(entry[..eq], entry[(eq + 1)..]);
+            }
+        }
+
         var port = cluster.Port.ToString(CultureInfo.InvariantCulture);
         Set("KUBERNETES_SERVICE_HOST", "127.0.0.1");
         Set("KUBERNETES_SERVICE_PORT", port);
@@ -65,7 +78,7 @@ internal static class ContainerConfig
         // The host's perl stands in for perl images. Debian's perl 5.36 (bignum 0.66) dies in `perl -Mbignum=bpi -e
         // 'print bpi(2000)'`, which the seed's ex-all-configs runs and the perl:5.34 image handles; a shim fixes bpi.
         // The container's own env (set below) can override or clear these.
-        if (container.Command is [var program, ..] && Path.GetFileName(program) == "perl" && Directory.Exists(CompatFolder))
+        if (imageEnv is null && container.Command is [var program, ..] && Path.GetFileName(program) == "perl" && Directory.Exists(CompatFolder))
         {
             Set("PERL5LIB", CompatMountPath + "/perl");
             Set("PERL5OPT", "-MSiroccoBignumFix");

@@ -47,6 +47,12 @@ internal sealed class ContainerRun
 
     public List<KeyValuePair<string, string>> Environment { get; set; } = [];
 
+    /// <summary>The image the current run uses, and its user; null when it runs a host command.</summary>
+    public Images.ImageRecord? Image { get; set; }
+
+    /// <summary>The user and group of the current run in its image.</summary>
+    public (long Uid, long Gid)? ImageUser { get; set; }
+
     /// <summary>The logs of every run, the current one last.</summary>
     public List<ContainerLog> Logs { get; } = [];
 
@@ -78,7 +84,7 @@ internal sealed class ContainerRun
             ["ready"] = State == "running" && !Init,
             ["restartCount"] = RestartCount,
             ["image"] = Spec.Image,
-            ["imageID"] = ContainerId is null ? "" : "local://" + Spec.Image,
+            ["imageID"] = ContainerId is null ? "" : Image is { } image ? Images.ImageReference.Parse(image.Name).Name + "@" + image.ManifestDigest : "local://" + Spec.Image,
             ["started"] = State == "running",
         };
         if (ContainerId is not null)

@@ -34,4 +34,17 @@ internal static partial class Native
             return null;
         }
     }
+
+    [LibraryImport("libc", EntryPoint = "link", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static partial int LinkNative(string existing, string created);
+
+    /// <summary>Makes a hard link; throws <see cref="IOException"/> naming both paths when the kernel refuses.</summary>
+    public static void HardLink(string existing, string created)
+    {
+        if (LinkNative(existing, created) != 0)
+        {
+            throw new IOException($"cannot link {created} to {existing}: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
 }

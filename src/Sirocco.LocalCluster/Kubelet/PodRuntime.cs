@@ -30,6 +30,9 @@ internal sealed partial class PodRuntime : IAsyncDisposable
 
     public EventRecorder Events { get; }
 
+    /// <summary>The node's images: the store, and pulls.</summary>
+    public Images.ImageService Images { get; private set; } = null!;
+
     public ProcessLauncher Launcher { get; private set; } = null!;
 
     /// <summary>Where the kubelet's own work runs, off the API server's thread pool.</summary>
@@ -66,6 +69,7 @@ internal sealed partial class PodRuntime : IAsyncDisposable
         }
 
         RemoveOrphanPodDirectories();
+        Images = new Images.ImageService(_cluster);
         Memory = MemoryCgroups.Detect($"sirocco-{name}-{Environment.ProcessId}");
         Cpu = CpuGroup.Detect($"sirocco-{name}-{Environment.ProcessId}");
         Launcher = new ProcessLauncher(Cpu);
@@ -92,6 +96,7 @@ internal sealed partial class PodRuntime : IAsyncDisposable
 
         await Task.WhenAll(workers.Select(w => w.KillAsync())).ConfigureAwait(false);
         Launcher?.Dispose();
+        Images?.Dispose();
         Memory?.RemoveRoot();
 
         try
@@ -123,7 +128,7 @@ internal sealed partial class PodRuntime : IAsyncDisposable
             {
                 try
                 {
-                    Directory.Delete(dir, recursive: true);
+                    Sirocco.LocalCluster.Images.ImageStore.DeleteTree(dir);
                 }
                 catch (IOException)
                 {
@@ -318,7 +323,7 @@ internal sealed partial class PodRuntime : IAsyncDisposable
 
         try
         {
-            Directory.Delete(worker.Directory, recursive: true);
+            Sirocco.LocalCluster.Images.ImageStore.DeleteTree(worker.Directory);
         }
         catch (IOException)
         {

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using k8s;
 using k8s.Models;
 using Sirocco.LocalCluster.Api;
+using Sirocco.LocalCluster.Images;
 using Sirocco.LocalCluster.Store;
 
 namespace Sirocco.LocalCluster.Kubelet;
@@ -15,7 +16,7 @@ namespace Sirocco.LocalCluster.Kubelet;
 /// task per pod; every wait is on an event (process exit, a changed secret, a timer, deletion).
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-internal sealed class PodWorker
+internal sealed partial class PodWorker
 {
     private const string NicePath = "/usr/bin/nice";
 
@@ -224,6 +225,10 @@ internal sealed class PodWorker
     /// <summary>Runs the container once; returns its exit code, or null when it never started before the pod stopped.</summary>
     private async Task<int?> RunOnceAsync(ContainerRun c, CancellationToken token)
     {
+        var image = await PullAsync(c, token).ConfigureAwait(true);
+        var rootFs = image.RootFs;
+        var config = image.Record?.Config;
+        (long Uid, long Gid) user = (0, 0);
         List<KeyValuePair<string, string>> env;
         while (true)
         {
@@ -233,7 +238,13 @@ internal sealed class PodWorker
             var wake = WakeSignal();
             try
             {
-                env = ContainerConfig.Environment(_cluster.Store, _pod, c.Spec, _cluster);
+                string? home = null;
+                if (rootFs is not null)
+                {
+                    (user.Uid, user.Gid, home) = ImageSandbox.User(_pod, c.Spec, config!, rootFs);
+                }
+
+                env = ContainerConfig.Environment(_cluster.Store, _pod, c.Spec, _cluster, config?.Env, rootFs is null ? null : home ?? "/");
                 break;
             }
             catch (ConfigMissingException e)
@@ -257,10 +268,13 @@ internal sealed class PodWorker
         }
 
         var values = env.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
-        var command = c.Spec.Command is { Count: > 0 } cmd ? cmd.ToList() : Entrypoint(c.Spec.Image);
+        var command = config is not null ? ImageSandbox.Command(c.Spec, config)
+            : c.Spec.Command is { Count: > 0 } cmd ? cmd.ToList() : Entrypoint(c.Spec.Image);
         if (command is null)
         {
-            var message = $"the local cluster runs containers as local processes and cannot read the entrypoint of image \"{c.Spec.Image}\": set the container's command, or map the image under [local_cluster] image_entrypoints";
+            var message = config is not null
+                ? $"failed to generate spec: no command specified (image \"{c.Spec.Image}\" has no Entrypoint or Cmd, and the container sets no command)"
+                : $"the local cluster runs containers as local processes and cannot read the entrypoint of image \"{c.Spec.Image}\": set the container's command, or map the image under [local_cluster] image_entrypoints";
             lock (_gate)
             {
                 c.State = "waiting";
@@ -274,12 +288,20 @@ internal sealed class PodWorker
             return null;
         }
 
-        var argv = command.Concat(c.Spec.Args ?? []).Select(a => ContainerConfig.Expand(a, values)).ToList();
-        Record("Normal", "Pulled", $"Container image \"{c.Spec.Image}\" already present on machine (the local cluster runs host commands and never pulls images)", c);
+        var argv = (config is not null ? command : command.Concat(c.Spec.Args ?? [])).Select(a => ContainerConfig.Expand(a, values)).ToList();
+        if (!image.Noted)
+        {
+            Record("Normal", "Pulled", $"Container image \"{c.Spec.Image}\" already present on machine (the local cluster runs host commands and never pulls images)", c);
+        }
+
         c.Environment = env;
+        c.Image = image.Record;
+        c.ImageUser = rootFs is null ? null : user;
         c.ContainerId = "bwrap://" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
         var now = _cluster.Now;
-        if (!Sandbox.Resolvable(argv[0], values.GetValueOrDefault("PATH") ?? ContainerConfig.DefaultPath, c.Spec))
+        var workingDir = !string.IsNullOrEmpty(c.Spec.WorkingDir) ? c.Spec.WorkingDir : config?.WorkingDir is { Length: > 0 } wd ? wd : "/";
+        var path = values.GetValueOrDefault("PATH") ?? ContainerConfig.DefaultPath;
+        if (rootFs is not null ? RootPath.FindCommand(rootFs, argv[0], path, workingDir) is null : !Sandbox.Resolvable(argv[0], path, c.Spec))
         {
             var message = $"failed to create containerd task: failed to create shim task: OCI runtime create failed: exec: \"{argv[0]}\": executable file not found in $PATH: unknown";
             lock (_gate)
@@ -302,35 +324,56 @@ internal sealed class PodWorker
         var terminationLog = Path.Combine(runDir, $"termination-{c.RestartCount}");
         await File.WriteAllBytesAsync(terminationLog, [], token).ConfigureAwait(true);
         var log = new ContainerLog(Path.Combine(Directory, "logs", c.Name, $"{c.RestartCount}.log"), _cluster.Options.TimeProvider);
-        var start = new ProcessStartInfo(_cluster.Options.BubblewrapPath)
+        var start = new ProcessStartInfo
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        List<string> launch;
+        IDisposable? lease = null;
+        if (rootFs is not null)
+        {
+            // A fresh writable layer for every run, over the image's shared read-only root.
+            var layer = Path.Combine(runDir, $"layer-{c.RestartCount}");
+            var upper = Path.Combine(layer, "upper");
+            var work = Path.Combine(layer, "work");
+            var merged = Path.Combine(layer, "merged");
+            ImageStore.DeleteTree(layer);
+            System.IO.Directory.CreateDirectory(upper);
+            System.IO.Directory.CreateDirectory(work);
+            System.IO.Directory.CreateDirectory(merged);
+            if (!System.IO.Directory.Exists(RootPath.Resolve(rootFs, workingDir, followLast: true)))
+            {
+                System.IO.Directory.CreateDirectory(Path.Combine(upper, workingDir.TrimStart('/')));
+            }
+
+            lease = _runtime.Images.Store.Lease(image.Record!, $"{Uid}-{c.Name}-{c.RestartCount}");
+            launch = ImageSandbox.Launch(
+                _cluster.Options.BubblewrapPath,
+                rootFs,
+                upper,
+                work,
+                merged,
+                [.. ImageSandbox.Arguments(_pod, c.Spec, merged, _volumes, terminationLog, user, workingDir), "--", .. argv]);
+        }
+        else
+        {
+            launch = [_cluster.Options.BubblewrapPath, .. Sandbox.Arguments(_pod, c.Spec, _volumes, Path.Combine(runDir, "tmp"), terminationLog), "/bin/sh", "-c", "exec \"$0\" \"$@\" 2>&1", .. argv];
+        }
+
         var cgroupId = c.ContainerId["bwrap://".Length..][..24];
         var memoryLimit = c.Spec.Resources?.Limits is { } limits && limits.TryGetValue("memory", out var m) ? Quantity.Parse(m.ToString()) : (decimal?)null;
         var joinCgroup = memoryLimit is { } bytes && _runtime.Memory is { } cgroups ? cgroups.Create(cgroupId, bytes) : null;
         if (joinCgroup is not null)
         {
-            // Join the container's memory cgroup, then become bubblewrap (same pid).
-            start.FileName = "/bin/sh";
-            start.ArgumentList.Add("-c");
-            start.ArgumentList.Add("echo $$ > \"$0\" && exec \"$@\"");
-            start.ArgumentList.Add(joinCgroup);
-            start.ArgumentList.Add(_cluster.Options.BubblewrapPath);
+            // Join the container's memory cgroup, then become the sandbox (same pid).
+            launch = ["/bin/sh", "-c", "echo $$ > \"$0\" && exec \"$@\"", joinCgroup, .. launch];
         }
 
-        foreach (var a in Sandbox.Arguments(_pod, c.Spec, _volumes, Path.Combine(runDir, "tmp"), terminationLog))
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        start.ArgumentList.Add("/bin/sh");
-        start.ArgumentList.Add("-c");
-        start.ArgumentList.Add("exec \"$0\" \"$@\" 2>&1");
-        foreach (var a in argv)
+        start.FileName = launch[0];
+        foreach (var a in launch.Skip(1))
         {
             start.ArgumentList.Add(a);
         }
@@ -355,6 +398,7 @@ internal sealed class PodWorker
         if (_deleting || token.IsCancellationRequested)
         {
             log.Dispose();
+            lease?.Dispose();
             return null;
         }
 
@@ -377,6 +421,7 @@ internal sealed class PodWorker
             }
 
             log.Dispose();
+            lease?.Dispose();
             PublishStatus();
             Record("Warning", "Failed", "Error: " + message, c);
             return 128;
@@ -449,6 +494,7 @@ internal sealed class PodWorker
         }
 
         process.Dispose();
+        lease?.Dispose();
         PublishStatus();
         return exit;
     }

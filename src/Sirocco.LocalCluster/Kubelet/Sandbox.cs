@@ -38,14 +38,8 @@ internal static class Sandbox
             "--bind", tmp, "/tmp",
             "--dir", "/var",
             "--dir", "/root",
-            "--unshare-pid",
-            "--unshare-uts",
-            "--unshare-ipc",
-            "--hostname", pod.Spec.Hostname ?? pod.Metadata.Name,
-            "--as-pid-1",
-            "--die-with-parent",
-            "--new-session",
         ]);
+        args.AddRange(Isolation(pod));
         if (UsesUserNamespace(container))
         {
             args.AddRange(["--unshare-user", "--disable-userns", "--cap-drop", "ALL"]);
@@ -56,6 +50,31 @@ internal static class Sandbox
             args.AddRange(["--ro-bind", ContainerConfig.CompatFolder, ContainerConfig.CompatMountPath]);
         }
 
+        args.AddRange(VolumeArguments(container, volumes));
+        args.AddRange(["--bind", terminationLog, container.TerminationMessagePath ?? "/dev/termination-log"]);
+        args.AddRange(["--chdir", string.IsNullOrEmpty(container.WorkingDir) ? "/" : container.WorkingDir]);
+        return args;
+    }
+
+    /// <summary>
+    /// Its own pid, UTS and IPC namespaces with the pod's host name, the command as pid 1, gone with the kubelet, and a
+    /// new session.
+    /// </summary>
+    public static string[] Isolation(V1Pod pod) =>
+    [
+        "--unshare-pid",
+        "--unshare-uts",
+        "--unshare-ipc",
+        "--hostname", pod.Spec.Hostname ?? pod.Metadata.Name,
+        "--as-pid-1",
+        "--die-with-parent",
+        "--new-session",
+    ];
+
+    /// <summary>The bind mounts of a container's volumes at their mount paths, shortest path first.</summary>
+    public static List<string> VolumeArguments(V1Container container, IReadOnlyDictionary<string, (string Source, bool ReadOnly)> volumes)
+    {
+        var args = new List<string>();
         foreach (var m in (container.VolumeMounts ?? []).OrderBy(m => m.MountPath.Length))
         {
             if (!volumes.TryGetValue(m.Name, out var volume))
@@ -77,8 +96,6 @@ internal static class Sandbox
             args.AddRange([readOnly ? "--ro-bind" : "--bind", source, m.MountPath]);
         }
 
-        args.AddRange(["--bind", terminationLog, container.TerminationMessagePath ?? "/dev/termination-log"]);
-        args.AddRange(["--chdir", string.IsNullOrEmpty(container.WorkingDir) ? "/" : container.WorkingDir]);
         return args;
     }
 
@@ -93,17 +110,24 @@ internal static class Sandbox
     /// The <c>nsenter</c> arguments that run <paramref name="command"/> inside a running container's namespaces, with
     /// the same capabilities as the container (none, unless it is privileged).
     /// </summary>
-    public static IEnumerable<string> EnterArguments(int pid, V1Container container, IEnumerable<string> command)
+    public static IEnumerable<string> EnterArguments(int pid, V1Container container, IEnumerable<string> command, (long Uid, long Gid)? imageUser = null)
     {
-        var userNamespace = UsesUserNamespace(container);
+        var userNamespace = imageUser is null ? UsesUserNamespace(container) : container.SecurityContext?.Privileged != true;
         List<string> args = ["-t", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)];
         if (userNamespace)
         {
             args.Add("-U");
         }
 
+        if (imageUser is { } user && userNamespace)
+        {
+            // In the container's user namespace only its own user is mapped. The image may have no setpriv: the command
+            // keeps the namespace's capabilities, which give nothing on the host.
+            args.AddRange(["-S", user.Uid.ToString(System.Globalization.CultureInfo.InvariantCulture), "-G", user.Gid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        }
+
         args.AddRange(["-m", "-p", "-u", "-i", "-r", "-w", "--"]);
-        if (userNamespace)
+        if (userNamespace && imageUser is null)
         {
             args.AddRange([SetprivPath, "--bounding-set", "-all", "--inh-caps", "-all", "--ambient-caps", "-all", "--"]);
         }

@@ -1,0 +1,356 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Sirocco.LocalCluster.Images;
+
+/// <summary>
+/// The local cluster's images, in one folder: content-addressed blobs (manifests, configs, layers) shared by every
+/// image, one record per image name, and one unpacked root folder per layer chain, shared by every container of every
+/// image with those layers. Blobs and root folders nothing refers to are collected when a name is removed or moved.
+/// The CLI and a running cluster may use the same folder: writes are renames, and records and collection take a file
+/// lock.
+/// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+internal sealed class ImageStore
+{
+    private static readonly TimeSpan LockWait = TimeSpan.FromSeconds(10);
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _unpacking = new(StringComparer.Ordinal);
+
+    public ImageStore(string directory)
+    {
+        Directory = directory;
+        System.IO.Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        foreach (var sub in new[] { "blobs/sha256", "refs", "rootfs", "leases", "tmp" })
+        {
+            System.IO.Directory.CreateDirectory(Path.Combine(directory, sub));
+        }
+    }
+
+    public string Directory { get; }
+
+    public string BlobPath(string digest) => Path.Combine(Directory, "blobs", "sha256", Hex(digest));
+
+    public bool HasBlob(string digest) => File.Exists(BlobPath(digest));
+
+    /// <summary>The blob's bytes parsed as JSON, or null when the store does not hold it.</summary>
+    public JsonNode? ReadJsonBlob(string digest) => HasBlob(digest) ? JsonNode.Parse(File.ReadAllBytes(BlobPath(digest))) : null;
+
+    /// <summary>Stores bytes as a blob; returns its digest.</summary>
+    public string PutBlob(ReadOnlySpan<byte> bytes)
+    {
+        var digest = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(bytes));
+        if (!HasBlob(digest))
+        {
+            var tmp = TempPath();
+            File.WriteAllBytes(tmp, bytes.ToArray());
+            Commit(tmp, BlobPath(digest));
+        }
+
+        return digest;
+    }
+
+    /// <summary>
+    /// Copies a stream into the store, checking it against <paramref name="expected"/> when given; returns the digest and
+    /// size. A mismatch deletes what was written and throws <see cref="InvalidDataException"/>.
+    /// </summary>
+    public async Task<(string Digest, long Size)> PutBlobAsync(Stream source, string? expected, Func<Stream, Memory<byte>, CancellationToken, ValueTask<int>>? read, CancellationToken token)
+    {
+        var tmp = TempPath();
+        long size = 0;
+        string digest;
+        try
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            await using (var output = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
+            {
+                var buffer = new byte[1 << 16];
+                while (true)
+                {
+                    var n = read is null ? await source.ReadAsync(buffer, token).ConfigureAwait(false) : await read(source, buffer, token).ConfigureAwait(false);
+                    if (n == 0)
+                    {
+                        break;
+                    }
+
+                    hash.AppendData(buffer, 0, n);
+                    await output.WriteAsync(buffer.AsMemory(0, n), token).ConfigureAwait(false);
+                    size += n;
+                }
+            }
+
+            digest = "sha256:" + Convert.ToHexStringLower(hash.GetHashAndReset());
+            if (expected is not null && !string.Equals(expected, digest, StringComparison.Ordinal))
+            {
+                throw new InvalidDataException($"digest mismatch: expected {expected}, the registry sent {digest} ({size} bytes)");
+            }
+        }
+        catch
+        {
+            File.Delete(tmp);
+            throw;
+        }
+
+        Commit(tmp, BlobPath(digest));
+        return (digest, size);
+    }
+
+    /// <summary>The record stored under an image name as a pod writes it (normalised first), or null.</summary>
+    public ImageRecord? Find(string image)
+    {
+        var path = RefPath(ImageReference.Parse(image).ToString());
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        try
+        {
+            return ImageRecord.FromJson(JsonNode.Parse(File.ReadAllBytes(path))!, ReadJsonBlob);
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    public IReadOnlyList<ImageRecord> List()
+    {
+        var result = new List<ImageRecord>();
+        foreach (var file in System.IO.Directory.EnumerateFiles(Path.Combine(Directory, "refs"), "*.json"))
+        {
+            try
+            {
+                result.Add(ImageRecord.FromJson(JsonNode.Parse(File.ReadAllBytes(file))!, ReadJsonBlob));
+            }
+            catch (FileNotFoundException)
+            {
+                // Removed while listing.
+            }
+        }
+
+        return [.. result.OrderBy(r => r.Name, StringComparer.Ordinal)];
+    }
+
+    /// <summary>Stores a record under its name; what the name held before is collected when nothing else uses it.</summary>
+    public void Save(ImageRecord record)
+    {
+        using var held = Lock();
+        var path = RefPath(record.Name);
+        var moved = File.Exists(path) && JsonNode.Parse(File.ReadAllBytes(path))?["manifest"]?.GetValue<string>() != record.ManifestDigest;
+        var tmp = TempPath();
+        File.WriteAllText(tmp, record.ToJson().ToJsonString());
+        File.Move(tmp, path, overwrite: true);
+        if (moved)
+        {
+            CollectLocked();
+        }
+    }
+
+    /// <summary>Removes an image name; returns false when the store has no such name.</summary>
+    public bool Remove(string image)
+    {
+        using var held = Lock();
+        var path = RefPath(ImageReference.Parse(image).ToString());
+        if (!File.Exists(path))
+        {
+            return false;
+        }
+
+        File.Delete(path);
+        CollectLocked();
+        return true;
+    }
+
+    /// <summary>Deletes blobs and root folders no record refers to and no running container uses.</summary>
+    public void Collect()
+    {
+        using var held = Lock();
+        CollectLocked();
+    }
+
+    /// <summary>
+    /// The unpacked root folder of an image, made from its layers on first use. Containers see it read-only, under
+    /// their own writable layer.
+    /// </summary>
+    public async Task<string> UnpackAsync(ImageRecord record, CancellationToken token)
+    {
+        var chain = Hex(record.ChainId);
+        var target = Path.Combine(Directory, "rootfs", chain);
+        if (System.IO.Directory.Exists(target))
+        {
+            return target;
+        }
+
+        var gate = _unpacking.GetOrAdd(chain, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(token).ConfigureAwait(false);
+        try
+        {
+            if (System.IO.Directory.Exists(target))
+            {
+                return target;
+            }
+
+            var tmp = TempPath();
+            System.IO.Directory.CreateDirectory(tmp, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+            try
+            {
+                await Task.Run(
+                    () =>
+                    {
+                        foreach (var layer in record.Layers)
+                        {
+                            token.ThrowIfCancellationRequested();
+                            using var stream = File.OpenRead(BlobPath(layer));
+                            LayerUnpacker.Apply(stream, tmp);
+                        }
+                    },
+                    token).ConfigureAwait(false);
+                System.IO.Directory.Move(tmp, target);
+            }
+            catch (IOException) when (System.IO.Directory.Exists(target))
+            {
+                // Another process unpacked the same chain first.
+                DeleteTree(tmp);
+            }
+            catch
+            {
+                DeleteTree(tmp);
+                throw;
+            }
+
+            return target;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Marks a root folder as used by a container until the lease is disposed, so collection keeps it.</summary>
+    public IDisposable Lease(ImageRecord record, string holder)
+    {
+        var dir = Path.Combine(Directory, "leases", Hex(record.ChainId));
+        System.IO.Directory.CreateDirectory(dir);
+        var file = Path.Combine(dir, holder);
+        File.WriteAllBytes(file, []);
+        return new LeaseFile(file);
+    }
+
+    /// <summary>Drops every lease (at cluster start: no container of an earlier run still runs).</summary>
+    public void ClearLeases()
+    {
+        var dir = Path.Combine(Directory, "leases");
+        DeleteTree(dir);
+        System.IO.Directory.CreateDirectory(dir);
+    }
+
+    /// <summary>Bytes on disk under the store (blobs and root folders; hard links counted once).</summary>
+    public long DiskBytes()
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        long total = 0;
+        foreach (var file in new DirectoryInfo(Directory).EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
+        {
+            if (file.LinkTarget is null && seen.Add(file.FullName))
+            {
+                total += file.Length;
+            }
+        }
+
+        return total;
+    }
+
+    private void CollectLocked()
+    {
+        var records = List();
+        var blobs = new HashSet<string>(records.SelectMany(r => r.Layers.Append(r.ConfigDigest).Append(r.ManifestDigest)).Select(Hex), StringComparer.Ordinal);
+        var chains = new HashSet<string>(records.Select(r => Hex(r.ChainId)), StringComparer.Ordinal);
+        foreach (var dir in System.IO.Directory.EnumerateDirectories(Path.Combine(Directory, "leases")))
+        {
+            if (System.IO.Directory.EnumerateFiles(dir).Any())
+            {
+                chains.Add(Path.GetFileName(dir));
+            }
+        }
+
+        foreach (var file in System.IO.Directory.EnumerateFiles(Path.Combine(Directory, "blobs", "sha256")))
+        {
+            if (!blobs.Contains(Path.GetFileName(file)))
+            {
+                File.Delete(file);
+            }
+        }
+
+        foreach (var dir in System.IO.Directory.EnumerateDirectories(Path.Combine(Directory, "rootfs")))
+        {
+            if (!chains.Contains(Path.GetFileName(dir)))
+            {
+                DeleteTree(dir);
+            }
+        }
+    }
+
+    private IDisposable Lock()
+    {
+        var path = Path.Combine(Directory, ".lock");
+        var deadline = DateTime.UtcNow + LockWait;
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(25);
+            }
+            catch (IOException e)
+            {
+                throw new IOException($"the image store {Directory} stayed locked by another process for {LockWait.TotalSeconds:0} s", e);
+            }
+        }
+    }
+
+    private string RefPath(string name) =>
+        Path.Combine(Directory, "refs", Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(name)))[..32] + ".json");
+
+    private string TempPath() => Path.Combine(Directory, "tmp", Guid.NewGuid().ToString("N"));
+
+    private static void Commit(string tmp, string target)
+    {
+        try
+        {
+            File.Move(tmp, target, overwrite: false);
+        }
+        catch (IOException) when (File.Exists(target))
+        {
+            File.Delete(tmp);
+        }
+    }
+
+    internal static void DeleteTree(string dir)
+    {
+        if (System.IO.Directory.Exists(dir))
+        {
+            LayerUnpacker.MakeWritable(dir);
+            System.IO.Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static string Hex(string digest)
+    {
+        if (!digest.StartsWith("sha256:", StringComparison.Ordinal) || digest.Length != 71 || !digest[7..].All(char.IsAsciiHexDigitLower))
+        {
+            throw new InvalidDataException($"unsupported digest \"{digest}\" (the local cluster stores sha256 digests)");
+        }
+
+        return digest[7..];
+    }
+
+    private sealed class LeaseFile(string path) : IDisposable
+    {
+        public void Dispose() => File.Delete(path);
+    }
+}
