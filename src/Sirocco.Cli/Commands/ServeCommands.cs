@@ -41,6 +41,11 @@ internal static class ServeCommands
             return 0;
         });
         cluster.Subcommands.Add(start);
+        foreach (var command in ClusterImageCommands.Create(ctx))
+        {
+            cluster.Subcommands.Add(command);
+        }
+
         yield return cluster;
 
         var standalone = new Command("standalone", "Everything in one process: database, local cluster, scheduler; set up on first start");
@@ -116,10 +121,24 @@ internal static class ServeCommands
                 Port = port ?? ctx.Config.GetInt("local_cluster", "port"),
                 KubeconfigPath = Path.Combine(ctx.Home, "kube_config"),
                 ImageEntrypoints = entrypoints,
+                ImageMode = ImageMode(ctx.Config.Get("local_cluster", "image_mode")),
+                InsecureRegistries = ctx.Config.Get("local_cluster", "insecure_registries", null) is { Length: > 0 } insecure
+                    ? insecure.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                    : [],
+                RegistryCertificateAuthorityFile = ctx.Config.Get("local_cluster", "registry_ca_file", null) is { Length: > 0 } ca ? ca : null,
+                RegistryTimeout = TimeSpan.FromSeconds(Math.Max(1, ctx.Config.GetInt("local_cluster", "registry_timeout"))),
                 LoggerFactory = ctx.Logging,
             },
             ct);
     }
+
+    private static LocalClusterImageMode ImageMode(string value) => value.Trim().ToLowerInvariant() switch
+    {
+        "auto" => LocalClusterImageMode.Auto,
+        "pull" => LocalClusterImageMode.Pull,
+        "host" => LocalClusterImageMode.Host,
+        _ => throw new SiroccoException($"[local_cluster] image_mode: expected auto, pull or host, got '{value}'"),
+    };
 
     private static async Task RunStandaloneAsync(CliContext ctx, CancellationToken ct)
     {

@@ -110,6 +110,10 @@ internal static class ConfigDefaults
                 ["port"] = "0",
                 ["namespaces"] = "composer-user-workloads",
                 ["image_entrypoints"] = string.Empty,
+                ["image_mode"] = "auto",
+                ["insecure_registries"] = string.Empty,
+                ["registry_ca_file"] = string.Empty,
+                ["registry_timeout"] = "30",
             },
         };
 }
