@@ -28,6 +28,9 @@ public sealed class ImageFixture : IAsyncLifetime
 
     public CuttingProxy Proxy { get; private set; } = null!;
 
+    /// <summary>A registry with token authentication (bearer tokens from its token service, which checks the user).</summary>
+    public TestRegistry Token { get; private set; } = null!;
+
     /// <summary>The skopeo source of the test image (an OCI layout).</summary>
     public string Source { get; private set; } = null!;
 
@@ -40,13 +43,15 @@ public sealed class ImageFixture : IAsyncLifetime
         Private = await TestRegistry.StartAsync(Path.Combine(Work, "private"), tls: true, user: User, password: Password);
         await Open.PushAsync(Source, "test/app:1");
         await Private.PushAsync(Source, "team/app:1", User, Password);
+        Token = await TestRegistry.StartAsync(Path.Combine(Work, "token"), user: User, password: Password, tokenAuth: true);
+        await Token.PushAsync(Source, "hub/app:1", User, Password);
         Proxy = CuttingProxy.Start(Open.Host);
         Cluster = await LocalCluster.StartAsync(new LocalClusterOptions
         {
             HomeDirectory = Path.Combine(Home, "cluster"),
             BookmarkInterval = TimeSpan.FromMilliseconds(300),
             ImageMode = LocalClusterImageMode.Pull,
-            InsecureRegistries = [Open.Host, Proxy.Host],
+            InsecureRegistries = [Open.Host, Proxy.Host, Token.Host],
             RegistryCertificateAuthorityFile = Private.CaFile,
             RegistryTimeout = TimeSpan.FromSeconds(10),
         });
@@ -60,6 +65,7 @@ public sealed class ImageFixture : IAsyncLifetime
         Proxy.Dispose();
         await Open.DisposeAsync();
         await Private.DisposeAsync();
+        await Token.DisposeAsync();
         try
         {
             Directory.Delete(Home, recursive: true);

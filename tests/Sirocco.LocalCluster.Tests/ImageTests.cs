@@ -51,6 +51,49 @@ public sealed class ImageTests(ImageFixture fx) : IClassFixture<ImageFixture>
     }
 
     [Fact]
+    public async Task Volumes_mount_inside_the_image_even_under_its_etc_and_limits_hold()
+    {
+        var ns = await fx.NamespaceAsync("img");
+        await fx.Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "app-config" }, Data = new Dictionary<string, string> { ["app.ini"] = "mode=image" } }, ns);
+        var pod = ImageFixture.Pod("volumes", $"{fx.Open.Host}/test/app:1", ["/bin/sh", "-c", "cat /etc/app/app.ini; echo; echo shared > /scratch/x; cat /scratch/x; cat /etc/passwd | head -1"]);
+        pod.Spec.Volumes = [new V1Volume { Name = "config", ConfigMap = new V1ConfigMapVolumeSource { Name = "app-config" } }, new V1Volume { Name = "scratch", EmptyDir = new V1EmptyDirVolumeSource() }];
+        pod.Spec.Containers[0].VolumeMounts = [new V1VolumeMount { Name = "config", MountPath = "/etc/app" }, new V1VolumeMount { Name = "scratch", MountPath = "/scratch" }];
+        pod.Spec.Containers[0].Resources = new V1ResourceRequirements { Limits = new Dictionary<string, ResourceQuantity> { ["memory"] = new ResourceQuantity("64Mi") } };
+        await fx.Client.CoreV1.CreateNamespacedPodAsync(pod, ns);
+        var done = await fx.WaitForPodAsync(ns, "volumes", ImageFixture.Done);
+        Assert.Equal("Succeeded", done.Status.Phase);
+
+        // The image's own /etc/passwd, not the host's; the config map inside the image's /etc.
+        Assert.Equal(["mode=image", "shared", "root:x:0:0:root:/root:/bin/sh"], (await fx.LogAsync(ns, "volumes")).TrimEnd().Split('\n'));
+    }
+
+    [Fact]
+    public async Task Zstd_layers_are_pulled_and_a_registry_not_listed_as_insecure_is_not_spoken_to_over_HTTP()
+    {
+        var (code, output, error) = await TestRegistry.RunAsync(
+            "/usr/bin/skopeo", "--insecure-policy", "copy", "--quiet", "--dest-tls-verify=false", "--dest-compress-format", "zstd", "--dest-compress",
+            fx.Source, $"docker://{fx.Open.Host}/test/zstd:1");
+        Assert.True(code == 0, output + error);
+        var ns = await fx.NamespaceAsync("img");
+        await fx.Client.CoreV1.CreateNamespacedPodAsync(ImageFixture.Pod("zstd", $"{fx.Open.Host}/test/zstd:1", ["/bin/sh", "-c", "cat /data/kept.txt"]), ns);
+        await fx.WaitForPodAsync(ns, "zstd", ImageFixture.Done);
+        Assert.Equal("base", (await fx.LogAsync(ns, "zstd")).Trim());
+
+        // The same HTTP registry under a name not listed in insecure_registries: HTTPS only, so the pull fails.
+        var unlisted = "localhost:" + fx.Open.Host.Split(':')[1];
+        await fx.Client.CoreV1.CreateNamespacedPodAsync(ImageFixture.Pod("unlisted", $"{unlisted}/test/app:1", ["/bin/sh"]), ns);
+        var failed = await fx.WaitForPodAsync(ns, "unlisted", p => ImageFixture.Waiting(p) == "ImagePullBackOff");
+        Assert.Contains($"cannot reach the registry {unlisted}", failed.Status.ContainerStatuses[0].State.Waiting.Message, StringComparison.Ordinal);
+        var (describeCode, describe, _) = await ClusterFixtureRun(["describe", "pod", "unlisted", "-n", ns]);
+        Assert.Equal(0, describeCode);
+        Assert.Contains("Back-off pulling image", describe, StringComparison.Ordinal);
+        Assert.Contains("ErrImagePull", describe, StringComparison.Ordinal);
+    }
+
+    private Task<(int Code, string Out, string Err)> ClusterFixtureRun(string[] args) =>
+        TestRegistry.RunAsync("/usr/bin/kubectl", ["--kubeconfig", fx.Cluster.KubeconfigPath, .. args]);
+
+    [Fact]
     public async Task Each_container_writes_to_its_own_layer_and_the_image_stays_as_pulled()
     {
         var ns = await fx.NamespaceAsync("img");
@@ -105,6 +148,27 @@ public sealed class ImageTests(ImageFixture fx) : IClassFixture<ImageFixture>
         Assert.Contains("Warning Failed: Error: ErrImagePull", events);
         Assert.Contains($"Normal BackOff: Back-off pulling image \"{image}\"", events);
         Assert.Contains("Warning Failed: Error: ImagePullBackOff", events);
+    }
+
+    [Fact]
+    public async Task A_registry_with_token_auth_is_pulled_with_a_bearer_token_from_its_realm()
+    {
+        var ns = await fx.NamespaceAsync("img");
+        var image = $"{fx.Token.Host}/hub/app:1";
+        await fx.Client.CoreV1.CreateNamespacedSecretAsync(DockerConfig("hubcred", fx.Token.Host, ImageFixture.User, ImageFixture.Password), ns);
+        var before = fx.Token.Tokens!.Issued;
+        var pod = ImageFixture.Pod("bearer", image, ["/bin/sh", "-c", "cat /data/second.txt"]);
+        pod.Spec.ImagePullSecrets = [new V1LocalObjectReference { Name = "hubcred" }];
+        await fx.Client.CoreV1.CreateNamespacedPodAsync(pod, ns);
+        var anonymous = ImageFixture.Pod("no-token", image, ["/bin/sh", "-c", "echo never"]);
+        anonymous.Spec.Containers[0].ImagePullPolicy = "Always";
+        await fx.Client.CoreV1.CreateNamespacedPodAsync(anonymous, ns);
+
+        await fx.WaitForPodAsync(ns, "bearer", ImageFixture.Done);
+        Assert.Equal("second", (await fx.LogAsync(ns, "bearer")).Trim());
+        Assert.True(fx.Token.Tokens.Issued > before);
+        var refused = await fx.WaitForPodAsync(ns, "no-token", p => ImageFixture.Waiting(p) == "ImagePullBackOff");
+        Assert.Contains("token service", refused.Status.ContainerStatuses[0].State.Waiting.Message, StringComparison.Ordinal);
     }
 
     [Fact]

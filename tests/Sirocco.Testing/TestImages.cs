@@ -33,7 +33,7 @@ public static class TestImages
         }
 
         File.Copy("/bin/busybox", Path.Combine(root, "bin", "busybox"));
-        foreach (var applet in new[] { "sh", "echo", "cat", "id", "ls", "pwd", "sleep", "env", "touch", "rm", "mkdir" })
+        foreach (var applet in new[] { "sh", "echo", "cat", "head", "id", "ls", "pwd", "sleep", "env", "touch", "rm", "mkdir", "test" })
         {
             File.CreateSymbolicLink(Path.Combine(root, "bin", applet), "busybox");
         }

@@ -14,9 +14,10 @@ public sealed class TestRegistry : IAsyncDisposable
 {
     private readonly Process _process;
 
-    private TestRegistry(Process process, string host, string? caFile, string dir)
+    private TestRegistry(Process process, string host, string? caFile, string dir, RegistryTokenServer? tokens)
     {
         _process = process;
+        Tokens = tokens;
         Host = host;
         CaFile = caFile;
         Directory = dir;
@@ -28,11 +29,17 @@ public sealed class TestRegistry : IAsyncDisposable
     /// <summary>The PEM of the CA that signed the registry's certificate, when it speaks TLS.</summary>
     public string? CaFile { get; }
 
+    /// <summary>The token service, when the registry uses token authentication.</summary>
+    public RegistryTokenServer? Tokens { get; }
+
     /// <summary>The registry's folder (config, storage, certificates).</summary>
     public string Directory { get; }
 
-    /// <summary>Starts a registry in <paramref name="dir"/>; returns once it listens.</summary>
-    public static async Task<TestRegistry> StartAsync(string dir, bool tls = false, string? user = null, string? password = null, int port = 0)
+    /// <summary>
+    /// Starts a registry in <paramref name="dir"/>; returns once it listens. With a user, it asks for basic auth, or with
+    /// <paramref name="tokenAuth"/> for a bearer token from a <see cref="RegistryTokenServer"/> that checks the user.
+    /// </summary>
+    public static async Task<TestRegistry> StartAsync(string dir, bool tls = false, string? user = null, string? password = null, int port = 0, bool tokenAuth = false)
     {
         System.IO.Directory.CreateDirectory(dir);
         port = port == 0 ? FreePort() : port;
@@ -53,7 +60,14 @@ public sealed class TestRegistry : IAsyncDisposable
             config.Add($"  tls: {{certificate: {Path.Combine(dir, "server.pem")}, key: {Path.Combine(dir, "server.key")}}}");
         }
 
-        if (user is not null)
+        RegistryTokenServer? tokens = null;
+        if (user is not null && tokenAuth)
+        {
+            var bundle = Path.Combine(dir, "token-ca.pem");
+            tokens = await RegistryTokenServer.StartAsync(user, password ?? "", bundle);
+            config.Add($"auth: {{token: {{realm: \"{tokens.Realm}\", service: {RegistryTokenServer.Service}, issuer: {RegistryTokenServer.Issuer}, rootcertbundle: {bundle}}}}}");
+        }
+        else if (user is not null)
         {
             var (code, output, error) = await RunAsync("/usr/bin/htpasswd", "-Bbn", user, password ?? "");
             if (code != 0)
@@ -107,10 +121,15 @@ public sealed class TestRegistry : IAsyncDisposable
             {
             }
 
+            if (tokens is not null)
+            {
+                await tokens.DisposeAsync();
+            }
+
             throw new InvalidOperationException($"docker-registry did not start on {host}: {log}");
         }
 
-        return new TestRegistry(process, host, caFile, dir);
+        return new TestRegistry(process, host, caFile, dir, tokens);
     }
 
     /// <summary>Copies an image with skopeo (source such as <c>oci:DIR:TAG</c>) to <c>REGISTRY/repository</c> here.</summary>
@@ -145,6 +164,10 @@ public sealed class TestRegistry : IAsyncDisposable
     {
         await StopAsync();
         _process.Dispose();
+        if (Tokens is not null)
+        {
+            await Tokens.DisposeAsync();
+        }
     }
 
     /// <summary>Runs a program (60 s at most); returns exit code, stdout and stderr.</summary>

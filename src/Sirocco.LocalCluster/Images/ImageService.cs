@@ -39,6 +39,7 @@ internal sealed class ImageService : IDisposable
         var options = cluster.Options;
         Store = new ImageStore(Path.Combine(cluster.StateDirectory, "images"));
         Store.ClearLeases();
+        Store.ClearTemporary();
         _registry = new RegistryClient(options.InsecureRegistries, options.RegistryCertificateAuthorityFile, options.RegistryTimeout, options.RegistryTimeout);
     }
 
@@ -95,8 +96,7 @@ internal sealed class ImageService : IDisposable
         var now = _cluster.Now;
         if (mode == LocalClusterImageMode.Auto && (Remembered(reference.Registry, now) ?? Remembered(reference.ToString(), now)) is { } known)
         {
-            record("Normal", "Pulled", HostFallback(image, known));
-            return ImageOutcome.Host with { Noted = true };
+            return await FallBackAsync(image, present, known, record, token).ConfigureAwait(false);
         }
 
         record("Normal", "Pulling", $"Pulling image \"{image}\"");
@@ -117,9 +117,8 @@ internal sealed class ImageService : IDisposable
             {
                 var key = e is RegistryException { Kind: RegistryFailure.Unreachable } ? reference.Registry : reference.ToString();
                 _failed[key] = (now + (key == reference.Registry ? UnreachableMemory : FailureMemory), message);
-                _cluster.KubeletLog.LogInformation("Image {Image} could not be pulled; host commands run instead: {Message}", image, message);
-                record("Normal", "Pulled", HostFallback(image, message));
-                return ImageOutcome.Host with { Noted = true };
+                _cluster.KubeletLog.LogInformation("Image {Image} could not be pulled: {Message}", image, message);
+                return await FallBackAsync(image, present, message, record, token).ConfigureAwait(false);
             }
 
             var failure = $"failed to pull and unpack image \"{reference}\": {message}";
@@ -131,8 +130,18 @@ internal sealed class ImageService : IDisposable
 
     public void Dispose() => _registry.Dispose();
 
-    private static string HostFallback(string image, string why) =>
-        $"Container image \"{image}\" could not be pulled ({why}): running host commands instead ([local_cluster] image_mode = auto)";
+    /// <summary>In auto mode, an image that could not be pulled: the copy on the machine if there is one, else host commands.</summary>
+    private async Task<ImageOutcome> FallBackAsync(string image, ImageRecord? present, string why, Action<string, string, string> record, CancellationToken token)
+    {
+        if (present is not null)
+        {
+            record("Normal", "Pulled", $"Container image \"{image}\" could not be pulled ({why}): using the copy already on the machine ([local_cluster] image_mode = auto)");
+            return new ImageOutcome(present, await Store.UnpackAsync(present, token).ConfigureAwait(false), null, null, true);
+        }
+
+        record("Normal", "Pulled", $"Container image \"{image}\" could not be pulled ({why}): running host commands instead ([local_cluster] image_mode = auto)");
+        return ImageOutcome.Host with { Noted = true };
+    }
 
     private string? Remembered(string key, DateTimeOffset now) =>
         _failed.TryGetValue(key, out var entry) && entry.Until > now ? entry.Message : null;

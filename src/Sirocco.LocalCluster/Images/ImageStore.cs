@@ -246,6 +246,25 @@ internal sealed class ImageStore
         System.IO.Directory.CreateDirectory(dir);
     }
 
+    /// <summary>Deletes what an interrupted pull, unpack or load left in the store's scratch folder over an hour ago.</summary>
+    public void ClearTemporary()
+    {
+        foreach (var entry in new DirectoryInfo(Path.Combine(Directory, "tmp")).EnumerateFileSystemInfos())
+        {
+            if (entry.LastWriteTimeUtc < DateTime.UtcNow.AddHours(-1))
+            {
+                if (entry is DirectoryInfo)
+                {
+                    DeleteTree(entry.FullName);
+                }
+                else
+                {
+                    entry.Delete();
+                }
+            }
+        }
+    }
+
     /// <summary>Bytes on disk under the store (blobs and root folders; hard links counted once).</summary>
     public long DiskBytes()
     {
