@@ -123,20 +123,20 @@ static (double Own, double Children) Cpu()
     return (Ticks(11) + Ticks(12), Ticks(13) + Ticks(14));
 }
 
-static long Bytes(string dir)
+static long Bytes(string dir) => Directory.Exists(dir) ? Walk(new DirectoryInfo(dir)) : 0;
+
+// File sizes under a folder, links not followed.
+static long Walk(DirectoryInfo dir)
 {
     long total = 0;
-    if (!Directory.Exists(dir))
+    foreach (var entry in dir.EnumerateFileSystemInfos("*", new EnumerationOptions { AttributesToSkip = 0, IgnoreInaccessible = true }))
     {
-        return 0;
-    }
-
-    foreach (var file in new DirectoryInfo(dir).EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = true }))
-    {
-        if (file.LinkTarget is null)
+        total += entry.LinkTarget is not null ? 0 : entry switch
         {
-            total += file.Length;
-        }
+            FileInfo file => file.Length,
+            DirectoryInfo sub => Walk(sub),
+            _ => 0,
+        };
     }
 
     return total;

@@ -49,7 +49,23 @@ public sealed class LocalClusterImages
         var names = await ImageArchive.LoadAsync(_store, archivePath, name, cancellationToken).ConfigureAwait(false);
         foreach (var loaded in names)
         {
-            await _store.UnpackAsync(_store.Find(loaded)!, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await _store.UnpackAsync(_store.Find(loaded)!, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                // An image that cannot be unpacked is not kept.
+                foreach (var each in names)
+                {
+                    if (OperatingSystem.IsLinux())
+                    {
+                        _store.Remove(each);
+                    }
+                }
+
+                throw;
+            }
         }
 
         return names;
@@ -58,7 +74,7 @@ public sealed class LocalClusterImages
     /// <summary>Removes an image name and collects what no other image or running container uses; false when absent.</summary>
     public bool Remove(string image) => OperatingSystem.IsLinux() && _store.Remove(image);
 
-    /// <summary>Bytes the store takes on disk: blobs and unpacked root folders, hard links counted once.</summary>
+    /// <summary>Bytes of the store's files (blobs and unpacked root folders); links are not followed.</summary>
     public long DiskBytes() => OperatingSystem.IsLinux() ? _store.DiskBytes() : 0;
 
     /// <summary>The normalised form of an image name (<c>busybox</c> is <c>docker.io/library/busybox:latest</c>).</summary>

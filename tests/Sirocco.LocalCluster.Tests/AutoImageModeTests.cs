@@ -58,6 +58,9 @@ public sealed class AutoImageModeTests : IAsyncLifetime
         // The unreachable registry is remembered: the next pod does not try it again.
         var pulling = await _client.CoreV1.ListNamespacedEventAsync("default", fieldSelector: "involvedObject.name=host-again,reason=Pulling");
         Assert.Empty(pulling.Items);
+        var again = await _client.CoreV1.ListNamespacedEventAsync("default", fieldSelector: "involvedObject.name=host-again,reason=Pulled");
+        Assert.EndsWith("running host commands instead ([local_cluster] image_mode = auto)", Assert.Single(again.Items).Message, StringComparison.Ordinal);
+        Assert.Equal("again", (await Log("host-again")).Trim());
     }
 
     private async Task<string> Log(string pod)

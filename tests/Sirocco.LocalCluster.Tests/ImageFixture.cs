@@ -51,7 +51,8 @@ public sealed class ImageFixture : IAsyncLifetime
             HomeDirectory = Path.Combine(Home, "cluster"),
             BookmarkInterval = TimeSpan.FromMilliseconds(300),
             ImageMode = LocalClusterImageMode.Pull,
-            InsecureRegistries = [Open.Host, Proxy.Host, Token.Host],
+            // The token service is plain HTTP too: credentials go to it only because it is listed.
+            InsecureRegistries = [Open.Host, Proxy.Host, Token.Host, new Uri(Token.Tokens!.Realm).Authority],
             RegistryCertificateAuthorityFile = Private.CaFile,
             RegistryTimeout = TimeSpan.FromSeconds(10),
         });

@@ -70,14 +70,18 @@ public sealed class ImageTests(ImageFixture fx) : IClassFixture<ImageFixture>
     [Fact]
     public async Task Zstd_layers_are_pulled_and_a_registry_not_listed_as_insecure_is_not_spoken_to_over_HTTP()
     {
+        // An image of its own (nothing else unpacks to its root), its layers compressed with zstd.
+        var source = await TestImages.BuildAsync(Path.Combine(fx.Work, "zstd-image"), marker: "zstd-layers");
         var (code, output, error) = await TestRegistry.RunAsync(
             "/usr/bin/skopeo", "--insecure-policy", "copy", "--quiet", "--dest-tls-verify=false", "--dest-compress-format", "zstd", "--dest-compress",
-            fx.Source, $"docker://{fx.Open.Host}/test/zstd:1");
+            source, $"docker://{fx.Open.Host}/test/zstd:1");
         Assert.True(code == 0, output + error);
+        var (_, manifest, _) = await TestRegistry.RunAsync("/usr/bin/skopeo", "inspect", "--raw", "--tls-verify=false", $"docker://{fx.Open.Host}/test/zstd:1");
+        Assert.Contains("zstd", manifest, StringComparison.Ordinal);
         var ns = await fx.NamespaceAsync("img");
-        await fx.Client.CoreV1.CreateNamespacedPodAsync(ImageFixture.Pod("zstd", $"{fx.Open.Host}/test/zstd:1", ["/bin/sh", "-c", "cat /data/kept.txt"]), ns);
+        await fx.Client.CoreV1.CreateNamespacedPodAsync(ImageFixture.Pod("zstd", $"{fx.Open.Host}/test/zstd:1", ["/bin/sh", "-c", "cat /data/marker.txt; ls /data"]), ns);
         await fx.WaitForPodAsync(ns, "zstd", ImageFixture.Done);
-        Assert.Equal("base", (await fx.LogAsync(ns, "zstd")).Trim());
+        Assert.Equal("zstd-layers\nkept.txt\nmarker.txt\nsecond.txt", (await fx.LogAsync(ns, "zstd")).Trim());
 
         // The same HTTP registry under a name not listed in insecure_registries: HTTPS only, so the pull fails.
         var unlisted = "localhost:" + fx.Open.Host.Split(':')[1];
@@ -89,6 +93,21 @@ public sealed class ImageTests(ImageFixture fx) : IClassFixture<ImageFixture>
         Assert.Contains("Back-off pulling image", describe, StringComparison.Ordinal);
         Assert.Contains("ErrImagePull", describe, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Exec_enters_the_container_in_its_image_as_its_user()
+    {
+        var ns = await fx.NamespaceAsync("img");
+        await fx.Client.CoreV1.CreateNamespacedPodAsync(ImageFixture.Pod("running", $"{fx.Open.Host}/test/app:1", ["/bin/sh", "-c", "echo ready > /tmp/ready; sleep 60"]), ns);
+        await fx.WaitForPodAsync(ns, "running", p => p.Status?.ContainerStatuses?.FirstOrDefault()?.State?.Running is not null);
+        var (code, output, error) = await ClusterFixtureRun(["exec", "running", "-n", ns, "--", "/bin/sh", "-c", "id -u; cat /data/kept.txt; head -1 /etc/passwd; cat /tmp/ready || true"]);
+        Assert.True(code == 0, output + error);
+        Assert.StartsWith("1000\nbase\nroot:x:0:0:root:/root:/bin/sh\n", output, StringComparison.Ordinal);
+        await fx.Client.CoreV1.DeleteNamespacedPodAsync("running", ns, gracePeriodSeconds: 0);
+    }
+
+    private const UnixFileMode Mode755 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+        | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
 
     private Task<(int Code, string Out, string Err)> ClusterFixtureRun(string[] args) =>
         TestRegistry.RunAsync("/usr/bin/kubectl", ["--kubeconfig", fx.Cluster.KubeconfigPath, .. args]);
@@ -232,8 +251,11 @@ public sealed class ImageTests(ImageFixture fx) : IClassFixture<ImageFixture>
         var images = LocalClusterImages.Open(Path.Combine(fx.Home, "cluster"));
         var docker = Path.Combine(fx.Work, "app-docker.tar");
         var oci = Path.Combine(fx.Work, "app-oci.tar");
-        await Skopeo(fx.Source, $"docker-archive:{docker}:example.com/loaded/docker:1");
-        await Skopeo(fx.Source, $"oci-archive:{oci}:2");
+
+        // Two images of their own, so each archive's layers are unpacked from that archive.
+        await Skopeo(await TestImages.BuildAsync(Path.Combine(fx.Work, "docker-image"), marker: "from-docker-archive"), $"docker-archive:{docker}:example.com/loaded/docker:1");
+        await Skopeo(await TestImages.BuildAsync(Path.Combine(fx.Work, "oci-image"), marker: "from-oci-archive"), $"oci-archive:{oci}:2");
+        var empty = images.DiskBytes();
 
         Assert.Equal(["example.com/loaded/docker:1"], await images.LoadAsync(docker));
         var error = await Assert.ThrowsAsync<InvalidDataException>(() => images.LoadAsync(oci));
@@ -243,22 +265,70 @@ public sealed class ImageTests(ImageFixture fx) : IClassFixture<ImageFixture>
 
         // example.com cannot be reached from here: the pods run because the images are present.
         var ns = await fx.NamespaceAsync("img");
-        await fx.Client.CoreV1.CreateNamespacedPodAsync(ImageFixture.Pod("docker", "example.com/loaded/docker:1", ["/bin/sh", "-c", "cat /data/second.txt"]), ns);
-        await fx.Client.CoreV1.CreateNamespacedPodAsync(ImageFixture.Pod("oci", "example.com/loaded/oci:2", ["/bin/sh", "-c", "cat /data/kept.txt"]), ns);
+        await fx.Client.CoreV1.CreateNamespacedPodAsync(ImageFixture.Pod("docker", "example.com/loaded/docker:1", ["/bin/sh", "-c", "cat /data/marker.txt /data/second.txt"]), ns);
+        await fx.Client.CoreV1.CreateNamespacedPodAsync(ImageFixture.Pod("oci", "example.com/loaded/oci:2", ["/bin/sh", "-c", "cat /data/marker.txt /data/kept.txt"]), ns);
         await fx.WaitForPodAsync(ns, "docker", ImageFixture.Done);
         await fx.WaitForPodAsync(ns, "oci", ImageFixture.Done);
-        Assert.Equal("second", (await fx.LogAsync(ns, "docker")).Trim());
-        Assert.Equal("base", (await fx.LogAsync(ns, "oci")).Trim());
+        Assert.Equal("from-docker-archive\nsecond", (await fx.LogAsync(ns, "docker")).Trim());
+        Assert.Equal("from-oci-archive\nbase", (await fx.LogAsync(ns, "oci")).Trim());
 
-        // Removing one name keeps the layers the other uses; removing both collects them.
-        var before = images.DiskBytes();
+        // Removing one name collects its blobs and root; the other image still runs.
+        var both = images.DiskBytes();
         Assert.True(images.Remove("example.com/loaded/docker:1"));
         Assert.False(images.Remove("example.com/loaded/docker:1"));
         Assert.DoesNotContain(images.List(), i => i.Name == "example.com/loaded/docker:1");
-        await fx.Client.CoreV1.DeleteNamespacedPodAsync("oci", ns, gracePeriodSeconds: 0);
-        await fx.Client.CoreV1.DeleteNamespacedPodAsync("docker", ns, gracePeriodSeconds: 0);
-        Assert.True(images.Remove("example.com/loaded/oci:2"));
-        Assert.True(images.DiskBytes() < before, $"{images.DiskBytes()} bytes left of {before}");
+        var one = images.DiskBytes();
+        Assert.True(one < both - 500_000, $"{both} bytes before removing, {one} after");
+        await fx.Client.CoreV1.CreateNamespacedPodAsync(ImageFixture.Pod("oci-again", "example.com/loaded/oci:2", ["/bin/sh", "-c", "cat /data/marker.txt"]), ns);
+        await fx.WaitForPodAsync(ns, "oci-again", ImageFixture.Done);
+        Assert.Equal("from-oci-archive", (await fx.LogAsync(ns, "oci-again")).Trim());
+    }
+
+    [Fact]
+    public async Task A_hostile_image_cannot_write_outside_its_root_nor_keep_set_user_id_bits()
+    {
+        var victim = Path.Combine(fx.Work, "victim-" + Guid.NewGuid().ToString("n")[..6]);
+        Directory.CreateDirectory(victim);
+        var layer = HostileArchives.Tar(
+        [
+            HostileArchives.Link("escape", victim),
+            HostileArchives.File("escape/pwned", "x"),
+            HostileArchives.File("up/../../pwned-too", "x"),
+            HostileArchives.File(".wh..", ""),
+            HostileArchives.File("sub/.wh...", ""),
+            HostileArchives.File("suid", "#!/bin/sh\n", Mode755 | UnixFileMode.SetUser),
+            HostileArchives.File("bin/busybox", await File.ReadAllBytesAsync("/bin/busybox"), Mode755),
+            HostileArchives.Link("bin/sh", "busybox"),
+        ]);
+        var archive = Path.Combine(fx.Work, "hostile.tar");
+        await File.WriteAllBytesAsync(archive, HostileArchives.Oci(layer, extra: [HostileArchives.Link("blobs/sha256/evil", victim), HostileArchives.File("blobs/sha256/evil/pwned", "x")]));
+
+        var images = LocalClusterImages.Open(Path.Combine(fx.Home, "cluster"));
+        Assert.Equal(["example.com/hostile:1"], await images.LoadAsync(archive, "example.com/hostile:1"));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(victim));
+        Assert.False(File.Exists(Path.Combine(fx.Home, "cluster", "local-cluster", "pwned-too")));
+
+        var ns = await fx.NamespaceAsync("img");
+        var pod = ImageFixture.Pod("hostile", "example.com/hostile:1", ["/bin/sh", "-c", $"busybox stat -c %A /suid; busybox cat {victim}/pwned"]);
+        pod.Spec.Containers[0].SecurityContext = new V1SecurityContext { RunAsUser = 0 };
+        await fx.Client.CoreV1.CreateNamespacedPodAsync(pod, ns);
+        await fx.WaitForPodAsync(ns, "hostile", ImageFixture.Done);
+
+        // The link was followed inside the image: the file is there, in the image, and the host folder stays empty.
+        Assert.Equal("-rwxr-xr-x\nx", (await fx.LogAsync(ns, "hostile")).Trim());
+        Assert.Empty(Directory.EnumerateFileSystemEntries(victim));
+
+        // A hard link to a file the image does not have (the host's /etc/passwd through a link) is refused.
+        var linked = Path.Combine(fx.Work, "hardlink.tar");
+        await File.WriteAllBytesAsync(linked, HostileArchives.Oci(HostileArchives.Tar([HostileArchives.Link("hostetc", "/etc"), HostileArchives.HardLink("passwd", "hostetc/passwd")])));
+        var refused = await Assert.ThrowsAsync<InvalidDataException>(() => images.LoadAsync(linked, "example.com/hardlink:1"));
+        Assert.Contains("links to hostetc/passwd", refused.Message, StringComparison.Ordinal);
+
+        // A layer that is not what the config's diff_ids say is refused too (it would take another image's root).
+        var lying = Path.Combine(fx.Work, "lying.tar");
+        await File.WriteAllBytesAsync(lying, HostileArchives.Oci(HostileArchives.Tar([HostileArchives.File("a", "b")]), diffId: "sha256:" + new string('0', 64)));
+        var mismatch = await Assert.ThrowsAsync<InvalidDataException>(() => images.LoadAsync(lying, "example.com/lying:1"));
+        Assert.Contains("but the image config says", mismatch.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -15,9 +15,10 @@ public static class TestImages
     /// busybox at /bin/busybox with /bin/sh, /etc/passwd (root, app = 1000:1000 with home /home/app), /data/kept.txt
     /// ("base") and /data/gone.txt; layer 2: /data/second.txt ("second") and gone.txt deleted. Config: Entrypoint
     /// ["/bin/sh", "-c"], Cmd ["echo default-cmd; id -u; pwd; echo $GREETING"], Env GREETING=<see cref="Greeting"/>,
-    /// WorkingDir /data, User app.
+    /// WorkingDir /data, User app. A <paramref name="marker"/> goes to /data/marker.txt in layer 2, so that images built
+    /// with different markers share no unpacked root; <paramref name="padding"/> is copied to /data/padding.bin.
     /// </summary>
-    public static async Task<string> BuildAsync(string dir, string? padding = null)
+    public static async Task<string> BuildAsync(string dir, string? padding = null, string? marker = null)
     {
         Directory.CreateDirectory(dir);
         var layout = Path.Combine(dir, "layout");
@@ -55,6 +56,11 @@ public static class TestImages
         root = Path.Combine(bundle, "rootfs");
         File.Delete(Path.Combine(root, "data", "gone.txt"));
         await File.WriteAllTextAsync(Path.Combine(root, "data", "second.txt"), "second\n");
+        if (marker is not null)
+        {
+            await File.WriteAllTextAsync(Path.Combine(root, "data", "marker.txt"), marker + "\n");
+        }
+
         await Umoci("repack", "--image", image, bundle);
         Directory.Delete(bundle, recursive: true);
 

@@ -26,22 +26,24 @@ internal static class ImageArchive
         }
 
         var dir = Path.Combine(store.Directory, "tmp", "load-" + Guid.NewGuid().ToString("N"));
+        using var pending = store.Pending();
         Directory.CreateDirectory(dir);
         try
         {
+            Dictionary<string, string> links;
             await using (var file = File.OpenRead(archive))
             {
-                Extract(LayerUnpacker.Decompress(file), dir, archive);
+                links = Extract(LayerUnpacker.Decompress(file), dir, archive);
             }
 
             if (File.Exists(Path.Combine(dir, "index.json")) && File.Exists(Path.Combine(dir, "oci-layout")))
             {
-                return await LoadOciAsync(store, dir, archive, name, token).ConfigureAwait(false);
+                return await LoadOciAsync(store, dir, pending, archive, name, token).ConfigureAwait(false);
             }
 
             if (File.Exists(Path.Combine(dir, "manifest.json")))
             {
-                return await LoadDockerAsync(store, dir, archive, name, token).ConfigureAwait(false);
+                return await LoadDockerAsync(store, dir, links, pending, archive, name, token).ConfigureAwait(false);
             }
 
             throw new InvalidDataException($"{archive}: neither a docker-archive (no manifest.json) nor an oci-archive (no index.json and oci-layout)");
@@ -52,8 +54,14 @@ internal static class ImageArchive
         }
     }
 
-    private static void Extract(Stream stream, string dir, string archive)
+    /// <summary>
+    /// Writes the archive's regular files under <paramref name="dir"/>; links are never made on disk (a link followed by
+    /// a file through it could otherwise write anywhere), only remembered, to find an older docker-archive's
+    /// ID/layer.tar, which links to the layer file.
+    /// </summary>
+    private static Dictionary<string, string> Extract(Stream stream, string dir, string archive)
     {
+        var links = new Dictionary<string, string>(StringComparer.Ordinal);
         using var tar = new TarReader(stream);
         while (tar.GetNextEntry() is { } entry)
         {
@@ -63,12 +71,10 @@ internal static class ImageArchive
                 continue;
             }
 
-            var target = Path.Combine(dir, Path.Combine([.. parts]));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            if (entry.EntryType == TarEntryType.SymbolicLink)
+            var relative = string.Join('/', parts);
+            if (entry.EntryType is TarEntryType.SymbolicLink or TarEntryType.HardLink)
             {
-                // Older docker-archives name layers as ID/layer.tar, a link to the file; it is resolved inside the folder.
-                File.CreateSymbolicLink(target, entry.LinkName);
+                links[relative] = entry.EntryType == TarEntryType.HardLink ? "/" + entry.LinkName : entry.LinkName;
                 continue;
             }
 
@@ -77,6 +83,8 @@ internal static class ImageArchive
                 continue;
             }
 
+            var target = Path.Combine(dir, Path.Combine([.. parts]));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
             try
             {
                 entry.ExtractToFile(target, overwrite: true);
@@ -86,9 +94,11 @@ internal static class ImageArchive
                 throw new IOException($"{archive}: cannot extract {entry.Name}: {e.Message}", e);
             }
         }
+
+        return links;
     }
 
-    private static async Task<IReadOnlyList<string>> LoadOciAsync(ImageStore store, string dir, string archive, string? name, CancellationToken token)
+    private static async Task<IReadOnlyList<string>> LoadOciAsync(ImageStore store, string dir, ImageStore.PendingBlobs pending, string archive, string? name, CancellationToken token)
     {
         var index = JsonNode.Parse(await File.ReadAllBytesAsync(Path.Combine(dir, "index.json"), token).ConfigureAwait(false))!;
         var entries = index["manifests"]?.AsArray() ?? [];
@@ -104,13 +114,13 @@ internal static class ImageArchive
             var written = annotations?[NameAnnotation]?.GetValue<string>() ?? annotations?[RefAnnotation]?.GetValue<string>();
             var imageName = NameFor(written, name, entries.Count, archive);
             var digest = entry!["digest"]!.GetValue<string>();
-            var manifest = await BlobJsonAsync(store, dir, digest, archive, token).ConfigureAwait(false);
+            var manifest = await BlobJsonAsync(store, dir, pending, digest, archive, token).ConfigureAwait(false);
             if (manifest["manifests"] is JsonArray platforms && manifest["layers"] is null)
             {
                 var arch = System.Runtime.InteropServices.RuntimeInformation.OSArchitecture == System.Runtime.InteropServices.Architecture.Arm64 ? "arm64" : "amd64";
-                digest = platforms.FirstOrDefault(m => m?["platform"]?["architecture"]?.GetValue<string>() == arch)?["digest"]?.GetValue<string>()
+                digest = platforms.FirstOrDefault(m => m?["platform"]?["os"]?.GetValue<string>() == "linux" && m?["platform"]?["architecture"]?.GetValue<string>() == arch)?["digest"]?.GetValue<string>()
                     ?? throw new InvalidDataException($"{archive}: the image index of {imageName} has no linux/{arch} manifest");
-                manifest = await BlobJsonAsync(store, dir, digest, archive, token).ConfigureAwait(false);
+                manifest = await BlobJsonAsync(store, dir, pending, digest, archive, token).ConfigureAwait(false);
             }
 
             var config = manifest["config"]?["digest"]?.GetValue<string>() ?? throw new InvalidDataException($"{archive}: manifest {digest} has no config");
@@ -118,7 +128,7 @@ internal static class ImageArchive
             long size = manifest["config"]?["size"]?.GetValue<long>() ?? 0;
             foreach (var blob in layers.Prepend(config))
             {
-                await CopyBlobAsync(store, dir, blob, archive, token).ConfigureAwait(false);
+                await CopyBlobAsync(store, dir, pending, blob, archive, token).ConfigureAwait(false);
             }
 
             size += (manifest["layers"]?.AsArray() ?? []).Sum(l => l?["size"]?.GetValue<long>() ?? 0);
@@ -128,20 +138,30 @@ internal static class ImageArchive
         return loaded;
     }
 
-    private static async Task<IReadOnlyList<string>> LoadDockerAsync(ImageStore store, string dir, string archive, string? name, CancellationToken token)
+    private static async Task<IReadOnlyList<string>> LoadDockerAsync(ImageStore store, string dir, Dictionary<string, string> links, ImageStore.PendingBlobs pending, string archive, string? name, CancellationToken token)
     {
         var images = JsonNode.Parse(await File.ReadAllBytesAsync(Path.Combine(dir, "manifest.json"), token).ConfigureAwait(false))?.AsArray()
             ?? throw new InvalidDataException($"{archive}: manifest.json is not a list");
         var loaded = new List<string>();
         foreach (var image in images)
         {
-            var configBytes = await File.ReadAllBytesAsync(Member(dir, image?["Config"]?.GetValue<string>(), archive), token).ConfigureAwait(false);
-            var config = store.PutBlob(configBytes);
+            var configBytes = await File.ReadAllBytesAsync(Member(dir, links, image?["Config"]?.GetValue<string>(), archive), token).ConfigureAwait(false);
+            var config = "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(configBytes));
+            pending.Add(config);
+            store.PutBlob(configBytes);
             var layers = new List<(string Digest, long Size)>();
             foreach (var layer in image?["Layers"]?.AsArray() ?? [])
             {
-                await using var stream = File.OpenRead(Member(dir, layer?.GetValue<string>(), archive));
-                layers.Add(await store.PutBlobAsync(stream, null, null, token).ConfigureAwait(false));
+                var file = Member(dir, links, layer?.GetValue<string>(), archive);
+                string digest;
+                await using (var hashed = File.OpenRead(file))
+                {
+                    digest = "sha256:" + Convert.ToHexStringLower(await System.Security.Cryptography.SHA256.HashDataAsync(hashed, token).ConfigureAwait(false));
+                }
+
+                pending.Add(digest);
+                await using var stream = File.OpenRead(file);
+                layers.Add(await store.PutBlobAsync(stream, digest, null, token).ConfigureAwait(false));
             }
 
             // A docker-archive has no distribution manifest: write the one a registry would serve.
@@ -152,7 +172,9 @@ internal static class ImageArchive
                 ["config"] = new JsonObject { ["mediaType"] = "application/vnd.docker.container.image.v1+json", ["size"] = configBytes.Length, ["digest"] = config },
                 ["layers"] = new JsonArray([.. layers.Select(l => (JsonNode)new JsonObject { ["mediaType"] = "application/vnd.docker.image.rootfs.diff.tar", ["size"] = l.Size, ["digest"] = l.Digest })]),
             };
-            var manifestDigest = store.PutBlob(System.Text.Encoding.UTF8.GetBytes(manifest.ToJsonString()));
+            var manifestBytes = System.Text.Encoding.UTF8.GetBytes(manifest.ToJsonString());
+            pending.Add("sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(manifestBytes)));
+            var manifestDigest = store.PutBlob(manifestBytes);
             var tags = (image?["RepoTags"]?.AsArray() ?? []).Select(t => t?.GetValue<string>()).OfType<string>().ToList();
             var size = configBytes.Length + layers.Sum(l => l.Size);
             if (tags.Count == 0)
@@ -210,19 +232,44 @@ internal static class ImageArchive
             : $"{archive}: the archive names an image only by its tag \"{written}\"; give its name with --name");
     }
 
-    private static string Member(string dir, string? relative, string archive)
+    private static string Member(string dir, Dictionary<string, string> links, string? relative, string archive)
     {
         if (relative is null || RootPath.Split(relative).Contains(".."))
         {
             throw new InvalidDataException($"{archive}: manifest.json names a missing or invalid file \"{relative}\"");
         }
 
-        var path = RootPath.Resolve(dir, relative, followLast: true);
+        // Follow the archive's own links (a few at most), each resolved inside the archive.
+        var current = string.Join('/', RootPath.Split(relative));
+        for (var hops = 0; hops < 8 && links.TryGetValue(current, out var target); hops++)
+        {
+            var parts = new List<string>();
+            var from = target.StartsWith('/') ? [] : RootPath.Split(current).SkipLast(1);
+            foreach (var part in from.Concat(RootPath.Split(target)))
+            {
+                if (part == "..")
+                {
+                    if (parts.Count > 0)
+                    {
+                        parts.RemoveAt(parts.Count - 1);
+                    }
+                }
+                else
+                {
+                    parts.Add(part);
+                }
+            }
+
+            current = string.Join('/', parts);
+        }
+
+        var path = current.Length == 0 ? "" : Path.Combine(dir, current);
         return File.Exists(path) ? path : throw new InvalidDataException($"{archive}: manifest.json names {relative}, which the archive does not hold");
     }
 
-    private static async Task CopyBlobAsync(ImageStore store, string dir, string digest, string archive, CancellationToken token)
+    private static async Task CopyBlobAsync(ImageStore store, string dir, ImageStore.PendingBlobs pending, string digest, string archive, CancellationToken token)
     {
+        pending.Add(digest);
         if (store.HasBlob(digest))
         {
             return;
@@ -239,9 +286,9 @@ internal static class ImageArchive
         }
     }
 
-    private static async Task<JsonNode> BlobJsonAsync(ImageStore store, string dir, string digest, string archive, CancellationToken token)
+    private static async Task<JsonNode> BlobJsonAsync(ImageStore store, string dir, ImageStore.PendingBlobs pending, string digest, string archive, CancellationToken token)
     {
-        await CopyBlobAsync(store, dir, digest, archive, token).ConfigureAwait(false);
+        await CopyBlobAsync(store, dir, pending, digest, archive, token).ConfigureAwait(false);
         return store.ReadJsonBlob(digest) ?? throw new InvalidDataException($"{archive}: blob {digest} is not JSON");
     }
 

@@ -15,7 +15,7 @@ internal sealed record ImageConfig(
     /// <summary>Reads the <c>config</c> object of an OCI or Docker image config.</summary>
     public static ImageConfig Parse(JsonNode? document)
     {
-        var config = document?["config"] ?? document?["container_config"];
+        var config = document?["config"];
         static List<string> Strings(JsonNode? node) => node is JsonArray a ? [.. a.Select(v => v?.GetValue<string>() ?? "")] : [];
         return new ImageConfig(
             Strings(config?["Entrypoint"]),
@@ -53,7 +53,7 @@ internal sealed record ImageRecord
     /// The OCI chain ID of the top layer: the name of the unpacked root folder, shared by every image with the same
     /// layers.
     /// </summary>
-    public string ChainId => Chain(DiffIds.Count > 0 ? DiffIds : Layers);
+    public string ChainId => Chain(DiffIds);
 
     internal static string Chain(IReadOnlyList<string> diffIds)
     {

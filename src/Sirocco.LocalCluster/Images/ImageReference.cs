@@ -36,7 +36,7 @@ internal sealed record ImageReference(string Registry, string Repository, string
         {
             digest = rest[(at + 1)..];
             rest = rest[..at];
-            if (!digest.StartsWith("sha256:", StringComparison.Ordinal) || digest.Length != 71 || !digest[7..].All(Uri.IsHexDigit))
+            if (!digest.StartsWith("sha256:", StringComparison.Ordinal) || digest.Length != 71 || !digest[7..].All(char.IsAsciiHexDigitLower))
             {
                 throw new FormatException($"invalid reference format: \"{image}\" (digest must be sha256:<64 hex digits>)");
             }

@@ -12,9 +12,13 @@ namespace Sirocco.LocalCluster.Images;
 /// <param name="FailureReason">The container's waiting reason when the image cannot be had (ErrImagePull …).</param>
 /// <param name="FailureMessage">What went wrong, for the container's status and the pod's events.</param>
 /// <param name="Noted">True when an event already said how the container will run.</param>
-internal sealed record ImageOutcome(ImageRecord? Record, string? RootFs, string? FailureReason, string? FailureMessage, bool Noted)
+/// <param name="Lease">Keeps <paramref name="RootFs"/> from collection while the container runs; the caller disposes it.</param>
+internal sealed record ImageOutcome(ImageRecord? Record, string? RootFs, string? FailureReason, string? FailureMessage, bool Noted, IDisposable? Lease = null)
 {
     public static readonly ImageOutcome Host = new(null, null, null, null, false);
+
+    public static ImageOutcome Run(ImageRecord record, (string RootFs, IDisposable Lease) acquired) =>
+        new(record, acquired.RootFs, null, null, true, acquired.Lease);
 }
 
 /// <summary>
@@ -45,8 +49,11 @@ internal sealed class ImageService : IDisposable
 
     public ImageStore Store { get; }
 
-    /// <summary>Finds or pulls the container's image. <paramref name="record"/> writes an event (type, reason, message).</summary>
-    public async Task<ImageOutcome> EnsureAsync(V1Pod pod, V1Container container, Action<string, string, string> record, CancellationToken token)
+    /// <summary>
+    /// Finds or pulls the container's image and leases its root folder to <paramref name="holder"/>.
+    /// <paramref name="record"/> writes an event (type, reason, message).
+    /// </summary>
+    public async Task<ImageOutcome> EnsureAsync(V1Pod pod, V1Container container, string holder, Action<string, string, string> record, CancellationToken token)
     {
         var mode = _cluster.Options.ImageMode;
         if (mode == LocalClusterImageMode.Host)
@@ -73,11 +80,22 @@ internal sealed class ImageService : IDisposable
         }
 
         var policy = container.ImagePullPolicy ?? Api.Defaults.ImagePullPolicy(image);
-        var present = Store.Find(image);
-        if (present is not null && policy != "Always")
+        ImageRecord? present = null;
+        try
         {
-            record("Normal", "Pulled", $"Container image \"{image}\" already present on machine");
-            return new ImageOutcome(present, await Store.UnpackAsync(present, token).ConfigureAwait(false), null, null, true);
+            present = Store.Find(image);
+            if (present is not null && policy != "Always")
+            {
+                var acquired = await Store.AcquireAsync(present, holder, token).ConfigureAwait(false);
+                record("Normal", "Pulled", $"Container image \"{image}\" already present on machine");
+                return ImageOutcome.Run(present, acquired);
+            }
+        }
+        catch (Exception e) when (!token.IsCancellationRequested && e is not OperationCanceledException)
+        {
+            // A damaged copy (a blob removed by hand, a bad record): pull it again.
+            _cluster.KubeletLog.LogWarning("The stored image {Image} cannot be used and is pulled again: {Message}", image, e.Message);
+            present = null;
         }
 
         if (policy == "Never")
@@ -96,7 +114,7 @@ internal sealed class ImageService : IDisposable
         var now = _cluster.Now;
         if (mode == LocalClusterImageMode.Auto && (Remembered(reference.Registry, now) ?? Remembered(reference.ToString(), now)) is { } known)
         {
-            return await FallBackAsync(image, present, known, record, token).ConfigureAwait(false);
+            return await FallBackAsync(image, present, holder, known, record, token).ConfigureAwait(false);
         }
 
         record("Normal", "Pulling", $"Pulling image \"{image}\"");
@@ -105,20 +123,20 @@ internal sealed class ImageService : IDisposable
         {
             var credentials = PullSecrets.For(_cluster.Store, pod, reference);
             var (pulled, _) = await PullAsync(reference, credentials, token).ConfigureAwait(false);
-            var rootFs = await Store.UnpackAsync(pulled, token).ConfigureAwait(false);
+            var acquired = await Store.AcquireAsync(pulled, holder, token).ConfigureAwait(false);
             var seconds = clock.Elapsed.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
             record("Normal", "Pulled", $"Successfully pulled image \"{image}\" in {seconds}s ({seconds}s including waiting). Image size: {pulled.Size} bytes.");
-            return new ImageOutcome(pulled, rootFs, null, null, true);
+            return ImageOutcome.Run(pulled, acquired);
         }
-        catch (Exception e) when (e is RegistryException or IOException or InvalidDataException or UnauthorizedAccessException && !token.IsCancellationRequested)
+        catch (Exception e) when (!token.IsCancellationRequested && e is not OperationCanceledException)
         {
-            var message = e.Message;
+            var message = e is RegistryException or InvalidDataException or IOException ? e.Message : $"{e.GetType().Name}: {e.Message}";
             if (mode == LocalClusterImageMode.Auto)
             {
                 var key = e is RegistryException { Kind: RegistryFailure.Unreachable } ? reference.Registry : reference.ToString();
                 _failed[key] = (now + (key == reference.Registry ? UnreachableMemory : FailureMemory), message);
                 _cluster.KubeletLog.LogInformation("Image {Image} could not be pulled: {Message}", image, message);
-                return await FallBackAsync(image, present, message, record, token).ConfigureAwait(false);
+                return await FallBackAsync(image, present, holder, message, record, token).ConfigureAwait(false);
             }
 
             var failure = $"failed to pull and unpack image \"{reference}\": {message}";
@@ -131,12 +149,20 @@ internal sealed class ImageService : IDisposable
     public void Dispose() => _registry.Dispose();
 
     /// <summary>In auto mode, an image that could not be pulled: the copy on the machine if there is one, else host commands.</summary>
-    private async Task<ImageOutcome> FallBackAsync(string image, ImageRecord? present, string why, Action<string, string, string> record, CancellationToken token)
+    private async Task<ImageOutcome> FallBackAsync(string image, ImageRecord? present, string holder, string why, Action<string, string, string> record, CancellationToken token)
     {
         if (present is not null)
         {
-            record("Normal", "Pulled", $"Container image \"{image}\" could not be pulled ({why}): using the copy already on the machine ([local_cluster] image_mode = auto)");
-            return new ImageOutcome(present, await Store.UnpackAsync(present, token).ConfigureAwait(false), null, null, true);
+            try
+            {
+                var acquired = await Store.AcquireAsync(present, holder, token).ConfigureAwait(false);
+                record("Normal", "Pulled", $"Container image \"{image}\" could not be pulled ({why}): using the copy already on the machine ([local_cluster] image_mode = auto)");
+                return ImageOutcome.Run(present, acquired);
+            }
+            catch (Exception e) when (!token.IsCancellationRequested && e is not OperationCanceledException)
+            {
+                why += "; the copy on the machine cannot be used: " + e.Message;
+            }
         }
 
         record("Normal", "Pulled", $"Container image \"{image}\" could not be pulled ({why}): running host commands instead ([local_cluster] image_mode = auto)");
@@ -153,7 +179,7 @@ internal sealed class ImageService : IDisposable
         RegistryException? refused = null;
         foreach (var credential in attempts)
         {
-            var key = $"{reference}|{credential?.Username}|{credential?.Password.GetHashCode(StringComparison.Ordinal)}";
+            var key = credential is null ? $"{reference}|" : $"{reference}|{credential.Username}|{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(credential.Password)))}";
             var pull = _pulls.GetOrAdd(key, _ => new Lazy<Task<(ImageRecord, long)>>(() => PullOnceAsync(key, reference, credential)));
             try
             {

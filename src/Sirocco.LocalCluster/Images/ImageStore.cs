@@ -17,6 +17,7 @@ internal sealed class ImageStore
 {
     private static readonly TimeSpan LockWait = TimeSpan.FromSeconds(10);
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _unpacking = new(StringComparer.Ordinal);
+    private readonly System.Threading.Lock _inProcess = new();
 
     public ImageStore(string directory)
     {
@@ -137,6 +138,14 @@ internal sealed class ImageStore
     public void Save(ImageRecord record)
     {
         using var held = Lock();
+        foreach (var blob in record.Layers.Append(record.ConfigDigest).Append(record.ManifestDigest))
+        {
+            if (!HasBlob(blob))
+            {
+                throw new InvalidDataException($"{record.Name}: blob {blob} went missing before the image was recorded (removed by another process?)");
+            }
+        }
+
         var path = RefPath(record.Name);
         var moved = File.Exists(path) && JsonNode.Parse(File.ReadAllBytes(path))?["manifest"]?.GetValue<string>() != record.ManifestDigest;
         var tmp = TempPath();
@@ -196,14 +205,25 @@ internal sealed class ImageStore
             System.IO.Directory.CreateDirectory(tmp, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
             try
             {
+                if (record.DiffIds.Count != record.Layers.Count)
+                {
+                    throw new InvalidDataException($"{record.Name}: the image config lists {record.DiffIds.Count} layer digests (rootfs.diff_ids) for {record.Layers.Count} layers");
+                }
+
                 await Task.Run(
                     () =>
                     {
-                        foreach (var layer in record.Layers)
+                        for (var i = 0; i < record.Layers.Count; i++)
                         {
                             token.ThrowIfCancellationRequested();
-                            using var stream = File.OpenRead(BlobPath(layer));
-                            LayerUnpacker.Apply(stream, tmp);
+                            using var stream = File.OpenRead(BlobPath(record.Layers[i]));
+                            var diffId = LayerUnpacker.Apply(stream, tmp);
+
+                            // The unpacked folder is shared by name (the chain of diff IDs): it must hold what they say.
+                            if (diffId != record.DiffIds[i])
+                            {
+                                throw new InvalidDataException($"{record.Name}: layer {i + 1} ({record.Layers[i]}) unpacks to {diffId}, but the image config says {record.DiffIds[i]}");
+                            }
                         }
                     },
                     token).ConfigureAwait(false);
@@ -228,22 +248,56 @@ internal sealed class ImageStore
         }
     }
 
-    /// <summary>Marks a root folder as used by a container until the lease is disposed, so collection keeps it.</summary>
-    public IDisposable Lease(ImageRecord record, string holder)
+    /// <summary>
+    /// The image's unpacked root folder for a container, leased to <paramref name="holder"/> until the lease is disposed
+    /// (taken before the folder is looked at, under the store's lock, so collection never removes it under the container).
+    /// </summary>
+    public async Task<(string RootFs, IDisposable Lease)> AcquireAsync(ImageRecord record, string holder, CancellationToken token)
     {
         var dir = Path.Combine(Directory, "leases", Hex(record.ChainId));
-        System.IO.Directory.CreateDirectory(dir);
         var file = Path.Combine(dir, holder);
-        File.WriteAllBytes(file, []);
-        return new LeaseFile(file);
+        using (Lock())
+        {
+            System.IO.Directory.CreateDirectory(dir);
+            File.WriteAllBytes(file, []);
+        }
+
+        var lease = new LeaseFile(file);
+        try
+        {
+            return (await UnpackAsync(record, token).ConfigureAwait(false), lease);
+        }
+        catch
+        {
+            lease.Dispose();
+            throw;
+        }
     }
 
-    /// <summary>Drops every lease (at cluster start: no container of an earlier run still runs).</summary>
+    /// <summary>
+    /// Keeps the blobs a pull or load is writing from collection until it has recorded its image: the digests go to a
+    /// file under leases/ before the blobs are written.
+    /// </summary>
+    public PendingBlobs Pending() => new(Path.Combine(Directory, "leases", "pending-" + Guid.NewGuid().ToString("N")));
+
+    /// <summary>
+    /// Drops every container's lease (at cluster start: no container of an earlier run still runs), and the pending
+    /// lists of pulls or loads interrupted over an hour ago.
+    /// </summary>
     public void ClearLeases()
     {
-        var dir = Path.Combine(Directory, "leases");
-        DeleteTree(dir);
-        System.IO.Directory.CreateDirectory(dir);
+        foreach (var dir in System.IO.Directory.EnumerateDirectories(Path.Combine(Directory, "leases")))
+        {
+            DeleteTree(dir);
+        }
+
+        foreach (var file in new DirectoryInfo(Path.Combine(Directory, "leases")).EnumerateFiles("pending-*"))
+        {
+            if (file.LastWriteTimeUtc < DateTime.UtcNow.AddHours(-1))
+            {
+                file.Delete();
+            }
+        }
     }
 
     /// <summary>Deletes what an interrupted pull, unpack or load left in the store's scratch folder over an hour ago.</summary>
@@ -265,17 +319,25 @@ internal sealed class ImageStore
         }
     }
 
-    /// <summary>Bytes on disk under the store (blobs and root folders; hard links counted once).</summary>
-    public long DiskBytes()
+    /// <summary>Bytes of the files under the store (blobs and root folders); links are not followed, hard links count per name.</summary>
+    public long DiskBytes() => Bytes(new DirectoryInfo(Directory));
+
+    private static long Bytes(DirectoryInfo dir)
     {
-        var seen = new HashSet<string>(StringComparer.Ordinal);
         long total = 0;
-        foreach (var file in new DirectoryInfo(Directory).EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
+        foreach (var entry in dir.EnumerateFileSystemInfos("*", new EnumerationOptions { AttributesToSkip = 0, IgnoreInaccessible = true }))
         {
-            if (file.LinkTarget is null && seen.Add(file.FullName))
+            if (entry.LinkTarget is not null)
             {
-                total += file.Length;
+                continue;
             }
+
+            total += entry switch
+            {
+                FileInfo file => file.Length,
+                DirectoryInfo sub => Bytes(sub),
+                _ => 0,
+            };
         }
 
         return total;
@@ -294,6 +356,17 @@ internal sealed class ImageStore
             }
         }
 
+        foreach (var pending in System.IO.Directory.EnumerateFiles(Path.Combine(Directory, "leases"), "pending-*"))
+        {
+            foreach (var line in File.ReadLines(pending))
+            {
+                if (line.StartsWith("sha256:", StringComparison.Ordinal) && line.Length == 71)
+                {
+                    blobs.Add(line[7..]);
+                }
+            }
+        }
+
         foreach (var file in System.IO.Directory.EnumerateFiles(Path.Combine(Directory, "blobs", "sha256")))
         {
             if (!blobs.Contains(Path.GetFileName(file)))
@@ -306,29 +379,54 @@ internal sealed class ImageStore
         {
             if (!chains.Contains(Path.GetFileName(dir)))
             {
-                DeleteTree(dir);
+                // Out of sight at once (a rename), then deleted: nobody finds a half-deleted root.
+                var doomed = TempPath();
+                System.IO.Directory.Move(dir, doomed);
+                DeleteTree(doomed);
             }
         }
     }
 
+    /// <summary>
+    /// The store's lock: first among this process's threads (a monitor, no polling), then against other processes (an
+    /// exclusive lock on the .lock file, retried for up to 10 s while the CLI holds it).
+    /// </summary>
     private IDisposable Lock()
     {
         var path = Path.Combine(Directory, ".lock");
-        var deadline = DateTime.UtcNow + LockWait;
-        while (true)
+        _inProcess.Enter();
+        try
         {
-            try
+            var deadline = DateTime.UtcNow + LockWait;
+            while (true)
             {
-                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                try
+                {
+                    return new Held(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None), _inProcess);
+                }
+                catch (IOException) when (DateTime.UtcNow < deadline)
+                {
+                    Thread.Sleep(25);
+                }
+                catch (IOException e)
+                {
+                    throw new IOException($"the image store {Directory} stayed locked by another process for {LockWait.TotalSeconds:0} s", e);
+                }
             }
-            catch (IOException) when (DateTime.UtcNow < deadline)
-            {
-                Thread.Sleep(25);
-            }
-            catch (IOException e)
-            {
-                throw new IOException($"the image store {Directory} stayed locked by another process for {LockWait.TotalSeconds:0} s", e);
-            }
+        }
+        catch
+        {
+            _inProcess.Exit();
+            throw;
+        }
+    }
+
+    private sealed class Held(FileStream file, System.Threading.Lock gate) : IDisposable
+    {
+        public void Dispose()
+        {
+            file.Dispose();
+            gate.Exit();
         }
     }
 
@@ -370,6 +468,14 @@ internal sealed class ImageStore
 
     private sealed class LeaseFile(string path) : IDisposable
     {
+        public void Dispose() => File.Delete(path);
+    }
+
+    /// <summary>The digests a pull or load is writing; collection keeps them until disposed.</summary>
+    internal sealed class PendingBlobs(string path) : IDisposable
+    {
+        public void Add(string digest) => File.AppendAllText(path, digest + "\n");
+
         public void Dispose() => File.Delete(path);
     }
 }

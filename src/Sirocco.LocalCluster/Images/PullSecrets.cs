@@ -64,14 +64,29 @@ internal static class PullSecrets
 
     private static RegistryCredential? Credential(JsonNode? entry)
     {
-        if (entry?["username"]?.GetValue<string>() is { } user && entry["password"]?.GetValue<string>() is { } password)
+        if (entry is not JsonObject)
+        {
+            return null;
+        }
+
+        if (entry["username"] is JsonValue u && u.TryGetValue<string>(out var user) && entry["password"] is JsonValue p && p.TryGetValue<string>(out var password))
         {
             return new RegistryCredential(user, password);
         }
 
-        if (entry?["auth"]?.GetValue<string>() is { Length: > 0 } auth)
+        if (entry["auth"] is JsonValue a && a.TryGetValue<string>(out var auth) && auth.Length > 0)
         {
-            var text = Encoding.UTF8.GetString(Convert.FromBase64String(auth));
+            string text;
+            try
+            {
+                text = Encoding.UTF8.GetString(Convert.FromBase64String(auth));
+            }
+            catch (FormatException)
+            {
+                // Not base64: the entry is skipped, as the kubelet skips it.
+                return null;
+            }
+
             var colon = text.IndexOf(':', StringComparison.Ordinal);
             return colon > 0 ? new RegistryCredential(text[..colon], text[(colon + 1)..]) : null;
         }

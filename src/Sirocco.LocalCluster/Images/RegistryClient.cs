@@ -107,6 +107,19 @@ internal sealed class RegistryClient : IDisposable
     /// </summary>
     public async Task<(ImageRecord Record, long Downloaded)> PullAsync(ImageReference image, RegistryCredential? credential, ImageStore store, CancellationToken token)
     {
+        using var pending = store.Pending();
+        try
+        {
+            return await PullPendingAsync(image, credential, store, pending, token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or FormatException or KeyNotFoundException)
+        {
+            throw new RegistryException($"{image}: the registry sent a manifest or config this client cannot read: {e.Message}", RegistryFailure.Other, e);
+        }
+    }
+
+    private async Task<(ImageRecord Record, long Downloaded)> PullPendingAsync(ImageReference image, RegistryCredential? credential, ImageStore store, ImageStore.PendingBlobs pending, CancellationToken token)
+    {
         var (manifestBytes, manifest) = await ManifestAsync(image, image.Reference, credential, token).ConfigureAwait(false);
         if (IsIndex(manifest))
         {
@@ -119,10 +132,17 @@ internal sealed class RegistryClient : IDisposable
             throw new RegistryException($"{image}: the manifest is not an image manifest (schema 1 manifests are not supported; push the image again with a current client)", RegistryFailure.Other);
         }
 
+        var digests = layers.Select(l => l?["digest"]?.GetValue<string>() ?? "").Prepend(configDigest).ToList();
+        pending.Add("sha256:" + Convert.ToHexStringLower(SHA256.HashData(manifestBytes)));
+        foreach (var digest in digests)
+        {
+            pending.Add(digest);
+        }
+
         var manifestDigest = store.PutBlob(manifestBytes);
         long downloaded = 0;
         long size = manifest["config"]?["size"]?.GetValue<long>() ?? 0;
-        foreach (var digest in layers.Select(l => l?["digest"]?.GetValue<string>() ?? "").Prepend(configDigest))
+        foreach (var digest in digests)
         {
             if (!store.HasBlob(digest))
             {
@@ -165,7 +185,10 @@ internal sealed class RegistryClient : IDisposable
             _ => "amd64",
         };
         var entries = index["manifests"]!.AsArray();
-        var match = entries.FirstOrDefault(m => m?["platform"]?["os"]?.GetValue<string>() == "linux" && m?["platform"]?["architecture"]?.GetValue<string>() == arch);
+        var variant = RuntimeInformation.OSArchitecture == Architecture.Arm64 ? "v8" : null;
+        var candidates = entries.Where(m => m?["platform"]?["os"]?.GetValue<string>() == "linux" && m?["platform"]?["architecture"]?.GetValue<string>() == arch).ToList();
+        var match = candidates.FirstOrDefault(m => variant is null || m?["platform"]?["variant"]?.GetValue<string>() is null || m?["platform"]?["variant"]?.GetValue<string>() == variant)
+            ?? candidates.FirstOrDefault();
         if (match?["digest"]?.GetValue<string>() is { } digest)
         {
             return digest;
@@ -343,7 +366,14 @@ internal sealed class RegistryClient : IDisposable
             request.Headers.TryAddWithoutValidation("Authorization", basic);
         }
 
-        var insecure = _insecureHosts.Contains(new Uri(realm).Authority);
+        var realmUri = new Uri(realm);
+        var insecure = _insecureHosts.Contains(realmUri.Authority);
+        if (realmUri.Scheme != Uri.UriSchemeHttps && !insecure)
+        {
+            // Credentials go to the realm: never in clear text to a host nobody listed as insecure.
+            throw new RegistryException($"{image}: the registry names the token service {realm}, which is not HTTPS (list {realmUri.Authority} in [local_cluster] insecure_registries to allow it)", RegistryFailure.Unauthorized);
+        }
+
         using var response = await Bounded(() => (insecure ? _insecure : _verified).SendAsync(request, timeout), image, token).ConfigureAwait(false);
         if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
         {

@@ -58,10 +58,14 @@ internal static class ContainerConfig
         Set("HOME", home ?? "/root");
         foreach (var entry in imageEnv ?? [])
         {
+            // In the environment, but not for $(VAR) expansion: the kubelet does not see an image's Env.
             var eq = entry.IndexOf('=', StringComparison.Ordinal);
             if (eq > 0)
             {
-                Set(entry[..eq], entry[(eq + 1)..]);
+                var name = entry[..eq];
+                env.RemoveAll(e => e.Key == name);
+                env.Add(new(name, entry[(eq + 1)..]));
+                values.Remove(name);
             }
         }
 

@@ -50,6 +50,9 @@ internal sealed class ContainerRun
     /// <summary>The image the current run uses, and its user; null when it runs a host command.</summary>
     public Images.ImageRecord? Image { get; set; }
 
+    /// <summary>The unpacked root folder of the current run's image; null for a host command.</summary>
+    public string? RootFs { get; set; }
+
     /// <summary>The user and group of the current run in its image.</summary>
     public (long Uid, long Gid)? ImageUser { get; set; }
 

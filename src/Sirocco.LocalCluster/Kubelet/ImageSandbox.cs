@@ -51,23 +51,35 @@ internal static class ImageSandbox
         }
 
         var passwd = ReadTable(rootFs, "/etc/passwd");
+        var runAsNonRoot = (sc?.RunAsNonRoot ?? psc?.RunAsNonRoot) == true;
         long uid = 0;
         long? gid = null;
         string? home = null;
-        if ((sc?.RunAsUser ?? psc?.RunAsUser) is { } forced)
+        var forcedUser = sc?.RunAsUser ?? psc?.RunAsUser;
+        if (forcedUser is { } forced)
         {
+            // runAsUser replaces the image's whole User, its group included.
             uid = forced;
+            groupPart = null;
             var entry = passwd.FirstOrDefault(p => p.Length > 5 && p[2] == uid.ToString(CultureInfo.InvariantCulture));
             home = entry?[5];
             gid = entry is not null && long.TryParse(entry[3], CultureInfo.InvariantCulture, out var g) ? g : null;
         }
         else if (userPart.Length > 0)
         {
-            var entry = long.TryParse(userPart, CultureInfo.InvariantCulture, out var number)
+            var numeric = long.TryParse(userPart, CultureInfo.InvariantCulture, out var number);
+            if (!numeric && runAsNonRoot)
+            {
+                throw new ConfigMissingException($"container has runAsNonRoot and image has non-numeric user ({userPart}), cannot verify user is non-root");
+            }
+
+            var entry = numeric
                 ? passwd.FirstOrDefault(p => p.Length > 5 && p[2] == userPart)
                 : passwd.FirstOrDefault(p => p.Length > 5 && p[0] == userPart)
                     ?? throw new ConfigMissingException($"unable to find user {userPart}: no matching entries in passwd file");
-            uid = entry is null ? number : long.Parse(entry[2], CultureInfo.InvariantCulture);
+            uid = entry is null ? number
+                : long.TryParse(entry[2], CultureInfo.InvariantCulture, out var parsed) ? parsed
+                : throw new ConfigMissingException($"the image's /etc/passwd gives user {userPart} the id \"{entry[2]}\", which is not a number");
             gid = entry is not null && long.TryParse(entry[3], CultureInfo.InvariantCulture, out var g) ? g : null;
             home = entry?[5];
         }
@@ -83,11 +95,11 @@ internal static class ImageSandbox
         else if (groupPart is { Length: > 0 })
         {
             gid = long.TryParse(groupPart, CultureInfo.InvariantCulture, out var g) ? g
-                : ReadTable(rootFs, "/etc/group").FirstOrDefault(e => e.Length > 2 && e[0] == groupPart) is { } entry ? long.Parse(entry[2], CultureInfo.InvariantCulture)
+                : ReadTable(rootFs, "/etc/group").FirstOrDefault(e => e.Length > 2 && e[0] == groupPart) is { } entry && long.TryParse(entry[2], CultureInfo.InvariantCulture, out var named) ? named
                 : throw new ConfigMissingException($"unable to find group {groupPart}: no matching entries in group file");
         }
 
-        if (uid == 0 && (sc?.RunAsNonRoot ?? psc?.RunAsNonRoot) == true)
+        if (uid == 0 && runAsNonRoot)
         {
             throw new ConfigMissingException("container has runAsNonRoot and image will run as root");
         }

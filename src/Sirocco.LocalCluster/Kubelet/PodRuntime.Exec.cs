@@ -75,7 +75,9 @@ internal sealed partial class PodRuntime
             throw ApiException.BadRequest($"unable to upgrade connection: container not found (\"{run.Name}\")");
         }
 
-        var enter = Sandbox.EnterArguments(pid.Value, run.Spec, options.Tty ? Pty.InSession(options.Command) : options.Command, run.ImageUser).ToList();
+        // A terminal wants a session of its own (setsid); an image may have no setsid, and then the command runs without.
+        var inSession = options.Tty && (run.RootFs is null || Sirocco.LocalCluster.Images.RootPath.IsFile(run.RootFs, "/usr/bin/setsid"));
+        var enter = Sandbox.EnterArguments(pid.Value, run.Spec, inSession ? Pty.InSession(options.Command) : options.Command, run.ImageUser).ToList();
         using var socket = await StreamTransport.AcceptAsync(ctx, options).ConfigureAwait(false);
         using var pty = options.Tty ? Pty.Open(pid.Value) : null;
         var start = new ProcessStartInfo(pty is null ? NsenterPath : "/bin/sh")

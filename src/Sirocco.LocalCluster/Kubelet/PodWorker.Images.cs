@@ -14,7 +14,7 @@ internal sealed partial class PodWorker
         for (var attempt = 0; ; attempt++)
         {
             token.ThrowIfCancellationRequested();
-            var outcome = await _runtime.Images.EnsureAsync(_pod, c.Spec, (type, reason, message) => Record(type, reason, message, c), token).ConfigureAwait(true);
+            var outcome = await _runtime.Images.EnsureAsync(_pod, c.Spec, $"{Uid}-{c.Name}-{c.RestartCount}", (type, reason, message) => Record(type, reason, message, c), token).ConfigureAwait(true);
             if (outcome.FailureReason is null)
             {
                 return outcome;
@@ -43,6 +43,24 @@ internal sealed partial class PodWorker
             }
 
             await Task.Delay(backoff, _cluster.Options.TimeProvider, token).ConfigureAwait(true);
+        }
+    }
+
+    /// <summary>Removes a run's writable layer once its container has ended (a restart gets a fresh one).</summary>
+    private static void DropLayer(string? layer)
+    {
+        if (layer is null)
+        {
+            return;
+        }
+
+        try
+        {
+            ImageStore.DeleteTree(layer);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Removed with the pod's folder at the latest.
         }
     }
 }

@@ -226,6 +226,19 @@ internal sealed partial class PodWorker
     private async Task<int?> RunOnceAsync(ContainerRun c, CancellationToken token)
     {
         var image = await PullAsync(c, token).ConfigureAwait(true);
+        try
+        {
+            return await RunPulledAsync(c, image, token).ConfigureAwait(true);
+        }
+        finally
+        {
+            image.Lease?.Dispose();
+        }
+    }
+
+    /// <summary>Runs the container once in its image (or as a host command when <paramref name="image"/> says so).</summary>
+    private async Task<int?> RunPulledAsync(ContainerRun c, ImageOutcome image, CancellationToken token)
+    {
         var rootFs = image.RootFs;
         var config = image.Record?.Config;
         (long Uid, long Gid) user = (0, 0);
@@ -288,7 +301,8 @@ internal sealed partial class PodWorker
             return null;
         }
 
-        var argv = (config is not null ? command : command.Concat(c.Spec.Args ?? [])).Select(a => ContainerConfig.Expand(a, values)).ToList();
+        // Only the container's own command and args are expanded ($(VAR)); the image's Entrypoint and Cmd run as written.
+        var argv = config is not null ? command : command.Concat(c.Spec.Args ?? []).Select(a => ContainerConfig.Expand(a, values)).ToList();
         if (!image.Noted)
         {
             Record("Normal", "Pulled", $"Container image \"{c.Spec.Image}\" already present on machine (the local cluster runs host commands and never pulls images)", c);
@@ -297,11 +311,13 @@ internal sealed partial class PodWorker
         c.Environment = env;
         c.Image = image.Record;
         c.ImageUser = rootFs is null ? null : user;
+        c.RootFs = rootFs;
         c.ContainerId = "bwrap://" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
         var now = _cluster.Now;
         var workingDir = !string.IsNullOrEmpty(c.Spec.WorkingDir) ? c.Spec.WorkingDir : config?.WorkingDir is { Length: > 0 } wd ? wd : "/";
-        var path = values.GetValueOrDefault("PATH") ?? ContainerConfig.DefaultPath;
-        if (rootFs is not null ? RootPath.FindCommand(rootFs, argv[0], path, workingDir) is null : !Sandbox.Resolvable(argv[0], path, c.Spec))
+        var path = env.LastOrDefault(e => e.Key == "PATH").Value ?? ContainerConfig.DefaultPath;
+        var inVolume = argv[0].StartsWith('/') && (c.Spec.VolumeMounts ?? []).Any(m => argv[0].StartsWith(m.MountPath.TrimEnd('/') + "/", StringComparison.Ordinal));
+        if (rootFs is not null ? !inVolume && RootPath.FindCommand(rootFs, argv[0], path, workingDir) is null : !Sandbox.Resolvable(argv[0], path, c.Spec))
         {
             var message = $"failed to create containerd task: failed to create shim task: OCI runtime create failed: exec: \"{argv[0]}\": executable file not found in $PATH: unknown";
             lock (_gate)
@@ -332,7 +348,7 @@ internal sealed partial class PodWorker
             UseShellExecute = false,
         };
         List<string> launch;
-        IDisposable? lease = null;
+        string? writableLayer = null;
         if (rootFs is not null)
         {
             // A fresh writable layer for every run, over the image's shared read-only root.
@@ -344,12 +360,15 @@ internal sealed partial class PodWorker
             System.IO.Directory.CreateDirectory(upper);
             System.IO.Directory.CreateDirectory(work);
             System.IO.Directory.CreateDirectory(merged);
-            if (!System.IO.Directory.Exists(RootPath.Resolve(rootFs, workingDir, followLast: true)))
+            writableLayer = layer;
+
+            // A working folder the image lacks is made in the writable layer, where the image's links lead.
+            var resolved = RootPath.Resolve(rootFs, workingDir, followLast: true);
+            if (!System.IO.Directory.Exists(resolved))
             {
-                System.IO.Directory.CreateDirectory(Path.Combine(upper, workingDir.TrimStart('/')));
+                System.IO.Directory.CreateDirectory(Path.Combine(upper, Path.GetRelativePath(rootFs, resolved)));
             }
 
-            lease = _runtime.Images.Store.Lease(image.Record!, $"{Uid}-{c.Name}-{c.RestartCount}");
             launch = ImageSandbox.Launch(
                 _cluster.Options.BubblewrapPath,
                 rootFs,
@@ -398,7 +417,7 @@ internal sealed partial class PodWorker
         if (_deleting || token.IsCancellationRequested)
         {
             log.Dispose();
-            lease?.Dispose();
+            DropLayer(writableLayer);
             return null;
         }
 
@@ -421,7 +440,7 @@ internal sealed partial class PodWorker
             }
 
             log.Dispose();
-            lease?.Dispose();
+            DropLayer(writableLayer);
             PublishStatus();
             Record("Warning", "Failed", "Error: " + message, c);
             return 128;
@@ -494,7 +513,7 @@ internal sealed partial class PodWorker
         }
 
         process.Dispose();
-        lease?.Dispose();
+        DropLayer(writableLayer);
         PublishStatus();
         return exit;
     }
