@@ -104,7 +104,14 @@ public sealed class LocalCluster : IAsyncDisposable
             resource.Decode(new System.Text.Json.Nodes.JsonObject { ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["name"] = "warm-up" } });
         }
 
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "Sirocco.LocalCluster" });
+        // The content root is the program's folder and configuration files are not watched: by default both are the
+        // current directory, watched recursively, so every file a pod writes under a home inside it woke the process.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ApplicationName = "Sirocco.LocalCluster",
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
         builder.Logging.ClearProviders();
         if (_options.LoggerFactory is { } loggerFactory)
         {

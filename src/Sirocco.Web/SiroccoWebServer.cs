@@ -66,7 +66,14 @@ public sealed class SiroccoWebServer : IAsyncDisposable
             }
         }
 
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = typeof(SiroccoWebServer).Assembly.GetName().Name });
+        // Content root in the program's folder, configuration files not watched (the default watches the current
+        // directory recursively, and with it everything the scheduler and the pods write under a home inside it).
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ApplicationName = typeof(SiroccoWebServer).Assembly.GetName().Name,
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
         builder.Logging.ClearProviders();
         if (options.LoggerFactory is { } loggerFactory)
         {

@@ -18,6 +18,7 @@ internal sealed class ImageStore
     private static readonly TimeSpan LockWait = TimeSpan.FromSeconds(10);
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _unpacking = new(StringComparer.Ordinal);
     private readonly System.Threading.Lock _inProcess = new();
+    private readonly Dictionary<string, int> _users = new(StringComparer.Ordinal);
 
     public ImageStore(string directory)
     {
@@ -249,20 +250,30 @@ internal sealed class ImageStore
     }
 
     /// <summary>
-    /// The image's unpacked root folder for a container, leased to <paramref name="holder"/> until the lease is disposed
-    /// (taken before the folder is looked at, under the store's lock, so collection never removes it under the container).
+    /// The image's unpacked root folder for a container, leased until the lease is disposed (taken before the folder is
+    /// looked at, under the store's lock, so collection never removes it under the container). This process keeps one
+    /// lease file per root while any of its containers uses it (<paramref name="holder"/> names the first), so a
+    /// burst of containers of one image writes and deletes no file per container.
     /// </summary>
     public async Task<(string RootFs, IDisposable Lease)> AcquireAsync(ImageRecord record, string holder, CancellationToken token)
     {
-        var dir = Path.Combine(Directory, "leases", Hex(record.ChainId));
-        var file = Path.Combine(dir, holder);
+        var chain = Hex(record.ChainId);
         using (Lock())
         {
-            System.IO.Directory.CreateDirectory(dir);
-            File.WriteAllBytes(file, []);
+            if (_users.TryGetValue(chain, out var count))
+            {
+                _users[chain] = count + 1;
+            }
+            else
+            {
+                var dir = Path.Combine(Directory, "leases", chain);
+                System.IO.Directory.CreateDirectory(dir);
+                File.WriteAllBytes(Path.Combine(dir, $"{Environment.ProcessId}-{holder}"), []);
+                _users[chain] = 1;
+            }
         }
 
-        var lease = new LeaseFile(file);
+        var lease = new Leased(this, chain);
         try
         {
             return (await UnpackAsync(record, token).ConfigureAwait(false), lease);
@@ -271,6 +282,25 @@ internal sealed class ImageStore
         {
             lease.Dispose();
             throw;
+        }
+    }
+
+    private void Release(string chain)
+    {
+        using (Lock())
+        {
+            if (_users[chain] > 1)
+            {
+                _users[chain]--;
+                return;
+            }
+
+            _users.Remove(chain);
+            var dir = Path.Combine(Directory, "leases", chain);
+            foreach (var file in System.IO.Directory.EnumerateFiles(dir, $"{Environment.ProcessId}-*"))
+            {
+                File.Delete(file);
+            }
         }
     }
 
@@ -466,9 +496,17 @@ internal sealed class ImageStore
         return digest[7..];
     }
 
-    private sealed class LeaseFile(string path) : IDisposable
+    private sealed class Leased(ImageStore store, string chain) : IDisposable
     {
-        public void Dispose() => File.Delete(path);
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                store.Release(chain);
+            }
+        }
     }
 
     /// <summary>The digests a pull or load is writing; collection keeps them until disposed.</summary>

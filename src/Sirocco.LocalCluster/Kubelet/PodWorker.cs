@@ -336,7 +336,7 @@ internal sealed partial class PodWorker
         }
 
         var runDir = Path.Combine(Directory, "containers", c.Name);
-        System.IO.Directory.CreateDirectory(Path.Combine(runDir, "tmp"));
+        System.IO.Directory.CreateDirectory(rootFs is null ? Path.Combine(runDir, "tmp") : runDir);
         var terminationLog = Path.Combine(runDir, $"termination-{c.RestartCount}");
         await File.WriteAllBytesAsync(terminationLog, [], token).ConfigureAwait(true);
         var log = new ContainerLog(Path.Combine(Directory, "logs", c.Name, $"{c.RestartCount}.log"), _cluster.Options.TimeProvider);
