@@ -74,6 +74,18 @@ public sealed class LocalClusterImages
     /// <summary>Removes an image name and collects what no other image or running container uses; false when absent.</summary>
     public bool Remove(string image) => OperatingSystem.IsLinux() && _store.Remove(image);
 
+    /// <summary>
+    /// Deletes the blobs and unpacked roots no image name refers to and no running container uses (a root kept by a
+    /// container while its image was removed goes once the container has ended).
+    /// </summary>
+    public void Prune()
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            _store.Collect();
+        }
+    }
+
     /// <summary>Bytes of the store's files (blobs and unpacked root folders); links are not followed.</summary>
     public long DiskBytes() => OperatingSystem.IsLinux() ? _store.DiskBytes() : 0;
 

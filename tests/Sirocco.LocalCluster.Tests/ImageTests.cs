@@ -285,6 +285,42 @@ public sealed class ImageTests(ImageFixture fx) : IClassFixture<ImageFixture>
     }
 
     [Fact]
+    public async Task Removing_an_image_a_container_runs_keeps_its_root_until_the_container_ends()
+    {
+        var images = LocalClusterImages.Open(Path.Combine(fx.Home, "cluster"));
+        var archive = Path.Combine(fx.Work, "leased.tar");
+        await Skopeo(await TestImages.BuildAsync(Path.Combine(fx.Work, "leased-image"), marker: "still-here"), $"docker-archive:{archive}:example.com/leased:1");
+        var before = images.DiskBytes();
+        await images.LoadAsync(archive);
+        var ns = await fx.NamespaceAsync("img");
+        await fx.Client.CoreV1.CreateNamespacedPodAsync(ImageFixture.Pod("leased", "example.com/leased:1", ["/bin/sh", "-c", "sleep 60"]), ns);
+        await fx.WaitForPodAsync(ns, "leased", p => p.Status?.ContainerStatuses?.FirstOrDefault()?.State?.Running is not null);
+
+        // The name goes; the root stays while the container runs in it.
+        Assert.True(images.Remove("example.com/leased:1"));
+        images.Prune();
+        var (code, output, error) = await ClusterFixtureRun(["exec", "leased", "-n", ns, "--", "/bin/cat", "/data/marker.txt"]);
+        Assert.True(code == 0, output + error);
+        Assert.Equal("still-here", output.Trim());
+        var during = images.DiskBytes();
+        Assert.True(during > before + 500_000, $"{during} bytes while leased, {before} before loading");
+
+        // Once the kubelet has ended the container (shortly after the object goes), pruning frees the root. Nothing
+        // announces that moment, so the test looks again for up to 30 s.
+        await fx.Client.CoreV1.DeleteNamespacedPodAsync("leased", ns, gracePeriodSeconds: 0);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        long after;
+        do
+        {
+            await Task.Delay(200);
+            images.Prune();
+            after = images.DiskBytes();
+        }
+        while (after >= during - 500_000 && DateTime.UtcNow < deadline);
+        Assert.True(after < during - 500_000, $"{after} bytes after the container ended, {during} while it ran");
+    }
+
+    [Fact]
     public async Task A_hostile_image_cannot_write_outside_its_root_nor_keep_set_user_id_bits()
     {
         var victim = Path.Combine(fx.Work, "victim-" + Guid.NewGuid().ToString("n")[..6]);
