@@ -133,8 +133,10 @@ internal sealed class ImageService : IDisposable
             var message = e is RegistryException or InvalidDataException or IOException ? e.Message : $"{e.GetType().Name}: {e.Message}";
             if (mode == LocalClusterImageMode.Auto)
             {
+                // A registry out of reach is remembered for every image on it, in words that name no image.
                 var key = e is RegistryException { Kind: RegistryFailure.Unreachable } ? reference.Registry : reference.ToString();
-                _failed[key] = (now + (key == reference.Registry ? UnreachableMemory : FailureMemory), message);
+                var remembered = key == reference.Registry && message.StartsWith($"{reference}: ", StringComparison.Ordinal) ? message[(reference.ToString().Length + 2)..] : message;
+                _failed[key] = (now + (key == reference.Registry ? UnreachableMemory : FailureMemory), remembered);
                 _cluster.KubeletLog.LogInformation("Image {Image} could not be pulled: {Message}", image, message);
                 return await FallBackAsync(image, present, holder, message, record, token).ConfigureAwait(false);
             }
