@@ -709,15 +709,16 @@ internal sealed partial class PodWorker
         }
     }
 
-    private static void Signal(Process p, int signal)
+    private void Signal(Process p, int signal)
     {
         if (HasExited(p))
         {
             return;
         }
 
-        // The container's command is pid 1 of its sandbox, bubblewrap's only child.
-        if (Native.FirstChild(p.Id) is { } inner && Native.Signal(inner, signal))
+        // The container's command is pid 1 of its sandbox, bubblewrap's only child. Before the launched process has
+        // become bubblewrap, its child is a launch step (the overlay's mount), never signalled; SIGKILL ends the launch.
+        if (IsBubblewrap(p.Id) && Native.FirstChild(p.Id) is { } inner && Native.Signal(inner, signal))
         {
             return;
         }
@@ -740,8 +741,23 @@ internal sealed partial class PodWorker
     {
         lock (_gate)
         {
+            // Only once the launched process has become bubblewrap: before, its child may be a step of the launch (the
+            // overlay's mount program, for a container in an image), not the container.
             var c = Containers.FirstOrDefault(x => x.Name == container);
-            return c?.Process is { } p && !HasExited(p) ? Native.FirstChild(p.Id) : null;
+            return c?.Process is { } p && !HasExited(p) && IsBubblewrap(p.Id) ? Native.FirstChild(p.Id) : null;
+        }
+    }
+
+    private bool IsBubblewrap(int pid)
+    {
+        try
+        {
+            var exe = new FileInfo($"/proc/{pid.ToString(System.Globalization.CultureInfo.InvariantCulture)}/exe").LinkTarget;
+            return exe is not null && Path.GetFileName(exe) == Path.GetFileName(_cluster.Options.BubblewrapPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
         }
     }
 
