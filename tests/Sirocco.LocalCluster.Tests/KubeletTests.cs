@@ -193,7 +193,14 @@ public sealed class KubeletTests(ClusterFixture fx)
             output.Append(await reader.ReadToEndAsync());
         }, CancellationToken.None);
         var exec = output.ToString();
-        var plain = await fx.LogAsync(ns, "caps", pod.Spec.Containers[0].Name);
+
+        // The plain container keeps running (it sleeps): its probe's last line may not be written yet under load.
+        var plain = "";
+        for (var deadline = DateTime.UtcNow.AddSeconds(20); !plain.Contains("userns", StringComparison.Ordinal) && DateTime.UtcNow < deadline; await Task.Delay(100))
+        {
+            plain = await fx.LogAsync(ns, "caps", pod.Spec.Containers[0].Name);
+        }
+
         var privileged = await fx.LogAsync(ns, "caps", "privileged");
         await _client.CoreV1.DeleteNamespacedPodAsync("caps", ns, new V1DeleteOptions { GracePeriodSeconds = 0 });
 
