@@ -69,7 +69,8 @@ internal static class RootPath
     {
         try
         {
-            return File.Exists(Resolve(root, path, followLast: true)) && !Directory.Exists(Resolve(root, path, followLast: true));
+            // File.Exists is false for a folder.
+            return File.Exists(Resolve(root, path, followLast: true));
         }
         catch (IOException)
         {

@@ -47,8 +47,21 @@ internal sealed class ContainerRun
 
     public List<KeyValuePair<string, string>> Environment { get; set; } = [];
 
-    /// <summary>The image the current run uses, and its user; null when it runs a host command.</summary>
-    public Images.ImageRecord? Image { get; set; }
+    /// <summary>The image the current run uses; null when it runs a host command.</summary>
+    public Images.ImageRecord? Image
+    {
+        get;
+        set
+        {
+            field = value;
+
+            // Worked out once per run, not on every status written.
+            ImageId = value is null ? null : Images.ImageReference.Parse(value.Name).Name + "@" + value.ManifestDigest;
+        }
+    }
+
+    /// <summary>The status's imageID for a run in an image (REPO@sha256:…).</summary>
+    private string? ImageId { get; set; }
 
     /// <summary>The unpacked root folder of the current run's image; null for a host command.</summary>
     public string? RootFs { get; set; }
@@ -87,7 +100,7 @@ internal sealed class ContainerRun
             ["ready"] = State == "running" && !Init,
             ["restartCount"] = RestartCount,
             ["image"] = Spec.Image,
-            ["imageID"] = ContainerId is null ? "" : Image is { } image ? Images.ImageReference.Parse(image.Name).Name + "@" + image.ManifestDigest : "local://" + Spec.Image,
+            ["imageID"] = ContainerId is null ? "" : ImageId ?? "local://" + Spec.Image,
             ["started"] = State == "running",
         };
         if (ContainerId is not null)
