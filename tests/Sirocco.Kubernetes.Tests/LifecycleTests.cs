@@ -168,6 +168,34 @@ public sealed class LifecycleTests(ClusterFixture fx)
     }
 
     [Fact]
+    public async Task A_callback_runs_in_its_own_pod_even_while_its_tasks_pod_of_the_same_try_is_still_listed()
+    {
+        // The race CI met: a task's pod, deleted or not yet seen gone, carries the very labels of the try whose
+        // callback then starts; the callback must neither reattach to it nor adopt it by name.
+        var ns = await fx.NamespaceAsync("callback");
+        var harness = new TryHarness();
+        var task = Pod("guarded", ns, "echo task-up; sleep 60");
+        task.OnFinishAction = OnFinishAction.KeepPod;
+        using var shutdown = new CancellationTokenSource();
+        var run = harness.RunAsync(task, shutdown: shutdown.Token);
+        await WaitForLogAsync(harness, "task-up");
+        await shutdown.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+        var taskPod = Assert.Single(await fx.PodsAsync(ns));
+
+        var callback = (KubernetesPodOperator)Pod("guarded", ns, "echo callback-ran").CloneForTry();
+        var context = harness.Context("guarded").ForCallback("on_success_callback", exception: null);
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await callback.ExecuteAsync(context, limit.Token);
+
+        Assert.Contains("callback-ran", harness.Log);
+        Assert.DoesNotContain(harness.Log, l => l.StartsWith("Reattaching", StringComparison.Ordinal) || l.Contains("already exists", StringComparison.Ordinal));
+        var left = Assert.Single(await fx.PodsAsync(ns)); // the callback's pod was deleted; the task's is untouched
+        Assert.Equal(taskPod.Metadata.Name, left.Metadata.Name);
+        await fx.Client.CoreV1.DeleteNamespacedPodAsync(taskPod.Metadata.Name, ns, gracePeriodSeconds: 0);
+    }
+
+    [Fact]
     public async Task Missing_and_invalid_config_file_are_clear_errors()
     {
         var harness = new TryHarness();

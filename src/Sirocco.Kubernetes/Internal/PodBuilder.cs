@@ -41,6 +41,12 @@ internal sealed record PodBuildContext
     public Func<string>? RandomSuffix { get; init; }
 
     public string SiroccoVersion { get; init; } = PodBuilder.Version;
+
+    /// <summary>
+    /// The callback kind (<c>on_success_callback</c> …) when the pod runs a task's callback rather than the task: it
+    /// is part of the pod's identity, so a callback never takes its task's pod (same try, same labels) for its own.
+    /// </summary>
+    public string? Callback { get; init; }
 }
 
 /// <summary>
@@ -57,6 +63,9 @@ internal static class PodBuilder
     public const string XComPath = "/airflow/xcom";
     public const string SidecarCommand = "trap \"exit 0\" INT; while true; do sleep 1; done;";
     public const string AlreadyCheckedLabel = "already_checked";
+
+    /// <summary>The label naming the callback a pod runs (absent on a task's own pods).</summary>
+    public const string CallbackLabel = "sirocco_callback";
 
     public static readonly string Version =
         typeof(PodBuilder).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
@@ -112,7 +121,7 @@ internal static class PodBuilder
 
         pod.Metadata.Labels = labels;
         var name = op.Name ?? pod.Metadata.Name ?? ctx.TaskId;
-        pod.Metadata.Name = LabelSanitizer.PodName(name, op.RandomNameSuffix ? ctx.RandomSuffix?.Invoke() ?? LabelSanitizer.TrySuffix(ctx.DagId, ctx.TaskId, ctx.RunId, ctx.MapIndex, ctx.TryNumber) : null);
+        pod.Metadata.Name = LabelSanitizer.PodName(name, op.RandomNameSuffix ? ctx.RandomSuffix?.Invoke() ?? LabelSanitizer.TrySuffix(ctx.DagId, ctx.Callback is null ? ctx.TaskId : ctx.TaskId + "/" + ctx.Callback, ctx.RunId, ctx.MapIndex, ctx.TryNumber) : null);
         pod.Metadata.NamespaceProperty = op.Namespace ?? pod.Metadata.NamespaceProperty ?? ctx.DefaultNamespace;
         pod.Spec.RestartPolicy = "Never";
         return pod;
@@ -137,6 +146,11 @@ internal static class PodBuilder
         if (ctx.MapIndex >= 0)
         {
             labels["map_index"] = ctx.MapIndex.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        if (ctx.Callback is not null)
+        {
+            labels[CallbackLabel] = LabelSanitizer.LabelValue(ctx.Callback);
         }
 
         return labels;

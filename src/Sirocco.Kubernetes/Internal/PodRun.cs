@@ -137,6 +137,7 @@ internal sealed class PodRun
             XComSidecarResources = resolved.SidecarResources,
             XComSidecarSecurityContext = resolved.SidecarSecurityContext,
             DagFolder = _ctx.DagFolder,
+            Callback = _ctx.CallbackKind,
         });
         request = Mutate(request);
         _ns = request.Metadata.NamespaceProperty;
@@ -251,7 +252,7 @@ internal sealed class PodRun
         // Fallback for a crash between the create and its recording: the shared watch's cache, searched by the try's labels.
         await _informer.WaitSyncedAsync(token).ConfigureAwait(false);
         var labels = new Dictionary<string, string>(request.Metadata.Labels.Where(kv => IsIdentityLabel(kv.Key)), StringComparer.Ordinal);
-        var found = _informer.Find(labels).Where(p => !IsAlreadyChecked(p) && p.Metadata.DeletionTimestamp is null).ToList();
+        var found = _informer.Find(labels).Where(p => SameTry(p.Metadata.Labels, labels) && !IsAlreadyChecked(p) && p.Metadata.DeletionTimestamp is null).ToList();
         if (found.Count > 1)
         {
             throw new SiroccoException(
@@ -269,7 +270,7 @@ internal sealed class PodRun
     }
 
     private static bool IsIdentityLabel(string key) =>
-        key is "dag_id" or "task_id" or "run_id" or "try_number" or "map_index" or "kubernetes_pod_operator";
+        key is "dag_id" or "task_id" or "run_id" or "try_number" or "map_index" or "kubernetes_pod_operator" or PodBuilder.CallbackLabel;
 
     private static bool IsAlreadyChecked(V1Pod pod) =>
         pod.Metadata.Labels is { } l && l.TryGetValue(PodBuilder.AlreadyCheckedLabel, out var v) && v == "True";
@@ -337,8 +338,11 @@ internal sealed class PodRun
         await RecordAsync(_name!, token).ConfigureAwait(false);
     }
 
+    /// <summary>Whether a pod's identity labels are exactly those of the request (a callback's pod is not its task's).</summary>
     private static bool SameTry(IDictionary<string, string>? a, IDictionary<string, string> b) =>
-        a is not null && b.Where(kv => IsIdentityLabel(kv.Key)).All(kv => a.TryGetValue(kv.Key, out var v) && v == kv.Value);
+        a is not null
+        && b.Where(kv => IsIdentityLabel(kv.Key)).All(kv => a.TryGetValue(kv.Key, out var v) && v == kv.Value)
+        && a.Keys.Where(IsIdentityLabel).All(b.ContainsKey);
 
     private async Task RecordAsync(string name, CancellationToken token)
     {
