@@ -6,7 +6,10 @@
 // processes would have; --postgres: a throwaway PostgreSQL server instead of SQLite (needed for N > 1);
 // --workers W (16): the node simulator's concurrent requests; --get-logs: tries follow their pods' logs (get_logs=True),
 // which the simulated node serves as a kubelet does (three lines from an annotation, the stream open until the pod's
-// run time is over); off by default, as in the numbers of docs/BENCHMARKS.md measured before it existed.
+// run time is over); off by default, as in the numbers of docs/BENCHMARKS.md measured before it existed;
+// --creations-in-flight C (32, the default of [kubernetes] max_pod_creations_in_flight; 0: no limit);
+// --control-plane-only: no scheduler; the same pods created straight through the client, C at a time, to measure what
+// the control plane and the simulated node alone take on this machine (the floor under Sirocco's number).
 // The pods ask for the scheduler "sirocco-scale", which only the benchmark's own simulated node binds (the reference
 // cluster's kube-scheduler would bind at its client's default 50 requests per second).
 using System.Collections.Concurrent;
@@ -30,8 +33,10 @@ var taskCount = Option("--tasks", 100);
 var runFor = Option("--run-for", 60);
 var schedulerCount = Option("--schedulers", 1);
 var workers = Option("--workers", 16);
+var creationsInFlight = Option("--creations-in-flight", 32);
 var usePostgres = args.Contains("--postgres");
 var getLogs = args.Contains("--get-logs");
+var controlPlaneOnly = args.Contains("--control-plane-only");
 if (schedulerCount > 1 && !usePostgres)
 {
     Console.Error.WriteLine("--schedulers above 1 needs --postgres");
@@ -80,6 +85,7 @@ try
     var clock = Stopwatch.StartNew();
     var allRunning = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
     var mainPrefix = "scale-";
+    var mainRunning = 0;
     using var watchStop = new CancellationTokenSource();
     var observer = Task.Run(async () =>
     {
@@ -92,7 +98,7 @@ try
                     var name = pod.Metadata.Name;
                     var at = clock.Elapsed.TotalSeconds;
                     if (pod.Status?.Phase == "Running" && running.TryAdd(name, at) && name.StartsWith(mainPrefix, StringComparison.Ordinal)
-                        && running.Keys.Count(k => k.StartsWith(mainPrefix, StringComparison.Ordinal)) == total)
+                        && Interlocked.Increment(ref mainRunning) == total)
                     {
                         allRunning.TrySetResult();
                     }
@@ -124,11 +130,56 @@ try
     var requests = new Counter();
     var stores = Enumerable.Range(0, schedulerCount).Select(_ => MetadataStore.Open(url)).ToList();
     var runtimes = Enumerable.Range(0, schedulerCount)
-        .Select(_ => new RuntimeServices().Add(new KubernetesRuntime(new KubernetesRuntimeOptions { Handlers = () => [new Counting(requests)] })))
+        .Select(_ => new RuntimeServices().Add(new KubernetesRuntime(new KubernetesRuntimeOptions { Handlers = () => [new Counting(requests)], CreationsInFlight = creationsInFlight })))
         .ToList();
     await stores[0].MigrateAsync();
     await stores[0].SetPoolAsync(new Pool("default_pool", total + 100));
     var start = new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    if (controlPlaneOnly)
+    {
+        // The floor: the same pods, created by one client with the same number in flight, no scheduler, no store.
+        using var slots = new SemaphoreSlim(Math.Max(1, creationsInFlight == 0 ? total : creationsInFlight));
+        var began = clock.Elapsed.TotalSeconds;
+        var creates = Enumerable.Range(0, total).Select(async i =>
+        {
+            await slots.WaitAsync();
+            try
+            {
+                await admin.CoreV1.CreateNamespacedPodAsync(
+                    new V1Pod
+                    {
+                        Metadata = new V1ObjectMeta
+                        {
+                            Name = $"scale-{i:00000}",
+                            Annotations = new Dictionary<string, string> { ["fake-kubelet/run-for"] = $"{runFor}s" },
+                            Labels = new Dictionary<string, string> { ["kubernetes_pod_operator"] = "True" },
+                        },
+                        Spec = new V1PodSpec
+                        {
+                            SchedulerName = SchedulerName,
+                            RestartPolicy = "Never",
+                            Containers = [new V1Container { Name = "base", Image = "busybox", Command = ["sleep", runFor.ToString(CultureInfo.InvariantCulture)] }],
+                        },
+                    },
+                    ns);
+            }
+            finally
+            {
+                slots.Release();
+            }
+        }).ToList();
+        await Task.WhenAll(creates);
+        var createdAt = clock.Elapsed.TotalSeconds;
+        await allRunning.Task.WaitAsync(TimeSpan.FromMinutes(15));
+        var times = running.Where(kv => kv.Key.StartsWith(mainPrefix, StringComparison.Ordinal)).Select(kv => kv.Value - began).Order().ToArray();
+        Console.WriteLine($"control plane only: {total} pods created in {createdAt - began:0.0} s ({creationsInFlight} in flight); "
+            + $"all seen Running after {times[^1]:0.0} s (half by {times[total / 2]:0.0} s, the first at {times[0]:0.0} s)");
+        await watchStop.CancelAsync();
+        await observer;
+        stopCluster = !wasRunning;
+        return 0;
+    }
 
     // Warm-up: one DAG of 20 one-second pods through the first scheduler (JIT, the runtime's shared pod watch).
     await RunSchedulersAsync([Dags("warmup", 1, 20, 1)[0]], 1, TimeSpan.FromMinutes(3), onStarted: null);

@@ -10,7 +10,8 @@ public static class KubernetesRuntimeServices
     /// Adds the Kubernetes runtime, which resolves clusters with <paramref name="environment"/> (HOME, KUBECONFIG,
     /// KUBERNETES_SERVICE_HOST/PORT): the process environment as the composition root read it. With
     /// <paramref name="config"/>, <c>[kubernetes] api_retry_budget_seconds</c> (default 120) bounds how long a try
-    /// retries an unreachable or failing API server before it fails. With <paramref name="loggerFactory"/>, API retries
+    /// retries an unreachable or failing API server before it fails, and <c>[kubernetes] max_pod_creations_in_flight</c>
+    /// (default 32) how many pod creations go to one API server at once. With <paramref name="loggerFactory"/>, API retries
     /// and failures are also written to the process's log (category <c>Sirocco.Kubernetes</c>).
     /// </summary>
     public static RuntimeServices AddKubernetes(
@@ -35,7 +36,13 @@ public static class KubernetesRuntimeServices
                 throw new SiroccoException($"[kubernetes/api_retry_budget_seconds] must be a positive number of seconds, got {seconds}");
             }
 
-            options = options with { RetryBudget = TimeSpan.FromSeconds(seconds) };
+            var creations = config.GetInt("kubernetes", "max_pod_creations_in_flight");
+            if (creations < 0)
+            {
+                throw new SiroccoException($"[kubernetes/max_pod_creations_in_flight] must be 0 (no limit) or a positive number, got {creations}");
+            }
+
+            options = options with { RetryBudget = TimeSpan.FromSeconds(seconds), CreationsInFlight = creations };
         }
 
         return services.Add(new KubernetesRuntime(options));

@@ -72,6 +72,61 @@ public sealed class ApiFaultTests(ClusterFixture fx)
         Assert.All(second[1..^1], r => Assert.Contains("/log?", r, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Pod_creations_in_flight_to_one_api_server_are_limited_and_a_long_wait_is_said_in_the_try_log()
+    {
+        var ns = await fx.NamespaceAsync("inflight");
+        var slow = new SlowCreates(TimeSpan.FromMilliseconds(700));
+        await using var runtime = new KubernetesRuntime(new KubernetesRuntimeOptions { CreationsInFlight = 2, Handlers = () => [slow] });
+        var harness = new TryHarness();
+
+        // Five tries at once: creates go two at a time, so the last one waits for two rounds (1.4 s).
+        await Task.WhenAll(Enumerable.Range(1, 5).Select(i => harness.RunAsync(Pod(ns), tryNumber: i, runtime: runtime)));
+
+        Assert.Equal(5, slow.Creates);
+        Assert.Equal(2, slow.MostAtOnce);
+        Assert.Contains(harness.Log, l => l.StartsWith("Waited ", StringComparison.Ordinal) && l.Contains("for a turn to create the pod: 2 pod creations were in flight", StringComparison.Ordinal)
+            && l.Contains("[kubernetes] max_pod_creations_in_flight", StringComparison.Ordinal));
+        Assert.Equal(5, harness.Log.Count(l => l == "ok"));
+    }
+
+    /// <summary>Delays every pod create and records how many were in flight at once.</summary>
+    private sealed class SlowCreates(TimeSpan delay) : DelegatingHandler
+    {
+        private int _now;
+        private int _most;
+        private int _creates;
+
+        public int MostAtOnce => Volatile.Read(ref _most);
+
+        public int Creates => Volatile.Read(ref _creates);
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (!IsCreate(request))
+            {
+                return await base.SendAsync(request, cancellationToken);
+            }
+
+            Interlocked.Increment(ref _creates);
+            var now = Interlocked.Increment(ref _now);
+            int most;
+            while ((most = Volatile.Read(ref _most)) < now && Interlocked.CompareExchange(ref _most, now, most) != most)
+            {
+            }
+
+            try
+            {
+                await Task.Delay(delay, cancellationToken);
+                return await base.SendAsync(request, cancellationToken);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _now);
+            }
+        }
+    }
+
     private static KubernetesRuntime Runtime(Func<HttpRequestMessage, Fault?> decide) => new(new KubernetesRuntimeOptions
     {
         FirstRetryDelay = TimeSpan.FromMilliseconds(50),

@@ -59,6 +59,7 @@ internal static class ConfigDefaults
                 ["namespace"] = "default",
                 ["in_cluster"] = "False",
                 ["api_retry_budget_seconds"] = "120",
+                ["max_pod_creations_in_flight"] = "32",
                 ["python_task_image"] = "python:3.12-slim",
             },
             ["logging"] = new Dictionary<string, string>(StringComparer.Ordinal)

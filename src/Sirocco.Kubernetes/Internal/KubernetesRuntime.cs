@@ -30,6 +30,14 @@ internal sealed record KubernetesRuntimeOptions
     /// <summary>The process's own log (category <c>Sirocco.Kubernetes</c>): API retries and failures, besides the try's log.</summary>
     public Microsoft.Extensions.Logging.ILogger Logger { get; init; } = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
 
+    /// <summary>
+    /// How many pod creations one API server is sent at once by this process (<c>[kubernetes]
+    /// max_pod_creations_in_flight</c>; 0: no limit). Thousands of creates sent together are all answered late (an
+    /// API server and etcd create a few hundred pods a second); queued here they are answered at once, in order, so
+    /// pods start steadily from the first second, as client-go's rate limits do for controllers.
+    /// </summary>
+    public int CreationsInFlight { get; init; } = 32;
+
     /// <summary>Extra HTTP handlers put in front of every client (request counting in tests and the benchmark).</summary>
     public Func<DelegatingHandler[]> Handlers { get; init; } = () => [];
 
@@ -89,7 +97,11 @@ internal sealed class ClusterHandle : IAsyncDisposable
     {
         Client = client;
         _runtime = runtime;
+        CreationSlots = runtime.Options.CreationsInFlight > 0 ? new SemaphoreSlim(runtime.Options.CreationsInFlight) : null;
     }
+
+    /// <summary>Pod creations this process may have in flight to this API server; null: unlimited.</summary>
+    public SemaphoreSlim? CreationSlots { get; }
 
     public IKubernetes Client { get; }
 

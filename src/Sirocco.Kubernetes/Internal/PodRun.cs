@@ -277,6 +277,32 @@ internal sealed class PodRun
 
     private async Task CreateAsync(V1Pod request, CancellationToken token)
     {
+        var slots = _cluster.CreationSlots;
+        if (slots is not null && !slots.Wait(0, CancellationToken.None))
+        {
+            // Waits without a thread; the try's kill and shutdown end the wait. Said when it was long.
+            var queued = Time.GetTimestamp();
+            await slots.WaitAsync(token).ConfigureAwait(false);
+            var waited = Time.GetElapsedTime(queued);
+            if (waited >= TimeSpan.FromSeconds(1))
+            {
+                Log($"Waited {waited.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)} s for a turn to create the pod: "
+                    + $"{_runtime.Options.CreationsInFlight} pod creations were in flight to {_cluster.Server} ([kubernetes] max_pod_creations_in_flight)");
+            }
+        }
+
+        try
+        {
+            await CreateOnceAllowedAsync(request, token).ConfigureAwait(false);
+        }
+        finally
+        {
+            slots?.Release();
+        }
+    }
+
+    private async Task CreateOnceAllowedAsync(V1Pod request, CancellationToken token)
+    {
         Log($"Creating pod {_ns}/{_name}");
         _createRequested = Time.GetTimestamp();
         V1Pod created;
