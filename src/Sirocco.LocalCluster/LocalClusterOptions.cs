@@ -33,6 +33,13 @@ public sealed class LocalClusterOptions
     /// <summary>The bubblewrap executable that sandboxes every container.</summary>
     public string BubblewrapPath { get; init; } = "/usr/bin/bwrap";
 
+    /// <summary>
+    /// How often the kubelet measures the local storage of pods that have limits on it (an emptyDir's
+    /// <c>sizeLimit</c>, a container's <c>ephemeral-storage</c> limit) and evicts those over it; 10 s, as the
+    /// kubelet's eviction manager.
+    /// </summary>
+    public TimeSpan StorageCheckInterval { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How often a watch that asked for bookmarks receives one.</summary>
     public TimeSpan BookmarkInterval { get; init; } = TimeSpan.FromSeconds(5);
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using k8s;
+using k8s.Models;
 using Sirocco.Kubernetes.Tests.Harness;
 
 namespace Sirocco.Kubernetes.Tests;
@@ -193,6 +194,23 @@ public sealed class LifecycleTests(ClusterFixture fx)
         var left = Assert.Single(await fx.PodsAsync(ns)); // the callback's pod was deleted; the task's is untouched
         Assert.Equal(taskPod.Metadata.Name, left.Metadata.Name);
         await fx.Client.CoreV1.DeleteNamespacedPodAsync(taskPod.Metadata.Name, ns, gracePeriodSeconds: 0);
+    }
+
+    [Fact]
+    public async Task A_pod_evicted_for_its_ephemeral_storage_fails_the_try_at_once_saying_why()
+    {
+        var ns = await fx.NamespaceAsync("evicted");
+        var harness = new TryHarness();
+        var op = Pod("filler", ns, "head -c 3145728 /dev/zero > /tmp/fill; echo filled; sleep 600");
+        op.ContainerResources = new V1ResourceRequirements { Limits = new Dictionary<string, ResourceQuantity> { ["ephemeral-storage"] = new("1Mi") } };
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+
+        var e = await Assert.ThrowsAsync<SiroccoException>(() => harness.RunAsync(op));
+
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(60), $"took {watch.Elapsed}");
+        Assert.Contains("exited with code 137", e.Message, StringComparison.Ordinal);
+        Assert.Contains("The pod was ended by its node: Evicted: Pod ephemeral local storage usage exceeds the total limit of containers 1Mi.", e.Message, StringComparison.Ordinal);
+        Assert.Contains(harness.Log, l => l.Contains("Pod event: Warning Evicted: Pod ephemeral local storage usage exceeds", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -22,6 +22,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         {
             HomeDirectory = Home,
             BookmarkInterval = TimeSpan.FromMilliseconds(300),
+            StorageCheckInterval = TimeSpan.FromMilliseconds(200),
             ImageEntrypoints = new Dictionary<string, IReadOnlyList<string>> { ["sirocco/echo"] = ["echo", "from-entrypoint"] },
         });
         Client = new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(Cluster.KubeconfigPath));

@@ -694,6 +694,16 @@ internal sealed class PodRun
             sb.Append(CultureInfo.InvariantCulture, $". Termination message: {message.Trim()}");
         }
 
+        if (state is not null && pod.Status?.Reason is { Length: > 0 } podReason)
+        {
+            // The node ended the pod (Evicted for its storage, DeadlineExceeded): why matters more than the exit code.
+            sb.Append(". The pod was ended by its node: ").Append(podReason);
+            if (pod.Status.Message?.Trim() is { Length: > 0 } why)
+            {
+                sb.Append(": ").Append(why);
+            }
+        }
+
         if (logs?.LastLines(_op.BaseContainerName) is { Count: > 0 } lines)
         {
             sb.Append(CultureInfo.InvariantCulture, $"\nLast {lines.Count} log lines:\n").AppendJoin('\n', lines);

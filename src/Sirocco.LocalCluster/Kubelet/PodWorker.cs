@@ -135,6 +135,8 @@ internal sealed partial class PodWorker
                 _ = WatchDeadlineAsync(TimeSpan.FromSeconds(deadline), token);
             }
 
+            _ = WatchEphemeralStorageAsync(token);
+
             // The first status says ContainerCreating; when the volumes are ready at once it also says the sandbox is.
             while (true)
             {
@@ -195,7 +197,7 @@ internal sealed partial class PodWorker
         while (!token.IsCancellationRequested)
         {
             var exit = await RunOnceAsync(c, token).ConfigureAwait(true);
-            if (exit is null || _deleting || _deadlineExceeded || token.IsCancellationRequested)
+            if (exit is null || _deleting || _deadlineExceeded || _evictedMessage is not null || token.IsCancellationRequested)
             {
                 return;
             }
@@ -822,6 +824,13 @@ internal sealed partial class PodWorker
             phase = "Failed";
             reason = "DeadlineExceeded";
             message = "Pod was active on the node longer than the specified deadline";
+        }
+        else if (_evictedMessage is not null && Containers.All(c => c.State != "running"))
+        {
+            // Said once its containers are killed, as the kubelet does.
+            phase = "Failed";
+            reason = "Evicted";
+            message = _evictedMessage;
         }
         else if (_initFailed && (policy == "Never" || Finished))
         {

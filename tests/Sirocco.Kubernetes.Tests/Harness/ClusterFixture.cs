@@ -26,6 +26,7 @@ public sealed class ClusterFixture : IAsyncLifetime, ITestCluster
         {
             HomeDirectory = Home,
             BookmarkInterval = TimeSpan.FromSeconds(1),
+            StorageCheckInterval = TimeSpan.FromMilliseconds(250),
         });
         Client = new k8s.Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(Cluster.KubeconfigPath));
         await Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = SeedDag.Namespace } });
