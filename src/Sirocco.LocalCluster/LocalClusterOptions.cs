@@ -40,6 +40,13 @@ public sealed class LocalClusterOptions
     /// </summary>
     public TimeSpan StorageCheckInterval { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// The most processes and threads one pod may have at once, as the kubelet's <c>podPidsLimit</c> (0: no limit):
+    /// a fork bomb in a pod then fails its own forks instead of filling the machine's process table. Enforced with a
+    /// cgroup v1 <c>pids</c> group per pod where the machine lets the cluster make one.
+    /// </summary>
+    public int PodPidsLimit { get; init; } = 4096;
+
     /// <summary>How often a watch that asked for bookmarks receives one.</summary>
     public TimeSpan BookmarkInterval { get; init; } = TimeSpan.FromSeconds(5);
 

@@ -115,6 +115,7 @@ internal static class ConfigDefaults
                 ["insecure_registries"] = string.Empty,
                 ["registry_ca_file"] = string.Empty,
                 ["registry_timeout"] = "30",
+                ["pod_pids_limit"] = "4096",
             },
         };
 }

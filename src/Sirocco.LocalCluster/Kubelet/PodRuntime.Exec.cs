@@ -117,8 +117,8 @@ internal sealed partial class PodRuntime
         Process process;
         try
         {
-            // Through the launcher: the exec'd command joins the containers' CPU group like the container itself.
-            process = await Launcher.StartAsync(start).ConfigureAwait(false);
+            // Through the launcher: the exec'd command joins the containers' CPU group and its pod's pids group.
+            process = await Launcher.StartAsync(start, worker is null ? null : Pids?.ForPod(worker.Uid)).ConfigureAwait(false);
         }
         catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
         {

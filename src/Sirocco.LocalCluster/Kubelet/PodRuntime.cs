@@ -44,6 +44,9 @@ internal sealed partial class PodRuntime : IAsyncDisposable
     /// <summary>Where memory limits are enforced; null when this machine does not let the cluster make cgroups.</summary>
     public MemoryCgroups? Memory { get; private set; }
 
+    /// <summary>Where each pod's pid limit is enforced; null when this machine does not let the cluster make pids cgroups.</summary>
+    public PidsGroups? Pids { get; private set; }
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var name = _cluster.Options.NodeName;
@@ -72,7 +75,8 @@ internal sealed partial class PodRuntime : IAsyncDisposable
         Images = new Images.ImageService(_cluster);
         Memory = MemoryCgroups.Detect($"sirocco-{name}-{Environment.ProcessId}");
         Cpu = CpuGroup.Detect($"sirocco-{name}-{Environment.ProcessId}");
-        Launcher = new ProcessLauncher(Cpu);
+        Pids = PidsGroups.Detect($"sirocco-{name}-{Environment.ProcessId}", _cluster.Options.PodPidsLimit);
+        Launcher = new ProcessLauncher(Cpu, Pids);
         Scheduler = new DedicatedThreads("kubelet", 2);
         _cpu = Environment.ProcessorCount;
         _memory = NodeInfo.MemoryBytes();
@@ -96,6 +100,7 @@ internal sealed partial class PodRuntime : IAsyncDisposable
 
         await Task.WhenAll(workers.Select(w => w.KillAsync())).ConfigureAwait(false);
         Launcher?.Dispose();
+        Pids?.RemoveRoot();
         Images?.Dispose();
         Memory?.RemoveRoot();
 

@@ -187,6 +187,7 @@ internal sealed partial class PodWorker
                 LocalClusterLog.PodEnded(_cluster.KubeletLog, Namespace, Name, BuildStatus()["phase"]?.ToString() ?? "Unknown");
             }
 
+            _runtime.Pids?.RemovePod(Uid);
             _runtime.PodFinished(this);
         }
     }
@@ -426,7 +427,7 @@ internal sealed partial class PodWorker
         Process process;
         try
         {
-            process = await _runtime.Launcher.StartAsync(start).ConfigureAwait(true);
+            process = await _runtime.Launcher.StartAsync(start, _runtime.Pids?.ForPod(Uid)).ConfigureAwait(true);
         }
         catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
         {

@@ -10,19 +10,21 @@ namespace Sirocco.LocalCluster.Kubelet;
 /// (SIGINT and SIGQUIT when it was started in the background of a script) is not ignored by containers, so a
 /// container's <c>trap … INT</c> works.
 /// </summary>
-internal sealed class ProcessLauncher(CpuGroup? group) : IDisposable
+internal sealed class ProcessLauncher(CpuGroup? group, PidsGroups? pids = null) : IDisposable
 {
     private readonly DedicatedThreads _threads = new("launcher", 2, group);
 
     /// <summary>True when the launcher's threads are in the cluster's <see cref="CpuGroup"/>.</summary>
     public bool InCpuGroup => _threads.InCpuGroup;
 
-    public Task<Process> StartAsync(ProcessStartInfo start)
+    /// <summary>Starts <paramref name="start"/>, inside the pids group <paramref name="pidsGroup"/> when given.</summary>
+    public Task<Process> StartAsync(ProcessStartInfo start, string? pidsGroup = null)
     {
         // The caller continues elsewhere, never on a launcher thread (an exec session must not hold one).
         var done = new TaskCompletionSource<Process>(TaskCreationOptions.RunContinuationsAsynchronously);
         _ = _threads.Run(() =>
         {
+            var joined = pidsGroup is not null && pids is not null && pids.JoinCurrentThread(pidsGroup);
             try
             {
                 done.TrySetResult(Process.Start(WithDefaultSignals(start))!);
@@ -30,6 +32,13 @@ internal sealed class ProcessLauncher(CpuGroup? group) : IDisposable
             catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
             {
                 done.TrySetException(e);
+            }
+            finally
+            {
+                if (joined)
+                {
+                    pids!.JoinCurrentThread(null);
+                }
             }
 
             return Task.CompletedTask;

@@ -1,0 +1,120 @@
+using System.Globalization;
+
+namespace Sirocco.LocalCluster.Kubelet;
+
+/// <summary>
+/// The kubelet's <c>podPidsLimit</c>: one cgroup v1 <c>pids</c> group per pod, capped at
+/// <see cref="LocalClusterOptions.PodPidsLimit"/>, so a fork bomb in a pod fails its own forks ("Resource temporarily
+/// unavailable") instead of exhausting the machine's process table. The launcher thread joins the pod's group just
+/// before it forks a container or an exec session (cgroup v1 moves single threads), so the child starts inside it,
+/// and goes back to the cluster's group right after. Null where there is no v1 pids hierarchy this process may write.
+/// </summary>
+internal sealed class PidsGroups
+{
+    private readonly string _root;
+    private readonly int _limit;
+
+    private PidsGroups(string root, int limit)
+    {
+        _root = root;
+        _limit = limit;
+    }
+
+    /// <summary>The cluster's pids group, or null when pid limits cannot be enforced here (or the limit is off).</summary>
+    public static PidsGroups? Detect(string clusterName, int limit)
+    {
+        if (limit <= 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            var line = File.ReadAllLines("/proc/self/cgroup").Select(l => l.Split(':', 3))
+                .FirstOrDefault(p => p.Length == 3 && p[1].Split(',').Contains("pids"));
+            if (line is null || !File.Exists("/sys/fs/cgroup/pids/tasks"))
+            {
+                return null;
+            }
+
+            var root = Path.Join("/sys/fs/cgroup/pids", line[2], clusterName);
+            Directory.CreateDirectory(root);
+            return new PidsGroups(root, limit);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The pod's group, made with the limit when missing; null when the kernel refused.</summary>
+    public string? ForPod(string podUid)
+    {
+        var dir = Path.Join(_root, podUid);
+        try
+        {
+            if (!Directory.Exists(dir))
+            {
+                Directory.CreateDirectory(dir);
+                File.WriteAllText(Path.Join(dir, "pids.max"), _limit.ToString(CultureInfo.InvariantCulture));
+            }
+
+            return dir;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Moves the calling OS thread into <paramref name="group"/> (a pod's, or the cluster's when null).</summary>
+    public bool JoinCurrentThread(string? group)
+    {
+        try
+        {
+            var tid = new FileInfo("/proc/thread-self").LinkTarget?.Split('/')[^1];
+            if (tid is null)
+            {
+                return false;
+            }
+
+            File.WriteAllText(Path.Join(group ?? _root, "tasks"), tid);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Removes a pod's group once its processes are gone (best effort).</summary>
+    public void RemovePod(string podUid)
+    {
+        try
+        {
+            Directory.Delete(Path.Join(_root, podUid));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Still has a process (the kernel reaps it soon) or already gone.
+        }
+    }
+
+    /// <summary>Removes the cluster's group and the empty pod groups under it (best effort).</summary>
+    public void RemoveRoot()
+    {
+        try
+        {
+            foreach (var dir in Directory.GetDirectories(_root))
+            {
+                Directory.Delete(dir);
+            }
+
+            Directory.Delete(_root);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Best effort.
+        }
+    }
+}

@@ -1,0 +1,54 @@
+using k8s;
+
+namespace Sirocco.LocalCluster.Tests;
+
+/// <summary>The kubelet's podPidsLimit: a pod that forks without end is held to its limit; the rest of the machine is not.</summary>
+public sealed class PidLimitTests : IAsyncLifetime
+{
+    private readonly string _home = Directory.CreateTempSubdirectory("sirocco-pids-").FullName;
+    private LocalCluster _cluster = null!;
+    private Kubernetes _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        _cluster = await LocalCluster.StartAsync(new LocalClusterOptions { HomeDirectory = _home, PodPidsLimit = 16 });
+        _client = new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(_cluster.KubeconfigPath));
+    }
+
+    public async Task DisposeAsync()
+    {
+        _client.Dispose();
+        await _cluster.DisposeAsync();
+        Directory.Delete(_home, recursive: true);
+    }
+
+    [Fact]
+    public async Task A_pod_forking_forty_processes_gets_no_more_than_its_pid_limit_and_the_next_pod_starts_normally()
+    {
+        // Forty forks of children that live 3 s: those past the limit fail (EAGAIN), which the program counts.
+        const string Script = "my ($ok, $failed) = (0, 0); for (1 .. 40) { my $p = fork(); if (!defined $p) { $failed++; next } "
+            + "if ($p == 0) { sleep 3; exit 0 } $ok++ } print qq(forked $ok failed $failed\n); 1 while wait() > 0;";
+        await _client.CoreV1.CreateNamespacedPodAsync(ClusterFixture.Pod("forker", "perl", "-e", Script), "default");
+        await ClusterFixture.WaitForPodAsync(_client, "default", "forker", ClusterFixture.Done, 60);
+
+        var log = await LogAsync("forker");
+        var match = System.Text.RegularExpressions.Regex.Match(log, @"forked (\d+) failed (\d+)");
+        Assert.True(match.Success, log);
+        var forked = int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(forked, 1, 15); // the limit counts the program itself and the sandbox's own processes
+        Assert.Equal(40 - forked, int.Parse(match.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture));
+
+        // The pod's group went with it: a new pod has its whole allowance again.
+        await _client.CoreV1.CreateNamespacedPodAsync(ClusterFixture.Pod("after", "sh", "-c", "sleep 1 & sleep 1 & wait; echo fine"), "default");
+        var after = await ClusterFixture.WaitForPodAsync(_client, "default", "after", ClusterFixture.Done, 60);
+        Assert.Equal("Succeeded", after.Status.Phase);
+        Assert.Equal("fine\n", await LogAsync("after"));
+    }
+
+    private async Task<string> LogAsync(string name)
+    {
+        using var stream = await _client.CoreV1.ReadNamespacedPodLogAsync(name, "default");
+        using var reader = new StreamReader(stream);
+        return await reader.ReadToEndAsync();
+    }
+}
