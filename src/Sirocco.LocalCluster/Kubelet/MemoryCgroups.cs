@@ -107,33 +107,8 @@ internal sealed class MemoryCgroups
         }
     }
 
-    public void Remove(string id)
-    {
-        try
-        {
-            Directory.Delete(Path.Join(_root, id));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Still has a process (it will go when the kernel reaps it) or already gone.
-        }
-    }
+    public void Remove(string id) => CgroupFolders.TryRemove(Path.Join(_root, id));
 
     /// <summary>Removes the cluster's own cgroup directory when it is empty.</summary>
-    public void RemoveRoot()
-    {
-        try
-        {
-            foreach (var dir in Directory.GetDirectories(_root))
-            {
-                Directory.Delete(dir);
-            }
-
-            Directory.Delete(_root);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Best effort.
-        }
-    }
+    public void RemoveRoot() => CgroupFolders.TryRemoveWithChildren(_root);
 }

@@ -88,33 +88,8 @@ internal sealed class PidsGroups
     }
 
     /// <summary>Removes a pod's group once its processes are gone (best effort).</summary>
-    public void RemovePod(string podUid)
-    {
-        try
-        {
-            Directory.Delete(Path.Join(_root, podUid));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Still has a process (the kernel reaps it soon) or already gone.
-        }
-    }
+    public void RemovePod(string podUid) => CgroupFolders.TryRemove(Path.Join(_root, podUid));
 
     /// <summary>Removes the cluster's group and the empty pod groups under it (best effort).</summary>
-    public void RemoveRoot()
-    {
-        try
-        {
-            foreach (var dir in Directory.GetDirectories(_root))
-            {
-                Directory.Delete(dir);
-            }
-
-            Directory.Delete(_root);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Best effort.
-        }
-    }
+    public void RemoveRoot() => CgroupFolders.TryRemoveWithChildren(_root);
 }
