@@ -127,13 +127,15 @@ internal static class ServeCommands
                     : [],
                 RegistryCertificateAuthorityFile = ctx.Config.Get("local_cluster", "registry_ca_file", null) is { Length: > 0 } ca ? ca : null,
                 RegistryTimeout = TimeSpan.FromSeconds(Math.Max(1, ctx.Config.GetInt("local_cluster", "registry_timeout"))),
-                PodPidsLimit = ctx.Config.GetInt("local_cluster", "pod_pids_limit") is var pids and >= 0
-                    ? pids
-                    : throw new SiroccoException($"[local_cluster/pod_pids_limit] must be 0 (no limit) or a positive number of processes, got {pids}"),
+                PodPidsLimit = PodPidsLimit(ctx.Config.GetInt("local_cluster", "pod_pids_limit")),
                 LoggerFactory = ctx.Logging,
             },
             ct);
     }
+
+    private static int PodPidsLimit(int value) => value >= 0
+        ? value
+        : throw new SiroccoException($"[local_cluster/pod_pids_limit] must be 0 (no limit) or a positive number of processes, got {value}");
 
     private static LocalClusterImageMode ImageMode(string value) => value.Trim().ToLowerInvariant() switch
     {
