@@ -181,4 +181,31 @@ public sealed class GkeOperatorTests
         var e = await Assert.ThrowsAsync<SiroccoException>(() => harness.RunAsync(op));
         Assert.Contains("task g: no Google Cloud access in this process", e.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("-1", "[kubernetes/max_pod_creations_in_flight] must be 0 (no limit) or a positive number, got -1")]
+    [InlineData("0", null)]
+    [InlineData("7", null)]
+    public async Task Creations_in_flight_come_from_the_config_and_a_negative_value_is_refused_by_name(string value, string? error)
+    {
+        var home = Directory.CreateTempSubdirectory("sirocco-inflight-").FullName;
+        try
+        {
+            var config = Sirocco.Configuration.SiroccoConfig.Load(home, new Dictionary<string, string> { ["SIROCCO__KUBERNETES__MAX_POD_CREATIONS_IN_FLIGHT"] = value });
+            if (error is not null)
+            {
+                var e = Assert.Throws<SiroccoException>(() => new RuntimeServices().AddKubernetes(new Dictionary<string, string>(), config));
+                Assert.Equal(error, e.Message);
+                return;
+            }
+
+            await using var services = new RuntimeServices().AddKubernetes(new Dictionary<string, string>(), config);
+            var runtime = (KubernetesRuntime)services.GetService(typeof(KubernetesRuntime))!;
+            Assert.Equal(int.Parse(value, System.Globalization.CultureInfo.InvariantCulture), runtime.Options.CreationsInFlight);
+        }
+        finally
+        {
+            Directory.Delete(home, recursive: true);
+        }
+    }
 }
