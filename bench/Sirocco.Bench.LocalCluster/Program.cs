@@ -38,7 +38,9 @@ if (args is ["serve", var home])
         }
     });
     meters.Start();
-    await using var cluster = await LocalCluster.StartAsync(new LocalClusterOptions { HomeDirectory = home });
+    // BENCH_POD_PIDS_LIMIT=0 turns the per-pod pids group off (for a side-by-side with the default).
+    var pidsLimit = Environment.GetEnvironmentVariable("BENCH_POD_PIDS_LIMIT") is { } text ? int.Parse(text, CultureInfo.InvariantCulture) : new LocalClusterOptions { HomeDirectory = home }.PodPidsLimit;
+    await using var cluster = await LocalCluster.StartAsync(new LocalClusterOptions { HomeDirectory = home, PodPidsLimit = pidsLimit });
     Console.WriteLine($"ready {cluster.KubeconfigPath}");
     var stop = new TaskCompletionSource();
     Console.CancelKeyPress += (_, e) =>

@@ -210,7 +210,8 @@ public sealed class LifecycleTests(ClusterFixture fx)
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(60), $"took {watch.Elapsed}");
         Assert.Contains("exited with code 137", e.Message, StringComparison.Ordinal);
         Assert.Contains("The pod was ended by its node: Evicted: Pod ephemeral local storage usage exceeds the total limit of containers 1Mi.", e.Message, StringComparison.Ordinal);
-        Assert.Contains(harness.Log, l => l.Contains("Pod event: Warning Evicted: Pod ephemeral local storage usage exceeds", StringComparison.Ordinal));
+        var events = await fx.Client.CoreV1.ListNamespacedEventAsync(ns);
+        Assert.Contains(events.Items, ev => ev.Reason == "Evicted" && ev.Type == "Warning" && ev.Message.StartsWith("Pod ephemeral local storage usage exceeds", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -291,17 +291,22 @@ internal sealed class PodRun
             }
         }
 
+        V1Pod created;
         try
         {
-            await CreateOnceAllowedAsync(request, token).ConfigureAwait(false);
+            created = await CreateOnceAllowedAsync(request, token).ConfigureAwait(false);
         }
         finally
         {
-            slots?.Release();
+            slots?.Release(); // before the try's own bookkeeping: a slow metadata database must not hold creations back
         }
+
+        _owned = true;
+        _sub!.Update(created);
+        await RecordAsync(_name!, token).ConfigureAwait(false);
     }
 
-    private async Task CreateOnceAllowedAsync(V1Pod request, CancellationToken token)
+    private async Task<V1Pod> CreateOnceAllowedAsync(V1Pod request, CancellationToken token)
     {
         Log($"Creating pod {_ns}/{_name}");
         _createRequested = Time.GetTimestamp();
@@ -359,9 +364,7 @@ internal sealed class PodRun
             throw new SiroccoException($"could not create pod {_ns}/{_name}: {ApiMessage(e)}", e);
         }
 
-        _owned = true;
-        _sub!.Update(created);
-        await RecordAsync(_name!, token).ConfigureAwait(false);
+        return created;
     }
 
     /// <summary>Whether a pod's identity labels are exactly those of the request (a callback's pod is not its task's).</summary>

@@ -3,16 +3,44 @@ namespace Sirocco.LocalCluster.Kubelet;
 /// <summary>Removal of cgroup folders, which the kernel allows only once they hold no process (best effort).</summary>
 internal static class CgroupFolders
 {
-    /// <summary>Removes one group; left in place while it still has a process (the kernel reaps it soon).</summary>
-    public static void TryRemove(string dir)
+    /// <summary>Removes one group; true when it is gone, false while it still has a process (the kernel reaps it soon).</summary>
+    public static bool TryRemove(string dir)
     {
         try
         {
             Directory.Delete(dir);
+            return true;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // Still has a process, or already gone.
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Removes the groups (and their empty children) that cluster processes now dead left under <paramref name="parent"/>:
+    /// a group's name ends in its owner's pid, as <paramref name="name"/> does.
+    /// </summary>
+    public static void RemoveStale(string parent, string name)
+    {
+        var dash = name.LastIndexOf('-');
+        if (dash < 0 || !Directory.Exists(parent))
+        {
+            return;
+        }
+
+        var prefix = name[..(dash + 1)];
+        foreach (var dir in Directory.GetDirectories(parent, prefix + "*"))
+        {
+            if (int.TryParse(Path.GetFileName(dir)[prefix.Length..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid)
+                && !Directory.Exists($"/proc/{pid}"))
+            {
+                TryRemoveWithChildren(dir);
+            }
         }
     }
 

@@ -37,7 +37,7 @@ internal sealed class CpuGroup
             }
 
             var parent = Path.Join(mount, line[2]);
-            RemoveStale(parent, name);
+            CgroupFolders.RemoveStale(parent, name);
             var dir = Path.Join(parent, name);
             System.IO.Directory.CreateDirectory(dir);
             File.WriteAllText(Path.Join(dir, "cpu.shares"), Shares.ToString(CultureInfo.InvariantCulture));
@@ -75,42 +75,5 @@ internal sealed class CpuGroup
     }
 
     /// <summary>Removes the group once its threads and processes are gone (best effort).</summary>
-    public void Remove()
-    {
-        try
-        {
-            System.IO.Directory.Delete(_dir);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Still has a process, or already gone.
-        }
-    }
-
-    /// <summary>Removes empty groups left by cluster processes that died ("name" ends in the owner's pid).</summary>
-    private static void RemoveStale(string parent, string name)
-    {
-        var dash = name.LastIndexOf('-');
-        if (dash < 0 || !System.IO.Directory.Exists(parent))
-        {
-            return;
-        }
-
-        var prefix = name[..(dash + 1)];
-        foreach (var dir in System.IO.Directory.GetDirectories(parent, prefix + "*"))
-        {
-            if (int.TryParse(Path.GetFileName(dir)[prefix.Length..], NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
-                && !System.IO.Directory.Exists($"/proc/{pid}"))
-            {
-                try
-                {
-                    System.IO.Directory.Delete(dir);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    // Not empty yet.
-                }
-            }
-        }
-    }
+    public void Remove() => _ = CgroupFolders.TryRemove(_dir);
 }

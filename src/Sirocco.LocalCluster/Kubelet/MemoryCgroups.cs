@@ -107,7 +107,7 @@ internal sealed class MemoryCgroups
         }
     }
 
-    public void Remove(string id) => CgroupFolders.TryRemove(Path.Join(_root, id));
+    public void Remove(string id) => _ = CgroupFolders.TryRemove(Path.Join(_root, id));
 
     /// <summary>Removes the cluster's own cgroup directory when it is empty.</summary>
     public void RemoveRoot() => CgroupFolders.TryRemoveWithChildren(_root);

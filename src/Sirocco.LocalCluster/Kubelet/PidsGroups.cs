@@ -37,7 +37,9 @@ internal sealed class PidsGroups
                 return null;
             }
 
-            var root = Path.Join("/sys/fs/cgroup/pids", line[2], clusterName);
+            var parent = Path.Join("/sys/fs/cgroup/pids", line[2]);
+            CgroupFolders.RemoveStale(parent, clusterName);
+            var root = Path.Join(parent, clusterName);
             Directory.CreateDirectory(root);
             return new PidsGroups(root, limit);
         }
@@ -47,18 +49,17 @@ internal sealed class PidsGroups
         }
     }
 
-    /// <summary>The pod's group, made with the limit when missing; null when the kernel refused.</summary>
+    /// <summary>
+    /// The pod's group with its limit set (written on every call: a group is never joined without its limit); null when
+    /// the kernel refused.
+    /// </summary>
     public string? ForPod(string podUid)
     {
         var dir = Path.Join(_root, podUid);
         try
         {
-            if (!Directory.Exists(dir))
-            {
-                Directory.CreateDirectory(dir);
-                File.WriteAllText(Path.Join(dir, "pids.max"), _limit.ToString(CultureInfo.InvariantCulture));
-            }
-
+            Directory.CreateDirectory(dir);
+            File.WriteAllText(Path.Join(dir, "pids.max"), _limit.ToString(CultureInfo.InvariantCulture));
             return dir;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -87,8 +88,20 @@ internal sealed class PidsGroups
         }
     }
 
-    /// <summary>Removes a pod's group once its processes are gone (best effort).</summary>
-    public void RemovePod(string podUid) => CgroupFolders.TryRemove(Path.Join(_root, podUid));
+    private readonly HashSet<string> _leftToRemove = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Removes a pod's group once its processes are gone. Processes killed a moment ago may still be exiting: such a
+    /// group is tried again each time another pod ends.
+    /// </summary>
+    public void RemovePod(string podUid)
+    {
+        lock (_leftToRemove)
+        {
+            _leftToRemove.Add(podUid);
+            _leftToRemove.RemoveWhere(uid => CgroupFolders.TryRemove(Path.Join(_root, uid)));
+        }
+    }
 
     /// <summary>Removes the cluster's group and the empty pod groups under it (best effort).</summary>
     public void RemoveRoot() => CgroupFolders.TryRemoveWithChildren(_root);

@@ -76,6 +76,14 @@ internal sealed partial class PodRuntime : IAsyncDisposable
         Memory = MemoryCgroups.Detect($"sirocco-{name}-{Environment.ProcessId}");
         Cpu = CpuGroup.Detect($"sirocco-{name}-{Environment.ProcessId}");
         Pids = PidsGroups.Detect($"sirocco-{name}-{Environment.ProcessId}", _cluster.Options.PodPidsLimit);
+        if (Pids is not null)
+        {
+            // The runtime makes its child-process (SIGCHLD) thread at the first start: made here, it is born in the
+            // cluster's group, never in the group of the pod a launcher thread happens to be in.
+            using var first = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("/bin/true") { UseShellExecute = false });
+            first?.WaitForExit(5000);
+        }
+
         Launcher = new ProcessLauncher(Cpu, Pids);
         Scheduler = new DedicatedThreads("kubelet", 2);
         _cpu = Environment.ProcessorCount;

@@ -33,13 +33,25 @@ internal sealed partial class PodWorker
                     return;
                 }
 
-                if (Exceeded(limits) is not { } message)
+                // Measured off the kubelet's threads: a large tree must not stall every pod.
+                if (await Task.Run(() => Exceeded(limits), token).ConfigureAwait(true) is not { } message)
                 {
                     continue;
                 }
 
-                _evictedMessage = message;
+                lock (_gate)
+                {
+                    // Only an active pod is evicted: one whose containers have all ended keeps its phase.
+                    if (Finished || !Containers.Any(c => c.State == "running"))
+                    {
+                        continue;
+                    }
+
+                    _evictedMessage = message;
+                }
+
                 Record("Warning", "Evicted", message, null);
+                PublishStatus();
                 await KillAllAsync(TimeSpan.Zero, recordKilling: true).ConfigureAwait(true);
                 await _stop.CancelAsync().ConfigureAwait(true);
                 return;
@@ -48,6 +60,13 @@ internal sealed partial class PodWorker
         catch (OperationCanceledException)
         {
             // The pod ended or was deleted.
+        }
+#pragma warning disable CA1031 // a fault of the measurement must be seen, and must not take the kubelet down
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            LocalClusterLog.PodFault(_cluster.KubeletLog, e, Namespace, Name);
+            Record("Warning", "EvictionCheckFailed", "the local cluster could not measure this pod's local storage: " + e.Message, null);
         }
     }
 

@@ -135,7 +135,6 @@ internal sealed partial class PodWorker
                 _ = WatchDeadlineAsync(TimeSpan.FromSeconds(deadline), token);
             }
 
-            _ = WatchEphemeralStorageAsync(token);
 
             // The first status says ContainerCreating; when the volumes are ready at once it also says the sandbox is.
             while (true)
@@ -152,6 +151,7 @@ internal sealed partial class PodWorker
 
             _sandboxReady = true;
             PublishStatus();
+            _ = WatchEphemeralStorageAsync(token); // once the volumes it measures are known
             foreach (var c in _init)
             {
                 await RunWithRestartsAsync(c, token).ConfigureAwait(true);
@@ -458,9 +458,9 @@ internal sealed partial class PodWorker
             c.Message = null;
             c.StartedAt = _cluster.Now;
             c.FinishedAt = null;
-            if (_deleting)
+            if (_deleting || _deadlineExceeded || _evictedMessage is not null)
             {
-                // Deleted while starting: the kill that ran before could not see this process.
+                // Deleted, past its deadline or evicted while starting: the kill that ran before could not see this process.
                 Signal(process, Native.SigKill);
             }
         }
@@ -828,7 +828,6 @@ internal sealed partial class PodWorker
         }
         else if (_evictedMessage is not null && Containers.All(c => c.State != "running"))
         {
-            // Said once its containers are killed, as the kubelet does.
             phase = "Failed";
             reason = "Evicted";
             message = _evictedMessage;
@@ -852,6 +851,14 @@ internal sealed partial class PodWorker
         else
         {
             phase = Finished && _deleting ? "Failed" : "Pending";
+        }
+
+        if (_evictedMessage is not null && reason is null)
+        {
+            // The reason is published the moment the pod is evicted, before its containers are killed (an operator
+            // that sees its container end reads why); the phase turns Failed once they have stopped.
+            reason = "Evicted";
+            message = _evictedMessage;
         }
 
         var terminal = phase is "Succeeded" or "Failed";

@@ -25,20 +25,33 @@ internal sealed class ProcessLauncher(CpuGroup? group, PidsGroups? pids = null) 
         _ = _threads.Run(() =>
         {
             var joined = pidsGroup is not null && pids is not null && pids.JoinCurrentThread(pidsGroup);
+            Process? process = null;
+            Exception? error = null;
             try
             {
-                done.TrySetResult(Process.Start(WithDefaultSignals(start))!);
+                process = Process.Start(WithDefaultSignals(start))!;
             }
             catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
             {
-                done.TrySetException(e);
+                error = e;
             }
             finally
             {
+                // Back in the cluster's group before anything else runs on this thread: a thread it creates (the
+                // thread pool may add a worker when the result is posted) would otherwise be born in the pod's group.
                 if (joined)
                 {
                     pids!.JoinCurrentThread(null);
                 }
+            }
+
+            if (process is not null)
+            {
+                done.TrySetResult(process);
+            }
+            else
+            {
+                done.TrySetException(error!);
             }
 
             return Task.CompletedTask;
