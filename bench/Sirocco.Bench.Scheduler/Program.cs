@@ -6,7 +6,9 @@
 // (b) one DAG of 10,000 independent no-op tasks: tries per second through the state machine.
 // Options: --postgres runs on a throwaway PostgreSQL server (initdb into a temporary folder) instead of SQLite;
 // --schedulers N runs N schedulers on that database (each its own store and connection pool, as N processes would
-// have), for the scaling ratio; --only a|b runs one case.
+// have), for the scaling ratio; --only a|b runs one case; --rounds R (default 1) runs each case R times in the same
+// process, each on a fresh database: the first round runs partly in the JIT's first-tier code, later rounds show a
+// scheduler that has been up for a while.
 using System.Diagnostics;
 using Sirocco;
 using Sirocco.Configuration;
@@ -144,6 +146,7 @@ static async Task<(TimeSpan Total, int Tasks, TimeSpan MeanLag)> RunAsync(Dag[] 
 var usePostgres = args.Contains("--postgres");
 var count = args.SkipWhile(a => a != "--schedulers").Skip(1).Select(int.Parse).FirstOrDefault(1);
 var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
+var rounds = args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).FirstOrDefault(1);
 await using var pg = usePostgres ? new PostgresServer() : null;
 if (pg is not null)
 {
@@ -168,15 +171,16 @@ Console.WriteLine($"store: {(usePostgres ? "PostgreSQL" : "SQLite")}, schedulers
 // Warm up the JIT and the database once.
 await RunAsync([Linear("warmup", start, 20)], 32, count, pg);
 
-if (only is null or "a")
+for (var round = 1; round <= rounds && (only is null or "a"); round++)
 {
+    var label = rounds > 1 ? $" [round {round}]" : string.Empty;
     var trees = Enumerable.Range(0, 100).Select(i => Tree($"tree_{i / 10}_{i % 10}", start, 10)).ToArray();
     var (treeTotal, treeTasks, treeLag) = await RunAsync(trees, 32, count, pg);
-    Console.WriteLine($"(a) 10 files x 10 DAGs x 10-task trees: {treeTasks} tasks in {treeTotal.TotalSeconds:F3} s; mean lag per task {treeLag.TotalMilliseconds:F2} ms");
+    Console.WriteLine($"(a) 10 files x 10 DAGs x 10-task trees{label}: {treeTasks} tasks in {treeTotal.TotalSeconds:F3} s; mean lag per task {treeLag.TotalMilliseconds:F2} ms");
 
     var linear = Enumerable.Range(0, 10).Select(i => Linear($"linear_{i}", start, 100)).ToArray();
     var (linTotal, linTasks, linLag) = await RunAsync(linear, 32, count, pg);
-    Console.WriteLine($"(a) 10 DAGs x 100 linear tasks: {linTasks} tasks in {linTotal.TotalSeconds:F3} s; mean lag per task {linLag.TotalMilliseconds:F2} ms");
+    Console.WriteLine($"(a) 10 DAGs x 100 linear tasks{label}: {linTasks} tasks in {linTotal.TotalSeconds:F3} s; mean lag per task {linLag.TotalMilliseconds:F2} ms");
 }
 
 if (only is null or "b")
