@@ -3,6 +3,27 @@ namespace Sirocco.LocalCluster.Kubelet;
 /// <summary>Removal of cgroup folders, which the kernel allows only once they hold no process (best effort).</summary>
 internal static class CgroupFolders
 {
+    /// <summary>Moves the calling OS thread into the cgroup v1 group <paramref name="dir"/>; false when the kernel refused.</summary>
+    public static bool JoinCurrentThread(string dir)
+    {
+        try
+        {
+            // "/proc/thread-self" links to "<pid>/task/<tid>".
+            var tid = new FileInfo("/proc/thread-self").LinkTarget?.Split('/')[^1];
+            if (tid is null || !int.TryParse(tid, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _))
+            {
+                return false;
+            }
+
+            File.WriteAllText(Path.Join(dir, "tasks"), tid);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Removes one group; true when it is gone, false while it still has a process (the kernel reaps it soon).</summary>
     public static bool TryRemove(string dir)
     {

@@ -53,26 +53,7 @@ internal sealed class CpuGroup
     public string Directory => _dir;
 
     /// <summary>Moves the calling OS thread into the group; false when the kernel refused.</summary>
-    public bool JoinCurrentThread()
-    {
-        try
-        {
-            // "/proc/thread-self" links to "<pid>/task/<tid>".
-            var target = new FileInfo("/proc/thread-self").LinkTarget;
-            var tid = target?.Split('/')[^1];
-            if (tid is null || !int.TryParse(tid, NumberStyles.None, CultureInfo.InvariantCulture, out _))
-            {
-                return false;
-            }
-
-            File.WriteAllText(Path.Join(_dir, "tasks"), tid);
-            return true;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return false;
-        }
-    }
+    public bool JoinCurrentThread() => CgroupFolders.JoinCurrentThread(_dir);
 
     /// <summary>Removes the group once its threads and processes are gone (best effort).</summary>
     public void Remove() => _ = CgroupFolders.TryRemove(_dir);

@@ -69,24 +69,7 @@ internal sealed class PidsGroups
     }
 
     /// <summary>Moves the calling OS thread into <paramref name="group"/> (a pod's, or the cluster's when null).</summary>
-    public bool JoinCurrentThread(string? group)
-    {
-        try
-        {
-            var tid = new FileInfo("/proc/thread-self").LinkTarget?.Split('/')[^1];
-            if (tid is null)
-            {
-                return false;
-            }
-
-            File.WriteAllText(Path.Join(group ?? _root, "tasks"), tid);
-            return true;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return false;
-        }
-    }
+    public bool JoinCurrentThread(string? group) => CgroupFolders.JoinCurrentThread(group ?? _root);
 
     private readonly HashSet<string> _leftToRemove = new(StringComparer.Ordinal);
 

@@ -73,27 +73,33 @@ internal sealed partial class PodWorker
     /// <summary>The kubelet's message for the first limit exceeded, in its order (emptyDir, pod, container); null if none.</summary>
     private string? Exceeded(StorageLimits limits)
     {
+        // Each folder is walked once per check, whichever limits it counts towards.
+        var emptyDirs = new Dictionary<string, long>(StringComparer.Ordinal);
+        long EmptyDirBytes(string volume)
+        {
+            if (!emptyDirs.TryGetValue(volume, out var bytes))
+            {
+                emptyDirs[volume] = bytes = _volumes.TryGetValue(volume, out var v) ? FolderBytes(v.Source) : 0;
+            }
+
+            return bytes;
+        }
+
         foreach (var (volume, limit, text) in limits.EmptyDirs)
         {
-            if (_volumes.TryGetValue(volume, out var v) && FolderBytes(v.Source) > limit)
+            if (EmptyDirBytes(volume) > limit)
             {
                 return $"Usage of EmptyDir volume \"{volume}\" exceeds the limit \"{text}\". ";
             }
         }
 
-        var perContainer = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (var c in Containers)
+        var perContainer = Containers.ToDictionary(
+            c => c.Name,
+            c => FolderBytes(Path.Combine(Directory, "containers", c.Name)) + FolderBytes(Path.Combine(Directory, "logs", c.Name)),
+            StringComparer.Ordinal);
+        if (limits.Pod is { } pod && perContainer.Values.Sum() + limits.DiskEmptyDirs.Sum(EmptyDirBytes) > pod.Bytes)
         {
-            perContainer[c.Name] = FolderBytes(Path.Combine(Directory, "containers", c.Name)) + FolderBytes(Path.Combine(Directory, "logs", c.Name));
-        }
-
-        if (limits.Pod is { } pod)
-        {
-            var used = perContainer.Values.Sum() + limits.DiskEmptyDirs.Sum(n => _volumes.TryGetValue(n, out var v) ? FolderBytes(v.Source) : 0);
-            if (used > pod.Bytes)
-            {
-                return $"Pod ephemeral local storage usage exceeds the total limit of containers {pod.Text}. ";
-            }
+            return $"Pod ephemeral local storage usage exceeds the total limit of containers {pod.Text}. ";
         }
 
         foreach (var (container, limit, text) in limits.Containers)
@@ -146,31 +152,33 @@ internal sealed record StorageLimits(
     {
         var volumes = pod.Spec.Volumes ?? [];
         var emptyDirs = volumes
-            .Where(v => v.EmptyDir?.SizeLimit is { } q && Bytes(q) > 0)
+            .Where(v => v.EmptyDir?.SizeLimit is not null)
             .Select(v => (v.Name, Bytes(v.EmptyDir.SizeLimit), v.EmptyDir.SizeLimit.ToString()))
+            .Where(e => e.Item2 > 0)
             .ToList();
         var disk = volumes.Where(v => v.EmptyDir is { } e && e.Medium != "Memory").Select(v => v.Name).ToList();
-        var containers = (pod.Spec.Containers ?? [])
-            .Where(c => c.Resources?.Limits?.TryGetValue("ephemeral-storage", out _) == true)
-            .Select(c => (c.Name, Bytes(c.Resources.Limits["ephemeral-storage"]), c.Resources.Limits["ephemeral-storage"].ToString()))
+        var limited = (pod.Spec.Containers ?? [])
+            .Select(c => (c.Name, Limit: Limit(c)))
+            .Where(c => c.Limit is not null)
             .ToList();
+        var containers = limited.Select(c => (c.Name, Bytes(c.Limit!), c.Limit!.ToString())).ToList();
 
-        // As the kubelet's pod limit: the sum of the app containers' limits, or the largest init container's if larger.
+        // As the kubelet's pod limit: the sum of the app containers' limits, or the largest init container's if larger,
+        // written in the first limit's format.
         (long, string)? podLimit = null;
         if (containers.Count > 0)
         {
             var sum = containers.Sum(c => c.Item2);
-            var init = (pod.Spec.InitContainers ?? [])
-                .Select(c => c.Resources?.Limits?.TryGetValue("ephemeral-storage", out var q) == true ? Bytes(q) : 0)
-                .DefaultIfEmpty(0)
-                .Max();
+            var init = (pod.Spec.InitContainers ?? []).Select(c => Limit(c) is { } q ? Bytes(q) : 0).DefaultIfEmpty(0).Max();
             var bytes = Math.Max(sum, init);
-            var format = pod.Spec.Containers!.First(c => c.Name == containers[0].Name).Resources.Limits["ephemeral-storage"].Format;
-            podLimit = (bytes, new ResourceQuantity(bytes, 0, format).ToString());
+            podLimit = (bytes, new ResourceQuantity(bytes, 0, limited[0].Limit!.Format).ToString());
         }
 
         return new StorageLimits(emptyDirs, disk, podLimit, containers);
     }
+
+    private static ResourceQuantity? Limit(V1Container c) =>
+        c.Resources?.Limits?.TryGetValue("ephemeral-storage", out var q) == true ? q : null;
 
     private static long Bytes(ResourceQuantity q) => (long)Math.Min(Quantity.Parse(q.ToString()), long.MaxValue);
 }
