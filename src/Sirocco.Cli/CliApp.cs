@@ -69,6 +69,18 @@ internal static class CliApp
         version.SetAction(_ => ctx.Out.WriteLine(Version));
         root.Subcommands.Add(version);
 
+        // A DAG-processor child, started by a long-running host: parses one file per request line (see DagProcessorServer).
+        var child = new Command(Hosting.ChildCommand, "Serve a DAG-processor host on standard input and output") { Hidden = true };
+        child.SetAction(async (_, ct) =>
+        {
+            // Only replies may reach standard output: anything a DAG file prints goes to standard error.
+            var replies = Console.OpenStandardOutput();
+            Console.SetOut(Console.Error);
+            await DagFiles.DagProcessorServer.RunAsync(Hosting.ChildDagBagOptions(ctx), Console.OpenStandardInput(), replies, ct);
+            return 0;
+        });
+        root.Subcommands.Add(child);
+
         root.Subcommands.Add(DbCommands.Create(ctx));
         root.Subcommands.Add(ConfigCommands.Create(ctx));
         root.Subcommands.Add(VariablesCommands.Create(ctx));

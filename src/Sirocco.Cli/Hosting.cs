@@ -22,21 +22,72 @@ internal static class Hosting
 {
     public static string DagsFolder(CliContext ctx) => ctx.Config.Get("core", "dags_folder");
 
+    /// <summary>
+    /// The DAG bag of this host. A long-running host (watch: scheduler, webserver, standalone) runs new and changed files
+    /// in DAG-processor children first (<c>[dag_processor] isolate</c>); a one-shot command parses in its own process,
+    /// as Airflow's CLI does.
+    /// </summary>
     public static DagBag CreateDagBag(CliContext ctx, bool watch)
     {
-        var folder = DagsFolder(ctx);
-        Directory.CreateDirectory(folder);
-        return new DagBag(new DagBagOptions
-        {
-            DagsFolder = folder,
-            CacheFolder = Path.Combine(ctx.Home, "cache", "dags"),
-            ParseTimeout = TimeSpan.FromSeconds(ctx.Config.GetInt("core", "dagbag_import_timeout")),
-            Watch = watch,
-
-            // Airflow DAG files (*.py) that only use pods load unchanged; Variable.get at parse time reads the store.
-            AdditionalParsers = [new DagFiles.Airflow.AirflowDagFileParser(new DagFiles.Airflow.AirflowDagFileParserOptions { Environment = ctx.Environment, Variables = ctx.Store, Secrets = ctx.Secrets })],
-        });
+        Directory.CreateDirectory(DagsFolder(ctx));
+        var isolate = watch && ctx.Config.GetBool("dag_processor", "isolate");
+        return new DagBag(DagBagOptions(ctx, watch, isolate ? ProcessorOptions(ctx) : null));
     }
+
+    /// <summary>What the DAG-processor child (<c>dag-processor-child</c>) parses with: the host's options, in-process.</summary>
+    public static DagBagOptions ChildDagBagOptions(CliContext ctx) => DagBagOptions(ctx, watch: false, processor: null);
+
+    private static DagBagOptions DagBagOptions(CliContext ctx, bool watch, DagProcessorOptions? processor) => new()
+    {
+        DagsFolder = DagsFolder(ctx),
+        CacheFolder = Path.Combine(ctx.Home, "cache", "dags"),
+        ParseTimeout = TimeSpan.FromSeconds(ctx.Config.GetInt("core", "dagbag_import_timeout")),
+        Watch = watch,
+        Processor = processor,
+
+        // Airflow DAG files (*.py) that only use pods load unchanged; Variable.get at parse time reads the store.
+        AdditionalParsers = [new DagFiles.Airflow.AirflowDagFileParser(new DagFiles.Airflow.AirflowDagFileParserOptions { Environment = ctx.Environment, Variables = ctx.Store, Secrets = ctx.Secrets })],
+    };
+
+    /// <summary>
+    /// How to start this program again as a DAG-processor child: through the <c>dotnet</c> host with this assembly, or
+    /// the application's own executable (a published build, the dotnet tool's shim). The child sees the same home.
+    /// </summary>
+    private static DagProcessorOptions ProcessorOptions(CliContext ctx)
+    {
+        var limit = ctx.Config.GetInt("dag_processor", "memory_limit_mb");
+        if (limit < 0)
+        {
+            throw new SiroccoException($"[dag_processor] memory_limit_mb must be 0 (no limit) or a number of MiB, got {limit}");
+        }
+
+        var assembly = typeof(Hosting).Assembly;
+        var host = Environment.ProcessPath;
+        string fileName;
+        List<string> arguments = [];
+        if (host is not null && Path.GetFileNameWithoutExtension(host) != "dotnet"
+            && System.Reflection.Assembly.GetEntryAssembly() == assembly)
+        {
+            fileName = host;
+        }
+        else
+        {
+            fileName = host is not null && Path.GetFileNameWithoutExtension(host) == "dotnet" ? host : "dotnet";
+            arguments.Add(assembly.Location);
+        }
+
+        arguments.Add(ChildCommand);
+        return new DagProcessorOptions
+        {
+            FileName = fileName,
+            Arguments = arguments,
+            Environment = new Dictionary<string, string>(StringComparer.Ordinal) { ["SIROCCO_HOME"] = ctx.Home },
+            MemoryLimitMegabytes = limit,
+        };
+    }
+
+    /// <summary>The hidden command a DAG-processor child runs.</summary>
+    public const string ChildCommand = "dag-processor-child";
 
     public static SchedulerServices Services(CliContext ctx) => new(ctx.Config, ctx.Variables, ctx.Connections, ctx.Masker, ctx.Runtime);
 

@@ -11,7 +11,7 @@ namespace Sirocco.DagFiles;
 /// becomes an import error and every other file keeps loading. <see cref="WaitForChangeAsync"/> completes when the
 /// folder changed, so the scheduler collects again. Collections are serialized; the instance is thread-safe.
 /// </summary>
-public sealed class DagBag : IDisposable
+public sealed partial class DagBag : IDisposable
 {
     private readonly DagBagOptions _options;
     private readonly CSharpDagFileParser _csharp;
@@ -20,6 +20,7 @@ public sealed class DagBag : IDisposable
     private readonly SemaphoreSlim _collectLock = new(1, 1);
     private readonly DagFolderWatcher? _watcher;
     private readonly string _dagsFolder;
+    private readonly Processing.DagProcessorPool? _processors;
     private bool _disposed;
     private bool _cachePruned;
 
@@ -39,6 +40,11 @@ public sealed class DagBag : IDisposable
             {
                 _parsers[extension.StartsWith('.') ? extension : "." + extension] = parser;
             }
+        }
+
+        if (options.Processor is { } processor)
+        {
+            _processors = new Processing.DagProcessorPool(processor, CSharpDagFileParser.CompileBudget(options.ParseTimeout));
         }
 
         if (options.Watch)
@@ -100,6 +106,7 @@ public sealed class DagBag : IDisposable
 
         _disposed = true;
         _watcher?.Dispose();
+        _processors?.Dispose();
         _csharp.Dispose();
 
         // _collectLock is not disposed: a collection still running must be able to release it (a SemaphoreSlim holds
@@ -205,17 +212,10 @@ public sealed class DagBag : IDisposable
             return new FileOutcome(same, DagFileOrigin.Unchanged, TimeSpan.Zero);
         }
 
-        var parser = _parsers[Path.GetExtension(path)];
         var request = new DagFileParseRequest(path, Decode(bytes), hash, _options.ParseTimeout);
-        DagFileParseResult result;
-        try
-        {
-            result = await parser.ParseAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            result = new DagFileParseResult([], [new DagImportError(path, $"{path}: {e.GetType().FullName}: {e.Message}")]);
-        }
+        var result = _processors is null
+            ? await ParseHereAsync(request, cancellationToken).ConfigureAwait(false)
+            : await ParseIsolatedAsync(_processors, request, cancellationToken).ConfigureAwait(false);
 
         var state = Validate(path, length, lastWrite, hash, result);
         if (_options.KeepLastGoodDags && state.Dags.Count == 0 && state.Errors.Count > 0 && previous is { Dags.Count: > 0 })

@@ -80,6 +80,13 @@ public sealed class DagBagOptions
     /// </summary>
     public bool KeepLastGoodDags { get; init; }
 
+    /// <summary>
+    /// When set, every new or changed file is first run in a DAG-processor child process (Airflow parses in a child too),
+    /// so that a file that loops, overflows the stack, ends the process or allocates without bound becomes an import
+    /// error instead of harming the host. Null (the default): files are parsed in this process.
+    /// </summary>
+    public DagProcessorOptions? Processor { get; init; }
+
     /// <summary>Whether <see cref="DagBag.WaitForChangeAsync"/> is backed by a file-system watcher (true by default).</summary>
     public bool Watch { get; init; } = true;
 

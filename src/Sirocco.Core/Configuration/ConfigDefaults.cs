@@ -41,6 +41,11 @@ internal static class ConfigDefaults
                 ["max_dagruns_per_loop_to_schedule"] = "20",
                 ["max_tis_per_query"] = "512",
             },
+            ["dag_processor"] = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["isolate"] = "True",
+                ["memory_limit_mb"] = "2048",
+            },
             ["webserver"] = new Dictionary<string, string>(StringComparer.Ordinal)
             {
                 ["web_server_host"] = "127.0.0.1",

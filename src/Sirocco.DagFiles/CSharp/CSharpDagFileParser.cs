@@ -46,6 +46,10 @@ internal sealed class CSharpDagFileParser : IDagFileParser, IDisposable
     /// <inheritdoc/>
     public IReadOnlyCollection<string> FileExtensions { get; } = [".cs"];
 
+    /// <summary>How long the compiler may run on one file: the parse timeout, at least 60 s.</summary>
+    public static TimeSpan CompileBudget(TimeSpan parseTimeout) =>
+        parseTimeout > MinimumCompileBudget ? parseTimeout : MinimumCompileBudget;
+
     /// <inheritdoc/>
     public async Task<DagFileParseResult> ParseAsync(DagFileParseRequest request, CancellationToken cancellationToken)
     {
@@ -308,7 +312,7 @@ internal sealed class CSharpDagFileParser : IDagFileParser, IDisposable
         var compilation = env.CreateCompilation(tree);
         using var pe = new MemoryStream();
         EmitResult emitted;
-        var budget = _options.ParseTimeout > MinimumCompileBudget ? _options.ParseTimeout : MinimumCompileBudget;
+        var budget = CompileBudget(_options.ParseTimeout);
         using (var compileTimeout = new CancellationTokenSource(budget, _options.TimeProvider))
         {
             try

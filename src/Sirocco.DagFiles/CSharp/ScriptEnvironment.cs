@@ -171,15 +171,27 @@ internal sealed class ScriptEnvironment
     }
 
     /// <summary>
-    /// Every <c>Sirocco.*</c> and <c>KubernetesClient</c> assembly, loaded or in the base directory, plus the
-    /// non-framework assemblies they reference (found loaded or in the base directory).
+    /// Every <c>Sirocco.*</c> and <c>KubernetesClient</c> assembly (in the runtime's trusted-platform list, loaded or in
+    /// the base directory), plus the non-framework assemblies they reference (found in that list or the base directory).
     /// </summary>
     private static SortedDictionary<string, string> DiscoverHostAssemblies(SortedDictionary<string, string> framework)
     {
+        // The runtime's trusted-platform list, not the assemblies loaded so far: two processes of one application (a
+        // host and its DAG-processor child) must find the same set, whatever each happened to load, so that they share
+        // cache keys.
         var candidates = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        if (AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES") is string trusted)
+        {
+            foreach (var path in trusted.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+            {
+                candidates.TryAdd(Path.GetFileNameWithoutExtension(path), path);
+            }
+        }
+
         foreach (var assembly in AppDomain.CurrentDomain.GetAssemblies())
         {
-            if (!assembly.IsDynamic && assembly.Location.Length > 0 && assembly.GetName().Name is { } name)
+            // Assemblies loaded from elsewhere (a host's plugins) still count; the trusted list wins for a name in both.
+            if (!assembly.IsDynamic && assembly.Location.Length > 0 && assembly.GetName().Name is { } name && IsRoot(name))
             {
                 candidates.TryAdd(name, assembly.Location);
             }

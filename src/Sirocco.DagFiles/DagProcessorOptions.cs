@@ -1,0 +1,29 @@
+namespace Sirocco.DagFiles;
+
+/// <summary>
+/// How a <see cref="DagBag"/> starts its DAG-processor child processes. With these options set
+/// (<see cref="DagBagOptions.Processor"/>), every new or changed DAG file is first run in a child process, which the
+/// host serves with <see cref="DagProcessorServer.RunAsync"/>. A file that loops, overflows the stack, ends the process
+/// or allocates past <see cref="MemoryLimitMegabytes"/> becomes an import error naming the file and the cause, and the
+/// child is replaced; only a file that loaded in the child is then loaded by the host.
+/// </summary>
+public sealed class DagProcessorOptions
+{
+    /// <summary>The program to start (for example the <c>dotnet</c> host, or the application's own executable).</summary>
+    public required string FileName { get; init; }
+
+    /// <summary>Its arguments (for example the application's assembly and the command that serves the protocol).</summary>
+    public IReadOnlyList<string> Arguments { get; init; } = [];
+
+    /// <summary>Environment variables set for the child, beside the inherited ones.</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>
+    /// The child's managed-heap limit in MiB (the runtime's <c>GCHeapHardLimit</c>); a file allocating past it fails
+    /// with an out-of-memory import error. Null or 0: no limit.
+    /// </summary>
+    public int? MemoryLimitMegabytes { get; init; }
+
+    /// <summary>How long a child may take to answer beyond the file's own budget (its start, the reply) before it is stopped (30 s).</summary>
+    public TimeSpan ReplyAllowance { get; init; } = TimeSpan.FromSeconds(30);
+}

@@ -1,0 +1,78 @@
+using System.Text;
+using System.Text.Json;
+using Sirocco.DagFiles.Processing;
+
+namespace Sirocco.DagFiles;
+
+/// <summary>
+/// The child's side of <see cref="DagProcessorOptions"/>: a host command (the CLI's hidden <c>dag-processor-child</c>)
+/// calls <see cref="RunAsync"/> with its standard input and output. Each request line names a file and carries its text;
+/// the file is parsed here, with this process's parsers and caches (a C# file compiled here lands in the shared disk
+/// cache, so the host then loads it without compiling), and one reply line says which DAGs it built or what failed.
+/// </summary>
+public static class DagProcessorServer
+{
+    /// <summary>Serves requests until <paramref name="input"/> ends.</summary>
+    /// <param name="options">How to parse: the same parsers, cache folder and timeout as the host's, with no <see cref="DagBagOptions.Processor"/>.</param>
+    /// <param name="input">Requests, one JSON line each (the host's writes to the child's standard input).</param>
+    /// <param name="output">Replies, one JSON line each. Nothing else may write to it: the host redirects <see cref="Console.Out"/> elsewhere.</param>
+    /// <param name="cancellationToken">Stops serving.</param>
+    /// <returns>A task that completes when the input ends.</returns>
+    public static async Task RunAsync(DagBagOptions options, Stream input, Stream output, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(output);
+        if (options.Processor is not null)
+        {
+            throw new ArgumentException("a DAG processor parses in its own process: DagBagOptions.Processor must be null", nameof(options));
+        }
+
+        using var bag = new DagBag(options);
+        using var memoryWatch = WatchMemory();
+        using var reader = new StreamReader(input, new UTF8Encoding(false));
+        await using var writer = new StreamWriter(output, new UTF8Encoding(false)) { NewLine = "\n" };
+        while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+        {
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+
+            var request = JsonSerializer.Deserialize(line, ProcessorJson.Default.ProcessorRequest)
+                ?? throw new InvalidDataException("empty request");
+            var reply = await bag.ServeAsync(request, cancellationToken).ConfigureAwait(false);
+            await writer.WriteLineAsync(JsonSerializer.Serialize(reply, ProcessorJson.Default.ProcessorReply).AsMemory(), cancellationToken).ConfigureAwait(false);
+            await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// With a limit from the host, checks the managed memory in use ten times a second; past it, the process says so on
+    /// standard error and ends, so the host reports the file that was running. (At the runtime's own heap limit a
+    /// process may crash without a word.)
+    /// </summary>
+    private static Timer? WatchMemory()
+    {
+        if (!long.TryParse(Environment.GetEnvironmentVariable(DagProcessorChild.MemoryLimitVariable), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var limit) || limit <= 0)
+        {
+            return null;
+        }
+
+        var message = Encoding.UTF8.GetBytes($"{DagProcessorChild.MemoryLimitMarker}: more than {limit / (1024 * 1024)} MiB in use\n");
+        var stderr = Console.OpenStandardError();
+        return new Timer(
+            _ =>
+            {
+                if (GC.GetTotalMemory(forceFullCollection: false) > limit)
+                {
+                    stderr.Write(message);
+                    stderr.Flush();
+                    Environment.Exit(DagProcessorChild.MemoryLimitExitCode);
+                }
+            },
+            null,
+            TimeSpan.FromMilliseconds(100),
+            TimeSpan.FromMilliseconds(100));
+    }
+}

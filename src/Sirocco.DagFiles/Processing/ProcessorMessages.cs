@@ -1,0 +1,32 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Sirocco.DagFiles.Processing;
+
+/// <summary>One file sent to a DAG-processor child: one JSON line on its standard input.</summary>
+internal sealed record ProcessorRequest(string Path, string Text, string Hash, double TimeoutSeconds);
+
+/// <summary>A DAG a child built: its id and task count.</summary>
+internal sealed record ProcessorDag(string DagId, int Tasks);
+
+/// <summary>An import error as a child reports it.</summary>
+internal sealed record ProcessorError(string Message, int? Line, int? Column);
+
+/// <summary>
+/// A child's answer for one file: one JSON line on its standard output. <see cref="Tainted"/>: the file left something
+/// behind in the child (a thread still running after the timeout, an exhausted heap), so the child must be replaced.
+/// </summary>
+internal sealed record ProcessorReply(
+    IReadOnlyList<ProcessorDag> Dags,
+    IReadOnlyList<ProcessorError> Errors,
+    DagFileOrigin Origin,
+    double CompileMilliseconds,
+    bool Tainted);
+
+/// <summary>The wire format: camel-case JSON, one object per line.</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UseStringEnumConverter = true)]
+[JsonSerializable(typeof(ProcessorRequest))]
+[JsonSerializable(typeof(ProcessorReply))]
+internal sealed partial class ProcessorJson : JsonSerializerContext
+{
+}
