@@ -19,6 +19,11 @@ internal static class CliApp
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, IReadOnlyDictionary<string, string> environment, bool outputRedirected)
     {
+        if (args is [Hosting.ChildCommand])
+        {
+            return await DagProcessorChildHost.RunAsync(environment, error);
+        }
+
         CliContext? ctx = null;
         var verbose = args.Contains("--verbose") || args.Contains("-v");
         try
@@ -68,18 +73,6 @@ internal static class CliApp
         var version = new Command("version", "Show the version");
         version.SetAction(_ => ctx.Out.WriteLine(Version));
         root.Subcommands.Add(version);
-
-        // A DAG-processor child, started by a long-running host: parses one file per request line (see DagProcessorServer).
-        var child = new Command(Hosting.ChildCommand, "Serve a DAG-processor host on standard input and output") { Hidden = true };
-        child.SetAction(async (_, ct) =>
-        {
-            // Only replies may reach standard output: anything a DAG file prints goes to standard error.
-            var replies = Console.OpenStandardOutput();
-            Console.SetOut(Console.Error);
-            await DagFiles.DagProcessorServer.RunAsync(Hosting.ChildDagBagOptions(ctx), Console.OpenStandardInput(), replies, ct);
-            return 0;
-        });
-        root.Subcommands.Add(child);
 
         root.Subcommands.Add(DbCommands.Create(ctx));
         root.Subcommands.Add(ConfigCommands.Create(ctx));

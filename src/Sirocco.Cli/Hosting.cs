@@ -56,9 +56,10 @@ internal static class Hosting
     private static DagProcessorOptions ProcessorOptions(CliContext ctx)
     {
         var limit = ctx.Config.GetInt("dag_processor", "memory_limit_mb");
-        if (limit < 0)
+        if (limit is < 0 or > 0 and < 256)
         {
-            throw new SiroccoException($"[dag_processor] memory_limit_mb must be 0 (no limit) or a number of MiB, got {limit}");
+            // Below 256 MiB the compiler itself would be stopped.
+            throw new SiroccoException($"[dag_processor] memory_limit_mb must be 0 (no limit) or at least 256 (MiB), got {limit}");
         }
 
         var assembly = typeof(Hosting).Assembly;

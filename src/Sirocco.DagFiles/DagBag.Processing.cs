@@ -14,10 +14,15 @@ public sealed partial class DagBag
         var result = await ParseHereAsync(new DagFileParseRequest(request.Path, request.Text, request.Hash, timeout), cancellationToken)
             .ConfigureAwait(false);
 
-        // A run past its timeout left its thread behind; an exhausted heap may have left anything in a bad state.
-        var tainted = Stopwatch.GetElapsedTime(started) >= timeout
+        // The host loads the file from the disk cache: nothing of it need stay here.
+        _csharp.Release(request.Path);
+
+        // A run past its timeout (compiling not counted) left its thread behind; an exhausted heap may have left anything
+        // in a bad state.
+        var tainted = Stopwatch.GetElapsedTime(started) - result.CompileDuration >= timeout
             || result.Errors.Any(e => e.Message.Contains(nameof(OutOfMemoryException), StringComparison.Ordinal));
         return new ProcessorReply(
+            request.Id,
             [.. result.Dags.Select(d => new ProcessorDag(d.DagId, d.Tasks.Count))],
             [.. result.Errors.Select(e => new ProcessorError(e.Message, e.Line, e.Column))],
             result.Origin,
@@ -46,19 +51,19 @@ public sealed partial class DagBag
     private async Task<DagFileParseResult> ParseIsolatedAsync(DagProcessorPool processors, DagFileParseRequest request, CancellationToken cancellationToken)
     {
         var path = request.FilePath;
-        (ProcessorReply? reply, DagImportError? failure) outcome;
+        (ProcessorReply? reply, DagImportError? failure, bool transient) outcome;
         try
         {
             outcome = await processors.RunAsync(request, cancellationToken).ConfigureAwait(false);
         }
-        catch (InvalidOperationException e)
+        catch (ObjectDisposedException)
         {
-            return new DagFileParseResult([], [new DagImportError(path, $"{path}: {e.Message}")]);
+            throw new OperationCanceledException("the DagBag was disposed during a collection");
         }
 
         if (outcome.failure is { } failure)
         {
-            return new DagFileParseResult([], [failure]);
+            return new DagFileParseResult([], [failure]) { Transient = outcome.transient };
         }
 
         var reply = outcome.reply!;

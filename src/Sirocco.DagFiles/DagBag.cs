@@ -218,6 +218,12 @@ public sealed partial class DagBag : IDisposable
             : await ParseIsolatedAsync(_processors, request, cancellationToken).ConfigureAwait(false);
 
         var state = Validate(path, length, lastWrite, hash, result);
+        if (result.Transient)
+        {
+            // Forgotten as the file's version, so that the next collection tries it again.
+            state = state with { Length = -1, ContentHash = string.Empty };
+        }
+
         if (_options.KeepLastGoodDags && state.Dags.Count == 0 && state.Errors.Count > 0 && previous is { Dags.Count: > 0 })
         {
             // Airflow keeps scheduling the last good version of a DAG whose file broke; the error is still reported.

@@ -19,8 +19,10 @@ public sealed class DagProcessorOptions
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 
     /// <summary>
-    /// The child's managed-heap limit in MiB (the runtime's <c>GCHeapHardLimit</c>); a file allocating past it fails
-    /// with an out-of-memory import error. Null or 0: no limit.
+    /// The memory a file may use in MiB: the child checks its managed memory and the host samples the child's resident
+    /// memory, both every 100 ms while a file runs; past it the child ends and the file gets an import error saying so
+    /// (the runtime's heap limit is set at twice this as a backstop). Null or 0: no limit. Leave room for the compiler
+    /// (a few hundred MiB).
     /// </summary>
     public int? MemoryLimitMegabytes { get; init; }
 

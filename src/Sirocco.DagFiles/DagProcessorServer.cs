@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Sirocco.DagFiles.Processing;
@@ -29,9 +30,13 @@ public static class DagProcessorServer
         }
 
         using var bag = new DagBag(options);
-        using var memoryWatch = WatchMemory();
+        var busy = new StrongBox<bool>();
+        using var memoryWatch = WatchMemory(busy);
         using var reader = new StreamReader(input, new UTF8Encoding(false));
         await using var writer = new StreamWriter(output, new UTF8Encoding(false)) { NewLine = "\n" };
+        // Ready: a reply of id 0 before the first request.
+        await writer.WriteLineAsync(JsonSerializer.Serialize(new ProcessorReply(0, [], [], DagFileOrigin.Parsed, 0, false), ProcessorJson.Default.ProcessorReply).AsMemory(), cancellationToken).ConfigureAwait(false);
+        await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
         {
             if (string.IsNullOrWhiteSpace(line))
@@ -41,7 +46,9 @@ public static class DagProcessorServer
 
             var request = JsonSerializer.Deserialize(line, ProcessorJson.Default.ProcessorRequest)
                 ?? throw new InvalidDataException("empty request");
+            Volatile.Write(ref busy.Value, true);
             var reply = await bag.ServeAsync(request, cancellationToken).ConfigureAwait(false);
+            Volatile.Write(ref busy.Value, false);
             await writer.WriteLineAsync(JsonSerializer.Serialize(reply, ProcessorJson.Default.ProcessorReply).AsMemory(), cancellationToken).ConfigureAwait(false);
             await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -52,7 +59,7 @@ public static class DagProcessorServer
     /// standard error and ends, so the host reports the file that was running. (At the runtime's own heap limit a
     /// process may crash without a word.)
     /// </summary>
-    private static Timer? WatchMemory()
+    private static Timer? WatchMemory(StrongBox<bool> busy)
     {
         if (!long.TryParse(Environment.GetEnvironmentVariable(DagProcessorChild.MemoryLimitVariable), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var limit) || limit <= 0)
         {
@@ -64,7 +71,9 @@ public static class DagProcessorServer
         return new Timer(
             _ =>
             {
-                if (GC.GetTotalMemory(forceFullCollection: false) > limit)
+                // Only while a file runs; garbage is collected before the process ends itself.
+                if (Volatile.Read(ref busy.Value) && GC.GetTotalMemory(forceFullCollection: false) > limit
+                    && GC.GetTotalMemory(forceFullCollection: true) > limit)
                 {
                     stderr.Write(message);
                     stderr.Flush();

@@ -35,4 +35,7 @@ public sealed record DagFileParseResult(IReadOnlyList<Dag> Dags, IReadOnlyList<D
 
     /// <summary>Time spent compiling (zero when nothing was compiled).</summary>
     public TimeSpan CompileDuration { get; init; }
+
+    /// <summary>The failure was not the file's doing (no DAG processor could run it): the file is tried again next time.</summary>
+    internal bool Transient { get; init; }
 }

@@ -16,9 +16,11 @@ public sealed class DagProcessorTests : IDisposable
         return dag;
         """;
 
+    // Prints what looks like a reply, through Console.Out and through a program writing to descriptor 1.
     private const string Printer = """
-        Console.WriteLine("{\"dags\":[],\"errors\":[]}");
+        Console.WriteLine("{\"id\":1,\"dags\":[],\"errors\":[]}");
         Console.Out.Flush();
+        System.Diagnostics.Process.Start("/bin/sh", ["-c", "echo '{\"id\":2,\"dags\":[],\"errors\":[]}'; printf 'no end of line'"])!.WaitForExit();
         var dag = new Dag("printer_cs") { Schedule = null };
         dag.Tasks.Add(new EmptyOperator("b"));
         return dag;
@@ -138,6 +140,27 @@ public sealed class DagProcessorTests : IDisposable
             scheduler.Kill(entireProcessTree: true);
             await scheduler.WaitForExitAsync();
         }
+    }
+
+    [Fact]
+    public async Task A_processor_that_cannot_start_is_not_the_files_fault_and_the_file_is_tried_again()
+    {
+        Write("good.cs", Good);
+        var options = Options(TimeSpan.FromSeconds(30));
+        using var bag = new DagBag(new DagBagOptions
+        {
+            DagsFolder = options.DagsFolder,
+            CacheFolder = options.CacheFolder,
+            Watch = false,
+            Processor = new DagProcessorOptions { FileName = Path.Combine(_home, "no-such-program") },
+        });
+
+        var first = await bag.CollectAsync();
+        var error = Assert.Single(first.ImportErrors);
+        Assert.Contains("good.cs: not parsed: could not start the DAG processor", error.Message, StringComparison.Ordinal);
+        var second = await bag.CollectAsync();
+        Assert.Equal(1, second.Stats.FilesParsed); // not remembered as the file's result
+        Assert.Single(second.ImportErrors);
     }
 
     /// <summary>The DAG-processor children this test process started and that still run.</summary>

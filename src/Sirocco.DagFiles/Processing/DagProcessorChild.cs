@@ -7,7 +7,8 @@ namespace Sirocco.DagFiles.Processing;
 
 /// <summary>
 /// One DAG-processor child process: requests go to its standard input and replies come from its standard output, one
-/// JSON line each, one file at a time. Its standard error is kept (the last few KiB) to explain a crash.
+/// JSON line each, one file at a time, matched by id. Its standard error is read in bounded chunks; the latest few KiB
+/// are kept to explain a crash.
 /// </summary>
 internal sealed class DagProcessorChild : IDisposable
 {
@@ -22,26 +23,47 @@ internal sealed class DagProcessorChild : IDisposable
 
     private const int StderrKeep = 8192;
     private readonly Process _process;
-    private readonly StringBuilder _stderr = new();
-    private bool _disposed;
-    private string? _cause;
-
     private readonly long _memoryLimitBytes;
+    private readonly StringBuilder _stderr = new();
+    private readonly Task _stderrReader;
+    private string? _cause;
+    private long _nextId;
+    private bool _disposed;
 
     private DagProcessorChild(Process process, long memoryLimitBytes)
     {
         _process = process;
         _memoryLimitBytes = memoryLimitBytes;
+        _stderrReader = Task.Run(ReadStderrAsync);
     }
 
-    /// <summary>The child's process id.</summary>
-    public int ProcessId => _process.Id;
-
     /// <summary>Whether the child still runs.</summary>
-    public bool IsAlive => !_disposed && !_process.HasExited;
+    public bool IsAlive
+    {
+        get
+        {
+            try
+            {
+                return !_disposed && !_process.HasExited;
+            }
+            catch (InvalidOperationException)
+            {
+                return false;
+            }
+        }
+    }
 
-    /// <summary>Starts a child as the options say.</summary>
-    public static DagProcessorChild Start(DagProcessorOptions options)
+    /// <summary>Whether the last request ran out of time.</summary>
+    public bool TimedOut { get; private set; }
+
+    /// <summary>Whether the last request never reached the child (it had ended before): not the file's doing.</summary>
+    public bool NotDelivered { get; private set; }
+
+    private string MemoryCause => $"used more than its memory limit of {_memoryLimitBytes / (1024 * 1024)} MiB";
+
+    /// <summary>Starts a child as the options say and waits (at most <see cref="DagProcessorOptions.ReplyAllowance"/>) until it is ready.</summary>
+    /// <exception cref="InvalidOperationException">The child could not start, or did not say it was ready; the message says why.</exception>
+    public static async Task<DagProcessorChild> StartAsync(DagProcessorOptions options, CancellationToken cancellationToken)
     {
         var start = new ProcessStartInfo(options.FileName)
         {
@@ -51,7 +73,6 @@ internal sealed class DagProcessorChild : IDisposable
             UseShellExecute = false,
             StandardInputEncoding = new UTF8Encoding(false),
             StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
         };
         foreach (var argument in options.Arguments)
         {
@@ -66,22 +87,54 @@ internal sealed class DagProcessorChild : IDisposable
         var limit = options.MemoryLimitMegabytes is > 0 and var megabytes ? megabytes * 1024L * 1024L : 0;
         if (limit > 0)
         {
-            // A backstop only: at the heap limit the runtime may crash rather than throw, so the watchdog (resident
-            // memory, sampled while a file runs) is what normally stops a file, with a clear cause.
+            // A backstop only: at the heap limit the runtime may crash rather than throw, so the child's own check (managed
+            // memory) and the parent's watchdog (resident memory) are what normally stop a file, with a clear cause.
             start.Environment["DOTNET_GCHeapHardLimit"] = (limit * 2).ToString("X", CultureInfo.InvariantCulture);
             start.Environment[MemoryLimitVariable] = limit.ToString(CultureInfo.InvariantCulture);
         }
 
-        var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {options.FileName}");
+        Process process;
+        try
+        {
+            process = Process.Start(start) ?? throw new InvalidOperationException("the process did not start");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new InvalidOperationException($"could not start the DAG processor ({options.FileName}): {e.Message}", e);
+        }
+
         var child = new DagProcessorChild(process, limit);
-        process.ErrorDataReceived += (_, e) => child.KeepStderr(e.Data);
-        process.BeginErrorReadLine();
-        return child;
+        using var ready = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        ready.CancelAfter(options.ReplyAllowance);
+        string? line = null;
+        try
+        {
+            line = await process.StandardOutput.ReadLineAsync(ready.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Not ready in time: said below.
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException)
+        {
+            child.Dispose();
+            throw;
+        }
+
+        if (line is not null && TryRead(line) is { Id: 0 })
+        {
+            return child;
+        }
+
+        await child.StopAsync().ConfigureAwait(false);
+        var why = line is null ? child.Describe() : $"unexpected first line: {Shorten(line)}";
+        child.Dispose();
+        throw new InvalidOperationException($"the DAG processor did not start ({options.FileName} {string.Join(' ', options.Arguments)}): {why}");
     }
 
     /// <summary>
-    /// Sends one file and waits for the reply, at most <paramref name="limit"/>. Null when the child ended or did not
-    /// answer in time (it is then stopped); <see cref="Describe"/> says what happened.
+    /// Sends one file and waits for the reply, at most <paramref name="limit"/>. Null when the child ended, answered
+    /// something else, or did not answer in time (it is then stopped); <see cref="Describe"/> says what happened.
     /// </summary>
     public async Task<ProcessorReply?> SendAsync(ProcessorRequest request, TimeSpan limit, CancellationToken cancellationToken)
     {
@@ -92,33 +145,45 @@ internal sealed class DagProcessorChild : IDisposable
             _cause = null;
         }
 
+        TimedOut = false;
+        NotDelivered = false;
+        var id = ++_nextId;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(limit);
         using var watchdogStop = new CancellationTokenSource();
         var watchdog = _memoryLimitBytes > 0 ? WatchMemoryAsync(watchdogStop.Token) : Task.CompletedTask;
         try
         {
-            var line = JsonSerializer.Serialize(request, ProcessorJson.Default.ProcessorRequest);
-            await _process.StandardInput.WriteLineAsync(line.AsMemory(), timeout.Token).ConfigureAwait(false);
-            await _process.StandardInput.FlushAsync(timeout.Token).ConfigureAwait(false);
+            try
+            {
+                var line = JsonSerializer.Serialize(request with { Id = id }, ProcessorJson.Default.ProcessorRequest);
+                await _process.StandardInput.WriteLineAsync(line.AsMemory(), timeout.Token).ConfigureAwait(false);
+                await _process.StandardInput.FlushAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (IOException)
+            {
+                NotDelivered = true;
+                throw;
+            }
+
             var reply = await _process.StandardOutput.ReadLineAsync(timeout.Token).ConfigureAwait(false);
             if (reply is not null)
             {
-                return JsonSerializer.Deserialize(reply, ProcessorJson.Default.ProcessorReply);
+                if (TryRead(reply) is { } answer && answer.Id == id)
+                {
+                    return answer;
+                }
+
+                Keep($"(a reply that does not answer request {id}: {Shorten(reply)})");
             }
         }
-
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             TimedOut = true;
         }
         catch (IOException)
         {
-            // The child closed its input: it ended; Describe reads its exit code.
-        }
-        catch (JsonException e)
-        {
-            KeepStderr($"(unreadable reply: {e.Message})");
+            // The child ended; Describe reads its exit code.
         }
         finally
         {
@@ -130,10 +195,7 @@ internal sealed class DagProcessorChild : IDisposable
         return null;
     }
 
-    /// <summary>Whether the last request ran out of time.</summary>
-    public bool TimedOut { get; private set; }
-
-    /// <summary>What ended the child: its exit code or signal and the first lines it wrote to standard error.</summary>
+    /// <summary>What ended the child: the cause when known, its exit code or signal, and what it last wrote to standard error.</summary>
     public string Describe()
     {
         string? stderr;
@@ -144,25 +206,34 @@ internal sealed class DagProcessorChild : IDisposable
             cause = _cause;
         }
 
-        var code = _process.HasExited ? _process.ExitCode : (int?)null;
+        int? code;
+        try
+        {
+            code = _process.HasExited ? _process.ExitCode : null;
+        }
+        catch (InvalidOperationException)
+        {
+            code = null;
+        }
+
         var exit = code switch
         {
             null => "still running",
-            > 128 => $"exit code {code}, signal {code - 128}",
+            > 128 and < 160 => $"exit code {code}: signal {code - 128}",
             _ => $"exit code {code}",
         };
-        var first = stderr is null
-            ? string.Empty
-            : ": " + string.Join(" | ", stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Take(3));
-        if (first.Length > 600)
+        if (cause is not null)
         {
-            first = first[..600] + "…";
+            return $"{cause} ({exit})";
         }
 
-        return cause is null ? $"{exit}{first}" : $"{cause} ({exit})";
+        var last = stderr is null
+            ? string.Empty
+            : ": " + string.Join(" | ", stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).TakeLast(3));
+        return exit + Shorten(last);
     }
 
-    /// <summary>Stops the child: closes its input so it ends by itself, else kills it.</summary>
+    /// <summary>Kills the child if it still runs and waits (at most 5 s) for it to be gone.</summary>
     public async Task StopAsync()
     {
         if (_disposed)
@@ -170,23 +241,20 @@ internal sealed class DagProcessorChild : IDisposable
             return;
         }
 
+        Kill();
         try
         {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-            }
-
             using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             await _process.WaitForExitAsync(wait.Token).ConfigureAwait(false);
+            await _stderrReader.WaitAsync(wait.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is InvalidOperationException or OperationCanceledException or System.ComponentModel.Win32Exception)
+        catch (Exception e) when (e is InvalidOperationException or OperationCanceledException or TimeoutException)
         {
-            // Already gone, or not reaped within 5 s: nothing more to do.
+            // Not reaped within 5 s: nothing more to do.
         }
     }
 
-    /// <summary>Ends the child: closing its input ends its loop; it is killed if it is still running.</summary>
+    /// <summary>Ends the child: closing its input ends its loop; it is killed if it is still running after 2 s.</summary>
     public void Dispose()
     {
         if (_disposed)
@@ -197,13 +265,21 @@ internal sealed class DagProcessorChild : IDisposable
         try
         {
             _process.StandardInput.Close();
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException)
+        {
+            // Already closed, or mid-write: the kill below ends it.
+        }
+
+        try
+        {
             if (!_process.WaitForExit(TimeSpan.FromSeconds(2)))
             {
-                _process.Kill(entireProcessTree: true);
+                Kill();
                 _process.WaitForExit(TimeSpan.FromSeconds(5));
             }
         }
-        catch (Exception e) when (e is InvalidOperationException or IOException or System.ComponentModel.Win32Exception)
+        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
         {
             // Already gone.
         }
@@ -212,7 +288,49 @@ internal sealed class DagProcessorChild : IDisposable
         _process.Dispose();
     }
 
-    private string MemoryCause => $"used more than its memory limit of {_memoryLimitBytes / (1024 * 1024)} MiB ([dag_processor] memory_limit_mb)";
+    private static ProcessorReply? TryRead(string line)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(line, ProcessorJson.Default.ProcessorReply) is { Dags: not null, Errors: not null } reply ? reply : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static string Shorten(string text) => text.Length > 600 ? text[..600] + "…" : text;
+
+    private static long ReadResidentBytes(string statusPath)
+    {
+        foreach (var line in File.ReadLines(statusPath))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                var number = line.AsSpan(6).Trim();
+                var space = number.IndexOf(' ');
+                return long.TryParse(space < 0 ? number : number[..space], NumberStyles.None, CultureInfo.InvariantCulture, out var kib) ? kib * 1024 : 0;
+            }
+        }
+
+        return 0;
+    }
+
+    private void Kill()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+        }
+        catch (Exception e) when (e is InvalidOperationException or AggregateException or System.ComponentModel.Win32Exception)
+        {
+            // Gone already, or a descendant could not be killed: the child itself is what matters.
+        }
+    }
 
     /// <summary>Samples the child's resident memory while a file runs; past the limit the child is killed, and the cause kept.</summary>
     private async Task WatchMemoryAsync(CancellationToken stop)
@@ -223,15 +341,14 @@ internal sealed class DagProcessorChild : IDisposable
         {
             while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
             {
-                var resident = ReadResidentBytes(status);
-                if (resident > _memoryLimitBytes)
+                if (ReadResidentBytes(status) > _memoryLimitBytes)
                 {
                     lock (_stderr)
                     {
                         _cause = MemoryCause;
                     }
 
-                    _process.Kill(entireProcessTree: true);
+                    Kill();
                     return;
                 }
             }
@@ -240,56 +357,58 @@ internal sealed class DagProcessorChild : IDisposable
         {
             // The reply came.
         }
-        catch (Exception e) when (e is IOException or InvalidOperationException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
         {
             // The child is gone, or /proc cannot be read: nothing to watch.
         }
     }
 
-    private static long ReadResidentBytes(string statusPath)
+    /// <summary>Reads standard error in chunks (a line without end cannot grow without bound) into the kept text.</summary>
+    private async Task ReadStderrAsync()
     {
-        foreach (var line in File.ReadLines(statusPath))
+        var decoder = Encoding.UTF8.GetDecoder();
+        var bytes = new byte[4096];
+        var chars = new char[Encoding.UTF8.GetMaxCharCount(bytes.Length)];
+        try
         {
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            var stream = _process.StandardError.BaseStream;
+            int read;
+            while ((read = await stream.ReadAsync(bytes).ConfigureAwait(false)) > 0)
             {
-                var number = line.AsSpan(6).Trim();
-                var space = number.IndexOf(' ');
-                return long.Parse(space < 0 ? number : number[..space], CultureInfo.InvariantCulture) * 1024;
+                var count = decoder.GetChars(bytes, 0, read, chars, 0);
+                Keep(new string(chars, 0, count));
             }
         }
-
-        return 0;
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The child is gone.
+        }
     }
 
-    private void KeepStderr(string? line)
+    private void Keep(string text)
     {
-        if (line is null)
-        {
-            return;
-        }
-
         lock (_stderr)
         {
-            // The runtime's own last words name the cause; the text kept is the latest few KiB.
-            if (line.StartsWith(MemoryLimitMarker, StringComparison.Ordinal) && _memoryLimitBytes > 0)
-            {
-                _cause ??= MemoryCause;
-            }
-            else if (line.Contains("Stack overflow", StringComparison.Ordinal))
-            {
-                _cause ??= "Stack overflow";
-            }
-            else if (line.Contains("OutOfMemory", StringComparison.Ordinal) || line.Contains("Out of memory", StringComparison.OrdinalIgnoreCase))
-            {
-                _cause ??= "out of memory";
-            }
-
+            _stderr.Append(text);
             if (_stderr.Length > StderrKeep)
             {
                 _stderr.Remove(0, _stderr.Length - (StderrKeep / 2));
             }
 
-            _stderr.Append(line).Append('\n');
+            // The runtime's own last words name the cause; they are short, so the kept text still holds them.
+            var kept = _stderr.ToString();
+            if (_memoryLimitBytes > 0 && kept.Contains(MemoryLimitMarker, StringComparison.Ordinal))
+            {
+                _cause ??= MemoryCause;
+            }
+            else if (kept.Contains("Stack overflow", StringComparison.Ordinal))
+            {
+                _cause ??= "Stack overflow";
+            }
+            else if (kept.Contains("OutOfMemoryException", StringComparison.Ordinal))
+            {
+                _cause ??= "out of memory";
+            }
         }
     }
 }

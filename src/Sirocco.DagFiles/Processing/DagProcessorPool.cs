@@ -18,48 +18,73 @@ internal sealed class DagProcessorPool(DagProcessorOptions options, TimeSpan com
     public int ChildrenStarted => Volatile.Read(ref _started);
 
     /// <summary>
-    /// Runs one file in a child. The reply, or else an import error saying why the child gave none (it ended, or did not
-    /// answer in time); the child is then replaced.
+    /// Runs one file in a child. The reply; or else an import error saying why the child gave none (it ended, or did not
+    /// answer in time), after which the child is replaced. <c>Transient</c>: the failure was not the file's doing (no
+    /// child could start, or the request never reached one, twice), so the file should be tried again next time.
     /// </summary>
-    public async Task<(ProcessorReply? Reply, DagImportError? Failure)> RunAsync(DagFileParseRequest request, CancellationToken cancellationToken)
+    public async Task<(ProcessorReply? Reply, DagImportError? Failure, bool Transient)> RunAsync(DagFileParseRequest request, CancellationToken cancellationToken)
     {
-        var child = Take();
+        var path = request.FilePath;
         var limit = request.Timeout + compileBudget + options.ReplyAllowance;
-        ProcessorReply? reply;
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            reply = await child.SendAsync(
-                    new ProcessorRequest(request.FilePath, request.Text, request.ContentHash, request.Timeout.TotalSeconds),
-                    limit,
-                    cancellationToken)
-                .ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // Mid-request, the child's reply can no longer be matched to a request: it goes.
-            await RetireAsync(child).ConfigureAwait(false);
-            throw;
-        }
+            DagProcessorChild child;
+            try
+            {
+                child = await TakeAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (InvalidOperationException e)
+            {
+                return (null, new DagImportError(path, $"{path}: not parsed: {e.Message}"), true);
+            }
 
-        if (reply is null)
-        {
-            var what = child.TimedOut
-                ? $"the DAG processor gave no answer within {limit.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture)} s and was stopped"
-                : $"the DAG processor ended while running this file: {child.Describe()}";
-            await RetireAsync(child).ConfigureAwait(false);
-            return (null, new DagImportError(request.FilePath, $"{request.FilePath}: {what}. The processor was replaced; the file runs again when it changes"));
-        }
+            ProcessorReply? reply;
+            try
+            {
+                reply = await child.SendAsync(
+                        new ProcessorRequest(0, path, request.Text, request.ContentHash, request.Timeout.TotalSeconds),
+                        limit,
+                        cancellationToken)
+                    .ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                await RetireAsync(child).ConfigureAwait(false);
+                if (child.NotDelivered && attempt == 1)
+                {
+                    continue; // the child had ended while idle: the file never reached it
+                }
 
-        if (reply.Tainted)
-        {
-            await RetireAsync(child).ConfigureAwait(false);
-        }
-        else
-        {
-            _idle.Add(child);
-        }
+                return (null, new DagImportError(path, $"{path}: not parsed: the DAG processor failed: {e.Message}"), child.NotDelivered);
+            }
+            catch (OperationCanceledException)
+            {
+                // Mid-request, the child's reply can no longer be matched to a request: it goes.
+                await RetireAsync(child).ConfigureAwait(false);
+                throw;
+            }
 
-        return (reply, null);
+            if (reply is null)
+            {
+                var what = child.TimedOut
+                    ? $"the DAG processor gave no answer within {limit.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture)} s " +
+                      "(the file's timeout, the compiler's budget and the processor's allowance) and was stopped"
+                    : $"the DAG processor ended while running this file: {child.Describe()}";
+                await RetireAsync(child).ConfigureAwait(false);
+                return (null, new DagImportError(path, $"{path}: {what}. A new processor takes the next file; this one is not run again until it changes"), false);
+            }
+
+            if (reply.Tainted)
+            {
+                await RetireAsync(child).ConfigureAwait(false);
+            }
+            else
+            {
+                _idle.Add(child);
+            }
+
+            return (reply, null, false);
+        }
     }
 
     /// <summary>Ends every child (each sees its input close and exits; one that does not is killed).</summary>
@@ -76,7 +101,7 @@ internal sealed class DagProcessorPool(DagProcessorOptions options, TimeSpan com
         Parallel.ForEach(all, c => c.Dispose());
     }
 
-    private DagProcessorChild Take()
+    private async Task<DagProcessorChild> TakeAsync(CancellationToken cancellationToken)
     {
         while (_idle.TryTake(out var idle))
         {
@@ -88,30 +113,19 @@ internal sealed class DagProcessorPool(DagProcessorOptions options, TimeSpan com
             Forget(idle);
         }
 
-        DagProcessorChild child;
-        try
-        {
-            child = DagProcessorChild.Start(options);
-        }
-        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
-        {
-            throw new InvalidOperationException(
-                $"could not start the DAG processor ({options.FileName} {string.Join(' ', options.Arguments)}): {e.Message}", e);
-        }
-
+        var child = await DagProcessorChild.StartAsync(options, cancellationToken).ConfigureAwait(false);
         Interlocked.Increment(ref _started);
         lock (_all)
         {
-            if (_disposed)
+            if (!_disposed)
             {
-                child.Dispose();
-                throw new ObjectDisposedException(nameof(DagBag));
+                _all.Add(child);
+                return child;
             }
-
-            _all.Add(child);
         }
 
-        return child;
+        child.Dispose();
+        throw new ObjectDisposedException(nameof(DagBag));
     }
 
     private async Task RetireAsync(DagProcessorChild child)
