@@ -31,11 +31,13 @@ if (args.Length == 4 && args[0] == "--measure")
     });
     var result = await bag.CollectAsync();
     var elapsed = watch.Elapsed;
+    var children = ChildrenResidentMegabytes();
     GC.Collect();
     Console.WriteLine(string.Create(
         CultureInfo.InvariantCulture,
         $"{elapsed.TotalMilliseconds:0} ms ({elapsed.TotalMilliseconds / result.Stats.Files:0.00} ms/file), dags {result.Dags.Count}, errors {result.ImportErrors.Count}, " +
         $"compiled {result.Stats.Compiled}, disk hits {result.Stats.DiskCacheHits}, host working set {Environment.WorkingSet / 1e6:0} MB, " +
+        $"children {children.Count} resident {string.Join("+", children.Select(c => c.ToString("0", CultureInfo.InvariantCulture)))} MB, " +
         $"cache entries {(Directory.Exists(Path.Combine(home, "cache", "dags")) ? Directory.GetFiles(Path.Combine(home, "cache", "dags"), "*.dll").Length : 0)}"));
     return result.ImportErrors.Count == 0 ? 0 : 1;
 }
@@ -92,6 +94,32 @@ static async Task<string> MeasureAsync(string mode, string dags, string home)
     var output = await process.StandardOutput.ReadToEndAsync();
     await process.WaitForExitAsync();
     return $"{output.TrimEnd()} | process wall {watch.Elapsed.TotalMilliseconds:0} ms{(process.ExitCode == 0 ? string.Empty : " (import errors!)")}";
+}
+
+// The resident memory of this process's DAG-processor children, in MB.
+static List<double> ChildrenResidentMegabytes()
+{
+    var found = new List<double>();
+    foreach (var folder in Directory.EnumerateDirectories("/proc"))
+    {
+        try
+        {
+            var stat = File.ReadAllText(Path.Combine(folder, "stat"));
+            var parent = stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1];
+            if (parent == Environment.ProcessId.ToString(CultureInfo.InvariantCulture)
+                && File.ReadAllText(Path.Combine(folder, "cmdline")).Contains("dag-processor-child", StringComparison.Ordinal))
+            {
+                var rss = File.ReadLines(Path.Combine(folder, "status")).First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+                found.Add(double.Parse(rss.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            // Not ours, or gone.
+        }
+    }
+
+    return found;
 }
 
 static string RepositoryRoot()

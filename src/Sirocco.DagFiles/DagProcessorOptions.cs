@@ -26,6 +26,12 @@ public sealed class DagProcessorOptions
     /// </summary>
     public int? MemoryLimitMegabytes { get; init; }
 
+    /// <summary>
+    /// A child unused for this long is ended (one minute by default; null keeps children until the bag is disposed): a
+    /// child that compiled keeps the compiler's memory, a few hundred MiB, and a new child starts in about a second.
+    /// </summary>
+    public TimeSpan? IdleTimeout { get; init; } = TimeSpan.FromMinutes(1);
+
     /// <summary>How long a child may take to answer beyond the file's own budget (its start, the reply) before it is stopped (30 s).</summary>
     public TimeSpan ReplyAllowance { get; init; } = TimeSpan.FromSeconds(30);
 }

@@ -55,33 +55,53 @@ public static class DagProcessorServer
     }
 
     /// <summary>
-    /// With a limit from the host, checks the managed memory in use ten times a second; past it, the process says so on
-    /// standard error and ends, so the host reports the file that was running. (At the runtime's own heap limit a
-    /// process may crash without a word.)
+    /// With a limit from the host, checks the managed memory in use every 50 ms on a thread of its own (a file hogging
+    /// the thread pool cannot delay it); past the limit while a file runs, the process says so on standard error and
+    /// ends, so the host reports that file. (At the runtime's own heap limit a process may crash without a word.)
     /// </summary>
-    private static Timer? WatchMemory(StrongBox<bool> busy)
+    private static MemoryWatch? WatchMemory(StrongBox<bool> busy)
     {
         if (!long.TryParse(Environment.GetEnvironmentVariable(DagProcessorChild.MemoryLimitVariable), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var limit) || limit <= 0)
         {
             return null;
         }
 
-        var message = Encoding.UTF8.GetBytes($"{DagProcessorChild.MemoryLimitMarker}: more than {limit / (1024 * 1024)} MiB in use\n");
-        var stderr = Console.OpenStandardError();
-        return new Timer(
-            _ =>
+        return new MemoryWatch(limit, busy);
+    }
+
+    /// <summary>The sampling thread of <see cref="WatchMemory"/>; disposing it stops the thread.</summary>
+    private sealed class MemoryWatch : IDisposable
+    {
+        private readonly ManualResetEventSlim _stop = new();
+
+        public MemoryWatch(long limit, StrongBox<bool> busy)
+        {
+            var message = Encoding.UTF8.GetBytes($"{DagProcessorChild.MemoryLimitMarker}: more than {limit / (1024 * 1024)} MiB in use\n");
+            var stderr = Console.OpenStandardError();
+            var thread = new Thread(() =>
             {
-                // Only while a file runs; garbage is collected before the process ends itself.
-                if (Volatile.Read(ref busy.Value) && GC.GetTotalMemory(forceFullCollection: false) > limit
-                    && GC.GetTotalMemory(forceFullCollection: true) > limit)
+                while (!_stop.Wait(TimeSpan.FromMilliseconds(50)))
                 {
-                    stderr.Write(message);
-                    stderr.Flush();
-                    Environment.Exit(DagProcessorChild.MemoryLimitExitCode);
+                    // Only while a file runs; garbage is collected before the process ends itself.
+                    if (Volatile.Read(ref busy.Value) && GC.GetTotalMemory(forceFullCollection: false) > limit
+                        && GC.GetTotalMemory(forceFullCollection: true) > limit)
+                    {
+                        stderr.Write(message);
+                        stderr.Flush();
+                        Environment.Exit(DagProcessorChild.MemoryLimitExitCode);
+                    }
                 }
-            },
-            null,
-            TimeSpan.FromMilliseconds(100),
-            TimeSpan.FromMilliseconds(100));
+            })
+            {
+                IsBackground = true,
+                Name = "DAG processor memory watch",
+            };
+            thread.Start();
+        }
+
+        public void Dispose()
+        {
+            _stop.Set();
+        }
     }
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 
 namespace Sirocco.DagFiles.Processing;
@@ -7,15 +6,25 @@ namespace Sirocco.DagFiles.Processing;
 /// The DAG-processor children of one <see cref="DagBag"/>: started on demand (at most as many as files parsed at once),
 /// kept between collections, replaced when a file ended or spoiled one.
 /// </summary>
-internal sealed class DagProcessorPool(DagProcessorOptions options, TimeSpan compileBudget) : IDisposable
+internal sealed class DagProcessorPool : IDisposable
 {
-    private readonly ConcurrentBag<DagProcessorChild> _idle = [];
+    private readonly DagProcessorOptions _options;
+    private readonly TimeSpan _compileBudget;
+    private readonly Stack<(DagProcessorChild Child, long Since)> _idle = new();
     private readonly HashSet<DagProcessorChild> _all = [];
-    private int _started;
+    private readonly Timer? _idleSweep;
     private bool _disposed;
 
-    /// <summary>How many children were started so far (replacements included).</summary>
-    public int ChildrenStarted => Volatile.Read(ref _started);
+    public DagProcessorPool(DagProcessorOptions options, TimeSpan compileBudget)
+    {
+        _options = options;
+        _compileBudget = compileBudget;
+        if (options.IdleTimeout is { } idle && idle > TimeSpan.Zero)
+        {
+            var period = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerSecond, idle.Ticks / 4));
+            _idleSweep = new Timer(_ => EndIdleChildren(idle), null, period, period);
+        }
+    }
 
     /// <summary>
     /// Runs one file in a child. The reply; or else an import error saying why the child gave none (it ended, or did not
@@ -25,7 +34,7 @@ internal sealed class DagProcessorPool(DagProcessorOptions options, TimeSpan com
     public async Task<(ProcessorReply? Reply, DagImportError? Failure, bool Transient)> RunAsync(DagFileParseRequest request, CancellationToken cancellationToken)
     {
         var path = request.FilePath;
-        var limit = request.Timeout + compileBudget + options.ReplyAllowance;
+        var limit = request.Timeout + _compileBudget + _options.ReplyAllowance;
         for (var attempt = 1; ; attempt++)
         {
             DagProcessorChild child;
@@ -80,7 +89,10 @@ internal sealed class DagProcessorPool(DagProcessorOptions options, TimeSpan com
             }
             else
             {
-                _idle.Add(child);
+                lock (_all)
+                {
+                    _idle.Push((child, Environment.TickCount64));
+                }
             }
 
             return (reply, null, false);
@@ -90,10 +102,12 @@ internal sealed class DagProcessorPool(DagProcessorOptions options, TimeSpan com
     /// <summary>Ends every child (each sees its input close and exits; one that does not is killed).</summary>
     public void Dispose()
     {
+        _idleSweep?.Dispose();
         DagProcessorChild[] all;
         lock (_all)
         {
             _disposed = true;
+            _idle.Clear();
             all = [.. _all];
             _all.Clear();
         }
@@ -103,8 +117,20 @@ internal sealed class DagProcessorPool(DagProcessorOptions options, TimeSpan com
 
     private async Task<DagProcessorChild> TakeAsync(CancellationToken cancellationToken)
     {
-        while (_idle.TryTake(out var idle))
+        while (true)
         {
+            DagProcessorChild idle;
+            lock (_all)
+            {
+                // The most recently used first, so that the others can reach their idle timeout.
+                if (!_idle.TryPop(out var entry))
+                {
+                    break;
+                }
+
+                idle = entry.Child;
+            }
+
             if (idle.IsAlive)
             {
                 return idle;
@@ -113,8 +139,7 @@ internal sealed class DagProcessorPool(DagProcessorOptions options, TimeSpan com
             Forget(idle);
         }
 
-        var child = await DagProcessorChild.StartAsync(options, cancellationToken).ConfigureAwait(false);
-        Interlocked.Increment(ref _started);
+        var child = await DagProcessorChild.StartAsync(_options, cancellationToken).ConfigureAwait(false);
         lock (_all)
         {
             if (!_disposed)
@@ -126,6 +151,28 @@ internal sealed class DagProcessorPool(DagProcessorOptions options, TimeSpan com
 
         child.Dispose();
         throw new ObjectDisposedException(nameof(DagBag));
+    }
+
+    /// <summary>Ends the children idle for longer than <paramref name="idle"/>: a compiler's memory is not kept for nothing.</summary>
+    private void EndIdleChildren(TimeSpan idle)
+    {
+        List<DagProcessorChild> expired = [];
+        lock (_all)
+        {
+            var now = Environment.TickCount64;
+            var keep = _idle.Where(e => now - e.Since < (long)idle.TotalMilliseconds).Reverse().ToList();
+            expired.AddRange(_idle.Where(e => now - e.Since >= (long)idle.TotalMilliseconds).Select(e => e.Child));
+            _idle.Clear();
+            foreach (var entry in keep)
+            {
+                _idle.Push(entry);
+            }
+        }
+
+        foreach (var child in expired)
+        {
+            Forget(child);
+        }
     }
 
     private async Task RetireAsync(DagProcessorChild child)
