@@ -82,7 +82,8 @@ public sealed partial class DagBag
         var built = here.Dags.Select(d => d.DagId).ToHashSet(StringComparer.Ordinal);
         var dags = here.Dags;
         var errors = here.Errors;
-        if (!expected.SetEquals(built))
+        var same = expected.SetEquals(built);
+        if (!same)
         {
             dags = [.. here.Dags.Where(d => expected.Contains(d.DagId))];
             errors =
@@ -92,11 +93,12 @@ public sealed partial class DagBag
                     path,
                     $"{path}: the file built DAGs [{string.Join(", ", expected.Order(StringComparer.Ordinal))}] in the DAG processor but " +
                     $"[{string.Join(", ", built.Order(StringComparer.Ordinal))}] when loaded; only the DAGs built both times are kept " +
-                    "(a DAG file must build the same DAGs each time it runs)"),
+                    "(a DAG file must build the same DAGs each time it runs; it is read again at the next collection)"),
             ];
         }
 
-        // The child did the compiling; the statistics say so.
-        return new DagFileParseResult(dags, errors) { Origin = reply.Origin, CompileDuration = compiled };
+        // The child did the compiling; the statistics say so. A difference may come from what the file read (a folder of
+        // configuration files changing between the two runs): the file is tried again next time rather than kept so.
+        return new DagFileParseResult(dags, errors) { Origin = reply.Origin, CompileDuration = compiled, Transient = !same };
     }
 }

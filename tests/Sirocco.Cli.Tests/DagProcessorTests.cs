@@ -161,6 +161,29 @@ public sealed class DagProcessorTests : IDisposable
     }
 
     [Fact]
+    public async Task A_file_that_builds_other_dags_in_the_host_keeps_only_the_common_ones_and_is_read_again()
+    {
+        Write("moody.cs", """
+            var inChild = Environment.GetCommandLineArgs().Any(a => a.Contains("dag-processor-child"));
+            var both = new Dag("both") { Schedule = null };
+            both.Tasks.Add(new EmptyOperator("a"));
+            var only = new Dag(inChild ? "child_only" : "host_only") { Schedule = null };
+            only.Tasks.Add(new EmptyOperator("b"));
+            return new[] { both, only };
+            """);
+        using var bag = new DagBag(Options(TimeSpan.FromSeconds(30)));
+
+        var first = await bag.CollectAsync();
+        Assert.Equal(["both"], first.Dags.Keys);
+        var error = Assert.Single(first.ImportErrors).Message;
+        Assert.Contains("built DAGs [both, child_only] in the DAG processor but [both, host_only] when loaded", error, StringComparison.Ordinal);
+
+        var second = await bag.CollectAsync();
+        Assert.Equal(1, second.Stats.FilesParsed); // read again, though unchanged
+        Assert.Equal(["both"], second.Dags.Keys);
+    }
+
+    [Fact]
     public async Task A_processor_that_cannot_start_is_not_the_files_fault_and_the_file_is_tried_again()
     {
         Write("good.cs", Good);
