@@ -23,14 +23,14 @@ internal static class Hosting
     public static string DagsFolder(CliContext ctx) => ctx.Config.Get("core", "dags_folder");
 
     /// <summary>
-    /// The DAG bag of this host. A long-running host (watch: scheduler, webserver, standalone) runs new and changed files
-    /// in DAG-processor children first (<c>[dag_processor] isolate</c>); a one-shot command parses in its own process,
-    /// as Airflow's CLI does.
+    /// The DAG bag of this process: new and changed files run in DAG-processor children first
+    /// (<c>[dag_processor] isolate</c>), in long-running hosts (scheduler, webserver, standalone) and in one-shot
+    /// commands alike, so that <c>dags list-import-errors</c> reports a file that ends the process instead of ending.
     /// </summary>
     public static DagBag CreateDagBag(CliContext ctx, bool watch)
     {
         Directory.CreateDirectory(DagsFolder(ctx));
-        var isolate = watch && ctx.Config.GetBool("dag_processor", "isolate");
+        var isolate = ctx.Config.GetBool("dag_processor", "isolate");
         return new DagBag(DagBagOptions(ctx, watch, isolate ? ProcessorOptions(ctx) : null));
     }
 

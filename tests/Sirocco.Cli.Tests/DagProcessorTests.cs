@@ -204,6 +204,22 @@ public sealed class DagProcessorTests : IDisposable
         Assert.Single(second.ImportErrors);
     }
 
+    [Fact]
+    public async Task The_cli_reports_a_file_that_ends_the_process_instead_of_ending()
+    {
+        Write("good.cs", Good);
+        Write("exit.cs", "Environment.Exit(5); return null;");
+
+        var (code, output) = await SiroccoProcess.RunAsync(_home, null, "dags", "list-import-errors", "-o", "json");
+        Assert.True(code == 0, output);
+        Assert.Contains("exit.cs", output, StringComparison.Ordinal);
+        Assert.Contains("exit code 5", output, StringComparison.Ordinal);
+
+        (code, output) = await SiroccoProcess.RunAsync(_home, null, "dags", "list", "-o", "json");
+        Assert.True(code == 0, output);
+        Assert.Contains("good_cs", output, StringComparison.Ordinal);
+    }
+
     /// <summary>The DAG-processor children this test process started and that still run.</summary>
     private static List<int> ChildrenOfThisProcess()
     {

@@ -51,7 +51,9 @@ public sealed class SecretManagerTests : IDisposable
         Assert.True(code == 0 && output.Contains("finished: success", StringComparison.Ordinal), output);
         Assert.Contains("host=sm-host.internal again=sm-host.internal env=from-env login=etl pw=*** table=events_from_sm", output, StringComparison.Ordinal);
         Assert.DoesNotContain("pw-from-sm-123", output, StringComparison.Ordinal);
-        Assert.Equal(4, google.Requests("secret-access"));
+        // target_table twice at parse time (the DAG-processor child vets the file, then the CLI loads it, as an Airflow
+        // worker parses the file again), db_host once for both its uses, only_env and the connection once each.
+        Assert.Equal(5, google.Requests("secret-access"));
         Assert.True(google.Errors.IsEmpty, string.Join('\n', google.Errors));
 
         // An unknown backend class is refused by name.
