@@ -1,7 +1,7 @@
 // Benchmark of issue 14, item 2: the cost of the DAG-processor boundary. 1,000 C# and 1,000 Airflow (.py) DAG files,
 // collected cold (empty disk cache) and cached (a restarted host over the filled cache), in-process against
 // isolated (each file first run in a sirocco dag-processor-child process). Each measurement runs in a fresh process.
-// dotnet run -c Release --project bench/Sirocco.Bench.DagProcessor [-- FILES]
+// dotnet run -c Release --project bench/Sirocco.Bench.DagProcessor [-- FILES [cs|py]]
 using System.Diagnostics;
 using System.Globalization;
 using Sirocco.DagFiles;
@@ -58,7 +58,8 @@ for (var i = 0; i < count; i++)
 Console.WriteLine($"{count} files per kind, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
 try
 {
-    foreach (var (kind, folder) in new[] { ("C#", csharp), (".py", python) })
+    var only = args.Length > 1 ? args[1] : null;
+    foreach (var (kind, folder) in new[] { ("C#", csharp), (".py", python) }.Where(k => only is null || Path.GetFileName(k.Item2) == only))
     {
         foreach (var mode in new[] { "in-process", "isolated" })
         {

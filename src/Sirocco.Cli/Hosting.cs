@@ -84,6 +84,9 @@ internal static class Hosting
             Arguments = arguments,
             Environment = new Dictionary<string, string>(StringComparer.Ordinal) { ["SIROCCO_HOME"] = ctx.Home },
             MemoryLimitMegabytes = limit,
+
+            // What DAG files print while parsed shows on this process's standard error, as before the children.
+            Output = ctx.Error,
         };
     }
 

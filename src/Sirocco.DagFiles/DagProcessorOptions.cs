@@ -27,6 +27,13 @@ public sealed class DagProcessorOptions
     public int? MemoryLimitMegabytes { get; init; }
 
     /// <summary>
+    /// Where what a child writes to standard error is copied: what DAG files print while they run (a C# file's
+    /// <c>Console.WriteLine</c>, a program it starts) and the child's own errors, at most 64 KiB per file. Null: kept
+    /// only to explain a crash.
+    /// </summary>
+    public TextWriter? Output { get; init; }
+
+    /// <summary>
     /// A child unused for this long is ended (one minute by default; null keeps children until the bag is disposed): a
     /// child that compiled keeps the compiler's memory, a few hundred MiB, and a new child starts in about a second.
     /// </summary>

@@ -36,6 +36,7 @@ public sealed class DagProcessorTests : IDisposable
         """;
 
     private readonly string _home = Directory.CreateTempSubdirectory("sirocco-dagproc-").FullName;
+    private readonly StringWriter _printed = new();
 
     private string Dags => Path.Combine(_home, "dags");
 
@@ -72,6 +73,10 @@ public sealed class DagProcessorTests : IDisposable
         {
             Assert.Contains(Path.Combine(Dags, file), message, StringComparison.Ordinal);
         }
+
+        // What the printer printed reached the host's output, not the reply channel.
+        Assert.Contains("no end of line", _printed.ToString(), StringComparison.Ordinal);
+        Assert.Contains("Stack overflow", _printed.ToString(), StringComparison.Ordinal);
 
         // The looping file ran in a child, never in this process.
         var ranIn = File.ReadAllLines(marker);
@@ -266,6 +271,7 @@ public sealed class DagProcessorTests : IDisposable
             Environment = new Dictionary<string, string> { ["SIROCCO_HOME"] = _home },
             MemoryLimitMegabytes = 768,
             IdleTimeout = idleTimeout ?? TimeSpan.FromMinutes(1),
+            Output = TextWriter.Synchronized(_printed),
         },
     };
 

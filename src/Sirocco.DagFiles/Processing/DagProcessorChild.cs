@@ -22,18 +22,22 @@ internal sealed class DagProcessorChild : IDisposable
     public const int MemoryLimitExitCode = 86;
 
     private const int StderrKeep = 8192;
+    private const int OutputPerFile = 64 * 1024;
     private readonly Process _process;
     private readonly long _memoryLimitBytes;
+    private readonly TextWriter? _output;
     private readonly StringBuilder _stderr = new();
+    private int _copied;
     private readonly Task _stderrReader;
     private string? _cause;
     private long _nextId;
     private bool _disposed;
 
-    private DagProcessorChild(Process process, long memoryLimitBytes)
+    private DagProcessorChild(Process process, long memoryLimitBytes, TextWriter? output)
     {
         _process = process;
         _memoryLimitBytes = memoryLimitBytes;
+        _output = output;
         _stderrReader = Task.Run(ReadStderrAsync);
     }
 
@@ -103,7 +107,7 @@ internal sealed class DagProcessorChild : IDisposable
             throw new InvalidOperationException($"could not start the DAG processor ({options.FileName}): {e.Message}", e);
         }
 
-        var child = new DagProcessorChild(process, limit);
+        var child = new DagProcessorChild(process, limit, options.Output);
         using var ready = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         ready.CancelAfter(options.ReplyAllowance);
         string? line = null;
@@ -143,6 +147,7 @@ internal sealed class DagProcessorChild : IDisposable
         {
             _stderr.Clear();
             _cause = null;
+            _copied = 0;
         }
 
         TimedOut = false;
@@ -385,10 +390,35 @@ internal sealed class DagProcessorChild : IDisposable
         }
     }
 
+    /// <summary>Copies to <see cref="DagProcessorOptions.Output"/>, up to its per-file budget (called under the lock).</summary>
+    private void Copy(string text)
+    {
+        if (_output is null || _copied >= OutputPerFile)
+        {
+            return;
+        }
+
+        var part = text.Length <= OutputPerFile - _copied ? text : text[..(OutputPerFile - _copied)];
+        _copied += part.Length;
+        try
+        {
+            _output.Write(part);
+            if (_copied >= OutputPerFile)
+            {
+                _output.WriteLine($"{Environment.NewLine}[DAG processor {_process.Id}: output past {OutputPerFile / 1024} KiB for this file not shown]");
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            // The host's own error stream is gone: nothing to copy to.
+        }
+    }
+
     private void Keep(string text)
     {
         lock (_stderr)
         {
+            Copy(text);
             _stderr.Append(text);
             if (_stderr.Length > StderrKeep)
             {
