@@ -18,6 +18,7 @@ if (args.Length == 4 && args[0] == "--measure")
         DagsFolder = args[2],
         CacheFolder = Path.Combine(home, "cache", "dags"),
         Watch = false,
+        MaxParallelism = int.TryParse(Environment.GetEnvironmentVariable("BENCH_PARALLELISM"), out var lanes) ? lanes : Environment.ProcessorCount,
         AdditionalParsers = [new AirflowDagFileParser(new AirflowDagFileParserOptions { Environment = new Dictionary<string, string>() })],
         Processor = isolated
             ? new DagProcessorOptions

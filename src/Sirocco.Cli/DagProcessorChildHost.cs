@@ -16,12 +16,15 @@ internal static partial class DagProcessorChildHost
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => c.Cancel = true);
         using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => c.Cancel = true);
 
-        // Replies get a private copy of standard output; descriptor 1 itself becomes standard error, so nothing a DAG file
-        // prints, or a program it starts, or native code, can reach the reply channel.
-        var replies = Dup(1);
-        if (replies < 0 || Dup2(2, 1) < 0)
+        // Requests and replies get private copies of descriptors 0 and 1, closed on exec so that no program a DAG file
+        // starts holds them; descriptor 0 then reads /dev/null and descriptor 1 points at standard error, so nothing a
+        // file prints, or a program it starts, or native code, can reach the reply channel or take a request.
+        var requests = Fcntl(0, DupCloseOnExec, 3);
+        var replies = Fcntl(1, DupCloseOnExec, 3);
+        using var devNull = File.OpenHandle("/dev/null");
+        if (requests < 0 || replies < 0 || Dup2((int)devNull.DangerousGetHandle(), 0) < 0 || Dup2(2, 1) < 0)
         {
-            await error.WriteLineAsync($"error: cannot set up the reply channel (errno {Marshal.GetLastPInvokeError()})");
+            await error.WriteLineAsync($"error: cannot set up the DAG processor's channels (errno {Marshal.GetLastPInvokeError()})");
             return 1;
         }
 
@@ -30,8 +33,9 @@ internal static partial class DagProcessorChildHost
         try
         {
             await using var ctx = new CliContext(environment, Console.Error, Console.Error, outputRedirected: true);
+            await using var input = new FileStream(new SafeFileHandle(requests, ownsHandle: true), FileAccess.Read, bufferSize: 0);
             await using var output = new FileStream(new SafeFileHandle(replies, ownsHandle: true), FileAccess.Write, bufferSize: 0);
-            await DagFiles.DagProcessorServer.RunAsync(Hosting.ChildDagBagOptions(ctx), Console.OpenStandardInput(), output, CancellationToken.None);
+            await DagFiles.DagProcessorServer.RunAsync(Hosting.ChildDagBagOptions(ctx), input, output, CancellationToken.None);
         }
         catch (Exception e)
         {
@@ -44,9 +48,12 @@ internal static partial class DagProcessorChildHost
         return code;
     }
 
-    [LibraryImport("libc", EntryPoint = "dup", SetLastError = true)]
+    /// <summary>Linux's F_DUPFD_CLOEXEC: a copy at the lowest free descriptor at or above the argument, closed on exec.</summary>
+    private const int DupCloseOnExec = 1030;
+
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-    private static partial int Dup(int fd);
+    private static partial int Fcntl(int fd, int command, int argument);
 
     [LibraryImport("libc", EntryPoint = "dup2", SetLastError = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]

@@ -21,6 +21,7 @@ public sealed partial class DagBag : IDisposable
     private readonly DagFolderWatcher? _watcher;
     private readonly string _dagsFolder;
     private readonly Processing.DagProcessorPool? _processors;
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(5);
     private bool _disposed;
     private bool _cachePruned;
 
@@ -149,6 +150,13 @@ public sealed partial class DagBag : IDisposable
                 .ConfigureAwait(false);
 
             var result = Assemble(files, outcomes, time.GetElapsedTime(started));
+            if (outcomes.Any(o => o.Retry))
+            {
+                // A file that could not be judged this time (no DAG processor, or it built other DAGs twice) is tried
+                // again soon, not only when something in the folder changes.
+                _watcher?.ChangeAfter(RetryDelay);
+            }
+
             if (!_cachePruned && _options.CacheRetention is { } retention)
             {
                 // Once per DagBag, after every current file has refreshed its entry.
@@ -220,11 +228,15 @@ public sealed partial class DagBag : IDisposable
         var state = Validate(path, length, lastWrite, hash, result);
         if (result.Transient)
         {
-            // Forgotten as the file's version, so that the next collection tries it again.
+            // Not the file's doing: its last DAGs stay, and it is forgotten as the file's version so that it is tried
+            // again (the watcher reports a change soon, see CollectCoreAsync).
             state = state with { Length = -1, ContentHash = string.Empty };
+            if (state.Dags.Count == 0 && previous is { Dags.Count: > 0 })
+            {
+                state = state with { Dags = previous.Dags };
+            }
         }
-
-        if (_options.KeepLastGoodDags && state.Dags.Count == 0 && state.Errors.Count > 0 && previous is { Dags.Count: > 0 })
+        else if (_options.KeepLastGoodDags && state.Dags.Count == 0 && state.Errors.Count > 0 && previous is { Dags.Count: > 0 })
         {
             // Airflow keeps scheduling the last good version of a DAG whose file broke; the error is still reported.
             state = state with { Dags = previous.Dags };
@@ -235,7 +247,7 @@ public sealed partial class DagBag : IDisposable
             _files[path] = state;
         }
 
-        return new FileOutcome(state, result.Origin, time.GetElapsedTime(started), result.CompileDuration);
+        return new FileOutcome(state, result.Origin, time.GetElapsedTime(started), result.CompileDuration, result.Transient);
     }
 
     /// <summary>Sets FileLoc, rejects invalid DAGs (cycles, dangling edges) and dag_ids repeated within the file.</summary>
@@ -371,5 +383,5 @@ public sealed partial class DagBag : IDisposable
 
     private sealed record FileState(long Length, DateTime LastWriteUtc, string ContentHash, IReadOnlyList<Dag> Dags, IReadOnlyList<DagImportError> Errors);
 
-    private readonly record struct FileOutcome(FileState State, DagFileOrigin Origin, TimeSpan Duration, TimeSpan CompileDuration = default);
+    private readonly record struct FileOutcome(FileState State, DagFileOrigin Origin, TimeSpan Duration, TimeSpan CompileDuration = default, bool Retry = false);
 }

@@ -183,6 +183,18 @@ internal sealed class DagFolderWatcher : IDisposable
         });
     }
 
+    /// <summary>Reports a change after <paramref name="delay"/> (or sooner, on a real change): a file to be tried again.</summary>
+    public void ChangeAfter(TimeSpan delay)
+    {
+        lock (_gate)
+        {
+            if (!_disposed)
+            {
+                _ = _timer.Change(delay, Timeout.InfiniteTimeSpan);
+            }
+        }
+    }
+
     private void Restart()
     {
         lock (_gate)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Sirocco.DagFiles;
 using Sirocco.Storage;
 
@@ -189,17 +190,53 @@ public sealed class DagProcessorTests : IDisposable
     }
 
     [Fact]
+    public async Task A_program_a_file_leaves_running_holds_neither_requests_nor_replies()
+    {
+        // One parser, so the three files go to the same child in order.
+        var pidFile = Path.Combine(_home, "background.pid");
+        Write("a_background.cs", $$"""
+            System.Diagnostics.Process.Start("/bin/sh", ["-c", "(cat > /dev/null; exec sleep 30) & echo $! >> {{pidFile}}"])!.WaitForExit();
+            var dag = new Dag("background") { Schedule = null };
+            dag.Tasks.Add(new EmptyOperator("a"));
+            return dag;
+            """);
+        Write("b_exit.cs", "Environment.Exit(4); return null;");
+        Write("c_good.cs", Good);
+        using var bag = new DagBag(Options(TimeSpan.FromSeconds(30), parallelism: 1));
+
+        var watch = Stopwatch.StartNew();
+        DagBagResult result;
+        try
+        {
+            result = await bag.CollectAsync();
+        }
+        finally
+        {
+            // One program from the child's run of the file, one from this process's.
+            foreach (var line in File.Exists(pidFile) ? File.ReadAllLines(pidFile) : [])
+            {
+                try
+                {
+                    Process.GetProcessById(int.Parse(line, System.Globalization.CultureInfo.InvariantCulture)).Kill();
+                }
+                catch (ArgumentException)
+                {
+                    // Already gone.
+                }
+            }
+        }
+
+        Assert.Equal(["background", "good_cs"], result.Dags.Keys);
+        var error = Assert.Single(result.ImportErrors);
+        Assert.Contains("b_exit.cs: the DAG processor ended while running this file: exit code 4", error.Message, StringComparison.Ordinal);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(25), $"the crash was seen only after {watch.Elapsed}");
+    }
+
+    [Fact]
     public async Task A_processor_that_cannot_start_is_not_the_files_fault_and_the_file_is_tried_again()
     {
         Write("good.cs", Good);
-        var options = Options(TimeSpan.FromSeconds(30));
-        using var bag = new DagBag(new DagBagOptions
-        {
-            DagsFolder = options.DagsFolder,
-            CacheFolder = options.CacheFolder,
-            Watch = false,
-            Processor = new DagProcessorOptions { FileName = Path.Combine(_home, "no-such-program") },
-        });
+        using var bag = new DagBag(Options(TimeSpan.FromSeconds(30), processor: new DagProcessorOptions { FileName = Path.Combine(_home, "no-such-program") }));
 
         var first = await bag.CollectAsync();
         var error = Assert.Single(first.ImportErrors);
@@ -256,15 +293,15 @@ public sealed class DagProcessorTests : IDisposable
         return children;
     }
 
-    private DagBagOptions Options(TimeSpan timeout, TimeSpan? idleTimeout = null) => new()
+    private DagBagOptions Options(TimeSpan timeout, TimeSpan? idleTimeout = null, int parallelism = 2, DagProcessorOptions? processor = null) => new()
     {
         DagsFolder = Dags,
         CacheFolder = Path.Combine(_home, "cache", "dags"),
         ParseTimeout = timeout,
         Watch = false,
-        MaxParallelism = 2,
+        MaxParallelism = parallelism,
         AdditionalParsers = [new DagFiles.Airflow.AirflowDagFileParser(new DagFiles.Airflow.AirflowDagFileParserOptions())],
-        Processor = new DagProcessorOptions
+        Processor = processor ?? new DagProcessorOptions
         {
             FileName = "dotnet",
             Arguments = [Path.Combine(AppContext.BaseDirectory, "sirocco.dll"), "dag-processor-child"],

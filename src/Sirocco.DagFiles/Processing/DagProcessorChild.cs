@@ -31,6 +31,7 @@ internal sealed class DagProcessorChild : IDisposable
     private readonly Task _stderrReader;
     private string? _cause;
     private long _nextId;
+    private int _disposing;
     private bool _disposed;
 
     private DagProcessorChild(Process process, long memoryLimitBytes, TextWriter? output)
@@ -179,14 +180,14 @@ internal sealed class DagProcessorChild : IDisposable
                     return answer;
                 }
 
-                Keep($"(a reply that does not answer request {id}: {Shorten(reply)})");
+                Keep($"(a reply that does not answer request {id}: {Shorten(reply)})", copy: false);
             }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             TimedOut = true;
         }
-        catch (IOException)
+        catch (IOException) when (!NotDelivered)
         {
             // The child ended; Describe reads its exit code.
         }
@@ -251,7 +252,7 @@ internal sealed class DagProcessorChild : IDisposable
         {
             using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             await _process.WaitForExitAsync(wait.Token).ConfigureAwait(false);
-            await _stderrReader.WaitAsync(wait.Token).ConfigureAwait(false);
+            await Task.WhenAny(_stderrReader, Task.Delay(Timeout.Infinite, wait.Token)).ConfigureAwait(false);
         }
         catch (Exception e) when (e is InvalidOperationException or OperationCanceledException or TimeoutException)
         {
@@ -262,7 +263,7 @@ internal sealed class DagProcessorChild : IDisposable
     /// <summary>Ends the child: closing its input ends its loop; it is killed if it is still running after 2 s.</summary>
     public void Dispose()
     {
-        if (_disposed)
+        if (Interlocked.Exchange(ref _disposing, 1) == 1)
         {
             return;
         }
@@ -290,6 +291,18 @@ internal sealed class DagProcessorChild : IDisposable
         }
 
         _disposed = true;
+
+        // Streams read directly are not closed by Process.Dispose.
+        try
+        {
+            _process.StandardOutput.Dispose();
+            _process.StandardError.Dispose();
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException)
+        {
+            // Not redirected, or already closed.
+        }
+
         _process.Dispose();
     }
 
@@ -344,9 +357,11 @@ internal sealed class DagProcessorChild : IDisposable
         var status = $"/proc/{_process.Id}/status";
         try
         {
+            // What the file itself adds: memory the child held before it (the compiler's, earlier files') is not its.
+            var before = ReadResidentBytes(status);
             while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
             {
-                if (ReadResidentBytes(status) > _memoryLimitBytes)
+                if (ReadResidentBytes(status) - before > _memoryLimitBytes)
                 {
                     lock (_stderr)
                     {
@@ -381,31 +396,39 @@ internal sealed class DagProcessorChild : IDisposable
             while ((read = await stream.ReadAsync(bytes).ConfigureAwait(false)) > 0)
             {
                 var count = decoder.GetChars(bytes, 0, read, chars, 0);
-                Keep(new string(chars, 0, count));
+                Keep(new string(chars, 0, count), copy: true);
             }
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception e)
         {
-            // The child is gone.
+            // The child is gone, or copying failed: the reader must not end with an exception nobody observes.
+            Keep($"(standard error no longer read: {e.GetType().Name})", copy: false);
         }
     }
 
-    /// <summary>Copies to <see cref="DagProcessorOptions.Output"/>, up to its per-file budget (called under the lock).</summary>
+    /// <summary>Copies to <see cref="DagProcessorOptions.Output"/>, up to its per-file budget, outside the lock.</summary>
     private void Copy(string text)
     {
-        if (_output is null || _copied >= OutputPerFile)
+        string part;
+        bool last;
+        lock (_stderr)
         {
-            return;
+            if (_output is null || _copied >= OutputPerFile)
+            {
+                return;
+            }
+
+            part = text.Length <= OutputPerFile - _copied ? text : text[..(OutputPerFile - _copied)];
+            _copied += part.Length;
+            last = _copied >= OutputPerFile;
         }
 
-        var part = text.Length <= OutputPerFile - _copied ? text : text[..(OutputPerFile - _copied)];
-        _copied += part.Length;
         try
         {
             _output.Write(part);
-            if (_copied >= OutputPerFile)
+            if (last)
             {
-                _output.WriteLine($"{Environment.NewLine}[DAG processor {_process.Id}: output past {OutputPerFile / 1024} KiB for this file not shown]");
+                _output.WriteLine($"{Environment.NewLine}[DAG processor: output past {OutputPerFile / 1024} KiB for this file not shown]");
             }
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException)
@@ -414,11 +437,15 @@ internal sealed class DagProcessorChild : IDisposable
         }
     }
 
-    private void Keep(string text)
+    private void Keep(string text, bool copy)
     {
-        lock (_stderr)
+        if (copy)
         {
             Copy(text);
+        }
+
+        lock (_stderr)
+        {
             _stderr.Append(text);
             if (_stderr.Length > StderrKeep)
             {

@@ -42,7 +42,7 @@ internal sealed class DagProcessorPool : IDisposable
             {
                 child = await TakeAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (InvalidOperationException e)
+            catch (InvalidOperationException e) when (e is not ObjectDisposedException)
             {
                 return (null, new DagImportError(path, $"{path}: not parsed: {e.Message}"), true);
             }
@@ -71,6 +71,17 @@ internal sealed class DagProcessorPool : IDisposable
                 // Mid-request, the child's reply can no longer be matched to a request: it goes.
                 await RetireAsync(child).ConfigureAwait(false);
                 throw;
+            }
+
+            if (reply is null && child.NotDelivered)
+            {
+                await RetireAsync(child).ConfigureAwait(false);
+                if (attempt == 1)
+                {
+                    continue; // the child had ended while idle: the file never reached it
+                }
+
+                return (null, new DagImportError(path, $"{path}: not parsed: the DAG processor ended before the file reached it: {child.Describe()}"), true);
             }
 
             if (reply is null)
@@ -156,9 +167,26 @@ internal sealed class DagProcessorPool : IDisposable
     /// <summary>Ends the children idle for longer than <paramref name="idle"/>: a compiler's memory is not kept for nothing.</summary>
     private void EndIdleChildren(TimeSpan idle)
     {
+        try
+        {
+            EndIdleChildrenCore(idle);
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or ObjectDisposedException or System.ComponentModel.Win32Exception)
+        {
+            // On a timer thread: an exception here would end the host. A child that could not be ended now is ended with the bag.
+        }
+    }
+
+    private void EndIdleChildrenCore(TimeSpan idle)
+    {
         List<DagProcessorChild> expired = [];
         lock (_all)
         {
+            if (_disposed)
+            {
+                return;
+            }
+
             var now = Environment.TickCount64;
             var keep = _idle.Where(e => now - e.Since < (long)idle.TotalMilliseconds).Reverse().ToList();
             expired.AddRange(_idle.Where(e => now - e.Since >= (long)idle.TotalMilliseconds).Select(e => e.Child));
