@@ -260,6 +260,19 @@ public sealed class DagProcessorTests : IDisposable
         (code, output) = await SiroccoProcess.RunAsync(_home, null, "dags", "list", "-o", "json");
         Assert.True(code == 0, output);
         Assert.Contains("good_cs", output, StringComparison.Ordinal);
+
+        // Airflow's dags report: each file's parse time and counts, slowest first.
+        (code, output) = await SiroccoProcess.RunAsync(_home, null, "dags", "report", "-o", "json");
+        Assert.True(code == 0, output);
+        var rows = System.Text.Json.Nodes.JsonNode.Parse(output[..(output.LastIndexOf(']') + 1)])!.AsArray();
+        Assert.Equal(2, rows.Count);
+        var good = rows.Single(r => (string?)r!["file"] == "/good.cs")!;
+        Assert.Equal("1", (string?)good["dag_num"]);
+        Assert.Equal("1", (string?)good["task_num"]);
+        Assert.Equal("good_cs", (string?)good["dags"]);
+        Assert.Equal("0", (string?)rows.Single(r => (string?)r!["file"] == "/exit.cs")!["dag_num"]);
+        Assert.Matches(@"^0:00:\d\d\.\d{6}$", (string?)good["duration"]);
+        Assert.Contains("1 DAG file(s) failed to load", output, StringComparison.Ordinal);
     }
 
     /// <summary>The DAG-processor children this test process started and that still run.</summary>

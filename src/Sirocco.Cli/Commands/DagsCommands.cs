@@ -43,6 +43,7 @@ internal static class DagsCommands
         dags.Subcommands.Add(Pause(ctx, "pause", paused: true));
         dags.Subcommands.Add(Pause(ctx, "unpause", paused: false));
         dags.Subcommands.Add(Delete(ctx));
+        dags.Subcommands.Add(DagsReportCommand.Create(ctx));
 
         var errorsOutput = CliApp.OutputOption();
         var importErrors = new Command("list-import-errors", "Parse the dags folder and list the files that failed to load") { errorsOutput };
