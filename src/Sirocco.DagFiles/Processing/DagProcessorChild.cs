@@ -452,8 +452,10 @@ internal sealed class DagProcessorChild : IDisposable
                 _stderr.Remove(0, _stderr.Length - (StderrKeep / 2));
             }
 
-            // The runtime's own last words name the cause; they are short, so the kept text still holds them.
-            var kept = _stderr.ToString();
+            // The runtime's own last words name the cause; they are short, so the new text and a little before it (a
+            // marker split between two reads) hold them.
+            var from = Math.Max(0, _stderr.Length - text.Length - 64);
+            var kept = _stderr.ToString(from, _stderr.Length - from);
             if (_memoryLimitBytes > 0 && kept.Contains(MemoryLimitMarker, StringComparison.Ordinal))
             {
                 _cause ??= MemoryCause;

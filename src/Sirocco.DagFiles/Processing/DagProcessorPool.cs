@@ -73,17 +73,6 @@ internal sealed class DagProcessorPool : IDisposable
                 throw;
             }
 
-            if (reply is null && child.NotDelivered)
-            {
-                await RetireAsync(child).ConfigureAwait(false);
-                if (attempt == 1)
-                {
-                    continue; // the child had ended while idle: the file never reached it
-                }
-
-                return (null, new DagImportError(path, $"{path}: not parsed: the DAG processor ended before the file reached it: {child.Describe()}"), true);
-            }
-
             if (reply is null)
             {
                 var what = child.TimedOut
