@@ -235,6 +235,32 @@ public abstract class PodLifecycleContract(ITestCluster cluster)
         Assert.Equal("True", pod.Metadata.Labels["already_checked"]);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    public async Task Resumed_try_whose_pod_finished_and_was_checked_before_the_crash_takes_its_result_without_a_second_pod(int exitCode)
+    {
+        // A scheduler ran the pod to its end and labelled it already_checked, then died before recording the try's
+        // result: the survivor resumes the same try and must not run the work a second time.
+        var ns = await Cluster.NamespaceAsync("checked");
+        var harness = new TryHarness();
+        var op = Cluster.Pod("finished", ns, Short, exitCode);
+        op.OnFinishAction = OnFinishAction.KeepPod;
+        var first = await Record.ExceptionAsync(() => harness.RunAsync(op));
+        Assert.Equal(exitCode != 0, first is SiroccoException);
+        var external = harness.ExternalIds["finished"];
+        Assert.Equal("True", Assert.Single(await Cluster.PodsAsync(ns)).Metadata.Labels["already_checked"]);
+
+        await using var restarted = new KubernetesRuntime();
+        var resumed = await Record.ExceptionAsync(() => harness.RunAsync(op, resumedExternalId: external, runtime: restarted));
+
+        Assert.Equal(first?.Message, resumed?.Message);
+        Assert.Contains($"Pod {external} of this try finished and was checked before the restart, but its result was not recorded: taking its result", harness.Log);
+        Assert.Single(harness.Log, l => l.StartsWith("Creating pod ", StringComparison.Ordinal));
+        var pod = Assert.Single(await Cluster.PodsAsync(ns));
+        Assert.Equal(external, $"{ns}/{pod.Metadata.Name}");
+    }
+
     [Fact]
     public async Task Resumed_try_without_a_recorded_pod_finds_it_by_labels()
     {

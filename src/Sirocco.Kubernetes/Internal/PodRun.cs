@@ -237,8 +237,13 @@ internal sealed class PodRun
 
             Subscribe(name);
             var pod = await ReadPodAsync(name, token).ConfigureAwait(false);
-            if (pod is not null && !IsAlreadyChecked(pod))
+            if (pod is not null && (!IsAlreadyChecked(pod) || FinishedBeforeRecording(pod)))
             {
+                if (IsAlreadyChecked(pod))
+                {
+                    Log($"Pod {external} of this try finished and was checked before the restart, but its result was not recorded: taking its result");
+                }
+
                 _sub!.Update(pod);
                 return pod;
             }
@@ -268,6 +273,14 @@ internal sealed class PodRun
 
         return null;
     }
+
+    /// <summary>
+    /// A pod of this very try (the recorded one) that ran to its end and was checked by a process that died before
+    /// recording the try's result. Its result is this try's: running the work again would run it twice. With
+    /// do_xcom_push the result file went with the sidecar, so such a pod cannot give the whole result.
+    /// </summary>
+    private bool FinishedBeforeRecording(V1Pod pod) =>
+        !_op.DoXcomPush && pod.Metadata.DeletionTimestamp is null && IsDone(pod, _op.BaseContainerName);
 
     private static bool IsIdentityLabel(string key) =>
         key is "dag_id" or "task_id" or "run_id" or "try_number" or "map_index" or "kubernetes_pod_operator" or PodBuilder.CallbackLabel;
