@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Sirocco.LocalCluster.Auth;
 using Sirocco.LocalCluster.Store;
 
 namespace Sirocco.LocalCluster;
@@ -15,6 +16,8 @@ internal sealed class ClusterContext
         CaPem = caPem;
         StateDirectory = stateDirectory;
         Namespaces = new NamespaceController(this);
+        Tokens = new ServiceAccountTokens(this);
+        Rbac = new RbacAuthorizer(store);
         KubeletLog = options.LoggerFactory?.CreateLogger(LocalClusterLog.KubeletCategory) ?? NullLogger.Instance;
     }
 
@@ -32,6 +35,12 @@ internal sealed class ClusterContext
     public string StateDirectory { get; }
 
     public NamespaceController Namespaces { get; }
+
+    /// <summary>Issues and checks service-account tokens.</summary>
+    public ServiceAccountTokens Tokens { get; }
+
+    /// <summary>Decides what each user may do.</summary>
+    public RbacAuthorizer Rbac { get; }
 
     /// <summary>host:port of the API server, known once Kestrel listens.</summary>
     public string ServerAddress { get; set; } = "127.0.0.1:0";

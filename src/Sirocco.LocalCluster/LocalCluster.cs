@@ -98,6 +98,8 @@ public sealed class LocalCluster : IAsyncDisposable
             _context.Namespaces.Ensure(ns);
         }
 
+        Auth.BootstrapPolicy.Ensure(_context);
+
         // Build the JSON contracts of the Kubernetes models now, not on the first request.
         foreach (var resource in ResourceInfo.All)
         {

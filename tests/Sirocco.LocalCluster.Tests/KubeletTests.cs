@@ -554,6 +554,13 @@ public sealed class KubeletTests(ClusterFixture fx)
     public async Task Pods_get_a_service_account_volume_that_in_cluster_clients_use()
     {
         var ns = await fx.NamespaceAsync("incluster");
+        // The pod's token is its service account's, which may read pods once bound to view (RBAC denies by default).
+        await _client.RbacAuthorizationV1.CreateNamespacedRoleBindingAsync(new V1RoleBinding
+        {
+            Metadata = new V1ObjectMeta { Name = "viewers" },
+            RoleRef = new V1RoleRef { ApiGroup = "rbac.authorization.k8s.io", Kind = "ClusterRole", Name = "view" },
+            Subjects = [new Rbacv1Subject { Kind = "ServiceAccount", Name = "default", NamespaceProperty = ns }],
+        }, ns);
         var pod = ClusterFixture.Pod("client", "sh", "-c", "cat /var/run/secrets/kubernetes.io/serviceaccount/namespace; echo; kubectl get pod client -o 'jsonpath={.metadata.name}'");
         var created = await _client.CoreV1.CreateNamespacedPodAsync(pod, ns);
         var volume = Assert.Single(created.Spec.Volumes);

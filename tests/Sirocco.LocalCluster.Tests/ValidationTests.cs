@@ -34,7 +34,7 @@ public sealed class ValidationTests
     [Fact]
     public void Event_names_are_only_path_segments()
     {
-        Validation.Check(ResourceInfo.Find("events")!, Parse("""{"metadata":{"name":"Upper_case","namespace":"n"},"involvedObject":{"namespace":"n"}}"""));
+        Validation.Check(ResourceInfo.Find("", "events")!, Parse("""{"metadata":{"name":"Upper_case","namespace":"n"},"involvedObject":{"namespace":"n"}}"""));
         var e = Invalid("events", """{"metadata":{"name":"a%b","namespace":"n"},"involvedObject":{"namespace":"n"}}""");
         Assert.Equal("Event \"a%b\" is invalid: metadata.name: Invalid value: \"a%b\": may not contain '%'", e.Message);
     }
@@ -60,7 +60,7 @@ public sealed class ValidationTests
     [Fact]
     public void A_generate_name_ending_in_a_dash_is_masked_as_v1_20_masks_it()
     {
-        Validation.Check(ResourceInfo.Find("configmaps")!, Parse("""{"metadata":{"name":"x","generateName":"Q-","namespace":"n"}}"""));
+        Validation.Check(ResourceInfo.Find("", "configmaps")!, Parse("""{"metadata":{"name":"x","generateName":"Q-","namespace":"n"}}"""));
         var e = Invalid("configmaps", """{"metadata":{"name":"x","generateName":"Bad_","namespace":"n"}}""");
         Assert.Equal("metadata.generateName", Assert.Single(e.Causes).Field);
     }
@@ -78,7 +78,7 @@ public sealed class ValidationTests
 
     private static ApiException Invalid(string resource, string json, JsonObject? old = null)
     {
-        var e = Assert.Throws<ApiException>(() => Validation.Check(ResourceInfo.Find(resource)!, Parse(json), old));
+        var e = Assert.Throws<ApiException>(() => Validation.Check(ResourceInfo.Find("", resource)!, Parse(json), old));
         Assert.Equal(422, e.Code);
         return e;
     }

@@ -66,13 +66,23 @@ internal sealed class ApiException : Exception
     }
 
     public static ApiException NotFound(string resource, string name) =>
-        new(404, "NotFound", $"{resource} \"{name}\" not found", name, resource);
+        new(404, "NotFound", $"{Qualified(resource)} \"{name}\" not found", name, resource) { Group = GroupOf(resource) };
 
     public static ApiException AlreadyExists(string resource, string name) =>
-        new(409, "AlreadyExists", $"{resource} \"{name}\" already exists", name, resource);
+        new(409, "AlreadyExists", $"{Qualified(resource)} \"{name}\" already exists", name, resource) { Group = GroupOf(resource) };
 
     public static ApiException Conflict(string resource, string name) =>
-        new(409, "Conflict", $"Operation cannot be fulfilled on {resource} \"{name}\": the object has been modified; please apply your changes to the latest version and try again", name, resource);
+        new(409, "Conflict", $"Operation cannot be fulfilled on {Qualified(resource)} \"{name}\": the object has been modified; please apply your changes to the latest version and try again", name, resource) { Group = GroupOf(resource) };
+
+    /// <summary>A 403 as the real server words it: <c>roles.rbac.authorization.k8s.io "x" is forbidden: …</c>.</summary>
+    public static ApiException Forbidden(string resource, string name, string why) =>
+        new(403, "Forbidden", name.Length > 0 ? $"{Qualified(resource)} \"{name}\" is forbidden: {why}" : $"{Qualified(resource)} is forbidden: {why}", name, resource) { Group = GroupOf(resource) };
+
+    /// <summary>The group of a resource outside the core group (resource names are unique across served groups).</summary>
+    private static string? GroupOf(string resource) =>
+        ResourceInfo.All.FirstOrDefault(r => r.Name == resource && r.Group.Length > 0)?.Group;
+
+    private static string Qualified(string resource) => GroupOf(resource) is { } g ? resource + "." + g : resource;
 
     public static ApiException BadRequest(string message) => new(400, "BadRequest", message);
 

@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
+using Sirocco.LocalCluster.Auth;
 using Sirocco.LocalCluster.Kubelet;
 using Sirocco.LocalCluster.Store;
 
@@ -22,6 +23,7 @@ internal sealed class ApiHandler
     private readonly ObjectStore _store;
     private readonly ILogger _logger;
     private readonly byte[] _tokenBytes;
+    private const string UserKey = "sirocco.user";
 
     public ApiHandler(ClusterContext cluster, ILogger logger)
     {
@@ -51,9 +53,12 @@ internal sealed class ApiHandler
                 return;
             }
 
-            if (!Authorized(ctx.Request.Headers.Authorization))
+            var user = await AuthenticateAsync(ctx.Request.Headers.Authorization).ConfigureAwait(false)
+                ?? throw new ApiException(401, "Unauthorized", "Unauthorized");
+            ctx.Items[UserKey] = user;
+            if (!user.IsMaster)
             {
-                throw new ApiException(401, "Unauthorized", "Unauthorized");
+                Authorize(user, RequestAttributes.Of(ctx.Request.Method, path, QueryParams.Bool(ctx.Request.Query, "watch")));
             }
 
             if (ctx.Request.ContentLength > MaxRequestBody)
@@ -91,15 +96,38 @@ internal sealed class ApiHandler
         }
     }
 
-    private bool Authorized(StringValues header)
+    /// <summary>The admin (the cluster's own token) or a service account (a token this cluster issued); null for anyone else.</summary>
+    private async Task<UserInfo?> AuthenticateAsync(StringValues header)
     {
         if (header.Count != 1 || header[0] is not { } value)
         {
-            return false;
+            return null;
         }
 
-        return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(value), _tokenBytes);
+        if (CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(value), _tokenBytes))
+        {
+            return UserInfo.Admin;
+        }
+
+        return value.StartsWith("Bearer ", StringComparison.Ordinal)
+            ? await _cluster.Tokens.AuthenticateAsync(value["Bearer ".Length..].Trim(), _store).ConfigureAwait(false)
+            : null;
     }
+
+    private void Authorize(UserInfo user, RequestAttributes a)
+    {
+        if (_cluster.Rbac.Authorize(user, a).Allowed)
+        {
+            return;
+        }
+
+        var why = RbacAuthorizer.Denial(user, a);
+        throw a.IsResource
+            ? ApiException.Forbidden(a.Resource, a.Name, why)
+            : new ApiException(403, "Forbidden", "forbidden: " + why) { EmptyDetails = true };
+    }
+
+    private static UserInfo CurrentUser(HttpContext ctx) => (UserInfo)ctx.Items[UserKey]!;
 
     private async Task RouteAsync(HttpContext ctx, string path)
     {
@@ -117,26 +145,44 @@ internal sealed class ApiHandler
                 await WriteJsonAsync(ctx, 200, Discovery.ApiVersions(_cluster.ServerAddress)).ConfigureAwait(false);
                 return;
             case ["api", "v1"]:
-                await WriteJsonAsync(ctx, 200, Discovery.ResourceList()).ConfigureAwait(false);
+                await WriteJsonAsync(ctx, 200, Discovery.ResourceList("")).ConfigureAwait(false);
                 return;
             case ["apis"]:
                 await WriteJsonAsync(ctx, 200, Discovery.GroupList()).ConfigureAwait(false);
+                return;
+            case ["apis", var group] when ResourceInfo.Groups.Contains(group):
+                await WriteJsonAsync(ctx, 200, Discovery.Group(group)).ConfigureAwait(false);
+                return;
+            case ["apis", var group, "v1"] when ResourceInfo.Groups.Contains(group):
+                await WriteJsonAsync(ctx, 200, Discovery.ResourceList(group)).ConfigureAwait(false);
+                return;
+            case ["openapi", "v3", "apis", var group, "v1"] when ResourceInfo.Groups.Contains(group):
+                await WriteJsonAsync(ctx, 200, Discovery.OpenApi(group)).ConfigureAwait(false);
+                return;
+            case ["apis", AccessReviews.Group, "v1", var review] when method == "POST":
+                await ReviewAsync(ctx, review, null).ConfigureAwait(false);
+                return;
+            case ["apis", AccessReviews.Group, "v1", "namespaces", var reviewNamespace, var review] when method == "POST":
+                await ReviewAsync(ctx, review, reviewNamespace).ConfigureAwait(false);
+                return;
+            case ["apis", var group, "v1", .. var rest] when ResourceInfo.Groups.Contains(group):
+                await ResourceAsync(ctx, method, rest, group).ConfigureAwait(false);
                 return;
             case ["openapi", "v3"]:
                 await WriteJsonAsync(ctx, 200, Discovery.OpenApiIndex()).ConfigureAwait(false);
                 return;
             case ["openapi", "v3", "api", "v1"]:
-                await WriteJsonAsync(ctx, 200, Discovery.OpenApiCoreV1()).ConfigureAwait(false);
+                await WriteJsonAsync(ctx, 200, Discovery.OpenApi("")).ConfigureAwait(false);
                 return;
             case ["api", "v1", .. var rest]:
-                await ResourceAsync(ctx, method, rest).ConfigureAwait(false);
+                await ResourceAsync(ctx, method, rest, "").ConfigureAwait(false);
                 return;
             default:
                 throw ApiException.NoRoute();
         }
     }
 
-    private async Task ResourceAsync(HttpContext ctx, string method, string[] rest)
+    private async Task ResourceAsync(HttpContext ctx, string method, string[] rest, string group)
     {
         string? ns = null;
         string resourceName;
@@ -164,7 +210,7 @@ internal sealed class ApiHandler
             }
         }
 
-        var resource = ResourceInfo.Find(resourceName) ?? throw ApiException.NoRoute();
+        var resource = ResourceInfo.Find(group, resourceName) ?? throw ApiException.NoRoute();
         if (resource.Namespaced && ns is null && name is not null)
         {
             throw ApiException.NoRoute();
@@ -218,11 +264,76 @@ internal sealed class ApiHandler
             case (not null, "exec", "GET" or "POST"):
                 await Runtime!.ExecAsync(ctx, Existing(resource, key, name), ctx.RequestAborted).ConfigureAwait(false);
                 return;
+            case (not null, "token", "POST"):
+                await TokenRequestAsync(ctx, key, name).ConfigureAwait(false);
+                return;
             case (not null, "attach", "GET" or "POST"):
                 await Runtime!.AttachAsync(ctx, Existing(resource, key, name), ctx.RequestAborted).ConfigureAwait(false);
                 return;
             default:
                 throw ApiException.MethodNotAllowed($"the server does not allow this method on the requested resource");
+        }
+    }
+
+    private async Task ReviewAsync(HttpContext ctx, string review, string? ns)
+    {
+        var body = await ReadObjectAsync(ctx).ConfigureAwait(false);
+        await WriteJsonAsync(ctx, 201, AccessReviews.Answer(review, ns, body, CurrentUser(ctx), _cluster.Rbac)).ConfigureAwait(false);
+    }
+
+    /// <summary>A TokenRequest (<c>kubectl create token</c>): a token of the service account, bound to it.</summary>
+    private async Task TokenRequestAsync(HttpContext ctx, string ns, string name)
+    {
+        var body = await ReadObjectAsync(ctx).ConfigureAwait(false);
+        var account = _store.Get("serviceaccounts", ns, name) ?? throw ApiException.NotFound("serviceaccounts", name);
+        var spec = body["spec"] as JsonObject ?? [];
+        var audiences = spec["audiences"] is JsonArray { Count: > 0 } a ? a.Select(Meta.Str).Where(x => x is not null).Select(x => x!).ToList() : [ServiceAccountTokens.Issuer];
+        var seconds = spec["expirationSeconds"] is JsonValue given && long.TryParse(given.ToJsonString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var s) ? s : 3600;
+        if (seconds < 600 || seconds > (1L << 32))
+        {
+            throw ApiException.Invalid("TokenRequest.authentication.k8s.io", name,
+                [new FieldCause("FieldValueInvalid", "spec.expirationSeconds", seconds < 600 ? $"Invalid value: {seconds}: may not specify a duration less than 10 minutes" : $"Invalid value: {seconds}: may not specify a duration larger than 2^32 seconds")]);
+        }
+
+        var (token, expires) = _cluster.Tokens.Issue(ns, name, Meta.Get(account.ToJson(), "uid") ?? "", audiences, seconds);
+        await WriteJsonAsync(ctx, 201, new JsonObject
+        {
+            ["kind"] = "TokenRequest",
+            ["apiVersion"] = "authentication.k8s.io/v1",
+            ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = ns, ["creationTimestamp"] = null },
+            ["spec"] = new JsonObject
+            {
+                ["audiences"] = new JsonArray([.. audiences.Select(x => (JsonNode)x)]),
+                ["expirationSeconds"] = seconds,
+                ["boundObjectRef"] = null,
+            },
+            ["status"] = new JsonObject { ["token"] = token, ["expirationTimestamp"] = Time.Seconds(expires) },
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>RBAC objects: their fields, an unchanged roleRef, and no escalation by the writer.</summary>
+    private JsonObject Admit(HttpContext ctx, ResourceInfo resource, string ns, JsonObject? current, JsonObject next)
+    {
+        RbacAdmission.Validate(resource, next, current);
+        RbacAdmission.CheckEscalation(CurrentUser(ctx), resource, ns, next, _cluster.Rbac, _store);
+        return next;
+    }
+
+    private static async Task<JsonObject> ReadObjectAsync(HttpContext ctx)
+    {
+        try
+        {
+            if ((ctx.Request.ContentType ?? "").StartsWith(Protobuf.MediaType, StringComparison.Ordinal))
+            {
+                return Protobuf.Decode(await ReadBytesAsync(ctx).ConfigureAwait(false));
+            }
+
+            return await JsonNode.ParseAsync(ctx.Request.Body, cancellationToken: ctx.RequestAborted).ConfigureAwait(false) as JsonObject
+                ?? throw ApiException.BadRequest("the request body is not a JSON object");
+        }
+        catch (JsonException e)
+        {
+            throw ApiException.BadRequest("the request body is not valid JSON: " + e.Message);
         }
     }
 
@@ -316,7 +427,7 @@ internal sealed class ApiHandler
         {
             w.WriteStartObject();
             w.WriteString("kind", resource.Kind + "List");
-            w.WriteString("apiVersion", "v1");
+            w.WriteString("apiVersion", resource.ApiVersion);
             w.WriteStartObject("metadata");
             w.WriteString("resourceVersion", rvText);
             if (nextToken is not null)
@@ -537,7 +648,7 @@ internal sealed class ApiHandler
             metadata["annotations"] = new JsonObject { ["k8s.io/initial-events-end"] = "true" };
         }
 
-        var obj = new JsonObject { ["kind"] = resource.Kind, ["apiVersion"] = "v1", ["metadata"] = metadata };
+        var obj = new JsonObject { ["kind"] = resource.Kind, ["apiVersion"] = resource.ApiVersion, ["metadata"] = metadata };
         await WriteEventAsync(body, "BOOKMARK", JsonSerializer.SerializeToUtf8Bytes(obj, JsonText.Options), token).ConfigureAwait(false);
     }
 
@@ -629,6 +740,7 @@ internal sealed class ApiHandler
     {
         var obj = await DecodeBodyAsync(ctx, resource).ConfigureAwait(false);
         var name = PrepareCreate(resource, ns, obj);
+        Admit(ctx, resource, ns, null, obj);
 
         if (IsDryRun(ctx))
         {
@@ -692,7 +804,7 @@ internal sealed class ApiHandler
         if (IsDryRun(ctx))
         {
             var current = Existing(resource, ns, name).ToJson();
-            await WriteJsonAsync(ctx, 200, Merge(resource, current, obj, status)).ConfigureAwait(false);
+            await WriteJsonAsync(ctx, 200, Admit(ctx, resource, ns, current, Merge(resource, current, obj, status))).ConfigureAwait(false);
             return;
         }
 
@@ -705,7 +817,7 @@ internal sealed class ApiHandler
             return;
         }
 
-        var stored = _store.Update(resource.Name, ns, name, current => Merge(resource, current, obj, status));
+        var stored = _store.Update(resource.Name, ns, name, current => Admit(ctx, resource, ns, current, Merge(resource, current, obj, status)));
         stored = FinishDeletion(resource, stored);
         await WriteBytesAsync(ctx, 200, stored.Json).ConfigureAwait(false);
     }
@@ -734,9 +846,9 @@ internal sealed class ApiHandler
             }
 
             decoded["kind"] = resource.Kind;
-            decoded["apiVersion"] = "v1";
+            decoded["apiVersion"] = resource.ApiVersion;
             MergeStringData(resource, decoded);
-            return Merge(resource, current, decoded, status);
+            return Admit(ctx, resource, ns, current, Merge(resource, current, decoded, status));
         }
 
         byte[] result;
@@ -1068,18 +1180,21 @@ internal sealed class ApiHandler
                         return deleted.ToJson();
                     }
 
+                    var details = new JsonObject { ["name"] = name };
+                    if (resource.Group.Length > 0)
+                    {
+                        details["group"] = resource.Group;
+                    }
+
+                    details["kind"] = resource.Name;
+                    details["uid"] = deleted.ToJson()["metadata"]?["uid"]?.DeepClone();
                     return new JsonObject
                     {
                         ["kind"] = "Status",
                         ["apiVersion"] = "v1",
                         ["metadata"] = new JsonObject(),
                         ["status"] = "Success",
-                        ["details"] = new JsonObject
-                        {
-                            ["name"] = name,
-                            ["kind"] = resource.Name,
-                            ["uid"] = deleted.ToJson()["metadata"]?["uid"]?.DeepClone(),
-                        },
+                        ["details"] = details,
                     };
                 }
         }
@@ -1169,16 +1284,17 @@ internal sealed class ApiHandler
 
         // The real server's words (its decoder's own detail after the colon is not repeated exactly).
         var givenKind = Meta.Str(input["kind"]) is { Length: > 0 } k ? k : resource.Kind;
-        if (Meta.Str(input["apiVersion"]) is { Length: > 0 } version && version != "v1")
+        if (Meta.Str(input["apiVersion"]) is { Length: > 0 } version && version != resource.ApiVersion)
         {
             throw ApiException.BadRequest($"{givenKind} in version \"{version}\" cannot be handled as a {resource.Kind}: no kind \"{givenKind}\" is registered for version \"{version}\"");
         }
 
         if (givenKind != resource.Kind)
         {
-            throw ApiException.BadRequest(ResourceInfo.All.Any(r => r.Kind == givenKind)
-                ? $"{givenKind} in version \"v1\" cannot be handled as a {resource.Kind}: converting (v1.{givenKind}) to (core.{resource.Kind}): unknown conversion"
-                : $"{givenKind} in version \"v1\" cannot be handled as a {resource.Kind}: no kind \"{givenKind}\" is registered for version \"v1\"");
+            var internalGroup = resource.Group.Length == 0 ? "core" : resource.Group;
+            throw ApiException.BadRequest(ResourceInfo.All.Any(r => r.Kind == givenKind && r.Group == resource.Group)
+                ? $"{givenKind} in version \"v1\" cannot be handled as a {resource.Kind}: converting (v1.{givenKind}) to ({internalGroup}.{resource.Kind}): unknown conversion"
+                : $"{givenKind} in version \"v1\" cannot be handled as a {resource.Kind}: no kind \"{givenKind}\" is registered for version \"{resource.ApiVersion}\"");
         }
 
         var (obj, unknown) = resource.Decode(input);
@@ -1187,7 +1303,7 @@ internal sealed class ApiHandler
         HandleUnknown(FieldValidation(ctx), unknown, warnings);
         AddWarnings(ctx, warnings);
         obj["kind"] = resource.Kind;
-        obj["apiVersion"] = "v1";
+        obj["apiVersion"] = resource.ApiVersion;
         MergeStringData(resource, obj);
 
         return obj;

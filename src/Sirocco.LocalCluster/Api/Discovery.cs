@@ -35,13 +35,45 @@ internal static class Discovery
     {
         ["kind"] = "APIGroupList",
         ["apiVersion"] = "v1",
-        ["groups"] = new JsonArray(),
+        ["groups"] = new JsonArray([.. ResourceInfo.Groups.Select(g => (JsonNode)GroupEntry(g))]),
     };
 
-    public static JsonObject ResourceList()
+    /// <summary>One group's document (<c>/apis/&lt;group&gt;</c>).</summary>
+    public static JsonObject Group(string group)
+    {
+        var entry = GroupEntry(group);
+        entry["kind"] = "APIGroup";
+        entry["apiVersion"] = "v1";
+        return entry;
+    }
+
+    private static JsonObject GroupEntry(string group) => new()
+    {
+        ["name"] = group,
+        ["versions"] = new JsonArray(new JsonObject { ["groupVersion"] = group + "/v1", ["version"] = "v1" }),
+        ["preferredVersion"] = new JsonObject { ["groupVersion"] = group + "/v1", ["version"] = "v1" },
+    };
+
+    /// <summary>The resources of one group-version (<c>/api/v1</c> for the core group "").</summary>
+    public static JsonObject ResourceList(string group)
     {
         var resources = new JsonArray();
-        foreach (var r in ResourceInfo.All)
+        if (group == AccessReviews.Group)
+        {
+            foreach (var (name, kind) in AccessReviews.Kinds)
+            {
+                resources.Add(new JsonObject
+                {
+                    ["name"] = name,
+                    ["singularName"] = kind.ToLowerInvariant(),
+                    ["namespaced"] = name == "localsubjectaccessreviews",
+                    ["kind"] = kind,
+                    ["verbs"] = new JsonArray("create"),
+                });
+            }
+        }
+
+        foreach (var r in ResourceInfo.All.Where(r => r.Group == group))
         {
             var entry = new JsonObject
             {
@@ -69,10 +101,11 @@ internal static class Discovery
                     ["name"] = $"{r.Name}/{sub}",
                     ["singularName"] = "",
                     ["namespaced"] = r.Namespaced,
-                    ["kind"] = sub switch { "exec" => "PodExecOptions", "attach" => "PodAttachOptions", "log" => "Pod", _ => r.Kind },
+                    ["kind"] = sub switch { "exec" => "PodExecOptions", "attach" => "PodAttachOptions", "log" => "Pod", "token" => "TokenRequest", _ => r.Kind },
                     ["verbs"] = sub switch
                     {
                         "exec" or "attach" => new JsonArray("create", "get"),
+                        "token" => new JsonArray("create"),
                         "log" => new JsonArray("get"),
                         _ => new JsonArray("get", "patch", "update"),
                     },
@@ -80,46 +113,52 @@ internal static class Discovery
             }
         }
 
-        return new JsonObject
-        {
-            ["kind"] = "APIResourceList",
-            ["groupVersion"] = "v1",
-            ["resources"] = resources,
-        };
+        // As the real server: the core list names no apiVersion, a group's does.
+        return group.Length == 0
+            ? new JsonObject { ["kind"] = "APIResourceList", ["groupVersion"] = "v1", ["resources"] = resources }
+            : new JsonObject { ["kind"] = "APIResourceList", ["apiVersion"] = "v1", ["groupVersion"] = group + "/v1", ["resources"] = resources };
     }
 
     /// <summary>The OpenAPI v3 index: one group-version document.</summary>
-    public static JsonObject OpenApiIndex() => new()
+    public static JsonObject OpenApiIndex()
     {
-        ["paths"] = new JsonObject
+        var paths = new JsonObject
         {
             ["api/v1"] = new JsonObject { ["serverRelativeURL"] = "/openapi/v3/api/v1?hash=" + GitVersion },
-        },
-    };
+        };
+        foreach (var group in ResourceInfo.Groups)
+        {
+            paths[$"apis/{group}/v1"] = new JsonObject { ["serverRelativeURL"] = $"/openapi/v3/apis/{group}/v1?hash=" + GitVersion };
+        }
+
+        return new JsonObject { ["paths"] = paths };
+    }
 
     /// <summary>
-    /// A minimal OpenAPI v3 document for core/v1: the patch operation of every served kind with its
+    /// A minimal OpenAPI v3 document for one group-version: the patch operation of every served kind with its
     /// group-version-kind and the <c>fieldValidation</c> parameter, which is what kubectl reads to decide
     /// that the server validates fields itself. Schemas are not published.
     /// </summary>
-    public static JsonObject OpenApiCoreV1()
+    public static JsonObject OpenApi(string group)
     {
         var paths = new JsonObject();
-        foreach (var r in ResourceInfo.All)
+        foreach (var r in ResourceInfo.All.Where(r => r.Group == group))
         {
-            var path = r.Namespaced ? $"/api/v1/namespaces/{{namespace}}/{r.Name}/{{name}}" : $"/api/v1/{r.Name}/{{name}}";
+            var root = group.Length == 0 ? "/api/v1" : $"/apis/{group}/v1";
+            var path = r.Namespaced ? $"{root}/namespaces/{{namespace}}/{r.Name}/{{name}}" : $"{root}/{r.Name}/{{name}}";
+            var operationGroup = group.Length == 0 ? "Core" : "RbacAuthorization";
             var prefix = r.Namespaced ? "Namespaced" : "";
             paths[path] = new JsonObject
             {
                 ["patch"] = new JsonObject
                 {
-                    ["operationId"] = $"patchCoreV1{prefix}{r.Kind}",
+                    ["operationId"] = $"patch{operationGroup}V1{prefix}{r.Kind}",
                     ["parameters"] = new JsonArray(
                         new JsonObject { ["name"] = "fieldValidation", ["in"] = "query", ["schema"] = new JsonObject { ["type"] = "string" } },
                         new JsonObject { ["name"] = "dryRun", ["in"] = "query", ["schema"] = new JsonObject { ["type"] = "string" } }),
                     ["responses"] = new JsonObject { ["200"] = new JsonObject { ["description"] = "OK" } },
                     ["x-kubernetes-action"] = "patch",
-                    ["x-kubernetes-group-version-kind"] = new JsonObject { ["group"] = "", ["version"] = "v1", ["kind"] = r.Kind },
+                    ["x-kubernetes-group-version-kind"] = new JsonObject { ["group"] = group, ["version"] = "v1", ["kind"] = r.Kind },
                 },
             };
         }

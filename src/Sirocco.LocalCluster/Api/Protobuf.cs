@@ -56,6 +56,49 @@ internal static class Protobuf
         [7] = new("fieldPath", Kind.String),
     };
 
+    private static readonly Dictionary<int, Field> PolicyRule = new()
+    {
+        [1] = new("verbs", Kind.StringList),
+        [2] = new("apiGroups", Kind.StringList),
+        [3] = new("resources", Kind.StringList),
+        [4] = new("resourceNames", Kind.StringList),
+        [5] = new("nonResourceURLs", Kind.StringList),
+    };
+
+    private static readonly Dictionary<int, Field> Binding = new()
+    {
+        [1] = new("metadata", Kind.Message, ObjectMeta),
+        [2] = new("subjects", Kind.MessageList, new() { [1] = new("kind", Kind.String), [2] = new("apiGroup", Kind.String), [3] = new("name", Kind.String), [4] = new("namespace", Kind.String) }),
+        [3] = new("roleRef", Kind.Message, new() { [1] = new("apiGroup", Kind.String), [2] = new("kind", Kind.String), [3] = new("name", Kind.String) }),
+    };
+
+    /// <summary>An access review: its spec's resource or non-resource attributes, and for another user its name and groups.</summary>
+    private static Dictionary<int, Field> Review(bool otherUser)
+    {
+        var spec = new Dictionary<int, Field>
+        {
+            [1] = new("resourceAttributes", Kind.Message, new()
+            {
+                [1] = new("namespace", Kind.String),
+                [2] = new("verb", Kind.String),
+                [3] = new("group", Kind.String),
+                [4] = new("version", Kind.String),
+                [5] = new("resource", Kind.String),
+                [6] = new("subresource", Kind.String),
+                [7] = new("name", Kind.String),
+            }),
+            [2] = new("nonResourceAttributes", Kind.Message, new() { [1] = new("path", Kind.String), [2] = new("verb", Kind.String) }),
+        };
+        if (otherUser)
+        {
+            spec[3] = new("user", Kind.String);
+            spec[4] = new("groups", Kind.StringList);
+            spec[6] = new("uid", Kind.String);
+        }
+
+        return new() { [1] = new("metadata", Kind.Message, ObjectMeta), [2] = new("spec", Kind.Message, spec) };
+    }
+
     private static readonly Dictionary<string, Dictionary<int, Field>> Kinds = new(StringComparer.Ordinal)
     {
         ["Namespace"] = new()
@@ -85,6 +128,24 @@ internal static class Protobuf
             [3] = new("automountServiceAccountToken", Kind.Bool),
             [4] = new("imagePullSecrets", Kind.MessageList, new() { [1] = new("name", Kind.String) }),
         },
+        ["Role"] = new() { [1] = new("metadata", Kind.Message, ObjectMeta), [2] = new("rules", Kind.MessageList, PolicyRule) },
+        ["ClusterRole"] = new() { [1] = new("metadata", Kind.Message, ObjectMeta), [2] = new("rules", Kind.MessageList, PolicyRule) },
+        ["RoleBinding"] = Binding,
+        ["ClusterRoleBinding"] = Binding,
+        ["TokenRequest"] = new()
+        {
+            [1] = new("metadata", Kind.Message, ObjectMeta),
+            [2] = new("spec", Kind.Message, new()
+            {
+                [1] = new("audiences", Kind.StringList),
+                [3] = new("boundObjectRef", Kind.Message, new() { [1] = new("kind", Kind.String), [2] = new("apiVersion", Kind.String), [3] = new("name", Kind.String), [4] = new("uid", Kind.String) }),
+                [4] = new("expirationSeconds", Kind.Int),
+            }),
+        },
+        ["SelfSubjectAccessReview"] = Review(false),
+        ["SubjectAccessReview"] = Review(true),
+        ["LocalSubjectAccessReview"] = Review(true),
+        ["SelfSubjectRulesReview"] = new() { [1] = new("metadata", Kind.Message, ObjectMeta), [2] = new("spec", Kind.Message, new() { [1] = new("namespace", Kind.String) }) },
         ["DeleteOptions"] = new()
         {
             [1] = new("gracePeriodSeconds", Kind.Int),

@@ -13,8 +13,12 @@ internal sealed record ResourceInfo(
     string[] ShortNames,
     string[] Verbs,
     Type Model,
-    string[] Subresources)
+    string[] Subresources,
+    string Group = "")
 {
+    /// <summary>The RBAC API group.</summary>
+    public const string Rbac = "rbac.authorization.k8s.io";
+
     private static readonly string[] AllVerbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
 
     public static readonly IReadOnlyList<ResourceInfo> All =
@@ -24,9 +28,22 @@ internal sealed record ResourceInfo(
         new("pods", "Pod", true, ["po"], AllVerbs, typeof(V1Pod), ["attach", "exec", "log", "status"]),
         new("secrets", "Secret", true, [], AllVerbs, typeof(V1Secret), []),
         new("configmaps", "ConfigMap", true, ["cm"], AllVerbs, typeof(V1ConfigMap), []),
-        new("serviceaccounts", "ServiceAccount", true, ["sa"], AllVerbs, typeof(V1ServiceAccount), []),
+        new("serviceaccounts", "ServiceAccount", true, ["sa"], AllVerbs, typeof(V1ServiceAccount), ["token"]),
         new("events", "Event", true, ["ev"], AllVerbs, typeof(Corev1Event), []),
+        new("clusterrolebindings", "ClusterRoleBinding", false, [], AllVerbs, typeof(V1ClusterRoleBinding), [], Rbac),
+        new("clusterroles", "ClusterRole", false, [], AllVerbs, typeof(V1ClusterRole), [], Rbac),
+        new("rolebindings", "RoleBinding", true, [], AllVerbs, typeof(V1RoleBinding), [], Rbac),
+        new("roles", "Role", true, [], AllVerbs, typeof(V1Role), [], Rbac),
     ];
+
+    /// <summary>The groups served besides core/v1, each at version v1.</summary>
+    public static readonly IReadOnlyList<string> Groups = [Rbac, AccessReviews.Group];
+
+    /// <summary>The object's <c>apiVersion</c>: <c>v1</c> for the core group, else <c>group/v1</c>.</summary>
+    public string ApiVersion => Group.Length == 0 ? "v1" : Group + "/v1";
+
+    /// <summary>The name in messages: <c>pods</c>, <c>roles.rbac.authorization.k8s.io</c>.</summary>
+    public string QualifiedName => Group.Length == 0 ? Name : Name + "." + Group;
 
     private string Roundtrip(string json) => Model.Name switch
     {
@@ -36,10 +53,14 @@ internal sealed record ResourceInfo(
         nameof(V1Secret) => KubernetesJson.Serialize(KubernetesJson.Deserialize<V1Secret>(json)),
         nameof(V1ConfigMap) => KubernetesJson.Serialize(KubernetesJson.Deserialize<V1ConfigMap>(json)),
         nameof(V1ServiceAccount) => KubernetesJson.Serialize(KubernetesJson.Deserialize<V1ServiceAccount>(json)),
+        nameof(V1Role) => KubernetesJson.Serialize(KubernetesJson.Deserialize<V1Role>(json)),
+        nameof(V1ClusterRole) => KubernetesJson.Serialize(KubernetesJson.Deserialize<V1ClusterRole>(json)),
+        nameof(V1RoleBinding) => KubernetesJson.Serialize(KubernetesJson.Deserialize<V1RoleBinding>(json)),
+        nameof(V1ClusterRoleBinding) => KubernetesJson.Serialize(KubernetesJson.Deserialize<V1ClusterRoleBinding>(json)),
         _ => KubernetesJson.Serialize(KubernetesJson.Deserialize<Corev1Event>(json)),
     };
 
-    public static ResourceInfo? Find(string name) => All.FirstOrDefault(r => r.Name == name);
+    public static ResourceInfo? Find(string group, string name) => All.FirstOrDefault(r => r.Group == group && r.Name == name);
 
     public string SingularName => Kind.ToLowerInvariant();
 

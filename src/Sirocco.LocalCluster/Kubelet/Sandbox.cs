@@ -165,7 +165,7 @@ internal static class Sandbox
     {
         try
         {
-            return Prepare(store, pod, volume, dir, cluster.Token);
+            return Prepare(store, pod, volume, dir, projection => PodToken(cluster, pod, projection));
         }
         catch (ConfigMissingException e)
         {
@@ -174,7 +174,23 @@ internal static class Sandbox
         }
     }
 
-    private static (string Source, bool ReadOnly) Prepare(ObjectStore store, V1Pod pod, V1Volume volume, string dir, string clusterToken)
+    /// <summary>
+    /// The token of a projected <c>serviceAccountToken</c>: the pod's service account's, bound to the pod (it stops
+    /// working when the pod is gone). Valid for a year at least: this kubelet does not refresh tokens, and the real
+    /// server also extends the default <c>kube-api-access</c> token to a year.
+    /// </summary>
+    private static string PodToken(ClusterContext cluster, V1Pod pod, V1ServiceAccountTokenProjection projection)
+    {
+        var ns = pod.Metadata.NamespaceProperty;
+        var account = string.IsNullOrEmpty(pod.Spec.ServiceAccountName) ? "default" : pod.Spec.ServiceAccountName;
+        var stored = cluster.Store.Get("serviceaccounts", ns, account)
+            ?? throw new ConfigMissingException($"serviceaccount \"{account}\" not found");
+        var audiences = string.IsNullOrEmpty(projection.Audience) ? new[] { Auth.ServiceAccountTokens.Issuer } : [projection.Audience];
+        var seconds = Math.Max(projection.ExpirationSeconds ?? 3600, (long)TimeSpan.FromDays(365).TotalSeconds);
+        return cluster.Tokens.Issue(ns, account, Meta.Get(stored.ToJson(), "uid") ?? "", audiences, seconds, pod.Metadata.Name, pod.Metadata.Uid).Token;
+    }
+
+    private static (string Source, bool ReadOnly) Prepare(ObjectStore store, V1Pod pod, V1Volume volume, string dir, Func<V1ServiceAccountTokenProjection, string> issueToken)
     {
         var ns = pod.Metadata.NamespaceProperty;
         if (volume.EmptyDir is not null)
@@ -262,7 +278,7 @@ internal static class Sandbox
 
                 if (source.ServiceAccountToken is { } token)
                 {
-                    WriteFile(dir, token.Path, Encoding.UTF8.GetBytes(clusterToken), mode);
+                    WriteFile(dir, token.Path, Encoding.UTF8.GetBytes(issueToken(token)), mode);
                 }
             }
 
