@@ -91,7 +91,8 @@ internal static class RbacAdmission
 
             if (current is not null && !JsonNode.DeepEquals(current["roleRef"], obj["roleRef"]))
             {
-                var was = current["roleRef"];
+                // The real server quotes the roleRef asked for.
+                var was = obj["roleRef"];
                 causes.Add(new("FieldValueInvalid", "roleRef",
                     $"Invalid value: rbac.RoleRef{{APIGroup:\"{Meta.Str(was?["apiGroup"])}\", Kind:\"{Meta.Str(was?["kind"])}\", Name:\"{Meta.Str(was?["name"])}\"}}: cannot change roleRef"));
             }
@@ -100,7 +101,7 @@ internal static class RbacAdmission
         if (causes.Count > 0)
         {
             var e = ApiException.Invalid($"{resource.Kind}.{ResourceInfo.Rbac}", Meta.Get(obj, "name") ?? "", causes);
-            throw new ApiException(422, "Invalid", e.Message, Meta.Get(obj, "name"), resource.Name, causes) { Group = ResourceInfo.Rbac };
+            throw new ApiException(422, "Invalid", e.Message, Meta.Get(obj, "name"), resource.Kind, causes) { Group = ResourceInfo.Rbac };
         }
     }
 

@@ -36,6 +36,9 @@ public sealed record Req(string Method, string Path, string? Body = null, string
     /// Status): the suffix is not compared.</summary>
     public string? GeneratedPrefix { get; init; }
 
+    /// <summary>Sent with a token of this service account of the case's namespace (from a TokenRequest), not the admin's.</summary>
+    public string? As { get; init; }
+
     public static Req Get(string path) => new("GET", path);
 
     public static Req Post(string path, string body) => new("POST", path, body);

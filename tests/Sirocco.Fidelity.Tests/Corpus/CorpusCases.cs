@@ -25,6 +25,7 @@ public static partial class CorpusCases
         all.AddRange(PodUpdates());
         all.AddRange(Probes());
         all.AddRange(QueryParameters());
+        all.AddRange(Rbac());
         for (var i = 0; i < all.Count; i++)
         {
             all[i].Namespace = all[i].Isolated ? $"f{i:000}-{run}" : $"fshared-{run}";

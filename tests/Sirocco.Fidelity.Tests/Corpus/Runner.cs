@@ -97,6 +97,11 @@ public static class Runner
             }
 
             request.Headers.Accept.ParseAdd("application/json");
+            if (r.As is { } account)
+            {
+                request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", await TokenAsync(endpoint, ns, account));
+            }
+
             using var response = await endpoint.Http.SendAsync(request);
             var text = await response.Content.ReadAsStringAsync();
             var answer = new Answer((int)response.StatusCode, Parse(text), text);
@@ -107,6 +112,16 @@ public static class Runner
 
             await Task.Delay(100);
         }
+    }
+
+    /// <summary>A token of a service account, asked of the cluster with the admin's credentials.</summary>
+    private static async Task<string> TokenAsync(Endpoint endpoint, string ns, string account)
+    {
+        using var content = new StringContent("""{"apiVersion":"authentication.k8s.io/v1","kind":"TokenRequest","spec":{}}""", Encoding.UTF8, "application/json");
+        using var response = await endpoint.Http.PostAsync($"/api/v1/namespaces/{ns}/serviceaccounts/{account}/token", content);
+        var text = await response.Content.ReadAsStringAsync();
+        return JsonNode.Parse(text)?["status"]?["token"]?.GetValue<string>()
+            ?? throw new InvalidOperationException($"{endpoint.Name}: no token for {ns}/{account}: {(int)response.StatusCode} {text}");
     }
 
     private static async Task<Answer> WatchAsync(Endpoint endpoint, string path, int count)
