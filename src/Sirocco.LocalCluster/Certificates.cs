@@ -5,7 +5,7 @@ using System.Security.Cryptography.X509Certificates;
 namespace Sirocco.LocalCluster;
 
 /// <summary>
-/// The cluster's self-signed CA and the API server's certificate for 127.0.0.1, made once and kept
+/// The cluster's self-signed CA and the API server's certificate for 127.0.0.1 and the pods' gateway 10.0.2.2, made once and kept
 /// in the state directory so a kubeconfig stays valid across restarts.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
@@ -19,7 +19,7 @@ internal static class Certificates
         if (File.Exists(caCrt) && File.Exists(serverCrt) && File.Exists(serverKey))
         {
             var loaded = X509Certificate2.CreateFromPemFile(serverCrt, serverKey);
-            if (loaded.NotAfter > now.UtcDateTime.AddDays(1))
+            if (loaded.NotAfter > now.UtcDateTime.AddDays(1) && NamesPodGateway(loaded))
             {
                 return (Exportable(loaded), File.ReadAllText(caCrt));
             }
@@ -36,6 +36,7 @@ internal static class Certificates
         var request = new CertificateRequest("CN=sirocco-local-apiserver", key, HashAlgorithmName.SHA256);
         var san = new SubjectAlternativeNameBuilder();
         san.AddIpAddress(IPAddress.Loopback);
+        san.AddIpAddress(IPAddress.Parse(Kubelet.PodNetwork.Gateway));
         san.AddDnsName("localhost");
         san.AddDnsName("kubernetes");
         san.AddDnsName("kubernetes.default");
@@ -56,6 +57,10 @@ internal static class Certificates
         WritePrivate(serverKey, key.ExportPkcs8PrivateKeyPem() + "\n");
         return (Exportable(server), caPem);
     }
+
+    /// <summary>Whether a certificate made before pods had networks of their own also names their gateway address.</summary>
+    private static bool NamesPodGateway(X509Certificate2 certificate) =>
+        certificate.Extensions.OfType<X509SubjectAlternativeNameExtension>().Any(e => e.EnumerateIPAddresses().Any(a => a.ToString() == Kubelet.PodNetwork.Gateway));
 
     /// <summary>A copy Kestrel can use on every platform (a PKCS#12 round trip gives the key a stable handle).</summary>
     private static X509Certificate2 Exportable(X509Certificate2 cert)

@@ -47,6 +47,13 @@ public sealed class LocalClusterOptions
     /// </summary>
     public int PodPidsLimit { get; init; } = 4096;
 
+    /// <summary>
+    /// Gives each pod (except <c>hostNetwork</c> ones) a network namespace of its own, reached through slirp4netns:
+    /// the host and the API server are at 10.0.2.2 from inside. Needs root and slirp4netns; without them, or when
+    /// false, pods share the host's network.
+    /// </summary>
+    public bool IsolatePodNetwork { get; init; } = true;
+
     /// <summary>How often a watch that asked for bookmarks receives one.</summary>
     public TimeSpan BookmarkInterval { get; init; } = TimeSpan.FromSeconds(5);
 

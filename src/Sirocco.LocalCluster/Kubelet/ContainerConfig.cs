@@ -41,7 +41,7 @@ internal static class ContainerConfig
     /// In an image, its Env comes after the defaults and before Kubernetes' service variables and the container's env;
     /// <paramref name="home"/> is the image user's home folder.
     /// </remarks>
-    public static List<KeyValuePair<string, string>> Environment(ObjectStore store, V1Pod pod, V1Container container, ClusterContext cluster, IReadOnlyList<string>? imageEnv = null, string? home = null)
+    public static List<KeyValuePair<string, string>> Environment(ObjectStore store, V1Pod pod, V1Container container, ClusterContext cluster, IReadOnlyList<string>? imageEnv = null, string? home = null, string apiHost = "127.0.0.1")
     {
         var ns = pod.Metadata.NamespaceProperty;
         var env = new List<KeyValuePair<string, string>>();
@@ -70,14 +70,14 @@ internal static class ContainerConfig
         }
 
         var port = cluster.Port.ToString(CultureInfo.InvariantCulture);
-        Set("KUBERNETES_SERVICE_HOST", "127.0.0.1");
+        Set("KUBERNETES_SERVICE_HOST", apiHost);
         Set("KUBERNETES_SERVICE_PORT", port);
         Set("KUBERNETES_SERVICE_PORT_HTTPS", port);
-        Set("KUBERNETES_PORT", $"tcp://127.0.0.1:{port}");
-        Set("KUBERNETES_PORT_443_TCP", $"tcp://127.0.0.1:{port}");
+        Set("KUBERNETES_PORT", $"tcp://{apiHost}:{port}");
+        Set("KUBERNETES_PORT_443_TCP", $"tcp://{apiHost}:{port}");
         Set("KUBERNETES_PORT_443_TCP_PROTO", "tcp");
         Set("KUBERNETES_PORT_443_TCP_PORT", port);
-        Set("KUBERNETES_PORT_443_TCP_ADDR", "127.0.0.1");
+        Set("KUBERNETES_PORT_443_TCP_ADDR", apiHost);
 
         // The host's perl stands in for perl images. Debian's perl 5.36 (bignum 0.66) dies in `perl -Mbignum=bpi -e
         // 'print bpi(2000)'`, which the seed's ex-all-configs runs and the perl:5.34 image handles; a shim fixes bpi.

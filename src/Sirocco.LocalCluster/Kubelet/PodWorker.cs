@@ -30,6 +30,7 @@ internal sealed partial class PodWorker
     private readonly Lock _gate = new();
     private readonly Dictionary<string, (string Status, string Time)> _transitions = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string Source, bool ReadOnly)> _volumes = new(StringComparer.Ordinal);
+    private PodNetwork? _network;
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private DateTimeOffset _startTime;
     private bool _sandboxReady;
@@ -149,6 +150,19 @@ internal sealed partial class PodWorker
                 await WaitForChangeAsync(wake, token).ConfigureAwait(true);
             }
 
+            if (_pod.Spec.HostNetwork != true && PodNetwork.Supported(_cluster.Options))
+            {
+                try
+                {
+                    _network = await PodNetwork.CreateAsync(Directory, _runtime.Launcher, token).ConfigureAwait(true);
+                }
+                catch (IOException e)
+                {
+                    Record("Warning", "FailedCreatePodSandBox", "Failed to create pod sandbox: " + e.Message, null);
+                    throw;
+                }
+            }
+
             _sandboxReady = true;
             PublishStatus();
             _ = WatchEphemeralStorageAsync(token); // once the volumes it measures are known
@@ -188,6 +202,11 @@ internal sealed partial class PodWorker
             }
 
             _runtime.Pids?.RemovePod(Uid);
+            if (_network is not null)
+            {
+                await _network.DisposeAsync().ConfigureAwait(true);
+            }
+
             _runtime.PodFinished(this);
         }
     }
@@ -260,7 +279,7 @@ internal sealed partial class PodWorker
                     (user.Uid, user.Gid, home) = ImageSandbox.User(_pod, c.Spec, config!, rootFs);
                 }
 
-                env = ContainerConfig.Environment(_cluster.Store, _pod, c.Spec, _cluster, config?.Env, rootFs is null ? null : home ?? "/");
+                env = ContainerConfig.Environment(_cluster.Store, _pod, c.Spec, _cluster, config?.Env, rootFs is null ? null : home ?? "/", _network is null ? "127.0.0.1" : PodNetwork.Gateway);
                 break;
             }
             catch (ConfigMissingException e)
@@ -383,6 +402,11 @@ internal sealed partial class PodWorker
         else
         {
             launch = [_cluster.Options.BubblewrapPath, .. Sandbox.Arguments(_pod, c.Spec, _volumes, Path.Combine(runDir, "tmp"), terminationLog), "/bin/sh", "-c", "exec \"$0\" \"$@\" 2>&1", .. argv];
+        }
+
+        if (_network is not null)
+        {
+            launch = [.. _network.Enter, .. launch];
         }
 
         var cgroupId = c.ContainerId["bwrap://".Length..][..24];
@@ -914,8 +938,9 @@ internal sealed partial class PodWorker
 
         status["hostIP"] = "127.0.0.1";
         status["hostIPs"] = new JsonArray(new JsonObject { ["ip"] = "127.0.0.1" });
-        status["podIP"] = "127.0.0.1";
-        status["podIPs"] = new JsonArray(new JsonObject { ["ip"] = "127.0.0.1" });
+        var podIp = _network is null ? "127.0.0.1" : PodNetwork.PodAddress;
+        status["podIP"] = podIp;
+        status["podIPs"] = new JsonArray(new JsonObject { ["ip"] = podIp });
         status["startTime"] = Time.Seconds(_startTime);
         if (_init.Count > 0)
         {

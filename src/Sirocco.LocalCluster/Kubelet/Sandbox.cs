@@ -126,7 +126,8 @@ internal static class Sandbox
             args.AddRange(["-S", user.Uid.ToString(System.Globalization.CultureInfo.InvariantCulture), "-G", user.Gid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         }
 
-        args.AddRange(["-m", "-p", "-u", "-i", "-r", "-w", "--"]);
+        // -n: the pod's own network namespace (or the host's, for a pod that shares it).
+        args.AddRange(["-m", "-p", "-u", "-i", "-n", "-r", "-w", "--"]);
         if (userNamespace && imageUser is null)
         {
             args.AddRange([SetprivPath, "--bounding-set", "-all", "--inh-caps", "-all", "--ambient-caps", "-all", "--"]);
