@@ -13,6 +13,8 @@ root=$(pwd)
 # Debian packages the tests use (real parts, not mocks). Installed only when missing.
 need=()
 command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
+# A network namespace per pod on the local cluster (user-mode networking to the host and the API server).
+command -v slirp4netns >/dev/null 2>&1 || need+=(slirp4netns)
 command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
 # PostgreSQL for the metadata store's tests (tests/Sirocco.Testing starts its own server from these binaries).
 command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)

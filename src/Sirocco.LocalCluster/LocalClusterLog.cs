@@ -23,6 +23,9 @@ internal static partial class LocalClusterLog
     [LoggerMessage(4, LogLevel.Error, "The kubelet failed to run pod {Namespace}/{Name}")]
     public static partial void PodFault(ILogger logger, Exception error, string @namespace, string name);
 
+    [LoggerMessage(6, LogLevel.Warning, "Pods share the host's network: {Why}")]
+    public static partial void SharedNetwork(ILogger logger, string why);
+
     [LoggerMessage(5, LogLevel.Error, "The kubelet could not handle a change of pod {Key}")]
     public static partial void EventFault(ILogger logger, Exception error, string key);
 }

@@ -128,6 +128,7 @@ internal static class ServeCommands
                 RegistryCertificateAuthorityFile = ctx.Config.Get("local_cluster", "registry_ca_file", null) is { Length: > 0 } ca ? ca : null,
                 RegistryTimeout = TimeSpan.FromSeconds(Math.Max(1, ctx.Config.GetInt("local_cluster", "registry_timeout"))),
                 PodPidsLimit = PodPidsLimit(ctx.Config.GetInt("local_cluster", "pod_pids_limit")),
+                IsolatePodNetwork = ctx.Config.GetBool("local_cluster", "isolate_pod_network"),
                 LoggerFactory = ctx.Logging,
             },
             ct);

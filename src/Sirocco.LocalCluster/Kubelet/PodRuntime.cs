@@ -84,6 +84,13 @@ internal sealed partial class PodRuntime : IAsyncDisposable
             first?.WaitForExit(5000);
         }
 
+        if (_cluster.Options.IsolatePodNetwork && !PodNetwork.Supported(_cluster.Options))
+        {
+            LocalClusterLog.SharedNetwork(_cluster.KubeletLog, Environment.IsPrivilegedProcess
+                ? "slirp4netns is not installed (apt-get install slirp4netns gives each pod a network namespace of its own)"
+                : "a network namespace per pod needs the cluster to run as root");
+        }
+
         Launcher = new ProcessLauncher(Cpu, Pids);
         Scheduler = new DedicatedThreads("kubelet", 2);
         _cpu = Environment.ProcessorCount;
