@@ -40,7 +40,9 @@ if (args is ["serve", var home])
     meters.Start();
     // BENCH_POD_PIDS_LIMIT=0 turns the per-pod pids group off (for a side-by-side with the default).
     var pidsLimit = Environment.GetEnvironmentVariable("BENCH_POD_PIDS_LIMIT") is { } text ? int.Parse(text, CultureInfo.InvariantCulture) : new LocalClusterOptions { HomeDirectory = home }.PodPidsLimit;
-    await using var cluster = await LocalCluster.StartAsync(new LocalClusterOptions { HomeDirectory = home, PodPidsLimit = pidsLimit });
+    // BENCH_POD_NETWORK=isolated|slirp4netns|host picks the pods' network (isolated by default).
+    var podNetwork = Enum.Parse<LocalClusterPodNetwork>(Environment.GetEnvironmentVariable("BENCH_POD_NETWORK") ?? "isolated", ignoreCase: true);
+    await using var cluster = await LocalCluster.StartAsync(new LocalClusterOptions { HomeDirectory = home, PodPidsLimit = pidsLimit, PodNetwork = podNetwork });
     Console.WriteLine($"ready {cluster.KubeconfigPath}");
     var stop = new TaskCompletionSource();
     Console.CancelKeyPress += (_, e) =>

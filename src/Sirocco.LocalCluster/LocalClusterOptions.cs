@@ -48,11 +48,11 @@ public sealed class LocalClusterOptions
     public int PodPidsLimit { get; init; } = 4096;
 
     /// <summary>
-    /// Gives each pod (except <c>hostNetwork</c> ones) a network namespace of its own, reached through slirp4netns:
-    /// the host and the API server are at 10.0.2.2 from inside. Needs root and slirp4netns; without them, or when
-    /// false, pods share the host's network.
+    /// The network of pods that do not ask for <c>hostNetwork</c>: by default (<see cref="LocalClusterPodNetwork.Isolated"/>)
+    /// a network namespace per pod whose ways out are the API server at 127.0.0.1 and an HTTP(S) proxy. Needs root;
+    /// without it pods share the host's network.
     /// </summary>
-    public bool IsolatePodNetwork { get; init; } = true;
+    public LocalClusterPodNetwork PodNetwork { get; init; } = LocalClusterPodNetwork.Isolated;
 
     /// <summary>How often a watch that asked for bookmarks receives one.</summary>
     public TimeSpan BookmarkInterval { get; init; } = TimeSpan.FromSeconds(5);
@@ -93,6 +93,27 @@ public sealed class LocalClusterOptions
     /// fails.
     /// </summary>
     public TimeSpan RegistryTimeout { get; init; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>The network a pod gets on the local cluster (<c>hostNetwork</c> pods always share the host's).</summary>
+public enum LocalClusterPodNetwork
+{
+    /// <summary>
+    /// A network namespace of its own, served by the cluster's process with no process per pod: its own loopback, the
+    /// API server at 127.0.0.1 on the API server's port, and an HTTP proxy for HTTP and HTTPS (and any TCP through
+    /// CONNECT) that <c>HTTP_PROXY</c>, <c>HTTPS_PROXY</c> and <c>NO_PROXY</c> name.
+    /// </summary>
+    Isolated,
+
+    /// <summary>
+    /// A network namespace of its own with full user-mode IP networking by slirp4netns (TCP, UDP and DNS to anywhere the
+    /// host reaches; the host and the API server at 10.0.2.2): a process per pod, about four times the cost of a pod's
+    /// start on a small machine.
+    /// </summary>
+    Slirp4netns,
+
+    /// <summary>The host's network, shared by every pod, as a plain host process has.</summary>
+    Host,
 }
 
 /// <summary>How the local cluster runs a container's image.</summary>

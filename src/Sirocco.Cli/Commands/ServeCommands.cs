@@ -128,7 +128,7 @@ internal static class ServeCommands
                 RegistryCertificateAuthorityFile = ctx.Config.Get("local_cluster", "registry_ca_file", null) is { Length: > 0 } ca ? ca : null,
                 RegistryTimeout = TimeSpan.FromSeconds(Math.Max(1, ctx.Config.GetInt("local_cluster", "registry_timeout"))),
                 PodPidsLimit = PodPidsLimit(ctx.Config.GetInt("local_cluster", "pod_pids_limit")),
-                IsolatePodNetwork = ctx.Config.GetBool("local_cluster", "isolate_pod_network"),
+                PodNetwork = PodNetwork(ctx.Config.Get("local_cluster", "pod_network")),
                 LoggerFactory = ctx.Logging,
             },
             ct);
@@ -137,6 +137,14 @@ internal static class ServeCommands
     private static int PodPidsLimit(int value) => value >= 0
         ? value
         : throw new SiroccoException($"[local_cluster/pod_pids_limit] must be 0 (no limit) or a positive number of processes, got {value}");
+
+    private static LocalClusterPodNetwork PodNetwork(string value) => value.Trim().ToLowerInvariant() switch
+    {
+        "isolated" => LocalClusterPodNetwork.Isolated,
+        "slirp4netns" => LocalClusterPodNetwork.Slirp4netns,
+        "host" => LocalClusterPodNetwork.Host,
+        _ => throw new SiroccoException($"[local_cluster] pod_network: expected isolated, slirp4netns or host, got '{value}'"),
+    };
 
     private static LocalClusterImageMode ImageMode(string value) => value.Trim().ToLowerInvariant() switch
     {

@@ -121,7 +121,7 @@ internal static class ConfigDefaults
                 ["registry_ca_file"] = string.Empty,
                 ["registry_timeout"] = "30",
                 ["pod_pids_limit"] = "4096",
-                ["isolate_pod_network"] = "True",
+                ["pod_network"] = "isolated",
             },
         };
 }

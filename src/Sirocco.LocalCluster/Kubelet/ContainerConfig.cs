@@ -41,7 +41,7 @@ internal static class ContainerConfig
     /// In an image, its Env comes after the defaults and before Kubernetes' service variables and the container's env;
     /// <paramref name="home"/> is the image user's home folder.
     /// </remarks>
-    public static List<KeyValuePair<string, string>> Environment(ObjectStore store, V1Pod pod, V1Container container, ClusterContext cluster, IReadOnlyList<string>? imageEnv = null, string? home = null, string apiHost = "127.0.0.1")
+    public static List<KeyValuePair<string, string>> Environment(ObjectStore store, V1Pod pod, V1Container container, ClusterContext cluster, IReadOnlyList<string>? imageEnv = null, string? home = null, string apiHost = "127.0.0.1", IReadOnlyList<KeyValuePair<string, string>>? network = null)
     {
         var ns = pod.Metadata.NamespaceProperty;
         var env = new List<KeyValuePair<string, string>>();
@@ -78,6 +78,10 @@ internal static class ContainerConfig
         Set("KUBERNETES_PORT_443_TCP_PROTO", "tcp");
         Set("KUBERNETES_PORT_443_TCP_PORT", port);
         Set("KUBERNETES_PORT_443_TCP_ADDR", apiHost);
+        foreach (var (name, value) in network ?? [])
+        {
+            Set(name, value); // the pod's proxy; the container's own env, set below, wins
+        }
 
         // The host's perl stands in for perl images. Debian's perl 5.36 (bignum 0.66) dies in `perl -Mbignum=bpi -e
         // 'print bpi(2000)'`, which the seed's ex-all-configs runs and the perl:5.34 image handles; a shim fixes bpi.

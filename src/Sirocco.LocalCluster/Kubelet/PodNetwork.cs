@@ -5,116 +5,97 @@ using System.Runtime.InteropServices;
 namespace Sirocco.LocalCluster.Kubelet;
 
 /// <summary>
-/// A pod's own network namespace, shared by its containers (as the pause container's is on a real node): loopback of
-/// its own, and user-mode networking by slirp4netns, whose gateway <see cref="Gateway"/> reaches the host (its
-/// loopback included, so the API server at 10.0.2.2:port, which <c>KUBERNETES_SERVICE_HOST</c> names). A pod cannot
-/// bind the host's ports, see the host's or other pods' listening sockets or abstract Unix sockets, and two pods may
-/// listen on the same port. Made only when the cluster runs as root and slirp4netns is installed; otherwise pods share
-/// the host's network, as before (<see cref="LocalClusterOptions.IsolatePodNetwork"/>).
+/// A pod's own network namespace, shared by its containers (as the pause container's is on a real node), made by a
+/// launcher thread with no process (<see cref="NetworkNamespace"/>). A pod cannot bind the host's ports or see the
+/// host's or other pods' listening sockets and abstract Unix sockets, and two pods may listen on the same port. Its ways
+/// out depend on <see cref="LocalClusterPodNetwork"/>: <see cref="PodEgress"/> (the API server at 127.0.0.1 and an HTTP
+/// proxy) or slirp4netns (IP networking, the host at <see cref="Gateway"/>). Made only when the cluster runs as root;
+/// otherwise pods share the host's network.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 internal sealed partial class PodNetwork : IAsyncDisposable
 {
-    /// <summary>The host, as seen from a pod: slirp4netns' fixed gateway address.</summary>
+    /// <summary>The host, as seen from a pod on slirp4netns: its fixed gateway address.</summary>
     public const string Gateway = "10.0.2.2";
 
-    /// <summary>The pod's own address on its user-mode network.</summary>
-    public const string PodAddress = "10.0.2.100";
-
     private const string SlirpPath = "/usr/bin/slirp4netns";
-    private const string UnsharePath = "/usr/bin/unshare";
-    private const string NsenterPath = "/usr/bin/nsenter";
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(15);
 
-    private readonly string _path;
-    private readonly Process _slirp;
+    private readonly int _fd;
+    private readonly PodEgress? _egress;
+    private Process? _slirp;
 
-    private PodNetwork(string path, Process slirp)
+    private PodNetwork(int fd, PodEgress? egress)
     {
-        _path = path;
-        _slirp = slirp;
+        _fd = fd;
+        _egress = egress;
     }
 
-    /// <summary>Whether pods get namespaces of their own here: root, slirp4netns, unshare and nsenter.</summary>
-    public static bool Supported(LocalClusterOptions options) =>
-        options.IsolatePodNetwork && Environment.IsPrivilegedProcess && File.Exists(SlirpPath) && File.Exists(UnsharePath) && File.Exists(NsenterPath);
+    /// <summary>The namespace's descriptor, which a launcher thread enters to start a container in it.</summary>
+    public int Descriptor => _fd;
 
-    /// <summary>The prefix that starts a command inside this namespace (nsenter execs it: same pid).</summary>
-    public IReadOnlyList<string> Enter => [NsenterPath, "--net=" + _path, "--"];
+    /// <summary>The host's name for the API server inside the pod (<c>KUBERNETES_SERVICE_HOST</c>).</summary>
+    public string ApiHost => _slirp is null ? "127.0.0.1" : Gateway;
 
-    /// <summary>Makes the namespace (kept by a bind mount on a file in the pod's folder) and waits until slirp4netns serves it.</summary>
-    public static async Task<PodNetwork> CreateAsync(string podDirectory, ProcessLauncher launcher, CancellationToken token)
+    /// <summary>The pod's address (<c>status.podIP</c>).</summary>
+    public string PodAddress => _slirp is null ? "127.0.0.1" : "10.0.2.100";
+
+    /// <summary>The variables that point HTTP clients at the pod's proxy (none on slirp4netns, which routes).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> ProxyEnvironment
     {
-        var path = Path.Combine(podDirectory, "netns");
-        await File.WriteAllBytesAsync(path, [], token).ConfigureAwait(false);
-        using (var unshare = await launcher.StartAsync(new ProcessStartInfo(UnsharePath, ["--net=" + path, "true"]) { UseShellExecute = false, RedirectStandardError = true }).ConfigureAwait(false))
+        get
         {
-            var error = await unshare.StandardError.ReadToEndAsync(token).ConfigureAwait(false);
-            await unshare.WaitForExitAsync(token).ConfigureAwait(false);
-            if (unshare.ExitCode != 0)
+            if (_egress is null)
             {
-                throw new IOException($"could not make the pod's network namespace at {path}: unshare exited with {unshare.ExitCode}: {error.Trim()}");
-            }
-        }
-
-        // slirp4netns writes one byte to the ready descriptor once the namespace is configured. A socket pair, so the
-        // wait is asynchronous; only slirp4netns' end is inheritable, and only until it has started.
-        var fds = new int[2];
-        if (SocketPair(AfUnix, SockStream | SockCloexec, 0, fds) != 0)
-        {
-            Release(path);
-            throw new IOException($"socketpair failed: errno {Marshal.GetLastPInvokeError()}");
-        }
-
-        using var ready = new Socket(new SafeSocketHandle((IntPtr)fds[0], ownsHandle: true));
-        Process slirp;
-        try
-        {
-            if (Fcntl(fds[1], FSetFd, 0) != 0)
-            {
-                throw new IOException($"fcntl failed: errno {Marshal.GetLastPInvokeError()}");
+                return [];
             }
 
-            slirp = await launcher.StartAsync(new ProcessStartInfo(SlirpPath,
-                ["--configure", "--mtu=65520", $"--ready-fd={fds[1]}", "--netns-type=path", path, "tap0"])
-            {
-                UseShellExecute = false,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            }).ConfigureAwait(false);
+            var proxy = $"http://127.0.0.1:{_egress.ProxyPort.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+            const string direct = "localhost,127.0.0.1,::1";
+            return [new("HTTP_PROXY", proxy), new("HTTPS_PROXY", proxy), new("http_proxy", proxy), new("https_proxy", proxy), new("NO_PROXY", direct), new("no_proxy", direct)];
         }
-        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
-        {
-            Release(path);
-            throw;
-        }
-        finally
-        {
-            _ = Close(fds[1]);
-        }
+    }
 
-        var output = slirp.StandardOutput.ReadToEndAsync(CancellationToken.None);
-        var errors = slirp.StandardError.ReadToEndAsync(CancellationToken.None);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
-        timeout.CancelAfter(ReadyTimeout);
-        var network = new PodNetwork(path, slirp);
-        try
+    /// <summary>Whether pods get namespaces of their own here, and if not, why.</summary>
+    public static string? Unsupported(LocalClusterOptions options) =>
+        options.PodNetwork == LocalClusterPodNetwork.Host ? null
+        : !Environment.IsPrivilegedProcess ? "a network namespace per pod needs the cluster to run as root"
+        : options.PodNetwork == LocalClusterPodNetwork.Slirp4netns && !File.Exists(SlirpPath) ? "slirp4netns is not installed (apt-get install slirp4netns, or [local_cluster] pod_network = isolated)"
+        : null;
+
+    /// <summary>Whether pods get namespaces of their own here.</summary>
+    public static bool Supported(LocalClusterOptions options) => options.PodNetwork != LocalClusterPodNetwork.Host && Unsupported(options) is null;
+
+    /// <summary>Makes the namespace on a launcher thread and its ways out; with slirp4netns, waits until it serves the namespace.</summary>
+    public static async Task<PodNetwork> CreateAsync(LocalClusterOptions options, int apiPort, ProcessLauncher launcher, CancellationToken token)
+    {
+        var slirp = options.PodNetwork == LocalClusterPodNetwork.Slirp4netns;
+        var network = await launcher.RunAsync(() =>
         {
-            var buffer = new byte[1];
-            int read;
+            var fd = NetworkNamespace.Create();
             try
             {
-                read = await ready.ReceiveAsync(buffer, SocketFlags.None, timeout.Token).ConfigureAwait(false);
+                return new PodNetwork(fd, slirp ? null : PodEgress.Listen(apiPort));
             }
-            catch (OperationCanceledException) when (!token.IsCancellationRequested)
+            catch
             {
-                throw new IOException($"slirp4netns did not make the pod's network ready in {ReadyTimeout.TotalSeconds} s");
+                NetworkNamespace.Release(fd);
+                throw;
             }
-
-            if (read != 1)
+            finally
             {
-                await slirp.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
-                throw new IOException($"slirp4netns ended before the pod's network was ready (exit code {slirp.ExitCode}): {(await output + await errors).Trim()}");
+                NetworkNamespace.Leave();
+            }
+        }).ConfigureAwait(false);
+        try
+        {
+            if (slirp)
+            {
+                await network.StartSlirpAsync(launcher, token).ConfigureAwait(false);
+            }
+            else
+            {
+                network._egress!.Start();
             }
 
             return network;
@@ -126,40 +107,86 @@ internal sealed partial class PodNetwork : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
+    private async Task StartSlirpAsync(ProcessLauncher launcher, CancellationToken token)
     {
-        if (!_slirp.HasExited)
+        // slirp4netns writes one byte to the ready descriptor once the namespace is configured. A socket pair, so the
+        // wait is asynchronous; only slirp4netns' end is inheritable, and only until it has started.
+        var fds = new int[2];
+        if (SocketPair(AfUnix, SockStream | SockCloexec, 0, fds) != 0)
         {
-            Native.Signal(_slirp.Id, Native.SigTerm);
-            try
-            {
-                await _slirp.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-                Native.Signal(_slirp.Id, Native.SigKill);
-            }
+            throw new IOException($"socketpair failed: errno {Marshal.GetLastPInvokeError()}");
         }
 
-        _slirp.Dispose();
-        Release(_path);
-    }
-
-    /// <summary>Drops the bind mount that keeps the namespace (it goes with its last process) and the file.</summary>
-    private static void Release(string path)
-    {
-        _ = Unmount(path, MntDetach);
+        using var ready = new Socket(new SafeSocketHandle((IntPtr)fds[0], ownsHandle: true));
         try
         {
-            File.Delete(path);
+            if (Fcntl(fds[1], FSetFd, 0) != 0)
+            {
+                throw new IOException($"fcntl failed: errno {Marshal.GetLastPInvokeError()}");
+            }
+
+            _slirp = await launcher.StartAsync(new ProcessStartInfo(SlirpPath,
+                ["--configure", "--mtu=65520", $"--ready-fd={fds[1]}", "--netns-type=path", NetworkNamespace.PathOf(_fd), "tap0"])
+            {
+                UseShellExecute = false,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            }).ConfigureAwait(false);
         }
-        catch (IOException)
+        finally
         {
-            // Still mounted (a process entering it): the pod's folder goes later.
+            _ = Close(fds[1]);
+        }
+
+        var output = _slirp.StandardOutput.ReadToEndAsync(CancellationToken.None);
+        var errors = _slirp.StandardError.ReadToEndAsync(CancellationToken.None);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
+        timeout.CancelAfter(ReadyTimeout);
+        var buffer = new byte[1];
+        int read;
+        try
+        {
+            read = await ready.ReceiveAsync(buffer, SocketFlags.None, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!token.IsCancellationRequested)
+        {
+            throw new IOException($"slirp4netns did not make the pod's network ready in {ReadyTimeout.TotalSeconds} s");
+        }
+
+        if (read != 1)
+        {
+            await _slirp.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
+            throw new IOException($"slirp4netns ended before the pod's network was ready (exit code {_slirp.ExitCode}): {(await output + await errors).Trim()}");
         }
     }
 
-    private const int MntDetach = 2;
+    public async ValueTask DisposeAsync()
+    {
+        if (_egress is not null)
+        {
+            await _egress.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_slirp is { } slirp)
+        {
+            if (!slirp.HasExited)
+            {
+                Native.Signal(slirp.Id, Native.SigTerm);
+                try
+                {
+                    await slirp.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    Native.Signal(slirp.Id, Native.SigKill);
+                }
+            }
+
+            slirp.Dispose();
+        }
+
+        NetworkNamespace.Release(_fd);
+    }
 
     private const int AfUnix = 1;
     private const int SockStream = 1;
@@ -177,8 +204,4 @@ internal sealed partial class PodNetwork : IAsyncDisposable
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     private static partial int Close(int fd);
-
-    [LibraryImport("libc", EntryPoint = "umount2", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-    private static partial int Unmount(string target, int flags);
 }

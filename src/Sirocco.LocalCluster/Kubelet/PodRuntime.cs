@@ -84,11 +84,13 @@ internal sealed partial class PodRuntime : IAsyncDisposable
             first?.WaitForExit(5000);
         }
 
-        if (_cluster.Options.IsolatePodNetwork && !PodNetwork.Supported(_cluster.Options))
+        if (PodNetwork.Unsupported(_cluster.Options) is { } why)
         {
-            LocalClusterLog.SharedNetwork(_cluster.KubeletLog, Environment.IsPrivilegedProcess
-                ? "slirp4netns is not installed (apt-get install slirp4netns gives each pod a network namespace of its own)"
-                : "a network namespace per pod needs the cluster to run as root");
+            LocalClusterLog.SharedNetwork(_cluster.KubeletLog, why);
+        }
+        else if (_cluster.Options.PodNetwork != LocalClusterPodNetwork.Host)
+        {
+            NetworkNamespace.OpenHost(); // from this thread, which is in the host's network
         }
 
         Launcher = new ProcessLauncher(Cpu, Pids);

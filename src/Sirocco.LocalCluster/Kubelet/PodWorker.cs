@@ -154,7 +154,7 @@ internal sealed partial class PodWorker
             {
                 try
                 {
-                    _network = await PodNetwork.CreateAsync(Directory, _runtime.Launcher, token).ConfigureAwait(true);
+                    _network = await PodNetwork.CreateAsync(_cluster.Options, _cluster.Port, _runtime.Launcher, token).ConfigureAwait(true);
                 }
                 catch (IOException e)
                 {
@@ -279,7 +279,7 @@ internal sealed partial class PodWorker
                     (user.Uid, user.Gid, home) = ImageSandbox.User(_pod, c.Spec, config!, rootFs);
                 }
 
-                env = ContainerConfig.Environment(_cluster.Store, _pod, c.Spec, _cluster, config?.Env, rootFs is null ? null : home ?? "/", _network is null ? "127.0.0.1" : PodNetwork.Gateway);
+                env = ContainerConfig.Environment(_cluster.Store, _pod, c.Spec, _cluster, config?.Env, rootFs is null ? null : home ?? "/", _network?.ApiHost ?? "127.0.0.1", _network?.ProxyEnvironment);
                 break;
             }
             catch (ConfigMissingException e)
@@ -404,11 +404,6 @@ internal sealed partial class PodWorker
             launch = [_cluster.Options.BubblewrapPath, .. Sandbox.Arguments(_pod, c.Spec, _volumes, Path.Combine(runDir, "tmp"), terminationLog), "/bin/sh", "-c", "exec \"$0\" \"$@\" 2>&1", .. argv];
         }
 
-        if (_network is not null)
-        {
-            launch = [.. _network.Enter, .. launch];
-        }
-
         var cgroupId = c.ContainerId["bwrap://".Length..][..24];
         var memoryLimit = c.Spec.Resources?.Limits is { } limits && limits.TryGetValue("memory", out var m) ? Quantity.Parse(m.ToString()) : (decimal?)null;
         var joinCgroup = memoryLimit is { } bytes && _runtime.Memory is { } cgroups ? cgroups.Create(cgroupId, bytes) : null;
@@ -451,7 +446,7 @@ internal sealed partial class PodWorker
         Process process;
         try
         {
-            process = await _runtime.Launcher.StartAsync(start, _runtime.Pids?.ForPod(Uid)).ConfigureAwait(true);
+            process = await _runtime.Launcher.StartAsync(start, _runtime.Pids?.ForPod(Uid), _network?.Descriptor).ConfigureAwait(true);
         }
         catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
         {
@@ -938,7 +933,7 @@ internal sealed partial class PodWorker
 
         status["hostIP"] = "127.0.0.1";
         status["hostIPs"] = new JsonArray(new JsonObject { ["ip"] = "127.0.0.1" });
-        var podIp = _network is null ? "127.0.0.1" : PodNetwork.PodAddress;
+        var podIp = _network?.PodAddress ?? "127.0.0.1";
         status["podIP"] = podIp;
         status["podIPs"] = new JsonArray(new JsonObject { ["ip"] = podIp });
         status["startTime"] = Time.Seconds(_startTime);

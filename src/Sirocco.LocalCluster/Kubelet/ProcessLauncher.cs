@@ -10,6 +10,7 @@ namespace Sirocco.LocalCluster.Kubelet;
 /// (SIGINT and SIGQUIT when it was started in the background of a script) is not ignored by containers, so a
 /// container's <c>trap … INT</c> works.
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 internal sealed class ProcessLauncher(CpuGroup? group, PidsGroups? pids = null) : IDisposable
 {
     private readonly DedicatedThreads _threads = new("launcher", 2, group);
@@ -17,8 +18,31 @@ internal sealed class ProcessLauncher(CpuGroup? group, PidsGroups? pids = null) 
     /// <summary>True when the launcher's threads are in the cluster's <see cref="CpuGroup"/>.</summary>
     public bool InCpuGroup => _threads.InCpuGroup;
 
-    /// <summary>Starts <paramref name="start"/>, inside the pids group <paramref name="pidsGroup"/> when given.</summary>
-    public Task<Process> StartAsync(ProcessStartInfo start, string? pidsGroup = null)
+    /// <summary>Runs <paramref name="work"/> on a launcher thread (work that changes the thread's namespaces and restores them).</summary>
+    public Task<T> RunAsync<T>(Func<T> work)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _ = _threads.Run(() =>
+        {
+            try
+            {
+                done.TrySetResult(work());
+            }
+            catch (Exception e)
+            {
+                done.TrySetException(e);
+            }
+
+            return Task.CompletedTask;
+        });
+        return done.Task;
+    }
+
+    /// <summary>
+    /// Starts <paramref name="start"/>, inside the pids group <paramref name="pidsGroup"/> and the network namespace
+    /// <paramref name="network"/> (a descriptor, see <see cref="NetworkNamespace"/>) when given.
+    /// </summary>
+    public Task<Process> StartAsync(ProcessStartInfo start, string? pidsGroup = null, int? network = null)
     {
         // The caller continues elsewhere, never on a launcher thread (an exec session must not hold one).
         var done = new TaskCompletionSource<Process>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -27,8 +51,15 @@ internal sealed class ProcessLauncher(CpuGroup? group, PidsGroups? pids = null) 
             var joined = pidsGroup is not null && pids is not null && pids.JoinCurrentThread(pidsGroup);
             Process? process = null;
             Exception? error = null;
+            var entered = false;
             try
             {
+                if (network is { } fd)
+                {
+                    NetworkNamespace.Enter(fd);
+                    entered = true;
+                }
+
                 process = Process.Start(WithDefaultSignals(start))!;
             }
             catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
@@ -37,6 +68,11 @@ internal sealed class ProcessLauncher(CpuGroup? group, PidsGroups? pids = null) 
             }
             finally
             {
+                if (entered)
+                {
+                    NetworkNamespace.Leave();
+                }
+
                 // Back in the cluster's group before anything else runs on this thread: a thread it creates (the
                 // thread pool may add a worker when the result is posted) would otherwise be born in the pod's group.
                 if (joined)
