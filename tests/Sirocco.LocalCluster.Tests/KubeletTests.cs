@@ -491,6 +491,25 @@ public sealed class KubeletTests(ClusterFixture fx)
     }
 
     [Fact]
+    public async Task Cpu_limit_holds_a_busy_container_to_its_quota()
+    {
+        // 100m is 10 ms of CPU per 100 ms: spinning for 1.5 s of wall time gets about 0.15 s of CPU. The memory limit
+        // makes the container join both of its groups.
+        var ns = await fx.NamespaceAsync("cpu");
+        var pod = ClusterFixture.Pod("spin", "python3", "-c", "import time\nt = time.time()\nwhile time.time() - t < 1.5: pass\nprint(round(time.process_time(), 2))");
+        pod.Spec.Containers[0].Resources = new()
+        {
+            Limits = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("100m"), ["memory"] = new("256Mi") },
+        };
+        await _client.CoreV1.CreateNamespacedPodAsync(pod, ns);
+        var done = await fx.WaitForPodAsync(ns, "spin", ClusterFixture.Done);
+        var log = await fx.LogAsync(ns, "spin");
+        Assert.True(done.Status.Phase == "Succeeded", log);
+        var used = double.Parse(log, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(used, 0.01, 0.45);
+    }
+
+    [Fact]
     public async Task On_failure_restarts_after_back_off_and_keeps_the_previous_log()
     {
         var ns = await fx.NamespaceAsync("restart");

@@ -55,6 +55,37 @@ internal sealed class CpuGroup
     /// <summary>Moves the calling OS thread into the group; false when the kernel refused.</summary>
     public bool JoinCurrentThread() => CgroupFolders.JoinCurrentThread(_dir);
 
-    /// <summary>Removes the group once its threads and processes are gone (best effort).</summary>
-    public void Remove() => _ = CgroupFolders.TryRemove(_dir);
+    /// <summary>Removes the group (and what is left of its containers' groups) once their processes are gone (best effort).</summary>
+    public void Remove() => CgroupFolders.TryRemoveWithChildren(_dir);
+
+    /// <summary>The CFS period, as the kubelet sets it: 100 ms.</summary>
+    private const long PeriodMicroseconds = 100_000;
+
+    /// <summary>
+    /// Makes a container's group inside the cluster's, holding it to <paramref name="limitCores"/> CPUs by the CFS quota
+    /// (<c>cpu.cfs_quota_us</c> = limit × 100 ms, at least 1 ms, as the kubelet computes it) with the weight of
+    /// <paramref name="requestCores"/> (<c>cpu.shares</c> = request × 1024, at least 2). Returns the file a process
+    /// writes its pid to, to join it, or null when the kernel refused.
+    /// </summary>
+    public string? CreateContainer(string id, decimal limitCores, decimal requestCores)
+    {
+        try
+        {
+            var dir = Path.Join(_dir, id);
+            System.IO.Directory.CreateDirectory(dir);
+            File.WriteAllText(Path.Join(dir, "cpu.cfs_period_us"), PeriodMicroseconds.ToString(CultureInfo.InvariantCulture));
+            var quota = Math.Max(1000, (long)Math.Ceiling(limitCores * PeriodMicroseconds));
+            File.WriteAllText(Path.Join(dir, "cpu.cfs_quota_us"), quota.ToString(CultureInfo.InvariantCulture));
+            var shares = Math.Max(2, (long)Math.Floor(requestCores * 1024));
+            File.WriteAllText(Path.Join(dir, "cpu.shares"), shares.ToString(CultureInfo.InvariantCulture));
+            return Path.Join(dir, "cgroup.procs");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Removes a container's group once its processes are gone (best effort).</summary>
+    public void RemoveContainer(string id) => _ = CgroupFolders.TryRemove(Path.Join(_dir, id));
 }

@@ -407,10 +407,13 @@ internal sealed partial class PodWorker
         var cgroupId = c.ContainerId["bwrap://".Length..][..24];
         var memoryLimit = c.Spec.Resources?.Limits is { } limits && limits.TryGetValue("memory", out var m) ? Quantity.Parse(m.ToString()) : (decimal?)null;
         var joinCgroup = memoryLimit is { } bytes && _runtime.Memory is { } cgroups ? cgroups.Create(cgroupId, bytes) : null;
-        if (joinCgroup is not null)
+        var cpuLimit = c.Spec.Resources?.Limits is { } cpuLimits && cpuLimits.TryGetValue("cpu", out var cl) ? Quantity.Parse(cl.ToString()) : (decimal?)null;
+        var cpuRequest = c.Spec.Resources?.Requests is { } requests && requests.TryGetValue("cpu", out var cr) ? Quantity.Parse(cr.ToString()) : cpuLimit;
+        var joinCpu = cpuLimit is { } cores && _runtime.Cpu is { } cpu ? cpu.CreateContainer(cgroupId, cores, cpuRequest ?? cores) : null;
+        if (joinCgroup is not null || joinCpu is not null)
         {
-            // Join the container's memory cgroup, then become the sandbox (same pid).
-            launch = ["/bin/sh", "-c", "echo $$ > \"$0\" && exec \"$@\"", joinCgroup, .. launch];
+            // Join the container's memory and cpu cgroups, then become the sandbox (same pid).
+            launch = ["/bin/sh", "-c", "for g in \"$0\" \"$1\"; do [ -z \"$g\" ] || echo $$ > \"$g\" || exit 126; done; shift; exec \"$@\"", joinCgroup ?? "", joinCpu ?? "", .. launch];
         }
 
         start.FileName = launch[0];
@@ -519,6 +522,11 @@ internal sealed partial class PodWorker
         {
             oomKilled = exit != 0 && memory.OomKilled(cgroupId);
             memory.Remove(cgroupId);
+        }
+
+        if (joinCpu is not null)
+        {
+            _runtime.Cpu?.RemoveContainer(cgroupId);
         }
 
         var terminationMessage = ReadTerminationMessage(terminationLog, c, exit, log);
