@@ -137,7 +137,9 @@ public sealed class GkeStartPodTests(ClusterFixture fx) : IAsyncLifetime
     public async Task A_key_file_from_GOOGLE_APPLICATION_CREDENTIALS_is_used_when_no_connection_is_defined()
     {
         var ns = await fx.NamespaceAsync("gke-adc");
-        var keyFile = Path.Combine(harnessHome(), "key.json");
+        var keyDir = Directory.CreateTempSubdirectory("sirocco-gke-");
+        using var removeKeyDir = new RemoveOnDispose(keyDir.FullName);
+        var keyFile = Path.Combine(keyDir.FullName, "key.json");
         await File.WriteAllTextAsync(keyFile, _google.KeyFileJson());
         await using var services = Services(new Dictionary<string, string> { ["GOOGLE_APPLICATION_CREDENTIALS"] = keyFile });
         var harness = new TryHarness(services: services);
@@ -146,13 +148,6 @@ public sealed class GkeStartPodTests(ClusterFixture fx) : IAsyncLifetime
 
         Assert.Equal("[1,2]", System.Text.Json.JsonSerializer.Serialize(result));
         Assert.Equal(1, _google.Requests("token"));
-
-        static string harnessHome()
-        {
-            var dir = Path.Combine(Path.GetTempPath(), "sirocco-gke-" + Guid.NewGuid().ToString("n")[..8]);
-            Directory.CreateDirectory(dir);
-            return dir;
-        }
     }
 
     [Fact]

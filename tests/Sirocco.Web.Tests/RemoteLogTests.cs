@@ -35,7 +35,9 @@ public sealed class RemoteLogTests(WebFixture fixture) : IClassFixture<WebFixtur
         await fixture.Store.SaveAsync(new Storage.StateBatch { TaskInstances = [Storage.TaskInstanceChange.Insert(new TaskInstance { DagId = "remote_log_dag", TaskId = "load", RunId = "remote_run", State = TaskInstanceState.Success, TryNumber = 1 })] });
 
         // Written on "another machine": uploaded from a file that is not below this server's log folder.
-        var elsewhere = Path.Combine(Directory.CreateTempSubdirectory("sirocco-remote-log-").FullName, "1.log");
+        var elsewhereDir = Directory.CreateTempSubdirectory("sirocco-remote-log-");
+        using var removeElsewhere = new RemoveOnDispose(elsewhereDir.FullName);
+        var elsewhere = Path.Combine(elsewhereDir.FullName, "1.log");
         await File.WriteAllTextAsync(elsewhere, "[t] {INFO} loaded 42 rows\n[t] {INFO} with bucket-s3cr3t-77\n");
         await remote.UploadAsync(elsewhere, TaskLogPaths.RemoteName("remote_log_dag", "load", "remote_run", 1), CancellationToken.None);
         Assert.NotNull(google.GetObject("env-bucket", "logs/dag_id=remote_log_dag/run_id=remote_run/task_id=load/attempt=1.log"));

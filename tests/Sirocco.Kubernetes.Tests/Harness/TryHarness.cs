@@ -23,9 +23,33 @@ internal sealed class TryHarness : IConnectionStore, IVariableStore
         DagId = dagId;
         RunId = runId;
         Home = Path.Combine(Path.GetTempPath(), "sirocco-kpo-home-" + Guid.NewGuid().ToString("n")[..8]);
+        Homes.Add(Home);
         Config = SiroccoConfig.Load(Home, new Dictionary<string, string>());
         Connections = new ConnectionAccessor(this, new Dictionary<string, string>(), Masker);
         Variables = new VariableAccessor(this, new Dictionary<string, string>(), Masker);
+    }
+
+    /// <summary>Every harness's home, removed when the test process ends (tests write kubeconfigs and proxy files there).</summary>
+    private static readonly ConcurrentBag<string> Homes = Removed();
+
+    private static ConcurrentBag<string> Removed()
+    {
+        var homes = new ConcurrentBag<string>();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            foreach (var home in homes.Where(Directory.Exists))
+            {
+                try
+                {
+                    Directory.Delete(home, recursive: true);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // A file still held open: the folder stays; nothing else depends on it.
+                }
+            }
+        };
+        return homes;
     }
 
     public string DagId { get; }
