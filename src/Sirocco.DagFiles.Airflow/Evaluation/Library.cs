@@ -1,10 +1,8 @@
-using System.Text;
 using System.Text.Json;
 using Sirocco.DagFiles.Airflow.Syntax;
 using Sirocco.Kubernetes;
 using Sirocco.Scheduling;
 using Sirocco.Templating.Expressions;
-using Sirocco.Templating.Jinja;
 using Sirocco.Variables;
 
 namespace Sirocco.DagFiles.Airflow.Evaluation;
@@ -638,10 +636,8 @@ internal sealed class Library
 
     private static object? JsonDumps(Args a)
     {
-        var sb = new StringBuilder();
         var indent = a.Get(1, "indent");
-        JinjaFilters.WriteJson(sb, a.Get(0, "obj"), indent is null ? -1 : (int)Math.Clamp(PyOps.ToLong(indent), 0, 64), 0, Interpreter.Truthy(a.Get(-1, "sort_keys", false)));
-        return sb.ToString();
+        return PyOps.JsonDumps(a.Get(0, "obj"), indent is null ? -1 : (int)Math.Clamp(PyOps.ToLong(indent), 0, 64), Interpreter.Truthy(a.Get(-1, "sort_keys", false)));
     }
 
     private object? DaysAgo(Args a)
@@ -999,7 +995,7 @@ internal sealed class Library
             throw new DagEvalException(e.Message, offset);
         }
 
-        return value is Undefined
+        return PyOps.IsUndefined(value)
             ? throw new DagEvalException($"'{Interpreter.Describe(target)}' object has no attribute '{name}'", offset)
             : value;
     }

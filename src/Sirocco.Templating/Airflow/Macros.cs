@@ -96,10 +96,12 @@ internal sealed class MacrosObject : IPyObject
 }
 
 /// <summary>Python's <c>datetime.datetime</c> class: callable, with <c>now</c>, <c>utcnow</c>, <c>strptime</c>, <c>fromisoformat</c>.</summary>
-internal sealed class DateTimeClass(TimeProvider time) : IPyObject, IPyCallable
+public sealed class DateTimeClass(TimeProvider time) : IPyObject, IPyCallable
 {
+    /// <inheritdoc />
     public string TypeName => "type";
 
+    /// <inheritdoc />
     public object? Invoke(CallArgs a)
     {
         int Part(int i, string name, int dflt) => (int)Math.Clamp(PyOps.ToLong(a.Get(i, name, (long)dflt)), int.MinValue, int.MaxValue);
@@ -116,6 +118,7 @@ internal sealed class DateTimeClass(TimeProvider time) : IPyObject, IPyCallable
         }
     }
 
+    /// <inheritdoc />
     public bool TryGetAttr(string name, out object? value)
     {
         value = name switch
@@ -142,6 +145,7 @@ internal sealed class DateTimeClass(TimeProvider time) : IPyObject, IPyCallable
             : throw new PyException($"Invalid isoformat string: {PyOps.Repr(text)}");
     }
 
+    /// <inheritdoc />
     public override string ToString() => "<class 'datetime.datetime'>";
 }
 

@@ -3,9 +3,9 @@ using System.Text;
 namespace Sirocco.Templating.Expressions;
 
 /// <summary>The Python methods templates may call on built-in values (str, dict, list, datetime, timedelta).</summary>
-internal static class Builtins
+public static class Builtins
 {
-    public static bool TryGetMethod(object? obj, string name, out object? method)
+    internal static bool TryGetMethod(object? obj, string name, out object? method)
     {
         if (obj is string text)
         {
@@ -65,7 +65,7 @@ internal static class Builtins
     };
 
     /// <summary>Python's <c>str.title</c>: a letter after a non-letter is title-cased, other letters lower-cased.</summary>
-    public static string Title(string s)
+    internal static string Title(string s)
     {
         var sb = new StringBuilder(s.Length);
         var prevCased = false;
@@ -87,14 +87,14 @@ internal static class Builtins
     }
 
     /// <summary>Python's <c>str.upper</c>, with the full mapping of ß to SS that .NET's invariant upper case lacks.</summary>
-    public static string Upper(string s)
+    internal static string Upper(string s)
     {
         var upper = s.ToUpperInvariant();
         return upper.Contains('ß', StringComparison.Ordinal) ? upper.Replace("ß", "SS", StringComparison.Ordinal) : upper;
     }
 
     /// <summary>Python's <c>str.capitalize</c>: the first character title-cased, the rest lower-cased.</summary>
-    public static string Capitalize(string s)
+    internal static string Capitalize(string s)
     {
         if (s.Length == 0)
         {
@@ -107,7 +107,7 @@ internal static class Builtins
     }
 
     /// <summary>Title case of one character (ß becomes Ss, as in Python).</summary>
-    public static void AppendTitle(StringBuilder sb, char c)
+    internal static void AppendTitle(StringBuilder sb, char c)
     {
         if (c == 'ß')
         {
@@ -120,7 +120,7 @@ internal static class Builtins
     }
 
     /// <summary>Python's <c>str.splitlines()</c>: every line boundary Python knows, no empty last line.</summary>
-    public static List<string> SplitLines(string s)
+    internal static List<string> SplitLines(string s)
     {
         var lines = new List<string>();
         var start = 0;
@@ -147,7 +147,7 @@ internal static class Builtins
         return lines;
     }
 
-    public static string Strip(string s, CallArgs a, bool left, bool right)
+    internal static string Strip(string s, CallArgs a, bool left, bool right)
     {
         var chars = a.Get(0, "chars");
         PyOps.Check(chars);
@@ -160,7 +160,7 @@ internal static class Builtins
         return left && right ? s.Trim(set) : left ? s.TrimStart(set) : s.TrimEnd(set);
     }
 
-    public static string Replace(string s, string old, string @new, long count)
+    internal static string Replace(string s, string old, string @new, long count)
     {
         Budget.Charge(s.Length);
         if (count < 0)
@@ -303,7 +303,7 @@ internal static class Builtins
         return false;
     }
 
-    public static string Join(string sep, object? iterable)
+    internal static string Join(string sep, object? iterable)
     {
         var sb = new StringBuilder();
         var i = 0;

@@ -1,11 +1,12 @@
 namespace Sirocco.Templating.Expressions;
 
 /// <summary>Python's arithmetic operators over the value model, with size limits so no expression can exhaust memory.</summary>
-internal static class PyArith
+public static class PyArith
 {
     /// <summary>The longest string or list an operator may build.</summary>
     public const int MaxValueLength = 1 << 22;
 
+    /// <summary>Python's binary operator <paramref name="op"/> (<c>+</c>, <c>%</c>, <c>//</c>, <c>**</c>...) on two values, with Python's errors.</summary>
     public static object? Binary(string op, object? a, object? b)
     {
         PyOps.Check(a);
@@ -29,7 +30,7 @@ internal static class PyArith
 
     private static bool BothInt(object? a, object? b) => a is long or bool && b is long or bool;
 
-    public static string Concat(string a, string b)
+    internal static string Concat(string a, string b)
     {
         Budget.Charge(a.Length + (long)b.Length);
         if ((long)a.Length + b.Length > MaxValueLength)
@@ -294,6 +295,7 @@ internal static class PyArith
         return div - floor > 0.5 ? floor + 1.0 : floor;
     }
 
+    /// <summary>Python's unary minus.</summary>
     public static object? Negate(object? v) => v switch
     {
         long l => l == long.MinValue ? throw new PyException("integer overflow") : -l,
@@ -304,6 +306,7 @@ internal static class PyArith
         _ => throw new PyException($"bad operand type for unary -: '{PyOps.TypeName(v)}'"),
     };
 
+    /// <summary>Python's unary plus.</summary>
     public static object? Plus(object? v) => v switch
     {
         long or double or PyTimeDelta => v,

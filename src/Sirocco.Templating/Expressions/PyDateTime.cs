@@ -7,10 +7,11 @@ namespace Sirocco.Templating.Expressions;
 /// A datetime as templates see it: Python's <c>datetime</c> (naive or with an offset) or, for the Airflow context's
 /// dates, a pendulum <c>DateTime</c> (same behaviour, but <c>str()</c> is the ISO form with a <c>T</c>).
 /// </summary>
-internal sealed class PyDateTime
+public sealed class PyDateTime
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
+    /// <summary>A datetime: the wall-clock time, its UTC offset (null when naive), and whether it behaves as pendulum's.</summary>
     public PyDateTime(DateTime wall, TimeSpan? offset, bool pendulum)
     {
         Wall = DateTime.SpecifyKind(wall, DateTimeKind.Unspecified);
@@ -24,7 +25,8 @@ internal sealed class PyDateTime
     /// <summary>The UTC offset, or null for a naive datetime.</summary>
     public TimeSpan? Offset { get; }
 
-    public bool IsPendulum { get; }
+    /// <summary>Whether the value behaves as a pendulum DateTime (Airflow's context dates) rather than a plain datetime.</summary>
+    internal bool IsPendulum { get; }
 
     /// <summary>A date without time (Python's <c>date</c>): prints as <c>YYYY-MM-DD</c>.</summary>
     public bool IsDate { get; init; }
@@ -32,13 +34,16 @@ internal sealed class PyDateTime
     /// <summary>The zone name <c>%Z</c> shows, when known (UTC for the context's dates).</summary>
     public string? ZoneName { get; init; }
 
+    /// <summary>An aware datetime from a <see cref="DateTimeOffset"/>.</summary>
     public static PyDateTime FromOffset(DateTimeOffset value, bool pendulum) => new(value.DateTime, value.Offset, pendulum);
 
-    public int Microsecond => (int)(Wall.Ticks % TimeSpan.TicksPerSecond / 10);
+    /// <summary>The microsecond field (0-999999).</summary>
+    internal int Microsecond => (int)(Wall.Ticks % TimeSpan.TicksPerSecond / 10);
 
+    /// <summary>The datetime as a <see cref="DateTimeOffset"/> (naive ones as UTC).</summary>
     public DateTimeOffset ToOffset() => new(Wall, Offset ?? TimeSpan.Zero);
 
-    public PyDateTime Add(long ticks)
+    internal PyDateTime Add(long ticks)
     {
         try
         {
@@ -55,7 +60,7 @@ internal sealed class PyDateTime
         }
     }
 
-    public PyTimeDelta Subtract(PyDateTime other)
+    internal PyTimeDelta Subtract(PyDateTime other)
     {
         if (Offset.HasValue != other.Offset.HasValue)
         {
@@ -72,7 +77,7 @@ internal sealed class PyDateTime
         return delta;
     }
 
-    public int CompareTo(PyDateTime other, string op)
+    internal int CompareTo(PyDateTime other, string op)
     {
         if (IsDate != other.IsDate)
         {
@@ -97,7 +102,7 @@ internal sealed class PyDateTime
         return ToOffset().CompareTo(other.ToOffset());
     }
 
-    public string IsoFormat(string sep = "T")
+    internal string IsoFormat(string sep = "T")
     {
         if (IsDate)
         {
@@ -126,9 +131,10 @@ internal sealed class PyDateTime
         return sign + a.Hours.ToString("00", Inv) + sep + a.Minutes.ToString("00", Inv);
     }
 
+    /// <inheritdoc />
     public override string ToString() => IsoFormat(IsPendulum ? "T" : " ");
 
-    public string Repr()
+    internal string Repr()
     {
         if (IsDate)
         {
@@ -157,7 +163,7 @@ internal sealed class PyDateTime
     }
 
     /// <summary>Python's <c>strftime</c> (C locale).</summary>
-    public string Strftime(string format)
+    internal string Strftime(string format)
     {
         // The Airflow context formats these for every task try: skip the general path.
         switch (format)
@@ -220,7 +226,7 @@ internal sealed class PyDateTime
     }
 
     /// <summary>pendulum's <c>format</c> tokens (the common ones); text in brackets is kept as is.</summary>
-    public string PendulumFormat(string format)
+    internal string PendulumFormat(string format)
     {
         string[] tokens =
         [
@@ -294,7 +300,7 @@ internal sealed class PyDateTime
     };
 
     /// <summary>Python's <c>datetime.strptime</c> for the numeric directives and month names.</summary>
-    public static PyDateTime Strptime(string text, string format)
+    internal static PyDateTime Strptime(string text, string format)
     {
         int year = 1900, month = 1, day = 1, hour = 0, minute = 0, second = 0, micro = 0;
         var pos = 0;
@@ -382,10 +388,11 @@ internal sealed class PyDateTime
 }
 
 /// <summary>Python's <c>timedelta</c>, kept in .NET ticks (100 ns).</summary>
-internal sealed class PyTimeDelta
+public sealed class PyTimeDelta
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
+    /// <summary>A timedelta of <paramref name="ticks"/> (100 ns units).</summary>
     public PyTimeDelta(long ticks) => Ticks = ticks;
 
     /// <summary>Python's <c>timedelta(days, seconds, microseconds, milliseconds, minutes, hours, weeks)</c>.</summary>
@@ -417,21 +424,24 @@ internal sealed class PyTimeDelta
         return new PyTimeDelta((long)Math.Round(total));
     }
 
+    /// <summary>The length in 100 ns units.</summary>
     public long Ticks { get; }
 
     /// <summary>For the difference of two pendulum dates: what <c>str()</c> shows instead.</summary>
-    public string? PeriodText { get; set; }
+    internal string? PeriodText { get; set; }
 
     /// <summary>Python's normalised days (may be negative).</summary>
-    public long Days => (long)Math.Floor((double)Ticks / TimeSpan.TicksPerDay);
+    internal long Days => (long)Math.Floor((double)Ticks / TimeSpan.TicksPerDay);
 
     /// <summary>Python's normalised seconds, 0 to 86399.</summary>
     public long Seconds => (Ticks - (Days * TimeSpan.TicksPerDay)) / TimeSpan.TicksPerSecond;
 
-    public long Microseconds => (Ticks - (Days * TimeSpan.TicksPerDay)) % TimeSpan.TicksPerSecond / 10;
+    internal long Microseconds => (Ticks - (Days * TimeSpan.TicksPerDay)) % TimeSpan.TicksPerSecond / 10;
 
+    /// <summary>Python's <c>total_seconds()</c>.</summary>
     public double TotalSeconds => (double)Ticks / TimeSpan.TicksPerSecond;
 
+    /// <inheritdoc />
     public override string ToString()
     {
         if (PeriodText is not null)
@@ -456,7 +466,7 @@ internal sealed class PyTimeDelta
         return s;
     }
 
-    public string Repr()
+    internal string Repr()
     {
 
         var parts = new List<string>();

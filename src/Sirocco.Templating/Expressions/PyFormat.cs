@@ -4,12 +4,12 @@ using System.Text;
 namespace Sirocco.Templating.Expressions;
 
 /// <summary>Python's two string formatting languages: <c>"%s" % x</c> and <c>"{}".format(x)</c>.</summary>
-internal static class PyFormat
+public static class PyFormat
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
     /// <summary><c>format % args</c>.</summary>
-    public static string Percent(string format, object? args)
+    internal static string Percent(string format, object? args)
     {
         var positional = args is PyTuple t ? t.Items : [args];
         var mapping = args as PyDict;
@@ -150,7 +150,7 @@ internal static class PyFormat
     }
 
     /// <summary><c>format.format(*args, **kwargs)</c>.</summary>
-    public static string Format(string format, CallArgs args)
+    internal static string Format(string format, CallArgs args)
     {
         var sb = new StringBuilder();
         var auto = 0;

@@ -6,7 +6,7 @@ namespace Sirocco.Templating.Expressions;
 /// An object a template may read attributes of. Only what an implementation answers is reachable: there is no
 /// reflection from templates, so this interface is the whole sandbox boundary for objects.
 /// </summary>
-internal interface IPyObject
+public interface IPyObject
 {
     /// <summary>The Python-style type name used in error messages (<c>'dict object' has no attribute 'x'</c>).</summary>
     string TypeName { get; }
@@ -16,27 +16,32 @@ internal interface IPyObject
 }
 
 /// <summary>An object that also answers <c>obj[key]</c>.</summary>
-internal interface IPyIndexable
+public interface IPyIndexable
 {
     /// <summary>Looks an item up; false when there is none.</summary>
     bool TryGetItem(object? key, out object? value);
 }
 
 /// <summary>Arguments of a call: positional values and keyword values in source order.</summary>
-internal sealed class CallArgs
+public sealed class CallArgs
 {
+    /// <summary>No arguments.</summary>
     public static readonly CallArgs Empty = new([], null);
 
+    /// <summary>Positional arguments, then keyword arguments in call order (null when none).</summary>
     public CallArgs(object?[] positional, List<KeyValuePair<string, object?>>? keywords)
     {
         Positional = positional;
         Keywords = keywords;
     }
 
+    /// <summary>The positional arguments.</summary>
     public object?[] Positional { get; }
 
+    /// <summary>The keyword arguments in call order, or null.</summary>
     public List<KeyValuePair<string, object?>>? Keywords { get; }
 
+    /// <summary>The number of positional arguments.</summary>
     public int Count => Positional.Length;
 
     /// <summary>The argument at <paramref name="index"/> or named <paramref name="name"/>, else <paramref name="fallback"/>.</summary>
@@ -79,7 +84,7 @@ internal sealed class CallArgs
             : throw new PyException($"{function}() missing required argument: '{name}'");
 
     /// <summary>Fails when more positional arguments were given than the function takes.</summary>
-    public void AtMost(int count, string function)
+    internal void AtMost(int count, string function)
     {
         if (Positional.Length > count)
         {
@@ -89,63 +94,78 @@ internal sealed class CallArgs
 }
 
 /// <summary>Something a template may call.</summary>
-internal interface IPyCallable
+public interface IPyCallable
 {
+    /// <summary>Calls the value with Python's positional and keyword arguments.</summary>
     object? Invoke(CallArgs args);
 }
 
 /// <summary>A function handed to templates.</summary>
-internal sealed class PyFunction : IPyObject, IPyCallable
+public sealed class PyFunction : IPyObject, IPyCallable
 {
     private readonly Func<CallArgs, object?> _body;
 
+    /// <summary>A callable named <paramref name="name"/> whose body is <paramref name="body"/>.</summary>
     public PyFunction(string name, Func<CallArgs, object?> body)
     {
         Name = name;
         _body = body;
     }
 
+    /// <summary>The function's name, as <c>__name__</c> gives it.</summary>
     public string Name { get; }
 
+    /// <inheritdoc />
     public string TypeName => "function";
 
+    /// <inheritdoc />
     public object? Invoke(CallArgs args) => _body(args);
 
+    /// <inheritdoc />
     public bool TryGetAttr(string name, out object? value)
     {
         value = null;
         return false;
     }
 
+    /// <inheritdoc />
     public override string ToString() => $"<function {Name}>";
 }
 
 /// <summary>A Python tuple: an immutable sequence.</summary>
-internal sealed class PyTuple : IReadOnlyList<object?>
+public sealed class PyTuple : IReadOnlyList<object?>
 {
+    /// <summary>The empty tuple.</summary>
     public static readonly PyTuple Empty = new([]);
 
+    /// <summary>A tuple of <paramref name="items"/> (not copied).</summary>
     public PyTuple(object?[] items) => Items = items;
 
+    /// <summary>The tuple's items.</summary>
     public object?[] Items { get; }
 
+    /// <inheritdoc />
     public int Count => Items.Length;
 
+    /// <inheritdoc />
     public object? this[int index] => Items[index];
 
+    /// <inheritdoc />
     public IEnumerator<object?> GetEnumerator() => ((IEnumerable<object?>)Items).GetEnumerator();
 
     IEnumerator IEnumerable.GetEnumerator() => Items.GetEnumerator();
 }
 
 /// <summary>A Python dict: insertion-ordered, keys compared with Python equality (1 == 1.0 == True).</summary>
-internal sealed class PyDict : Dictionary<object, object?>
+public sealed class PyDict : Dictionary<object, object?>
 {
+    /// <summary>An empty dict with Python's key equality (<c>1 == 1.0 == True</c>).</summary>
     public PyDict()
         : base(PyEqualityComparer.Instance)
     {
     }
 
+    /// <summary>An empty dict with room for <paramref name="capacity"/> keys.</summary>
     public PyDict(int capacity)
         : base(capacity, PyEqualityComparer.Instance)
     {
@@ -153,9 +173,9 @@ internal sealed class PyDict : Dictionary<object, object?>
 }
 
 /// <summary>Python's <c>None</c> as a dictionary key (dictionaries cannot hold a null key).</summary>
-internal sealed class NoneKey
+public sealed class NoneKey
 {
-    public static readonly NoneKey Instance = new();
+    internal static readonly NoneKey Instance = new();
 
     private NoneKey()
     {
@@ -163,12 +183,15 @@ internal sealed class NoneKey
 }
 
 /// <summary>Python equality and hashing for dictionary keys.</summary>
-internal sealed class PyEqualityComparer : IEqualityComparer<object>
+public sealed class PyEqualityComparer : IEqualityComparer<object>
 {
+    /// <summary>The one comparer.</summary>
     public static readonly PyEqualityComparer Instance = new();
 
+    /// <inheritdoc />
     public new bool Equals(object? x, object? y) => PyOps.Eq(Unkey(x), Unkey(y));
 
+    /// <inheritdoc />
     public int GetHashCode(object obj)
     {
         return obj switch
@@ -183,25 +206,29 @@ internal sealed class PyEqualityComparer : IEqualityComparer<object>
         };
     }
 
+    /// <summary>The dictionary key for a value (None has a stand-in, since .NET keys cannot be null).</summary>
     public static object Key(object? value) => value ?? NoneKey.Instance;
 
+    /// <summary>The value of a dictionary key (the stand-in back to None).</summary>
     public static object? Unkey(object? key) => key is NoneKey ? null : key;
 }
 
 /// <summary>An error raised while evaluating: the message reads as Python's or Jinja2's would.</summary>
-internal class PyException : Exception
+public class PyException : Exception
 {
     /// <summary>Stands for the line number in a message until the source text is known.</summary>
-    public const string LineMarker = "\u0001";
+    internal const string LineMarker = "\u0001";
 
     /// <summary>Where in the source the error happened, once known.</summary>
     public int? Offset { get; set; }
 
+    /// <summary>A Python error with Python's message.</summary>
     public PyException(string message)
         : base(message)
     {
     }
 
+    /// <summary>A Python error caused by <paramref name="inner"/>.</summary>
     public PyException(string message, Exception inner)
         : base(message, inner)
     {

@@ -10,10 +10,22 @@ namespace Sirocco.Templating.Expressions;
 /// <see cref="PyDict"/>, <see cref="PyDateTime"/>, <see cref="PyTimeDelta"/>, <see cref="PyFunction"/> and
 /// <see cref="IPyObject"/>. Nothing else is a value.
 /// </summary>
-internal static class PyOps
+public static class PyOps
 {
+    /// <summary>Whether <paramref name="v"/> is the undefined value an unknown attribute or name gives.</summary>
+    public static bool IsUndefined(object? v) => v is Undefined;
+
+    /// <summary>Python's <c>json.dumps</c> (its default separators; <paramref name="indent"/> -1 for none).</summary>
+    public static string JsonDumps(object? v, int indent, bool sortKeys)
+    {
+        var sb = new System.Text.StringBuilder();
+        Jinja.JinjaFilters.WriteJson(sb, v, indent, 0, sortKeys);
+        return sb.ToString();
+    }
+
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
+    /// <summary>The Python type name of a value, as <c>type(v).__name__</c> says it.</summary>
     public static string TypeName(object? v) => v switch
     {
         null => "NoneType",
@@ -32,12 +44,13 @@ internal static class PyOps
     };
 
     /// <summary>Jinja2's description of an object in "has no attribute" messages.</summary>
-    public static string ObjectTypeRepr(object? v) => v switch
+    internal static string ObjectTypeRepr(object? v) => v switch
     {
         null => "None",
         _ => $"{TypeName(v)} object",
     };
 
+    /// <summary>Python's truth value.</summary>
     public static bool Truthy(object? v) => v switch
     {
         null => false,
@@ -54,6 +67,7 @@ internal static class PyOps
         _ => true,
     };
 
+    /// <summary>Python's <c>str()</c>.</summary>
     public static string Str(object? v) => v switch
     {
         string s => s,
@@ -69,6 +83,7 @@ internal static class PyOps
         _ => v.ToString() ?? string.Empty,
     };
 
+    /// <summary>Python's <c>repr()</c>.</summary>
     public static string Repr(object? v)
     {
         var sb = new StringBuilder();
@@ -186,7 +201,7 @@ internal static class PyOps
     }
 
     /// <summary>Python's <c>repr(float)</c>: the shortest round-trip digits, scientific below 1e-4 and from 1e16.</summary>
-    public static string FloatRepr(double d)
+    internal static string FloatRepr(double d)
     {
         if (double.IsNaN(d))
         {
@@ -260,6 +275,7 @@ internal static class PyOps
         return sb.ToString();
     }
 
+    /// <summary>Python's <c>==</c>.</summary>
     public static bool Eq(object? a, object? b)
     {
         if (ReferenceEquals(a, b))
@@ -317,8 +333,9 @@ internal static class PyOps
         return true;
     }
 
-    public static bool IsNumber(object? v) => v is long or double or bool;
+    internal static bool IsNumber(object? v) => v is long or double or bool;
 
+    /// <summary>The value as a float, or a TypeError.</summary>
     public static double ToDouble(object? v) => v switch
     {
         long l => l,
@@ -327,6 +344,7 @@ internal static class PyOps
         _ => throw new PyException($"must be real number, not {TypeName(v)}"),
     };
 
+    /// <summary>The value as an int, or a TypeError.</summary>
     public static long ToLong(object? v) => v switch
     {
         long l => l,
@@ -379,7 +397,7 @@ internal static class PyOps
         return a.Count.CompareTo(b.Count);
     }
 
-    public static void Check(object? v)
+    internal static void Check(object? v)
     {
         if (v is Undefined u)
         {
@@ -387,6 +405,7 @@ internal static class PyOps
         }
     }
 
+    /// <summary>Python's <c>in</c>: whether <paramref name="container"/> holds <paramref name="item"/>.</summary>
     public static bool Contains(object? container, object? item)
     {
         Check(container);
@@ -448,7 +467,7 @@ internal static class PyOps
         }
     }
 
-    public static List<object?> ToList(object? v) => [.. Iterate(v)];
+    internal static List<object?> ToList(object? v) => [.. Iterate(v)];
 
     /// <summary>A stable sort whose comparison errors surface as the Python error, not as .NET's wrapper.</summary>
     public static void Sort<T>(List<T> list, Comparison<T> comparison)
@@ -465,6 +484,7 @@ internal static class PyOps
         }
     }
 
+    /// <summary>Python's <c>len()</c>.</summary>
     public static long Length(object? v) => v switch
     {
         string s => s.Length,
@@ -560,6 +580,7 @@ internal static class PyOps
         }
     }
 
+    /// <summary>Python's slice <c>v[start:stop:step]</c>.</summary>
     public static object? Slice(object? obj, object? start, object? stop, object? step)
     {
         Check(obj);
@@ -626,7 +647,7 @@ internal static class PyOps
         };
     }
 
-    public static object? Call(object? callee, CallArgs args)
+    internal static object? Call(object? callee, CallArgs args)
     {
         return callee switch
         {
@@ -637,7 +658,7 @@ internal static class PyOps
     }
 
     /// <summary>Turns a .NET value handed in by the host into a template value; anything unknown is refused.</summary>
-    public static object? FromDotNet(object? v, int depth = 0)
+    internal static object? FromDotNet(object? v, int depth = 0)
     {
         if (depth > 64)
         {
@@ -692,6 +713,7 @@ internal static class PyOps
         }
     }
 
+    /// <summary>A JSON value as Python values (dict, list, str, int, float, bool, None).</summary>
     public static object? FromJson(System.Text.Json.JsonElement e)
     {
         switch (e.ValueKind)

@@ -9,7 +9,7 @@ namespace Sirocco.Templating.Expressions;
 /// octal <c>\ooo</c>, <c>\xhh</c>, <c>\uXXXX</c>, <c>\UXXXXXXXX</c> (a lone surrogate stays one, as in Python), a
 /// backslash before a newline joins the lines, <c>\r\n</c> reads as <c>\n</c>, and any other escape is kept as written.
 /// </summary>
-internal static class PyStringLiteral
+public static class PyStringLiteral
 {
     /// <summary>Decodes <c>text[start..end]</c>; <paramref name="error"/> makes the exception for a bad escape at an offset of <paramref name="text"/>.</summary>
     public static string Decode(string text, int start, int end, Func<string, int, Exception> error)
