@@ -493,20 +493,29 @@ public sealed class KubeletTests(ClusterFixture fx)
     [Fact]
     public async Task Cpu_limit_holds_a_busy_container_to_its_quota()
     {
-        // 100m is 10 ms of CPU per 100 ms: spinning for 1.5 s of wall time gets about 0.15 s of CPU. The memory limit
-        // makes the container join both of its groups.
+        // 100m is 10 ms of CPU per 100 ms: spinning for 1.5 s of wall time gets about 0.15 s of CPU. One container has
+        // a CPU limit only, the other a memory limit too (it joins both of its groups).
         var ns = await fx.NamespaceAsync("cpu");
         var pod = ClusterFixture.Pod("spin", "python3", "-c", "import time\nt = time.time()\nwhile time.time() - t < 1.5: pass\nprint(round(time.process_time(), 2))");
-        pod.Spec.Containers[0].Resources = new()
+        var cpuOnly = pod.Spec.Containers[0];
+        cpuOnly.Resources = new() { Limits = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("100m") } };
+        pod.Spec.Containers.Add(new V1Container
         {
-            Limits = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("100m"), ["memory"] = new("256Mi") },
-        };
+            Name = "both",
+            Image = cpuOnly.Image,
+            Command = cpuOnly.Command,
+            Resources = new() { Limits = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("100m"), ["memory"] = new("256Mi") } },
+        });
         await _client.CoreV1.CreateNamespacedPodAsync(pod, ns);
         var done = await fx.WaitForPodAsync(ns, "spin", ClusterFixture.Done);
-        var log = await fx.LogAsync(ns, "spin");
-        Assert.True(done.Status.Phase == "Succeeded", log);
-        var used = double.Parse(log, System.Globalization.CultureInfo.InvariantCulture);
-        Assert.InRange(used, 0.01, 0.45);
+        Assert.True(done.Status.Phase == "Succeeded", string.Join(", ", done.Status.ContainerStatuses.Select(c => c.State.Terminated?.Message)));
+        foreach (var container in new[] { cpuOnly.Name, "both" })
+        {
+            using var stream = await _client.CoreV1.ReadNamespacedPodLogAsync("spin", ns, container: container);
+            var log = await new StreamReader(stream).ReadToEndAsync();
+            var used = double.Parse(log, System.Globalization.CultureInfo.InvariantCulture);
+            Assert.InRange(used, 0.01, 0.45);
+        }
     }
 
     [Fact]

@@ -46,7 +46,10 @@ public sealed class PodNetworkTests(ClusterFixture fx) : IDisposable
                                 head += Encoding.ASCII.GetString(buffer, 0, read);
                             }
 
-                            await client.GetStream().WriteAsync(Encoding.ASCII.GetBytes("HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhost\n"), timeout.Token);
+                            // The body says "host" and the path asked for, when it is not "/".
+                            var path = head.Split(' ') is [_, var p, ..] && p != "/" ? p : "";
+                            var body = "host" + path + "\n";
+                            await client.GetStream().WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.0 200 OK\r\nContent-Length: {body.Length}\r\n\r\n{body}"), timeout.Token);
                             client.Client.Shutdown(SocketShutdown.Send);
                             while (await client.GetStream().ReadAsync(buffer, timeout.Token) > 0)
                             {
@@ -93,7 +96,7 @@ public sealed class PodNetworkTests(ClusterFixture fx) : IDisposable
             c.request("GET", "/tunnelled")
             print("connect", c.getresponse().read().decode().strip())
             opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": proxy}))
-            print("http", opener.open("http://127.0.0.1:{{HostPort}}/x", timeout=10).read().decode().strip())
+            print("http", opener.open("http://127.0.0.1:{{HostPort}}/x/../y%2F?q=1#frag", timeout=10).read().decode().strip())
             c = http.client.HTTPConnection(host, int(port), timeout=10)
             c.request("GET", "/relative")
             r = c.getresponse()
@@ -130,7 +133,7 @@ public sealed class PodNetworkTests(ClusterFixture fx) : IDisposable
             Assert.True(done.Status.Phase == "Succeeded", log);
             // The host's port is free in the pod's own loopback: nothing answers there, and the pod may bind it.
             Assert.Equal(
-                "127.0.0.1 closed ConnectionRefusedError\n127.0.0.1 closed ConnectionRefusedError\napi True\nconnect host\nhttp host\n"
+                "127.0.0.1 closed ConnectionRefusedError\n127.0.0.1 closed ConnectionRefusedError\napi True\nconnect host/tunnelled\nhttp host/x/../y%2F?q=1\n"
                 + "relative 400 sirocco pod proxy\nlistening\n['lo']\n", log);
             Assert.Equal("127.0.0.1", done.Status.PodIP);
         }

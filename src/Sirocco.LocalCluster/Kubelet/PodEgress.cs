@@ -95,11 +95,31 @@ internal sealed class PodEgress : IAsyncDisposable
             {
                 client = await listener.AcceptAsync(token).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
             {
-                return;
+                return; // the pod's network is going
+            }
+            catch (SocketException)
+            {
+                if (token.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                // A passing failure (out of descriptors, a connection reset before it was accepted): keep serving.
+                try
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(100), token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                continue;
             }
 
+            client.NoDelay = true;
             _ = ServeAsync(client, serve, token);
         }
     }
@@ -112,9 +132,10 @@ internal sealed class PodEgress : IAsyncDisposable
             {
                 await serve(client, token).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+            catch (Exception)
             {
-                // The pod or the far end went away; the connection just ends.
+                // The pod or the far end went away, or a request no handler could serve: the connection just ends.
+                // Nothing here may fault unobserved.
             }
         }
     }
@@ -159,7 +180,7 @@ internal sealed class PodEgress : IAsyncDisposable
         else if (Uri.TryCreate(target, UriKind.Absolute, out var uri) && uri.Scheme == "http")
         {
             (host, port) = (uri.IdnHost, uri.Port);
-            forward = [.. Encoding.Latin1.GetBytes(OriginForm(method, uri, version, head[(lineEnd + 2)..])), .. extra];
+            forward = [.. Encoding.Latin1.GetBytes(OriginForm(method, PathOf(target), version, head[(lineEnd + 2)..])), .. extra];
         }
         else
         {
@@ -172,7 +193,7 @@ internal sealed class PodEgress : IAsyncDisposable
         {
             upstream = await ConnectAsync(host, port, token).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is SocketException or IOException)
+        catch (Exception e) when (e is SocketException or IOException or ArgumentException)
         {
             await RefuseAsync(client, "502 Bad Gateway", $"could not connect to {host}:{port}: {e.Message}", token).ConfigureAwait(false);
             return;
@@ -194,10 +215,28 @@ internal sealed class PodEgress : IAsyncDisposable
         }
     }
 
-    /// <summary>The request rewritten for the origin server: its path, its own headers, one request per connection.</summary>
-    private static string OriginForm(string method, Uri uri, string version, string headers)
+    /// <summary>
+    /// The path and query of an absolute-form target exactly as the client wrote them (no dot-segment removal or
+    /// re-escaping, so signed URLs stay valid), without a fragment; "/" when there is none.
+    /// </summary>
+    private static string PathOf(string target)
     {
-        var text = new StringBuilder().Append(CultureInfo.InvariantCulture, $"{method} {uri.PathAndQuery} {version}\r\n");
+        var afterScheme = target.IndexOf("://", StringComparison.Ordinal) + 3;
+        var start = target.IndexOfAny(['/', '?', '#'], afterScheme);
+        var path = start < 0 ? "" : target[start..];
+        var fragment = path.IndexOf('#', StringComparison.Ordinal);
+        path = fragment < 0 ? path : path[..fragment];
+        return path.Length == 0 ? "/" : path[0] == '?' ? "/" + path : path;
+    }
+
+    /// <summary>
+    /// The request rewritten for the origin server: its path, its own headers, and <c>Connection: close</c>, so the
+    /// origin ends the connection after its answer and the client opens a new one (through the proxy) for its next
+    /// request, which may be for another server.
+    /// </summary>
+    private static string OriginForm(string method, string path, string version, string headers)
+    {
+        var text = new StringBuilder().Append(CultureInfo.InvariantCulture, $"{method} {path} {version}\r\n");
         foreach (var line in headers.Split("\r\n"))
         {
             var colon = line.IndexOf(':', StringComparison.Ordinal);

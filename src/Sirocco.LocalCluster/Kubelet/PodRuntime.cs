@@ -76,10 +76,10 @@ internal sealed partial class PodRuntime : IAsyncDisposable
         Memory = MemoryCgroups.Detect($"sirocco-{name}-{Environment.ProcessId}");
         Cpu = CpuGroup.Detect($"sirocco-{name}-{Environment.ProcessId}");
         Pids = PidsGroups.Detect($"sirocco-{name}-{Environment.ProcessId}", _cluster.Options.PodPidsLimit);
-        if (Pids is not null)
+        if (Pids is not null || PodNetwork.Supported(_cluster.Options))
         {
             // The runtime makes its child-process (SIGCHLD) thread at the first start: made here, it is born in the
-            // cluster's group, never in the group of the pod a launcher thread happens to be in.
+            // cluster's group and the host's network, never in those of the pod a launcher thread happens to be in.
             using var first = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("/bin/true") { UseShellExecute = false });
             first?.WaitForExit(5000);
         }

@@ -409,7 +409,20 @@ internal sealed partial class PodWorker
         var joinCgroup = memoryLimit is { } bytes && _runtime.Memory is { } cgroups ? cgroups.Create(cgroupId, bytes) : null;
         var cpuLimit = c.Spec.Resources?.Limits is { } cpuLimits && cpuLimits.TryGetValue("cpu", out var cl) ? Quantity.Parse(cl.ToString()) : (decimal?)null;
         var cpuRequest = c.Spec.Resources?.Requests is { } requests && requests.TryGetValue("cpu", out var cr) ? Quantity.Parse(cr.ToString()) : cpuLimit;
-        var joinCpu = cpuLimit is { } cores && _runtime.Cpu is { } cpu ? cpu.CreateContainer(cgroupId, cores, cpuRequest ?? cores) : null;
+        var joinCpu = cpuLimit is { } cores and > 0 && _runtime.Cpu is { } cpu ? cpu.CreateContainer(cgroupId, cores, cpuRequest ?? cores) : null; // 0 is no limit
+        void DropGroups()
+        {
+            if (joinCgroup is not null)
+            {
+                _runtime.Memory?.Remove(cgroupId);
+            }
+
+            if (joinCpu is not null)
+            {
+                _runtime.Cpu?.RemoveContainer(cgroupId);
+            }
+        }
+
         if (joinCgroup is not null || joinCpu is not null)
         {
             // Join the container's memory and cpu cgroups, then become the sandbox (same pid).
@@ -443,6 +456,8 @@ internal sealed partial class PodWorker
         {
             log.Dispose();
             DropLayer(writableLayer);
+            DropGroups();
+
             return null;
         }
 
@@ -466,6 +481,8 @@ internal sealed partial class PodWorker
 
             log.Dispose();
             DropLayer(writableLayer);
+            DropGroups();
+
             PublishStatus();
             Record("Warning", "Failed", "Error: " + message, c);
             return 128;

@@ -48,6 +48,8 @@ internal sealed class ProcessLauncher(CpuGroup? group, PidsGroups? pids = null) 
         var done = new TaskCompletionSource<Process>(TaskCreationOptions.RunContinuationsAsynchronously);
         _ = _threads.Run(() =>
         {
+            // Prepared before the thread joins anything: the one-time probe of env starts a process of its own.
+            var prepared = WithDefaultSignals(start);
             var joined = pidsGroup is not null && pids is not null && pids.JoinCurrentThread(pidsGroup);
             Process? process = null;
             Exception? error = null;
@@ -60,11 +62,11 @@ internal sealed class ProcessLauncher(CpuGroup? group, PidsGroups? pids = null) 
                     entered = true;
                 }
 
-                process = Process.Start(WithDefaultSignals(start))!;
+                process = Process.Start(prepared)!;
             }
-            catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
+            catch (Exception e)
             {
-                error = e;
+                error = e; // the caller sees every failure; a start that never completes would hang the pod
             }
             finally
             {
