@@ -136,6 +136,19 @@ public class KubernetesPodOperator : BaseOperator
     /// </summary>
     public bool? ContainerNameLogPrefixEnabled { get; set; }
 
+    /// <summary>
+    /// Formats each streamed line from the container's name and the line, as the provider's <c>log_formatter</c>:
+    /// when set, its result is written instead of the default (with or without the <c>[container]</c> prefix). If it
+    /// throws, the try's log says so once and later lines are written unformatted.
+    /// </summary>
+    public Func<string, string, string>? LogFormatter { get; set; }
+
+    /// <summary>
+    /// Called with each streamed line, as the provider's <c>progress_callback</c>. If it throws, the try's log says so
+    /// once and it is not called again for this try.
+    /// </summary>
+    public Action<string>? ProgressCallback { get; set; }
+
     /// <summary>Whether container output is streamed into the task log (default true).</summary>
     public bool GetLogs { get; set; } = true;
 

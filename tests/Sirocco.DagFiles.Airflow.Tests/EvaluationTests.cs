@@ -132,11 +132,29 @@ public sealed class EvaluationTests
         Assert.Equal(30, op.LoggingInterval);
         Assert.Equal(1L, op.TriggerKwargs!["x"]);
         Assert.False(op.ContainerNameLogPrefixEnabled);
-        foreach (var hook in new[] { "callbacks", "progress_callback", "log_formatter" })
-        {
-            var error = Support.Error(Head + $"def f(*a):\n    return None\nwith DAG('d'):\n    KubernetesPodOperator(task_id='t', image='i', {hook}=f)\n");
-            Assert.Contains($"{hook}: Python code the provider would call while the pod runs; Sirocco runs no Python in the scheduler", error.Message, StringComparison.Ordinal);
-        }
+        Assert.Null(op.LogFormatter);
+
+        var error = Support.Error(Head + "with DAG('d'):\n    KubernetesPodOperator(task_id='t', image='i', callbacks={'on_pod_creation': None})\n");
+        Assert.Contains("callbacks: KubernetesPodOperatorCallback classes are not supported", error.Message, StringComparison.Ordinal);
+        error = Support.Error(Head + "with DAG('d'):\n    KubernetesPodOperator(task_id='t', image='i', log_formatter='[{}] {}')\n");
+        Assert.Contains("log_formatter must be a function or a lambda of the file, not", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Log_formatter_and_progress_callback_functions_run_on_the_file_s_evaluator_per_line()
+    {
+        var op = Pod("seen = []\n"
+            + "def note(line):\n    seen.append(line)\n    return 1 // (len(line) - 4)\n"
+            + "with DAG('d'):\n    KubernetesPodOperator(task_id='t', image='i', "
+            + "log_formatter=lambda container, message: f'{container.upper()} | {message[::-1]}', progress_callback=note)\n");
+        Assert.Equal("BASE | olleh", op.LogFormatter!("base", "hello"));
+        op.ProgressCallback!("one");
+        var e = Assert.Throws<SiroccoException>(() => op.ProgressCallback!("boom"));
+        Assert.Contains("progress_callback of task 't'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("by zero", e.Message, StringComparison.Ordinal); // "boom" has 4 characters
+
+        var wrong = Pod("with DAG('d'):\n    KubernetesPodOperator(task_id='t', image='i', log_formatter=lambda c, m: len(m))\n");
+        Assert.Contains("must return a str", Assert.Throws<SiroccoException>(() => wrong.LogFormatter!("base", "x")).Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -311,6 +311,27 @@ public sealed class LifecycleTests(ClusterFixture fx)
     }
 
     [Fact]
+    public async Task Log_formatter_and_progress_callback_see_every_line_and_a_failing_formatter_falls_back_once()
+    {
+        var ns = await fx.NamespaceAsync("formatter");
+        var harness = new TryHarness();
+        var seen = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var op = Pod("fmt", ns, "echo one; echo two; echo three");
+        op.ContainerNameLogPrefixEnabled = true;
+        op.LogFormatter = (container, line) => line == "three" ? throw new InvalidOperationException("no threes") : $"<{container}> {line.ToUpperInvariant()}";
+        op.ProgressCallback = seen.Enqueue;
+
+        await harness.RunAsync(op);
+
+        Assert.Contains("<base> ONE", harness.Log);
+        Assert.Contains("<base> TWO", harness.Log);
+        Assert.DoesNotContain(harness.Log, l => l.EndsWith("] one", StringComparison.Ordinal));
+        Assert.Single(harness.Log, l => l.StartsWith("log_formatter failed on a line of container base", StringComparison.Ordinal) && l.EndsWith("no threes", StringComparison.Ordinal));
+        Assert.Contains("[base] three", harness.Log); // unformatted, with the default prefix, from then on
+        Assert.Equal(["one", "two", "three"], seen);
+    }
+
+    [Fact]
     public async Task Several_containers_are_logged_with_their_name_and_events_on_failure()
     {
         var ns = await fx.NamespaceAsync("multi");

@@ -22,10 +22,52 @@ internal static class Operators
     };
 
     /// <summary>
-    /// Provider keywords whose value is Python code the provider calls while the pod runs; Sirocco runs no Python in
-    /// the scheduler, so only None is accepted, and any other value is an import error saying so.
+    /// Provider keywords whose value is Python code the provider calls while the pod runs. Sirocco runs no Python
+    /// interpreter in the scheduler: <c>log_formatter</c> and <c>progress_callback</c> functions of the file run on its
+    /// own evaluator; a <c>callbacks</c> class is an import error saying so.
     /// </summary>
     private static readonly HashSet<string> PythonHooks = new(StringComparer.Ordinal) { "callbacks", "progress_callback", "log_formatter" };
+
+    /// <summary>
+    /// <c>log_formatter</c> and <c>progress_callback</c> given as a function or lambda of the file: called per log line
+    /// by the file's own evaluator (as <c>XComArg.map</c> functions are), never by a Python interpreter.
+    /// </summary>
+    private static bool LineHook(Library library, KubernetesPodOperator kpo, string className, string name, object? value)
+    {
+        if (name is not ("log_formatter" or "progress_callback") || value is not (UserFunction or NativeFunction))
+        {
+            return false;
+        }
+
+        var interpreter = library.Evaluator ?? throw new KeywordException(name, $"{className}(): {name} needs the file's evaluator");
+        object? Call(params object?[] arguments)
+        {
+            lock (interpreter)
+            {
+                try
+                {
+                    return interpreter.Invoke(value, new Args([.. arguments], []), 0);
+                }
+                catch (DagEvalException e)
+                {
+                    throw new SiroccoException($"{name} of task '{kpo.TaskId}': {e.Message}");
+                }
+            }
+        }
+
+        if (name == "log_formatter")
+        {
+            kpo.LogFormatter = (container, line) => Call(container, line) is string text
+                ? text
+                : throw new SiroccoException($"log_formatter of task '{kpo.TaskId}' must return a str");
+        }
+        else
+        {
+            kpo.ProgressCallback = line => Call(line);
+        }
+
+        return true;
+    }
 
     private static readonly HashSet<string> Callbacks = new(StringComparer.Ordinal)
     {
@@ -195,11 +237,13 @@ internal static class Operators
             return;
         }
 
-        if (op is KubernetesPodOperator && PythonHooks.Contains(name))
+        if (op is KubernetesPodOperator hooked && PythonHooks.Contains(name))
         {
-            if (value is not null)
+            if (value is not null && !LineHook(library, hooked, className, name, value))
             {
-                throw new KeywordException(name, $"{className}(): {name}: Python code the provider would call while the pod runs; Sirocco runs no Python in the scheduler, so set it to None or remove it");
+                throw new KeywordException(name, name == "callbacks"
+                    ? $"{className}(): callbacks: KubernetesPodOperatorCallback classes are not supported (class statements are not read); use on_*_callback functions, which run in a pod"
+                    : $"{className}(): {name} must be a function or a lambda of the file, not {Interpreter.Describe(value)}");
             }
 
             return;

@@ -26,6 +26,14 @@ internal sealed class PodLogs
     private readonly Dictionary<string, Queue<string>> _last = new(StringComparer.Ordinal);
 
     private readonly bool? _prefixContainerNames;
+    private int _formatterFailed;
+    private int _progressFailed;
+
+    /// <summary>The operator's <c>log_formatter</c>: (container, line) to the line written.</summary>
+    public Func<string, string, string>? Formatter { get; init; }
+
+    /// <summary>The operator's <c>progress_callback</c>, called with each line.</summary>
+    public Action<string>? Progress { get; init; }
 
     public PodLogs(IKubernetes client, string ns, string pod, PodSubscription sub, KubernetesRuntime runtime, List<(string Name, bool Init)> containers, Action<string> log, bool? prefixContainerNames = null)
     {
@@ -179,6 +187,37 @@ internal sealed class PodLogs
             }
 
             queue.Enqueue(content);
+        }
+
+        if (Progress is not null && Volatile.Read(ref _progressFailed) == 0)
+        {
+            try
+            {
+                Progress(content);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                if (Interlocked.Exchange(ref _progressFailed, 1) == 0)
+                {
+                    _log($"progress_callback failed on a line of container {container}, and is not called again for this try: {e.Message}");
+                }
+            }
+        }
+
+        if (Formatter is not null && Volatile.Read(ref _formatterFailed) == 0)
+        {
+            try
+            {
+                _log(Formatter(container, content));
+                return;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                if (Interlocked.Exchange(ref _formatterFailed, 1) == 0)
+                {
+                    _log($"log_formatter failed on a line of container {container}, so lines are written unformatted from here: {e.Message}");
+                }
+            }
         }
 
         _log(prefix + content);

@@ -416,7 +416,7 @@ internal sealed class PodRun
         _liveEvents = false;
         Log($"Pod {_ns}/{_name} is {started.Status?.Phase}");
         var logs = _op.GetLogs
-            ? new PodLogs(_cluster.Client, _ns, _name!, _sub!, _runtime, LogContainers(started), Log, _op.ContainerNameLogPrefixEnabled)
+            ? new PodLogs(_cluster.Client, _ns, _name!, _sub!, _runtime, LogContainers(started), Log, _op.ContainerNameLogPrefixEnabled) { Formatter = _op.LogFormatter, Progress = _op.ProgressCallback }
             : null;
         var logTask = logs?.StreamAsync(token) ?? Task.CompletedTask;
         V1Pod final;
