@@ -16,6 +16,13 @@ internal static partial class Native
 
     public static bool Signal(int pid, int signal) => pid > 1 && KillNative(pid, signal) == 0;
 
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static partial int Fcntl(int fd, int command, int argument);
+
+    /// <summary>Sets or clears FD_CLOEXEC on <paramref name="fd"/>; false when the kernel refused.</summary>
+    public static bool SetCloseOnExec(int fd, bool closeOnExec) => Fcntl(fd, 2 /* F_SETFD */, closeOnExec ? 1 : 0) == 0;
+
     /// <summary>The first child of a process (bubblewrap's sandboxed pid 1), or null while it has none.</summary>
     public static int? FirstChild(int pid)
     {

@@ -110,7 +110,8 @@ internal sealed partial class PodNetwork : IAsyncDisposable
     private async Task StartSlirpAsync(ProcessLauncher launcher, CancellationToken token)
     {
         // slirp4netns writes one byte to the ready descriptor once the namespace is configured. A socket pair, so the
-        // wait is asynchronous; only slirp4netns' end is inheritable, and only until it has started.
+        // wait is asynchronous; slirp4netns' end is inheritable only while the launcher starts it (no container
+        // started at the same moment inherits it, which would hide an early exit of slirp4netns until the timeout).
         var fds = new int[2];
         if (SocketPair(AfUnix, SockStream | SockCloexec, 0, fds) != 0)
         {
@@ -120,18 +121,13 @@ internal sealed partial class PodNetwork : IAsyncDisposable
         using var ready = new Socket(new SafeSocketHandle((IntPtr)fds[0], ownsHandle: true));
         try
         {
-            if (Fcntl(fds[1], FSetFd, 0) != 0)
-            {
-                throw new IOException($"fcntl failed: errno {Marshal.GetLastPInvokeError()}");
-            }
-
             _slirp = await launcher.StartAsync(new ProcessStartInfo(SlirpPath,
                 ["--configure", "--mtu=65520", $"--ready-fd={fds[1]}", "--netns-type=path", NetworkNamespace.PathOf(_fd), "tap0"])
             {
                 UseShellExecute = false,
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
-            }).ConfigureAwait(false);
+            }, inherit: fds[1]).ConfigureAwait(false);
         }
         finally
         {
@@ -191,15 +187,10 @@ internal sealed partial class PodNetwork : IAsyncDisposable
     private const int AfUnix = 1;
     private const int SockStream = 1;
     private const int SockCloexec = 0x80000;
-    private const int FSetFd = 2;
 
     [LibraryImport("libc", EntryPoint = "socketpair", SetLastError = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     private static partial int SocketPair(int domain, int type, int protocol, [Out] int[] fds);
-
-    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
-    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-    private static partial int Fcntl(int fd, int command, int argument);
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]

@@ -15,6 +15,9 @@ internal sealed class ProcessLauncher(CpuGroup? group, PidsGroups? pids = null) 
 {
     private readonly DedicatedThreads _threads = new("launcher", 2, group);
 
+    /// <summary>Held by every start (the runtime serializes forks anyway), so a descriptor made inheritable for one start reaches no other.</summary>
+    private readonly object _forkGate = new();
+
     /// <summary>True when the launcher's threads are in the cluster's <see cref="CpuGroup"/>.</summary>
     public bool InCpuGroup => _threads.InCpuGroup;
 
@@ -40,9 +43,11 @@ internal sealed class ProcessLauncher(CpuGroup? group, PidsGroups? pids = null) 
 
     /// <summary>
     /// Starts <paramref name="start"/>, inside the pids group <paramref name="pidsGroup"/> and the network namespace
-    /// <paramref name="network"/> (a descriptor, see <see cref="NetworkNamespace"/>) when given.
+    /// <paramref name="network"/> (a descriptor, see <see cref="NetworkNamespace"/>) when given. The descriptor
+    /// <paramref name="inherit"/> (close-on-exec) is passed to the new process: it is inheritable only while this start
+    /// forks, under a lock every start of the launcher takes, so no other child can inherit it.
     /// </summary>
-    public Task<Process> StartAsync(ProcessStartInfo start, string? pidsGroup = null, int? network = null)
+    public Task<Process> StartAsync(ProcessStartInfo start, string? pidsGroup = null, int? network = null, int? inherit = null)
     {
         // The caller continues elsewhere, never on a launcher thread (an exec session must not hold one).
         var done = new TaskCompletionSource<Process>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -62,7 +67,25 @@ internal sealed class ProcessLauncher(CpuGroup? group, PidsGroups? pids = null) 
                     entered = true;
                 }
 
-                process = Process.Start(prepared)!;
+                lock (_forkGate)
+                {
+                    if (inherit is { } kept && Native.SetCloseOnExec(kept, false) is false)
+                    {
+                        throw new IOException($"could not pass descriptor {kept} to {start.FileName}: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+                    }
+
+                    try
+                    {
+                        process = Process.Start(prepared)!;
+                    }
+                    finally
+                    {
+                        if (inherit is { } again)
+                        {
+                            _ = Native.SetCloseOnExec(again, true);
+                        }
+                    }
+                }
             }
             catch (Exception e)
             {
