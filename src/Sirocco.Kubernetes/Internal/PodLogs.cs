@@ -189,38 +189,43 @@ internal sealed class PodLogs
             queue.Enqueue(content);
         }
 
-        if (Progress is not null && Volatile.Read(ref _progressFailed) == 0)
+        if (Progress is { } progress)
         {
-            try
-            {
-                Progress(content);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                if (Interlocked.Exchange(ref _progressFailed, 1) == 0)
-                {
-                    _log($"progress_callback failed on a line of container {container}, and is not called again for this try: {e.Message}");
-                }
-            }
+            _ = Guarded(ref _progressFailed, "progress_callback", "it is not called again for this try", container, () => progress(content));
         }
 
-        if (Formatter is not null && Volatile.Read(ref _formatterFailed) == 0)
+        if (Formatter is { } formatter && Guarded(ref _formatterFailed, "log_formatter", "lines are written unformatted from here", container, () => _log(formatter(container, content))))
         {
-            try
-            {
-                _log(Formatter(container, content));
-                return;
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                if (Interlocked.Exchange(ref _formatterFailed, 1) == 0)
-                {
-                    _log($"log_formatter failed on a line of container {container}, so lines are written unformatted from here: {e.Message}");
-                }
-            }
+            return;
         }
 
         _log(prefix + content);
+    }
+
+    /// <summary>
+    /// Runs an operator hook for one line unless it failed before; its first failure is logged once. True when it ran.
+    /// </summary>
+    private bool Guarded(ref int failed, string hook, string consequence, string container, Action call)
+    {
+        if (Volatile.Read(ref failed) != 0)
+        {
+            return false;
+        }
+
+        try
+        {
+            call();
+            return true;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            if (Interlocked.Exchange(ref failed, 1) == 0)
+            {
+                _log($"{hook} failed on a line of container {container}, so {consequence}: {e.Message}");
+            }
+
+            return false;
+        }
     }
 
     private async Task<bool> WaitTerminatedAsync(string container, bool init, TimeSpan timeout, CancellationToken token)

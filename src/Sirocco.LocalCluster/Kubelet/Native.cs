@@ -20,6 +20,13 @@ internal static partial class Native
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     private static partial int Fcntl(int fd, int command, int argument);
 
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static partial int CloseNative(int fd);
+
+    /// <summary>Closes a descriptor this process opened outside .NET's handles (best effort).</summary>
+    public static void Close(int fd) => _ = CloseNative(fd);
+
     /// <summary>Sets or clears FD_CLOEXEC on <paramref name="fd"/>; false when the kernel refused.</summary>
     public static bool SetCloseOnExec(int fd, bool closeOnExec) => Fcntl(fd, 2 /* F_SETFD */, closeOnExec ? 1 : 0) == 0;
 

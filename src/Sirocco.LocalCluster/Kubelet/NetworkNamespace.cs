@@ -44,7 +44,7 @@ internal static partial class NetworkNamespace
         {
             if (fd >= 0)
             {
-                _ = Close(fd);
+                Native.Close(fd);
             }
 
             Leave();
@@ -72,7 +72,7 @@ internal static partial class NetworkNamespace
     }
 
     /// <summary>Lets the namespace go (it ends with the last process in it).</summary>
-    public static void Release(int fd) => _ = Close(fd);
+    public static void Release(int fd) => Native.Close(fd);
 
     /// <summary>The path by which another process opens the namespace <paramref name="fd"/> (slirp4netns' <c>--netns-type=path</c>).</summary>
     public static string PathOf(int fd) => $"/proc/{Environment.ProcessId}/fd/{fd}";
@@ -111,7 +111,7 @@ internal static partial class NetworkNamespace
         }
         finally
         {
-            _ = Close(s);
+            Native.Close(s);
         }
     }
 
@@ -127,9 +127,6 @@ internal static partial class NetworkNamespace
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     private static partial int Open(string path, int flags);
 
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-    private static partial int Close(int fd);
 
     [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]

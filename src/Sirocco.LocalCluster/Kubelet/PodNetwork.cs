@@ -131,7 +131,7 @@ internal sealed partial class PodNetwork : IAsyncDisposable
         }
         finally
         {
-            _ = Close(fds[1]);
+            Native.Close(fds[1]);
         }
 
         var output = _slirp.StandardOutput.ReadToEndAsync(CancellationToken.None);
@@ -191,8 +191,4 @@ internal sealed partial class PodNetwork : IAsyncDisposable
     [LibraryImport("libc", EntryPoint = "socketpair", SetLastError = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     private static partial int SocketPair(int domain, int type, int protocol, [Out] int[] fds);
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-    private static partial int Close(int fd);
 }

@@ -405,10 +405,12 @@ internal sealed partial class PodWorker
         }
 
         var cgroupId = c.ContainerId["bwrap://".Length..][..24];
-        var memoryLimit = c.Spec.Resources?.Limits is { } limits && limits.TryGetValue("memory", out var m) ? Quantity.Parse(m.ToString()) : (decimal?)null;
+        static decimal? Amount(IDictionary<string, ResourceQuantity>? amounts, string name) =>
+            amounts is not null && amounts.TryGetValue(name, out var q) ? Quantity.Parse(q.ToString()) : null;
+        var memoryLimit = Amount(c.Spec.Resources?.Limits, "memory");
         var joinCgroup = memoryLimit is { } bytes && _runtime.Memory is { } cgroups ? cgroups.Create(cgroupId, bytes) : null;
-        var cpuLimit = c.Spec.Resources?.Limits is { } cpuLimits && cpuLimits.TryGetValue("cpu", out var cl) ? Quantity.Parse(cl.ToString()) : (decimal?)null;
-        var cpuRequest = c.Spec.Resources?.Requests is { } requests && requests.TryGetValue("cpu", out var cr) ? Quantity.Parse(cr.ToString()) : cpuLimit;
+        var cpuLimit = Amount(c.Spec.Resources?.Limits, "cpu");
+        var cpuRequest = Amount(c.Spec.Resources?.Requests, "cpu") ?? cpuLimit;
         var joinCpu = cpuLimit is { } cores and > 0 && _runtime.Cpu is { } cpu ? cpu.CreateContainer(cgroupId, cores, cpuRequest ?? cores) : null; // 0 is no limit
         void DropGroups()
         {
@@ -534,17 +536,8 @@ internal sealed partial class PodWorker
         process.StandardOutput.Dispose();
         process.StandardError.Dispose();
         var exit = process.ExitCode;
-        var oomKilled = false;
-        if (joinCgroup is not null && _runtime.Memory is { } memory)
-        {
-            oomKilled = exit != 0 && memory.OomKilled(cgroupId);
-            memory.Remove(cgroupId);
-        }
-
-        if (joinCpu is not null)
-        {
-            _runtime.Cpu?.RemoveContainer(cgroupId);
-        }
+        var oomKilled = exit != 0 && joinCgroup is not null && _runtime.Memory is { } memory && memory.OomKilled(cgroupId);
+        DropGroups();
 
         var terminationMessage = ReadTerminationMessage(terminationLog, c, exit, log);
         c.Stdin?.Close();
