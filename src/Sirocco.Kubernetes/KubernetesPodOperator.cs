@@ -149,6 +149,12 @@ public class KubernetesPodOperator : BaseOperator
     /// </summary>
     public Action<string>? ProgressCallback { get; set; }
 
+    /// <summary>
+    /// Hooks into the pod's lifecycle (the provider's <c>callbacks</c>), called in this order for each moment the try
+    /// reaches; see <see cref="KubernetesPodOperatorCallback"/>.
+    /// </summary>
+    public IList<KubernetesPodOperatorCallback> Callbacks { get; set; } = [];
+
     /// <summary>Whether container output is streamed into the task log (default true).</summary>
     public bool GetLogs { get; set; } = true;
 
@@ -289,6 +295,7 @@ public class KubernetesPodOperator : BaseOperator
         copy.Labels = new Dictionary<string, string>(Labels, StringComparer.Ordinal);
         copy.Annotations = new Dictionary<string, string>(Annotations, StringComparer.Ordinal);
         copy.InitContainerLogs = [.. InitContainerLogs];
+        copy.Callbacks = [.. Callbacks];
         copy.ContainerLogs = [.. ContainerLogs];
         copy.ContainerResources = DeepCopy(ContainerResources);
         copy.Resources = Resources is null ? null : new Dictionary<string, string>(Resources, StringComparer.Ordinal);

@@ -135,9 +135,81 @@ public sealed class EvaluationTests
         Assert.Null(op.LogFormatter);
 
         var error = Support.Error(Head + "with DAG('d'):\n    KubernetesPodOperator(task_id='t', image='i', callbacks={'on_pod_creation': None})\n");
-        Assert.Contains("callbacks: KubernetesPodOperatorCallback classes are not supported", error.Message, StringComparison.Ordinal);
+        Assert.Contains("callbacks must be a KubernetesPodOperatorCallback subclass defined in the file, or a list of them, not dict", error.Message, StringComparison.Ordinal);
         error = Support.Error(Head + "with DAG('d'):\n    KubernetesPodOperator(task_id='t', image='i', log_formatter='[{}] {}')\n");
         Assert.Contains("log_formatter must be a function or a lambda of the file, not", error.Message, StringComparison.Ordinal);
+    }
+
+    private const string CallbackClasses = """"
+        from kubernetes.client import models as k8s
+        from airflow.providers.cncf.kubernetes.callbacks import ExecutionMode, KubernetesPodOperatorCallback as Base
+
+        TEAM = {"name": "data-eng"}
+
+        def describe(pod):
+            return f"{pod.metadata.name} {TEAM['name']}"
+
+        class Audit(Base):
+            """Reports the pod's life."""
+            kind = "audit"
+
+            @staticmethod
+            def on_pod_creation(*, pod: k8s.V1Pod, client, mode, **kwargs) -> None:
+                if mode == ExecutionMode.SYNC:
+                    print("created", describe(pod))
+
+            @staticmethod
+            def progress_callback(*, line, client, mode, **kwargs):
+                return 1 // (len(line) - 4)
+
+        class Cleanup(Audit):
+            @staticmethod
+            def on_pod_cleanup(*, pod, **kwargs):
+                try:
+                    print("cleaned", pod.metadata.name)
+                except AttributeError:
+                    raise
+
+            def helper(self):
+                pass
+
+        """";
+
+    [Fact]
+    public void Callback_classes_are_shipped_with_what_they_use_and_their_progress_callback_runs_per_line()
+    {
+        var op = Pod(CallbackClasses + "with DAG('d'):\n    KubernetesPodOperator(task_id='t', image='i', callbacks=[Audit, Cleanup])\n");
+
+        var callbacks = op.Callbacks.Cast<PythonPodCallback>().ToList();
+        Assert.Equal(["Audit", "Cleanup"], callbacks.Select(c => c.ClassName));
+        Assert.Equal(["on_pod_creation"], callbacks[0].Methods);
+        Assert.Equal(["on_pod_cleanup", "on_pod_creation"], callbacks[1].Methods.Order(StringComparer.Ordinal));
+        var source = callbacks[1].Source;
+        Assert.Contains($"Base = {PythonPodCallback.BaseClassName}\n", source, StringComparison.Ordinal);
+        Assert.Contains($"ExecutionMode = {PythonPodCallback.ExecutionModeName}\n", source, StringComparison.Ordinal);
+        Assert.Contains("try:\n    from kubernetes.client import models as k8s\nexcept ImportError:\n    k8s = None\n", source, StringComparison.Ordinal);
+        Assert.Contains("TEAM = _sirocco_json.loads(", source, StringComparison.Ordinal);
+        Assert.Contains("def describe(pod):", source, StringComparison.Ordinal);
+        Assert.True(source.IndexOf("class Audit(Base):", StringComparison.Ordinal) < source.IndexOf("class Cleanup(Audit):", StringComparison.Ordinal));
+        Assert.EndsWith("    def helper(self):\n        pass\n", source, StringComparison.Ordinal);
+
+        callbacks[0].OnProgress("hello"); // 1 // 1
+        var e = Assert.Throws<SiroccoException>(() => callbacks[1].OnProgress("four"));
+        Assert.Contains("Cleanup.progress_callback of task 't'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("division or modulo by zero", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("class Plain:\n    pass\n", "callbacks=Plain", "callbacks: class Plain is not a subclass of KubernetesPodOperatorCallback")]
+    [InlineData("", "callbacks=[print]", "callbacks: builtin_function_or_method is not a subclass")]
+    [InlineData("class Slow(KubernetesPodOperatorCallback):\n    @staticmethod\n    def progress_callback(*, line, **kwargs):\n        while True:\n            pass\n", "callbacks=Slow",
+        "callbacks: Slow.progress_callback runs on each log line on the file's reader, which cannot run it (while loops are not supported")]
+    [InlineData("class Cm(KubernetesPodOperatorCallback):\n    @classmethod\n    def progress_callback(cls, *, line, **kwargs):\n        pass\n", "callbacks=Cm", "Cm.progress_callback must be a @staticmethod")]
+    public void Callback_classes_that_cannot_work_are_import_errors_naming_why(string classes, string keyword, string expected)
+    {
+        var error = Support.Error(Head + "from airflow.providers.cncf.kubernetes.callbacks import KubernetesPodOperatorCallback\n" + classes
+            + $"with DAG('d'):\n    KubernetesPodOperator(task_id='t', image='i', {keyword})\n");
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -176,6 +176,9 @@ internal sealed class Interpreter
 
                     frame.Vars[def.Name] = function;
                     return Flow.Normal;
+                case ClassDef cls:
+                    frame.Vars[cls.Name] = new UserClass(cls, frame, [.. cls.Bases.Select(b => Eval(b, frame))]);
+                    return Flow.Normal;
                 case ReturnStmt r:
                     if (ReferenceEquals(frame, _globals))
                     {
@@ -915,6 +918,8 @@ internal sealed class Interpreter
                 return Charge(n.Invoke(args));
             case UserFunction u:
                 return CallUser(u, args, offset);
+            case UserClass c:
+                throw new DagEvalException($"{c.Definition.Name}(): objects of classes defined in the file cannot be made while it is read without Python (a class of the file can be given as callbacks= to KubernetesPodOperator)", offset);
             case IPyCallable c:
                 return Charge(c.Invoke(args.ToCallArgs()));
             case ForeignValue f:

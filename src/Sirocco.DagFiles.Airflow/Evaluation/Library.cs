@@ -162,6 +162,7 @@ internal sealed class Library
         Module("airflow.kubernetes.secret", new(StringComparer.Ordinal) { ["Secret"] = secret });
         Module("airflow.contrib.kubernetes.secret", new(StringComparer.Ordinal) { ["Secret"] = secret });
         Module("airflow.providers.cncf.kubernetes.secret", new(StringComparer.Ordinal) { ["Secret"] = secret });
+        Module("airflow.providers.cncf.kubernetes.callbacks", new(StringComparer.Ordinal) { ["KubernetesPodOperatorCallback"] = CallbackBase, ["ExecutionMode"] = ExecutionMode });
         Module("airflow", new(StringComparer.Ordinal) { ["DAG"] = dag, ["models"] = models });
         OperatorModules();
     }
@@ -201,6 +202,12 @@ internal sealed class Library
 
     private static Namespace WeightRules() =>
         new("type", "WeightRule", Enum.GetValues<WeightRule>().ToDictionary(r => r.ToName().ToUpperInvariant(), r => (object?)r.ToName(), StringComparer.Ordinal));
+
+    /// <summary>The provider's <c>KubernetesPodOperatorCallback</c>, which the file's <c>callbacks</c> classes derive from.</summary>
+    public Namespace CallbackBase { get; } = new("type", "KubernetesPodOperatorCallback", new(StringComparer.Ordinal));
+
+    /// <summary>The provider's <c>ExecutionMode</c> (a hook's <c>mode</c>; tries always run as <c>sync</c>).</summary>
+    public Namespace ExecutionMode { get; } = new("type", "ExecutionMode", new(StringComparer.Ordinal) { ["SYNC"] = "sync", ["ASYNC"] = "asynchronous" });
 
     /// <summary>The interpreter running the file (a <c>@dag</c> function's body runs in it when the function is called).</summary>
     public Interpreter? Evaluator { get; set; }

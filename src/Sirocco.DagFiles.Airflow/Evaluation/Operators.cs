@@ -24,7 +24,7 @@ internal static class Operators
     /// <summary>
     /// Provider keywords whose value is Python code the provider calls while the pod runs. Sirocco runs no Python
     /// interpreter in the scheduler: <c>log_formatter</c> and <c>progress_callback</c> functions of the file run on its
-    /// own evaluator; a <c>callbacks</c> class is an import error saying so.
+    /// own evaluator; the hooks of a <c>callbacks</c> class run in pods (<see cref="PodCallbacks"/>).
     /// </summary>
     private static readonly HashSet<string> PythonHooks = new(StringComparer.Ordinal) { "callbacks", "progress_callback", "log_formatter" };
 
@@ -39,21 +39,8 @@ internal static class Operators
             return false;
         }
 
-        var interpreter = library.Evaluator ?? throw new KeywordException(name, $"{className}(): {name} needs the file's evaluator");
-        object? Call(params object?[] arguments)
-        {
-            lock (interpreter)
-            {
-                try
-                {
-                    return interpreter.Invoke(value, new Args([.. arguments], []), 0);
-                }
-                catch (DagEvalException e)
-                {
-                    throw new SiroccoException($"{name} of task '{kpo.TaskId}': {e.Message}");
-                }
-            }
-        }
+        var call = OnEvaluator(library, kpo, className, name, value);
+        object? Call(params object?[] arguments) => call(new Args([.. arguments], []));
 
         if (name == "log_formatter")
         {
@@ -67,6 +54,29 @@ internal static class Operators
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// A function of the file, called on the file's own evaluator, one call at a time (log lines of several tries may
+    /// arrive at once); its errors name the hook and the task.
+    /// </summary>
+    internal static Func<Args, object?> OnEvaluator(Library library, KubernetesPodOperator kpo, string className, string name, object function)
+    {
+        var interpreter = library.Evaluator ?? throw new KeywordException(name, $"{className}(): {name} needs the file's evaluator");
+        return args =>
+        {
+            lock (interpreter)
+            {
+                try
+                {
+                    return interpreter.Invoke(function, args, 0);
+                }
+                catch (DagEvalException e)
+                {
+                    throw new SiroccoException($"{name} of task '{kpo.TaskId}': {e.Message}");
+                }
+            }
+        };
     }
 
     private static readonly HashSet<string> Callbacks = new(StringComparer.Ordinal)
@@ -239,11 +249,13 @@ internal static class Operators
 
         if (op is KubernetesPodOperator hooked && PythonHooks.Contains(name))
         {
-            if (value is not null && !LineHook(library, hooked, className, name, value))
+            if (name == "callbacks")
             {
-                throw new KeywordException(name, name == "callbacks"
-                    ? $"{className}(): callbacks: KubernetesPodOperatorCallback classes are not supported (class statements are not read); use on_*_callback functions, which run in a pod"
-                    : $"{className}(): {name} must be a function or a lambda of the file, not {Interpreter.Describe(value)}");
+                hooked.Callbacks = PodCallbacks.From(library, className, hooked, value);
+            }
+            else if (value is not null && !LineHook(library, hooked, className, name, value))
+            {
+                throw new KeywordException(name, $"{className}(): {name} must be a function or a lambda of the file, not {Interpreter.Describe(value)}");
             }
 
             return;

@@ -33,7 +33,7 @@ internal sealed record TaskFlowPartial(TaskFactory Factory, IReadOnlyList<Keywor
 /// </summary>
 internal static class TaskFlow
 {
-    private static readonly HashSet<string> Builtins = new(StringComparer.Ordinal)
+    internal static readonly HashSet<string> Builtins = new(StringComparer.Ordinal)
     {
         "abs", "all", "any", "ascii", "bin", "bool", "bytearray", "bytes", "callable", "chr", "dict", "dir", "divmod",
         "enumerate", "filter", "float", "format", "frozenset", "getattr", "hasattr", "hash", "hex", "id", "int",
@@ -322,7 +322,7 @@ internal static class TaskFlow
         return sb.ToString();
     }
 
-    private static void Ship(Library library, UserFunction function, string boundAs, string root, StringBuilder sb, HashSet<string> shipped)
+    internal static void Ship(Library library, UserFunction function, string boundAs, string root, StringBuilder sb, HashSet<string> shipped)
     {
         var def = function.Definition;
         if (def.Source is null)
@@ -335,50 +335,7 @@ internal static class TaskFlow
         var names = strict ? FreeNames(def) : [.. def.OpaqueNames!.Distinct(StringComparer.Ordinal).Where(n => !Builtins.Contains(n) && def.Parameters.All(p => p.Name != n) && n != def.Name)];
         foreach (var name in names)
         {
-            if (!shipped.Add(name))
-            {
-                continue;
-            }
-
-            if (library.ImportLines.TryGetValue(name, out var import) && function.Closure.TryLookup(name, out _))
-            {
-                if (import.StartsWith("from airflow", StringComparison.Ordinal) || import.StartsWith("import airflow", StringComparison.Ordinal))
-                {
-                    if (!strict)
-                    {
-                        continue;
-                    }
-
-                    throw new DagEvalException($"task function '{root}' uses '{name}' ({import}), but the pod that runs it has no Airflow: pass the value as an argument or a template");
-                }
-
-                sb.Append(import).Append('\n');
-                continue;
-            }
-
-            if (!function.Closure.TryLookup(name, out var value))
-            {
-                continue; // a builtin or a name the function defines at run time: Python decides
-            }
-
-            switch (value)
-            {
-                case UserFunction helper:
-                    Ship(library, helper, name, root, sb, shipped);
-                    continue;
-                case null or string or long or double or bool or List<object?> or PyDict or PyTuple when IsJson(value):
-                    var json = Mapping.ToJson(value, name)?.ToJsonString() ?? "null";
-                    sb.Append(name).Append(" = _sirocco_json.loads(").Append(JsonSerializer.Serialize(json)).Append(")\n");
-                    continue;
-                default:
-                    if (!strict)
-                    {
-                        continue;
-                    }
-
-                    throw new DagEvalException($"task function '{root}' uses '{name}', a {Interpreter.Describe(value)}, which cannot be shipped to the pod that runs it: "
-                        + "only JSON values, functions and imports of the file can; pass it as an argument or make it inside the function");
-            }
+            ShipName(library, function.Closure, name, root, strict, sb, shipped);
         }
 
         if (def.Name == "<lambda>")
@@ -391,6 +348,75 @@ internal static class TaskFlow
         if (def.Name != boundAs)
         {
             sb.Append(boundAs).Append(" = ").Append(def.Name).Append('\n');
+        }
+    }
+
+    /// <summary>
+    /// Ships what <paramref name="name"/> is bound to in <paramref name="closure"/>: its import, function, class or JSON
+    /// value. When <paramref name="strict"/>, a value that cannot be shipped is an error; otherwise Python decides.
+    /// </summary>
+    internal static void ShipName(Library library, Frame closure, string name, string root, bool strict, StringBuilder sb, HashSet<string> shipped)
+    {
+        if (!shipped.Add(name))
+        {
+            return;
+        }
+
+        if (library.ImportLines.TryGetValue(name, out var import) && closure.TryLookup(name, out var imported))
+        {
+            if (ReferenceEquals(imported, library.CallbackBase) || ReferenceEquals(imported, library.ExecutionMode))
+            {
+                // The provider's own names, stood in for in the pod (which has no Airflow).
+                sb.Append(name).Append(" = ").Append(ReferenceEquals(imported, library.CallbackBase) ? PythonPodCallback.BaseClassName : PythonPodCallback.ExecutionModeName).Append('\n');
+                return;
+            }
+
+            if (import.StartsWith("from airflow", StringComparison.Ordinal) || import.StartsWith("import airflow", StringComparison.Ordinal))
+            {
+                if (!strict)
+                {
+                    return;
+                }
+
+                throw new DagEvalException($"task function '{root}' uses '{name}' ({import}), but the pod that runs it has no Airflow: pass the value as an argument or a template");
+            }
+
+            if (!strict && (import.StartsWith("from kubernetes", StringComparison.Ordinal) || import.StartsWith("import kubernetes", StringComparison.Ordinal)))
+            {
+                // Often only in annotations (never evaluated in the pod): optional when the image lacks the package.
+                sb.Append("try:\n    ").Append(import).Append("\nexcept ImportError:\n    ").Append(name).Append(" = None\n");
+                return;
+            }
+
+            sb.Append(import).Append('\n');
+            return;
+        }
+
+        if (!closure.TryLookup(name, out var value))
+        {
+            return; // a builtin or a name the function defines at run time: Python decides
+        }
+
+        switch (value)
+        {
+            case UserFunction helper:
+                Ship(library, helper, name, root, sb, shipped);
+                return;
+            case UserClass cls:
+                PodCallbacks.ShipClass(library, cls, name, root, sb, shipped);
+                return;
+            case null or string or long or double or bool or List<object?> or PyDict or PyTuple when IsJson(value):
+                var json = Mapping.ToJson(value, name)?.ToJsonString() ?? "null";
+                sb.Append(name).Append(" = _sirocco_json.loads(").Append(JsonSerializer.Serialize(json)).Append(")\n");
+                return;
+            default:
+                if (!strict)
+                {
+                    return;
+                }
+
+                throw new DagEvalException($"task function '{root}' uses '{name}', a {Interpreter.Describe(value)}, which cannot be shipped to the pod that runs it: "
+                    + "only JSON values, functions and imports of the file can; pass it as an argument or make it inside the function");
         }
     }
 

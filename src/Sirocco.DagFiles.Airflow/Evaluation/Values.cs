@@ -258,6 +258,56 @@ internal sealed class UserFunction(FunctionDef definition, Frame closure) : IPyO
     public override string ToString() => $"<function {Definition.Name}>";
 }
 
+/// <summary>
+/// A class of the file (<c>class Name(bases): ...</c>). Its body never runs while the file is read: its methods are
+/// readable as functions (those the reader parsed), and the class can be shipped to a pod as text.
+/// </summary>
+internal sealed class UserClass(ClassDef definition, Frame closure, IReadOnlyList<object?> bases) : IPyObject
+{
+    public ClassDef Definition { get; } = definition;
+
+    /// <summary>The scope the class was defined in (its methods' globals).</summary>
+    public Frame Closure { get; } = closure;
+
+    public IReadOnlyList<object?> Bases { get; } = bases;
+
+    public string TypeName => "type";
+
+    /// <summary>Whether <paramref name="root"/> is this class or one of its bases, directly or not.</summary>
+    public bool Derives(object root) => Bases.Any(b => ReferenceEquals(b, root) || b is UserClass c && c.Derives(root));
+
+    /// <summary>The functions this class and its bases of the file define, the nearest first.</summary>
+    public IEnumerable<string> MethodNames() => Definition.MethodNames.Concat(Bases.OfType<UserClass>().SelectMany(b => b.MethodNames())).Distinct(StringComparer.Ordinal);
+
+    public bool TryGetAttr(string name, out object? value)
+    {
+        if (name == "__name__")
+        {
+            value = Definition.Name;
+            return true;
+        }
+
+        if (Array.Find(Definition.Methods, m => m.Name == name) is { } method)
+        {
+            value = new UserFunction(method, Closure);
+            return true;
+        }
+
+        foreach (var b in Bases.OfType<UserClass>())
+        {
+            if (b.TryGetAttr(name, out value))
+            {
+                return true;
+            }
+        }
+
+        value = null;
+        return false;
+    }
+
+    public override string ToString() => $"<class '{Definition.Name}'>";
+}
+
 /// <summary>The object <c>globals()</c> returns: item assignment defines a module-level name.</summary>
 internal sealed class GlobalsProxy(Frame module) : IPyObject
 {

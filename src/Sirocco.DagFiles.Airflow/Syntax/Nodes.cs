@@ -243,6 +243,29 @@ internal sealed class FunctionDef(int offset, string name, Parameter[] parameter
     public bool ReturnsDict { get; init; }
 }
 
+/// <summary>
+/// <c>class Name(bases): ...</c>. The reader never runs a class body: it keeps the text (shipped to the pods that run
+/// the class's hooks) and parses each method at the body's own level, as a function (opaque when it must be).
+/// </summary>
+internal sealed class ClassDef(int offset, string name, Expr[] bases, FunctionDef[] methods) : Stmt(offset)
+{
+    public string Name { get; } = name;
+
+    public Expr[] Bases { get; } = bases;
+
+    /// <summary>The methods the reader could parse, in order; a method it could not is absent (it still runs in a pod).</summary>
+    public FunctionDef[] Methods { get; } = methods;
+
+    /// <summary>The names of every <c>def</c> at the body's own level, parsed or not.</summary>
+    public IReadOnlyList<string> MethodNames { get; init; } = [];
+
+    /// <summary>The class's text from its <c>class</c> line, dedented.</summary>
+    public string Source { get; init; } = string.Empty;
+
+    /// <summary>The names the class's text reads, as far as its tokens tell (what shipping it may need from the file).</summary>
+    public IReadOnlyList<string> Names { get; init; } = [];
+}
+
 /// <summary><c>lambda params: expr</c>, as a function whose body returns the expression.</summary>
 internal sealed class LambdaExpr(int offset, FunctionDef definition) : Expr(offset)
 {

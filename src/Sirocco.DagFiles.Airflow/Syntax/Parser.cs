@@ -2,8 +2,9 @@ namespace Sirocco.DagFiles.Airflow.Syntax;
 
 /// <summary>
 /// A recursive-descent parser for the statements and expressions of the DAG-file subset. Python syntax outside the
-/// subset (classes, lambdas, decorators, while loops...) is rejected here, naming the construct, so that nothing of a
-/// file runs before the whole file is known to be readable.
+/// subset (while loops, global statements, class keywords...) is rejected here, naming the construct, so that nothing
+/// of a file runs before the whole file is known to be readable. A function or class body the reader cannot run is
+/// kept as text, to run in a pod.
 /// </summary>
 internal sealed class Parser
 {
@@ -11,7 +12,6 @@ internal sealed class Parser
 
     private static readonly Dictionary<string, string> Unsupported = new(StringComparer.Ordinal)
     {
-        ["class"] = "class definitions",
         ["while"] = "while loops",
         ["global"] = "global statements",
         ["nonlocal"] = "nonlocal statements",
@@ -148,6 +148,8 @@ internal sealed class Parser
                     return [With()];
                 case "def":
                     return [Def()];
+                case "class":
+                    return [Class()];
                 case "try":
                     return [Try()];
                 case "else" or "elif" or "except" or "finally":
@@ -525,7 +527,7 @@ internal sealed class Parser
 
         if (!Current.IsName("def"))
         {
-            throw Error(Current.IsName("class") ? "class definitions are not supported in DAG files read without Python" : $"invalid syntax: a decorator must be followed by 'def', got {Describe(Current)}");
+            throw Error(Current.IsName("class") ? "decorated class definitions are not supported in DAG files read without Python" : $"invalid syntax: a decorator must be followed by 'def', got {Describe(Current)}");
         }
 
         var def = Def();
@@ -616,6 +618,101 @@ internal sealed class Parser
             OpaqueNames = names,
             ReturnsDict = returnsDict,
         };
+    }
+
+    /// <summary>
+    /// <c>class Name(bases):</c> and its body, kept as text; each <c>def</c> at the body's level is parsed as a method
+    /// where it can be (a method the reader cannot parse is left to Python, in the pod that runs it).
+    /// </summary>
+    private ClassDef Class()
+    {
+        var first = _pos;
+        var offset = Next().Offset;
+        var name = ExpectName();
+        var bases = new List<Expr>();
+        if (Skip("("))
+        {
+            while (!Current.Is(")"))
+            {
+                if (bases.Count > 0)
+                {
+                    Expect(",");
+                    if (Current.Is(")"))
+                    {
+                        break;
+                    }
+                }
+
+                if (Current.Kind == TokenKind.Name && Peek().Is("=") || Current.Is("*") || Current.Is("**"))
+                {
+                    throw Error($"class {name}: keyword or unpacked arguments in a class statement (such as metaclass=) are not supported in DAG files read without Python");
+                }
+
+                bases.Add(Test());
+            }
+
+            Expect(")");
+        }
+
+        var bodyStart = _pos;
+        var names = SkipBlock();
+        var end = _pos;
+        for (var i = first + 2; i < bodyStart; i++)
+        {
+            if (_tokens[i].Kind == TokenKind.Name && !IsKeyword(_tokens[i].Text) && !_tokens[i - 1].Is("."))
+            {
+                names.Add(_tokens[i].Text);
+            }
+        }
+
+        var (methods, methodNames) = Methods(bodyStart, end);
+        _pos = end;
+        return new ClassDef(offset, name, [.. bases], [.. methods])
+        {
+            MethodNames = methodNames,
+            Source = SourceOf(offset, Current.Kind == TokenKind.End ? _text.Length : Current.Offset),
+            Names = names,
+        };
+    }
+
+    /// <summary>The functions defined at a class body's own level (tokens <paramref name="from"/> to <paramref name="to"/>).</summary>
+    private (List<FunctionDef> Parsed, List<string> Names) Methods(int from, int to)
+    {
+        var parsed = new List<FunctionDef>();
+        var names = new List<string>();
+        var level = 0;
+        var i = from;
+        while (i < to)
+        {
+            var t = _tokens[i];
+            level += t.Kind switch { TokenKind.Indent => 1, TokenKind.Dedent => -1, _ => 0 };
+            var lineStart = _tokens[i - 1].Kind is TokenKind.Newline or TokenKind.Indent or TokenKind.Dedent;
+            if (level == 1 && lineStart && (t.IsName("def") || t.Is("@")))
+            {
+                var (pos, depth) = (_pos, _depth);
+                _pos = i;
+                try
+                {
+                    var def = t.Is("@") ? Decorated() : Def();
+                    parsed.Add(def);
+                    names.Add(def.Name);
+                    i = _pos;
+                    continue;
+                }
+                catch (DagSyntaxException)
+                {
+                    (_pos, _depth) = (pos, depth);
+                    if (t.IsName("def") && _tokens[i + 1].Kind == TokenKind.Name)
+                    {
+                        names.Add(_tokens[i + 1].Text);
+                    }
+                }
+            }
+
+            i++;
+        }
+
+        return (parsed, names);
     }
 
     private void SkipAnnotation()

@@ -21,6 +21,7 @@ internal sealed class PodRun
     private readonly HashSet<string> _seenEvents = new(StringComparer.Ordinal);
     private readonly List<Corev1Event> _events = [];
     private ClusterHandle _cluster = null!;
+    private PodHooks _hooks = null!;
     private PodInformer _informer = null!;
     private PodSubscription? _sub;
     private string _ns = "default";
@@ -125,6 +126,8 @@ internal sealed class PodRun
         var token = linked.Token;
         var resolved = await ClientResolver.ResolveAsync(_op, _ctx.Connections, _ctx.Config, _runtime.Options.Environment, token, _ctx.Services).ConfigureAwait(false);
         _cluster = _runtime.GetCluster(resolved);
+        _hooks = new PodHooks(_op, _ctx, _cluster.Client);
+        await _hooks.ClientCreatedAsync(token).ConfigureAwait(false);
         var request = PodBuilder.Build(_op, new PodBuildContext
         {
             DagId = _ctx.TaskInstance.DagId,
@@ -139,6 +142,7 @@ internal sealed class PodRun
             DagFolder = _ctx.DagFolder,
             Callback = _ctx.CallbackKind,
         });
+        await _hooks.ManifestCreatedAsync(request, token).ConfigureAwait(false);
         request = Mutate(request);
         _ns = request.Metadata.NamespaceProperty;
         UseInformer(_ns);
@@ -160,6 +164,8 @@ internal sealed class PodRun
                 events = _cluster.Events(_ns).Subscribe(_name, OnEvent);
                 await CreateAsync(request, token).ConfigureAwait(false);
             }
+
+            await _hooks.CreatedAsync(_sub?.Latest ?? existing ?? request, token).ConfigureAwait(false);
 
             return await FollowAsync(token).ConfigureAwait(false);
         }
@@ -415,8 +421,9 @@ internal sealed class PodRun
 
         _liveEvents = false;
         Log($"Pod {_ns}/{_name} is {started.Status?.Phase}");
+        await _hooks.StartingAsync(started, token).ConfigureAwait(false);
         var logs = _op.GetLogs
-            ? new PodLogs(_cluster.Client, _ns, _name!, _sub!, _runtime, LogContainers(started), Log, _op.ContainerNameLogPrefixEnabled) { Formatter = _op.LogFormatter, Progress = _op.ProgressCallback }
+            ? new PodLogs(_cluster.Client, _ns, _name!, _sub!, _runtime, LogContainers(started), Log, _op.ContainerNameLogPrefixEnabled) { Formatter = _op.LogFormatter, Progress = _hooks.Progress() }
             : null;
         var logTask = logs?.StreamAsync(token) ?? Task.CompletedTask;
         V1Pod final;
@@ -431,6 +438,7 @@ internal sealed class PodRun
         }
 
         await logTask.ConfigureAwait(false);
+        await _hooks.CompletionAsync(final, token).ConfigureAwait(false);
         var baseState = ContainerState(final, _op.BaseContainerName)?.Terminated;
         var exitCode = baseState?.ExitCode ?? (final.Status?.Phase == "Succeeded" ? 0 : -1);
         var succeeded = exitCode == 0;
@@ -867,6 +875,28 @@ internal sealed class PodRun
     private async Task CleanupAsync(bool succeeded, CancellationToken token)
     {
         _cleanedUp = true;
+        var pod = _sub?.Latest ?? new V1Pod { Metadata = new V1ObjectMeta { Name = _name, NamespaceProperty = _ns } };
+        // A failing teardown hook does not keep the pod from being cleaned up; its error is the try's afterwards.
+        Exception? hookError = null;
+        try
+        {
+            await _hooks.TeardownAsync(pod, token).ConfigureAwait(false);
+        }
+        catch (SiroccoException e)
+        {
+            hookError = e;
+        }
+
+        await DeleteOrKeepAsync(succeeded, token).ConfigureAwait(false);
+        await _hooks.CleanupAsync(_sub?.Latest ?? pod, token).ConfigureAwait(false);
+        if (hookError is not null)
+        {
+            throw hookError;
+        }
+    }
+
+    private async Task DeleteOrKeepAsync(bool succeeded, CancellationToken token)
+    {
         var active = _sub?.Latest is { } pod && !IsDone(pod, _op.BaseContainerName);
         var delete = _op.OnFinishAction switch
         {
