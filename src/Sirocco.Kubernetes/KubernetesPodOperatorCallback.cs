@@ -61,7 +61,9 @@ public abstract class KubernetesPodOperatorCallback
     /// no progress hook is called again for this try.
     /// </summary>
     /// <param name="line">The line, without its container prefix.</param>
-    public virtual void OnProgress(string line)
+    /// <param name="containerName">The container that wrote it.</param>
+    /// <param name="timestamp">When it was read.</param>
+    public virtual void OnProgress(string line, string containerName, DateTimeOffset timestamp)
     {
     }
 }

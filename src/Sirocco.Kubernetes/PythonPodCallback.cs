@@ -38,7 +38,7 @@ public sealed class PythonPodCallback : KubernetesPodOperatorCallback
     public IReadOnlySet<string> Methods { get; }
 
     /// <summary>The class's <c>progress_callback</c>, when the file's reader runs it per line (no pod per line).</summary>
-    public Action<string>? Progress { get; init; }
+    public Action<string, string, DateTimeOffset>? Progress { get; init; }
 
     /// <inheritdoc/>
     public override Task OnSyncClientCreationAsync(KubernetesPodCallbackContext context, CancellationToken cancellationToken) =>
@@ -69,7 +69,7 @@ public sealed class PythonPodCallback : KubernetesPodOperatorCallback
         RunAsync("on_pod_cleanup", "pod", pod, context, cancellationToken);
 
     /// <inheritdoc/>
-    public override void OnProgress(string line) => Progress?.Invoke(line);
+    public override void OnProgress(string line, string containerName, DateTimeOffset timestamp) => Progress?.Invoke(line, containerName, timestamp);
 
     private async Task RunAsync(string method, string? podArgument, V1Pod? pod, KubernetesPodCallbackContext context, CancellationToken cancellationToken)
     {
@@ -137,7 +137,7 @@ public sealed class PythonPodCallback : KubernetesPodOperatorCallback
     private const string BaseClass = """
         class _SiroccoExecutionMode:
             SYNC = "sync"
-            ASYNC = "asynchronous"
+            ASYNC = "async"
         class _SiroccoKubernetesPodOperatorCallback:
             @staticmethod
             def on_sync_client_creation(*args, **kwargs):

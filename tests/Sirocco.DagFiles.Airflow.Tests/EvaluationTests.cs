@@ -159,8 +159,8 @@ public sealed class EvaluationTests
                     print("created", describe(pod))
 
             @staticmethod
-            def progress_callback(*, line, client, mode, **kwargs):
-                return 1 // (len(line) - 4)
+            def progress_callback(*, line, client, mode, container_name, timestamp, **kwargs):
+                return 1 // (len(line) - 4) + len(container_name) + timestamp.year
 
         class Cleanup(Audit):
             @staticmethod
@@ -193,8 +193,8 @@ public sealed class EvaluationTests
         Assert.True(source.IndexOf("class Audit(Base):", StringComparison.Ordinal) < source.IndexOf("class Cleanup(Audit):", StringComparison.Ordinal));
         Assert.EndsWith("    def helper(self):\n        pass\n", source, StringComparison.Ordinal);
 
-        callbacks[0].OnProgress("hello"); // 1 // 1
-        var e = Assert.Throws<SiroccoException>(() => callbacks[1].OnProgress("four"));
+        callbacks[0].OnProgress("hello", "base", DateTimeOffset.UtcNow); // 1 // 1
+        var e = Assert.Throws<SiroccoException>(() => callbacks[1].OnProgress("four", "base", DateTimeOffset.UtcNow));
         Assert.Contains("Cleanup.progress_callback of task 't'", e.Message, StringComparison.Ordinal);
         Assert.Contains("division or modulo by zero", e.Message, StringComparison.Ordinal);
     }

@@ -51,7 +51,7 @@ public sealed class CallbackTests(ClusterFixture fx)
         public override Task OnPodCleanupAsync(V1Pod pod, KubernetesPodCallbackContext context, CancellationToken cancellationToken) =>
             Note("cleanup");
 
-        public override void OnProgress(string line) => Seen.Enqueue($"line {line}");
+        public override void OnProgress(string line, string containerName, DateTimeOffset timestamp) => Seen.Enqueue($"line {line} {containerName}");
     }
 
     [Fact]
@@ -68,7 +68,7 @@ public sealed class CallbackTests(ClusterFixture fx)
         await Assert.ThrowsAsync<TaskSkippedException>(() => harness.RunAsync(op));
 
         var seen = recorder.Seen.Where(s => !s.StartsWith("client", StringComparison.Ordinal)).ToList();
-        Assert.Equal(["manifest busybox", "creation yes", "starting True", "line one", "line two", "completion 3", "teardown Failed", "cleanup"], seen);
+        Assert.Equal(["manifest busybox", "creation yes", "starting True", "line one base", "line two base", "completion 3", "teardown Failed", "cleanup"], seen);
         Assert.Equal(seen, second.Seen.Where(s => !s.StartsWith("client", StringComparison.Ordinal)));
         Assert.Single(recorder.Seen, s => s.StartsWith("client", StringComparison.Ordinal));
         Assert.DoesNotContain(await fx.PodsAsync(ns, "stamped=yes"), p => p.Metadata.DeletionTimestamp is null);

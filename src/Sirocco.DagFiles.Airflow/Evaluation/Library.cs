@@ -207,7 +207,7 @@ internal sealed class Library
     public Namespace CallbackBase { get; } = new("type", "KubernetesPodOperatorCallback", new(StringComparer.Ordinal));
 
     /// <summary>The provider's <c>ExecutionMode</c> (a hook's <c>mode</c>; tries always run as <c>sync</c>).</summary>
-    public Namespace ExecutionMode { get; } = new("type", "ExecutionMode", new(StringComparer.Ordinal) { ["SYNC"] = "sync", ["ASYNC"] = "asynchronous" });
+    public Namespace ExecutionMode { get; } = new("type", "ExecutionMode", new(StringComparer.Ordinal) { ["SYNC"] = "sync", ["ASYNC"] = "async" });
 
     /// <summary>The interpreter running the file (a <c>@dag</c> function's body runs in it when the function is called).</summary>
     public Interpreter? Evaluator { get; set; }

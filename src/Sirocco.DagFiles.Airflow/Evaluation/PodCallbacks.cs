@@ -72,8 +72,11 @@ internal static class PodCallbacks
         }
     }
 
-    /// <summary>The class's <c>progress_callback(*, line, client, mode, **kwargs)</c>, called on the file's evaluator.</summary>
-    private static Action<string> Progress(Library library, string className, KubernetesPodOperator kpo, UserClass cls)
+    /// <summary>
+    /// The class's <c>progress_callback(*, line, client, mode, container_name, timestamp, **kwargs)</c>, called on the
+    /// file's evaluator (client None, mode sync, timestamp when the line was read, as a pendulum-like datetime).
+    /// </summary>
+    private static Action<string, string, DateTimeOffset> Progress(Library library, string className, KubernetesPodOperator kpo, UserClass cls)
     {
         var hook = $"{cls.Definition.Name}.progress_callback";
         if (!cls.TryGetAttr("progress_callback", out var found) || found is not UserFunction function)
@@ -92,6 +95,7 @@ internal static class PodCallbacks
         }
 
         var call = Operators.OnEvaluator(library, kpo, className, hook, function);
-        return line => call(new Args([], [new("line", line, 0), new("client", null, 0), new("mode", "sync", 0)]));
+        return (line, container, timestamp) => call(new Args([], [new("line", line, 0), new("client", null, 0), new("mode", "sync", 0),
+            new("container_name", container, 0), new("timestamp", PyDateTime.FromOffset(timestamp, pendulum: true), 0)]));
     }
 }

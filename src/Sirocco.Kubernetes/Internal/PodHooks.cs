@@ -32,16 +32,28 @@ internal sealed class PodHooks(KubernetesPodOperator op, TaskExecutionContext ta
     public Task CleanupAsync(V1Pod pod, CancellationToken token) =>
         EachAsync("on_pod_cleanup", (c, t) => c.OnPodCleanupAsync(pod, _context, t), token);
 
-    /// <summary>The operator's own progress callback followed by each callback's <see cref="KubernetesPodOperatorCallback.OnProgress"/>.</summary>
-    public Action<string>? Progress()
+    /// <summary>
+    /// Per line (container, line): the operator's own progress callback, then each callback's
+    /// <see cref="KubernetesPodOperatorCallback.OnProgress"/>; null when there is none.
+    /// </summary>
+    public Action<string, string>? Progress()
     {
-        var progress = op.ProgressCallback;
-        foreach (var callback in op.Callbacks)
+        var own = op.ProgressCallback;
+        var callbacks = op.Callbacks.ToArray();
+        if (own is null && callbacks.Length == 0)
         {
-            progress += callback.OnProgress;
+            return null;
         }
 
-        return progress;
+        return (container, line) =>
+        {
+            own?.Invoke(line);
+            var now = task.Time.GetUtcNow();
+            foreach (var callback in callbacks)
+            {
+                callback.OnProgress(line, container, now);
+            }
+        };
     }
 
     /// <summary>The name a callback goes by in the try's log: a DAG file's class name, else the .NET type's.</summary>

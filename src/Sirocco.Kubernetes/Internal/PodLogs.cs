@@ -32,8 +32,8 @@ internal sealed class PodLogs
     /// <summary>The operator's <c>log_formatter</c>: (container, line) to the line written.</summary>
     public Func<string, string, string>? Formatter { get; init; }
 
-    /// <summary>The operator's <c>progress_callback</c>, called with each line.</summary>
-    public Action<string>? Progress { get; init; }
+    /// <summary>Called with each line and its container (the operator's <c>progress_callback</c>, then its callbacks').</summary>
+    public Action<string, string>? Progress { get; init; }
 
     public PodLogs(IKubernetes client, string ns, string pod, PodSubscription sub, KubernetesRuntime runtime, List<(string Name, bool Init)> containers, Action<string> log, bool? prefixContainerNames = null)
     {
@@ -191,7 +191,7 @@ internal sealed class PodLogs
 
         if (Progress is { } progress)
         {
-            _ = Guarded(ref _progressFailed, "progress_callback", "it is not called again for this try", container, () => progress(content));
+            _ = Guarded(ref _progressFailed, "progress_callback", "it is not called again for this try", container, () => progress(container, content));
         }
 
         if (Formatter is { } formatter && Guarded(ref _formatterFailed, "log_formatter", "lines are written unformatted from here", container, () => _log(formatter(container, content))))
