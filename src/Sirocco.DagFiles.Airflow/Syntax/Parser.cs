@@ -1,3 +1,6 @@
+using Sirocco.Templating.Expressions;
+using Sirocco.Templating.Python;
+
 namespace Sirocco.DagFiles.Airflow.Syntax;
 
 /// <summary>
@@ -23,12 +26,15 @@ internal sealed class Parser
         ["await"] = "await",
     };
 
+    /// <summary>How the shared tokenizer and string decoder report a syntax error of a DAG file.</summary>
+    private static readonly Func<string, int, Exception> SyntaxError = static (message, offset) => new DagSyntaxException(message, offset);
+
     private readonly string _text;
-    private readonly List<Token> _tokens;
+    private readonly IReadOnlyList<PythonToken> _tokens;
     private int _pos;
     private int _depth;
 
-    private Parser(string text, List<Token> tokens)
+    private Parser(string text, IReadOnlyList<PythonToken> tokens)
     {
         _text = text;
         _tokens = tokens;
@@ -36,17 +42,17 @@ internal sealed class Parser
 
     public static ModuleNode ParseModule(string text)
     {
-        var parser = new Parser(text, Tokenizer.Module(text));
+        var parser = new Parser(text, PythonTokenizer.Module(text, SyntaxError));
         var body = new List<Stmt>();
-        while (parser.Current.Kind != TokenKind.End)
+        while (parser.Current.Kind != PythonTokenKind.End)
         {
-            if (parser.Current.Kind == TokenKind.Newline)
+            if (parser.Current.Kind == PythonTokenKind.Newline)
             {
                 parser.Next();
                 continue;
             }
 
-            if (parser.Current.Kind == TokenKind.Indent)
+            if (parser.Current.Kind == PythonTokenKind.Indent)
             {
                 throw parser.Error("unexpected indent");
             }
@@ -60,22 +66,22 @@ internal sealed class Parser
     private static string? Docstring(List<Stmt> body) =>
         body.Count > 0 && body[0] is ExprStmt { Value: ConstExpr { Value: string s } } ? s : null;
 
-    private Token Current => _tokens[_pos];
+    private PythonToken Current => _tokens[_pos];
 
-    private Token Peek(int ahead = 1) => _tokens[Math.Min(_pos + ahead, _tokens.Count - 1)];
+    private PythonToken Peek(int ahead = 1) => _tokens[Math.Min(_pos + ahead, _tokens.Count - 1)];
 
-    private Token Next() => _tokens[_pos < _tokens.Count - 1 ? _pos++ : _pos];
+    private PythonToken Next() => _tokens[_pos < _tokens.Count - 1 ? _pos++ : _pos];
 
     private DagSyntaxException Error(string message) => new(message, Current.Offset);
 
-    private static string Describe(Token t) => t.Kind switch
+    private static string Describe(PythonToken t) => t.Kind switch
     {
-        TokenKind.End => "end of file",
-        TokenKind.Newline => "end of line",
-        TokenKind.Indent => "indent",
-        TokenKind.Dedent => "dedent",
-        TokenKind.String or TokenKind.FString => "string",
-        TokenKind.Int or TokenKind.Float => "number",
+        PythonTokenKind.End => "end of file",
+        PythonTokenKind.Newline => "end of line",
+        PythonTokenKind.Indent => "indent",
+        PythonTokenKind.Dedent => "dedent",
+        PythonTokenKind.String or PythonTokenKind.FString => "string",
+        PythonTokenKind.Int or PythonTokenKind.Float => "number",
         _ => $"'{t.Text}'",
     };
 
@@ -102,7 +108,7 @@ internal sealed class Parser
 
     private string ExpectName()
     {
-        if (Current.Kind != TokenKind.Name || IsKeyword(Current.Text))
+        if (Current.Kind != PythonTokenKind.Name || IsKeyword(Current.Text))
         {
             throw Error($"invalid syntax: expected a name, got {Describe(Current)}");
         }
@@ -117,11 +123,11 @@ internal sealed class Parser
 
     private void EndOfLine()
     {
-        if (Current.Kind == TokenKind.Newline)
+        if (Current.Kind == PythonTokenKind.Newline)
         {
             Next();
         }
-        else if (Current.Kind is not (TokenKind.End or TokenKind.Dedent))
+        else if (Current.Kind is not (PythonTokenKind.End or PythonTokenKind.Dedent))
         {
             throw Error($"invalid syntax: unexpected {Describe(Current)}");
         }
@@ -131,12 +137,12 @@ internal sealed class Parser
     private List<Stmt> Statement()
     {
         var t = Current;
-        if (t.Kind == TokenKind.Op && t.Text == "@")
+        if (t.Kind == PythonTokenKind.Op && t.Text == "@")
         {
             return [Decorated()];
         }
 
-        if (t.Kind == TokenKind.Name)
+        if (t.Kind == PythonTokenKind.Name)
         {
             switch (t.Text)
             {
@@ -154,7 +160,7 @@ internal sealed class Parser
                     return [Try()];
                 case "else" or "elif" or "except" or "finally":
                     throw Error($"invalid syntax: '{t.Text}' without a matching block");
-                case "match" when Peek().Kind is TokenKind.Name or TokenKind.String && LineEndsWithColon():
+                case "match" when Peek().Kind is PythonTokenKind.Name or PythonTokenKind.String && LineEndsWithColon():
                     throw Error("match statements are not supported");
                 default:
                     if (Unsupported.TryGetValue(t.Text, out var what) && what.Length > 0)
@@ -169,7 +175,7 @@ internal sealed class Parser
         var list = new List<Stmt> { SmallStatement() };
         while (Skip(";"))
         {
-            if (Current.Kind is TokenKind.Newline or TokenKind.End)
+            if (Current.Kind is PythonTokenKind.Newline or PythonTokenKind.End)
             {
                 break;
             }
@@ -183,9 +189,9 @@ internal sealed class Parser
 
     private bool LineEndsWithColon()
     {
-        for (var i = _pos; i < _tokens.Count && _tokens[i].Kind is not (TokenKind.Newline or TokenKind.End); i++)
+        for (var i = _pos; i < _tokens.Count && _tokens[i].Kind is not (PythonTokenKind.Newline or PythonTokenKind.End); i++)
         {
-            if (_tokens[i].Is(":") && _tokens[i + 1].Kind == TokenKind.Newline)
+            if (_tokens[i].Is(":") && _tokens[i + 1].Kind == PythonTokenKind.Newline)
             {
                 return true;
             }
@@ -197,7 +203,7 @@ internal sealed class Parser
     private Stmt SmallStatement()
     {
         var t = Current;
-        if (t.Kind == TokenKind.Name)
+        if (t.Kind == PythonTokenKind.Name)
         {
             switch (t.Text)
             {
@@ -206,7 +212,7 @@ internal sealed class Parser
                     return new SimpleStmt(t.Offset, t.Text);
                 case "return":
                     Next();
-                    return new ReturnStmt(t.Offset, Current.Kind is TokenKind.Newline or TokenKind.End || Current.Is(";") ? null : TupleOrTest());
+                    return new ReturnStmt(t.Offset, Current.Kind is PythonTokenKind.Newline or PythonTokenKind.End || Current.Is(";") ? null : TupleOrTest());
                 case "import":
                     return Import();
                 case "from":
@@ -222,7 +228,7 @@ internal sealed class Parser
         }
 
         var first = TupleOrTest(allowStar: true);
-        if (Current.Kind == TokenKind.Op)
+        if (Current.Kind == PythonTokenKind.Op)
         {
             var op = Current.Text;
             if (op == "=")
@@ -371,13 +377,13 @@ internal sealed class Parser
     private Stmt[] Block()
     {
         Expect(":");
-        if (Current.Kind != TokenKind.Newline)
+        if (Current.Kind != PythonTokenKind.Newline)
         {
             // A one-line block: "if x: pass".
             var simple = new List<Stmt> { SmallStatement() };
             while (Skip(";"))
             {
-                if (Current.Kind is TokenKind.Newline or TokenKind.End)
+                if (Current.Kind is PythonTokenKind.Newline or PythonTokenKind.End)
                 {
                     break;
                 }
@@ -390,7 +396,7 @@ internal sealed class Parser
         }
 
         Next();
-        if (Current.Kind != TokenKind.Indent)
+        if (Current.Kind != PythonTokenKind.Indent)
         {
             throw Error("expected an indented block");
         }
@@ -402,15 +408,15 @@ internal sealed class Parser
         }
 
         var body = new List<Stmt>();
-        while (Current.Kind is not (TokenKind.Dedent or TokenKind.End))
+        while (Current.Kind is not (PythonTokenKind.Dedent or PythonTokenKind.End))
         {
-            if (Current.Kind == TokenKind.Newline)
+            if (Current.Kind == PythonTokenKind.Newline)
             {
                 Next();
                 continue;
             }
 
-            if (Current.Kind == TokenKind.Indent)
+            if (Current.Kind == PythonTokenKind.Indent)
             {
                 throw Error("unexpected indent");
             }
@@ -418,7 +424,7 @@ internal sealed class Parser
             body.AddRange(Statement());
         }
 
-        if (Current.Kind == TokenKind.Dedent)
+        if (Current.Kind == PythonTokenKind.Dedent)
         {
             Next();
         }
@@ -513,11 +519,11 @@ internal sealed class Parser
     private FunctionDef Decorated()
     {
         var decorators = new List<Expr>();
-        while (Current.Kind == TokenKind.Op && Current.Text == "@")
+        while (Current.Kind == PythonTokenKind.Op && Current.Text == "@")
         {
             Next();
             decorators.Add(Test());
-            if (Current.Kind != TokenKind.Newline)
+            if (Current.Kind != PythonTokenKind.Newline)
             {
                 throw Error($"invalid syntax: expected the end of the line after a decorator, got {Describe(Current)}");
             }
@@ -563,7 +569,7 @@ internal sealed class Parser
             if (Skip("*"))
             {
                 keywordOnly = true;
-                if (Current.Kind == TokenKind.Name)
+                if (Current.Kind == PythonTokenKind.Name)
                 {
                     parameters.Add(new Parameter(ExpectName(), null, 1));
                     SkipAnnotation();
@@ -613,7 +619,7 @@ internal sealed class Parser
         var doc = body.Length > 0 && body[0] is ExprStmt { Value: ConstExpr { Value: string s } } ? s : null;
         return new FunctionDef(offset, name, [.. parameters], body, doc)
         {
-            Source = SourceOf(offset, Current.Kind == TokenKind.End ? _text.Length : Current.Offset),
+            Source = SourceOf(offset, Current.Kind == PythonTokenKind.End ? _text.Length : Current.Offset),
             OpaqueReason = opaque,
             OpaqueNames = names,
             ReturnsDict = returnsDict,
@@ -744,7 +750,7 @@ internal sealed class Parser
             while (Skip(","));
             Expect(")");
         }
-        else if (Current.Kind == TokenKind.Name)
+        else if (Current.Kind == PythonTokenKind.Name)
         {
             names.Add(DottedName());
         }
@@ -790,8 +796,8 @@ internal sealed class Parser
         var items = new List<Expr> { first };
         while (Skip(","))
         {
-            if (Current.Kind is TokenKind.Newline or TokenKind.End || Current.Is("=") || Current.Is(")") || Current.Is(";")
-                || (Current.Kind == TokenKind.Op && Current.Text.Length >= 2 && Current.Text[^1] == '=' && Current.Text is not ("==" or "!=" or "<=" or ">=")))
+            if (Current.Kind is PythonTokenKind.Newline or PythonTokenKind.End || Current.Is("=") || Current.Is(")") || Current.Is(";")
+                || (Current.Kind == PythonTokenKind.Op && Current.Text.Length >= 2 && Current.Text[^1] == '=' && Current.Text is not ("==" or "!=" or "<=" or ">=")))
             {
                 break;
             }
@@ -821,18 +827,18 @@ internal sealed class Parser
     {
         Expect(":");
         var names = new List<string>();
-        void Take(Token t, Token? before)
+        void Take(PythonToken t, PythonToken? before)
         {
-            if (t.Kind == TokenKind.Name && !IsKeyword(t.Text) && before is not { Kind: TokenKind.Op, Text: "." })
+            if (t.Kind == PythonTokenKind.Name && !IsKeyword(t.Text) && before is not { Kind: PythonTokenKind.Op, Text: "." })
             {
                 names.Add(t.Text);
             }
         }
 
-        Token? previous = null;
-        if (Current.Kind != TokenKind.Newline)
+        PythonToken? previous = null;
+        if (Current.Kind != PythonTokenKind.Newline)
         {
-            while (Current.Kind is not (TokenKind.Newline or TokenKind.End))
+            while (Current.Kind is not (PythonTokenKind.Newline or PythonTokenKind.End))
             {
                 Take(Current, previous);
                 previous = Next();
@@ -847,11 +853,11 @@ internal sealed class Parser
         do
         {
             var t = Next();
-            level += t.Kind switch { TokenKind.Indent => 1, TokenKind.Dedent => -1, _ => 0 };
+            level += t.Kind switch { PythonTokenKind.Indent => 1, PythonTokenKind.Dedent => -1, _ => 0 };
             Take(t, previous);
             previous = t;
         }
-        while (level > 0 && Current.Kind != TokenKind.End);
+        while (level > 0 && Current.Kind != PythonTokenKind.End);
         return names;
     }
 
@@ -887,7 +893,7 @@ internal sealed class Parser
             if (Skip("*"))
             {
                 keywordOnly = true;
-                if (Current.Kind == TokenKind.Name)
+                if (Current.Kind == PythonTokenKind.Name)
                 {
                     parameters.Add(new Parameter(ExpectName(), null, 1));
                 }
@@ -907,7 +913,7 @@ internal sealed class Parser
 
         Expect(":");
         var body = Test();
-        var end = Current.Kind == TokenKind.End ? _text.Length : Current.Offset;
+        var end = Current.Kind == PythonTokenKind.End ? _text.Length : Current.Offset;
         return new LambdaExpr(offset, new FunctionDef(offset, "<lambda>", [.. parameters], [new ReturnStmt(body.Offset, body)], null)
         {
             Source = "(" + _text[offset..end].TrimEnd().TrimEnd(',').TrimEnd() + ")",
@@ -1001,7 +1007,7 @@ internal sealed class Parser
         {
             var t = Current;
             string op;
-            if (t.Kind == TokenKind.Op && t.Text is "==" or "!=" or "<" or "<=" or ">" or ">=")
+            if (t.Kind == PythonTokenKind.Op && t.Text is "==" or "!=" or "<" or "<=" or ">" or ">=")
             {
                 op = t.Text;
                 Next();
@@ -1054,7 +1060,7 @@ internal sealed class Parser
         }
 
         var left = Binary(level + 1);
-        while (Current.Kind == TokenKind.Op && Array.IndexOf(Levels[level], Current.Text) >= 0)
+        while (Current.Kind == PythonTokenKind.Op && Array.IndexOf(Levels[level], Current.Text) >= 0)
         {
             var opToken = Next();
             left = new BinaryExpr(opToken.Offset, opToken.Text, left, Binary(level + 1));
@@ -1065,7 +1071,7 @@ internal sealed class Parser
 
     private Expr Factor()
     {
-        if (Current.Kind == TokenKind.Op && Current.Text is "-" or "+" or "~")
+        if (Current.Kind == PythonTokenKind.Op && Current.Text is "-" or "+" or "~")
         {
             var t = Next();
             Enter();
@@ -1207,7 +1213,7 @@ internal sealed class Parser
             {
                 args.Add(new Argument(at, null, Test(), Star: true));
             }
-            else if (Current.Kind == TokenKind.Name && Peek().Is("="))
+            else if (Current.Kind == PythonTokenKind.Name && Peek().Is("="))
             {
                 var name = Next().Text;
                 if (IsKeyword(name))
@@ -1250,7 +1256,7 @@ internal sealed class Parser
         var t = Current;
         switch (t.Kind)
         {
-            case TokenKind.Name:
+            case PythonTokenKind.Name:
                 if (IsKeyword(t.Text) && t.Text is not ("True" or "False" or "None"))
                 {
                     if (Unsupported.TryGetValue(t.Text, out var what) && what.Length > 0)
@@ -1269,12 +1275,12 @@ internal sealed class Parser
                     "None" => new ConstExpr(t.Offset, null),
                     _ => new NameExpr(t.Offset, t.Text),
                 };
-            case TokenKind.Int or TokenKind.Float:
+            case PythonTokenKind.Int or PythonTokenKind.Float:
                 Next();
                 return new ConstExpr(t.Offset, t.Value);
-            case TokenKind.String or TokenKind.FString:
+            case PythonTokenKind.String or PythonTokenKind.FString:
                 return Strings();
-            case TokenKind.Op when t.Text == "(":
+            case PythonTokenKind.Op when t.Text == "(":
                 Next();
                 if (Skip(")"))
                 {
@@ -1296,13 +1302,13 @@ internal sealed class Parser
                 }
 
                 return new SequenceExpr(t.Offset, "tuple", ItemsAfter(first, ")"));
-            case TokenKind.Op when t.Text == "[":
+            case PythonTokenKind.Op when t.Text == "[":
                 Next();
                 return Display(t.Offset, "list", "]");
-            case TokenKind.Op when t.Text == "{":
+            case PythonTokenKind.Op when t.Text == "{":
                 Next();
                 return Braces(t.Offset);
-            case TokenKind.Op when t.Text == "...":
+            case PythonTokenKind.Op when t.Text == "...":
                 throw Error("Ellipsis (...) is not supported");
             default:
                 throw Error($"invalid syntax: unexpected {Describe(t)}");
@@ -1465,10 +1471,10 @@ internal sealed class Parser
         var offset = Current.Offset;
         var parts = new List<object>();
         var anyF = false;
-        while (Current.Kind is TokenKind.String or TokenKind.FString)
+        while (Current.Kind is PythonTokenKind.String or PythonTokenKind.FString)
         {
             var t = Next();
-            if (t.Kind == TokenKind.String)
+            if (t.Kind == PythonTokenKind.String)
             {
                 parts.Add((string)t.Value!);
             }
@@ -1501,7 +1507,7 @@ internal sealed class Parser
         return new FStringExpr(offset, merged);
     }
 
-    private void FStringParts(Token t, List<object> parts)
+    private void FStringParts(PythonToken t, List<object> parts)
     {
         var start = t.BodyOffset;
         var end = start + ((string)t.Value!).Length;
@@ -1516,7 +1522,7 @@ internal sealed class Parser
         {
             if (upTo > literalStart)
             {
-                parts.Add(raw ? _text[literalStart..upTo] : Tokenizer.Unescape(_text, literalStart, upTo));
+                parts.Add(raw ? _text[literalStart..upTo] : PyStringLiteral.Decode(_text, literalStart, upTo, SyntaxError));
             }
         }
 
@@ -1619,9 +1625,9 @@ internal sealed class Parser
                 throw new DagSyntaxException("f-string: empty expression not allowed", i);
             }
 
-            var sub = new Parser(_text, Tokenizer.Expression(_text, exprStart, exprEnd)) { _depth = _depth + 10 };
+            var sub = new Parser(_text, PythonTokenizer.Expression(_text, exprStart, exprEnd, SyntaxError)) { _depth = _depth + 10 };
             var value = sub.TupleOrTest();
-            if (sub.Current.Kind != TokenKind.End)
+            if (sub.Current.Kind != PythonTokenKind.End)
             {
                 throw sub.Error($"f-string: invalid syntax, unexpected {Describe(sub.Current)}");
             }
