@@ -1,5 +1,6 @@
 using Sirocco.Templating.Expressions;
 using Sirocco.Templating.Jinja;
+using Sirocco.Templating.Python;
 
 namespace Sirocco.Templating;
 
@@ -43,7 +44,7 @@ public sealed class PythonExpression
         var environment = syntax == ExpressionSyntax.Python ? PythonEnvironment : JinjaEnvironment;
         try
         {
-            var parser = new Parser(Lexer.Tokenize(text, 0, null, out _, out _), environment);
+            var parser = new Parser(PythonTokenizer.JinjaExpression(text), environment);
             var expr = parser.ParseTuple();
             parser.ExpectEnd("expression");
             return new PythonExpression(text, expr, environment);

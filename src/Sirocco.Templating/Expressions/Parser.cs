@@ -1,3 +1,5 @@
+using Sirocco.Templating.Python;
+
 namespace Sirocco.Templating.Expressions;
 
 /// <summary>
@@ -8,24 +10,24 @@ namespace Sirocco.Templating.Expressions;
 internal sealed class Parser
 {
     private static readonly HashSet<string> Constants = ["True", "False", "None", "true", "false", "none"];
-    private readonly List<Token> _tokens;
+    private readonly List<PythonToken> _tokens;
     private readonly ExprEnvironment _env;
     private int _pos;
     private int _depth;
 
-    public Parser(List<Token> tokens, ExprEnvironment environment)
+    public Parser(List<PythonToken> tokens, ExprEnvironment environment)
     {
         _tokens = tokens;
         _env = environment;
     }
 
-    public Token Current => _tokens[_pos];
+    public PythonToken Current => _tokens[_pos];
 
-    public Token Peek(int ahead = 1) => _tokens[Math.Min(_pos + ahead, _tokens.Count - 1)];
+    public PythonToken Peek(int ahead = 1) => _tokens[Math.Min(_pos + ahead, _tokens.Count - 1)];
 
-    public bool AtEnd => Current.Kind == TokenKind.End;
+    public bool AtEnd => Current.Kind == PythonTokenKind.End;
 
-    public Token Next() => _tokens[_pos < _tokens.Count - 1 ? _pos++ : _pos];
+    public PythonToken Next() => _tokens[_pos < _tokens.Count - 1 ? _pos++ : _pos];
 
     public SyntaxErrorException Error(string message) => new(message, Current.Offset);
 
@@ -41,7 +43,7 @@ internal sealed class Parser
 
     public string ExpectName()
     {
-        if (Current.Kind != TokenKind.Name)
+        if (Current.Kind != PythonTokenKind.Name)
         {
             throw Error($"expected name, got {Describe(Current)}");
         }
@@ -57,12 +59,12 @@ internal sealed class Parser
         }
     }
 
-    public static string Describe(Token t) => t.Kind switch
+    public static string Describe(PythonToken t) => t.Kind switch
     {
-        TokenKind.End => "end of expression",
-        TokenKind.String => "string",
-        TokenKind.Int => "integer",
-        TokenKind.Float => "float",
+        PythonTokenKind.End => "end of expression",
+        PythonTokenKind.String => "string",
+        PythonTokenKind.Int => "integer",
+        PythonTokenKind.Float => "float",
         _ => $"'{t.Text}'",
     };
 
@@ -217,7 +219,7 @@ internal sealed class Parser
         while (true)
         {
             var t = Current;
-            if (t.Kind == TokenKind.Op && t.Text is "==" or "!=" or "<" or "<=" or ">" or ">=")
+            if (t.Kind == PythonTokenKind.Op && t.Text is "==" or "!=" or "<" or "<=" or ">" or ">=")
             {
                 Next();
                 rest.Add((t.Text, ParseMath1()));
@@ -372,7 +374,7 @@ internal sealed class Parser
         var t = Current;
         switch (t.Kind)
         {
-            case TokenKind.Name:
+            case PythonTokenKind.Name:
                 Next();
                 if (_env.PythonSyntax ? t.Text is "True" or "False" or "None" : Constants.Contains(t.Text))
                 {
@@ -385,24 +387,24 @@ internal sealed class Parser
                 }
 
                 return new NameExpr(t.Offset, t.Text);
-            case TokenKind.String:
+            case PythonTokenKind.String:
                 Next();
                 var s = (string)t.Value!;
-                while (Current.Kind == TokenKind.String)
+                while (Current.Kind == PythonTokenKind.String)
                 {
                     s += (string)Next().Value!;
                 }
 
                 return new ConstExpr(t.Offset, s);
-            case TokenKind.Int or TokenKind.Float:
+            case PythonTokenKind.Int or PythonTokenKind.Float:
                 Next();
                 return new ConstExpr(t.Offset, t.Value);
-            case TokenKind.Op when t.Text == "(":
+            case PythonTokenKind.Op when t.Text == "(":
                 Next();
                 var inner = ParseTuple(explicitParens: true);
                 Expect(")");
                 return inner;
-            case TokenKind.Op when t.Text == "[":
+            case PythonTokenKind.Op when t.Text == "[":
                 Next();
                 var items = new List<Expr>();
                 while (!Current.Is("]"))
@@ -421,7 +423,7 @@ internal sealed class Parser
 
                 Expect("]");
                 return new ListExpr(t.Offset, [.. items]);
-            case TokenKind.Op when t.Text == "{":
+            case PythonTokenKind.Op when t.Text == "{":
                 Next();
                 var pairs = new List<(Expr, Expr)>();
                 while (!Current.Is("}"))
@@ -443,7 +445,7 @@ internal sealed class Parser
                 Expect("}");
                 return new DictExpr(t.Offset, [.. pairs]);
             default:
-                throw Error(t.Kind == TokenKind.End ? "unexpected end of expression" : $"unexpected {Describe(t)}");
+                throw Error(t.Kind == PythonTokenKind.End ? "unexpected end of expression" : $"unexpected {Describe(t)}");
         }
     }
 
@@ -456,12 +458,12 @@ internal sealed class Parser
             {
                 Next();
                 var name = Current;
-                if (name.Kind == TokenKind.Name)
+                if (name.Kind == PythonTokenKind.Name)
                 {
                     Next();
                     node = new AttrExpr(t.Offset, node, name.Text);
                 }
-                else if (name.Kind == TokenKind.Int && !_env.PythonSyntax)
+                else if (name.Kind == PythonTokenKind.Int && !_env.PythonSyntax)
                 {
                     Next();
                     node = new ItemExpr(t.Offset, node, new ConstExpr(name.Offset, name.Value));
@@ -547,7 +549,7 @@ internal sealed class Parser
                 throw Error("*args and **kwargs are not supported in calls");
             }
 
-            if (Current.Kind == TokenKind.Name && Peek().Is("="))
+            if (Current.Kind == PythonTokenKind.Name && Peek().Is("="))
             {
                 var name = Next().Text;
                 Next();
@@ -614,7 +616,7 @@ internal sealed class Parser
                 {
                     args = ParseCallArgs();
                 }
-                else if ((c.Kind is TokenKind.Name or TokenKind.String or TokenKind.Int or TokenKind.Float || c.Is("[") || c.Is("{"))
+                else if ((c.Kind is PythonTokenKind.Name or PythonTokenKind.String or PythonTokenKind.Int or PythonTokenKind.Float || c.Is("[") || c.Is("{"))
                     && !(c.IsName("else") || c.IsName("or") || c.IsName("and")))
                 {
                     if (c.IsName("is"))

@@ -1,3 +1,5 @@
+using Sirocco.Templating.Python;
+
 namespace Sirocco.Templating.Expressions;
 
 /// <summary>Turns template values back into plain .NET values for the host.</summary>
@@ -31,7 +33,7 @@ internal static class ValueConversion
 
         try
         {
-            var tokens = Lexer.Tokenize(text, 0, null, out _, out _);
+            var tokens = PythonTokenizer.JinjaExpression(text);
             var parser = new Parser(tokens, PythonEnvironment);
             var expr = parser.ParseTuple(explicitParens: false);
             if (!parser.AtEnd || !IsLiteral(expr))

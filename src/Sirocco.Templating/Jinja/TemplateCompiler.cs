@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Sirocco.Templating.Expressions;
+using Sirocco.Templating.Python;
 
 namespace Sirocco.Templating.Jinja;
 
@@ -31,7 +32,7 @@ internal sealed partial class TemplateCompiler
         Tag,
     }
 
-    private sealed record Segment(SegmentKind Kind, int Offset, string Text, List<Token>? Tokens);
+    private sealed record Segment(SegmentKind Kind, int Offset, string Text, List<PythonToken>? Tokens);
 
     /// <summary>Normalises newlines as Jinja2's lexer does, so offsets refer to this text.</summary>
     public static string Normalize(string text)
@@ -135,13 +136,13 @@ internal sealed partial class TemplateCompiler
                     continue;
                 }
 
-                var tokens = Lexer.Tokenize(s, bodyStart, "%}", out var after, out stripNext);
+                var tokens = PythonTokenizer.Tag(s, bodyStart, "%}", out var after, out stripNext);
                 _segments.Add(new Segment(SegmentKind.Tag, open, string.Empty, tokens));
                 i = after;
                 continue;
             }
 
-            var exprTokens = Lexer.Tokenize(s, bodyStart, "}}", out var next, out stripNext);
+            var exprTokens = PythonTokenizer.Tag(s, bodyStart, "}}", out var next, out stripNext);
             _segments.Add(new Segment(SegmentKind.Output, open, string.Empty, exprTokens));
             i = next;
         }
@@ -205,7 +206,7 @@ internal sealed partial class TemplateCompiler
                     break;
                 default:
                     var parser = new Parser(seg.Tokens!, _env);
-                    if (parser.Current.Kind != TokenKind.Name)
+                    if (parser.Current.Kind != PythonTokenKind.Name)
                     {
                         throw new SyntaxErrorException("tag name expected", seg.Offset);
                     }
@@ -294,7 +295,7 @@ internal sealed partial class TemplateCompiler
         {
             unpack = true;
             parser.Next();
-            if (parser.Current.Kind != TokenKind.Name || parser.Current.IsName("in"))
+            if (parser.Current.Kind != PythonTokenKind.Name || parser.Current.IsName("in"))
             {
                 break;
             }
@@ -353,7 +354,7 @@ internal sealed partial class TemplateCompiler
 
     private Node ParseSet(Parser parser, int offset)
     {
-        if (parser.Current.Kind == TokenKind.Name && parser.Peek().Is(".") && parser.Peek(2).Kind == TokenKind.Name && parser.Peek(3).Is("="))
+        if (parser.Current.Kind == PythonTokenKind.Name && parser.Peek().Is(".") && parser.Peek(2).Kind == PythonTokenKind.Name && parser.Peek(3).Is("="))
         {
             // {% set ns.attr = value %}: only namespace objects accept it.
             var owner = parser.ExpectName();
@@ -383,11 +384,11 @@ internal sealed partial class TemplateCompiler
     private static string FirstName(Target target) => target.Names[0];
 
     /// <summary><c>{% filter upper | replace('A', 'B') %}body{% endfilter %}</c>: the body's text goes through the filters.</summary>
-    private FilterBlockNode ParseFilterBlock(Parser parser, int offset, List<Token> tokens)
+    private FilterBlockNode ParseFilterBlock(Parser parser, int offset, List<PythonToken> tokens)
     {
         // Re-read the tag as "<body> | filters" so the expression parser resolves the filters and their arguments.
         var at = parser.Current.Offset;
-        var rewritten = new List<Token> { new(TokenKind.Name, FilterBlockNode.BodyName, null, at), new(TokenKind.Op, "|", null, at) };
+        var rewritten = new List<PythonToken> { new(PythonTokenKind.Name, FilterBlockNode.BodyName, null, at), new(PythonTokenKind.Op, "|", null, at) };
         rewritten.AddRange(tokens.SkipWhile(t => t.Offset < at));
         var filterParser = new Parser(rewritten, _env);
         var expr = filterParser.ParseExpression();
