@@ -649,7 +649,7 @@ internal sealed class Parser
                     }
                 }
 
-                if (Current.Kind == TokenKind.Name && Peek().Is("=") || Current.Is("*") || Current.Is("**"))
+                if (Current.Kind == PythonTokenKind.Name && Peek().Is("=") || Current.Is("*") || Current.Is("**"))
                 {
                     throw Error($"class {name}: keyword or unpacked arguments in a class statement (such as metaclass=) are not supported in DAG files read without Python");
                 }
@@ -665,7 +665,7 @@ internal sealed class Parser
         var end = _pos;
         for (var i = first + 2; i < bodyStart; i++)
         {
-            if (_tokens[i].Kind == TokenKind.Name && !IsKeyword(_tokens[i].Text) && !_tokens[i - 1].Is("."))
+            if (_tokens[i].Kind == PythonTokenKind.Name && !IsKeyword(_tokens[i].Text) && !_tokens[i - 1].Is("."))
             {
                 names.Add(_tokens[i].Text);
             }
@@ -676,7 +676,7 @@ internal sealed class Parser
         return new ClassDef(offset, name, [.. bases], [.. methods])
         {
             MethodNames = methodNames,
-            Source = SourceOf(offset, Current.Kind == TokenKind.End ? _text.Length : Current.Offset),
+            Source = SourceOf(offset, Current.Kind == PythonTokenKind.End ? _text.Length : Current.Offset),
             Names = names,
         };
     }
@@ -691,8 +691,8 @@ internal sealed class Parser
         while (i < to)
         {
             var t = _tokens[i];
-            level += t.Kind switch { TokenKind.Indent => 1, TokenKind.Dedent => -1, _ => 0 };
-            var lineStart = _tokens[i - 1].Kind is TokenKind.Newline or TokenKind.Indent or TokenKind.Dedent;
+            level += t.Kind switch { PythonTokenKind.Indent => 1, PythonTokenKind.Dedent => -1, _ => 0 };
+            var lineStart = _tokens[i - 1].Kind is PythonTokenKind.Newline or PythonTokenKind.Indent or PythonTokenKind.Dedent;
             if (level == 1 && lineStart && (t.IsName("def") || t.Is("@")))
             {
                 var (pos, depth) = (_pos, _depth);
@@ -708,7 +708,7 @@ internal sealed class Parser
                 catch (DagSyntaxException)
                 {
                     (_pos, _depth) = (pos, depth);
-                    if (t.IsName("def") && _tokens[i + 1].Kind == TokenKind.Name)
+                    if (t.IsName("def") && _tokens[i + 1].Kind == PythonTokenKind.Name)
                     {
                         names.Add(_tokens[i + 1].Text);
                     }
