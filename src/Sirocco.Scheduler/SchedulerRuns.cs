@@ -256,6 +256,19 @@ public sealed partial class SiroccoScheduler
                         continue;
                     }
 
+                    if (readiness == Readiness.Run && EndsWithoutTry(task))
+                    {
+                        foreach (var ti in waiting)
+                        {
+                            var done = ti with { State = TaskInstanceState.Success, StartDate = now, EndDate = now, Hostname = null };
+                            Set(run, done);
+                            TaskInstanceFinished?.Invoke(done);
+                        }
+
+                        changed = true; // its downstream tasks may be ready in this same pass
+                        continue;
+                    }
+
                     var state = readiness switch
                     {
                         Readiness.Run => TaskInstanceState.Scheduled,
@@ -285,6 +298,16 @@ public sealed partial class SiroccoScheduler
 
         return wakeAt;
     }
+
+    /// <summary>
+    /// As Airflow's scheduler: an EmptyOperator with no <c>on_execute_callback</c>, no <c>on_success_callback</c> and
+    /// no outlets succeeds as soon as it is ready, without a try, a slot or a log (<c>tasks test</c> of it still runs it).
+    /// </summary>
+    private bool EndsWithoutTry(BaseOperator task) =>
+        task is EmptyOperator && _onlyTask != task.TaskId && task.Outlets.Count == 0
+        && !HasCallbacks(task, "on_execute_callback") && !HasCallbacks(task, "on_success_callback");
+
+    private static bool HasCallbacks(BaseOperator task, string kind) => task.TaskCallbacks.TryGetValue(kind, out var callbacks) && callbacks.Count > 0;
 
     private async Task<bool> PastSucceededAsync(ActiveRun run, BaseOperator task, CancellationToken ct)
     {

@@ -34,6 +34,42 @@ public class ExecutorSeamTests
     }
 
     [Fact]
+    public async Task An_empty_operator_without_callbacks_or_outlets_succeeds_without_a_try_as_in_airflow()
+    {
+        await using var f = new Fixture(Now);
+        var executor = new ScriptedExecutor((_, _) => Task.FromResult(TryResult.Success), f.Time);
+        var start = new EmptyOperator("start");
+        var middle = new EmptyOperator("middle");
+        var watched = new EmptyOperator("watched");
+        watched.TaskCallbacks["on_success_callback"] = [ScriptedOperator.Ok("notify")];
+        var produces = new EmptyOperator("produces") { Outlets = ["s3://bucket/file"] };
+        var end = new EmptyOperator("end");
+        var dag = new Dag("empty")
+        {
+            Schedule = "@once",
+            StartDate = Now.AddDays(-1),
+            Tasks = { start, middle, ScriptedOperator.Ok("work"), watched, produces, end },
+        };
+        _ = start >> middle >> dag.Tasks[2] >> watched >> produces >> end;
+        var scheduler = Create(f, executor, dag);
+        for (var i = 0; i < 5 && (await f.RunsAsync("empty")) is not [{ State: DagRunState.Success }]; i++)
+        {
+            await scheduler.StepAsync();
+        }
+
+        var run = Assert.Single(await f.RunsAsync("empty"));
+        Assert.Equal(DagRunState.Success, run.State);
+        Assert.Equal(["work", "watched", "produces"], executor.Seen.Select(s => s.TaskId)); // a callback or an outlet needs the try
+        foreach (var id in new[] { "start", "middle", "end" })
+        {
+            var ti = await f.Store.GetTaskInstanceAsync("empty", id, run.RunId);
+            Assert.Equal((TaskInstanceState.Success, 0), (ti!.State, ti.TryNumber));
+            Assert.Equal(ti.StartDate, ti.EndDate);
+            Assert.Empty(await f.Store.ListTriesAsync("empty", id, run.RunId));
+        }
+    }
+
+    [Fact]
     public async Task Every_try_goes_through_the_executor_once_stored_as_running_and_its_outcome_is_recorded()
     {
         await using var f = new Fixture(Now);
