@@ -199,6 +199,17 @@ public sealed class EvaluationTests
         Assert.Contains("division or modulo by zero", e.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_class_inside_a_task_function_is_left_to_python_with_the_whole_function()
+    {
+        var dag = Support.One(Head + "import json\nfrom airflow.operators.python import PythonOperator\n"
+            + "def work():\n    class Row:\n        def dump(self):\n            return json.dumps({'a': 1})\n    return Row().dump()\n"
+            + "with DAG('d'):\n    PythonOperator(task_id='w', python_callable=work)\n");
+        var op = Assert.IsType<PythonPodOperator>(dag.GetTask("w"));
+        Assert.StartsWith("import json\n", op.PythonSource, StringComparison.Ordinal); // read inside the class: shipped
+        Assert.Contains("    class Row:\n", op.PythonSource, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("class Plain:\n    pass\n", "callbacks=Plain", "callbacks: class Plain is not a subclass of KubernetesPodOperatorCallback")]
     [InlineData("", "callbacks=[print]", "callbacks: builtin_function_or_method is not a subclass")]

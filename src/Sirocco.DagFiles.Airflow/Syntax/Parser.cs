@@ -33,6 +33,7 @@ internal sealed class Parser
     private readonly IReadOnlyList<PythonToken> _tokens;
     private int _pos;
     private int _depth;
+    private int _functions; // how many function bodies the parser is inside
 
     private Parser(string text, IReadOnlyList<PythonToken> tokens)
     {
@@ -154,6 +155,9 @@ internal sealed class Parser
                     return [With()];
                 case "def":
                     return [Def()];
+                case "class" when _functions > 0:
+                    // Kept for Python: the function's body becomes text, shipped whole with the names its tokens read.
+                    throw Error("class definitions inside functions are not supported in DAG files read without Python");
                 case "class":
                     return [Class()];
                 case "try":
@@ -600,17 +604,19 @@ internal sealed class Parser
 
         // A body with constructs the reader cannot run (raise, while, try/except...) is kept as text: the function can
         // still run in a pod (a task), but not while the file is read.
-        var (bodyStart, depth) = (_pos, _depth);
+        var (bodyStart, depth, functions) = (_pos, _depth, _functions);
         Stmt[] body;
         string? opaque = null;
         List<string>? names = null;
         try
         {
+            _functions++;
             body = Block();
+            _functions--;
         }
         catch (DagSyntaxException e) when (e.Message.Contains("not supported", StringComparison.Ordinal))
         {
-            (_pos, _depth) = (bodyStart, depth);
+            (_pos, _depth, _functions) = (bodyStart, depth, functions);
             opaque = e.Message;
             names = SkipBlock();
             body = [];
@@ -695,7 +701,7 @@ internal sealed class Parser
             var lineStart = _tokens[i - 1].Kind is PythonTokenKind.Newline or PythonTokenKind.Indent or PythonTokenKind.Dedent;
             if (level == 1 && lineStart && (t.IsName("def") || t.Is("@")))
             {
-                var (pos, depth) = (_pos, _depth);
+                var (pos, depth, functions) = (_pos, _depth, _functions);
                 _pos = i;
                 try
                 {
@@ -707,7 +713,7 @@ internal sealed class Parser
                 }
                 catch (DagSyntaxException)
                 {
-                    (_pos, _depth) = (pos, depth);
+                    (_pos, _depth, _functions) = (pos, depth, functions);
                     if (t.IsName("def") && _tokens[i + 1].Kind == PythonTokenKind.Name)
                     {
                         names.Add(_tokens[i + 1].Text);
