@@ -203,7 +203,7 @@ public sealed class EvaluationTests
     public void A_class_inside_a_task_function_is_left_to_python_with_the_whole_function()
     {
         var dag = Support.One(Head + "import json\nfrom airflow.operators.python import PythonOperator\n"
-            + "def work():\n    class Row:\n        def dump(self):\n            return json.dumps({'a': 1})\n    return Row().dump()\n"
+            + "def work():\n    class Row:\n        def dump(self):\n            raise ValueError(json.dumps({'a': 1}))\n    return Row().dump()\n"
             + "with DAG('d'):\n    PythonOperator(task_id='w', python_callable=work)\n");
         var op = Assert.IsType<PythonPodOperator>(dag.GetTask("w"));
         Assert.StartsWith("import json\n", op.PythonSource, StringComparison.Ordinal); // read inside the class: shipped
