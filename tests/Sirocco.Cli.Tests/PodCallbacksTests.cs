@@ -62,22 +62,18 @@ public sealed class PodCallbacksTests : IDisposable
 
         var (_, output) = await SiroccoProcess.RunAsync(_home, cluster.KubeconfigPath, "dags", "test", "hooked", "2024-01-02");
 
-        AssertLogged(output, "Running Janitor.on_pod_manifest_created in a pod");
-        AssertLogged(output, "AUDIT manifest busybox data-eng");
-        AssertLogged(output, "working");
-        AssertLogged(output, "AUDIT completed data-eng good 2024-01-02 sync exit 0 good labels=['team']");
-        AssertLogged(output, "JANITOR cleaned default");
-        AssertLogged(output, "good: success");
-        AssertLogged(output, "callbacks: Broken.on_pod_starting failed:");
-        AssertLogged(output, "RuntimeError: no start for bad");
-        AssertLogged(output, "bad: failed");
+        SiroccoProcess.AssertLogged(output, "Running Janitor.on_pod_manifest_created in a pod");
+        SiroccoProcess.AssertLogged(output, "AUDIT manifest busybox data-eng");
+        SiroccoProcess.AssertLogged(output, "working");
+        SiroccoProcess.AssertLogged(output, "AUDIT completed data-eng good 2024-01-02 sync exit 0 good labels=['team']");
+        SiroccoProcess.AssertLogged(output, "JANITOR cleaned default");
+        SiroccoProcess.AssertLogged(output, "good: success");
+        SiroccoProcess.AssertLogged(output, "callbacks: Broken.on_pod_starting failed:");
+        SiroccoProcess.AssertLogged(output, "RuntimeError: no start for bad");
+        SiroccoProcess.AssertLogged(output, "bad: failed");
         Assert.DoesNotContain("Running Janitor.on_pod_creation", output, StringComparison.Ordinal); // not defined: no pod
         using var client = new k8s.Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(cluster.KubeconfigPath));
         var pods = await client.CoreV1.ListNamespacedPodAsync("default", labelSelector: "dag_id=hooked");
         Assert.DoesNotContain(pods.Items, p => p.Metadata.DeletionTimestamp is null);
     }
-
-    /// <summary>Like Assert.Contains, but a failure shows the whole output (CI keeps nothing else of the run).</summary>
-    private static void AssertLogged(string output, string expected) =>
-        Assert.True(output.Contains(expected, StringComparison.Ordinal), $"not found: {expected}\n--- output ---\n{output}");
 }

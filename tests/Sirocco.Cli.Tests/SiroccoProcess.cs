@@ -50,4 +50,8 @@ internal static class SiroccoProcess
 
         return (p.ExitCode, await stdout + await stderr);
     }
+
+    /// <summary>Like Assert.Contains, but a failure shows the whole output (CI keeps nothing else of the run).</summary>
+    public static void AssertLogged(string output, string expected) =>
+        Assert.True(output.Contains(expected, StringComparison.Ordinal), $"not found: {expected}\n--- output ---\n{output}");
 }

@@ -99,27 +99,23 @@ public sealed class TaskFlowPodsTests : IDisposable
 
         var (code, output) = await SiroccoProcess.RunAsync(_home, cluster.KubeconfigPath, "dags", "test", "taskflow", "2024-01-02");
         Assert.True(code == 0, output);
-        AssertLogged(output, "Pushed XCom return_value: {\"day\": \"2024-01-02\", \"rows\": [1, 2, 3]}");
-        AssertLogged(output, "Pushed XCom return_value: {\"total\": 18, \"who\": \"composer\", \"root\": 4}");
-        AssertLogged(output, "loading {\"root\": 4, \"total\": 18, \"who\": \"composer\"} alpha manual__2024-01-02T00:00:00+00:00");
-        AssertLogged(output, "Pushed XCom return_value: \"20240102:18\"");
-        AssertLogged(output, "Pushed XCom return_value: 17"); // (1+1) + (4+1) + (9+1)
-        AssertLogged(output, "Pushed XCom return_value: [18, [1, 2, 3], \"pulls\"]"); // ti.xcom_pull of upstream results
-        AssertLogged(output, "_KubernetesDecoratedOperator taskflow.transform");
-        AssertLogged(output, "Condition result is falsy: skipping after_cond");
-        AssertLogged(output, "ALERT on_failure_callback fails True");
-        AssertLogged(output, "ALERT on_success_callback cleanup False");
+        SiroccoProcess.AssertLogged(output, "Pushed XCom return_value: {\"day\": \"2024-01-02\", \"rows\": [1, 2, 3]}");
+        SiroccoProcess.AssertLogged(output, "Pushed XCom return_value: {\"total\": 18, \"who\": \"composer\", \"root\": 4}");
+        SiroccoProcess.AssertLogged(output, "loading {\"root\": 4, \"total\": 18, \"who\": \"composer\"} alpha manual__2024-01-02T00:00:00+00:00");
+        SiroccoProcess.AssertLogged(output, "Pushed XCom return_value: \"20240102:18\"");
+        SiroccoProcess.AssertLogged(output, "Pushed XCom return_value: 17"); // (1+1) + (4+1) + (9+1)
+        SiroccoProcess.AssertLogged(output, "Pushed XCom return_value: [18, [1, 2, 3], \"pulls\"]"); // ti.xcom_pull of upstream results
+        SiroccoProcess.AssertLogged(output, "_KubernetesDecoratedOperator taskflow.transform");
+        SiroccoProcess.AssertLogged(output, "Condition result is falsy: skipping after_cond");
+        SiroccoProcess.AssertLogged(output, "ALERT on_failure_callback fails True");
+        SiroccoProcess.AssertLogged(output, "ALERT on_success_callback cleanup False");
         foreach (var line in new[]
         {
             "extract: success", "transform: success", "load_it: success", "report: success", "square[0]: success", "square[2]: success", "sum_squares: success",
             "choose: success", "big: success", "small: skipped", "joined: success", "cond: success", "after_cond: skipped", "fails: failed", "cleanup: success", "finished: success",
         })
         {
-            AssertLogged(output, line);
+            SiroccoProcess.AssertLogged(output, line);
         }
     }
-
-    /// <summary>Like Assert.Contains, but a failure shows the whole output (CI keeps nothing else of the run).</summary>
-    private static void AssertLogged(string output, string expected) =>
-        Assert.True(output.Contains(expected, StringComparison.Ordinal), $"not found: {expected}\n--- output ---\n{output}");
 }
