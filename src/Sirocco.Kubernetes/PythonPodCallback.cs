@@ -82,7 +82,7 @@ public sealed class PythonPodCallback : KubernetesPodOperatorCallback
         var hook = new PythonPodOperator(op.TaskId)
         {
             DisplayName = $"{ClassName}.{method}",
-            PythonSource = BaseClass + Source + Call(method, podArgument, pod, op),
+            PythonSource = Source + Call(method, podArgument, pod, op),
             FunctionName = Runner,
             CallWithContext = true,
             Namespace = op.Namespace,
@@ -91,9 +91,18 @@ public sealed class PythonPodCallback : KubernetesPodOperatorCallback
             InCluster = op.InCluster,
             ClusterContext = op.ClusterContext,
             StartupTimeoutSeconds = op.StartupTimeoutSeconds,
+            // Where the task's pod may run, so may its hooks' (its service account gives `client` its rights).
+            ServiceAccountName = op.ServiceAccountName,
+            ImagePullSecrets = [.. op.ImagePullSecrets],
+            NodeSelector = new Dictionary<string, string>(op.NodeSelector, StringComparer.Ordinal),
+            Tolerations = [.. op.Tolerations],
+            SecurityContext = op.SecurityContext,
         };
-        context.Task.Log($"Running {ClassName}.{method} in a pod");
-        await hook.ExecuteAsync(context.Task.ForCallback(method, exception: null), cancellationToken).ConfigureAwait(false);
+        context.Task.Log(method == "on_pod_manifest_created"
+            ? $"Running {ClassName}.{method} in a pod (changes it makes to pod_request are not sent: use pod_mutation_hook or a C# callback for that)"
+            : $"Running {ClassName}.{method} in a pod");
+        // Its own identity per class, so that two classes' pods of the same hook never take each other for their own.
+        await hook.ExecuteAsync(context.Task.ForCallback($"{ClassName}.{method}", exception: null), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The hook's call: the objects Airflow passes, rebuilt from JSON, given as the method's signature takes them.</summary>
@@ -109,11 +118,13 @@ public sealed class PythonPodCallback : KubernetesPodOperatorCallback
             ["annotations"] = JsonSerializer.SerializeToNode(op.Annotations),
             ["base_container_name"] = op.BaseContainerName,
         };
-        var podJson = pod is null ? "null" : KubernetesJson.Serialize(pod);
+        // Base64: no quote to escape, and nothing the kubelet expands in a container's arguments ($(VAR), $$).
+        var podJson = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(pod is null ? "null" : KubernetesJson.Serialize(pod)));
         return $$"""
 
             {{Helpers}}
-            _sirocco_kpo_pod = _sirocco_json.loads({{JsonSerializer.Serialize(podJson)}})
+            import base64 as _sirocco_base64
+            _sirocco_kpo_pod = _sirocco_json.loads(_sirocco_base64.b64decode("{{podJson}}").decode("utf-8"))
             _sirocco_kpo_operator = _SiroccoKubeModel(_sirocco_json.loads({{JsonSerializer.Serialize(operatorFields.ToJsonString())}}))
             def {{Runner}}(context):
                 import inspect as _sirocco_inspect
@@ -131,49 +142,25 @@ public sealed class PythonPodCallback : KubernetesPodOperatorCallback
     }
 
     /// <summary>
-    /// The provider's base class and <c>ExecutionMode</c>, which a pod without Airflow lacks: the file's names for them
-    /// are bound to these (<see cref="BaseClassName"/>, <see cref="ExecutionModeName"/>) in <see cref="Source"/>.
+    /// Python that defines, under <paramref name="boundAs"/>, a stand-in for one of the provider's names a pod without
+    /// Airflow lacks: <c>KubernetesPodOperatorCallback</c> (a base class whose hooks do nothing) or <c>ExecutionMode</c>
+    /// (<c>SYNC</c>, <c>ASYNC</c>). Shipped with any code that uses them; null for another name.
     /// </summary>
-    private const string BaseClass = """
-        class _SiroccoExecutionMode:
-            SYNC = "sync"
-            ASYNC = "async"
-        class _SiroccoKubernetesPodOperatorCallback:
-            @staticmethod
-            def on_sync_client_creation(*args, **kwargs):
-                pass
-            @staticmethod
-            def on_pod_manifest_created(*args, **kwargs):
-                pass
-            @staticmethod
-            def on_pod_creation(*args, **kwargs):
-                pass
-            @staticmethod
-            def on_pod_starting(*args, **kwargs):
-                pass
-            @staticmethod
-            def on_pod_completion(*args, **kwargs):
-                pass
-            @staticmethod
-            def on_pod_teardown(*args, **kwargs):
-                pass
-            @staticmethod
-            def on_pod_cleanup(*args, **kwargs):
-                pass
-            @staticmethod
-            def on_operator_resuming(*args, **kwargs):
-                pass
-            @staticmethod
-            def progress_callback(*args, **kwargs):
-                pass
+    /// <param name="providerName">The provider's name.</param>
+    /// <param name="boundAs">The name the file binds it to.</param>
+    public static string? StandIn(string providerName, string boundAs) => providerName switch
+    {
+        "ExecutionMode" => $"class {boundAs}:\n    SYNC = \"sync\"\n    ASYNC = \"async\"\n",
+        "KubernetesPodOperatorCallback" => $"class {boundAs}:\n" + string.Concat(Hooks.Select(h => $"    @staticmethod\n    def {h}(*args, **kwargs):\n        pass\n")),
+        _ => null,
+    };
 
-        """;
-
-    /// <summary>What <see cref="Source"/> binds the file's name of the provider's base class to.</summary>
-    public const string BaseClassName = "_SiroccoKubernetesPodOperatorCallback";
-
-    /// <summary>What <see cref="Source"/> binds the file's name of the provider's <c>ExecutionMode</c> to.</summary>
-    public const string ExecutionModeName = "_SiroccoExecutionMode";
+    /// <summary>The hooks of the provider's base class (every one a no-op there), by their Python names.</summary>
+    public static IReadOnlyList<string> Hooks { get; } =
+    [
+        "on_sync_client_creation", "on_pod_manifest_created", "on_pod_creation", "on_pod_starting", "on_pod_completion",
+        "on_pod_teardown", "on_pod_cleanup", "on_operator_resuming", "progress_callback",
+    ];
 
     // The kubernetes client's model objects, as far as hooks read them: snake_case attributes (None when unset), maps
     // (labels, annotations...) as dicts, to_dict().

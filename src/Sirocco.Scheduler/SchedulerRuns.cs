@@ -260,7 +260,8 @@ public sealed partial class SiroccoScheduler
                     {
                         foreach (var ti in waiting)
                         {
-                            var done = ti with { State = TaskInstanceState.Success, StartDate = now, EndDate = now, Hostname = null };
+                            // Its try number goes up as for a try (Airflow 2.10 and 3 do the same), though no try runs.
+                            var done = ti with { State = TaskInstanceState.Success, TryNumber = ti.TryNumber + 1, StartDate = now, EndDate = now, Hostname = null };
                             Set(run, done);
                             TaskInstanceFinished?.Invoke(done);
                         }

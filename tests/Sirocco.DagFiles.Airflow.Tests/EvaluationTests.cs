@@ -185,8 +185,9 @@ public sealed class EvaluationTests
         Assert.Equal(["on_pod_creation"], callbacks[0].Methods);
         Assert.Equal(["on_pod_cleanup", "on_pod_creation"], callbacks[1].Methods.Order(StringComparer.Ordinal));
         var source = callbacks[1].Source;
-        Assert.Contains($"Base = {PythonPodCallback.BaseClassName}\n", source, StringComparison.Ordinal);
-        Assert.Contains($"ExecutionMode = {PythonPodCallback.ExecutionModeName}\n", source, StringComparison.Ordinal);
+        Assert.Contains(PythonPodCallback.StandIn("KubernetesPodOperatorCallback", "Base")!, source, StringComparison.Ordinal);
+        Assert.Contains("class ExecutionMode:\n    SYNC = \"sync\"\n", source, StringComparison.Ordinal);
+        Assert.True(source.IndexOf("class Base:", StringComparison.Ordinal) < source.IndexOf("class Audit(Base):", StringComparison.Ordinal));
         Assert.Contains("try:\n    from kubernetes.client import models as k8s\nexcept ImportError:\n    k8s = None\n", source, StringComparison.Ordinal);
         Assert.Contains("TEAM = _sirocco_json.loads(", source, StringComparison.Ordinal);
         Assert.Contains("def describe(pod):", source, StringComparison.Ordinal);

@@ -91,4 +91,21 @@ public sealed class CallbackTests(ClusterFixture fx)
         Assert.Contains("cleanup", recorder.Seen); // the pod was cleaned up and the last hook still ran
         await fx.WaitNoPodsAsync(ns, TimeSpan.FromSeconds(30));
     }
+
+    [Fact]
+    public async Task When_the_pod_failed_its_failure_stays_the_try_s_error_and_a_failing_teardown_hook_is_logged()
+    {
+        var ns = await fx.NamespaceAsync("callbacks-both");
+        var harness = new TryHarness();
+        var recorder = new Recorder(failAt: "teardown");
+        var op = Pod("hooks-both", ns, "exit 4");
+        op.Callbacks = [recorder];
+
+        var e = await Assert.ThrowsAsync<SiroccoException>(() => harness.RunAsync(op));
+
+        Assert.Contains("exited with code 4", e.Message, StringComparison.Ordinal);
+        Assert.Contains(harness.Log, l => l.StartsWith("callbacks: Recorder.on_pod_teardown failed: teardown says no", StringComparison.Ordinal));
+        Assert.Contains("cleanup", recorder.Seen);
+        await fx.WaitNoPodsAsync(ns, TimeSpan.FromSeconds(30));
+    }
 }

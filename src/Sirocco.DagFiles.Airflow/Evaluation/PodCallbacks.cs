@@ -13,11 +13,7 @@ namespace Sirocco.DagFiles.Airflow.Evaluation;
 /// </summary>
 internal static class PodCallbacks
 {
-    private static readonly HashSet<string> Hooks = new(StringComparer.Ordinal)
-    {
-        "on_sync_client_creation", "on_pod_manifest_created", "on_pod_creation", "on_pod_starting", "on_pod_completion",
-        "on_pod_teardown", "on_pod_cleanup", "on_operator_resuming", "progress_callback",
-    };
+    private static readonly HashSet<string> Hooks = new(PythonPodCallback.Hooks, StringComparer.Ordinal);
 
     /// <summary>The callbacks of <c>callbacks=</c>: one class or a list (or tuple) of them.</summary>
     public static List<KubernetesPodOperatorCallback> From(Library library, string className, KubernetesPodOperator kpo, object? value)
@@ -95,7 +91,13 @@ internal static class PodCallbacks
         }
 
         var call = Operators.OnEvaluator(library, kpo, className, hook, function);
-        return (line, container, timestamp) => call(new Args([], [new("line", line, 0), new("client", null, 0), new("mode", "sync", 0),
-            new("container_name", container, 0), new("timestamp", PyDateTime.FromOffset(timestamp, pendulum: true), 0)]));
+        // Only the keywords its signature takes (older providers passed line, client and mode alone).
+        var parameters = function.Definition.Parameters;
+        bool Takes(string name) => parameters.Any(p => p.Kind == 2 || p.Name == name);
+        return (line, container, timestamp) => call(new Args([], [.. new KeywordArg[]
+        {
+            new("line", line, 0), new("client", null, 0), new("mode", "sync", 0), new("container_name", container, 0),
+            new("timestamp", PyDateTime.FromOffset(timestamp, pendulum: true), 0),
+        }.Where(k => Takes(k.Name))]));
     }
 }

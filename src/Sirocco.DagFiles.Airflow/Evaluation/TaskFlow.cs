@@ -364,10 +364,10 @@ internal static class TaskFlow
 
         if (library.ImportLines.TryGetValue(name, out var import) && closure.TryLookup(name, out var imported))
         {
-            if (ReferenceEquals(imported, library.CallbackBase) || ReferenceEquals(imported, library.ExecutionMode))
+            if (imported is Namespace provided && (ReferenceEquals(provided, library.CallbackBase) || ReferenceEquals(provided, library.ExecutionMode)))
             {
                 // The provider's own names, stood in for in the pod (which has no Airflow).
-                sb.Append(name).Append(" = ").Append(ReferenceEquals(imported, library.CallbackBase) ? PythonPodCallback.BaseClassName : PythonPodCallback.ExecutionModeName).Append('\n');
+                sb.Append(PythonPodCallback.StandIn(provided.Name, name));
                 return;
             }
 

@@ -22,6 +22,7 @@ internal sealed class PodRun
     private readonly List<Corev1Event> _events = [];
     private ClusterHandle _cluster = null!;
     private PodHooks _hooks = null!;
+    private CancellationToken _hookToken; // the try's own: a kill stops a hook, never the pod's cleanup
     private PodInformer _informer = null!;
     private PodSubscription? _sub;
     private string _ns = "default";
@@ -124,6 +125,7 @@ internal sealed class PodRun
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(kill, _ctx.Shutdown);
         var token = linked.Token;
+        _hookToken = token;
         var resolved = await ClientResolver.ResolveAsync(_op, _ctx.Connections, _ctx.Config, _runtime.Options.Environment, token, _ctx.Services).ConfigureAwait(false);
         _cluster = _runtime.GetCluster(resolved);
         _hooks = new PodHooks(_op, _ctx, _cluster.Client);
@@ -194,7 +196,10 @@ internal sealed class PodRun
             Log($"Error while following pod {_ns}/{_name}: {e.Message}");
             try
             {
-                await CleanupAsync(succeeded: false, CancellationToken.None).ConfigureAwait(false);
+                if (await CleanupAsync(succeeded: false, CancellationToken.None).ConfigureAwait(false) is { } hookError)
+                {
+                    Log(hookError.Message);
+                }
             }
             catch (Exception cleanup) when (cleanup is not OperationCanceledException)
             {
@@ -477,10 +482,15 @@ internal sealed class PodRun
             outcome = xcomError;
         }
 
-        await CleanupAsync(succeeded || outcome is TaskSkippedException, token).ConfigureAwait(false);
-        if (outcome is not null)
+        var hookFailed = await CleanupAsync(succeeded || outcome is TaskSkippedException, token).ConfigureAwait(false);
+        if (outcome is not null && hookFailed is not null)
         {
-            throw outcome;
+            Log(hookFailed.Message); // the pod's own failure stays the try's
+        }
+
+        if ((outcome ?? hookFailed) is { } failure)
+        {
+            throw failure;
         }
 
         return xcom;
@@ -872,26 +882,35 @@ internal sealed class PodRun
         }
     }
 
-    private async Task CleanupAsync(bool succeeded, CancellationToken token)
+    /// <summary>
+    /// Deletes or keeps the pod as <c>on_finish_action</c> says, with the teardown hooks before and the cleanup hooks
+    /// after. A failing hook neither stops the cleanup nor throws: its error is returned (the first one).
+    /// </summary>
+    private async Task<Exception?> CleanupAsync(bool succeeded, CancellationToken token)
     {
         _cleanedUp = true;
         var pod = _sub?.Latest ?? new V1Pod { Metadata = new V1ObjectMeta { Name = _name, NamespaceProperty = _ns } };
-        // A failing teardown hook does not keep the pod from being cleaned up; its error is the try's afterwards.
-        Exception? hookError = null;
+        var hookError = await HookAsync(() => _hooks.TeardownAsync(pod, _hookToken)).ConfigureAwait(false);
+        await DeleteOrKeepAsync(succeeded, token).ConfigureAwait(false);
+        var cleanupError = await HookAsync(() => _hooks.CleanupAsync(_sub?.Latest ?? pod, _hookToken)).ConfigureAwait(false);
+        return hookError ?? cleanupError;
+    }
+
+    /// <summary>A hook's error, or null; a hook stopped by the try's kill is no error of its own.</summary>
+    private static async Task<Exception?> HookAsync(Func<Task> hook)
+    {
         try
         {
-            await _hooks.TeardownAsync(pod, token).ConfigureAwait(false);
+            await hook().ConfigureAwait(false);
+            return null;
         }
         catch (SiroccoException e)
         {
-            hookError = e;
+            return e;
         }
-
-        await DeleteOrKeepAsync(succeeded, token).ConfigureAwait(false);
-        await _hooks.CleanupAsync(_sub?.Latest ?? pod, token).ConfigureAwait(false);
-        if (hookError is not null)
+        catch (OperationCanceledException)
         {
-            throw hookError;
+            return null;
         }
     }
 
@@ -934,7 +953,10 @@ internal sealed class PodRun
     {
         try
         {
-            await CleanupAsync(succeeded: false, token).ConfigureAwait(false);
+            if (await CleanupAsync(succeeded: false, token).ConfigureAwait(false) is { } hookError)
+            {
+                Log(hookError.Message);
+            }
         }
         catch (Exception e) when (e is SiroccoException or HttpOperationException && !token.IsCancellationRequested)
         {
