@@ -98,8 +98,8 @@ public sealed class PythonPodOperator : KubernetesPodOperator
         input["xcoms"] = await UpstreamXComsAsync(context, MaxInputChars - size, cancellationToken).ConfigureAwait(false);
         Image ??= context.Config.Get("kubernetes", "python_task_image", "python:3.12-slim");
         Cmds = ["python3", "-c"];
-        Arguments = [Script(PythonSource, FunctionName, CallWithContext)];
-        EnvVars["SIROCCO_PYTHON_INPUT"] = input.ToJsonString();
+        Arguments = [Literal(Script(PythonSource, FunctionName, CallWithContext))];
+        EnvVars["SIROCCO_PYTHON_INPUT"] = Literal(input.ToJsonString());
         DoXcomPush = !CallWithContext;
         var result = await base.ExecuteAsync(context, cancellationToken).ConfigureAwait(false);
         var skipped = Decision switch
@@ -182,6 +182,13 @@ public sealed class PythonPodOperator : KubernetesPodOperator
         { ValueKind: JsonValueKind.Object } e => e.EnumerateObject().Any(),
         _ => true,
     };
+
+    /// <summary>
+    /// Text the kubelet passes on unchanged: it expands <c>$(VAR)</c> and reduces <c>$$</c> to <c>$</c> in a container's
+    /// arguments and environment values, so every <c>$</c> is doubled (a function's <c>"$$"</c> or an argument's
+    /// <c>$(HOME)</c> arrive as written).
+    /// </summary>
+    internal static string Literal(string text) => text.Replace("$", "$$", StringComparison.Ordinal);
 
     /// <summary>What the pod's environment variable may carry (Linux refuses one string over 128 KiB).</summary>
     private const int MaxInputChars = 96 * 1024;

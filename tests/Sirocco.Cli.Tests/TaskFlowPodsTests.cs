@@ -83,6 +83,13 @@ public sealed class TaskFlowPodsTests : IDisposable
 
             PythonOperator(task_id="pulls", python_callable=pulls) << total
 
+            @task
+            def dollars(text):
+                # Shell and SQL text keeps its dollars: nothing expands $(VAR) or $$ on the way into the pod.
+                return text + " $$ $(HOSTNAME)"
+
+            dollars("cost: $$5")
+
         taskflow()
         """;
 
@@ -105,6 +112,7 @@ public sealed class TaskFlowPodsTests : IDisposable
         SiroccoProcess.AssertLogged(output, "Pushed XCom return_value: \"20240102:18\"");
         SiroccoProcess.AssertLogged(output, "Pushed XCom return_value: 17"); // (1+1) + (4+1) + (9+1)
         SiroccoProcess.AssertLogged(output, "Pushed XCom return_value: [18, [1, 2, 3], \"pulls\"]"); // ti.xcom_pull of upstream results
+        SiroccoProcess.AssertLogged(output, "Pushed XCom return_value: \"cost: $$5 $$ $(HOSTNAME)\"");
         SiroccoProcess.AssertLogged(output, "_KubernetesDecoratedOperator taskflow.transform");
         SiroccoProcess.AssertLogged(output, "Condition result is falsy: skipping after_cond");
         SiroccoProcess.AssertLogged(output, "ALERT on_failure_callback fails True");
