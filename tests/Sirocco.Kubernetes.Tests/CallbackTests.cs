@@ -8,13 +8,7 @@ namespace Sirocco.Kubernetes.Tests;
 [Collection("cluster")]
 public sealed class CallbackTests(ClusterFixture fx)
 {
-    private KubernetesPodOperator Pod(string taskId, string ns, string script) => new(taskId)
-    {
-        Namespace = ns,
-        Image = "busybox",
-        Cmds = ["sh", "-c", script],
-        ConfigFile = fx.Kubeconfig,
-    };
+    private KubernetesPodOperator Pod(string taskId, string ns, string script) => fx.Pod(taskId, ns, script);
 
     /// <summary>Records each moment with what it saw; may fail at one of them.</summary>
     private sealed class Recorder(string? failAt = null) : KubernetesPodOperatorCallback

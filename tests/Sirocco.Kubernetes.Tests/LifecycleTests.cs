@@ -10,13 +10,7 @@ namespace Sirocco.Kubernetes.Tests;
 [Collection("cluster")]
 public sealed class LifecycleTests(ClusterFixture fx)
 {
-    private KubernetesPodOperator Pod(string taskId, string ns, string script) => new(taskId)
-    {
-        Namespace = ns,
-        Image = "busybox",
-        Cmds = ["sh", "-c", script],
-        ConfigFile = fx.Kubeconfig,
-    };
+    private KubernetesPodOperator Pod(string taskId, string ns, string script) => fx.Pod(taskId, ns, script);
 
     [Fact]
     public async Task Non_zero_exit_fails_naming_pod_code_termination_message_and_last_lines()

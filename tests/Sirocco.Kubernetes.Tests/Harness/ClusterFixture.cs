@@ -61,11 +61,15 @@ public sealed class ClusterFixture : IAsyncLifetime, ITestCluster
         TestClusterExtensions.PodsAsync(this, ns, labelSelector);
 
     /// <summary>A shell command that sleeps, then exits with the code.</summary>
-    public KubernetesPodOperator Pod(string taskId, string ns, TimeSpan runFor, int exitCode = 0) => new(taskId)
+    public KubernetesPodOperator Pod(string taskId, string ns, TimeSpan runFor, int exitCode = 0) =>
+        Pod(taskId, ns, string.Create(CultureInfo.InvariantCulture, $"sleep {runFor.TotalSeconds:0.###}; exit {exitCode}"));
+
+    /// <summary>A busybox pod running <paramref name="script"/> with <c>sh -c</c> on this cluster.</summary>
+    public KubernetesPodOperator Pod(string taskId, string ns, string script) => new(taskId)
     {
         Namespace = ns,
         Image = "busybox",
-        Cmds = ["sh", "-c", string.Create(CultureInfo.InvariantCulture, $"sleep {runFor.TotalSeconds:0.###}; exit {exitCode}")],
+        Cmds = ["sh", "-c", script],
         ConfigFile = Kubeconfig,
     };
 
