@@ -118,7 +118,8 @@ public sealed class PythonPodCallback : KubernetesPodOperatorCallback
             ["annotations"] = JsonSerializer.SerializeToNode(op.Annotations),
             ["base_container_name"] = op.BaseContainerName,
         };
-        // Base64: no quote to escape, and nothing the kubelet expands in a container's arguments ($(VAR), $$).
+        // Base64: a third larger rather than six times (every quote escaped in a string literal), and any character
+        // survives (a JSON-escaped surrogate pair would not). The script's $ are doubled by PythonPodOperator.
         var podJson = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(pod is null ? "null" : KubernetesJson.Serialize(pod)));
         return $$"""
 
