@@ -73,6 +73,7 @@ try
     simulator.ErrorDataReceived += (_, e) => simulatorLog.Enqueue(e.Data ?? string.Empty);
     simulator.BeginOutputReadLine();
     simulator.BeginErrorReadLine();
+    var simulatorPid = simulator.Id;
 
     admin = new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig));
     await admin.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new() { Name = ns } });
@@ -195,6 +196,8 @@ try
     Console.WriteLine($"Sirocco scale run: {dagCount} DAGs x {taskCount} pod tasks = {total} tries of {runFor} s, {schedulerCount} scheduler(s) on {(usePostgres ? "PostgreSQL" : "SQLite")}, get_logs {(getLogs ? "on" : "off")}, {Environment.ProcessorCount} cores, .NET {Environment.Version}; warm-up used {warmupRequests} requests");
 
     double startedAt = 0, allRunningAt = 0;
+    var cpuAtStart = new Dictionary<string, double>();
+    var cpuAtAllRunning = new Dictionary<string, double>();
     long peakManaged = 0, peakWorkingSet = 0, requestsAtAllRunning = 0;
     double watchers = 0;
     int threads = 0;
@@ -202,6 +205,7 @@ try
         async _ =>
         {
             allRunningAt = clock.Elapsed.TotalSeconds;
+            cpuAtAllRunning = CpuSeconds(simulatorPid);
             requestsAtAllRunning = requests.Total;
             peakManaged = GC.GetTotalMemory(forceFullCollection: true);
             using var self = Process.GetCurrentProcess();
@@ -210,7 +214,11 @@ try
             watchers = (await ApiServerMetricsAsync(repo, kubeconfig)).Watchers;
         },
         TaskScheduler.Default).Unwrap();
-    var (finishedAt, states, perScheduler) = await RunSchedulersAsync(dags, schedulerCount, TimeSpan.FromSeconds(runFor) + TimeSpan.FromMinutes(15), onStarted: () => startedAt = clock.Elapsed.TotalSeconds);
+    var (finishedAt, states, perScheduler) = await RunSchedulersAsync(dags, schedulerCount, TimeSpan.FromSeconds(runFor) + TimeSpan.FromMinutes(15), onStarted: () =>
+    {
+        startedAt = clock.Elapsed.TotalSeconds;
+        cpuAtStart = CpuSeconds(simulatorPid);
+    });
     await sample.WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { }, TaskScheduler.Default);
     var metricsAfter = await ApiServerMetricsAsync(repo, kubeconfig);
     var elapsed = finishedAt - startedAt;
@@ -222,6 +230,13 @@ try
     Console.WriteLine(runningTimes.Length == total
         ? $"time to start all {total} (scheduler start -> last pod seen Running): {allRunningAt - startedAt:0.0} s (half of them by {runningTimes[total / 2]:0.0} s, the first at {runningTimes[0]:0.0} s)"
         : $"only {runningTimes.Length} of {total} pods were seen running");
+    if (cpuAtAllRunning.Count > 0)
+    {
+        // CPU seconds each part of the machine spent while the pods were being started (scheduler start to all Running).
+        Console.WriteLine("CPU while starting them: " + string.Join(", ", cpuAtAllRunning.OrderBy(kv => kv.Key, StringComparer.Ordinal)
+            .Select(kv => $"{kv.Key} {kv.Value - cpuAtStart.GetValueOrDefault(kv.Key):0.0} s")) + $" (this process: {(cpuAtAllRunning["benchmark process"] - cpuAtStart["benchmark process"]) * 1000 / total:0.00} ms per try)");
+    }
+
     Console.WriteLine($"last pod exit -> last try success: {finishedAt - lastExit:0.00} s (whole run {elapsed:0.0} s)");
     Console.WriteLine($"Sirocco's API requests: {requests.Total} in all, {requests.Total / (double)total:0.00} per try ({requests.Describe(total)}); watch requests: {requests.Watches}; by the time all ran: {requestsAtAllRunning / (double)total:0.00} per try");
     Console.WriteLine($"API server: {metricsAfter.Requests - metricsBefore.Requests:0} requests from every client in {elapsed:0.0} s = {(metricsAfter.Requests - metricsBefore.Requests) / elapsed:0} requests/s (Sirocco's own: {requests.Total / elapsed:0}/s); registered watchers with all running: {watchers:0}");
@@ -472,6 +487,40 @@ static async Task WaitForAsync(Func<Task<bool>> check, string what)
 
         await Task.Delay(200);
     }
+}
+
+// CPU seconds (user + system) used so far by this process, the simulated node and the control plane's processes, read
+// from /proc (clock ticks of 1/100 s).
+static Dictionary<string, double> CpuSeconds(int simulatorPid)
+{
+    var result = new Dictionary<string, double>(StringComparer.Ordinal);
+    foreach (var dir in Directory.EnumerateDirectories("/proc"))
+    {
+        if (!int.TryParse(Path.GetFileName(dir), out var pid))
+        {
+            continue;
+        }
+
+        try
+        {
+            var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+            var comm = stat[(stat.IndexOf('(') + 1)..stat.LastIndexOf(')')];
+            var name = pid == Environment.ProcessId ? "benchmark process" : pid == simulatorPid ? "simulated node" : comm is "etcd" or "kube-apiserver" or "postgres" or "kube-controller" or "kube-scheduler" ? comm : null;
+            if (name is null)
+            {
+                continue;
+            }
+
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            var seconds = (double.Parse(fields[11], CultureInfo.InvariantCulture) + double.Parse(fields[12], CultureInfo.InvariantCulture)) / 100;
+            result[name] = result.GetValueOrDefault(name) + seconds;
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    return result;
 }
 
 // The API server's request counter (every client) and its registered pod watchers, from its /metrics.

@@ -15,6 +15,12 @@ public sealed partial class SiroccoScheduler
         // Runs this loop holds that another writer finished, requeued or deleted, and task instances a user marked or
         // cleared: the stored state wins, and a try whose task instance is no longer running it is ended.
         var activeRuns = active.ToDictionary(r => (r.DagId, r.RunId));
+
+        // Every change from outside (a mark or a clear) writes changed_by, so only those rows can differ from what this
+        // loop holds: thousands of running task instances are not read and parsed again on every sweep. Read before the
+        // runs are compared, so a change made meanwhile is seen now or on the next sweep.
+        var changedOutside = (await _store.ListTaskInstancesChangedOutsideAsync(JobId, ct).ConfigureAwait(false))
+            .ToLookup(ti => (ti.DagId, ti.RunId));
         foreach (var run in _runs.Values.ToList())
         {
             var key = (run.Run.DagId, run.Run.RunId);
@@ -38,7 +44,7 @@ public sealed partial class SiroccoScheduler
                 continue;
             }
 
-            foreach (var stored in await _store.ListTaskInstancesAsync(key.DagId, key.RunId, ct).ConfigureAwait(false))
+            foreach (var stored in changedOutside[key])
             {
                 if (run.Tis.TryGet(stored.TaskId, stored.MapIndex, out var mine) && (mine.State != stored.State || mine.TryNumber != stored.TryNumber || mine.MaxTries != stored.MaxTries))
                 {

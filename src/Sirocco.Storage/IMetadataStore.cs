@@ -283,6 +283,13 @@ public interface IMetadataStore : IVariableStore, IConnectionStore, IAsyncDispos
     /// <summary>The task instances of a run.</summary>
     Task<IReadOnlyList<TaskInstance>> ListTaskInstancesAsync(string dagId, string runId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The task instances of the active runs <paramref name="jobId"/> holds that were changed from outside their
+    /// scheduler (marked or cleared by a user, so <see cref="TaskInstance.ChangedBy"/> is set): what a scheduler compares
+    /// with the runs it keeps in memory, without reading every task instance it holds.
+    /// </summary>
+    Task<IReadOnlyList<TaskInstance>> ListTaskInstancesChangedOutsideAsync(string jobId, CancellationToken cancellationToken = default);
+
     /// <summary>Task instances in the given states, across DAGs (what the scheduler works on).</summary>
     Task<IReadOnlyList<TaskInstance>> ListTaskInstancesByStateAsync(IReadOnlyCollection<TaskInstanceState> states, CancellationToken cancellationToken = default);
 

@@ -249,6 +249,16 @@ internal abstract partial class SqlMetadataStore : IMetadataStore
     public Task<IReadOnlyList<TaskInstance>> ListTaskInstancesAsync(string dagId, string runId, CancellationToken cancellationToken = default) =>
         QueryAsync(SqlTaskInstanceSelect + " WHERE dag_id = @dag AND run_id = @run ORDER BY task_id, map_index", [("dag", dagId), ("run", runId)], ReadTaskInstance, cancellationToken);
 
+    public Task<IReadOnlyList<TaskInstance>> ListTaskInstancesChangedOutsideAsync(string jobId, CancellationToken cancellationToken = default) =>
+        QueryAsync(
+            SqlTaskInstanceSelect + """
+                 WHERE changed_by IS NOT NULL AND EXISTS (SELECT 1 FROM dag_run r WHERE r.dag_id = task_instance.dag_id
+                 AND r.run_id = task_instance.run_id AND r.claimed_by = @me AND r.state IN ('queued', 'running'))
+                """,
+            [("me", jobId)],
+            ReadTaskInstance,
+            cancellationToken);
+
     public Task<IReadOnlyList<TaskInstance>> ListTaskInstancesByStateAsync(IReadOnlyCollection<TaskInstanceState> states, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(states);

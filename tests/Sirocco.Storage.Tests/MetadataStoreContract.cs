@@ -659,6 +659,37 @@ public abstract class MetadataStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_scheduler_lists_only_the_task_instances_changed_from_outside_in_the_active_runs_it_holds()
+    {
+        var held = Run("d", Utc(2024, 1, 1), DagRunState.Running);
+        var other = Run("d", Utc(2024, 1, 2), DagRunState.Running);
+        await Store.CreateDagRunAsync(held, claimedBy: "s1");
+        await Store.CreateDagRunAsync(other, claimedBy: "s2");
+        var running = new TaskInstance { DagId = "d", TaskId = "a", RunId = held.RunId, State = TaskInstanceState.Running, TryNumber = 1 };
+        foreach (var ti in new[] { running, running with { TaskId = "b" }, running with { TaskId = "c" }, running with { RunId = other.RunId } })
+        {
+            await Insert(ti);
+        }
+
+        Assert.Empty(await Store.ListTaskInstancesChangedOutsideAsync("s1")); // what the scheduler wrote itself is not listed
+
+        var actor = new StateActor("admin", "web UI");
+        await Store.MarkTaskInstanceAsync(running, TaskInstanceState.Failed, actor, Utc(2024, 1, 1, 1));
+        await Store.ClearTaskInstancesAsync(new ClearRequest { DagId = "d", RunIds = [held.RunId], TaskIds = ["b"], Actor = actor }, Utc(2024, 1, 1, 1));
+        await Store.MarkTaskInstanceAsync(running with { RunId = other.RunId }, TaskInstanceState.Success, actor, Utc(2024, 1, 1, 1));
+
+        var changed = await Store.ListTaskInstancesChangedOutsideAsync("s1");
+        Assert.Equal([("a", TaskInstanceState.Failed), ("b", TaskInstanceState.None)], changed.OrderBy(t => t.TaskId, StringComparer.Ordinal).Select(t => (t.TaskId, t.State)));
+        Assert.All(changed, t => Assert.Equal("admin via web UI", t.ChangedBy));
+        Assert.Equal("a", Assert.Single(await Store.ListTaskInstancesChangedOutsideAsync("s2")).TaskId); // the other run's, by its holder
+
+        // A finished run is no longer compared task by task (its own state says what happened).
+        var now = (await Store.GetDagRunAsync("d", held.RunId))!;
+        await Store.SaveAsync(new StateBatch { DagRuns = [new DagRunChange(now.State, now with { State = DagRunState.Failed })] });
+        Assert.Empty(await Store.ListTaskInstancesChangedOutsideAsync("s1"));
+    }
+
+    [Fact]
     public async Task Runs_are_claimed_once_and_a_stale_jobs_runs_are_adopted_by_exactly_one_survivor()
     {
         for (var day = 1; day <= 3; day++)
