@@ -71,7 +71,7 @@ internal sealed class KubernetesRuntime : IAsyncDisposable
     {
         var lazy = _clusters.GetOrAdd(
             config.CacheKey,
-            _ => new Lazy<ClusterHandle>(() => new ClusterHandle(new k8s.Kubernetes(config.Configuration, [new ApiRequestCounter(), new RawPodFieldsHandler(), .. Options.Handlers()]), this)));
+            _ => new Lazy<ClusterHandle>(() => new ClusterHandle(new k8s.Kubernetes(config.Configuration, [new ApiRequestCounter(), new RawPodFieldsHandler(), new ResponseBuffering(), .. Options.Handlers()]), this)));
         return lazy.Value;
     }
 
