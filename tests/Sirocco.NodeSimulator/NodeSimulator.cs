@@ -391,7 +391,10 @@ internal sealed class NodeSimulator(SimulatorOptions options)
 
                 var runFor = RunFor(pod);
                 var started = pod.Status.StartTime ?? DateTime.UtcNow;
-                var left = started.ToUniversalTime() + runFor - DateTime.UtcNow;
+                var statusDelay = pod.Metadata.Annotations?.TryGetValue(SimulatorOptions.StatusDelayAnnotation, out var delayText) == true
+                    ? SimulatorOptions.ParseDuration(delayText) ?? TimeSpan.Zero
+                    : TimeSpan.Zero;
+                var left = started.ToUniversalTime() + runFor + statusDelay - DateTime.UtcNow;
                 if (left > TimeSpan.Zero)
                 {
                     _ = EnqueueAfterAsync(key, left, stop);

@@ -30,6 +30,12 @@ internal sealed record SimulatorOptions(string Kubeconfig, string NodeName, bool
     /// <summary>The exit code of a run-to-completion pod's containers; non-zero makes the pod Failed.</summary>
     public const string ExitCodeAnnotation = "fake-kubelet/exit-code";
 
+    /// <summary>
+    /// How late the node reports a run-to-completion pod's end (e.g. <c>8s</c>): its log stream ends when the run time is
+    /// over, its terminated status only this much later, as from a busy node or API server.
+    /// </summary>
+    public const string StatusDelayAnnotation = "fake-kubelet/status-delay";
+
     public static SimulatorOptions Parse(string[] args)
     {
         var kubeconfig = Environment.GetEnvironmentVariable("KUBECONFIG") ?? string.Empty;

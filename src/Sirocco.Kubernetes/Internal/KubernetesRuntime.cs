@@ -21,6 +21,12 @@ internal sealed record KubernetesRuntimeOptions
     /// <summary>How long the log stream of a terminated container may take to end before it is cut and read once more.</summary>
     public TimeSpan LogDrainTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// How long a log stream that ended while its container is not yet seen terminated waits for the pod's status
+    /// before it is opened again (from the last timestamp); a status seen meanwhile ends it with one read without follow.
+    /// </summary>
+    public TimeSpan LogEndedEarlyWait { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Server-side timeout of one watch request (the watch then resumes from its resourceVersion).</summary>
     public int WatchTimeoutSeconds { get; init; } = 290;
 
