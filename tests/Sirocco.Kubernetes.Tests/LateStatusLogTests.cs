@@ -6,14 +6,14 @@ namespace Sirocco.Kubernetes.Tests;
 
 /// <summary>
 /// A node that reports a pod's end late (the real v1.20 API server, the simulated kubelet told to write the terminated
-/// status 10 s after the container's log stream ended): the try reads the log once more when the status comes, instead
-/// of opening the ended stream again every 2 s in between, and writes every line once.
+/// status 10 s after the container's log stream ended, stamped with the time it exited, as a kubelet does): the try waits
+/// for the status instead of opening the ended stream again every 2 s, and writes every line once.
 /// </summary>
 [Collection("realk8s")]
 public sealed class LateStatusLogTests(RealApiServerFixture fx)
 {
     [Fact]
-    public async Task A_log_that_ends_before_the_pod_is_seen_terminated_is_read_once_more_when_it_is()
+    public async Task A_log_that_ends_before_the_pod_is_seen_terminated_is_not_opened_again_while_the_status_is_late()
     {
         var ns = await fx.NamespaceAsync("late-status");
         var requests = new ConcurrentQueue<string>();
@@ -31,10 +31,38 @@ public sealed class LateStatusLogTests(RealApiServerFixture fx)
             Assert.Single(harness.Log, l => l.EndsWith(line, StringComparison.Ordinal));
         }
 
-        // The followed stream, then one read without follow once the status said terminated (it came ~10 s later).
+        // One followed stream: when the status came (~10 s after the stream ended) it said the container had exited
+        // when the stream ended, so nothing was left to read.
+        var logReads = requests.Where(r => r.Contains("/log?", StringComparison.Ordinal)).ToList();
+        Assert.Contains("follow=true", Assert.Single(logReads), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_log_that_ends_while_the_container_runs_on_is_read_again_for_what_came_after()
+    {
+        var ns = await fx.NamespaceAsync("early-end");
+        var requests = new ConcurrentQueue<string>();
+        await using var runtime = new KubernetesRuntime(new KubernetesRuntimeOptions { Handlers = () => [new CountingHandler(requests)] });
+
+        // A line a second for four seconds; the followed stream ends after 1.5 s (two lines) as if the kubelet restarted.
+        var op = fx.Pod("early-end", ns, TimeSpan.FromSeconds(4));
+        op.Annotations[RealApiServerFixture.LogAnnotation] = "line one\nline two\nline three\nline four";
+        op.Annotations["fake-kubelet/log-line-interval"] = "1s";
+        op.Annotations["fake-kubelet/log-cut-after"] = "1500ms";
+        op.GetLogs = true;
+        var harness = new TryHarness();
+
+        await harness.RunAsync(op, runtime: runtime);
+
+        foreach (var line in new[] { "line one", "line two", "line three", "line four" })
+        {
+            Assert.Single(harness.Log, l => l.EndsWith(line, StringComparison.Ordinal));
+        }
+
+        // The container exited after the stream ended, so the rest was read, once, from the last line's timestamp.
         var logReads = requests.Where(r => r.Contains("/log?", StringComparison.Ordinal)).ToList();
         Assert.Equal(2, logReads.Count);
         Assert.Contains("follow=true", logReads[0], StringComparison.Ordinal);
-        Assert.DoesNotContain("follow=true", logReads[1], StringComparison.Ordinal);
+        Assert.Contains("sinceSeconds=", logReads[1], StringComparison.Ordinal);
     }
 }

@@ -76,7 +76,11 @@ internal sealed class LogServer(WebApplication app, int port) : IAsyncDisposable
             lines = lines[..^1];
         }
 
-        var stamped = lines.Select((line, i) => (At: started.AddMilliseconds(i), Line: line));
+        var interval = Duration(pod, SimulatorOptions.LogLineIntervalAnnotation) ?? TimeSpan.FromMilliseconds(1);
+        var cutAt = Duration(pod, SimulatorOptions.LogCutAfterAnnotation) is { } cut && started + cut > DateTime.UtcNow ? started + cut : DateTime.MaxValue;
+        var follow = IsTrue(query["follow"]) && state.Running is not null;
+        var stamped = lines.Select((line, i) => (At: started + (interval * i), Line: line))
+            .Where(l => follow ? l.At < cutAt : l.At <= DateTime.UtcNow);
         var since = query["sinceSeconds"] is [{ } s] && int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
             ? DateTime.UtcNow.AddSeconds(-seconds)
             : query["sinceTime"] is [{ } st] && DateTime.TryParse(st, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var time)
@@ -96,12 +100,19 @@ internal sealed class LogServer(WebApplication app, int port) : IAsyncDisposable
         response.ContentType = "text/plain";
         foreach (var (at, line) in stamped)
         {
+            if (at > DateTime.UtcNow)
+            {
+                // A followed stream gets each line when the container writes it.
+                await Task.Delay(at - DateTime.UtcNow, ctx.RequestAborted).ConfigureAwait(false);
+            }
+
             await response.WriteAsync(timestamps ? $"{at:yyyy-MM-ddTHH:mm:ss.fffffff}00Z {line}\n" : line + "\n", ctx.RequestAborted).ConfigureAwait(false);
         }
 
         await response.Body.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
         var end = pod.Status.StartTime is { } podStart ? podStart.ToUniversalTime() + runFor(pod) : DateTime.UtcNow;
-        if (IsTrue(query["follow"]) && state.Running is not null && end > DateTime.UtcNow)
+        end = end < cutAt ? end : cutAt;
+        if (follow && end > DateTime.UtcNow)
         {
             try
             {
@@ -113,6 +124,9 @@ internal sealed class LogServer(WebApplication app, int port) : IAsyncDisposable
             }
         }
     }
+
+    private static TimeSpan? Duration(V1Pod pod, string annotation) =>
+        pod.Metadata.Annotations?.TryGetValue(annotation, out var text) == true ? SimulatorOptions.ParseDuration(text) : null;
 
     private static bool IsTrue(Microsoft.Extensions.Primitives.StringValues v) =>
         v is [{ } s] && (s == "1" || s.Equals("true", StringComparison.OrdinalIgnoreCase));

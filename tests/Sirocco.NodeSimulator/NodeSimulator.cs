@@ -404,7 +404,7 @@ internal sealed class NodeSimulator(SimulatorOptions options)
                 var code = pod.Metadata.Annotations?.TryGetValue(SimulatorOptions.ExitCodeAnnotation, out var exit) == true
                     && int.TryParse(exit, NumberStyles.Integer, CultureInfo.InvariantCulture, out var parsed) ? parsed : 0;
                 var ended = Copy(pod);
-                PodStatuses.Terminate(ended, code, DateTime.UtcNow);
+                PodStatuses.Terminate(ended, code, DateTime.UtcNow, finishedAt: started.ToUniversalTime() + runFor);
                 await _client.CoreV1.ReplaceNamespacedPodStatusAsync(ended, name, ns, cancellationToken: stop).ConfigureAwait(false);
                 return;
             default:

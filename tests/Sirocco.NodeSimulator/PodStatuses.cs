@@ -44,8 +44,12 @@ internal static class PodStatuses
         }).ToList();
     }
 
-    /// <summary>Every container ended with <paramref name="exitCode"/>: Succeeded when it is 0, else Failed.</summary>
-    public static void Terminate(V1Pod pod, int exitCode, DateTime now)
+    /// <summary>
+    /// Every container ended with <paramref name="exitCode"/> at <paramref name="finishedAt"/> (when the containers
+    /// exited; a kubelet reports that time even when its report comes late), <paramref name="now"/> if not given:
+    /// Succeeded when the code is 0, else Failed.
+    /// </summary>
+    public static void Terminate(V1Pod pod, int exitCode, DateTime now, DateTime? finishedAt = null)
     {
         var status = pod.Status ??= new V1PodStatus();
         var reason = exitCode == 0 ? "Completed" : "Error";
@@ -64,7 +68,7 @@ internal static class PodStatuses
                     ExitCode = exitCode,
                     Reason = reason,
                     StartedAt = startedAt,
-                    FinishedAt = now,
+                    FinishedAt = finishedAt ?? now,
                     ContainerID = container.ContainerID,
                 },
             };

@@ -36,6 +36,15 @@ internal sealed record SimulatorOptions(string Kubeconfig, string NodeName, bool
     /// </summary>
     public const string StatusDelayAnnotation = "fake-kubelet/status-delay";
 
+    /// <summary>Time between two lines of the log annotation (e.g. <c>1s</c>; 1 ms when not given).</summary>
+    public const string LogLineIntervalAnnotation = "fake-kubelet/log-line-interval";
+
+    /// <summary>
+    /// A followed log stream opened before this long after the container started (e.g. <c>2s</c>) ends then, although
+    /// the container runs on, as when a kubelet restarts; streams opened later serve the rest.
+    /// </summary>
+    public const string LogCutAfterAnnotation = "fake-kubelet/log-cut-after";
+
     public static SimulatorOptions Parse(string[] args)
     {
         var kubeconfig = Environment.GetEnvironmentVariable("KUBECONFIG") ?? string.Empty;

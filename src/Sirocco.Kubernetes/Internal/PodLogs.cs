@@ -124,6 +124,7 @@ internal sealed class PodLogs
                     timestamps: true,
                     cancellationToken: attempt.Token).ConfigureAwait(false);
                 await ReadLinesAsync(response.Body, cursor, line => Write(container, linePrefix, line), attempt.Token).ConfigureAwait(false);
+                var streamEnded = _runtime.Time.GetUtcNow();
                 failingSince = null;
                 failures = 0;
                 delay = _runtime.Options.FirstRetryDelay;
@@ -135,10 +136,17 @@ internal sealed class PodLogs
                 // The server ended the stream but the watch does not show the container terminated. A kubelet ends a
                 // followed log when the container exits, so this is nearly always a status that is late (a busy API
                 // server or node), and a stream opened again at once would end at once, every 2 s, until it arrives
-                // (25 requests a try were seen with 10,000 pods). Wait on the watch instead; the next attempt reads
-                // without follow from the last timestamp if it has terminated by then, else follows again.
+                // (25 requests a try were seen with 10,000 pods). Wait on the watch instead. When the status comes and
+                // the container exited no later than the stream ended (its finishedAt, which the kubelet stamps with
+                // the exit time even when it reports it late, in whole seconds), the stream held all it wrote. Else
+                // the next attempt reads from the last timestamp: without follow if it has terminated, else following.
+                if (await WaitTerminatedAsync(container, init, _runtime.Options.LogEndedEarlyWait, token).ConfigureAwait(false)
+                    && FinishedAt(container, init) is { } finished && finished <= streamEnded)
+                {
+                    return;
+                }
+
                 Reconnects++;
-                await WaitTerminatedAsync(container, init, _runtime.Options.LogEndedEarlyWait, token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!token.IsCancellationRequested)
             {
@@ -234,6 +242,16 @@ internal sealed class PodLogs
 
             return false;
         }
+    }
+
+    /// <summary>When the container exited, as its terminated status says (null while it runs or when not given).</summary>
+    private DateTimeOffset? FinishedAt(string container, bool init)
+    {
+        var status = _sub.Latest?.Status;
+        var statuses = init ? status?.InitContainerStatuses : status?.ContainerStatuses;
+        return statuses?.FirstOrDefault(s => s.Name == container)?.State?.Terminated?.FinishedAt is { } at
+            ? new DateTimeOffset(DateTime.SpecifyKind(at.ToUniversalTime(), DateTimeKind.Utc))
+            : null;
     }
 
     private async Task<bool> WaitTerminatedAsync(string container, bool init, TimeSpan timeout, CancellationToken token)
