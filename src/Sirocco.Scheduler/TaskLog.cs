@@ -43,7 +43,9 @@ internal sealed class TaskLogWriter : IDisposable
         _echo = echo;
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
-        _writer = new StreamWriter(stream, new UTF8Encoding(false)) { AutoFlush = true };
+        // Flushed once per message (below), not after each of the pieces a line is written in: a line was seven write
+        // calls to the file system with AutoFlush, and is one now, still on disk before Write returns.
+        _writer = new StreamWriter(stream, new UTF8Encoding(false));
         _masker = masker;
         _time = time;
         LogPath = path;
@@ -74,6 +76,8 @@ internal sealed class TaskLogWriter : IDisposable
                 _writer.Write('\n');
                 _echo?.Invoke($"[{ts}] {{{level}}} {line.TrimEnd('\r')}");
             }
+
+            _writer.Flush();
         }
     }
 
