@@ -52,6 +52,46 @@ public sealed class PidLimitTests : IAsyncLifetime
         Assert.Equal("fine\n", await LogAsync("after"));
     }
 
+    [Fact]
+    public async Task A_process_left_in_an_ended_pods_group_is_killed_when_the_group_is_removed()
+    {
+        var groups = Kubelet.PidsGroups.Detect($"sirocco-leftover-test-{Environment.ProcessId}", 16);
+        if (groups is null)
+        {
+            // No writable cgroup v1 pids hierarchy here (this machine and CI have one): there are no pod groups.
+            Assert.False(File.Exists("/sys/fs/cgroup/pids/tasks") && File.ReadAllText("/proc/self/cgroup").Contains(":pids:", StringComparison.Ordinal));
+            return;
+        }
+
+        var uid = Guid.NewGuid().ToString();
+        var group = groups.ForPod(uid);
+        Assert.NotNull(group);
+
+        // A process in the pod's group that outlived its container, as a sandbox orphaned while starting does.
+        using var leftover = System.Diagnostics.Process.Start("sleep", "60");
+        try
+        {
+            await File.WriteAllTextAsync(Path.Join(group, "cgroup.procs"), leftover.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Contains(leftover.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), await File.ReadAllLinesAsync(Path.Join(group, "cgroup.procs")));
+
+            groups.RemovePod(uid);
+            await leftover.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.Equal(137, leftover.ExitCode); // killed (SIGKILL)
+        }
+        finally
+        {
+            if (!leftover.HasExited)
+            {
+                leftover.Kill();
+            }
+        }
+
+        // Retried at the next pod's end if the killed process was still leaving when the group was first removed.
+        groups.RemovePod(Guid.NewGuid().ToString());
+        Assert.False(Directory.Exists(group));
+        groups.RemoveRoot();
+    }
+
     private async Task<string> LogAsync(string name)
     {
         using var stream = await _client.CoreV1.ReadNamespacedPodLogAsync(name, "default");

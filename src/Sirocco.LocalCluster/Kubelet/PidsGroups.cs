@@ -74,15 +74,40 @@ internal sealed class PidsGroups
     private readonly HashSet<string> _leftToRemove = new(StringComparer.Ordinal);
 
     /// <summary>
-    /// Removes a pod's group once its processes are gone. Processes killed a moment ago may still be exiting: such a
-    /// group is tried again each time another pod ends.
+    /// Removes an ended pod's group, first killing any process still in it: a container's sandbox whose parent was
+    /// killed while it started (a pod deleted as it starts) misses its parent-death signal and would wait forever.
+    /// Processes killed a moment ago may still be exiting: such a group is tried again each time another pod ends.
     /// </summary>
     public void RemovePod(string podUid)
     {
         lock (_leftToRemove)
         {
             _leftToRemove.Add(podUid);
-            _leftToRemove.RemoveWhere(uid => CgroupFolders.TryRemove(Path.Join(_root, uid)));
+            _leftToRemove.RemoveWhere(uid =>
+            {
+                var dir = Path.Join(_root, uid);
+                KillLeftovers(dir);
+                return CgroupFolders.TryRemove(dir);
+            });
+        }
+    }
+
+    private static void KillLeftovers(string dir)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines(Path.Join(dir, "cgroup.procs")))
+            {
+                // The cluster's own launcher thread joins a pod's group for a moment to fork: never signal this process.
+                if (OperatingSystem.IsLinux() && int.TryParse(line, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && pid != Environment.ProcessId)
+                {
+                    Native.Signal(pid, Native.SigKill);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Gone already, or not ours to read.
         }
     }
 
