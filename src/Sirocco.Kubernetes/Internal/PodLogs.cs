@@ -92,8 +92,14 @@ internal sealed class PodLogs
             return true;
         }
 
-        var statuses = init ? pod.Status?.InitContainerStatuses : pod.Status?.ContainerStatuses;
-        return statuses?.FirstOrDefault(s => s.Name == container)?.State?.Terminated is not null;
+        return StatusOf(container, init)?.State?.Terminated is not null;
+    }
+
+    private k8s.Models.V1ContainerStatus? StatusOf(string container, bool init)
+    {
+        var status = _sub.Latest?.Status;
+        var statuses = init ? status?.InitContainerStatuses : status?.ContainerStatuses;
+        return statuses?.FirstOrDefault(s => s.Name == container);
     }
 
     private async Task StreamContainerAsync(string container, bool init, bool prefix, CancellationToken token)
@@ -245,14 +251,10 @@ internal sealed class PodLogs
     }
 
     /// <summary>When the container exited, as its terminated status says (null while it runs or when not given).</summary>
-    private DateTimeOffset? FinishedAt(string container, bool init)
-    {
-        var status = _sub.Latest?.Status;
-        var statuses = init ? status?.InitContainerStatuses : status?.ContainerStatuses;
-        return statuses?.FirstOrDefault(s => s.Name == container)?.State?.Terminated?.FinishedAt is { } at
+    private DateTimeOffset? FinishedAt(string container, bool init) =>
+        StatusOf(container, init)?.State?.Terminated?.FinishedAt is { } at
             ? new DateTimeOffset(DateTime.SpecifyKind(at.ToUniversalTime(), DateTimeKind.Utc))
             : null;
-    }
 
     private async Task<bool> WaitTerminatedAsync(string container, bool init, TimeSpan timeout, CancellationToken token)
     {

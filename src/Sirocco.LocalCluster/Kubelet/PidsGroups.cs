@@ -94,12 +94,17 @@ internal sealed class PidsGroups
 
     private static void KillLeftovers(string dir)
     {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
         try
         {
             foreach (var line in File.ReadLines(Path.Join(dir, "cgroup.procs")))
             {
                 // The cluster's own launcher thread joins a pod's group for a moment to fork: never signal this process.
-                if (OperatingSystem.IsLinux() && int.TryParse(line, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && pid != Environment.ProcessId)
+                if (int.TryParse(line, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && pid != Environment.ProcessId)
                 {
                     Native.Signal(pid, Native.SigKill);
                 }
