@@ -100,11 +100,8 @@ internal sealed class LogServer(WebApplication app, int port) : IAsyncDisposable
         response.ContentType = "text/plain";
         foreach (var (at, line) in stamped)
         {
-            if (at > DateTime.UtcNow)
-            {
-                // A followed stream gets each line when the container writes it.
-                await Task.Delay(at - DateTime.UtcNow, ctx.RequestAborted).ConfigureAwait(false);
-            }
+            // A followed stream gets each line when the container writes it.
+            await UntilAsync(at, ctx.RequestAborted).ConfigureAwait(false);
 
             await response.WriteAsync(timestamps ? $"{at:yyyy-MM-ddTHH:mm:ss.fffffff}00Z {line}\n" : line + "\n", ctx.RequestAborted).ConfigureAwait(false);
         }
@@ -112,16 +109,28 @@ internal sealed class LogServer(WebApplication app, int port) : IAsyncDisposable
         await response.Body.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
         var end = pod.Status.StartTime is { } podStart ? podStart.ToUniversalTime() + runFor(pod) : DateTime.UtcNow;
         end = end < cutAt ? end : cutAt;
-        if (follow && end > DateTime.UtcNow)
+        if (follow)
         {
             try
             {
-                await Task.Delay(end - DateTime.UtcNow, ctx.RequestAborted).ConfigureAwait(false);
+                await UntilAsync(end, ctx.RequestAborted).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
                 // the client went away
             }
+        }
+    }
+
+    /// <summary>
+    /// Waits until the clock reads <paramref name="at"/>: a timer rounds its period down to whole milliseconds, and a
+    /// stream that ended a moment before the exit time it reports would look cut short.
+    /// </summary>
+    private static async Task UntilAsync(DateTime at, CancellationToken ct)
+    {
+        for (var left = at - DateTime.UtcNow; left > TimeSpan.Zero; left = at - DateTime.UtcNow)
+        {
+            await Task.Delay(left + TimeSpan.FromMilliseconds(1), ct).ConfigureAwait(false);
         }
     }
 

@@ -294,6 +294,26 @@ internal sealed class NodeSimulator(SimulatorOptions options)
         Enqueue(key);
     }
 
+    /// <summary>
+    /// Keeps the status this node just wrote. A kubelet serves a container's log from the moment it runs it, but this
+    /// node's own copy of the pod comes from its watch, which can lag the watch of a client that saw the same write: a
+    /// log asked for in that gap was refused as "waiting to start". A pod the watch already removed, or already shows
+    /// newer, is left as it is.
+    /// </summary>
+    private void Remember(V1Pod written)
+    {
+        var key = Key(written);
+        while (_pods.TryGetValue(key, out var cached)
+            && long.TryParse(written.Metadata?.ResourceVersion, NumberStyles.None, CultureInfo.InvariantCulture, out var next)
+            && (!long.TryParse(cached.Metadata?.ResourceVersion, NumberStyles.None, CultureInfo.InvariantCulture, out var held) || held < next))
+        {
+            if (_pods.TryUpdate(key, written, cached))
+            {
+                return;
+            }
+        }
+    }
+
     private void Enqueue(string key)
     {
         if (_queued.TryAdd(key, 0))
@@ -405,13 +425,13 @@ internal sealed class NodeSimulator(SimulatorOptions options)
                     && int.TryParse(exit, NumberStyles.Integer, CultureInfo.InvariantCulture, out var parsed) ? parsed : 0;
                 var ended = Copy(pod);
                 PodStatuses.Terminate(ended, code, DateTime.UtcNow, finishedAt: started.ToUniversalTime() + runFor);
-                await _client.CoreV1.ReplaceNamespacedPodStatusAsync(ended, name, ns, cancellationToken: stop).ConfigureAwait(false);
+                Remember(await _client.CoreV1.ReplaceNamespacedPodStatusAsync(ended, name, ns, cancellationToken: stop).ConfigureAwait(false));
                 return;
             default:
                 var running = Copy(pod);
                 var podIp = pod.Spec.HostNetwork == true ? HostIp : _podIps.GetOrAdd(pod.Metadata.Uid ?? key, _ => NextPodIp());
                 PodStatuses.Start(running, HostIp, podIp, DateTime.UtcNow);
-                await _client.CoreV1.ReplaceNamespacedPodStatusAsync(running, name, ns, cancellationToken: stop).ConfigureAwait(false);
+                Remember(await _client.CoreV1.ReplaceNamespacedPodStatusAsync(running, name, ns, cancellationToken: stop).ConfigureAwait(false));
                 return;
         }
     }
