@@ -65,4 +65,7 @@ internal static partial class SchedulerLog
 
     [LoggerMessage(18, LogLevel.Information, "DAG callback {Kind} {CallbackId} of run {RunId} of {DagId} {Outcome}")]
     public static partial void DagCallbackEnded(ILogger logger, string kind, string callbackId, string dagId, string runId, string outcome);
+
+    [LoggerMessage(19, LogLevel.Error, "The executor threw on try {TryNumber} of {DagId}.{TaskId} (run {RunId}, map index {MapIndex}); the try fails")]
+    public static partial void ExecutorThrew(ILogger logger, Exception error, string dagId, string taskId, string runId, int mapIndex, int tryNumber);
 }

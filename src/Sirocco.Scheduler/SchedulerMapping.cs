@@ -54,22 +54,31 @@ public sealed partial class SiroccoScheduler
             return true;
         }
 
-        var ended = false;
+        // A mapped EmptyOperator without callbacks or outlets ends without tries, each instance, as an unmapped one does.
+        var withoutTry = EndsWithoutTry(task);
+        var ended = withoutTry;
+        TaskInstance Ready(TaskInstance ti) => withoutTry
+            ? ti with { State = TaskInstanceState.Success, TryNumber = ti.TryNumber + 1, StartDate = now, EndDate = now, Hostname = null }
+            : ti with { State = TaskInstanceState.Scheduled };
+        var made = new List<TaskInstance>();
         var existing = run.Tis.Of(task.TaskId).Select(t => t.MapIndex).ToHashSet();
         foreach (var ti in waiting)
         {
             if (ti.MapIndex == -1)
             {
-                var first = ti with { MapIndex = 0, State = TaskInstanceState.Scheduled, ChangedBy = null };
+                var first = Ready(ti with { MapIndex = 0, ChangedBy = null });
                 run.Tis.Remove(ti);
                 run.Tis.Put(first);
                 _writes.Set(ti, first);
                 existing.Add(0);
+                made.Add(first);
                 _changes++;
             }
             else if (ti.MapIndex < length)
             {
-                Set(run, ti with { State = TaskInstanceState.Scheduled });
+                var ready = Ready(ti);
+                Set(run, ready);
+                made.Add(ready);
             }
             else
             {
@@ -83,22 +92,30 @@ public sealed partial class SiroccoScheduler
         {
             if (!existing.Contains(i))
             {
-                var ti = new TaskInstance
+                var ti = Ready(new TaskInstance
                 {
                     DagId = template.DagId,
                     TaskId = template.TaskId,
                     RunId = template.RunId,
                     MapIndex = i,
-                    State = TaskInstanceState.Scheduled,
                     MaxTries = task.Retries + 1,
                     Operator = template.Operator,
                     Pool = template.Pool,
                     PoolSlots = template.PoolSlots,
                     PriorityWeight = template.PriorityWeight,
-                };
+                });
                 _writes.Insert(ti);
                 run.Tis.Put(ti);
+                made.Add(ti);
                 _changes++;
+            }
+        }
+
+        if (withoutTry)
+        {
+            foreach (var done in made)
+            {
+                TaskInstanceFinished?.Invoke(done);
             }
         }
 

@@ -97,7 +97,19 @@ public sealed partial class SiroccoScheduler
 
         // The try's span is the ambient activity while it runs, so the pod's span (Kubernetes code) is its child.
         using var span = SchedulerMetrics.StartTrySpan(run.Span, ti);
-        var outcome = await _executor.RunAsync(new TryRequest(run.Dag, run.Run, ti, resumedExternalId, MappedArguments(run, ti)), control).ConfigureAwait(false);
+        TryOutcome outcome;
+        try
+        {
+            outcome = await _executor.RunAsync(new TryRequest(run.Dag, run.Run, ti, resumedExternalId, MappedArguments(run, ti)), control).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // An executor must report a failure as an outcome; one that throws instead fails the try rather than
+            // leave it running forever.
+            SchedulerLog.ExecutorThrew(_log, e, ti.DagId, ti.TaskId, ti.RunId, ti.MapIndex, ti.TryNumber);
+            outcome = new TryOutcome(ti, TryResult.Failed, $"the executor failed: {e.Message}", _time.GetUtcNow(), null);
+        }
+
         SchedulerMetrics.EndTrySpan(span, outcome.Result);
         await _outcomes.Writer.WriteAsync(outcome, CancellationToken.None).ConfigureAwait(false);
     }

@@ -16,7 +16,7 @@ public class ExecutorSeamTests
 
         public async Task<TryOutcome> RunAsync(TryRequest request, TryControl control)
         {
-            var stored = await Store!.GetTaskInstanceAsync(request.TaskInstance.DagId, request.TaskInstance.TaskId, request.TaskInstance.RunId);
+            var stored = await Store!.GetTaskInstanceAsync(request.TaskInstance.DagId, request.TaskInstance.TaskId, request.TaskInstance.RunId, request.TaskInstance.MapIndex);
             lock (Seen)
             {
                 Seen.Add((request.TaskInstance.TaskId, request.TaskInstance.TryNumber, stored!.State, request.ResumedExternalId));
@@ -67,6 +67,55 @@ public class ExecutorSeamTests
             Assert.Equal(ti.StartDate, ti.EndDate);
             Assert.Empty(await f.Store.ListTriesAsync("empty", id, run.RunId));
         }
+    }
+
+    [Fact]
+    public async Task A_mapped_empty_operator_succeeds_without_tries_for_each_of_its_instances()
+    {
+        await using var f = new Fixture(Now);
+        var executor = new ScriptedExecutor((_, _) => Task.FromResult(TryResult.Success), f.Time);
+        var fanOut = new EmptyOperator("fan_out");
+        fanOut.ExpandKwargs(new LiteralMapSource(System.Text.Json.JsonSerializer.SerializeToElement(new object[] { new { }, new { }, new { } })));
+        var watched = new EmptyOperator("watched");
+        watched.TaskCallbacks["on_execute_callback"] = [ScriptedOperator.Ok("notify")];
+        watched.ExpandKwargs(new LiteralMapSource(System.Text.Json.JsonSerializer.SerializeToElement(new object[] { new { }, new { } })));
+        var dag = new Dag("mapped_empty") { Schedule = "@once", StartDate = Now.AddDays(-1), Tasks = { fanOut, watched, ScriptedOperator.Ok("after") } };
+        _ = fanOut >> watched >> dag.Tasks[2];
+        var scheduler = Create(f, executor, dag);
+        for (var i = 0; i < 5 && (await f.RunsAsync("mapped_empty")) is not [{ State: DagRunState.Success }]; i++)
+        {
+            await scheduler.StepAsync();
+        }
+
+        var run = Assert.Single(await f.RunsAsync("mapped_empty"));
+        Assert.Equal(DagRunState.Success, run.State);
+        Assert.Equal(["after", "watched", "watched"], executor.Seen.Select(s => s.TaskId).Order()); // a callback needs the try
+        var instances = (await f.Store.ListTaskInstancesAsync("mapped_empty", run.RunId)).Where(t => t.TaskId == "fan_out").OrderBy(t => t.MapIndex).ToList();
+        Assert.Equal([(0, TaskInstanceState.Success, 1), (1, TaskInstanceState.Success, 1), (2, TaskInstanceState.Success, 1)], instances.Select(t => (t.MapIndex, t.State, t.TryNumber)));
+        Assert.Empty(await f.Store.ListTriesAsync("mapped_empty", "fan_out", run.RunId));
+    }
+
+    [Fact]
+    public async Task An_executor_that_throws_fails_the_try_instead_of_leaving_it_running()
+    {
+        await using var f = new Fixture(Now);
+        var executor = new ScriptedExecutor((r, _) => r.TaskInstance.TryNumber == 1 ? throw new InvalidOperationException("broken executor") : Task.FromResult(TryResult.Success), f.Time);
+        var dag = new Dag("throws")
+        {
+            Schedule = "@once",
+            StartDate = Now.AddDays(-1),
+            Tasks = { new ScriptedOperator("work", (_, _) => Task.FromResult<object?>(null)) { Retries = 1, RetryDelay = TimeSpan.Zero } },
+        };
+        var scheduler = Create(f, executor, dag);
+        for (var i = 0; i < 5 && (await f.RunsAsync("throws")) is not [{ State: DagRunState.Success }]; i++)
+        {
+            await scheduler.StepAsync();
+        }
+
+        var run = Assert.Single(await f.RunsAsync("throws"));
+        Assert.Equal(DagRunState.Success, run.State);
+        var tries = await f.Store.ListTriesAsync("throws", "work", run.RunId);
+        Assert.Equal([(1, TaskInstanceState.UpForRetry), (2, TaskInstanceState.Success)], tries.OrderBy(t => t.TryNumber).Select(t => (t.TryNumber, t.State)));
     }
 
     [Fact]
