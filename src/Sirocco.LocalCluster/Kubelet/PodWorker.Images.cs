@@ -45,22 +45,4 @@ internal sealed partial class PodWorker
             await Task.Delay(backoff, _cluster.Options.TimeProvider, token).ConfigureAwait(true);
         }
     }
-
-    /// <summary>Removes a run's writable layer once its container has ended (a restart gets a fresh one).</summary>
-    private static void DropLayer(string? layer)
-    {
-        if (layer is null)
-        {
-            return;
-        }
-
-        try
-        {
-            ImageStore.DeleteTree(layer);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Removed with the pod's folder at the latest.
-        }
-    }
 }

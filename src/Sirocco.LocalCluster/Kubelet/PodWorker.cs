@@ -4,7 +4,6 @@ using System.Text;
 using System.Text.Json.Nodes;
 using k8s;
 using k8s.Models;
-using Sirocco.LocalCluster.Api;
 using Sirocco.LocalCluster.Images;
 using Sirocco.LocalCluster.Store;
 
@@ -18,8 +17,6 @@ namespace Sirocco.LocalCluster.Kubelet;
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 internal sealed partial class PodWorker
 {
-    private const string NicePath = "/usr/bin/nice";
-
     private readonly PodRuntime _runtime;
     private readonly ClusterContext _cluster;
     private readonly V1Pod _pod;
@@ -335,159 +332,31 @@ internal sealed partial class PodWorker
         c.ImageUser = rootFs is null ? null : user;
         c.RootFs = rootFs;
         c.ContainerId = "bwrap://" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
-        var now = _cluster.Now;
         var workingDir = !string.IsNullOrEmpty(c.Spec.WorkingDir) ? c.Spec.WorkingDir : config?.WorkingDir is { Length: > 0 } wd ? wd : "/";
         var path = env.LastOrDefault(e => e.Key == "PATH").Value ?? ContainerConfig.DefaultPath;
         var inVolume = argv[0].StartsWith('/') && (c.Spec.VolumeMounts ?? []).Any(m => argv[0].StartsWith(m.MountPath.TrimEnd('/') + "/", StringComparison.Ordinal));
         if (rootFs is not null ? !inVolume && RootPath.FindCommand(rootFs, argv[0], path, workingDir) is null : !Sandbox.Resolvable(argv[0], path, c.Spec))
         {
-            var message = $"failed to create containerd task: failed to create shim task: OCI runtime create failed: exec: \"{argv[0]}\": executable file not found in $PATH: unknown";
-            lock (_gate)
-            {
-                c.State = "terminated";
-                c.Reason = "StartError";
-                c.Message = message;
-                c.ExitCode = 128;
-                c.StartedAt = DateTimeOffset.UnixEpoch;
-                c.FinishedAt = now;
-            }
-
-            PublishStatus();
-            Record("Warning", "Failed", "Error: " + message, c);
-            return 128;
+            return FailedToStart(c, $"failed to create containerd task: failed to create shim task: OCI runtime create failed: exec: \"{argv[0]}\": executable file not found in $PATH: unknown");
         }
 
-        var runDir = Path.Combine(Directory, "containers", c.Name);
-        System.IO.Directory.CreateDirectory(rootFs is null ? Path.Combine(runDir, "tmp") : runDir);
-        var terminationLog = Path.Combine(runDir, $"termination-{c.RestartCount}");
-        await File.WriteAllBytesAsync(terminationLog, [], token).ConfigureAwait(true);
-        var log = new ContainerLog(Path.Combine(Directory, "logs", c.Name, $"{c.RestartCount}.log"), _cluster.Options.TimeProvider);
-        var start = new ProcessStartInfo
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        List<string> launch;
-        string? writableLayer = null;
-        if (rootFs is not null)
-        {
-            // A fresh writable layer for every run, over the image's shared read-only root.
-            var layer = Path.Combine(runDir, $"layer-{c.RestartCount}");
-            var upper = Path.Combine(layer, "upper");
-            var work = Path.Combine(layer, "work");
-            var merged = Path.Combine(layer, "merged");
-            ImageStore.DeleteTree(layer);
-            System.IO.Directory.CreateDirectory(upper);
-            System.IO.Directory.CreateDirectory(work);
-            System.IO.Directory.CreateDirectory(merged);
-            writableLayer = layer;
-
-            // A working folder the image lacks is made in the writable layer, where the image's links lead.
-            var resolved = RootPath.Resolve(rootFs, workingDir, followLast: true);
-            if (!System.IO.Directory.Exists(resolved))
-            {
-                System.IO.Directory.CreateDirectory(Path.Combine(upper, Path.GetRelativePath(rootFs, resolved)));
-            }
-
-            launch = ImageSandbox.Launch(
-                _cluster.Options.BubblewrapPath,
-                rootFs,
-                upper,
-                work,
-                merged,
-                [.. ImageSandbox.Arguments(_pod, c.Spec, merged, _volumes, terminationLog, user, workingDir), "--", .. argv]);
-        }
-        else
-        {
-            launch = [_cluster.Options.BubblewrapPath, .. Sandbox.Arguments(_pod, c.Spec, _volumes, Path.Combine(runDir, "tmp"), terminationLog), "/bin/sh", "-c", "exec \"$0\" \"$@\" 2>&1", .. argv];
-        }
-
-        var cgroupId = c.ContainerId["bwrap://".Length..][..24];
-        static decimal? Amount(IDictionary<string, ResourceQuantity>? amounts, string name) =>
-            amounts is not null && amounts.TryGetValue(name, out var q) ? Quantity.Parse(q.ToString()) : null;
-        var memoryLimit = Amount(c.Spec.Resources?.Limits, "memory");
-        var joinCgroup = memoryLimit is { } bytes && _runtime.Memory is { } cgroups ? cgroups.Create(cgroupId, bytes) : null;
-        var cpuLimit = Amount(c.Spec.Resources?.Limits, "cpu");
-        var cpuRequest = Amount(c.Spec.Resources?.Requests, "cpu") ?? cpuLimit;
-        var joinCpu = cpuLimit is { } cores and > 0 && _runtime.Cpu is { } cpu ? cpu.CreateContainer(cgroupId, cores, cpuRequest ?? cores) : null; // 0 is no limit
-        void DropGroups()
-        {
-            if (joinCgroup is not null)
-            {
-                _runtime.Memory?.Remove(cgroupId);
-            }
-
-            if (joinCpu is not null)
-            {
-                _runtime.Cpu?.RemoveContainer(cgroupId);
-            }
-        }
-
-        if (joinCgroup is not null || joinCpu is not null)
-        {
-            // Join the container's memory and cpu cgroups, then become the sandbox (same pid).
-            launch = ["/bin/sh", "-c", "for g in \"$0\" \"$1\"; do [ -z \"$g\" ] || echo $$ > \"$g\" || exit 126; done; shift; exec \"$@\"", joinCgroup ?? "", joinCpu ?? "", .. launch];
-        }
-
-        start.FileName = launch[0];
-        foreach (var a in launch.Skip(1))
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        start.Environment.Clear();
-        foreach (var (k, v) in env)
-        {
-            start.Environment[k] = v;
-        }
-
-        // Containers run below the control plane's priority (as a real node reserves CPU for the kubelet and the API
-        // server), so 500 starting pods on two cores do not stall API requests: in the cluster's CPU group where the
-        // machine has one (the launcher's threads are in it), else at nice 10 (nice execs its command: same pid).
-        if (!_runtime.Launcher.InCpuGroup && File.Exists(NicePath))
-        {
-            start.ArgumentList.Insert(0, start.FileName);
-            start.ArgumentList.Insert(0, "10");
-            start.ArgumentList.Insert(0, "-n");
-            start.FileName = NicePath;
-        }
-
+        var launch = await ContainerLaunch.PrepareAsync(_runtime, _cluster.Options, _pod, c, Directory, _volumes, rootFs, user, workingDir, argv, env, token).ConfigureAwait(true);
+        var log = launch.Log;
         if (_deleting || token.IsCancellationRequested)
         {
-            log.Dispose();
-            DropLayer(writableLayer);
-            DropGroups();
-
+            launch.Abandon();
             return null;
         }
 
         Process process;
         try
         {
-            process = await _runtime.Launcher.StartAsync(start, _runtime.Pids?.ForPod(Uid), _network?.Descriptor).ConfigureAwait(true);
+            process = await _runtime.Launcher.StartAsync(launch.Start, _runtime.Pids?.ForPod(Uid), _network?.Descriptor).ConfigureAwait(true);
         }
         catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
         {
-            var message = $"failed to start the sandbox ({start.FileName}): {e.Message}";
-            lock (_gate)
-            {
-                c.State = "terminated";
-                c.Reason = "StartError";
-                c.Message = message;
-                c.ExitCode = 128;
-                c.StartedAt = DateTimeOffset.UnixEpoch;
-                c.FinishedAt = _cluster.Now;
-            }
-
-            log.Dispose();
-            DropLayer(writableLayer);
-            DropGroups();
-
-            PublishStatus();
-            Record("Warning", "Failed", "Error: " + message, c);
-            return 128;
+            launch.Abandon();
+            return FailedToStart(c, $"failed to start the sandbox ({launch.Start.FileName}): {e.Message}");
         }
 
         lock (_gate)
@@ -502,7 +371,7 @@ internal sealed partial class PodWorker
             if (_deleting || _deadlineExceeded || _evictedMessage is not null)
             {
                 // Deleted, past its deadline or evicted while starting: the kill that ran before could not see this process.
-                Signal(process, Native.SigKill);
+                SandboxProcess.Signal(process, Native.SigKill, _cluster.Options.BubblewrapPath);
             }
         }
 
@@ -536,10 +405,10 @@ internal sealed partial class PodWorker
         process.StandardOutput.Dispose();
         process.StandardError.Dispose();
         var exit = process.ExitCode;
-        var oomKilled = exit != 0 && joinCgroup is not null && _runtime.Memory is { } memory && memory.OomKilled(cgroupId);
-        DropGroups();
+        var oomKilled = exit != 0 && launch.OomKilled;
+        launch.DropGroups();
 
-        var terminationMessage = ReadTerminationMessage(terminationLog, c, exit, log);
+        var terminationMessage = ReadTerminationMessage(launch.TerminationLog, c, exit, log);
         c.Stdin?.Close();
         lock (_gate)
         {
@@ -553,9 +422,27 @@ internal sealed partial class PodWorker
         }
 
         process.Dispose();
-        DropLayer(writableLayer);
+        launch.DropLayer();
         PublishStatus();
         return exit;
+    }
+
+    /// <summary>The container could not start: terminated with 128 and StartError, as a runtime reports it.</summary>
+    private int FailedToStart(ContainerRun c, string message)
+    {
+        lock (_gate)
+        {
+            c.State = "terminated";
+            c.Reason = "StartError";
+            c.Message = message;
+            c.ExitCode = 128;
+            c.StartedAt = DateTimeOffset.UnixEpoch;
+            c.FinishedAt = _cluster.Now;
+        }
+
+        PublishStatus();
+        Record("Warning", "Failed", "Error: " + message, c);
+        return 128;
     }
 
     private List<string>? Entrypoint(string image)
@@ -701,7 +588,7 @@ internal sealed partial class PodWorker
                 Record("Normal", "Killing", $"Stopping container {c.Name}", c);
             }
 
-            Signal(p, grace > TimeSpan.Zero ? Native.SigTerm : Native.SigKill);
+            SandboxProcess.Signal(p, grace > TimeSpan.Zero ? Native.SigTerm : Native.SigKill, _cluster.Options.BubblewrapPath);
         }
 
         if (running.Count == 0)
@@ -709,71 +596,17 @@ internal sealed partial class PodWorker
             return;
         }
 
-        var exited = Task.WhenAll(running.Select(r => WaitExitedAsync(r.Process)));
+        var exited = Task.WhenAll(running.Select(r => SandboxProcess.WaitExitedAsync(r.Process)));
         if (grace > TimeSpan.Zero)
         {
             await Task.WhenAny(exited, Task.Delay(grace, _cluster.Options.TimeProvider)).ConfigureAwait(true);
             foreach (var (_, p) in running)
             {
-                if (!HasExited(p))
-                {
-                    Signal(p, Native.SigKill);
-                }
+                SandboxProcess.Signal(p, Native.SigKill, _cluster.Options.BubblewrapPath);
             }
         }
 
         await exited.ConfigureAwait(true);
-    }
-
-    // A container whose process ended and was released by its own watcher meanwhile has nothing left to wait for.
-    private static async Task WaitExitedAsync(Process p)
-    {
-        try
-        {
-            await p.WaitForExitAsync(CancellationToken.None).ConfigureAwait(true);
-        }
-        catch (InvalidOperationException)
-        {
-        }
-    }
-
-    private static bool HasExited(Process p)
-    {
-        try
-        {
-            return p.HasExited;
-        }
-        catch (InvalidOperationException)
-        {
-            return true;
-        }
-    }
-
-    private void Signal(Process p, int signal)
-    {
-        if (HasExited(p))
-        {
-            return;
-        }
-
-        // The container's command is pid 1 of its sandbox, bubblewrap's only child. Before the launched process has
-        // become bubblewrap, its child is a launch step (the overlay's mount), never signalled; SIGKILL ends the launch.
-        if (IsBubblewrap(p.Id) && Native.FirstChild(p.Id) is { } inner && Native.Signal(inner, signal))
-        {
-            return;
-        }
-
-        if (signal == Native.SigKill)
-        {
-            try
-            {
-                p.Kill();
-            }
-            catch (InvalidOperationException)
-            {
-                // Already gone.
-            }
-        }
     }
 
     /// <summary>The pid of a running container's command, for exec.</summary>
@@ -784,20 +617,7 @@ internal sealed partial class PodWorker
             // Only once the launched process has become bubblewrap: before, its child may be a step of the launch (the
             // overlay's mount program, for a container in an image), not the container.
             var c = Containers.FirstOrDefault(x => x.Name == container);
-            return c?.Process is { } p && !HasExited(p) && IsBubblewrap(p.Id) ? Native.FirstChild(p.Id) : null;
-        }
-    }
-
-    private bool IsBubblewrap(int pid)
-    {
-        try
-        {
-            var exe = new FileInfo($"/proc/{pid.ToString(System.Globalization.CultureInfo.InvariantCulture)}/exe").LinkTarget;
-            return exe is not null && Path.GetFileName(exe) == Path.GetFileName(_cluster.Options.BubblewrapPath);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return false;
+            return c?.Process is { } p && !SandboxProcess.HasExited(p) && SandboxProcess.IsBubblewrap(p.Id, _cluster.Options.BubblewrapPath) ? Native.FirstChild(p.Id) : null;
         }
     }
 
@@ -811,156 +631,5 @@ internal sealed partial class PodWorker
         }
 
         _runtime.Events.Record(_podJson, type, reason, message, fieldPath);
-    }
-
-    /// <summary>Writes the pod's status, computed from the containers, to the API object.</summary>
-    public void PublishStatus()
-    {
-        JsonObject status;
-        lock (_gate)
-        {
-            status = BuildStatus();
-        }
-
-        _cluster.Store.TryUpdate("pods", Namespace, Name, p =>
-        {
-            if (Meta.Get(p, "uid") != Uid)
-            {
-                return null;
-            }
-
-            var old = p["status"] as JsonObject;
-            var scheduled = (old?["conditions"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault(x => Meta.Str(x["type"]) == "PodScheduled");
-            if (scheduled is not null)
-            {
-                ((JsonArray)status["conditions"]!).Add(scheduled.DeepClone());
-            }
-
-            status["qosClass"] = old?["qosClass"]?.DeepClone();
-            if (JsonNode.DeepEquals(old, status))
-            {
-                // Nothing changed: no write, no watch event.
-                return null;
-            }
-
-            p["status"] = status.DeepClone();
-            return p;
-        });
-    }
-
-    private JsonObject BuildStatus()
-    {
-        var now = Time.Seconds(_cluster.Now);
-        var initDone = _init.TrueForAll(c => c.Succeeded);
-        string phase;
-        string? reason = null;
-        string? message = null;
-        var allMainTerminated = _main.TrueForAll(c => c.State == "terminated");
-        var policy = _pod.Spec.RestartPolicy ?? "Always";
-        if (_deadlineExceeded)
-        {
-            phase = "Failed";
-            reason = "DeadlineExceeded";
-            message = "Pod was active on the node longer than the specified deadline";
-        }
-        else if (_evictedMessage is not null && Containers.All(c => c.State != "running"))
-        {
-            phase = "Failed";
-            reason = "Evicted";
-            message = _evictedMessage;
-        }
-        else if (_initFailed && (policy == "Never" || Finished))
-        {
-            phase = "Failed";
-        }
-        else if (!initDone)
-        {
-            phase = "Pending";
-        }
-        else if (allMainTerminated && (Finished || policy != "Always"))
-        {
-            phase = _main.TrueForAll(c => c.ExitCode == 0) ? "Succeeded" : "Failed";
-        }
-        else if (_main.Exists(c => c.State != "waiting" || c.RestartCount > 0 || c.LastTerminated is not null))
-        {
-            phase = Finished && _deleting ? (_main.TrueForAll(c => c.State == "terminated" && c.ExitCode == 0) ? "Succeeded" : "Failed") : "Running";
-        }
-        else
-        {
-            phase = Finished && _deleting ? "Failed" : "Pending";
-        }
-
-        if (_evictedMessage is not null && reason is null)
-        {
-            // The reason is published the moment the pod is evicted, before its containers are killed (an operator
-            // that sees its container end reads why); the phase turns Failed once they have stopped.
-            reason = "Evicted";
-            message = _evictedMessage;
-        }
-
-        var terminal = phase is "Succeeded" or "Failed";
-        var conditions = new JsonArray();
-        JsonObject Condition(string type, bool value, string? why = null, string? text = null)
-        {
-            var s = value ? "True" : "False";
-            if (!_transitions.TryGetValue(type, out var t) || t.Status != s)
-            {
-                t = (s, now);
-                _transitions[type] = t;
-            }
-
-            var o = new JsonObject { ["type"] = type, ["status"] = s, ["lastProbeTime"] = null, ["lastTransitionTime"] = t.Time };
-            if (why is not null)
-            {
-                o["reason"] = why;
-            }
-
-            if (text is not null)
-            {
-                o["message"] = text;
-            }
-
-            return o;
-        }
-
-        conditions.Add(Condition("PodReadyToStartContainers", _sandboxReady && !terminal));
-        var incompleteInit = _init.Where(c => !c.Succeeded).Select(c => c.Name).ToList();
-        conditions.Add(incompleteInit.Count == 0
-            ? Condition("Initialized", true)
-            : Condition("Initialized", false, "ContainersNotInitialized", $"containers with incomplete status: [{string.Join(" ", incompleteInit)}]"));
-        var unready = _main.Where(c => c.State != "running").Select(c => c.Name).ToList();
-        foreach (var type in new[] { "Ready", "ContainersReady" })
-        {
-            conditions.Add(terminal
-                ? Condition(type, false, "PodCompleted")
-                : unready.Count == 0
-                    ? Condition(type, true)
-                    : Condition(type, false, "ContainersNotReady", $"containers with unready status: [{string.Join(" ", unready)}]"));
-        }
-
-        var status = new JsonObject
-        {
-            ["phase"] = phase,
-            ["conditions"] = conditions,
-        };
-        if (reason is not null)
-        {
-            status["reason"] = reason;
-            status["message"] = message;
-        }
-
-        status["hostIP"] = "127.0.0.1";
-        status["hostIPs"] = new JsonArray(new JsonObject { ["ip"] = "127.0.0.1" });
-        var podIp = _network?.PodAddress ?? "127.0.0.1";
-        status["podIP"] = podIp;
-        status["podIPs"] = new JsonArray(new JsonObject { ["ip"] = podIp });
-        status["startTime"] = Time.Seconds(_startTime);
-        if (_init.Count > 0)
-        {
-            status["initContainerStatuses"] = new JsonArray([.. _init.Select(c => (JsonNode)c.StatusJson())]);
-        }
-
-        status["containerStatuses"] = new JsonArray([.. _main.Select(c => (JsonNode)c.StatusJson())]);
-        return status;
     }
 }
