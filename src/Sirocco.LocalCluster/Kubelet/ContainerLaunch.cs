@@ -12,31 +12,20 @@ namespace Sirocco.LocalCluster.Kubelet;
 /// priority; its log and termination-message file. What it made (the layer, the groups) is dropped when the run ends.
 /// </summary>
 [SupportedOSPlatform("linux")]
-internal sealed class ContainerLaunch
+internal sealed class ContainerLaunch(PodRuntime runtime, string groupId, ProcessStartInfo start, ContainerLog log, string terminationLog)
 {
     private const string NicePath = "/usr/bin/nice";
 
-    private readonly PodRuntime _runtime;
-    private readonly string _groupId;
     private string? _layer;
 
-    private ContainerLaunch(PodRuntime runtime, string groupId, ProcessStartInfo start, ContainerLog log, string terminationLog)
-    {
-        _runtime = runtime;
-        _groupId = groupId;
-        Start = start;
-        Log = log;
-        TerminationLog = terminationLog;
-    }
-
     /// <summary>The process to start.</summary>
-    public ProcessStartInfo Start { get; }
+    public ProcessStartInfo Start => start;
 
     /// <summary>The run's log file.</summary>
-    public ContainerLog Log { get; }
+    public ContainerLog Log => log;
 
     /// <summary>The file the container's <c>terminationMessagePath</c> is bound to.</summary>
-    public string TerminationLog { get; }
+    public string TerminationLog => terminationLog;
 
     /// <summary>The memory group the container runs in (its limit), or null.</summary>
     public string? MemoryGroup { get; private set; }
@@ -45,7 +34,7 @@ internal sealed class ContainerLaunch
     public string? CpuGroup { get; private set; }
 
     /// <summary>Whether the container's memory group saw it killed for memory.</summary>
-    public bool OomKilled => MemoryGroup is not null && _runtime.Memory is { } memory && memory.OomKilled(_groupId);
+    public bool OomKilled => MemoryGroup is not null && runtime.Memory is { } memory && memory.OomKilled(groupId);
 
     /// <summary>Prepares the run's folders, files, layer and groups, and the process that runs <paramref name="argv"/>.</summary>
     /// <param name="runtime">The node's runtime (launcher, cgroups).</param>
@@ -157,12 +146,12 @@ internal sealed class ContainerLaunch
     {
         if (MemoryGroup is not null)
         {
-            _runtime.Memory?.Remove(_groupId);
+            runtime.Memory?.Remove(groupId);
         }
 
         if (CpuGroup is not null)
         {
-            _runtime.Cpu?.RemoveContainer(_groupId);
+            runtime.Cpu?.RemoveContainer(groupId);
         }
     }
 
@@ -198,10 +187,10 @@ internal sealed class ContainerLaunch
         static decimal? Amount(IDictionary<string, ResourceQuantity>? amounts, string name) =>
             amounts is not null && amounts.TryGetValue(name, out var q) ? Quantity.Parse(q.ToString()) : null;
         var memoryLimit = Amount(spec.Resources?.Limits, "memory");
-        MemoryGroup = memoryLimit is { } bytes && _runtime.Memory is { } cgroups ? cgroups.Create(_groupId, bytes) : null;
+        MemoryGroup = memoryLimit is { } bytes && runtime.Memory is { } cgroups ? cgroups.Create(groupId, bytes) : null;
         var cpuLimit = Amount(spec.Resources?.Limits, "cpu");
         var cpuRequest = Amount(spec.Resources?.Requests, "cpu") ?? cpuLimit;
-        CpuGroup = cpuLimit is { } cores and > 0 && _runtime.Cpu is { } cpu ? cpu.CreateContainer(_groupId, cores, cpuRequest ?? cores) : null; // 0 is no limit
+        CpuGroup = cpuLimit is { } cores and > 0 && runtime.Cpu is { } cpu ? cpu.CreateContainer(groupId, cores, cpuRequest ?? cores) : null; // 0 is no limit
         if (MemoryGroup is null && CpuGroup is null)
         {
             return command;
