@@ -92,6 +92,81 @@ public sealed class PidLimitTests : IAsyncLifetime
         groups.RemoveRoot();
     }
 
+    [Fact]
+    public async Task A_process_left_in_a_pods_group_is_killed_when_the_cluster_stops_even_if_no_pod_ends_after_it()
+    {
+        var groups = Kubelet.PidsGroups.Detect($"sirocco-root-test-{Environment.ProcessId}", 16);
+        if (groups is null)
+        {
+            // No writable cgroup v1 pids hierarchy here (this machine and CI have one): there are no pod groups.
+            Assert.False(File.Exists("/sys/fs/cgroup/pids/tasks") && File.ReadAllText("/proc/self/cgroup").Contains(":pids:", StringComparison.Ordinal));
+            return;
+        }
+
+        // The process joins the group after the pod's own sweep, as a sandbox launched while its pod ended does.
+        var uid = Guid.NewGuid().ToString();
+        var group = groups.ForPod(uid)!;
+        groups.RemovePod(uid);
+        group = groups.ForPod(uid)!;
+        using var leftover = System.Diagnostics.Process.Start("sleep", "60");
+        try
+        {
+            await File.WriteAllTextAsync(Path.Join(group, "cgroup.procs"), leftover.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+            groups.RemoveRoot();
+            await leftover.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.Equal(137, leftover.ExitCode); // killed (SIGKILL)
+        }
+        finally
+        {
+            if (!leftover.HasExited)
+            {
+                leftover.Kill();
+            }
+
+            groups.RemoveRoot();
+        }
+    }
+
+    [Fact]
+    public async Task A_process_left_in_the_group_of_a_cluster_that_died_is_killed_when_the_next_cluster_starts()
+    {
+        var self = File.ReadAllLines("/proc/self/cgroup").Select(l => l.Split(':', 3)).FirstOrDefault(p => p.Length == 3 && p[1].Split(',').Contains("pids"));
+        if (self is null || !File.Exists("/sys/fs/cgroup/pids/tasks") || Kubelet.PidsGroups.Detect($"sirocco-probe-test-{Environment.ProcessId}", 16) is not { } probe)
+        {
+            // No writable cgroup v1 pids hierarchy here (this machine and CI have one): there are no pod groups.
+            Assert.False(File.Exists("/sys/fs/cgroup/pids/tasks") && File.ReadAllText("/proc/self/cgroup").Contains(":pids:", StringComparison.Ordinal));
+            return;
+        }
+
+        probe.RemoveRoot();
+
+        // The group a cluster whose process is gone left behind, with an orphaned sandbox still in a pod's group.
+        var deadPid = Enumerable.Range(3_000_000, 1000).First(p => !Directory.Exists($"/proc/{p}"));
+        var stale = Path.Join("/sys/fs/cgroup/pids", self[2], $"sirocco-stale-test-{deadPid}");
+        var podGroup = Directory.CreateDirectory(Path.Join(stale, Guid.NewGuid().ToString())).FullName;
+        using var leftover = System.Diagnostics.Process.Start("sleep", "60");
+        try
+        {
+            await File.WriteAllTextAsync(Path.Join(podGroup, "cgroup.procs"), leftover.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+            var groups = Kubelet.PidsGroups.Detect($"sirocco-stale-test-{Environment.ProcessId}", 16);
+            Assert.NotNull(groups);
+            await leftover.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.Equal(137, leftover.ExitCode); // killed (SIGKILL)
+            groups.RemoveRoot();
+        }
+        finally
+        {
+            if (!leftover.HasExited)
+            {
+                leftover.Kill();
+            }
+
+            Kubelet.CgroupFolders.TryRemoveWithChildren(stale);
+        }
+    }
+
     private async Task<string> LogAsync(string name)
     {
         using var stream = await _client.CoreV1.ReadNamespacedPodLogAsync(name, "default");

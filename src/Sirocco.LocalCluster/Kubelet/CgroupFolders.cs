@@ -44,9 +44,10 @@ internal static class CgroupFolders
 
     /// <summary>
     /// Removes the groups (and their empty children) that cluster processes now dead left under <paramref name="parent"/>:
-    /// a group's name ends in its owner's pid, as <paramref name="name"/> does.
+    /// a group's name ends in its owner's pid, as <paramref name="name"/> does. <paramref name="emptyFirst"/>, when
+    /// given, is called on each such group and its children before they are removed.
     /// </summary>
-    public static void RemoveStale(string parent, string name)
+    public static void RemoveStale(string parent, string name, Action<string>? emptyFirst = null)
     {
         var dash = name.LastIndexOf('-');
         if (dash < 0 || !Directory.Exists(parent))
@@ -60,6 +61,18 @@ internal static class CgroupFolders
             if (int.TryParse(Path.GetFileName(dir)[prefix.Length..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid)
                 && !Directory.Exists($"/proc/{pid}"))
             {
+                try
+                {
+                    foreach (var group in emptyFirst is null ? [] : Directory.GetDirectories(dir).Append(dir))
+                    {
+                        emptyFirst!(group);
+                    }
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // Gone meanwhile.
+                }
+
                 TryRemoveWithChildren(dir);
             }
         }

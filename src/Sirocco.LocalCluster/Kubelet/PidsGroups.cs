@@ -38,7 +38,7 @@ internal sealed class PidsGroups
             }
 
             var parent = Path.Join("/sys/fs/cgroup/pids", line[2]);
-            CgroupFolders.RemoveStale(parent, clusterName);
+            CgroupFolders.RemoveStale(parent, clusterName, KillLeftovers); // a dead cluster's sandboxes are orphans
             var root = Path.Join(parent, clusterName);
             Directory.CreateDirectory(root);
             return new PidsGroups(root, limit);
@@ -56,6 +56,11 @@ internal sealed class PidsGroups
     public string? ForPod(string podUid)
     {
         var dir = Path.Join(_root, podUid);
+        lock (_leftToRemove)
+        {
+            _made.Add(podUid);
+        }
+
         try
         {
             Directory.CreateDirectory(dir);
@@ -73,6 +78,9 @@ internal sealed class PidsGroups
 
     private readonly HashSet<string> _leftToRemove = new(StringComparer.Ordinal);
 
+    // The pod groups this cluster made and has not removed yet: clusters in one process share the root's name.
+    private readonly HashSet<string> _made = new(StringComparer.Ordinal);
+
     /// <summary>
     /// Removes an ended pod's group, first killing any process still in it: a container's sandbox whose parent was
     /// killed while it started (a pod deleted as it starts) misses its parent-death signal and would wait forever.
@@ -87,7 +95,13 @@ internal sealed class PidsGroups
             {
                 var dir = Path.Join(_root, uid);
                 KillLeftovers(dir);
-                return CgroupFolders.TryRemove(dir);
+                if (!CgroupFolders.TryRemove(dir))
+                {
+                    return false;
+                }
+
+                _made.Remove(uid);
+                return true;
             });
         }
     }
@@ -116,6 +130,24 @@ internal sealed class PidsGroups
         }
     }
 
-    /// <summary>Removes the cluster's group and the empty pod groups under it (best effort).</summary>
-    public void RemoveRoot() => CgroupFolders.TryRemoveWithChildren(_root);
+    /// <summary>
+    /// Removes the cluster's group and the pod groups under it (best effort), first killing whatever is still in the
+    /// groups of this cluster's pods: a sandbox that joined its pod's group after the pod's own sweep (the pod ended while its container was
+    /// being launched) is not left waiting forever when no other pod ends after it (one outlived a test run so).
+    /// </summary>
+    public void RemoveRoot()
+    {
+        lock (_leftToRemove)
+        {
+            foreach (var uid in _made)
+            {
+                KillLeftovers(Path.Join(_root, uid));
+            }
+
+            _made.Clear();
+            _leftToRemove.Clear();
+        }
+
+        CgroupFolders.TryRemoveWithChildren(_root);
+    }
 }
