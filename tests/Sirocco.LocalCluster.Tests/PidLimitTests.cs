@@ -167,6 +167,33 @@ public sealed class PidLimitTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public void A_cluster_that_stops_leaves_the_pod_groups_of_another_cluster_of_the_same_process_alone()
+    {
+        // Both clusters' root groups have the same name (it ends in the process id).
+        var name = $"sirocco-shared-test-{Environment.ProcessId}";
+        var first = Kubelet.PidsGroups.Detect(name, 16);
+        var second = Kubelet.PidsGroups.Detect(name, 16);
+        if (first is null || second is null)
+        {
+            // No writable cgroup v1 pids hierarchy here (this machine and CI have one): there are no pod groups.
+            Assert.False(File.Exists("/sys/fs/cgroup/pids/tasks") && File.ReadAllText("/proc/self/cgroup").Contains(":pids:", StringComparison.Ordinal));
+            return;
+        }
+
+        var mine = first.ForPod(Guid.NewGuid().ToString())!;
+        var theirs = second.ForPod(Guid.NewGuid().ToString())!;
+        var root = Path.GetDirectoryName(mine)!;
+
+        first.RemoveRoot();
+        Assert.False(Directory.Exists(mine));
+        Assert.True(Directory.Exists(theirs)); // empty, and still the other cluster's to join
+
+        second.RemoveRoot();
+        Assert.False(Directory.Exists(theirs));
+        Assert.False(Directory.Exists(root));
+    }
+
     private async Task<string> LogAsync(string name)
     {
         using var stream = await _client.CoreV1.ReadNamespacedPodLogAsync(name, "default");

@@ -15,8 +15,13 @@ internal sealed class CpuGroup
     public const int Shares = 128;
 
     private readonly string _dir;
+    private readonly OwnedGroups _owned;
 
-    private CpuGroup(string dir) => _dir = dir;
+    private CpuGroup(string dir)
+    {
+        _dir = dir;
+        _owned = new OwnedGroups(dir);
+    }
 
     /// <summary>The group for this cluster's containers, or null where threads cannot be moved into a cpu cgroup.</summary>
     public static CpuGroup? Detect(string name)
@@ -55,8 +60,8 @@ internal sealed class CpuGroup
     /// <summary>Moves the calling OS thread into the group; false when the kernel refused.</summary>
     public bool JoinCurrentThread() => CgroupFolders.JoinCurrentThread(_dir);
 
-    /// <summary>Removes the group (and what is left of its containers' groups) once their processes are gone (best effort).</summary>
-    public void Remove() => CgroupFolders.TryRemoveWithChildren(_dir);
+    /// <summary>Removes this cluster's container groups and then the group, once their processes are gone (best effort).</summary>
+    public void Remove() => _owned.RemoveAll();
 
     /// <summary>The CFS period, as the kubelet sets it: 100 ms.</summary>
     private const long PeriodMicroseconds = 100_000;
@@ -71,7 +76,7 @@ internal sealed class CpuGroup
     {
         try
         {
-            var dir = Path.Join(_dir, id);
+            var dir = _owned.Add(id);
             System.IO.Directory.CreateDirectory(dir);
             File.WriteAllText(Path.Join(dir, "cpu.cfs_period_us"), PeriodMicroseconds.ToString(CultureInfo.InvariantCulture));
             var quota = Math.Max(1000, (long)Math.Ceiling(limitCores * PeriodMicroseconds));
@@ -87,5 +92,5 @@ internal sealed class CpuGroup
     }
 
     /// <summary>Removes a container's group once its processes are gone (best effort).</summary>
-    public void RemoveContainer(string id) => _ = CgroupFolders.TryRemove(Path.Join(_dir, id));
+    public void RemoveContainer(string id) => _ = _owned.Remove(id);
 }

@@ -11,11 +11,13 @@ internal sealed class MemoryCgroups
 {
     private readonly string _root;
     private readonly bool _v2;
+    private readonly OwnedGroups _owned;
 
     private MemoryCgroups(string root, bool v2)
     {
         _root = root;
         _v2 = v2;
+        _owned = new OwnedGroups(root);
     }
 
     /// <summary>The cgroup directory for this cluster's containers, or null when limits cannot be enforced here.</summary>
@@ -71,7 +73,7 @@ internal sealed class MemoryCgroups
     {
         try
         {
-            var dir = Path.Join(_root, id);
+            var dir = _owned.Add(id);
             Directory.CreateDirectory(dir);
             var limit = ((long)Math.Ceiling(bytes)).ToString(CultureInfo.InvariantCulture);
             File.WriteAllText(Path.Join(dir, _v2 ? "memory.max" : "memory.limit_in_bytes"), limit);
@@ -107,8 +109,9 @@ internal sealed class MemoryCgroups
         }
     }
 
-    public void Remove(string id) => _ = CgroupFolders.TryRemove(Path.Join(_root, id));
+    /// <summary>Removes a container's cgroup once its processes are gone (best effort).</summary>
+    public void Remove(string id) => _ = _owned.Remove(id);
 
-    /// <summary>Removes the cluster's own cgroup directory when it is empty.</summary>
-    public void RemoveRoot() => CgroupFolders.TryRemoveWithChildren(_root);
+    /// <summary>Removes this cluster's container cgroups, and the cluster's directory when nothing else is in it.</summary>
+    public void RemoveRoot() => _owned.RemoveAll();
 }

@@ -13,11 +13,14 @@ internal sealed class PidsGroups
 {
     private readonly string _root;
     private readonly int _limit;
+    private readonly OwnedGroups _owned;
+    private readonly HashSet<string> _leftToRemove = new(StringComparer.Ordinal);
 
     private PidsGroups(string root, int limit)
     {
         _root = root;
         _limit = limit;
+        _owned = new OwnedGroups(root);
     }
 
     /// <summary>The cluster's pids group, or null when pid limits cannot be enforced here (or the limit is off).</summary>
@@ -55,12 +58,7 @@ internal sealed class PidsGroups
     /// </summary>
     public string? ForPod(string podUid)
     {
-        var dir = Path.Join(_root, podUid);
-        lock (_leftToRemove)
-        {
-            _made.Add(podUid);
-        }
-
+        var dir = _owned.Add(podUid);
         try
         {
             Directory.CreateDirectory(dir);
@@ -76,11 +74,6 @@ internal sealed class PidsGroups
     /// <summary>Moves the calling OS thread into <paramref name="group"/> (a pod's, or the cluster's when null).</summary>
     public bool JoinCurrentThread(string? group) => CgroupFolders.JoinCurrentThread(group ?? _root);
 
-    private readonly HashSet<string> _leftToRemove = new(StringComparer.Ordinal);
-
-    // The pod groups this cluster made and has not removed yet: clusters in one process share the root's name.
-    private readonly HashSet<string> _made = new(StringComparer.Ordinal);
-
     /// <summary>
     /// Removes an ended pod's group, first killing any process still in it: a container's sandbox whose parent was
     /// killed while it started (a pod deleted as it starts) misses its parent-death signal and would wait forever.
@@ -93,15 +86,8 @@ internal sealed class PidsGroups
             _leftToRemove.Add(podUid);
             _leftToRemove.RemoveWhere(uid =>
             {
-                var dir = Path.Join(_root, uid);
-                KillLeftovers(dir);
-                if (!CgroupFolders.TryRemove(dir))
-                {
-                    return false;
-                }
-
-                _made.Remove(uid);
-                return true;
+                KillLeftovers(Path.Join(_root, uid));
+                return _owned.Remove(uid);
             });
         }
     }
@@ -131,23 +117,16 @@ internal sealed class PidsGroups
     }
 
     /// <summary>
-    /// Removes the cluster's group and the pod groups under it (best effort), first killing whatever is still in the
-    /// groups of this cluster's pods: a sandbox that joined its pod's group after the pod's own sweep (the pod ended while its container was
+    /// Removes this cluster's pod groups and then its root group (best effort), first killing whatever is still in
+    /// them: a sandbox that joined its pod's group after the pod's own sweep (the pod ended while its container was
     /// being launched) is not left waiting forever when no other pod ends after it (one outlived a test run so).
     /// </summary>
     public void RemoveRoot()
     {
         lock (_leftToRemove)
         {
-            foreach (var uid in _made)
-            {
-                KillLeftovers(Path.Join(_root, uid));
-            }
-
-            _made.Clear();
             _leftToRemove.Clear();
+            _owned.RemoveAll(KillLeftovers);
         }
-
-        CgroupFolders.TryRemoveWithChildren(_root);
     }
 }
