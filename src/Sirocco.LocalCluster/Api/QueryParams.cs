@@ -28,6 +28,10 @@ internal static class QueryParams
         return !(first == "0" || first.Equals("false", StringComparison.OrdinalIgnoreCase));
     }
 
+    /// <summary>ListOptions' integers, decoded before anything else is looked at, as the real server does.</summary>
+    public static (long? Limit, long? TimeoutSeconds) ListIntegers(IQueryCollection query) =>
+        (Int(query, "limit"), Int(query, "timeoutSeconds"));
+
     /// <summary>A 64-bit integer option; absent is null, anything ParseInt refuses is a 400 with Go's message.</summary>
     public static long? Int(IQueryCollection query, string name)
     {
