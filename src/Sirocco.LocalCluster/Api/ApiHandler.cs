@@ -327,7 +327,7 @@ internal sealed class ApiHandler
         {
             if ((ctx.Request.ContentType ?? "").StartsWith(Protobuf.MediaType, StringComparison.Ordinal))
             {
-                return Protobuf.Decode(await ReadBytesAsync(ctx).ConfigureAwait(false));
+                return Protobuf.Decode(await RequestBody.ReadBytesAsync(ctx).ConfigureAwait(false));
             }
 
             return await JsonNode.ParseAsync(ctx.Request.Body, cancellationToken: ctx.RequestAborted).ConfigureAwait(false) as JsonObject
@@ -539,7 +539,7 @@ internal sealed class ApiHandler
 
     private async Task CreateAsync(HttpContext ctx, ResourceInfo resource, string ns)
     {
-        var obj = await DecodeBodyAsync(ctx, resource).ConfigureAwait(false);
+        var obj = await RequestBody.DecodeAsync(ctx, resource).ConfigureAwait(false);
         var name = PrepareCreate(resource, ns, obj);
         Admit(ctx, resource, ns, null, obj);
 
@@ -595,7 +595,7 @@ internal sealed class ApiHandler
 
     private async Task UpdateAsync(HttpContext ctx, ResourceInfo resource, string ns, string name, bool status)
     {
-        var obj = await DecodeBodyAsync(ctx, resource).ConfigureAwait(false);
+        var obj = await RequestBody.DecodeAsync(ctx, resource).ConfigureAwait(false);
         var bodyName = Meta.Get(obj, "name");
         if (!string.IsNullOrEmpty(bodyName) && bodyName != name)
         {
@@ -625,17 +625,17 @@ internal sealed class ApiHandler
 
     private async Task PatchAsync(HttpContext ctx, ResourceInfo resource, string ns, string name, bool status)
     {
-        var body = await ReadBodyAsync(ctx).ConfigureAwait(false);
+        var body = await RequestBody.ReadTextAsync(ctx).ConfigureAwait(false);
         var contentType = ctx.Request.ContentType ?? "";
-        var strict = FieldValidation(ctx);
+        var strict = RequestBody.FieldValidation(ctx);
         var warnings = new List<string>();
         JsonObject Change(JsonObject current)
         {
             warnings.Clear();
             var patched = Patches.Apply(contentType, current.DeepClone().AsObject(), body);
             var (decoded, unknown) = resource.Decode(patched);
-            RewriteQuantities(resource, patched, decoded);
-            HandleUnknown(strict, unknown, warnings);
+            RequestBody.RewriteQuantities(resource, patched, decoded);
+            RequestBody.HandleUnknown(strict, unknown, warnings);
             if (Meta.Str(decoded["kind"]) is { } kind && kind != resource.Kind)
             {
                 throw ApiException.BadRequest($"the kind of the object ({kind}) does not match the kind of the request ({resource.Kind})");
@@ -648,7 +648,7 @@ internal sealed class ApiHandler
 
             decoded["kind"] = resource.Kind;
             decoded["apiVersion"] = resource.ApiVersion;
-            MergeStringData(resource, decoded);
+            RequestBody.MergeStringData(resource, decoded);
             return Admit(ctx, resource, ns, current, Merge(resource, current, decoded, status));
         }
 
@@ -662,7 +662,7 @@ internal sealed class ApiHandler
             result = FinishDeletion(resource, _store.Update(resource.Name, ns, name, Change)).Json;
         }
 
-        AddWarnings(ctx, warnings);
+        RequestBody.AddWarnings(ctx, warnings);
         await WriteBytesAsync(ctx, 200, result).ConfigureAwait(false);
     }
 
@@ -1004,7 +1004,7 @@ internal sealed class ApiHandler
     private static async Task<DeleteOptions> ReadDeleteOptionsAsync(HttpContext ctx)
     {
         var options = new DeleteOptions();
-        var bytes = await ReadBytesAsync(ctx).ConfigureAwait(false);
+        var bytes = await RequestBody.ReadBytesAsync(ctx).ConfigureAwait(false);
         var isProtobuf = (ctx.Request.ContentType ?? "").StartsWith(Protobuf.MediaType, StringComparison.Ordinal);
         if (bytes.Length > 0 && (isProtobuf || !string.IsNullOrWhiteSpace(Encoding.UTF8.GetString(bytes))))
         {
@@ -1046,163 +1046,6 @@ internal sealed class ApiHandler
         }
 
         return options;
-    }
-
-    private async Task<JsonObject> DecodeBodyAsync(HttpContext ctx, ResourceInfo resource)
-    {
-        var contentType = (ctx.Request.ContentType ?? "application/json").Split(';')[0].Trim();
-        JsonObject input;
-        if (contentType == Protobuf.MediaType)
-        {
-            input = Protobuf.Decode(await ReadBytesAsync(ctx).ConfigureAwait(false));
-        }
-        else if (contentType == "application/yaml")
-        {
-            input = YamlBody.Parse(await ReadBodyAsync(ctx).ConfigureAwait(false)) as JsonObject
-                ?? throw ApiException.BadRequest($"the object provided is unrecognized (must be of type {resource.Kind})");
-        }
-        else if (contentType is not ("application/json" or "" or "*/*"))
-        {
-            throw new ApiException(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf");
-        }
-        else
-        {
-            var text = await ReadBodyAsync(ctx).ConfigureAwait(false);
-            try
-            {
-                input = JsonText.ParseLastWins(text) as JsonObject
-                    ?? throw ApiException.BadRequest($"the object provided is unrecognized (must be of type {resource.Kind}): couldn't get version/kind; json parse error: json: cannot unmarshal a non-object into the object's kind and version");
-                if (FieldValidation(ctx) == "Strict" && JsonText.FirstDuplicate(text) is { } duplicate)
-                {
-                    throw ApiException.BadRequest($"strict decoding error: json: duplicate field \"{duplicate}\"");
-                }
-            }
-            catch (JsonException e)
-            {
-                throw ApiException.BadRequest($"the object provided is unrecognized (must be of type {resource.Kind}): couldn't get version/kind; json parse error: {e.Message}");
-            }
-        }
-
-        // The real server's words (its decoder's own detail after the colon is not repeated exactly).
-        var givenKind = Meta.Str(input["kind"]) is { Length: > 0 } k ? k : resource.Kind;
-        if (Meta.Str(input["apiVersion"]) is { Length: > 0 } version && version != resource.ApiVersion)
-        {
-            throw ApiException.BadRequest($"{givenKind} in version \"{version}\" cannot be handled as a {resource.Kind}: no kind \"{givenKind}\" is registered for version \"{version}\"");
-        }
-
-        if (givenKind != resource.Kind)
-        {
-            var internalGroup = resource.Group.Length == 0 ? "core" : resource.Group;
-            throw ApiException.BadRequest(ResourceInfo.All.Any(r => r.Kind == givenKind && r.Group == resource.Group)
-                ? $"{givenKind} in version \"v1\" cannot be handled as a {resource.Kind}: converting (v1.{givenKind}) to ({internalGroup}.{resource.Kind}): unknown conversion"
-                : $"{givenKind} in version \"v1\" cannot be handled as a {resource.Kind}: no kind \"{givenKind}\" is registered for version \"{resource.ApiVersion}\"");
-        }
-
-        var (obj, unknown) = resource.Decode(input);
-        RewriteQuantities(resource, input, obj);
-        var warnings = new List<string>();
-        HandleUnknown(FieldValidation(ctx), unknown, warnings);
-        AddWarnings(ctx, warnings);
-        obj["kind"] = resource.Kind;
-        obj["apiVersion"] = resource.ApiVersion;
-        MergeStringData(resource, obj);
-
-        return obj;
-    }
-
-    /// <summary>A pod's quantities as the real server stores them; one that is not a quantity fails the decoding.</summary>
-    private static void RewriteQuantities(ResourceInfo resource, JsonObject input, JsonObject decoded)
-    {
-        if (resource.Name == "pods" && GoQuantity.RewritePod(input, decoded) is { } bad)
-        {
-            throw ApiException.BadRequest($"Pod in version \"v1\" cannot be handled as a Pod: quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$': \"{bad}\"");
-        }
-    }
-
-    /// <summary>A secret's <c>stringData</c> is written into <c>data</c> and never stored.</summary>
-    private static void MergeStringData(ResourceInfo resource, JsonObject obj)
-    {
-        if (resource.Name == "secrets" && obj["stringData"] is JsonObject stringData)
-        {
-            var data = Meta.Child(obj, "data");
-            foreach (var (k, v) in stringData)
-            {
-                data[k] = Convert.ToBase64String(Encoding.UTF8.GetBytes(Meta.Str(v) ?? ""));
-            }
-        }
-
-        obj.Remove("stringData");
-    }
-
-    private static string FieldValidation(HttpContext ctx)
-    {
-        var value = QueryParams.Text(ctx.Request.Query, "fieldValidation") ?? "Warn";
-        return value is "Strict" or "Warn" or "Ignore"
-            ? value
-            : throw ApiException.BadRequest($"fieldValidation parameter unsupported: {value}");
-    }
-
-    private static void HandleUnknown(string mode, List<string> unknown, List<string> warnings)
-    {
-        if (unknown.Count == 0 || mode == "Ignore")
-        {
-            return;
-        }
-
-        if (mode == "Strict")
-        {
-            throw ApiException.BadRequest("strict decoding error: " + string.Join(", ", unknown.Select(u => $"unknown field \"{u}\"")));
-        }
-
-        warnings.AddRange(unknown.Select(u => $"unknown field \"{u}\""));
-    }
-
-    private static void AddWarnings(HttpContext ctx, List<string> warnings)
-    {
-        foreach (var w in warnings)
-        {
-            ctx.Response.Headers.Append("Warning", $"299 - \"{HeaderText(w.Replace("\"", "\\\"", StringComparison.Ordinal))}\"");
-        }
-    }
-
-    /// <summary>
-    /// A warning's text as a header value: Kestrel refuses control and non-ASCII characters in headers (the response
-    /// would fail with a 500), so those are written as <c>\uXXXX</c>. A warning names an unknown field, which may be any text.
-    /// </summary>
-    private static string HeaderText(string text)
-    {
-        if (!text.Any(c => c is < ' ' or > '~'))
-        {
-            return text;
-        }
-
-        var escaped = new StringBuilder(text.Length + 16);
-        foreach (var c in text)
-        {
-            if (c is < ' ' or > '~')
-            {
-                escaped.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}");
-            }
-            else
-            {
-                escaped.Append(c);
-            }
-        }
-
-        return escaped.ToString();
-    }
-
-    private static async Task<byte[]> ReadBytesAsync(HttpContext ctx)
-    {
-        using var buffer = new MemoryStream();
-        await ctx.Request.Body.CopyToAsync(buffer, ctx.RequestAborted).ConfigureAwait(false);
-        return buffer.ToArray();
-    }
-
-    private static async Task<string> ReadBodyAsync(HttpContext ctx)
-    {
-        using var reader = new StreamReader(ctx.Request.Body, Encoding.UTF8);
-        return await reader.ReadToEndAsync(ctx.RequestAborted).ConfigureAwait(false);
     }
 
     private static bool IsDryRun(HttpContext ctx)
