@@ -57,9 +57,7 @@ public sealed partial class SiroccoScheduler
         // A mapped EmptyOperator without callbacks or outlets ends without tries, each instance, as an unmapped one does.
         var withoutTry = EndsWithoutTry(task);
         var ended = withoutTry;
-        TaskInstance Ready(TaskInstance ti) => withoutTry
-            ? ti with { State = TaskInstanceState.Success, TryNumber = ti.TryNumber + 1, StartDate = now, EndDate = now, Hostname = null }
-            : ti with { State = TaskInstanceState.Scheduled };
+        TaskInstance Ready(TaskInstance ti) => withoutTry ? SucceededWithoutTry(ti, now) : ti with { State = TaskInstanceState.Scheduled };
         var made = new List<TaskInstance>();
         var existing = run.Tis.Of(task.TaskId).Select(t => t.MapIndex).ToHashSet();
         foreach (var ti in waiting)

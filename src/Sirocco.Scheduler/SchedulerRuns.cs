@@ -260,8 +260,7 @@ public sealed partial class SiroccoScheduler
                     {
                         foreach (var ti in waiting)
                         {
-                            // Its try number goes up as for a try (Airflow 2.10 and 3 do the same), though no try runs.
-                            var done = ti with { State = TaskInstanceState.Success, TryNumber = ti.TryNumber + 1, StartDate = now, EndDate = now, Hostname = null };
+                            var done = SucceededWithoutTry(ti, now);
                             Set(run, done);
                             TaskInstanceFinished?.Invoke(done);
                         }
@@ -307,6 +306,13 @@ public sealed partial class SiroccoScheduler
     private bool EndsWithoutTry(BaseOperator task) =>
         task is EmptyOperator && _onlyTask != task.TaskId && task.Outlets.Count == 0
         && !HasCallbacks(task, "on_execute_callback") && !HasCallbacks(task, "on_success_callback");
+
+    /// <summary>
+    /// The instance of such a task, ended: its try number goes up as for a try (Airflow 2.10 and 3 do the same), though
+    /// no try runs.
+    /// </summary>
+    private static TaskInstance SucceededWithoutTry(TaskInstance ti, DateTimeOffset now) =>
+        ti with { State = TaskInstanceState.Success, TryNumber = ti.TryNumber + 1, StartDate = now, EndDate = now, Hostname = null };
 
     private static bool HasCallbacks(BaseOperator task, string kind) => task.TaskCallbacks.TryGetValue(kind, out var callbacks) && callbacks.Count > 0;
 

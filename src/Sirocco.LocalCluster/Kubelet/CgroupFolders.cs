@@ -61,16 +61,19 @@ internal static class CgroupFolders
             if (int.TryParse(Path.GetFileName(dir)[prefix.Length..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid)
                 && !Directory.Exists($"/proc/{pid}"))
             {
-                try
+                if (emptyFirst is not null)
                 {
-                    foreach (var group in emptyFirst is null ? [] : Directory.GetDirectories(dir).Append(dir))
+                    try
                     {
-                        emptyFirst!(group);
+                        foreach (var group in Directory.GetDirectories(dir).Append(dir))
+                        {
+                            emptyFirst(group);
+                        }
                     }
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    // Gone meanwhile.
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                    {
+                        // Gone meanwhile.
+                    }
                 }
 
                 TryRemoveWithChildren(dir);
